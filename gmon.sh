@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# gmon's entry point for people and for CI. Idempotent: run any command as often as you like.
+#
+#   ./gmon.sh deps      install what gmon needs from Debian (and link kernel headers for BCC)
+#   ./gmon.sh build     build gmon, its tests and benchmarks into build/
+#   ./gmon.sh test      deps + build + every test, then the same suite under ASan+UBSan (build-asan/)
+#   ./gmon.sh demo      deps + build + run gmon on the bundled demo Go service
+#   ./gmon.sh format    clang-format the C/C++ sources in place (--check: fail on a difference instead)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=$ROOT/build
+BUILD_ASAN=$ROOT/build-asan
+JOBS=$(nproc)
+
+# Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
+PACKAGES=(
+    build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+    libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev
+    libgtest-dev googletest golang-1.19-go linux-headers-amd64
+    binutils python3 util-linux ca-certificates
+)
+
+log() { printf 'gmon.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+need_root() {
+    [ "$(id -u)" = 0 ] || die "$1 needs root (apt-get, /lib/modules): run it with sudo"
+}
+
+missing_packages() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$p"
+    done
+}
+
+apt_install() {
+    local missing
+    missing=$(missing_packages "$@")
+    if [ -z "$missing" ]; then
+        return 0
+    fi
+    need_root "installing packages"
+    log "installing from Debian: $(echo $missing)"
+    local try
+    for try in 1 2 3; do
+        if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            $missing >/dev/null; then
+            return 0
+        fi
+        log "apt-get failed (attempt $try of 3), retrying"
+        sleep 5
+    done
+    die "could not install: $(echo $missing)"
+}
+
+# BCC compiles BPF programs against the running kernel's headers. Debian has none for this kernel, so link the
+# newest linux-headers-*-amd64 the way Debian's own kernel packages do (build: arch tree, source: common tree).
+# Uprobes do not depend on the exact kernel version, so nearby headers serve.
+link_kernel_headers() {
+    local mod=/lib/modules/$(uname -r)
+    if [ -e "$mod/build/include/generated/autoconf.h" ] || [ -e "$mod/build/include/config/auto.conf" ]; then
+        log "kernel headers for $(uname -r): present in $mod/build"
+        return 0
+    fi
+    local arch common
+    arch=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1)
+    [ -n "$arch" ] || die "no Debian kernel headers in /usr/src (is linux-headers-amd64 installed?)"
+    common=${arch%-amd64}-common
+    [ -d "$common" ] || common=$arch
+    mkdir -p "$mod"
+    ln -sfn "$arch" "$mod/build"
+    ln -sfn "$common" "$mod/source"
+    log "kernel $(uname -r) has no headers: linked Debian's $(basename "$arch") as $mod/build and $mod/source"
+}
+
+cmd_deps() {
+    apt_install "${PACKAGES[@]}"
+    command -v npm >/dev/null || apt_install nodejs npm
+    link_kernel_headers
+    log "dependencies ready"
+}
+
+configure_and_build() {
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\] (Building|Linking)' || true
+    [ -x "$dir/gmon" ] || die "build failed in $dir"
+}
+
+cmd_build() {
+    log "building into $BUILD"
+    configure_and_build "$BUILD"
+    log "built $BUILD/gmon"
+}
+
+run_suite() {
+    local dir=$1 label=$2
+    log "running the test suite ($label)"
+    (cd "$dir" && ctest --output-on-failure -j "$JOBS")
+}
+
+cmd_test() {
+    cmd_deps
+    cmd_build
+    local status=0
+    run_suite "$BUILD" "release build" || status=1
+    log "building with AddressSanitizer + UndefinedBehaviorSanitizer into $BUILD_ASAN"
+    configure_and_build "$BUILD_ASAN" -DGMON_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_suite "$BUILD_ASAN" "ASan+UBSan build" || status=1
+    if [ $status -ne 0 ]; then
+        die "tests FAILED (see above)"
+    fi
+    log "all tests passed (release and ASan+UBSan builds)"
+}
+
+cmd_demo() {
+    cmd_deps
+    cmd_build
+    local fixtures=$BUILD/fixtures
+    if [ ! -x "$fixtures/httpserver-plain" ]; then
+        log "building the demo Go service with Debian's Go 1.19"
+        "$ROOT/tests/fixtures/build.sh" "$fixtures" >/dev/null
+    fi
+    local port=18080
+    "$fixtures/httpserver-plain" -addr 127.0.0.1:$port 2>/dev/null &
+    local pid=$!
+    trap 'kill $pid 2>/dev/null || true' EXIT
+    sleep 0.5
+    log "demo service running as PID $pid on 127.0.0.1:$port"
+    echo "\$ gmon info --pid $pid"
+    "$BUILD/gmon" info --pid "$pid"
+    log "that is what gmon reads from the service's binary; live goroutine tracing is the next milestone"
+}
+
+format_files() {
+    (cd "$ROOT" && find tool symbolize probes tests bench \( -name '*.[ch]' -o -name '*.cc' \) -type f | sort)
+}
+
+cmd_format() {
+    cd "$ROOT"
+    if [ "${1:-}" = "--check" ]; then
+        format_files | xargs -r clang-format --dry-run -Werror
+        log "formatting is clean"
+    else
+        format_files | xargs -r clang-format -i
+        log "formatted $(format_files | wc -l) files"
+    fi
+}
+
+main() {
+    [ "$(uname -m)" = x86_64 ] || die "gmon supports x86_64 only (this is $(uname -m))"
+    local cmd=${1:-}
+    shift || true
+    case "$cmd" in
+        deps) cmd_deps ;;
+        build) cmd_build ;;
+        test) cmd_test ;;
+        demo) cmd_demo ;;
+        format) cmd_format "$@" ;;
+        -h | --help | help | "") sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+        *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,80 @@
+#include "probe_plan.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "x86_rets.h"
+
+/* The runtime functions of go-runtime.md §0.2, with the releases that have them. */
+static const struct {
+    const char *name;
+    int first_minor, last_minor;
+    bool required;
+} TARGETS[] = {
+    {"runtime.newproc1", 0, 99, true},
+    {"runtime.goexit1", 0, 99, true},
+    {"runtime.goexit0", 0, 99, false},
+    {"runtime.gdestroy", 22, 99, false},
+    {"runtime.casgstatus", 0, 99, false},
+    {"runtime.mallocgc", 0, 99, false},
+    {"runtime.newobject", 0, 99, false},
+    {"runtime.gcStart", 0, 99, false},
+    {"runtime.gcMarkDone", 0, 99, false},
+    {"runtime.gcMarkTermination", 0, 99, false},
+    {"runtime.stopTheWorldWithSema", 0, 99, false},
+    {"runtime.startTheWorldWithSema", 0, 99, false},
+    {"runtime.gcBgMarkWorker", 0, 99, false},
+    {"runtime.bgsweep", 0, 99, false},
+    {"runtime.sweepone", 0, 99, false},
+    {"runtime.gopark", 0, 99, false},
+    {"runtime.goready", 0, 20, false},
+    {"runtime.ready", 0, 99, false},
+};
+
+static void plan_site(const struct go_binary *b, struct probe_site *s) {
+    struct go_func fn;
+    if (!go_binary_find_func(b, s->function, &fn, &s->wrappers)) {
+        snprintf(s->problem, sizeof(s->problem), "not in the binary");
+        return;
+    }
+    s->entry = fn.entry;
+    s->size = fn.end - fn.entry;
+    const uint8_t *code = elf_image_at_vaddr(&b->elf, fn.entry, s->size);
+    if (!code || !elf_image_vaddr_to_offset(&b->elf, fn.entry, &s->entry_offset)) {
+        snprintf(s->problem, sizeof(s->problem), "code lies outside the file");
+        return;
+    }
+    uint64_t rets[PROBE_MAX_RETS];
+    struct gmon_error err;
+    if (x86_find_rets(code, s->size, fn.entry, rets, PROBE_MAX_RETS, &s->nrets, &err) != 0) {
+        snprintf(s->problem, sizeof(s->problem), "%s", err.msg);
+        return;
+    }
+    size_t kept = s->nrets < PROBE_MAX_RETS ? s->nrets : PROBE_MAX_RETS;
+    for (size_t i = 0; i < kept; i++)
+        s->ret_offsets[i] = s->entry_offset + (rets[i] - fn.entry);
+    s->found = true;
+}
+
+int probe_plan_build(const struct go_binary *b, struct probe_plan *plan, struct gmon_error *err) {
+    memset(plan, 0, sizeof(*plan));
+    int minor = b->version.minor;
+    for (size_t i = 0; i < sizeof(TARGETS) / sizeof(TARGETS[0]); i++) {
+        if (minor < TARGETS[i].first_minor || minor > TARGETS[i].last_minor)
+            continue;
+        struct probe_site *s = &plan->sites[plan->nsites++];
+        s->function = TARGETS[i].name;
+        s->required = TARGETS[i].required;
+        plan_site(b, s);
+        if (s->required && !s->found)
+            return gmon_fail(err, "cannot place a probe on %s: %s", s->function, s->problem);
+    }
+    return 0;
+}
+
+const struct probe_site *probe_plan_site(const struct probe_plan *plan, const char *function) {
+    for (size_t i = 0; i < plan->nsites; i++)
+        if (strcmp(plan->sites[i].function, function) == 0)
+            return &plan->sites[i];
+    return NULL;
+}

@@ -1,0 +1,42 @@
+/* Where gmon's uprobes go in a Go binary: the file offset of each probed runtime function's entry and of each
+ * of its RET instructions (return values are read there, never with uretprobes). */
+#ifndef GMON_PROBE_PLAN_H
+#define GMON_PROBE_PLAN_H
+
+#include "go_binary.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { PROBE_MAX_RETS = 32, PROBE_MAX_SITES = 32 };
+
+struct probe_site {
+    const char *function;
+    bool required; /* live tracing cannot work without it */
+    bool found;
+    uint64_t entry;        /* link-time address */
+    uint64_t entry_offset; /* file offset: where a uprobe attaches */
+    uint64_t size;
+    uint64_t ret_offsets[PROBE_MAX_RETS];
+    size_t nrets; /* how many RETs the function has (ret_offsets holds up to PROBE_MAX_RETS) */
+    int wrappers; /* ABI wrappers with the same name that were skipped */
+    char problem[128];
+};
+
+struct probe_plan {
+    struct probe_site sites[PROBE_MAX_SITES];
+    size_t nsites;
+};
+
+/* Builds the plan for the binary's Go version (functions that do not exist in that release are left out). */
+int probe_plan_build(const struct go_binary *b, struct probe_plan *plan, struct gmon_error *err);
+
+/* The site of a function in a built plan, or NULL. */
+const struct probe_site *probe_plan_site(const struct probe_plan *plan, const char *function);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,135 @@
+#include "proc_target.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool proc_exists(int pid) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", pid);
+    return access(path, F_OK) == 0;
+}
+
+static int read_nspid(int pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    int nspid = pid;
+    if (!f)
+        return nspid;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        /* NSpid lists the PID in each namespace, outermost first: the last one is the container's view. */
+        for (char *tok = strtok(line + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+            nspid = atoi(tok);
+        break;
+    }
+    fclose(f);
+    return nspid;
+}
+
+static bool same_mount_ns(int pid) {
+    struct stat self, other;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+    if (stat("/proc/self/ns/mnt", &self) != 0 || stat(path, &other) != 0)
+        return true;
+    return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+}
+
+int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
+    memset(t, 0, sizeof(*t));
+    t->pid = pid;
+    if (pid <= 0)
+        return gmon_fail(err, "invalid PID %d", pid);
+    if (!proc_exists(pid))
+        return gmon_fail(err, "no process with PID %d", pid);
+    snprintf(t->open_path, sizeof(t->open_path), "/proc/%d/exe", pid);
+    ssize_t n = readlink(t->open_path, t->exe, sizeof(t->exe) - 1);
+    if (n < 0) {
+        if (errno == EACCES || errno == EPERM)
+            return gmon_fail(err, "permission denied reading %s (gmon needs root or CAP_SYS_PTRACE)",
+                             t->open_path);
+        if (errno == ENOENT)
+            return gmon_fail(err, "process %d has no executable (a kernel thread, or it has exited)", pid);
+        return gmon_fail(err, "cannot read %s: %s", t->open_path, strerror(errno));
+    }
+    t->exe[n] = '\0';
+    static const char deleted[] = " (deleted)";
+    size_t len = (size_t)n, dlen = sizeof(deleted) - 1;
+    if (len > dlen && strcmp(t->exe + len - dlen, deleted) == 0) {
+        t->exe_deleted = true;
+        t->exe[len - dlen] = '\0';
+    }
+    t->nspid = read_nspid(pid);
+    t->other_mount_ns = !same_mount_ns(pid);
+    snprintf(t->host_path, sizeof(t->host_path), "/proc/%d/root%s", pid, t->exe);
+    return 0;
+}
+
+bool proc_maps_parse_line(char *line, struct maps_entry *e) {
+    char perms[8];
+    int path_at = 0;
+    unsigned long long start, end, offset, inode;
+    unsigned dev_major, dev_minor;
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dev_major, &dev_minor,
+               &inode, &path_at) < 7)
+        return false;
+    if (end < start || strlen(perms) != 4)
+        return false;
+    e->start = start;
+    e->end = end;
+    e->offset = offset;
+    e->inode = inode;
+    memcpy(e->perms, perms, 5);
+    char *path = path_at > 0 ? line + path_at : line + strlen(line);
+    path[strcspn(path, "\n")] = '\0';
+    e->path = path;
+    return true;
+}
+
+/* The link-time address that file offset `off` of the executable is loaded from. */
+static bool vaddr_of_mapping(const struct elf_image *img, uint64_t off, uint64_t *vaddr) {
+    for (size_t i = 0; i < img->nloads; i++) {
+        const struct elf_segment *s = &img->loads[i];
+        uint64_t page_off = s->offset & ~0xfffull;
+        if (off >= page_off && off < s->offset + s->filesz) {
+            *vaddr = (s->vaddr & ~0xfffull) + (off - page_off);
+            return true;
+        }
+    }
+    return false;
+}
+
+int proc_load_bias(const struct proc_target *t, const struct elf_image *img, uint64_t *bias,
+                   struct gmon_error *err) {
+    struct stat exe;
+    if (stat(t->open_path, &exe) != 0)
+        return gmon_fail(err, "cannot stat %s: %s", t->open_path, strerror(errno));
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return gmon_fail(err, "cannot read %s: %s", path, strerror(errno));
+    char line[4608];
+    int rc = gmon_fail(err, "the executable is not mapped in process %d", t->pid);
+    while (fgets(line, sizeof(line), f)) {
+        struct maps_entry e;
+        uint64_t vaddr;
+        /* Match by inode: the path differs across mount namespaces, the inode does not. */
+        if (!proc_maps_parse_line(line, &e) || e.inode != (uint64_t)exe.st_ino)
+            continue;
+        if (!vaddr_of_mapping(img, e.offset, &vaddr))
+            continue;
+        *bias = e.start - vaddr;
+        rc = 0;
+        break;
+    }
+    fclose(f);
+    return rc;
+}

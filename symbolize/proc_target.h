@@ -1,0 +1,48 @@
+/* A running process seen from the host: its executable (also when it lives in another mount namespace, as in
+ * a container), its PID inside its own PID namespace, and the load bias of its executable (PIE). */
+#ifndef GMON_PROC_TARGET_H
+#define GMON_PROC_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "elf_image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct proc_target {
+    int pid;
+    int nspid;            /* PID in the innermost PID namespace (NSpid), == pid outside containers */
+    char exe[4096];       /* the executable's path as the process sees it */
+    bool exe_deleted;     /* replaced or removed on disk since the process started */
+    char open_path[64];   /* "/proc/PID/exe": always opens the very file the process runs */
+    char host_path[4200]; /* "/proc/PID/root<exe>": the same file by a path valid in gmon's namespace */
+    bool other_mount_ns;  /* the process runs in another mount namespace (a container) */
+};
+
+struct maps_entry {
+    uint64_t start, end, offset, inode;
+    char perms[5];
+    const char *path; /* points into the parsed line; "" for anonymous mappings */
+};
+
+/* Resolves the process. Errors name the problem: no such process, permission, no executable. */
+int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err);
+
+/* Parses one line of /proc/PID/maps (modifies line: the path is cut at the newline). */
+bool proc_maps_parse_line(char *line, struct maps_entry *e);
+
+/* Runtime address minus link-time address for the executable's mappings. 0 for non-PIE executables. */
+int proc_load_bias(const struct proc_target *t, const struct elf_image *img, uint64_t *bias,
+                   struct gmon_error *err);
+
+/* True when /proc/PID exists (the process is alive or a zombie). */
+bool proc_exists(int pid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,213 @@
+// `gmon info` end to end: real binaries, real processes, every kind of bad input.
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+// Bad input: exit 2 and exactly one line on stderr that names the file and the problem.
+void expect_one_line_error(const run_result &r, const std::string &names, const std::string &problem) {
+    EXPECT_EQ(r.status, 2) << r.out << r.err;
+    auto err = lines(r.err);
+    ASSERT_EQ(err.size(), 1u) << r.err;
+    EXPECT_NE(err[0].find(names), std::string::npos) << err[0];
+    EXPECT_NE(err[0].find(problem), std::string::npos) << err[0];
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(CliInfo, PrintsEverythingForAFixture) {
+    auto r = gmon("info --path " + fixture("lifecycle-pie"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const char *want : {"go1.19.8 (from build info", "gmon.test/fixtures/lifecycle", "CGO_ENABLED=0",
+                             "go1.18-1.19 (magic 0xfffffff0)", "PIE yes", "confirmed by DWARF",
+                             "runtime.newproc1", "rets: 0x", "callergp=rbx"})
+        EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+}
+
+TEST(CliInfo, JsonIsValidAndComplete) {
+    auto r = gmon("info --json --path " + fixture("lifecycle-cgo"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string json_path = scratch_dir() + "/info.json";
+    write_file(json_path, r.out);
+    auto check =
+        run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+            "assert d[\"go_version\"]==\"go1.19.8\"; assert d[\"cgo\"] and d[\"linking\"]==\"external\"; "
+            "assert d[\"layout\"][\"dwarf_confirmed\"]; assert d[\"layout\"][\"offsets\"][\"g.goid\"]==152; "
+            "p=[s for s in d[\"probe_plan\"] if s[\"function\"]==\"runtime.newproc1\"][0]; "
+            "assert p[\"found\"] and len(p[\"ret_offsets\"])>=1 and p[\"args\"][\"callergp\"]==\"rbx\"' " +
+            json_path);
+    EXPECT_EQ(check.status, 0) << check.err << r.out;
+}
+
+TEST(CliInfo, OneDashOptionsLikeTheSeed) {
+    auto r = gmon("info -path " + fixture("lifecycle-stripped") + " -json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("\"stripped\":true"), std::string::npos);
+}
+
+TEST(CliInfo, HelpAndVersion) {
+    for (const char *args : {"--help", "help", "info --help", "info -help"}) {
+        auto r = gmon(args);
+        EXPECT_EQ(r.status, 0) << args;
+        EXPECT_NE(r.out.find("Usage: gmon"), std::string::npos) << args;
+    }
+    for (const char *args : {"--version", "info --version"}) {
+        auto r = gmon(args);
+        EXPECT_EQ(r.status, 0);
+        EXPECT_EQ(r.out.rfind("gmon 0.", 0), 0u) << r.out;
+    }
+    auto r = gmon("");
+    EXPECT_EQ(r.status, 2);
+}
+
+TEST(CliInfo, BadArguments) {
+    expect_one_line_error(gmon("frobnicate"), "frobnicate", "unknown command");
+    expect_one_line_error(gmon("info"), "info", "--path");
+    expect_one_line_error(gmon("info --pid abc"), "abc", "not a process ID");
+    expect_one_line_error(gmon("info --bogus"), "--bogus", "unknown option");
+    expect_one_line_error(gmon("info --path"), "--path", "missing value");
+    expect_one_line_error(gmon("info --path " + fixture("lifecycle-plain") + " --go-version banana"),
+                          "banana", "invalid Go version");
+    expect_one_line_error(gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.22"), "1.22",
+                          "does not match");
+}
+
+TEST(CliInfo, GoVersionOverride) {
+    auto r = gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.18");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("go1.18.0 (from --go-version)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("table row go1.18-1.18"), std::string::npos) << r.out;
+}
+
+TEST(CliInfo, BadFiles) {
+    std::string dir = scratch_dir();
+    expect_one_line_error(gmon("info --path /nonexistent/gmon-nothing"), "/nonexistent/gmon-nothing",
+                          "no such file");
+    expect_one_line_error(gmon("info --path " + dir), dir, "directory");
+    write_file(dir + "/text.txt", "hello, this is not an executable\n");
+    expect_one_line_error(gmon("info --path " + dir + "/text.txt"), "text.txt", "not an ELF file");
+    expect_one_line_error(gmon("info --path /bin/ls"), "/bin/ls", "not a Go binary");
+    write_file(dir + "/empty", "");
+    expect_one_line_error(gmon("info --path " + dir + "/empty"), "empty", "not an ELF file");
+}
+
+TEST(CliInfo, TruncatedAndCorruptedGoBinaries) {
+    std::string dir = scratch_dir();
+    std::string orig = read_file(fixture("lifecycle-plain"));
+    write_file(dir + "/half", orig.substr(0, orig.size() / 2));
+    auto r = gmon("info --path " + dir + "/half");
+    expect_one_line_error(r, dir + "/half", "");
+    std::string corrupt = orig;
+    size_t at = corrupt.find(std::string("\xf0\xff\xff\xff\x00\x00\x01\x08", 8));
+    ASSERT_NE(at, std::string::npos);
+    corrupt[at + 8] = '\xff'; // nfunc becomes absurd
+    corrupt[at + 14] = '\x7f';
+    write_file(dir + "/corrupt", corrupt);
+    expect_one_line_error(gmon("info --path " + dir + "/corrupt"), dir + "/corrupt", ".gopclntab");
+}
+
+TEST(CliInfo, UnsupportedGoVersion) {
+    std::string data = read_file(fixture("lifecycle-stripped"));
+    int replaced = 0;
+    for (size_t at; (at = data.find("go1.19.8")) != std::string::npos; replaced++)
+        data.replace(at, 8, "go1.99.8");
+    ASSERT_GT(replaced, 0);
+    std::string path = scratch_dir() + "/go199";
+    write_file(path, data);
+    expect_one_line_error(gmon("info --path " + path), path,
+                          "Go 1.99 is not supported (gmon supports Go 1.17 to 1.27)");
+}
+
+// A real process: its binary through /proc/PID/exe, its load bias from /proc/PID/maps.
+struct running_fixture {
+    pid_t pid = -1;
+    FILE *stdin_pipe = nullptr;
+    explicit running_fixture(const std::string &bin) {
+        int fds[2];
+        if (pipe(fds) != 0)
+            return;
+        pid = fork();
+        if (pid == 0) {
+            dup2(fds[0], 0);
+            close(fds[1]);
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            execl(bin.c_str(), bin.c_str(), "wait", (char *)nullptr);
+            _exit(127);
+        }
+        close(fds[0]);
+        stdin_pipe = fdopen(fds[1], "w");
+        usleep(200 * 1000); // let the runtime map itself
+    }
+    ~running_fixture() {
+        if (stdin_pipe)
+            fclose(stdin_pipe); // EOF: the fixture exits
+        if (pid > 0)
+            waitpid(pid, nullptr, 0);
+    }
+};
+
+TEST(CliInfo, ByPidForPieAndNonPie) {
+    for (const char *variant : {"pie", "plain"}) {
+        running_fixture f(fixture(std::string("lifecycle-") + variant));
+        ASSERT_GT(f.pid, 0);
+        auto r = gmon("info --json --pid " + std::to_string(f.pid));
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::string json_path = scratch_dir() + "/pid.json";
+        write_file(json_path, r.out);
+        std::string want_bias = std::string(variant) == "pie" ? "b != 0 and b % 4096 == 0" : "b == 0";
+        auto check = run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+                         "b=int(d[\"process\"][\"load_bias\"],16); assert " +
+                         want_bias +
+                         ", b; "
+                         "assert d[\"process\"][\"pid\"]==" +
+                         std::to_string(f.pid) +
+                         "; "
+                         "assert d[\"process\"][\"host_path\"].startswith(\"/proc/\"); "
+                         "assert d[\"go_version\"]==\"go1.19.8\"' " +
+                         json_path);
+        EXPECT_EQ(check.status, 0) << variant << " " << check.err << r.out;
+        // --path and --pid together must name the same file.
+        EXPECT_EQ(gmon("info --pid " + std::to_string(f.pid) + " --path " +
+                       fixture(std::string("lifecycle-") + variant))
+                      .status,
+                  0);
+        expect_one_line_error(gmon("info --pid " + std::to_string(f.pid) + " --path /bin/ls"), "/bin/ls",
+                              "runs");
+    }
+}
+
+TEST(CliInfo, DeadPidAndNonGoProcess) {
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, nullptr, 0);
+    expect_one_line_error(gmon("info --pid " + std::to_string(child)), std::to_string(child), "no process");
+    // A live process that is not Go: sleep(1).
+    auto sleeper = run("sh -c 'sleep 30 & echo $!'");
+    std::string pid = lines(sleeper.out).at(0);
+    expect_one_line_error(gmon("info --pid " + pid), "sleep", "not a Go binary");
+    kill(std::stoi(pid), SIGKILL);
+}
+
+TEST(CliInfo, NoPermission) {
+    ASSERT_EQ(geteuid(), 0u) << "the suite runs as root (BPF needs it); this test drops to nobody";
+    std::string path = scratch_dir() + "/private-go";
+    write_file(path, read_file(fixture("lifecycle-plain")));
+    chmod(path.c_str(), 0700);
+    chmod(scratch_dir().c_str(), 0755);
+    auto r = run("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(GMON_BINARY) +
+                 " info --path " + path);
+    expect_one_line_error(r, path, "Permission denied");
+    r = run("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(GMON_BINARY) +
+            " info --pid 1");
+    expect_one_line_error(r, "/proc/1/exe", "permission denied");
+}
+
+} // namespace

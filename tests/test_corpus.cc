@@ -1,0 +1,121 @@
+// Real stripped Go binaries of other releases (esbuild from npm, go1.17.2 to go1.26.5).
+#include "test_support.h"
+
+extern "C" {
+#include "go_binary.h"
+#include "layout_select.h"
+#include "probe_plan.h"
+#include "x86_rets.h"
+}
+
+using namespace gmon_test;
+
+namespace gmon_test {
+void PrintTo(const corpus_entry &e, std::ostream *os) {
+    *os << e.name;
+}
+} // namespace gmon_test
+
+namespace {
+
+class Corpus : public ::testing::TestWithParam<corpus_entry> {
+  protected:
+    void SetUp() override {
+        struct gmon_error err;
+        ASSERT_EQ(go_binary_open(&bin, corpus(GetParam().name).c_str(), &err), 0) << err.msg;
+    }
+    void TearDown() override {
+        go_binary_close(&bin);
+    }
+    struct go_binary bin;
+};
+
+TEST_P(Corpus, ExactGoVersionAndModule) {
+    EXPECT_EQ(std::string(bin.version_string), GetParam().go_version);
+    EXPECT_TRUE(bin.version_exact);
+    EXPECT_EQ(std::string(bin.buildinfo.mod_path), GetParam().module);
+    EXPECT_EQ(std::string(bin.buildinfo.main_path), GetParam().module + "/cmd/esbuild");
+    EXPECT_TRUE(bin.stripped);
+    EXPECT_FALSE(bin.has_dwarf);
+    struct layout_choice c;
+    struct gmon_error err;
+    ASSERT_EQ(layout_select(&bin, &c, &err), 0) << err.msg;
+    EXPECT_NE(c.layout, nullptr) << c.problem;
+}
+
+TEST_P(Corpus, KeyFunctionsRoundTrip) {
+    for (const char *name : {"runtime.newproc1", "runtime.goexit1", "runtime.mallocgc", "main.main"}) {
+        struct go_func fn, back;
+        ASSERT_TRUE(go_binary_find_func(&bin, name, &fn, nullptr)) << name;
+        EXPECT_GE(fn.entry, bin.pcln.text_start);
+        ASSERT_TRUE(pclntab_func_at(&bin.pcln, fn.entry, &back)) << name;
+        EXPECT_STREQ(back.name, name);
+        ASSERT_TRUE(pclntab_func_at(&bin.pcln, fn.end - 1, &back)) << name;
+        EXPECT_STREQ(back.name, name);
+        const char *file;
+        int line;
+        EXPECT_TRUE(pclntab_line(&bin.pcln, &fn, fn.entry, &file, &line)) << name;
+        EXPECT_GT(line, 0);
+    }
+}
+
+TEST_P(Corpus, EveryEntrySymbolizesToItself) {
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < bin.pcln.nfunc; i++) {
+        struct go_func fn, back;
+        ASSERT_TRUE(pclntab_func(&bin.pcln, i, &fn)) << i;
+        if (fn.end == fn.entry)
+            continue; // a zero-size function shares its entry with the next one
+        if (!pclntab_func_at(&bin.pcln, fn.entry, &back) || back.index != fn.index)
+            bad++;
+    }
+    EXPECT_EQ(bad, 0u);
+    EXPECT_GT(bin.pcln.nfunc, 5000u);
+}
+
+TEST_P(Corpus, Newproc1RetsDecodeAsRet) {
+    struct probe_plan plan;
+    struct gmon_error err;
+    ASSERT_EQ(probe_plan_build(&bin, &plan, &err), 0) << err.msg;
+    const struct probe_site *s = probe_plan_site(&plan, "runtime.newproc1");
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->found);
+    ASSERT_GE(s->nrets, 1u);
+    for (size_t r = 0; r < s->nrets && r < PROBE_MAX_RETS; r++)
+        EXPECT_TRUE(x86_is_ret(bin.elf.data + s->ret_offsets[r], 16));
+}
+
+// Inline trees decode in every release (they need moduledata.gofunc from 1.18 on).
+TEST_P(Corpus, InlinedFramesDecode) {
+    struct go_func fn;
+    ASSERT_TRUE(go_binary_find_func(&bin, "runtime.newproc1", &fn, nullptr));
+    int inlined = 0;
+    bool acquirem = false;
+    for (uint64_t pc = fn.entry; pc < fn.end; pc++) {
+        struct go_frame frames[8];
+        int n = pclntab_frames(&bin.pcln, &fn, pc, frames, 8);
+        ASSERT_GE(n, 1);
+        EXPECT_STREQ(frames[n - 1].function, "runtime.newproc1");
+        for (int i = 0; i < n - 1; i++) {
+            EXPECT_TRUE(frames[i].inlined);
+            EXPECT_STRNE(frames[i].function, "?");
+            EXPECT_GT(frames[i].line, 0) << frames[i].function;
+            acquirem |= std::string(frames[i].function) == "runtime.acquirem";
+            inlined++;
+        }
+    }
+    EXPECT_GT(inlined, 0);
+    EXPECT_TRUE(acquirem) << "newproc1 inlines acquirem in every release";
+}
+
+std::string name_of(const ::testing::TestParamInfo<corpus_entry> &info) {
+    std::string n = info.param.name;
+    for (auto &c : n)
+        if (!isalnum((unsigned char)c))
+            c = '_';
+    return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, Corpus, ::testing::ValuesIn(corpus_manifest()), name_of);
+
+} // namespace

@@ -1,0 +1,238 @@
+// The symbolizer against Go's own tools on binaries built by Debian's Go 1.19 in four variants:
+// names and entries against `go tool nm`, file:line against `go tool addr2line`, layout against DWARF.
+#include <map>
+#include <regex>
+#include <set>
+
+#include "test_support.h"
+
+extern "C" {
+#include "dwarf_layout.h"
+#include "go_binary.h"
+#include "layout_select.h"
+#include "probe_plan.h"
+#include "x86_rets.h"
+}
+
+using namespace gmon_test;
+
+namespace {
+
+// Symbol tables and DWARF name things as the linker's symbols do; pclntab as the runtime does: ABI0 wrappers
+// carry no ".abi0" suffix, and array equality functions are type..eq.[...]T with no length.
+std::string runtime_name(std::string name) {
+    static const std::regex array_len(R"(^type\.\.eq\.\[[0-9]+\])");
+    name = std::regex_replace(name, array_len, "type..eq.[...]");
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".abi0") == 0)
+        name.resize(name.size() - 5);
+    return name;
+}
+
+struct nm_symbol {
+    std::string name;
+    char type;
+};
+
+// `go tool nm -n -size` lines: "  addr  size type name". Text symbols only.
+std::multimap<uint64_t, nm_symbol> read_nm_text(const std::string &path) {
+    std::multimap<uint64_t, nm_symbol> out;
+    for (const auto &l : lines(read_file(path))) {
+        std::istringstream in(l);
+        std::string addr, size, type, name;
+        if (!(in >> addr >> size >> type) || !std::getline(in >> std::ws, name))
+            continue;
+        if (type == "T" || type == "t")
+            out.emplace(std::stoull(addr, nullptr, 16), nm_symbol{runtime_name(name), type[0]});
+    }
+    return out;
+}
+
+class Fixture : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override {
+        path = fixture("lifecycle-" + GetParam());
+        struct gmon_error err;
+        ASSERT_EQ(go_binary_open(&bin, path.c_str(), &err), 0) << err.msg;
+    }
+    void TearDown() override {
+        go_binary_close(&bin);
+    }
+    std::string path;
+    struct go_binary bin;
+};
+
+TEST_P(Fixture, VersionAndModuleFromBuildInfo) {
+    EXPECT_EQ(std::string(bin.version_string), "go1.19.8");
+    EXPECT_EQ(bin.version_source, GOVER_BUILDINFO);
+    EXPECT_EQ(std::string(bin.buildinfo.main_path), "gmon.test/fixtures/lifecycle");
+    EXPECT_EQ(std::string(bin.buildinfo.mod_path), "gmon.test/fixtures");
+    EXPECT_EQ(bin.pcln.magic, (uint32_t)PCLNTAB_MAGIC_118);
+    EXPECT_TRUE(bin.md.found);
+    EXPECT_EQ(bin.pcln.text_start, bin.md.text);
+}
+
+TEST_P(Fixture, VariantPropertiesAreDetected) {
+    const std::string v = GetParam();
+    EXPECT_EQ(elf_image_is_pie(&bin.elf), v == "pie");
+    EXPECT_EQ(bin.stripped, v == "stripped");
+    EXPECT_EQ(bin.has_dwarf, v != "stripped");
+    EXPECT_EQ(elf_image_externally_linked(&bin.elf), v == "cgo");
+    EXPECT_STREQ(go_buildinfo_setting(&bin.buildinfo, "CGO_ENABLED"), v == "cgo" ? "1" : "0");
+}
+
+// Every pclntab function must be a text symbol of `go tool nm` with the same name and address (ABI0 wrappers
+// appear as NAME.abi0 there), and every Go text symbol must be a pclntab function. The stripped build has no
+// symbols, so it is compared with the plain build, whose text is laid out identically.
+TEST_P(Fixture, EveryFunctionMatchesGoToolNm) {
+    std::string ref = GetParam() == "stripped" ? "plain" : GetParam();
+    auto nm = read_nm_text(fixture("lifecycle-" + ref + ".nm"));
+    ASSERT_GT(nm.size(), 1000u);
+    std::set<uint64_t> entries;
+    for (uint64_t i = 0; i < bin.pcln.nfunc; i++) {
+        struct go_func fn;
+        ASSERT_TRUE(pclntab_func(&bin.pcln, i, &fn)) << i;
+        entries.insert(fn.entry);
+        bool matched = false;
+        auto range = nm.equal_range(fn.entry);
+        for (auto it = range.first; it != range.second; ++it)
+            matched |= it->second.name == fn.name;
+        EXPECT_TRUE(matched) << fn.name << " at 0x" << std::hex << fn.entry;
+    }
+    size_t go_symbols = 0;
+    for (const auto &[addr, sym] : nm) {
+        if (addr < bin.md.text || addr >= bin.md.etext || sym.name == "runtime.text" ||
+            sym.name == "runtime.etext")
+            continue;
+        go_symbols++;
+        EXPECT_TRUE(entries.count(addr)) << sym.name << " at 0x" << std::hex << addr << " not in pclntab";
+    }
+    EXPECT_GT(go_symbols, 1000u);
+}
+
+// file:line of 2,400 PCs spread over the text must equal `go tool addr2line`'s, as must the function name.
+// go1.19's addr2line answers "?" for every PC of a PIE binary, so there the reference is the binary's own
+// DWARF line table through binutils' addr2line, which names the innermost (possibly inlined) function.
+TEST_P(Fixture, LinesMatchGoToolAddr2line) {
+    const int N = 2400;
+    const bool pie = GetParam() == "pie";
+    std::string pcs_path = scratch_dir() + "/pcs-" + GetParam();
+    std::ostringstream pcs;
+    std::vector<uint64_t> pc_list;
+    for (int i = 0; i < N; i++) {
+        uint64_t pc = bin.md.text + (bin.md.etext - bin.md.text) / N * i + (i % 7);
+        pc_list.push_back(pc);
+        pcs << "0x" << std::hex << pc << "\n";
+    }
+    write_file(pcs_path, pcs.str());
+    std::string tool = pie ? "addr2line -f -e " : std::string(GO_EXECUTABLE) + " tool addr2line ";
+    auto r = run(tool + path + " < " + pcs_path, 120);
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto out = lines(r.out);
+    ASSERT_EQ(out.size(), 2u * N);
+    int compared = 0, no_line = 0;
+    for (int i = 0; i < N; i++) {
+        std::string want_fn = runtime_name(out[2 * i]), want_pos = out[2 * i + 1];
+        if (want_pos.rfind("./", 0) == 0)
+            want_pos.erase(0, 2); // binutils joins the compilation directory "." to <autogenerated>
+        struct go_func fn;
+        const char *file;
+        int line;
+        bool have = pclntab_func_at(&bin.pcln, pc_list[i], &fn) &&
+                    pclntab_line(&bin.pcln, &fn, pc_list[i], &file, &line);
+        if (want_pos.find('?') != std::string::npos || want_pos == ":-1") { // padding between functions
+            EXPECT_FALSE(have) << "0x" << std::hex << pc_list[i];
+            no_line++;
+            continue;
+        }
+        ASSERT_TRUE(have) << "0x" << std::hex << pc_list[i] << " " << want_fn << " " << want_pos;
+        EXPECT_EQ(want_pos, std::string(file) + ":" + std::to_string(line)) << "0x" << std::hex << pc_list[i];
+        bool name_ok = want_fn == fn.name;
+        struct go_frame frames[8];
+        int n = pie ? pclntab_frames(&bin.pcln, &fn, pc_list[i], frames, 8) : 0;
+        for (int k = 0; k < n; k++)
+            name_ok |= want_fn == frames[k].function;
+        EXPECT_TRUE(name_ok) << "0x" << std::hex << pc_list[i] << " " << want_fn << " vs " << fn.name;
+        compared++;
+    }
+    EXPECT_GE(compared, 2000);
+    EXPECT_LT(no_line, N / 10);
+}
+
+TEST_P(Fixture, LayoutEqualsDwarf) {
+    struct layout_choice c;
+    struct gmon_error err;
+    ASSERT_EQ(layout_select(&bin, &c, &err), 0) << err.msg;
+    ASSERT_NE(c.layout, nullptr);
+    if (GetParam() == "stripped") {
+        EXPECT_FALSE(c.dwarf.has_dwarf);
+        return;
+    }
+    EXPECT_TRUE(c.dwarf.has_dwarf);
+    EXPECT_EQ(c.dwarf.mismatches, 0);
+    EXPECT_GE(c.dwarf.compared, 16);
+}
+
+TEST_P(Fixture, ProbePlanRetsDecodeAsRet) {
+    struct probe_plan plan;
+    struct gmon_error err;
+    ASSERT_EQ(probe_plan_build(&bin, &plan, &err), 0) << err.msg;
+    const struct probe_site *np = probe_plan_site(&plan, "runtime.newproc1");
+    ASSERT_NE(np, nullptr);
+    ASSERT_TRUE(np->found);
+    EXPECT_GE(np->nrets, 1u);
+    for (size_t i = 0; i < plan.nsites; i++) {
+        const struct probe_site *s = &plan.sites[i];
+        if (!s->found)
+            continue;
+        for (size_t r = 0; r < s->nrets && r < PROBE_MAX_RETS; r++) {
+            ASSERT_LT(s->ret_offsets[r], bin.elf.size);
+            EXPECT_TRUE(x86_is_ret(bin.elf.data + s->ret_offsets[r], 16)) << s->function;
+            EXPECT_GT(s->ret_offsets[r], s->entry_offset);
+            EXPECT_LT(s->ret_offsets[r], s->entry_offset + s->size);
+        }
+    }
+    // goexit1 has an ABI0 wrapper of the same name; the plan must point at the real body.
+    const struct probe_site *ge = probe_plan_site(&plan, "runtime.goexit1");
+    ASSERT_NE(ge, nullptr);
+    struct go_func fn;
+    ASSERT_TRUE(pclntab_func_at(&bin.pcln, ge->entry, &fn));
+    EXPECT_FALSE(go_binary_is_abi_wrapper(&bin, &fn));
+}
+
+// Inlined frames: newproc1 inlines acquirem in every release; the frames must name it, then newproc1.
+TEST_P(Fixture, InlinedFramesAreReported) {
+    struct go_func fn;
+    ASSERT_TRUE(go_binary_find_func(&bin, "runtime.newproc1", &fn, nullptr));
+    bool seen = false;
+    for (uint64_t pc = fn.entry; pc < fn.end && !seen; pc++) {
+        struct go_frame frames[8];
+        int n = pclntab_frames(&bin.pcln, &fn, pc, frames, 8);
+        ASSERT_GE(n, 1);
+        EXPECT_STREQ(frames[n - 1].function, "runtime.newproc1");
+        if (n >= 2 && std::string(frames[0].function) == "runtime.acquirem") {
+            EXPECT_TRUE(frames[0].inlined);
+            EXPECT_NE(std::string(frames[0].file).find("runtime/runtime1.go"), std::string::npos);
+            EXPECT_NE(std::string(frames[n - 1].file).find("runtime/proc.go"), std::string::npos);
+            seen = true;
+        }
+    }
+    EXPECT_TRUE(seen);
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, Fixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
+// A layout that disagrees with DWARF must be caught.
+TEST(DwarfLayout, MismatchIsDetected) {
+    struct go_version v = {};
+    v.major = 1;
+    v.minor = 19;
+    struct runtime_layout wrong = *runtime_layout_for(&v);
+    wrong.g.goid = 160;
+    struct layout_verdict verdict;
+    struct gmon_error err;
+    ASSERT_EQ(dwarf_layout_check(fixture("lifecycle-plain").c_str(), &wrong, &verdict, &err), 0) << err.msg;
+    EXPECT_TRUE(verdict.has_dwarf);
+    EXPECT_EQ(verdict.mismatches, 1);
+}
+
+} // namespace

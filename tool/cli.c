@@ -1,0 +1,77 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, cmd ? "gmon %s: " : "gmon: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static bool parse_u64(const char *text, uint64_t *out) {
+    if (!text || !*text || text[0] == '-' || text[0] == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_uint(const char *cmd, const char *option, const char *text, uint64_t min, uint64_t max,
+                    uint64_t *out) {
+    uint64_t v;
+    if (!parse_u64(text, &v) || v < min || v > max) {
+        cli_error(cmd, "%s: \"%s\" is not a number from %llu to %llu", option, text, (unsigned long long)min,
+                  (unsigned long long)max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_parse_pid(const char *cmd, const char *text, int *pid) {
+    uint64_t v;
+    if (!parse_u64(text, &v) || v == 0 || v > 4194304) {
+        cli_error(cmd, "--pid: \"%s\" is not a process ID", text);
+        return false;
+    }
+    *pid = (int)v;
+    return true;
+}
+
+int cli_bad_option(const char *cmd, char *const argv[], int optind_now) {
+    const char *arg = optind_now > 0 ? argv[optind_now - 1] : "?";
+    cli_error(cmd, "unknown option or missing value: %s (see 'gmon%s%s --help')", arg, cmd ? " " : "",
+              cmd ? cmd : "");
+    return GMON_EXIT_BAD_INPUT;
+}
+
+bool cli_wants_help(int argc, char *const argv[]) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+bool cli_wants_version(int argc, char *const argv[]) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-version") == 0 || strcmp(argv[i], "--version") == 0)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,34 @@
+/* Conventions shared by every gmon command: exit statuses, error lines, numeric option values.
+ * Long options take one or two dashes (`-path` as the seed gmon, or `--path`): getopt_long_only. */
+#ifndef GMON_CLI_H
+#define GMON_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+    GMON_EXIT_OK = 0,
+    GMON_EXIT_FAILED = 1,    /* something went wrong while running */
+    GMON_EXIT_BAD_INPUT = 2, /* bad arguments, or a target gmon cannot work on */
+};
+
+#define GMON_VERSION_STRING "0.1.0"
+
+/* Prints "gmon[ CMD]: message" on stderr as one line. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses a PID / port / positive count; prints the error and returns false on bad input. */
+bool cli_parse_pid(const char *cmd, const char *text, int *pid);
+bool cli_parse_uint(const char *cmd, const char *option, const char *text, uint64_t min, uint64_t max,
+                    uint64_t *out);
+
+/* Reports the option getopt rejected (argv[optind - 1]) and returns GMON_EXIT_BAD_INPUT. */
+int cli_bad_option(const char *cmd, char *const argv[], int optind_now);
+
+/* True when argv[i] is -h/-help/--help: commands check this first so that help never fails. */
+bool cli_wants_help(int argc, char *const argv[]);
+
+/* True when an argument is -version/--version: every command answers it. */
+bool cli_wants_version(int argc, char *const argv[]);
+
+#endif

@@ -1,0 +1,7 @@
+/* Entry points of gmon's commands: each parses its own options and returns the process exit status. */
+#ifndef GMON_COMMANDS_H
+#define GMON_COMMANDS_H
+
+int cmd_info(int argc, char *argv[]);
+
+#endif

@@ -1,0 +1,123 @@
+#include "json_writer.h"
+
+#include <inttypes.h>
+
+void json_init(struct json_writer *w, FILE *out) {
+    w->out = out;
+    w->depth = 0;
+    w->need_comma[0] = false;
+    w->after_key = false;
+}
+
+/* Emits the separator a new value needs at the current position. */
+static void before_value(struct json_writer *w) {
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->need_comma[w->depth])
+        fputc(',', w->out);
+    w->need_comma[w->depth] = true;
+}
+
+static void open_container(struct json_writer *w, char c) {
+    before_value(w);
+    fputc(c, w->out);
+    if (w->depth < JSON_MAX_DEPTH - 1)
+        w->depth++;
+    w->need_comma[w->depth] = false;
+}
+
+static void close_container(struct json_writer *w, char c) {
+    if (w->depth > 0)
+        w->depth--;
+    fputc(c, w->out);
+    if (w->depth == 0)
+        fputc('\n', w->out);
+}
+
+void json_begin_object(struct json_writer *w) {
+    open_container(w, '{');
+}
+void json_end_object(struct json_writer *w) {
+    close_container(w, '}');
+}
+void json_begin_array(struct json_writer *w) {
+    open_container(w, '[');
+}
+void json_end_array(struct json_writer *w) {
+    close_container(w, ']');
+}
+
+void json_key(struct json_writer *w, const char *key) {
+    before_value(w);
+    json_write_escaped(w->out, key);
+    fputc(':', w->out);
+    w->after_key = true;
+}
+
+/* Length of a valid UTF-8 sequence starting at s, or 0. */
+static int utf8_length(const unsigned char *s) {
+    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+void json_write_escaped(FILE *out, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    fputc('"', out);
+    while (*s) {
+        unsigned char c = *s;
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc(c, out);
+        } else if (c == '\n') {
+            fputs("\\n", out);
+        } else if (c == '\t') {
+            fputs("\\t", out);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(out, "\\u%04x", c);
+        } else if (c >= 0x80) {
+            int n = utf8_length(s);
+            if (n == 0) {
+                fputs("\\ufffd", out); /* not UTF-8: replaced, like Go's encoding/json */
+                s++;
+                continue;
+            }
+            fwrite(s, 1, (size_t)n, out);
+            s += n;
+            continue;
+        } else {
+            fputc(c, out);
+        }
+        s++;
+    }
+    fputc('"', out);
+}
+
+void json_string(struct json_writer *w, const char *s) {
+    before_value(w);
+    json_write_escaped(w->out, s ? s : "");
+}
+void json_uint(struct json_writer *w, uint64_t v) {
+    before_value(w);
+    fprintf(w->out, "%" PRIu64, v);
+}
+void json_int(struct json_writer *w, int64_t v) {
+    before_value(w);
+    fprintf(w->out, "%" PRId64, v);
+}
+void json_bool(struct json_writer *w, bool v) {
+    before_value(w);
+    fputs(v ? "true" : "false", w->out);
+}
+void json_null(struct json_writer *w) {
+    before_value(w);
+    fputs("null", w->out);
+}
+void json_hex(struct json_writer *w, uint64_t v) {
+    before_value(w);
+    fprintf(w->out, "\"0x%" PRIx64 "\"", v);
+}

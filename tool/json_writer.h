@@ -1,0 +1,35 @@
+/* Streaming JSON output with correct string escaping and automatic commas. */
+#ifndef GMON_JSON_WRITER_H
+#define GMON_JSON_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { JSON_MAX_DEPTH = 16 };
+
+struct json_writer {
+    FILE *out;
+    int depth;
+    bool need_comma[JSON_MAX_DEPTH];
+    bool after_key;
+};
+
+void json_init(struct json_writer *w, FILE *out);
+void json_begin_object(struct json_writer *w);
+void json_end_object(struct json_writer *w);
+void json_begin_array(struct json_writer *w);
+void json_end_array(struct json_writer *w);
+void json_key(struct json_writer *w, const char *key);
+void json_string(struct json_writer *w, const char *s);
+void json_uint(struct json_writer *w, uint64_t v);
+void json_int(struct json_writer *w, int64_t v);
+void json_bool(struct json_writer *w, bool v);
+void json_null(struct json_writer *w);
+/* Writes an address as a "0x..." string (JSON numbers lose precision above 2^53). */
+void json_hex(struct json_writer *w, uint64_t v);
+
+/* Writes s as a JSON string literal with quotes, escaping control characters and invalid UTF-8 bytes. */
+void json_write_escaped(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,50 @@
+/* gmon: a Go runtime monitor. Dispatches to the command named by the first argument. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const char USAGE[] =
+    "Usage: gmon COMMAND [OPTIONS]\n"
+    "\n"
+    "gmon watches Go programs from outside: which code spawns goroutines, which never exit, what the GC and\n"
+    "the allocator do. It works on Go 1.17 to 1.27 binaries, stripped or not, PIE or not, cgo or not.\n"
+    "\n"
+    "Commands:\n"
+    "  info      what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
+    "\n"
+    "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
+    "  --version   print gmon's version\n"
+    "  --help      this text\n";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char *argv[]);
+};
+
+static const struct command COMMANDS[] = {
+    {"info", cmd_info},
+};
+
+int main(int argc, char *argv[]) {
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    if (cli_wants_version(argc, argv)) {
+        printf("gmon %s (linux/x86_64)\n", GMON_VERSION_STRING);
+        return GMON_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
+        if (strcmp(cmd, COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    cli_error(NULL, "unknown command \"%s\" (see 'gmon --help')", cmd);
+    return GMON_EXIT_BAD_INPUT;
+}

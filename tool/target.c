@@ -1,0 +1,51 @@
+#include "target.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+static int check_same_file(const char *path, const struct proc_target *p, struct gmon_error *err) {
+    struct stat a, b;
+    if (stat(path, &a) != 0 || stat(p->open_path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return gmon_fail(err, "process %d runs %s, not %s", p->pid, p->exe, path);
+    return 0;
+}
+
+static int open_process(struct target *t, struct gmon_error *err) {
+    if (proc_target_open(t->pid, &t->proc, err) != 0)
+        return -1;
+    if (t->path && check_same_file(t->path, &t->proc, err) != 0)
+        return -1;
+    /* /proc/PID/exe opens the very file the process runs, even from another mount namespace or once deleted.
+     */
+    if (go_binary_open(&t->bin, t->proc.open_path, err) != 0)
+        return gmon_fail_context(err, "%s (PID %d)", t->proc.exe, t->pid);
+    if (proc_load_bias(&t->proc, &t->bin.elf, &t->load_bias, err) != 0) {
+        go_binary_close(&t->bin);
+        return gmon_fail_context(err, "PID %d", t->pid);
+    }
+    return 0;
+}
+
+int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err) {
+    memset(t, 0, sizeof(*t));
+    t->path = path;
+    t->pid = pid;
+    if (!path && pid <= 0)
+        return gmon_fail(err, "no target: give --path BIN or --pid PID");
+    if (pid > 0) {
+        if (open_process(t, err) != 0)
+            return -1;
+    } else if (go_binary_open(&t->bin, path, err) != 0) {
+        return gmon_fail_context(err, "%s", path);
+    }
+    if (go_version && strcmp(go_version, "auto") != 0 &&
+        go_binary_set_version(&t->bin, go_version, err) != 0) {
+        go_binary_close(&t->bin);
+        return gmon_fail_context(err, "%s", path ? path : t->proc.exe);
+    }
+    return 0;
+}
+
+void target_close(struct target *t) {
+    go_binary_close(&t->bin);
+}
