@@ -86,8 +86,10 @@ configure_and_build() {
     local dir=$1
     shift
     cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    cmake --build "$dir" -j "$JOBS" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\] (Building|Linking)' || true
-    [ -x "$dir/gmon" ] || die "build failed in $dir"
+    if ! cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1; then
+        cat "$dir/build.log" >&2
+        die "build failed in $dir (log: $dir/build.log)"
+    fi
 }
 
 cmd_build() {
