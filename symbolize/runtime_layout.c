@@ -18,6 +18,13 @@
         "runtime.ready", "gp", X86_RAX, 8                                                                    \
     }
 
+/* newproc1(fn, callergp, callerpc, ...) from 1.18: the creator arrives in RBX, the go statement's PC in RCX.
+ */
+#define NEWPROC1_ARGS_118                                                                                    \
+    {"runtime.newproc1", "callergp", X86_RBX, 8}, {                                                          \
+        "runtime.newproc1", "callerpc", X86_RCX, 8                                                           \
+    }
+
 static const struct probe_arg ARGS_117[] = {
     COMMON_ARGS,
     {"runtime.newproc1", "argp", X86_RBX, 8},
@@ -30,8 +37,7 @@ static const struct probe_arg ARGS_117[] = {
 };
 static const struct probe_arg ARGS_118[] = {
     COMMON_ARGS,
-    {"runtime.newproc1", "callergp", X86_RBX, 8},
-    {"runtime.newproc1", "callerpc", X86_RCX, 8},
+    NEWPROC1_ARGS_118,
     {"runtime.gcMarkTermination", "nextTriggerRatio", X86_XMM0, 8},
     {"runtime.startTheWorldWithSema", "emitTraceEvent", X86_RAX, 1},
     {"runtime.bgsweep", "c", X86_RAX, 8},
@@ -39,23 +45,20 @@ static const struct probe_arg ARGS_118[] = {
 };
 static const struct probe_arg ARGS_119_120[] = {
     COMMON_ARGS,
-    {"runtime.newproc1", "callergp", X86_RBX, 8},
-    {"runtime.newproc1", "callerpc", X86_RCX, 8},
+    NEWPROC1_ARGS_118,
     {"runtime.startTheWorldWithSema", "emitTraceEvent", X86_RAX, 1},
     {"runtime.bgsweep", "c", X86_RAX, 8},
     {"runtime.goready", "gp", X86_RAX, 8},
 };
 static const struct probe_arg ARGS_121[] = {
     COMMON_ARGS,
-    {"runtime.newproc1", "callergp", X86_RBX, 8},
-    {"runtime.newproc1", "callerpc", X86_RCX, 8},
+    NEWPROC1_ARGS_118,
     {"runtime.stopTheWorldWithSema", "reason", X86_RAX, 1},
     {"runtime.bgsweep", "c", X86_RAX, 8},
 };
 static const struct probe_arg ARGS_122[] = {
     COMMON_ARGS,
-    {"runtime.newproc1", "callergp", X86_RBX, 8},
-    {"runtime.newproc1", "callerpc", X86_RCX, 8},
+    NEWPROC1_ARGS_118,
     {"runtime.gdestroy", "gp", X86_RAX, 8},
     {"runtime.stopTheWorldWithSema", "reason", X86_RAX, 1},
     {"runtime.gcMarkTermination", "stw.reason", X86_RAX, 1},
@@ -66,8 +69,7 @@ static const struct probe_arg ARGS_122[] = {
 };
 static const struct probe_arg ARGS_123[] = {
     COMMON_ARGS,
-    {"runtime.newproc1", "callergp", X86_RBX, 8},
-    {"runtime.newproc1", "callerpc", X86_RCX, 8},
+    NEWPROC1_ARGS_118,
     {"runtime.newproc1", "parked", X86_RDI, 1},
     {"runtime.newproc1", "waitreason", X86_RSI, 1},
     {"runtime.gdestroy", "gp", X86_RAX, 8},
