@@ -2,28 +2,25 @@
 
 #include <string.h>
 
+// clang-format off
 /* Arguments common to every register-ABI release (1.17+), §0.2. */
-#define COMMON_ARGS                                                                                          \
-    {"runtime.newproc1", "fn", X86_RAX, 8}, {"runtime.newproc1", "ret", X86_RAX, 8},                         \
-        {"runtime.goexit0", "gp", X86_RAX, 8}, {"runtime.casgstatus", "gp", X86_RAX, 8},                     \
-        {"runtime.casgstatus", "oldval", X86_RBX, 4}, {"runtime.casgstatus", "newval", X86_RCX, 4},          \
-        {"runtime.mallocgc", "size", X86_RAX, 8}, {"runtime.mallocgc", "typ", X86_RBX, 8},                   \
-        {"runtime.mallocgc", "needzero", X86_RCX, 1}, {"runtime.mallocgc", "ret", X86_RAX, 8},               \
-        {"runtime.newobject", "typ", X86_RAX, 8}, {"runtime.newobject", "ret", X86_RAX, 8},                  \
-        {"runtime.gcStart", "trigger.kind", X86_RAX, 8}, {"runtime.gcStart", "trigger.now", X86_RBX, 8},     \
-        {"runtime.gcStart", "trigger.n", X86_RCX, 4}, {"runtime.gopark", "unlockf", X86_RAX, 8},             \
-        {"runtime.gopark", "lock", X86_RBX, 8}, {"runtime.gopark", "reason", X86_RCX, 1},                    \
-        {"runtime.gopark", "traceskip", X86_RSI, 8}, {"runtime.sweepone", "ret", X86_RAX, 8},                \
-        {"runtime.startTheWorldWithSema", "ret", X86_RAX, 8}, {                                              \
-        "runtime.ready", "gp", X86_RAX, 8                                                                    \
-    }
+#define COMMON_ARGS \
+    {"runtime.newproc1", "fn", X86_RAX, 8},          {"runtime.newproc1", "ret", X86_RAX, 8}, \
+    {"runtime.goexit0", "gp", X86_RAX, 8},           {"runtime.casgstatus", "gp", X86_RAX, 8}, \
+    {"runtime.casgstatus", "oldval", X86_RBX, 4},    {"runtime.casgstatus", "newval", X86_RCX, 4}, \
+    {"runtime.mallocgc", "size", X86_RAX, 8},        {"runtime.mallocgc", "typ", X86_RBX, 8}, \
+    {"runtime.mallocgc", "needzero", X86_RCX, 1},    {"runtime.mallocgc", "ret", X86_RAX, 8}, \
+    {"runtime.newobject", "typ", X86_RAX, 8},        {"runtime.newobject", "ret", X86_RAX, 8}, \
+    {"runtime.gcStart", "trigger.kind", X86_RAX, 8}, {"runtime.gcStart", "trigger.now", X86_RBX, 8}, \
+    {"runtime.gcStart", "trigger.n", X86_RCX, 4},    {"runtime.gopark", "unlockf", X86_RAX, 8}, \
+    {"runtime.gopark", "lock", X86_RBX, 8},          {"runtime.gopark", "reason", X86_RCX, 1}, \
+    {"runtime.gopark", "traceskip", X86_RSI, 8},     {"runtime.sweepone", "ret", X86_RAX, 8}, \
+    {"runtime.startTheWorldWithSema", "ret", X86_RAX, 8}, {"runtime.ready", "gp", X86_RAX, 8}
 
-/* newproc1(fn, callergp, callerpc, ...) from 1.18: the creator arrives in RBX, the go statement's PC in RCX.
- */
-#define NEWPROC1_ARGS_118                                                                                    \
-    {"runtime.newproc1", "callergp", X86_RBX, 8}, {                                                          \
-        "runtime.newproc1", "callerpc", X86_RCX, 8                                                           \
-    }
+/* newproc1(fn, callergp, callerpc, ...) from 1.18: the creator in RBX, the go statement's PC in RCX. */
+#define NEWPROC1_ARGS_118 \
+    {"runtime.newproc1", "callergp", X86_RBX, 8}, {"runtime.newproc1", "callerpc", X86_RCX, 8}
+// clang-format on
 
 static const struct probe_arg ARGS_117[] = {
     COMMON_ARGS,
