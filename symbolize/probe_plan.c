@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "x86_prologue.h"
 #include "x86_rets.h"
 
 /* The runtime functions of go-runtime.md §0.2, with the releases that have them. */
@@ -44,6 +45,9 @@ static void plan_site(const struct go_binary *b, struct probe_site *s) {
         snprintf(s->problem, sizeof(s->problem), "code lies outside the file");
         return;
     }
+    size_t body = 0;
+    x86_skip_split_check(code, s->size, &body);
+    s->body_offset = s->entry_offset + body;
     uint64_t rets[PROBE_MAX_RETS];
     struct gmon_error err;
     if (x86_find_rets(code, s->size, fn.entry, rets, PROBE_MAX_RETS, &s->nrets, &err) != 0) {

@@ -17,6 +17,9 @@ struct probe_site {
     bool found;
     uint64_t entry;        /* link-time address */
     uint64_t entry_offset; /* file offset: where a uprobe attaches */
+    /* File offset of the first instruction after the stack-split check (== entry_offset for nosplit
+     * functions): an entry probe there fires once per call, also when the stack grows (x86_prologue.h). */
+    uint64_t body_offset;
     uint64_t size;
     uint64_t ret_offsets[PROBE_MAX_RETS];
     size_t nrets; /* how many RETs the function has (ret_offsets holds up to PROBE_MAX_RETS) */

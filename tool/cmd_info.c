@@ -108,6 +108,8 @@ static void print_plan_text(const struct info *in) {
                s->entry_offset, s->entry, s->size);
         if (s->wrappers)
             printf(", %d ABI wrapper skipped", s->wrappers);
+        if (s->body_offset != s->entry_offset)
+            printf("\n      after split check: 0x%" PRIx64, s->body_offset);
         printf("\n      rets:");
         for (size_t r = 0; r < s->nrets && r < PROBE_MAX_RETS; r++)
             printf(" 0x%" PRIx64, s->ret_offsets[r]);
@@ -233,6 +235,8 @@ static void json_plan(struct json_writer *w, const struct info *in) {
             json_hex(w, s->entry);
             json_key(w, "entry_offset");
             json_hex(w, s->entry_offset);
+            json_key(w, "body_offset");
+            json_hex(w, s->body_offset);
             json_key(w, "size");
             json_uint(w, s->size);
             json_key(w, "abi_wrappers_skipped");

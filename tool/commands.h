@@ -3,5 +3,6 @@
 #define GMON_COMMANDS_H
 
 int cmd_info(int argc, char *argv[]);
+int cmd_lifecycle(int argc, char *argv[]);
 
 #endif

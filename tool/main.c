@@ -6,13 +6,15 @@
 #include "commands.h"
 
 static const char USAGE[] =
-    "Usage: gmon COMMAND [OPTIONS]\n"
+    "Usage: gmon [COMMAND] [OPTIONS]\n"
     "\n"
     "gmon watches Go programs from outside: which code spawns goroutines, which never exit, what the GC and\n"
     "the allocator do. It works on Go 1.17 to 1.27 binaries, stripped or not, PIE or not, cgo or not.\n"
     "\n"
     "Commands:\n"
-    "  info      what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
+    "  lifecycle  (the default: 'gmon --pid PID' is 'gmon lifecycle --pid PID') trace goroutine creations and\n"
+    "             exits live, with log lines and Prometheus metrics by creation site\n"
+    "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
     "  --version   print gmon's version\n"
@@ -25,6 +27,7 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"info", cmd_info},
+    {"lifecycle", cmd_lifecycle},
 };
 
 int main(int argc, char *argv[]) {
@@ -42,6 +45,9 @@ int main(int argc, char *argv[]) {
         printf("gmon %s (linux/x86_64)\n", GMON_VERSION_STRING);
         return GMON_EXIT_OK;
     }
+    /* Options first, as with the seed gmon ('gmon -path BIN'): the lifecycle monitor. */
+    if (cmd[0] == '-')
+        return cmd_lifecycle(argc, argv);
     for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);

@@ -1,0 +1,155 @@
+#include "bpf_program.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
+
+enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
+
+static bool path_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static uint64_t effective_capabilities(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long caps = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "CapEff: %llx", &caps) == 1)
+            break;
+    fclose(f);
+    return caps;
+}
+
+static int check_privileges(struct gmon_error *err) {
+    uint64_t caps = effective_capabilities();
+    bool admin = caps & (1ULL << CAP_SYS_ADMIN_BIT);
+    bool bpf = (caps & (1ULL << CAP_BPF_BIT)) && (caps & (1ULL << CAP_PERFMON_BIT));
+    if (admin || bpf)
+        return 0;
+    return gmon_fail(err, "live tracing needs root (or CAP_BPF and CAP_PERFMON): run gmon with sudo");
+}
+
+static int check_kernel_headers(struct gmon_error *err) {
+    struct utsname u;
+    if (uname(&u) != 0)
+        return gmon_fail(err, "uname: %s", strerror(errno));
+    char build[512];
+    snprintf(build, sizeof(build), "/lib/modules/%s/build/include", u.release);
+    if (path_exists(build) || path_exists("/sys/kernel/kheaders.tar.xz"))
+        return 0;
+    return gmon_fail(err,
+                     "BCC needs kernel headers and /lib/modules/%s/build has none: on Debian run './gmon.sh deps' "
+                     "(installs linux-headers-amd64 and links it there) or install the headers of this kernel",
+                     u.release);
+}
+
+/* libbcc attaches through the perf uprobe PMU and falls back to tracefs' uprobe_events. Many minimal hosts
+ * and containers do not mount tracefs; mount it when we can, and fail only when neither way exists. */
+static int check_uprobe_support(struct gmon_error *err) {
+    if (path_exists("/sys/kernel/tracing/uprobe_events") || path_exists("/sys/kernel/debug/tracing/uprobe_events"))
+        return 0;
+    if (path_exists("/sys/kernel/tracing"))
+        mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+    if (path_exists("/sys/kernel/tracing/uprobe_events") || path_exists("/sys/bus/event_source/devices/uprobe/type"))
+        return 0;
+    return gmon_fail(err, "this kernel offers no uprobes (neither the perf uprobe PMU nor tracefs uprobe_events): "
+                          "gmon needs a kernel built with CONFIG_UPROBE_EVENTS");
+}
+
+int bpf_preflight(struct gmon_error *err) {
+    if (check_privileges(err) != 0 || check_kernel_headers(err) != 0 || check_uprobe_support(err) != 0)
+        return -1;
+    return 0;
+}
+
+int bpf_program_compile(struct bpf_program *p, const char *source, const char *const *cflags, size_t ncflags,
+                        struct gmon_error *err) {
+    memset(p, 0, sizeof(*p));
+    /* libbcc prints compiler diagnostics on stderr itself. */
+    p->module = bpf_module_create_c_from_string(source, 0, (const char **)cflags, (int)ncflags, true, NULL);
+    if (!p->module)
+        return gmon_fail(err, "libbcc could not compile the BPF program (compiler messages above)");
+    return 0;
+}
+
+int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err) {
+    if (p->nprogs == sizeof(p->prog_fds) / sizeof(p->prog_fds[0]))
+        return gmon_fail(err, "too many BPF programs");
+    const struct bpf_insn *insns = bpf_function_start(p->module, name);
+    if (!insns)
+        return gmon_fail(err, "the BPF source has no function %s", name);
+    char log[4096] = "";
+    int fd = bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, insns, (int)bpf_function_size(p->module, name),
+                           bpf_module_license(p->module), bpf_module_kern_version(p->module), 0, log,
+                           sizeof(log));
+    if (fd < 0) {
+        int saved = errno;
+        if (saved == EPERM)
+            return gmon_fail(err, "the kernel refused to load BPF program %s (EPERM): run gmon as root", name);
+        return gmon_fail(err, "the kernel refused to load BPF program %s: %s%s%.300s", name, strerror(saved),
+                         log[0] ? "; verifier: " : "", log);
+    }
+    p->prog_fds[p->nprogs] = fd;
+    p->prog_names[p->nprogs++] = name;
+    return fd;
+}
+
+static int remember_probe(struct bpf_program *p, int perf_fd, const char *event_name) {
+    if (p->nprobes == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct attached_probe *grown = realloc(p->probes, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        p->probes = grown;
+        p->cap = cap;
+    }
+    struct attached_probe *a = &p->probes[p->nprobes++];
+    a->perf_fd = perf_fd;
+    snprintf(a->event_name, sizeof(a->event_name), "%s", event_name);
+    return 0;
+}
+
+int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset, int pid,
+                              struct gmon_error *err) {
+    char event_name[64];
+    snprintf(event_name, sizeof(event_name), "gmon_%d_%zu", (int)getpid(), p->nprobes);
+    int fd = bpf_attach_uprobe(prog_fd, BPF_PROBE_ENTRY, event_name, binary, offset, pid, 0);
+    if (fd < 0)
+        return gmon_fail(err, "cannot attach a uprobe to %s at file offset %#llx: %s", binary,
+                         (unsigned long long)offset, strerror(errno));
+    if (remember_probe(p, fd, event_name) != 0) {
+        bpf_close_perf_event_fd(fd);
+        bpf_detach_uprobe(event_name);
+        return gmon_fail(err, "out of memory");
+    }
+    return 0;
+}
+
+int bpf_program_map_fd(struct bpf_program *p, const char *name) {
+    return p->module ? bpf_table_fd(p->module, name) : -1;
+}
+
+void bpf_program_close(struct bpf_program *p) {
+    for (size_t i = 0; i < p->nprobes; i++) {
+        bpf_close_perf_event_fd(p->probes[i].perf_fd);
+        bpf_detach_uprobe(p->probes[i].event_name);
+    }
+    free(p->probes);
+    for (size_t i = 0; i < p->nprogs; i++)
+        close(p->prog_fds[i]);
+    if (p->module)
+        bpf_module_destroy(p->module);
+    memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,31 @@
+/* Reads fixed-size events from a BPF ring buffer, or from a per-CPU perf buffer on kernels without ring
+ * buffers (before 5.8). Lost events are counted, never dropped silently. */
+#ifndef GMON_EVENT_READER_H
+#define GMON_EVENT_READER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gmon_error.h"
+
+typedef void (*event_handler)(void *ctx, const void *data, size_t size);
+
+struct event_reader {
+    bool ringbuf;
+    void *rb;             /* struct ring_buffer * */
+    void **perf_readers;  /* struct perf_reader *, one per possible CPU */
+    int nreaders;
+    event_handler handler;
+    void *ctx;
+    uint64_t perf_lost;   /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
+};
+
+/* True when the running kernel has BPF ring buffers. */
+bool event_reader_kernel_has_ringbuf(void);
+/* Opens a reader on the map fd (BPF_RINGBUF_OUTPUT or BPF_PERF_OUTPUT, as ringbuf says). */
+int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf_pages, event_handler handler,
+                      void *ctx, struct gmon_error *err);
+/* Waits up to timeout_ms for events and hands each to the handler. Returns -1 on error (not EINTR). */
+int event_reader_poll(struct event_reader *r, int timeout_ms);
+void event_reader_close(struct event_reader *r);
+
+#endif

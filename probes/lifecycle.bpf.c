@@ -1,0 +1,167 @@
+/* Goroutine lifecycle probes, compiled at run time by libbcc (lifecycle.c supplies the -D flags below).
+ *
+ *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: go-runtime.md §2.4). RAX is the
+ *                    new g; newproc1 runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine.
+ *   on_goexit1       uprobe after runtime.goexit1's stack-split check (an entry probe would fire twice when
+ *                    the check fails); R14 is the exiting g.
+ *
+ * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g and
+ * runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
+ * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES PERF_PAGES;
+ * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing). */
+#include <uapi/linux/ptrace.h>
+#ifndef GMON_LIFECYCLE_EVENT_H
+#include "lifecycle_event.h"
+#endif
+
+#if USE_RINGBUF
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+#else
+BPF_PERF_OUTPUT(events);
+#endif
+BPF_STACK_TRACE(stacks, MAX_STACKS);
+BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
+BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
+BPF_PERCPU_ARRAY(counters, u64, LIFECYCLE_COUNTERS);
+
+static __always_inline void count(int which) {
+    int key = which;
+    u64 *slot = counters.lookup(&key);
+    if (slot)
+        *slot += 1; /* per-CPU slot: no other writer */
+}
+
+static __always_inline int read_u64(u64 addr, u64 *out) {
+    if (bpf_probe_read_user(out, sizeof(*out), (void *)addr) == 0)
+        return 0;
+    count(COUNTER_READ_FAILED);
+    return -1;
+}
+
+static __always_inline void send(struct pt_regs *ctx, struct lifecycle_event *ev) {
+#if USE_RINGBUF
+    int rc = events.ringbuf_output(ev, sizeof(*ev), 0);
+#else
+    int rc = events.perf_submit(ctx, ev, sizeof(*ev));
+#endif
+    count(rc == 0 ? COUNTER_EVENTS_SENT : COUNTER_EVENTS_LOST);
+}
+
+static __always_inline int lifetime_bucket(u64 ns) {
+    const u64 bounds[LIFECYCLE_BUCKETS - 1] = LIFECYCLE_BUCKET_BOUNDS_NS;
+#pragma unroll
+    for (int i = 0; i < LIFECYCLE_BUCKETS - 1; i++)
+        if (ns <= bounds[i])
+            return i;
+    return LIFECYCLE_BUCKETS - 1;
+}
+
+static __always_inline struct site_stats *site_stats_of(struct site_key *site) {
+    struct site_stats zero = {};
+    struct site_stats *stats = sites.lookup_or_try_init(site, &zero);
+    if (!stats)
+        count(COUNTER_SITE_MAP_FULL);
+    return stats;
+}
+
+/* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0). */
+static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
+    u64 goid = 0;
+#if G_PARENT_GOID >= 0
+    read_u64(newg + G_PARENT_GOID, &goid);
+#else
+    u64 m = 0, curg = 0;
+    if (read_u64(ctx->r14 + G_M, &m) == 0 && m && read_u64(m + M_CURG, &curg) == 0 && curg)
+        read_u64(curg + G_GOID, &goid);
+#endif
+    return goid;
+}
+
+int on_newproc1_ret(struct pt_regs *ctx) {
+#if EMPTY_PROBES
+    return 0;
+#else
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (TARGET_TGID && tgid != TARGET_TGID)
+        return 0;
+    count(COUNTER_CREATE_HITS);
+    u64 newg = ctx->ax;
+    struct goroutine_key key = {.tgid = tgid};
+    struct goroutine_info info = {};
+    if (!newg || read_u64(newg + G_GOID, &key.goid) != 0)
+        return 0;
+    read_u64(newg + G_GOPC, &info.site.gopc);
+    read_u64(newg + G_STARTPC, &info.startpc);
+    info.parent_goid = parent_goid(ctx, newg);
+    info.site.tgid = tgid;
+    info.site.stack_id = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+    if (info.site.stack_id < 0)
+        count(COUNTER_STACK_FAILED);
+    info.created_ns = bpf_ktime_get_ns();
+    if (live.update(&key, &info) != 0)
+        count(COUNTER_LIVE_MAP_FULL);
+    struct site_stats *stats = site_stats_of(&info.site);
+    if (stats)
+        __sync_fetch_and_add(&stats->created, 1);
+#if EMIT_CREATED
+    struct lifecycle_event ev = {.kind = LIFECYCLE_CREATED, .tgid = tgid, .goid = key.goid};
+    ev.parent_goid = info.parent_goid;
+    ev.startpc = info.startpc;
+    ev.time_ns = info.created_ns;
+    ev.site = info.site;
+    send(ctx, &ev);
+#endif
+    return 0;
+#endif
+}
+
+static __always_inline void exited_untracked(struct pt_regs *ctx, struct goroutine_key *key, u64 now) {
+    count(COUNTER_EXIT_UNTRACKED);
+#if EMIT_UNTRACKED
+    struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED_UNTRACKED, .tgid = key->tgid, .goid = key->goid};
+    ev.time_ns = now;
+    ev.site.stack_id = -1;
+    send(ctx, &ev);
+#endif
+}
+
+int on_goexit1(struct pt_regs *ctx) {
+#if EMPTY_PROBES
+    return 0;
+#else
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (TARGET_TGID && tgid != TARGET_TGID)
+        return 0;
+    count(COUNTER_EXIT_HITS);
+    u64 now = bpf_ktime_get_ns();
+    struct goroutine_key key = {.tgid = tgid};
+    if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0)
+        return 0;
+    struct goroutine_info *found = live.lookup(&key);
+    if (!found) {
+        exited_untracked(ctx, &key, now);
+        return 0;
+    }
+    struct goroutine_info info = *found;
+    live.delete(&key);
+    u64 lifetime = now - info.created_ns;
+    struct site_stats *stats = site_stats_of(&info.site);
+    if (stats) {
+        __sync_fetch_and_add(&stats->exited, 1);
+        __sync_fetch_and_add(&stats->lifetime_sum_ns, lifetime);
+        int b = lifetime_bucket(lifetime);
+        if (b >= 0 && b < LIFECYCLE_BUCKETS)
+            __sync_fetch_and_add(&stats->buckets[b], 1);
+    }
+#if EMIT_EXITED
+    struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED, .tgid = tgid, .goid = key.goid};
+    ev.parent_goid = info.parent_goid;
+    ev.startpc = info.startpc;
+    ev.time_ns = now;
+    ev.lifetime_ns = lifetime;
+    ev.site = info.site;
+    send(ctx, &ev);
+#endif
+    return 0;
+#endif
+}

@@ -1,0 +1,218 @@
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bcc/libbpf.h>
+
+extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c, embedded by the build */
+
+enum { MAX_CFLAGS = 24, RINGBUF_PAGES = 1024, PERF_PAGES = 256 };
+
+struct cflags {
+    char text[MAX_CFLAGS][64];
+    const char *argv[MAX_CFLAGS];
+    size_t n;
+};
+
+static void define(struct cflags *c, const char *name, long long value) {
+    if (c->n == MAX_CFLAGS)
+        return;
+    snprintf(c->text[c->n], sizeof(c->text[c->n]), "-D%s=%lld", name, value);
+    c->argv[c->n] = c->text[c->n];
+    c->n++;
+}
+
+static void build_cflags(struct cflags *c, const struct lifecycle_options *o, bool ringbuf) {
+    const struct g_offsets *g = &o->layout->g;
+    memset(c, 0, sizeof(*c));
+    define(c, "G_GOID", g->goid);
+    define(c, "G_PARENT_GOID", g->parent_goid);
+    define(c, "G_GOPC", g->gopc);
+    define(c, "G_STARTPC", g->startpc);
+    define(c, "G_M", g->m);
+    define(c, "M_CURG", o->layout->m.curg);
+    define(c, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
+    define(c, "EMIT_CREATED", o->emit_created);
+    define(c, "EMIT_EXITED", o->emit_exited);
+    define(c, "EMIT_UNTRACKED", o->emit_untracked);
+    define(c, "USE_RINGBUF", ringbuf);
+    define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
+    define(c, "MAX_LIVE", o->max_live);
+    define(c, "MAX_SITES", o->max_sites);
+    define(c, "MAX_STACKS", o->max_stacks);
+    define(c, "EMPTY_PROBES", o->empty_probes);
+}
+
+static int possible_cpus(void) {
+    FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+    int first = 0, last = 0;
+    if (f) {
+        if (fscanf(f, "%d-%d", &first, &last) < 2)
+            last = first;
+        fclose(f);
+    }
+    return last + 1;
+}
+
+static void deliver(void *ctx, const void *data, size_t size) {
+    struct lifecycle_probes *lp = ctx;
+    if (size < sizeof(struct lifecycle_event)) {
+        lp->malformed_events++;
+        return;
+    }
+    lp->on_event(lp->ctx, data);
+}
+
+static int attach_at(struct lifecycle_probes *lp, int prog_fd, const struct lifecycle_options *o, uint64_t off,
+                     struct gmon_error *err) {
+    if (bpf_program_attach_uprobe(&lp->prog, prog_fd, o->attach_path, off, o->pid, err) != 0)
+        return -1;
+    lp->nprobes++;
+    return 0;
+}
+
+static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                      const struct probe_plan *plan, struct gmon_error *err) {
+    const struct probe_site *create = probe_plan_site(plan, "runtime.newproc1");
+    const struct probe_site *exit = probe_plan_site(plan, "runtime.goexit1");
+    if (!create || !create->found || !exit || !exit->found)
+        return gmon_fail(err, "the probe plan lacks runtime.newproc1 or runtime.goexit1");
+    if (create->nrets == 0 || create->nrets > PROBE_MAX_RETS)
+        return gmon_fail(err, "runtime.newproc1 has %zu RET instructions; gmon reads its result at each RET and "
+                              "supports 1 to %d",
+                         create->nrets, PROBE_MAX_RETS);
+    int on_create = bpf_program_load(&lp->prog, "on_newproc1_ret", err);
+    int on_exit = on_create < 0 ? -1 : bpf_program_load(&lp->prog, "on_goexit1", err);
+    if (on_exit < 0)
+        return -1;
+    for (size_t i = 0; i < create->nrets; i++)
+        if (attach_at(lp, on_create, o, create->ret_offsets[i], err) != 0)
+            return -1;
+    return attach_at(lp, on_exit, o, exit->body_offset, err);
+}
+
+static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
+    lp->live_fd = bpf_program_map_fd(&lp->prog, "live");
+    lp->sites_fd = bpf_program_map_fd(&lp->prog, "sites");
+    lp->stacks_fd = bpf_program_map_fd(&lp->prog, "stacks");
+    lp->counters_fd = bpf_program_map_fd(&lp->prog, "counters");
+    if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
+        return gmon_fail(err, "the compiled BPF program lacks one of its maps");
+    return 0;
+}
+
+int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o, const struct probe_plan *plan,
+                   lifecycle_event_fn on_event, void *ctx, struct gmon_error *err) {
+    memset(lp, 0, sizeof(*lp));
+    lp->on_event = on_event;
+    lp->ctx = ctx;
+    lp->ncpus = possible_cpus();
+    bool ringbuf = !o->force_perf_buffer && event_reader_kernel_has_ringbuf();
+    struct cflags c;
+    build_cflags(&c, o, ringbuf);
+    if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, c.argv, c.n, err) != 0)
+        return -1;
+    if (find_maps(lp, err) != 0 || attach_all(lp, o, plan, err) != 0 ||
+        event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver, lp,
+                          err) != 0) {
+        lifecycle_close(lp);
+        return -1;
+    }
+    return 0;
+}
+
+int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
+    return event_reader_poll(&lp->reader, timeout_ms);
+}
+
+int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]) {
+    uint64_t *per_cpu = calloc((size_t)lp->ncpus, sizeof(uint64_t));
+    if (!per_cpu)
+        return -1;
+    for (int k = 0; k < LIFECYCLE_COUNTERS; k++) {
+        out[k] = 0;
+        int key = k;
+        if (bpf_lookup_elem(lp->counters_fd, &key, per_cpu) == 0)
+            for (int c = 0; c < lp->ncpus; c++)
+                out[k] += per_cpu[c];
+    }
+    free(per_cpu);
+    out[COUNTER_EVENTS_LOST] += lp->reader.perf_lost + lp->malformed_events;
+    return 0;
+}
+
+int lifecycle_stack(struct lifecycle_probes *lp, int stack_id, uint64_t *pcs, int max) {
+    uint64_t frames[LIFECYCLE_MAX_STACK_DEPTH] = {0};
+    if (stack_id < 0 || bpf_lookup_elem(lp->stacks_fd, &stack_id, frames) != 0)
+        return 0;
+    int n = 0;
+    while (n < max && n < LIFECYCLE_MAX_STACK_DEPTH && frames[n]) {
+        pcs[n] = frames[n];
+        n++;
+    }
+    return n;
+}
+
+void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, void *ctx) {
+    struct site_key key, next;
+    struct site_stats stats;
+    void *prev = NULL;
+    while (bpf_get_next_key(lp->sites_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_lookup_elem(lp->sites_fd, &key, &stats) == 0)
+            fn(ctx, &key, &stats);
+    }
+}
+
+void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, void *ctx) {
+    struct goroutine_key key, next;
+    struct goroutine_info info;
+    void *prev = NULL;
+    while (bpf_get_next_key(lp->live_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_lookup_elem(lp->live_fd, &key, &info) == 0)
+            fn(ctx, &key, &info);
+    }
+}
+
+/* Deleting while iterating a BPF hash map restarts the walk, so collect the keys first. */
+static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
+    size_t cap = 256, n = 0;
+    uint8_t *keys = malloc(cap * key_size);
+    uint8_t key[32], next[32];
+    void *prev = NULL;
+    while (keys && bpf_get_next_key(fd, prev, next) == 0) {
+        memcpy(key, next, key_size);
+        prev = key;
+        uint32_t key_tgid;
+        memcpy(&key_tgid, key, sizeof(key_tgid)); /* both key structs start with tgid */
+        if (key_tgid != tgid)
+            continue;
+        if (n == cap) {
+            uint8_t *grown = realloc(keys, 2 * cap * key_size);
+            if (!grown)
+                break;
+            keys = grown;
+            cap *= 2;
+        }
+        memcpy(keys + n++ * key_size, key, key_size);
+    }
+    for (size_t i = 0; i < n; i++)
+        bpf_delete_elem(fd, keys + i * key_size);
+    free(keys);
+}
+
+void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
+    delete_process_keys(lp->live_fd, sizeof(struct goroutine_key), tgid);
+    delete_process_keys(lp->sites_fd, sizeof(struct site_key), tgid);
+}
+
+void lifecycle_close(struct lifecycle_probes *lp) {
+    event_reader_close(&lp->reader);
+    bpf_program_close(&lp->prog);
+}

@@ -1,0 +1,57 @@
+/* Host side of the goroutine lifecycle probes (lifecycle.bpf.c): compiles the program for one Go runtime
+ * layout, attaches it to a binary's newproc1 RETs and goexit1, and reads what it collects: events, creation-site
+ * statistics, live goroutines, user stacks and gmon's own counters. */
+#ifndef GMON_LIFECYCLE_H
+#define GMON_LIFECYCLE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "bpf_program.h"
+#include "event_reader.h"
+#include "lifecycle_event.h"
+#include "probe_plan.h"
+#include "runtime_layout.h"
+
+enum { LIFECYCLE_MAX_STACK_DEPTH = 127 }; /* the kernel's default perf_event_max_stack */
+
+struct lifecycle_options {
+    const struct runtime_layout *layout;
+    const char *attach_path; /* the binary uprobes attach to (for a process: /proc/PID/exe) */
+    int pid;                 /* one process, or -1 for every process running attach_path */
+    bool emit_created, emit_exited, emit_untracked;
+    bool force_perf_buffer; /* use the perf buffer even when ring buffers exist (tests the fallback) */
+    bool empty_probes;      /* programs that return at once: the benchmark's floor */
+    unsigned max_live, max_sites, max_stacks;
+};
+
+typedef void (*lifecycle_event_fn)(void *ctx, const struct lifecycle_event *ev);
+
+struct lifecycle_probes {
+    struct bpf_program prog;
+    struct event_reader reader;
+    int live_fd, sites_fd, stacks_fd, counters_fd;
+    int ncpus;
+    size_t nprobes;
+    lifecycle_event_fn on_event;
+    void *ctx;
+    uint64_t malformed_events;
+};
+
+/* Compiles, loads and attaches. On failure everything already attached is detached again. */
+int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o, const struct probe_plan *plan,
+                   lifecycle_event_fn on_event, void *ctx, struct gmon_error *err);
+/* Delivers pending events to on_event, waiting up to timeout_ms. */
+int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms);
+/* Sums the per-CPU counters (enum lifecycle_counter); perf-buffer losses are added to COUNTER_EVENTS_LOST. */
+int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]);
+/* The user stack stored under id (PCs, innermost first). Returns the depth, 0 when unknown. */
+int lifecycle_stack(struct lifecycle_probes *lp, int stack_id, uint64_t *pcs, int max);
+
+typedef void (*lifecycle_site_fn)(void *ctx, const struct site_key *key, const struct site_stats *stats);
+typedef void (*lifecycle_live_fn)(void *ctx, const struct goroutine_key *key, const struct goroutine_info *info);
+void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, void *ctx);
+void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, void *ctx);
+/* Forgets a process that exited: its live goroutines and creation sites. */
+void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
+void lifecycle_close(struct lifecycle_probes *lp);
+
+#endif

@@ -1,0 +1,75 @@
+/* Structures shared by the goroutine lifecycle BPF program (lifecycle.bpf.c) and its host side (lifecycle.c).
+ * The build embeds this header in front of the BPF source, so both sides compile the very same text. */
+#ifndef GMON_LIFECYCLE_EVENT_H
+#define GMON_LIFECYCLE_EVENT_H
+
+#include <linux/types.h>
+
+/* Lifetime histogram bucket bounds in nanoseconds (Prometheus `le`, cumulative on the host); the last bucket
+ * is +Inf. Short-lived goroutines dominate real programs, so the scale starts at 10 microseconds. */
+#define LIFECYCLE_BUCKETS 11
+#define LIFECYCLE_BUCKET_BOUNDS_NS                                                                            \
+    { 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,             \
+      60000000000ULL, 600000000000ULL, 3600000000000ULL }
+
+enum lifecycle_event_kind {
+    LIFECYCLE_CREATED = 1,
+    LIFECYCLE_EXITED = 2,
+    LIFECYCLE_EXITED_UNTRACKED = 3, /* a goroutine created before gmon attached */
+};
+
+/* gmon's own counters, one slot each in a per-CPU array. */
+enum lifecycle_counter {
+    COUNTER_CREATE_HITS,    /* newproc1 RET probe hits */
+    COUNTER_EXIT_HITS,      /* goexit1 probe hits */
+    COUNTER_EVENTS_SENT,    /* events written to the ring/perf buffer */
+    COUNTER_EVENTS_LOST,    /* events the buffer had no room for */
+    COUNTER_LIVE_MAP_FULL,  /* creations not tracked: the live-goroutine map was full */
+    COUNTER_SITE_MAP_FULL,  /* creations/exits not aggregated: the creation-site map was full */
+    COUNTER_STACK_FAILED,   /* user stacks that could not be walked or stored */
+    COUNTER_READ_FAILED,    /* reads of runtime.g fields that faulted */
+    COUNTER_EXIT_UNTRACKED, /* exits of goroutines created before attaching (or lost) */
+    LIFECYCLE_COUNTERS
+};
+
+/* A live goroutine, keyed by process and goroutine ID (goids are unique for a process's lifetime). */
+struct goroutine_key {
+    __u32 tgid;
+    __u32 pad;
+    __u64 goid;
+};
+
+/* A creation site: the process, the user stack that ran the `go` statement, and its PC (g.gopc). stack_id is
+ * negative when the stack could not be stored; gopc alone then names the site. */
+struct site_key {
+    __u32 tgid;
+    __s32 stack_id;
+    __u64 gopc;
+};
+
+struct goroutine_info {
+    __u64 created_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+    __u64 parent_goid;
+    __u64 startpc;
+    struct site_key site;
+};
+
+struct site_stats {
+    __u64 created;
+    __u64 exited;
+    __u64 lifetime_sum_ns;
+    __u64 buckets[LIFECYCLE_BUCKETS]; /* not cumulative */
+};
+
+struct lifecycle_event {
+    __u32 kind;
+    __u32 tgid;
+    __u64 goid;
+    __u64 parent_goid;
+    __u64 startpc;
+    __u64 time_ns;     /* CLOCK_MONOTONIC */
+    __u64 lifetime_ns; /* exits only */
+    struct site_key site;
+};
+
+#endif

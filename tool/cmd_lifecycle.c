@@ -1,0 +1,439 @@
+/* gmon [lifecycle] --path BIN | --pid PID: the live goroutine lifecycle monitor. Attaches the lifecycle probes,
+ * prints one log line per goroutine creation and exit, serves /metrics, and prints a summary on Ctrl-C. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "creation_sites.h"
+#include "goroutine_metrics.h"
+#include "layout_select.h"
+#include "lifecycle.h"
+#include "lifecycle_summary.h"
+#include "log_writer.h"
+#include "metrics_server.h"
+#include "probe_plan.h"
+#include "process_watch.h"
+#include "target.h"
+
+static const char USAGE[] =
+    "Usage: gmon [lifecycle] --path BIN | --pid PID [OPTIONS]\n"
+    "\n"
+    "Traces goroutine creations and exits in a running Go program (Go 1.17-1.27, stripped or not, PIE or\n"
+    "not) with eBPF uprobes, prints a log line for each, and serves Prometheus metrics by creation site.\n"
+    "Needs root. Stops on Ctrl-C (or SIGTERM, or --duration) with a summary on stderr; with --pid it also\n"
+    "stops when the process exits.\n"
+    "\n"
+    "Target:\n"
+    "  --path BIN          trace every process running BIN, including ones started later\n"
+    "  --pid PID           trace one process (its binary is found through /proc/PID/exe, containers too)\n"
+    "  --go-version V      'auto' (default: read from the binary) or a release like 1.21 for binaries whose\n"
+    "                      build info is damaged; checked against the binary's pclntab\n"
+    "Output:\n"
+    "  --level L           DEBUG, INFO (default: a line per creation and exit), WARN (problems only), ERROR\n"
+    "  --format F          logfmt (default, as Go's slog TextHandler) or json (one object per line)\n"
+    "  --metrics PORT      serve /metrics on PORT (default 5500); 0 disables the server\n"
+    "  --metrics-addr A    address to listen on (default 127.0.0.1; 0.0.0.0 exposes it)\n"
+    "  --duration SECS     stop after SECS seconds\n"
+    "Limits:\n"
+    "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as dropped)\n"
+    "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
+    "Diagnostics:\n"
+    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
+    "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n";
+
+enum { OPT_PATH = 1000, OPT_PID, OPT_GOVER, OPT_LEVEL, OPT_FORMAT, OPT_METRICS, OPT_ADDR, OPT_DURATION,
+       OPT_MAX_LIVE, OPT_MAX_SERIES, OPT_PERF, OPT_EMPTY, OPT_HELP };
+
+struct options {
+    const char *path, *go_version, *metrics_addr;
+    int pid;
+    enum log_level level;
+    enum log_format format;
+    uint64_t metrics_port, duration_s, max_live, max_series;
+    bool perf_buffer, empty_probes;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {
+        {"path", required_argument, NULL, OPT_PATH},
+        {"pid", required_argument, NULL, OPT_PID},
+        {"go-version", required_argument, NULL, OPT_GOVER},
+        {"level", required_argument, NULL, OPT_LEVEL},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"metrics", required_argument, NULL, OPT_METRICS},
+        {"metrics-addr", required_argument, NULL, OPT_ADDR},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"max-goroutines", required_argument, NULL, OPT_MAX_LIVE},
+        {"max-series", required_argument, NULL, OPT_MAX_SERIES},
+        {"perf-buffer", no_argument, NULL, OPT_PERF},
+        {"empty-probes", no_argument, NULL, OPT_EMPTY},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    *o = (struct options){.go_version = "auto", .metrics_addr = "127.0.0.1", .level = LOG_INFO,
+                          .format = LOG_LOGFMT, .metrics_port = 5500, .max_live = 65536, .max_series = 500};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_PATH: o->path = optarg; break;
+        case OPT_PID:
+            if (!cli_parse_pid("lifecycle", optarg, &o->pid))
+                return -1;
+            break;
+        case OPT_GOVER: o->go_version = optarg; break;
+        case OPT_LEVEL:
+            if (!log_level_parse(optarg, &o->level)) {
+                cli_error("lifecycle", "--level must be DEBUG, INFO, WARN or ERROR, not \"%s\"", optarg);
+                return -1;
+            }
+            break;
+        case OPT_FORMAT:
+            if (!log_format_parse(optarg, &o->format)) {
+                cli_error("lifecycle", "--format must be logfmt or json, not \"%s\"", optarg);
+                return -1;
+            }
+            break;
+        case OPT_METRICS:
+            if (!cli_parse_uint("lifecycle", "--metrics", optarg, 0, 65535, &o->metrics_port))
+                return -1;
+            break;
+        case OPT_ADDR: o->metrics_addr = optarg; break;
+        case OPT_DURATION:
+            if (!cli_parse_uint("lifecycle", "--duration", optarg, 1, 365ULL * 24 * 3600, &o->duration_s))
+                return -1;
+            break;
+        case OPT_MAX_LIVE:
+            if (!cli_parse_uint("lifecycle", "--max-goroutines", optarg, 1024, 16777216, &o->max_live))
+                return -1;
+            break;
+        case OPT_MAX_SERIES:
+            if (!cli_parse_uint("lifecycle", "--max-series", optarg, 1, 100000, &o->max_series))
+                return -1;
+            break;
+        case OPT_PERF: o->perf_buffer = true; break;
+        case OPT_EMPTY: o->empty_probes = true; break;
+        default: cli_bad_option("lifecycle", argv, optind); return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error("lifecycle", "unexpected argument \"%s\" (see 'gmon --help')", argv[optind]);
+        return -1;
+    }
+    if (!o->path && !o->pid) {
+        cli_error("lifecycle", "give --path BIN or --pid PID (see 'gmon lifecycle --help')");
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything one run of the monitor owns. Large: static storage. */
+struct monitor {
+    struct options opt;
+    struct target target;
+    struct layout_choice layout;
+    struct probe_plan plan;
+    struct lifecycle_probes probes;
+    struct creation_sites sites;
+    struct goroutine_monitor shared;
+    struct metrics_server server;
+    struct process_watch procs;
+    struct log_writer log;
+    int64_t mono_to_wall_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+    uint64_t reported[LIFECYCLE_COUNTERS];
+    struct timespec started;
+};
+
+static int64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t wall_now(void) {
+    return clock_ns(CLOCK_REALTIME);
+}
+
+static void log_site(struct log_writer *log, const struct site *s) {
+    log_str(log, "location", s->location[0] ? s->location : "?");
+    log_str_list(log, "stack", (const char *const *)s->frames, s->nframes);
+}
+
+static void on_event(void *ctx, const struct lifecycle_event *ev) {
+    struct monitor *m = ctx;
+    if (!log_enabled(&m->log, ev->kind == LIFECYCLE_EXITED_UNTRACKED ? LOG_DEBUG : LOG_INFO))
+        return;
+    char function[256] = "";
+    const struct site *s = NULL;
+    pthread_mutex_lock(&m->shared.lock);
+    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED) {
+        s = creation_sites_get(&m->sites, &ev->site);
+        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+    }
+    int64_t wall = (int64_t)ev->time_ns + m->mono_to_wall_ns;
+    if (ev->kind == LIFECYCLE_CREATED) {
+        log_begin(&m->log, LOG_INFO, wall, "goroutine is created");
+    } else if (ev->kind == LIFECYCLE_EXITED) {
+        log_begin(&m->log, LOG_INFO, wall, "goroutine exited");
+    } else {
+        log_begin(&m->log, LOG_DEBUG, wall, "goroutine exited");
+        log_str(&m->log, "created", "before gmon attached");
+    }
+    log_uint(&m->log, "goroutine_id", ev->goid);
+    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED)
+        log_uint(&m->log, "parent_goroutine_id", ev->parent_goid);
+    log_uint(&m->log, "pid", ev->tgid);
+    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED)
+        log_str(&m->log, "function", function);
+    if (ev->kind == LIFECYCLE_EXITED)
+        log_duration(&m->log, "lifetime", ev->lifetime_ns);
+    if (s)
+        log_site(&m->log, s);
+    log_end(&m->log);
+    pthread_mutex_unlock(&m->shared.lock);
+}
+
+static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+    struct monitor *m = ctx;
+    return process_watch_load_bias(&m->procs, tgid, bias);
+}
+
+static const char *target_name(const struct monitor *m) {
+    return m->target.pid ? m->target.proc.exe : m->opt.path;
+}
+
+/* Checks the binary can be traced at all: a known layout, the register ABI, and the probe points. */
+static int prepare_target(struct monitor *m, struct gmon_error *err) {
+    if (target_open(&m->target, m->opt.path, m->opt.pid, m->opt.go_version, err) != 0)
+        return -1;
+    if (layout_select(&m->target.bin, &m->layout, err) != 0)
+        return gmon_fail_context(err, "%s", target_name(m));
+    if (!m->layout.layout)
+        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", target_name(m), m->layout.problem);
+    if (!m->layout.register_abi)
+        return gmon_fail(err, "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
+                              "(R14, RAX), so live tracing cannot work on it ('gmon info' still can)",
+                         target_name(m));
+    if (probe_plan_build(&m->target.bin, &m->plan, err) != 0)
+        return gmon_fail_context(err, "%s", target_name(m));
+    return 0;
+}
+
+static int attach(struct monitor *m, struct gmon_error *err) {
+    const struct options *o = &m->opt;
+    struct lifecycle_options lo = {
+        .layout = m->layout.layout,
+        .attach_path = m->target.pid ? m->target.proc.open_path : o->path,
+        .pid = m->target.pid ? m->target.pid : -1,
+        .emit_created = o->level <= LOG_INFO,
+        .emit_exited = o->level <= LOG_INFO,
+        .emit_untracked = o->level <= LOG_DEBUG,
+        .force_perf_buffer = o->perf_buffer,
+        .empty_probes = o->empty_probes,
+        .max_live = (unsigned)o->max_live,
+        .max_sites = 16384,
+        .max_stacks = 16384,
+    };
+    if (lifecycle_open(&m->probes, &lo, &m->plan, on_event, m, err) != 0)
+        return -1;
+    pthread_mutex_lock(&m->shared.lock);
+    m->shared.probes = &m->probes;
+    m->shared.attached_probes = m->probes.nprobes;
+    pthread_mutex_unlock(&m->shared.lock);
+    return 0;
+}
+
+static void log_attached(struct monitor *m) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - m->started.tv_sec) * 1e3 + (double)(now.tv_nsec - m->started.tv_nsec) / 1e6;
+    log_begin(&m->log, LOG_INFO, wall_now(), "probes attached");
+    if (m->target.pid)
+        log_int(&m->log, "pid", m->target.pid);
+    log_str(&m->log, "binary", target_name(m));
+    log_str(&m->log, "go_version", m->target.bin.version_string);
+    log_uint(&m->log, "probes", m->probes.nprobes);
+    log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
+    log_uint(&m->log, "startup_ms", (uint64_t)ms);
+    if (m->opt.metrics_port) {
+        char url[128];
+        snprintf(url, sizeof(url), "http://%s:%d/metrics", m->opt.metrics_addr, (int)m->opt.metrics_port);
+        log_str(&m->log, "metrics", url);
+    }
+    log_end(&m->log);
+}
+
+static const struct {
+    int counter;
+    const char *what;
+} WARNINGS[] = {
+    {COUNTER_EVENTS_LOST, "events lost: the event buffer was full, some log lines are missing (metrics are complete)"},
+    {COUNTER_LIVE_MAP_FULL, "live-goroutine map full: new goroutines are not tracked (raise --max-goroutines)"},
+    {COUNTER_SITE_MAP_FULL, "creation-site map full: some creations and exits are not counted"},
+    {COUNTER_STACK_FAILED, "creation stacks could not be walked: those sites are named by the go statement alone"},
+    {COUNTER_READ_FAILED, "reads of runtime.g fields failed"},
+};
+
+/* Turns every increase of a problem counter into one WARN line. */
+static void warn_on_problems(struct monitor *m) {
+    uint64_t now[LIFECYCLE_COUNTERS];
+    pthread_mutex_lock(&m->shared.lock);
+    lifecycle_counters(&m->probes, now);
+    pthread_mutex_unlock(&m->shared.lock);
+    for (size_t i = 0; i < sizeof(WARNINGS) / sizeof(WARNINGS[0]); i++) {
+        int c = WARNINGS[i].counter;
+        if (now[c] <= m->reported[c])
+            continue;
+        log_begin(&m->log, LOG_WARN, wall_now(), WARNINGS[i].what);
+        log_uint(&m->log, "count", now[c] - m->reported[c]);
+        log_uint(&m->log, "total", now[c]);
+        log_end(&m->log);
+        m->reported[c] = now[c];
+    }
+}
+
+/* Called with the shared lock held. */
+static void on_process_exit(void *ctx, uint32_t tgid) {
+    struct monitor *m = ctx;
+    goroutine_stats_retire_process(&m->shared, tgid);
+    log_begin(&m->log, LOG_INFO, wall_now(), "process exited");
+    log_uint(&m->log, "pid", tgid);
+    log_end(&m->log);
+}
+
+/* Returns false when the monitor should stop. */
+static bool housekeeping(struct monitor *m) {
+    warn_on_problems(m);
+    if (m->target.pid) {
+        if (!process_alive(m->target.pid)) {
+            log_begin(&m->log, LOG_INFO, wall_now(), "target process exited");
+            log_int(&m->log, "pid", m->target.pid);
+            log_end(&m->log);
+            return false;
+        }
+        return true;
+    }
+    pthread_mutex_lock(&m->shared.lock);
+    process_watch_scan(&m->procs, &m->probes);
+    process_watch_reap(&m->procs, on_process_exit, m);
+    pthread_mutex_unlock(&m->shared.lock);
+    return true;
+}
+
+static int run_loop(struct monitor *m) {
+    int64_t deadline = m->opt.duration_s ? clock_ns(CLOCK_MONOTONIC) + (int64_t)m->opt.duration_s * 1000000000LL : 0;
+    int64_t next_housekeeping = 0;
+    while (!stop_requested) {
+        if (lifecycle_poll(&m->probes, 100) != 0 && errno != EINTR) {
+            cli_error(NULL, "reading events failed: %s", strerror(errno));
+            return GMON_EXIT_FAILED;
+        }
+        int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (deadline && now >= deadline)
+            break;
+        if (now >= next_housekeeping) {
+            if (!housekeeping(m))
+                break;
+            next_housekeeping = now + 500000000LL;
+        }
+    }
+    /* Deliver what is still buffered, then report problems one last time. */
+    lifecycle_poll(&m->probes, 0);
+    warn_on_problems(m);
+    return GMON_EXIT_OK;
+}
+
+static void install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int start(struct monitor *m) {
+    struct gmon_error err;
+    if (prepare_target(m, &err) != 0 || bpf_preflight(&err) != 0) {
+        cli_error(NULL, "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    pthread_mutex_init(&m->shared.lock, NULL);
+    m->shared.sites = &m->sites;
+    m->shared.go_version = m->target.bin.version_string;
+    process_watch_init(&m->procs, &m->target);
+    creation_sites_init(&m->sites, &m->target.bin, &m->probes, load_bias_of, m, m->opt.max_series);
+    if (m->opt.metrics_port && metrics_server_start(&m->server, m->opt.metrics_addr, (int)m->opt.metrics_port,
+                                                    goroutine_metrics_render, &m->shared, &err) != 0) {
+        cli_error(NULL, "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    if (attach(m, &err) != 0) {
+        metrics_server_stop(&m->server);
+        cli_error(NULL, "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    return GMON_EXIT_OK;
+}
+
+static void stop(struct monitor *m, bool attached) {
+    metrics_server_stop(&m->server);
+    struct goroutine_stats stats = {0};
+    if (attached) {
+        pthread_mutex_lock(&m->shared.lock);
+        goroutine_stats_collect(&m->shared, &stats);
+        pthread_mutex_unlock(&m->shared.lock);
+    }
+    /* Detach before printing: the target runs at full speed again at once. */
+    lifecycle_close(&m->probes);
+    if (attached) {
+        double secs = (double)(clock_ns(CLOCK_MONOTONIC) - ((int64_t)m->started.tv_sec * 1000000000LL +
+                                                              m->started.tv_nsec)) / 1e9;
+        lifecycle_summary_print(stderr, &m->sites, &stats, target_name(m), m->target.pid, secs);
+    }
+    goroutine_stats_free(&stats);
+    creation_sites_free(&m->sites);
+    process_watch_free(&m->procs);
+    target_close(&m->target);
+    log_writer_close(&m->log);
+}
+
+int cmd_lifecycle(int argc, char *argv[]) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct monitor m;
+    memset(&m, 0, sizeof(m));
+    if (parse_options(argc, argv, &m.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    clock_gettime(CLOCK_MONOTONIC, &m.started);
+    m.mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+    if (log_writer_init(&m.log, stdout, m.opt.format, m.opt.level) != 0)
+        return GMON_EXIT_FAILED;
+    install_signal_handlers();
+    int rc = start(&m);
+    if (rc != GMON_EXIT_OK) {
+        stop(&m, false);
+        return rc;
+    }
+    log_attached(&m);
+    rc = run_loop(&m);
+    stop(&m, true);
+    return rc;
+}

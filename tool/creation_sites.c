@@ -1,0 +1,179 @@
+#include "creation_sites.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char OTHER[] = "other";
+static const char NONE[] = "none"; /* the seed gmon's filler for stacks shorter than five frames */
+
+void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin, struct lifecycle_probes *probes,
+                         load_bias_fn bias, void *bias_ctx, size_t max_label_sets) {
+    memset(cs, 0, sizeof(*cs));
+    cs->bin = bin;
+    cs->probes = probes;
+    cs->bias = bias;
+    cs->bias_ctx = bias_ctx;
+    cs->max_label_sets = max_label_sets ? max_label_sets : 1;
+    cs->other = SIZE_MAX;
+}
+
+void creation_sites_free(struct creation_sites *cs) {
+    for (size_t i = 0; i < cs->capacity; i++)
+        for (size_t f = 0; f < cs->table[i].nframes; f++)
+            free(cs->table[i].frames[f]);
+    for (size_t i = 0; i < cs->nsets; i++)
+        for (int l = 0; l < SITE_LABELS; l++)
+            free(cs->sets[i].labels[l]);
+    free(cs->table);
+    free(cs->sets);
+    memset(cs, 0, sizeof(*cs));
+}
+
+static uint64_t hash_key(const struct site_key *k) {
+    uint64_t h = k->gopc * 0x9E3779B97F4A7C15ULL;
+    h ^= ((uint64_t)k->tgid << 32 | (uint32_t)k->stack_id) * 0xC2B2AE3D27D4EB4FULL;
+    return h ^ (h >> 29);
+}
+
+static bool same_key(const struct site_key *a, const struct site_key *b) {
+    return a->tgid == b->tgid && a->stack_id == b->stack_id && a->gopc == b->gopc;
+}
+
+static struct site *slot_for(struct site *table, size_t capacity, const struct site_key *key) {
+    for (size_t i = hash_key(key) & (capacity - 1);; i = (i + 1) & (capacity - 1))
+        if (!table[i].used || same_key(&table[i].key, key))
+            return &table[i];
+}
+
+static int grow_table(struct creation_sites *cs) {
+    size_t capacity = cs->capacity ? cs->capacity * 2 : 256;
+    struct site *table = calloc(capacity, sizeof(*table));
+    if (!table)
+        return -1;
+    for (size_t i = 0; i < cs->capacity; i++)
+        if (cs->table[i].used)
+            *slot_for(table, capacity, &cs->table[i].key) = cs->table[i];
+    free(cs->table);
+    cs->table = table;
+    cs->capacity = capacity;
+    return 0;
+}
+
+static void add_frame(struct site *s, const char *name) {
+    if (s->nframes < SITE_MAX_FRAMES)
+        s->frames[s->nframes++] = strdup(name);
+}
+
+static void add_hex_frame(struct site *s, uint64_t pc) {
+    char hex[32];
+    snprintf(hex, sizeof(hex), "%#" PRIx64, pc);
+    add_frame(s, hex);
+}
+
+/* Appends the logical frames at a return address (inlined ones first). */
+static void add_frames_at(struct creation_sites *cs, struct site *s, uint64_t return_pc, uint64_t bias) {
+    uint64_t pc = return_pc - bias - 1; /* the CALL instruction, not the one after it */
+    struct go_func fn;
+    if (!pclntab_func_at(&cs->bin->pcln, pc, &fn)) {
+        add_hex_frame(s, return_pc);
+        return;
+    }
+    struct go_frame frames[16];
+    int n = pclntab_frames(&cs->bin->pcln, &fn, pc, frames, 16);
+    for (int i = 0; i < n; i++)
+        add_frame(s, frames[i].function);
+    if (s->location[0] == 0 && n > 0)
+        snprintf(s->location, sizeof(s->location), "%s:%d", frames[0].file, frames[0].line);
+}
+
+static void symbolize(struct creation_sites *cs, struct site *s) {
+    uint64_t bias = 0;
+    if (cs->bias)
+        cs->bias(cs->bias_ctx, s->key.tgid, &bias);
+    uint64_t pcs[LIFECYCLE_MAX_STACK_DEPTH];
+    int depth = lifecycle_stack(cs->probes, s->key.stack_id, pcs, LIFECYCLE_MAX_STACK_DEPTH);
+    /* The walk starts inside newproc1 on the system stack; the frame of the `go` statement's function is the
+     * one whose return address is g.gopc. Everything above it is the runtime's. */
+    int first = -1;
+    for (int i = 0; i < depth && first < 0; i++)
+        if (pcs[i] == s->key.gopc)
+            first = i;
+    s->stack_walked = first >= 0;
+    if (first < 0) {
+        add_frames_at(cs, s, s->key.gopc, bias);
+        return;
+    }
+    for (int i = first; i < depth; i++)
+        add_frames_at(cs, s, pcs[i], bias);
+}
+
+static bool same_labels(const struct label_set *set, char *const *labels) {
+    for (int l = 0; l < SITE_LABELS; l++)
+        if (strcmp(set->labels[l], labels[l]) != 0)
+            return false;
+    return true;
+}
+
+static size_t append_set(struct creation_sites *cs, const char *const *labels) {
+    if (cs->nsets == cs->sets_cap) {
+        size_t cap = cs->sets_cap ? cs->sets_cap * 2 : 64;
+        struct label_set *grown = realloc(cs->sets, cap * sizeof(*grown));
+        if (!grown)
+            return SIZE_MAX;
+        cs->sets = grown;
+        cs->sets_cap = cap;
+    }
+    struct label_set *set = &cs->sets[cs->nsets];
+    memset(set, 0, sizeof(*set));
+    for (int l = 0; l < SITE_LABELS; l++)
+        set->labels[l] = strdup(labels[l]);
+    return cs->nsets++;
+}
+
+static size_t label_set_for(struct creation_sites *cs, const struct site *s) {
+    char *labels[SITE_LABELS];
+    for (int l = 0; l < SITE_LABELS; l++)
+        labels[l] = (size_t)l < s->nframes ? s->frames[l] : (char *)NONE;
+    for (size_t i = 0; i < cs->nsets; i++)
+        if (i != cs->other && same_labels(&cs->sets[i], labels))
+            return i;
+    size_t real_sets = cs->nsets - (cs->other != SIZE_MAX);
+    if (real_sets < cs->max_label_sets)
+        return append_set(cs, (const char *const *)labels);
+    cs->folded_sites++;
+    if (cs->other == SIZE_MAX) {
+        const char *other[SITE_LABELS] = {OTHER, OTHER, OTHER, OTHER, OTHER};
+        cs->other = append_set(cs, other);
+    }
+    return cs->other;
+}
+
+const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key) {
+    if (cs->capacity == 0 || (cs->nsites + 1) * 2 > cs->capacity)
+        if (grow_table(cs) != 0)
+            return NULL;
+    struct site *s = slot_for(cs->table, cs->capacity, key);
+    if (s->used)
+        return s;
+    s->used = true;
+    s->key = *key;
+    cs->nsites++;
+    symbolize(cs, s);
+    s->label_set = label_set_for(cs, s);
+    if (s->label_set == SIZE_MAX)
+        s->label_set = 0;
+    return s;
+}
+
+void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out, size_t size) {
+    uint64_t bias = 0;
+    if (cs->bias)
+        cs->bias(cs->bias_ctx, tgid, &bias);
+    struct go_func fn;
+    if (pc && pclntab_func_at(&cs->bin->pcln, pc - bias, &fn))
+        snprintf(out, size, "%s", fn.name);
+    else
+        snprintf(out, size, "%#" PRIx64, pc);
+}

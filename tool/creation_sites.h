@@ -1,0 +1,57 @@
+/* Creation sites of goroutines: the symbolized user stack that ran each `go` statement, and the label set
+ * (stack_0..stack_4) it is counted under in metrics. stack_0 is the function containing the `go` statement
+ * (g.gopc), the next labels its callers; runtime frames above it (newproc, systemstack) are dropped. The
+ * number of label sets is capped: sites beyond the cap fold into one "other" set, so a target cannot blow up
+ * Prometheus. */
+#ifndef GMON_CREATION_SITES_H
+#define GMON_CREATION_SITES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "go_binary.h"
+#include "lifecycle.h"
+
+enum { SITE_LABELS = 5, SITE_MAX_FRAMES = 48 };
+
+/* Runtime address minus link-time address of the binary in process tgid (0 for non-PIE). */
+typedef bool (*load_bias_fn)(void *ctx, uint32_t tgid, uint64_t *bias);
+
+struct site {
+    struct site_key key;
+    bool used;
+    size_t label_set;
+    size_t nframes;
+    char *frames[SITE_MAX_FRAMES]; /* innermost first, inlined frames included */
+    char location[256];           /* file:line of the `go` statement */
+    bool stack_walked;            /* false: only g.gopc was known (the stack walk failed) */
+};
+
+struct label_set {
+    char *labels[SITE_LABELS];
+    /* Totals of processes that exited (their BPF entries are gone). */
+    uint64_t retired_created, retired_exited, retired_lifetime_sum_ns, retired_buckets[LIFECYCLE_BUCKETS];
+};
+
+struct creation_sites {
+    const struct go_binary *bin;
+    struct lifecycle_probes *probes;
+    load_bias_fn bias;
+    void *bias_ctx;
+    size_t max_label_sets;
+    struct site *table; /* open addressing by site key */
+    size_t nsites, capacity;
+    struct label_set *sets;
+    size_t nsets, sets_cap;
+    size_t other; /* index of the "other" set, SIZE_MAX until a site folds */
+    uint64_t folded_sites;
+};
+
+void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin, struct lifecycle_probes *probes,
+                         load_bias_fn bias, void *bias_ctx, size_t max_label_sets);
+void creation_sites_free(struct creation_sites *cs);
+/* The site for a key, symbolized on first sight. NULL only when out of memory. */
+const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key);
+/* Names the function at a runtime PC of process tgid ("main.worker"), or "0x..." when unknown. */
+void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out, size_t size);
+
+#endif

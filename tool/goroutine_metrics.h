@@ -1,0 +1,43 @@
+/* Goroutine lifecycle statistics by creation-site label set: gathered from the BPF maps (sites, live
+ * goroutines, counters), rendered as Prometheus text for /metrics and ranked for the exit summary. */
+#ifndef GMON_GOROUTINE_METRICS_H
+#define GMON_GOROUTINE_METRICS_H
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "creation_sites.h"
+#include "lifecycle.h"
+
+struct label_totals {
+    uint64_t created, exited, lifetime_sum_ns, buckets[LIFECYCLE_BUCKETS];
+    uint64_t live;               /* created - exited, processes still running */
+    uint64_t oldest_created_ns;  /* CLOCK_MONOTONIC creation time of the oldest live goroutine, 0: none */
+};
+
+struct goroutine_stats {
+    struct label_totals *by_set; /* indexed like creation_sites.sets */
+    size_t nsets;
+    uint64_t counters[LIFECYCLE_COUNTERS];
+    uint64_t folded_sites;
+};
+
+/* Everything the metrics thread and the main loop share, guarded by lock. */
+struct goroutine_monitor {
+    pthread_mutex_t lock;
+    struct lifecycle_probes *probes;
+    struct creation_sites *sites;
+    const char *go_version;
+    size_t attached_probes;
+    int processes; /* processes seen so far */
+};
+
+/* Reads the BPF maps (caller holds the lock). */
+int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats *out);
+void goroutine_stats_free(struct goroutine_stats *s);
+/* Moves the totals of an exited process into its label sets' retired totals and drops its BPF entries
+ * (caller holds the lock). */
+void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid);
+/* metrics_render_fn: takes the lock itself. */
+void goroutine_metrics_render(void *monitor, FILE *out);
+
+#endif

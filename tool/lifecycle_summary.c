@@ -1,0 +1,82 @@
+#include "lifecycle_summary.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log_writer.h"
+
+enum { TOP_SITES = 10 };
+
+static const struct goroutine_stats *sort_stats;
+
+static int by_created_desc(const void *a, const void *b) {
+    uint64_t ca = sort_stats->by_set[*(const size_t *)a].created;
+    uint64_t cb = sort_stats->by_set[*(const size_t *)b].created;
+    return ca < cb ? 1 : ca > cb ? -1 : 0;
+}
+
+static void format_site(const struct label_set *set, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = 0;
+    for (int l = 0; l < SITE_LABELS && used < size; l++) {
+        if (strcmp(set->labels[l], "none") == 0)
+            break;
+        int n = snprintf(out + used, size - used, "%s%s", l ? " <- " : "", set->labels[l]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void print_top_sites(FILE *out, const struct creation_sites *sites, const struct goroutine_stats *s) {
+    size_t *order = malloc(s->nsets * sizeof(*order));
+    if (!order)
+        return;
+    for (size_t i = 0; i < s->nsets; i++)
+        order[i] = i;
+    sort_stats = s;
+    qsort(order, s->nsets, sizeof(*order), by_created_desc);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    fprintf(out, "%10s %10s %8s %10s  %s\n", "created", "exited", "live", "oldest", "creation site (stack_0 <- callers)");
+    for (size_t k = 0; k < s->nsets && k < TOP_SITES; k++) {
+        const struct label_totals *t = &s->by_set[order[k]];
+        char site[512], oldest[32] = "-";
+        format_site(&sites->sets[order[k]], site, sizeof(site));
+        if (t->oldest_created_ns && now_ns > t->oldest_created_ns)
+            format_go_duration((now_ns - t->oldest_created_ns) / 1000000 * 1000000, oldest, sizeof(oldest));
+        fprintf(out, "%10llu %10llu %8llu %10s  %s\n", (unsigned long long)t->created,
+                (unsigned long long)t->exited, (unsigned long long)t->live, oldest, site);
+    }
+    if (s->nsets > TOP_SITES)
+        fprintf(out, "%10s  (%zu more sites in /metrics)\n", "...", s->nsets - TOP_SITES);
+    free(order);
+}
+
+void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, const struct goroutine_stats *s,
+                             const char *target, int pid, double seconds) {
+    uint64_t created = 0, exited = 0, live = 0;
+    for (size_t i = 0; i < s->nsets; i++) {
+        created += s->by_set[i].created;
+        exited += s->by_set[i].exited;
+        live += s->by_set[i].live;
+    }
+    const uint64_t *c = s->counters;
+    fprintf(out, "\ngmon: traced %s", target);
+    if (pid)
+        fprintf(out, " (PID %d)", pid);
+    fprintf(out, " for %.1fs: %llu goroutines created, %llu exited, %llu still live\n", seconds,
+            (unsigned long long)created, (unsigned long long)exited, (unsigned long long)live);
+    if (s->nsets)
+        print_top_sites(out, sites, s);
+    fprintf(out, "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines created before attaching)\n",
+            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
+            (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
+    fprintf(out, "losses: %llu events lost, %llu untracked (live map full), %llu uncounted (site map full), "
+                 "%llu stack walks failed, %llu sites folded into \"other\"\n",
+            (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
+            (unsigned long long)c[COUNTER_SITE_MAP_FULL], (unsigned long long)c[COUNTER_STACK_FAILED],
+            (unsigned long long)s->folded_sites);
+}

@@ -1,0 +1,236 @@
+#include "log_writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const LEVEL_NAMES[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+bool log_level_parse(const char *text, enum log_level *level) {
+    for (int i = 0; i <= LOG_ERROR; i++)
+        if (strcasecmp(text, LEVEL_NAMES[i]) == 0) {
+            *level = (enum log_level)i;
+            return true;
+        }
+    return false;
+}
+
+bool log_format_parse(const char *text, enum log_format *format) {
+    if (strcasecmp(text, "logfmt") == 0 || strcasecmp(text, "text") == 0)
+        *format = LOG_LOGFMT;
+    else if (strcasecmp(text, "json") == 0)
+        *format = LOG_JSON;
+    else
+        return false;
+    return true;
+}
+
+int log_writer_init(struct log_writer *w, FILE *out, enum log_format format, enum log_level min_level) {
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+    w->format = format;
+    w->min_level = min_level;
+    w->mem = open_memstream(&w->buf, &w->len);
+    return w->mem ? 0 : -1;
+}
+
+void log_writer_close(struct log_writer *w) {
+    if (w->mem)
+        fclose(w->mem);
+    free(w->buf);
+    w->mem = NULL;
+    w->buf = NULL;
+}
+
+bool log_enabled(const struct log_writer *w, enum log_level level) {
+    return level >= w->min_level;
+}
+
+/* slog's TextHandler quotes a value when it is empty or has a space, '=', '"' or a non-printable byte. */
+static bool needs_quoting(const char *s) {
+    if (!*s)
+        return true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f || *p >= 0x80)
+            return true;
+    return false;
+}
+
+static void write_quoted(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\r': fputs("\\r", f); break;
+        default:
+            if (*p < ' ' || *p == 0x7f)
+                fprintf(f, "\\x%02x", *p);
+            else
+                fputc(*p, f); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
+        }
+    }
+    fputc('"', f);
+}
+
+static void write_logfmt_value(FILE *f, const char *s) {
+    if (needs_quoting(s))
+        write_quoted(f, s);
+    else
+        fputs(s, f);
+}
+
+/* RFC 3339 in local time, milliseconds for logfmt and nanoseconds for JSON, as slog does. */
+static void format_time(int64_t wall_ns, bool nanos, char *out, size_t size) {
+    time_t secs = (time_t)(wall_ns / 1000000000);
+    long frac = (long)(wall_ns % 1000000000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    char date[32], zone[8];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (tm.tm_gmtoff == 0)
+        snprintf(zone, sizeof(zone), "Z");
+    else
+        snprintf(zone, sizeof(zone), "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+', labs(tm.tm_gmtoff) / 3600,
+                 labs(tm.tm_gmtoff) / 60 % 60);
+    if (nanos)
+        snprintf(out, size, "%s.%09ld%s", date, frac, zone);
+    else
+        snprintf(out, size, "%s.%03ld%s", date, frac / 1000000, zone);
+}
+
+void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, const char *msg) {
+    w->recording = log_enabled(w, level);
+    if (!w->recording)
+        return;
+    rewind(w->mem);
+    char when[64];
+    format_time(wall_ns, w->format == LOG_JSON, when, sizeof(when));
+    if (w->format == LOG_JSON) {
+        json_init(&w->json, w->mem);
+        json_begin_object(&w->json);
+        log_str(w, "time", when);
+        log_str(w, "level", LEVEL_NAMES[level]);
+        log_str(w, "msg", msg);
+        return;
+    }
+    fprintf(w->mem, "time=%s level=%s msg=", when, LEVEL_NAMES[level]);
+    write_logfmt_value(w->mem, msg);
+}
+
+void log_str(struct log_writer *w, const char *key, const char *value) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_string(&w->json, value);
+        return;
+    }
+    fprintf(w->mem, " %s=", key);
+    write_logfmt_value(w->mem, value);
+}
+
+void log_int(struct log_writer *w, const char *key, int64_t value) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_int(&w->json, value);
+    } else {
+        fprintf(w->mem, " %s=%lld", key, (long long)value);
+    }
+}
+
+void log_uint(struct log_writer *w, const char *key, uint64_t value) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_uint(&w->json, value);
+    } else {
+        fprintf(w->mem, " %s=%llu", key, (unsigned long long)value);
+    }
+}
+
+void log_duration(struct log_writer *w, const char *key, uint64_t ns) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        log_uint(w, key, ns);
+        return;
+    }
+    char text[64];
+    format_go_duration(ns, text, sizeof(text));
+    log_str(w, key, text);
+}
+
+void log_str_list(struct log_writer *w, const char *key, const char *const *values, size_t n) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_begin_array(&w->json);
+        for (size_t i = 0; i < n; i++)
+            json_string(&w->json, values[i]);
+        json_end_array(&w->json);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fprintf(w->mem, " %s.%zu=", key, i);
+        write_logfmt_value(w->mem, values[i]);
+    }
+}
+
+void log_end(struct log_writer *w) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON)
+        json_end_object(&w->json); /* ends the line itself */
+    else
+        fputc('\n', w->mem);
+    fflush(w->mem);
+    fwrite(w->buf, 1, w->len, w->out);
+    fflush(w->out);
+    w->recording = false;
+}
+
+/* Writes v/unit with up to `digits` decimals, trailing zeros trimmed ("1.5", "2"). */
+static int format_fraction(char *out, size_t size, uint64_t v, uint64_t unit, int digits) {
+    int n = snprintf(out, size, "%llu", (unsigned long long)(v / unit));
+    uint64_t frac = v % unit;
+    if (frac == 0 || n < 0 || (size_t)n >= size)
+        return n;
+    char tail[24];
+    snprintf(tail, sizeof(tail), "%0*llu", digits, (unsigned long long)frac);
+    for (int i = digits - 1; i > 0 && tail[i] == '0'; i--)
+        tail[i] = 0;
+    return n + snprintf(out + n, size - (size_t)n, ".%s", tail);
+}
+
+void format_go_duration(uint64_t ns, char *out, size_t size) {
+    const uint64_t US = 1000, MS = 1000 * US, S = 1000 * MS, M = 60 * S, H = 60 * M;
+    char num[48];
+    if (ns == 0) {
+        snprintf(out, size, "0s");
+    } else if (ns < US) {
+        snprintf(out, size, "%lluns", (unsigned long long)ns);
+    } else if (ns < MS) {
+        format_fraction(num, sizeof(num), ns, US, 3);
+        snprintf(out, size, "%sµs", num);
+    } else if (ns < S) {
+        format_fraction(num, sizeof(num), ns, MS, 6);
+        snprintf(out, size, "%sms", num);
+    } else {
+        format_fraction(num, sizeof(num), ns % M, S, 9);
+        if (ns < M)
+            snprintf(out, size, "%ss", num);
+        else if (ns < H)
+            snprintf(out, size, "%llum%ss", (unsigned long long)(ns / M), num);
+        else
+            snprintf(out, size, "%lluh%llum%ss", (unsigned long long)(ns / H), (unsigned long long)(ns % H / M),
+                     num);
+    }
+}

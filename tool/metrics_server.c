@@ -1,0 +1,103 @@
+#include "metrics_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char CONTENT_TYPE[] = "text/plain; version=0.0.4; charset=utf-8";
+static const char INDEX[] = "gmon: Prometheus metrics are at /metrics\n";
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                             enum MHD_ResponseMemoryMode mode) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version, (void)upload_data, (void)upload_data_size, (void)con_cls;
+    struct metrics_server *s = cls;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n", 9, MHD_RESPMEM_PERSISTENT);
+    if (strcmp(url, "/") == 0)
+        return reply(conn, MHD_HTTP_OK, (char *)INDEX, sizeof(INDEX) - 1, MHD_RESPMEM_PERSISTENT);
+    if (strcmp(url, "/metrics") != 0)
+        return reply(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n", 24, MHD_RESPMEM_PERSISTENT);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out)
+        return MHD_NO;
+    s->render(s->ctx, out);
+    fclose(out);
+    return reply(conn, MHD_HTTP_OK, buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+static int bind_listener(const char *addr, int port, struct gmon_error *err) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t len;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*v6);
+    } else {
+        return gmon_fail(err, "--metrics-addr %s is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
+                         addr);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return gmon_fail(err, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+        int saved = errno;
+        close(fd);
+        if (saved == EADDRINUSE)
+            return gmon_fail(err, "port %d on %s is in use: choose another with --metrics PORT, or --metrics 0 "
+                                  "to run without the metrics server",
+                             port, addr);
+        return gmon_fail(err, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
+    }
+    return fd;
+}
+
+int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
+                         void *ctx, struct gmon_error *err) {
+    memset(s, 0, sizeof(*s));
+    s->render = render;
+    s->ctx = ctx;
+    s->listen_fd = bind_listener(addr, port, err);
+    if (s->listen_fd < 0)
+        return -1;
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_END);
+    if (!s->daemon) {
+        close(s->listen_fd);
+        return gmon_fail(err, "libmicrohttpd could not start the metrics server on %s:%d", addr, port);
+    }
+    return 0;
+}
+
+void metrics_server_stop(struct metrics_server *s) {
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon); /* closes the listen socket too */
+    s->daemon = NULL;
+}

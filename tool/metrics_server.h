@@ -1,0 +1,23 @@
+/* The Prometheus /metrics endpoint, served by libmicrohttpd on its own thread. The port is bound before the
+ * daemon starts so that "port in use" is reported precisely and at once. */
+#ifndef GMON_METRICS_SERVER_H
+#define GMON_METRICS_SERVER_H
+#include <stdio.h>
+#include "gmon_error.h"
+
+typedef void (*metrics_render_fn)(void *ctx, FILE *out);
+
+struct metrics_server {
+    void *daemon; /* struct MHD_Daemon * */
+    int listen_fd;
+    metrics_render_fn render;
+    void *ctx;
+};
+
+/* Starts serving GET /metrics on addr:port (IPv4 or IPv6 literal). render is called on the server's thread,
+ * once per scrape. */
+int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
+                         void *ctx, struct gmon_error *err);
+void metrics_server_stop(struct metrics_server *s);
+
+#endif

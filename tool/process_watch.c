@@ -1,0 +1,98 @@
+#include "process_watch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool process_alive(int pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* "PID (comm) S ...": comm may contain spaces and parentheses, the state follows the last ')'. */
+    const char *close = strrchr(buf, ')');
+    return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+}
+
+void process_watch_init(struct process_watch *w, const struct target *target) {
+    memset(w, 0, sizeof(*w));
+    w->target = target;
+}
+
+void process_watch_free(struct process_watch *w) {
+    free(w->procs);
+    memset(w, 0, sizeof(*w));
+}
+
+static struct watched_process *find(struct process_watch *w, uint32_t tgid) {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->procs[i].tgid == tgid)
+            return &w->procs[i];
+    return NULL;
+}
+
+static struct watched_process *find_or_add(struct process_watch *w, uint32_t tgid) {
+    struct watched_process *p = find(w, tgid);
+    if (p)
+        return p;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct watched_process *grown = realloc(w->procs, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        w->procs = grown;
+        w->cap = cap;
+    }
+    p = &w->procs[w->n++];
+    memset(p, 0, sizeof(*p));
+    p->tgid = tgid;
+    return p;
+}
+
+static bool read_bias(const struct target *t, uint32_t tgid, uint64_t *bias) {
+    if (t->pid && (uint32_t)t->pid == tgid) {
+        *bias = t->load_bias;
+        return true;
+    }
+    static struct proc_target pt; /* large; only the main thread and the metrics thread (under a lock) call */
+    struct gmon_error err;
+    return proc_target_open((int)tgid, &pt, &err) == 0 && proc_load_bias(&pt, &t->bin.elf, bias, &err) == 0;
+}
+
+bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias) {
+    *bias = 0;
+    if (!elf_image_is_pie(&w->target->bin.elf))
+        return true;
+    struct watched_process *p = find_or_add(w, tgid);
+    if (!p)
+        return false;
+    if (!p->bias_known)
+        p->bias_known = read_bias(w->target, tgid, &p->bias);
+    *bias = p->bias;
+    return p->bias_known;
+}
+
+static void note_site_process(void *ctx, const struct site_key *key, const struct site_stats *stats) {
+    (void)stats;
+    find_or_add(ctx, key->tgid);
+}
+
+void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes) {
+    lifecycle_for_each_site(probes, note_site_process, w);
+}
+
+void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid), void *ctx) {
+    for (size_t i = 0; i < w->n;) {
+        if (process_alive((int)w->procs[i].tgid)) {
+            i++;
+            continue;
+        }
+        uint32_t tgid = w->procs[i].tgid;
+        w->procs[i] = w->procs[--w->n];
+        on_exit(ctx, tgid);
+    }
+}

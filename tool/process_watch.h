@@ -1,0 +1,34 @@
+/* The processes a --path trace has seen: their load bias (PIE binaries load at a different address in each)
+ * and whether they still run, so that the statistics of an exited process can be retired. */
+#ifndef GMON_PROCESS_WATCH_H
+#define GMON_PROCESS_WATCH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "lifecycle.h"
+#include "target.h"
+
+struct watched_process {
+    uint32_t tgid;
+    bool bias_known;
+    uint64_t bias;
+};
+
+struct process_watch {
+    const struct target *target;
+    struct watched_process *procs;
+    size_t n, cap;
+};
+
+/* True while the process exists and is not a zombie. */
+bool process_alive(int pid);
+
+void process_watch_init(struct process_watch *w, const struct target *target);
+void process_watch_free(struct process_watch *w);
+/* Load bias of the target binary in process tgid; false when it cannot be read (bias is then 0). */
+bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias);
+/* Learns the processes that appear in the probes' creation-site map. */
+void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes);
+/* Calls on_exit for each known process that has exited, and forgets it. */
+void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid), void *ctx);
+
+#endif
