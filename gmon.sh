@@ -18,7 +18,8 @@ PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev
     libgtest-dev googletest golang-1.19-go linux-headers-amd64
-    binutils python3 util-linux ca-certificates
+    binutils python3 util-linux ca-certificates curl
+    prometheus bpftrace bpftool
 )
 
 log() { printf 'gmon.sh: %s\n' "$*" >&2; }

@@ -1,8 +1,15 @@
 #include "test_support.h"
 
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace gmon_test {
@@ -28,6 +35,138 @@ run_result run(const std::string &command, int timeout_seconds) {
     r.out = read_file(base + ".out");
     r.err = read_file(base + ".err");
     return r;
+}
+
+background::background(const std::string &command) {
+    static int counter = 0;
+    std::string base = scratch_dir() + "/bg" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+    out_path_ = base + ".out";
+    err_path_ = base + ".err";
+    pid_ = fork();
+    if (pid_ == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), (char *)nullptr);
+        _exit(127);
+    }
+}
+
+background::~background() {
+    if (running()) {
+        kill(pid_, SIGKILL);
+        wait(5);
+    }
+}
+
+bool background::running() {
+    if (pid_ <= 0 || status_ >= 0)
+        return false;
+    int st;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return false;
+    }
+    return true;
+}
+
+bool background::wait_for(const std::string &needle, int timeout_ms, bool in_stderr) {
+    auto seen = [&] { return (in_stderr ? err() : out()).find(needle) != std::string::npos; };
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (seen())
+            return true;
+        if (!running())
+            return seen();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+void background::signal(int sig) {
+    if (running())
+        kill(pid_, sig);
+}
+
+int background::wait(int timeout_seconds) {
+    for (int waited = 0; waited < timeout_seconds * 50 && running(); waited++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (running()) {
+        kill(pid_, SIGKILL);
+        int st;
+        waitpid(pid_, &st, 0);
+        status_ = 128 + SIGKILL;
+    }
+    return status_;
+}
+
+std::string private_copy(const std::string &binary, const std::string &tag) {
+    std::string copy = scratch_dir() + "/" + tag + "-" + binary.substr(binary.rfind('/') + 1);
+    std::string cmd = "cp -f '" + binary + "' '" + copy + "'";
+    if (std::system(cmd.c_str()) != 0)
+        return "";
+    return copy;
+}
+
+int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (bind(fd, (sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static size_t value_start(const std::string &line, const std::string &key) {
+    std::string needle = "\"" + key + "\":";
+    size_t at = line.find(needle);
+    return at == std::string::npos ? at : at + needle.size();
+}
+
+// Reads a JSON string literal starting at line[i] == '"'; i ends after the closing quote.
+static std::string read_json_string(const std::string &line, size_t &i) {
+    std::string out;
+    for (i++; i < line.size() && line[i] != '"'; i++) {
+        if (line[i] == '\\' && i + 1 < line.size()) {
+            char c = line[++i];
+            out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+        } else {
+            out += line[i];
+        }
+    }
+    i++;
+    return out;
+}
+
+std::string json_field(const std::string &line, const std::string &key) {
+    size_t i = value_start(line, key);
+    if (i == std::string::npos || i >= line.size())
+        return "";
+    if (line[i] == '"')
+        return read_json_string(line, i);
+    size_t end = line.find_first_of(",}", i);
+    return line.substr(i, end - i);
+}
+
+std::vector<std::string> json_strings(const std::string &line, const std::string &key) {
+    std::vector<std::string> out;
+    size_t i = value_start(line, key);
+    if (i == std::string::npos || i >= line.size() || line[i] != '[')
+        return out;
+    for (i++; i < line.size() && line[i] != ']';) {
+        if (line[i] == '"')
+            out.push_back(read_json_string(line, i));
+        else
+            i++;
+    }
+    return out;
 }
 
 std::vector<std::string> lines(const std::string &text) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <gtest/gtest.h>
 
 namespace gmon_test {
@@ -48,6 +50,42 @@ std::string scratch_dir();
 
 // Lines of a string, without the newlines.
 std::vector<std::string> lines(const std::string &text);
+
+// A command running in the background (through `sh -c 'exec ...'`, so pid is the command itself) with its
+// stdout and stderr captured in files. The destructor kills it if it still runs.
+class background {
+  public:
+    explicit background(const std::string &command);
+    ~background();
+    background(const background &) = delete;
+    background &operator=(const background &) = delete;
+    pid_t pid() const { return pid_; }
+    // Waits until stdout (or stderr) contains needle; false on timeout or when the command exited first.
+    bool wait_for(const std::string &needle, int timeout_ms, bool in_stderr = false);
+    void signal(int sig);
+    // Waits for the exit (killing the command after timeout_seconds): exit status, or 128+signal.
+    int wait(int timeout_seconds);
+    bool running();
+    std::string out() const { return read_file(out_path_); }
+    std::string err() const { return read_file(err_path_); }
+
+  private:
+    pid_t pid_ = -1;
+    int status_ = -1;
+    std::string out_path_, err_path_;
+};
+
+// A copy of a binary under a name unique to the calling test: uprobes attach to an inode, so a test tracing
+// its own copy never sees the processes of tests running in parallel.
+std::string private_copy(const std::string &binary, const std::string &tag);
+
+// A TCP port that was free a moment ago on 127.0.0.1.
+int free_port();
+
+// The value of "key" in one JSON object line written by gmon (strings unescaped, numbers as text).
+std::string json_field(const std::string &line, const std::string &key);
+// The strings of an array field ("stack":["a","b"]).
+std::vector<std::string> json_strings(const std::string &line, const std::string &key);
 
 struct corpus_entry {
     std::string name, package, go_version, module, sha256;

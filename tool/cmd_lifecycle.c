@@ -262,6 +262,9 @@ static void log_attached(struct monitor *m) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - m->started.tv_sec) * 1e3 + (double)(now.tv_nsec - m->started.tv_nsec) / 1e6;
+    /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
+            target_name(m), m->target.bin.version_string, m->probes.nprobes, ms);
     log_begin(&m->log, LOG_INFO, wall_now(), "probes attached");
     if (m->target.pid)
         log_int(&m->log, "pid", m->target.pid);
@@ -396,6 +399,10 @@ static void stop(struct monitor *m, bool attached) {
     struct goroutine_stats stats = {0};
     if (attached) {
         pthread_mutex_lock(&m->shared.lock);
+        if (!m->target.pid) { /* retire processes that exited since the last housekeeping */
+            process_watch_scan(&m->procs, &m->probes);
+            process_watch_reap(&m->procs, on_process_exit, m);
+        }
         goroutine_stats_collect(&m->shared, &stats);
         pthread_mutex_unlock(&m->shared.lock);
     }
