@@ -1,0 +1,86 @@
+// Helpers for the tests that run the live lifecycle monitor: parsing what the fixtures and gmon print,
+// starting gmon and scraping its metrics.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "test_support.h"
+
+namespace gmon_test {
+
+struct fixture_goroutine {
+    long goid = 0, parent = 0, lifetime_ms = 0;
+};
+
+// Parses "created goid=18 parent=1 function=main.worker lifetime_ms=100" lines.
+inline std::map<long, fixture_goroutine> fixture_goroutines(const std::string &out) {
+    std::map<long, fixture_goroutine> got;
+    for (const auto &l : lines(out)) {
+        fixture_goroutine g;
+        if (sscanf(l.c_str(), "created goid=%ld parent=%ld function=main.worker lifetime_ms=%ld", &g.goid,
+                   &g.parent, &g.lifetime_ms) == 3)
+            got[g.goid] = g;
+    }
+    return got;
+}
+
+struct traced_goroutine {
+    bool created = false, exited = false;
+    long parent = -1;
+    double lifetime_ms = -1;
+    std::string function;
+    std::vector<std::string> stack;
+};
+
+// gmon's JSON lines for one process, by goroutine ID.
+inline std::map<long, traced_goroutine> traced_goroutines(const std::string &out, pid_t pid) {
+    std::map<long, traced_goroutine> got;
+    for (const auto &l : lines(out)) {
+        if (json_field(l, "pid") != std::to_string(pid))
+            continue;
+        std::string msg = json_field(l, "msg");
+        long goid = std::atol(json_field(l, "goroutine_id").c_str());
+        traced_goroutine &g = got[goid];
+        if (msg == "goroutine is created") {
+            EXPECT_FALSE(g.created) << "goroutine " << goid << " created twice: " << l;
+            g.created = true;
+            g.parent = std::atol(json_field(l, "parent_goroutine_id").c_str());
+            g.function = json_field(l, "function");
+            g.stack = json_strings(l, "stack");
+        } else if (msg == "goroutine exited") {
+            EXPECT_FALSE(g.exited) << "goroutine " << goid << " exited twice: " << l;
+            g.exited = true;
+            g.lifetime_ms = std::atof(json_field(l, "lifetime").c_str()) / 1e6;
+        }
+    }
+    return got;
+}
+
+inline std::string gmon_command(const std::string &args) {
+    return std::string(GMON_BINARY) + " " + args;
+}
+
+// Starts gmon and waits for its probes; fails the test (returning false) if they never attach.
+inline bool attached(background &g) {
+    bool ok = g.wait_for("gmon: probes attached", 30000, true);
+    EXPECT_TRUE(ok) << "gmon did not attach\nstdout:\n" << g.out() << "\nstderr:\n" << g.err();
+    return ok;
+}
+
+inline std::string scrape(int port) {
+    return run("curl -sf http://127.0.0.1:" + std::to_string(port) + "/metrics").out;
+}
+
+// The value of the sample whose line starts with prefix (a metric name with its labels), or -1.
+inline double sample_value(const std::string &metrics, const std::string &prefix) {
+    for (const auto &l : lines(metrics))
+        if (l.compare(0, prefix.size(), prefix) == 0 && l.size() > prefix.size() && l[prefix.size()] == ' ')
+            return std::atof(l.c_str() + prefix.size() + 1);
+    return -1;
+}
+
+} // namespace gmon_test

@@ -1,0 +1,161 @@
+// The lifecycle monitor must never hurt its target, must leave nothing behind, and must refuse bad input
+// with one clear line and exit status 2.
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lifecycle_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+// Runtime address of a file offset of binary in process pid, from /proc/PID/maps; 0 when unmapped.
+uint64_t runtime_address(pid_t pid, const std::string &binary, uint64_t file_offset) {
+    for (const auto &l : lines(read_file("/proc/" + std::to_string(pid) + "/maps"))) {
+        unsigned long long start, end, offset;
+        char path[4096] = "";
+        if (sscanf(l.c_str(), "%llx-%llx %*s %llx %*s %*s %4095s", &start, &end, &offset, path) != 4)
+            continue;
+        if (binary == path && file_offset >= offset && file_offset < offset + (end - start))
+            return start + (file_offset - offset);
+    }
+    return 0;
+}
+
+int byte_at(pid_t pid, uint64_t address) {
+    int fd = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY);
+    unsigned char b = 0;
+    ssize_t n = pread(fd, &b, 1, (off_t)address);
+    close(fd);
+    return n == 1 ? b : -1;
+}
+
+// The file offset of newproc1's first RET, from gmon info.
+uint64_t newproc1_ret_offset(const std::string &binary) {
+    auto r = run(std::string(GMON_BINARY) + " info --json --path " + binary);
+    size_t at = r.out.find("\"function\":\"runtime.newproc1\"");
+    size_t rets = r.out.find("\"ret_offsets\":[\"", at);
+    if (at == std::string::npos || rets == std::string::npos)
+        return 0;
+    return std::stoull(r.out.substr(rets + 16), nullptr, 16);
+}
+
+TEST(LifecycleSafety, DeepRecursionInThousandsOfGoroutinesRuns30sUnharmed) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "recurse");
+    int port = free_port();
+    background g(gmon_command("--path " + bin + " --level WARN --metrics " + std::to_string(port)));
+    if (!attached(g))
+        return;
+    background target(bin + " recurse 1000 300 30");
+    ASSERT_EQ(target.wait(120), 0) << target.out() << target.err();
+    long rounds = 0, goroutines = 0;
+    ASSERT_EQ(sscanf(target.out().c_str(), "ok rounds=%ld goroutines=%ld", &rounds, &goroutines), 2)
+        << target.out();
+    EXPECT_GT(goroutines, 1000);
+    std::string metrics = scrape(port);
+    std::string site = "{stack_0=\"main.recurseRounds\",stack_1=\"main.main\",stack_2=\"runtime.main\","
+                       "stack_3=\"runtime.goexit\",stack_4=\"none\"}";
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + site), goroutines) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + site), goroutines);
+    EXPECT_EQ(sample_value(metrics, "gmon_map_full_total{map=\"live\"}"), 0);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0);
+}
+
+TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "detach");
+    uint64_t ret_offset = newproc1_ret_offset(bin);
+    ASSERT_NE(ret_offset, 0u);
+    background target(bin + " on-signal 20 10");
+    ASSERT_TRUE(target.wait_for("ready", 10000));
+    uint64_t ret_address = runtime_address(target.pid(), bin, ret_offset);
+    ASSERT_NE(ret_address, 0u);
+    ASSERT_EQ(byte_at(target.pid(), ret_address), 0xc3) << "newproc1's RET before gmon attaches";
+
+    background g(gmon_command("--pid " + std::to_string(target.pid()) + " --metrics 0"));
+    if (!attached(g))
+        return;
+    EXPECT_EQ(byte_at(target.pid(), ret_address), 0xcc) << "the uprobe's breakpoint is in place";
+    // With --pid, gmon attaches through /proc/PID/exe (the very file the process runs, containers too).
+    std::string attach_path = "uprobe  filename /proc/" + std::to_string(target.pid()) + "/exe";
+    EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos) << "bpftool sees the uprobes";
+
+    auto start = std::chrono::steady_clock::now();
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 1000)
+        << "gmon must exit within a second of SIGINT";
+
+    EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << "the original instruction is restored";
+    EXPECT_EQ(run("bpftool perf list").out.find(attach_path), std::string::npos) << "no uprobe is left";
+    std::string events = read_file("/sys/kernel/tracing/uprobe_events");
+    EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
+    // The target carries on as if nothing happened.
+    target.signal(SIGUSR1);
+    EXPECT_EQ(target.wait(30), 0);
+    EXPECT_EQ(fixture_goroutines(target.out()).size(), 20u);
+}
+
+// Runs gmon expecting a refusal: exit status 2 and exactly one line on stderr containing `reason`.
+void expect_refusal(const std::string &command, const std::string &reason) {
+    auto r = run(command, 60);
+    EXPECT_EQ(r.status, 2) << command << "\n" << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << command << "\n" << r.err;
+    EXPECT_NE(r.err.find(reason), std::string::npos) << command << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << command;
+}
+
+TEST(LifecycleBadInput, OneClearLineAndStatus2) {
+    std::string gmon_bin = GMON_BINARY, plain = fixture("lifecycle-plain");
+    expect_refusal(gmon_bin + " --level TRACE --path " + plain, "--level must be");
+    expect_refusal(gmon_bin + " --format xml --path " + plain, "--format must be");
+    expect_refusal(gmon_bin + " --metrics 70000 --path " + plain, "--metrics");
+    expect_refusal(gmon_bin + " --metrics-addr localhost --metrics 1 --path " + plain, "not an IPv4 or IPv6");
+    expect_refusal(gmon_bin + " --level INFO", "give --path BIN or --pid PID");
+    expect_refusal(gmon_bin + " --path /bin/ls", "/bin/ls");
+    expect_refusal(gmon_bin + " --path /nonexistent/binary", "/nonexistent/binary");
+    expect_refusal(gmon_bin + " --pid 999999999", "999999999");
+    expect_refusal(gmon_bin + " --go-version 1.99 --path " + plain, "1.99");
+    expect_refusal(gmon_bin + " --go-version banana --path " + plain, "banana");
+}
+
+TEST(LifecycleBadInput, PidOfAProgramThatIsNotGo) {
+    background sleeper("sleep 30");
+    usleep(100 * 1000);
+    expect_refusal(std::string(GMON_BINARY) + " --pid " + std::to_string(sleeper.pid()), "sleep");
+}
+
+TEST(LifecycleBadInput, NotRoot) {
+    expect_refusal("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(GMON_BINARY) +
+                       " --metrics 0 --path " + fixture("lifecycle-plain"),
+                   "needs root");
+}
+
+TEST(LifecycleBadInput, MissingKernelHeaders) {
+    // A private mount namespace where /lib/modules is empty: what a host without headers looks like.
+    expect_refusal("unshare -m sh -c 'mount -t tmpfs none /lib/modules && exec " + std::string(GMON_BINARY) +
+                       " --metrics 0 --path " + fixture("lifecycle-plain") + "'",
+                   "kernel headers");
+}
+
+TEST(LifecycleBadInput, MetricsPortInUse) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ASSERT_EQ(bind(fd, (sockaddr *)&a, sizeof(a)), 0);
+    ASSERT_EQ(listen(fd, 1), 0);
+    getsockname(fd, (sockaddr *)&a, &len);
+    std::string port = std::to_string(ntohs(a.sin_port));
+    expect_refusal(std::string(GMON_BINARY) + " --metrics " + port + " --path " + fixture("lifecycle-plain"),
+                   "port " + port + " on 127.0.0.1 is in use");
+    close(fd);
+}
+
+} // namespace
