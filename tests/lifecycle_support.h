@@ -43,6 +43,8 @@ inline std::map<long, traced_goroutine> traced_goroutines(const std::string &out
         if (json_field(l, "pid") != std::to_string(pid))
             continue;
         std::string msg = json_field(l, "msg");
+        if (msg != "goroutine is created" && msg != "goroutine exited")
+            continue;
         long goid = std::atol(json_field(l, "goroutine_id").c_str());
         traced_goroutine &g = got[goid];
         if (msg == "goroutine is created") {

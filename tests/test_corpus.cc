@@ -10,12 +10,6 @@ extern "C" {
 
 using namespace gmon_test;
 
-namespace gmon_test {
-void PrintTo(const corpus_entry &e, std::ostream *os) {
-    *os << e.name;
-}
-} // namespace gmon_test
-
 namespace {
 
 class Corpus : public ::testing::TestWithParam<corpus_entry> {

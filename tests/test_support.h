@@ -91,5 +91,9 @@ struct corpus_entry {
     std::string name, package, go_version, module, sha256;
 };
 std::vector<corpus_entry> corpus_manifest();
+// How googletest prints a corpus entry in test names and failures.
+inline void PrintTo(const corpus_entry &e, std::ostream *os) {
+    *os << e.name << " (" << e.go_version << ")";
+}
 
 } // namespace gmon_test
