@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Goroutine-storm benchmark (issue 3): the Go 1.19 fixture creates N goroutines one after another (each exits at
+# once) and reports ns per goroutine. Configurations, interleaved round by round so machine noise hits all alike:
+#   baseline  no tracing
+#   floor     gmon --empty-probes: the same two uprobes with BPF programs that return at once (the trap cost)
+#   gmon      gmon --level WARN (metrics only, no log lines)
+#   gmon-log  gmon --level INFO with log lines written to /dev/null
+#   bpftrace  Debian's bpftrace: uretprobe on newproc1 with ustack, uprobe on goexit1
+# Overhead = traced - baseline (ns per goroutine); ratio = overhead / floor overhead (medians over the rounds).
+# Also reports: events lost, gmon's CPU time per event, time from start to probes attached, gmon's peak RSS.
+# Usage: bench/lifecycle_storm.sh [N] [ROUNDS] [BUILD_DIR]   (root; needs ./gmon.sh build and fixtures)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-200000}
+rounds=${2:-3}
+build=${3:-$root/build}
+gmon=$build/gmon
+src=$build/fixtures/lifecycle-plain
+for f in "$gmon" "$src"; do
+  [ -e "$f" ] || { echo "lifecycle_storm.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
+done
+command -v bpftrace >/dev/null || { echo "lifecycle_storm.sh: bpftrace missing: run ./gmon.sh deps" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "lifecycle_storm.sh: needs root (uprobes)" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'pkill -INT -P $$ 2>/dev/null || true; rm -rf "$work"' EXIT
+bin=$work/storm-fixture # a private inode: nothing else on the machine fires these uprobes
+cp "$src" "$bin"
+
+storm() { "$bin" storm "$n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
+
+# Starts a tracer in the background, waits for its probes, runs the storm; prints "ns" and leaves the tracer's
+# pid in $tracer.
+wait_for() { # file pattern
+  for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "lifecycle_storm.sh: tracer did not start: $(cat "$1")" >&2; exit 1
+}
+
+gmon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run_gmon() { # label extra-args...
+  local label=$1; shift
+  "$gmon" --path "$bin" --metrics 0 "$@" >"$work/$label.out" 2>"$work/$label.err" &
+  local pid=$!
+  wait_for "$work/$label.err" "probes attached"
+  local ns; ns=$(storm)
+  local ticks; ticks=$(gmon_cpu_ticks $pid)
+  local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  kill -INT $pid; wait $pid || true
+  local lost; lost=$(sed -n 's/^losses: \([0-9]*\) events lost.*/\1/p' "$work/$label.err")
+  local startup; startup=$(sed -n 's/.* in \([0-9]*\) ms;.*/\1/p' "$work/$label.err")
+  echo "$ns $ticks $hwm $lost $startup" >>"$work/$label.stats"
+  echo "$ns"
+}
+
+run_bpftrace() {
+  bpftrace -e "uretprobe:$bin:runtime.newproc1 { @[ustack] = count(); } uprobe:$bin:runtime.goexit1 { @exits = count(); }" \
+    >"$work/bpftrace.out" 2>&1 &
+  local pid=$!
+  wait_for "$work/bpftrace.out" "Attaching 2 probes"
+  sleep 0.5
+  local ns; ns=$(storm)
+  kill -INT $pid; wait $pid || true
+  echo "$ns"
+}
+
+declare -A samples
+for r in $(seq 1 "$rounds"); do
+  samples[baseline]+="$(storm) "
+  samples[floor]+="$(run_gmon floor --empty-probes --level WARN) "
+  samples[gmon]+="$(run_gmon gmon --level WARN) "
+  samples[gmon-log]+="$(run_gmon gmon-log --level INFO) "
+  samples[bpftrace]+="$(run_bpftrace) "
+  echo "round $r/$rounds: ${samples[*]}" >&2
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+base=$(median <<<"${samples[baseline]}")
+floor=$(median <<<"${samples[floor]}")
+floor_over=$((floor - base))
+echo "goroutine storm: $n goroutines, $rounds rounds, medians in ns per goroutine"
+printf '%-10s %10s %12s %8s\n' config ns/goroutine overhead ratio
+printf '%-10s %10s %12s %8s\n' baseline "$base" - -
+for c in floor gmon gmon-log bpftrace; do
+  v=$(median <<<"${samples[$c]}")
+  awk -v c="$c" -v v="$v" -v b="$base" -v f="$floor_over" \
+    'BEGIN {printf "%-10s %10d %12d %8.2f\n", c, v, v - b, (v - b) / f}'
+done
+hz=$(getconf CLK_TCK)
+for c in gmon gmon-log; do
+  awk -v c="$c" -v n="$n" -v hz="$hz" '
+    {lost += $4; cpu += $2; rss = ($3 > rss ? $3 : rss); st[NR] = $5}
+    END {
+      events = 2 * n * NR
+      printf "%s: events lost %d; gmon CPU %.2f us per event; peak RSS %.1f MB; start to probes attached", c, lost, cpu / hz * 1e6 / events, rss / 1024
+      for (i = 1; i <= NR; i++) printf " %d", st[i]
+      printf " ms\n"
+    }' "$work/$c.stats"
+done
