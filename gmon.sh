@@ -4,7 +4,7 @@
 #   ./gmon.sh deps      install what gmon needs from Debian (and link kernel headers for BCC)
 #   ./gmon.sh build     build gmon, its tests and benchmarks into build/
 #   ./gmon.sh test      deps + build + every test, then the same suite under ASan+UBSan (build-asan/)
-#   ./gmon.sh demo      deps + build + run gmon on the bundled demo Go service
+#   ./gmon.sh demo      deps + build + trace the bundled demo Go service live (log lines, /metrics, summary)
 #   ./gmon.sh format    clang-format the C/C++ sources in place (--check: fail on a difference instead)
 set -euo pipefail
 
@@ -14,6 +14,8 @@ BUILD_ASAN=$ROOT/build-asan
 JOBS=$(nproc)
 
 # Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
+# prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
+# test that nothing stays attached.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev
@@ -128,15 +130,34 @@ cmd_demo() {
         log "building the demo Go service with Debian's Go 1.19"
         "$ROOT/tests/fixtures/build.sh" "$fixtures" >/dev/null
     fi
-    local port=18080
+    local port=18080 metrics=15500
     "$fixtures/httpserver-plain" -addr 127.0.0.1:$port 2>/dev/null &
-    local pid=$!
-    trap 'kill $pid 2>/dev/null || true' EXIT
+    local service=$!
+    local gmon_pid=""
+    trap 'kill $service 2>/dev/null || true; [ -z "$gmon_pid" ] || kill -INT $gmon_pid 2>/dev/null || true' EXIT
     sleep 0.5
-    log "demo service running as PID $pid on 127.0.0.1:$port"
-    echo "\$ gmon info --pid $pid"
-    "$BUILD/gmon" info --pid "$pid"
-    log "that is what gmon reads from the service's binary; live goroutine tracing is the next milestone"
+    log "demo service running as PID $service on 127.0.0.1:$port"
+    echo "\$ gmon info --pid $service   (what gmon reads from the binary; abridged)"
+    "$BUILD/gmon" info --pid "$service" | head -12
+    echo
+    echo "\$ gmon --pid $service --metrics $metrics   (live goroutine lifecycle; 3 requests and a leak follow)"
+    "$BUILD/gmon" --pid "$service" --metrics $metrics &
+    gmon_pid=$!
+    for _ in $(seq 1 100); do
+        curl -s "127.0.0.1:$metrics/metrics" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    sleep 0.5
+    for path in get/200 get/200 get/200 leak; do
+        curl -s "127.0.0.1:$port/$path" >/dev/null
+    done
+    sleep 1
+    echo
+    echo "\$ curl -s 127.0.0.1:$metrics/metrics | grep -E '^gmon_goroutines_(created_total|live)'"
+    curl -s "127.0.0.1:$metrics/metrics" | grep -E '^gmon_goroutines_(created_total|live)' || true
+    kill -INT $gmon_pid
+    wait $gmon_pid || true
+    gmon_pid=""
 }
 
 format_files() {

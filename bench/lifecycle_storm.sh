@@ -40,6 +40,7 @@ gmon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run_gmon() { # label extra-args...
   local label=$1; shift
+  rm -f "$work/$label.out" "$work/$label.err" # wait_for must not see the previous round's lines
   "$gmon" --path "$bin" --metrics 0 "$@" >"$work/$label.out" 2>"$work/$label.err" &
   local pid=$!
   wait_for "$work/$label.err" "probes attached"
@@ -54,6 +55,7 @@ run_gmon() { # label extra-args...
 }
 
 run_bpftrace() {
+  rm -f "$work/bpftrace.out"
   bpftrace -e "uretprobe:$bin:runtime.newproc1 { @[ustack] = count(); } uprobe:$bin:runtime.goexit1 { @exits = count(); }" \
     >"$work/bpftrace.out" 2>&1 &
   local pid=$!

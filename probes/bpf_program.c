@@ -49,23 +49,27 @@ static int check_kernel_headers(struct gmon_error *err) {
     snprintf(build, sizeof(build), "/lib/modules/%s/build/include", u.release);
     if (path_exists(build) || path_exists("/sys/kernel/kheaders.tar.xz"))
         return 0;
-    return gmon_fail(err,
-                     "BCC needs kernel headers and /lib/modules/%s/build has none: on Debian run './gmon.sh deps' "
-                     "(installs linux-headers-amd64 and links it there) or install the headers of this kernel",
-                     u.release);
+    return gmon_fail(
+        err,
+        "BCC needs kernel headers and /lib/modules/%s/build has none: on Debian run './gmon.sh deps' "
+        "(installs linux-headers-amd64 and links it there) or install the headers of this kernel",
+        u.release);
 }
 
 /* libbcc attaches through the perf uprobe PMU and falls back to tracefs' uprobe_events. Many minimal hosts
  * and containers do not mount tracefs; mount it when we can, and fail only when neither way exists. */
 static int check_uprobe_support(struct gmon_error *err) {
-    if (path_exists("/sys/kernel/tracing/uprobe_events") || path_exists("/sys/kernel/debug/tracing/uprobe_events"))
+    if (path_exists("/sys/kernel/tracing/uprobe_events") ||
+        path_exists("/sys/kernel/debug/tracing/uprobe_events"))
         return 0;
     if (path_exists("/sys/kernel/tracing"))
         mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
-    if (path_exists("/sys/kernel/tracing/uprobe_events") || path_exists("/sys/bus/event_source/devices/uprobe/type"))
+    if (path_exists("/sys/kernel/tracing/uprobe_events") ||
+        path_exists("/sys/bus/event_source/devices/uprobe/type"))
         return 0;
-    return gmon_fail(err, "this kernel offers no uprobes (neither the perf uprobe PMU nor tracefs uprobe_events): "
-                          "gmon needs a kernel built with CONFIG_UPROBE_EVENTS");
+    return gmon_fail(err,
+                     "this kernel offers no uprobes (neither the perf uprobe PMU nor tracefs uprobe_events): "
+                     "gmon needs a kernel built with CONFIG_UPROBE_EVENTS");
 }
 
 int bpf_preflight(struct gmon_error *err) {
@@ -91,13 +95,14 @@ int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error 
     if (!insns)
         return gmon_fail(err, "the BPF source has no function %s", name);
     char log[4096] = "";
-    int fd = bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, insns, (int)bpf_function_size(p->module, name),
-                           bpf_module_license(p->module), bpf_module_kern_version(p->module), 0, log,
-                           sizeof(log));
+    int fd =
+        bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, insns, (int)bpf_function_size(p->module, name),
+                      bpf_module_license(p->module), bpf_module_kern_version(p->module), 0, log, sizeof(log));
     if (fd < 0) {
         int saved = errno;
         if (saved == EPERM)
-            return gmon_fail(err, "the kernel refused to load BPF program %s (EPERM): run gmon as root", name);
+            return gmon_fail(err, "the kernel refused to load BPF program %s (EPERM): run gmon as root",
+                             name);
         return gmon_fail(err, "the kernel refused to load BPF program %s: %s%s%.300s", name, strerror(saved),
                          log[0] ? "; verifier: " : "", log);
     }
@@ -121,8 +126,8 @@ static int remember_probe(struct bpf_program *p, int perf_fd, const char *event_
     return 0;
 }
 
-int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset, int pid,
-                              struct gmon_error *err) {
+int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset,
+                              int pid, struct gmon_error *err) {
     char event_name[64];
     snprintf(event_name, sizeof(event_name), "gmon_%d_%zu", (int)getpid(), p->nprobes);
     int fd = bpf_attach_uprobe(prog_fd, BPF_PROBE_ENTRY, event_name, binary, offset, pid, 0);

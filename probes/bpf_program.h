@@ -30,8 +30,8 @@ int bpf_program_compile(struct bpf_program *p, const char *source, const char *c
 /* Loads the compiled function `name` into the kernel as a uprobe program; returns its fd or -1. */
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err);
 /* Attaches program fd to a uprobe at a file offset of binary; pid -1 for every process running it. */
-int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset, int pid,
-                              struct gmon_error *err);
+int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset,
+                              int pid, struct gmon_error *err);
 /* The fd of a map (BPF_HASH, ...) declared in the source, or -1. */
 int bpf_program_map_fd(struct bpf_program *p, const char *name);
 /* Detaches every probe, unloads the programs and frees the module. Safe on a zeroed or half-built struct. */

@@ -11,12 +11,12 @@ typedef void (*event_handler)(void *ctx, const void *data, size_t size);
 
 struct event_reader {
     bool ringbuf;
-    void *rb;             /* struct ring_buffer * */
-    void **perf_readers;  /* struct perf_reader *, one per possible CPU */
+    void *rb;            /* struct ring_buffer * */
+    void **perf_readers; /* struct perf_reader *, one per possible CPU */
     int nreaders;
     event_handler handler;
     void *ctx;
-    uint64_t perf_lost;   /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
+    uint64_t perf_lost; /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
 };
 
 /* True when the running kernel has BPF ring buffers. */

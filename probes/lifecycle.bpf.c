@@ -1,12 +1,12 @@
 /* Goroutine lifecycle probes, compiled at run time by libbcc (lifecycle.c supplies the -D flags below).
  *
- *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: go-runtime.md §2.4). RAX is the
- *                    new g; newproc1 runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine.
- *   on_goexit1       uprobe after runtime.goexit1's stack-split check (an entry probe would fire twice when
- *                    the check fails); R14 is the exiting g.
+ *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: go-runtime.md §2.4). RAX is
+ * the new g; newproc1 runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine. on_goexit1 uprobe
+ * after runtime.goexit1's stack-split check (an entry probe would fire twice when the check fails); R14 is
+ * the exiting g.
  *
- * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g and
- * runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
+ * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
+ * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
  * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES PERF_PAGES;
  * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing). */
 #include <uapi/linux/ptrace.h>
@@ -64,7 +64,8 @@ static __always_inline struct site_stats *site_stats_of(struct site_key *site) {
     return stats;
 }
 
-/* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0). */
+/* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0).
+ */
 static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
     u64 goid = 0;
 #if G_PARENT_GOID >= 0

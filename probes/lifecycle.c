@@ -66,8 +66,8 @@ static void deliver(void *ctx, const void *data, size_t size) {
     lp->on_event(lp->ctx, data);
 }
 
-static int attach_at(struct lifecycle_probes *lp, int prog_fd, const struct lifecycle_options *o, uint64_t off,
-                     struct gmon_error *err) {
+static int attach_at(struct lifecycle_probes *lp, int prog_fd, const struct lifecycle_options *o,
+                     uint64_t off, struct gmon_error *err) {
     if (bpf_program_attach_uprobe(&lp->prog, prog_fd, o->attach_path, off, o->pid, err) != 0)
         return -1;
     lp->nprobes++;
@@ -81,8 +81,9 @@ static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_option
     if (!create || !create->found || !exit || !exit->found)
         return gmon_fail(err, "the probe plan lacks runtime.newproc1 or runtime.goexit1");
     if (create->nrets == 0 || create->nrets > PROBE_MAX_RETS)
-        return gmon_fail(err, "runtime.newproc1 has %zu RET instructions; gmon reads its result at each RET and "
-                              "supports 1 to %d",
+        return gmon_fail(err,
+                         "runtime.newproc1 has %zu RET instructions; gmon reads its result at each RET and "
+                         "supports 1 to %d",
                          create->nrets, PROBE_MAX_RETS);
     int on_create = bpf_program_load(&lp->prog, "on_newproc1_ret", err);
     int on_exit = on_create < 0 ? -1 : bpf_program_load(&lp->prog, "on_goexit1", err);
@@ -104,8 +105,9 @@ static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
     return 0;
 }
 
-int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o, const struct probe_plan *plan,
-                   lifecycle_event_fn on_event, void *ctx, struct gmon_error *err) {
+int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                   const struct probe_plan *plan, lifecycle_event_fn on_event, void *ctx,
+                   struct gmon_error *err) {
     memset(lp, 0, sizeof(*lp));
     lp->on_event = on_event;
     lp->ctx = ctx;
@@ -116,8 +118,8 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, c.argv, c.n, err) != 0)
         return -1;
     if (find_maps(lp, err) != 0 || attach_all(lp, o, plan, err) != 0 ||
-        event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver, lp,
-                          err) != 0) {
+        event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
+                          lp, err) != 0) {
         lifecycle_close(lp);
         return -1;
     }

@@ -1,6 +1,6 @@
 /* Host side of the goroutine lifecycle probes (lifecycle.bpf.c): compiles the program for one Go runtime
- * layout, attaches it to a binary's newproc1 RETs and goexit1, and reads what it collects: events, creation-site
- * statistics, live goroutines, user stacks and gmon's own counters. */
+ * layout, attaches it to a binary's newproc1 RETs and goexit1, and reads what it collects: events,
+ * creation-site statistics, live goroutines, user stacks and gmon's own counters. */
 #ifndef GMON_LIFECYCLE_H
 #define GMON_LIFECYCLE_H
 #include <stdbool.h>
@@ -37,8 +37,9 @@ struct lifecycle_probes {
 };
 
 /* Compiles, loads and attaches. On failure everything already attached is detached again. */
-int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o, const struct probe_plan *plan,
-                   lifecycle_event_fn on_event, void *ctx, struct gmon_error *err);
+int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                   const struct probe_plan *plan, lifecycle_event_fn on_event, void *ctx,
+                   struct gmon_error *err);
 /* Delivers pending events to on_event, waiting up to timeout_ms. */
 int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms);
 /* Sums the per-CPU counters (enum lifecycle_counter); perf-buffer losses are added to COUNTER_EVENTS_LOST. */
@@ -47,7 +48,8 @@ int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNT
 int lifecycle_stack(struct lifecycle_probes *lp, int stack_id, uint64_t *pcs, int max);
 
 typedef void (*lifecycle_site_fn)(void *ctx, const struct site_key *key, const struct site_stats *stats);
-typedef void (*lifecycle_live_fn)(void *ctx, const struct goroutine_key *key, const struct goroutine_info *info);
+typedef void (*lifecycle_live_fn)(void *ctx, const struct goroutine_key *key,
+                                  const struct goroutine_info *info);
 void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, void *ctx);
 void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, void *ctx);
 /* Forgets a process that exited: its live goroutines and creation sites. */

@@ -8,9 +8,11 @@
 /* Lifetime histogram bucket bounds in nanoseconds (Prometheus `le`, cumulative on the host); the last bucket
  * is +Inf. Short-lived goroutines dominate real programs, so the scale starts at 10 microseconds. */
 #define LIFECYCLE_BUCKETS 11
-#define LIFECYCLE_BUCKET_BOUNDS_NS                                                                            \
-    { 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,             \
-      60000000000ULL, 600000000000ULL, 3600000000000ULL }
+#define LIFECYCLE_BUCKET_BOUNDS_NS                                                                           \
+    {                                                                                                        \
+        10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,           \
+            60000000000ULL, 600000000000ULL, 3600000000000ULL                                                \
+    }
 
 enum lifecycle_event_kind {
     LIFECYCLE_CREATED = 1,

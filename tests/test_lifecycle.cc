@@ -10,13 +10,15 @@
 using namespace gmon_test;
 
 namespace {
-const std::string SPAWN_SITE = "{stack_0=\"main.spawnWorkers\",stack_1=\"main.main\",stack_2=\"runtime.main\","
-                               "stack_3=\"runtime.goexit\",stack_4=\"none\"}";
+const std::string SPAWN_SITE =
+    "{stack_0=\"main.spawnWorkers\",stack_1=\"main.main\",stack_2=\"runtime.main\","
+    "stack_3=\"runtime.goexit\",stack_4=\"none\"}";
 
 // Runs `fixture spawn N MS` under `gmon --path` and checks gmon saw exactly what the fixture did.
 void check_exact_trace(const std::string &variant, const std::string &extra_args) {
     const int n = 40, ms = 150;
-    std::string bin = private_copy(fixture("lifecycle-" + variant), "exact" + variant + extra_args.substr(0, 4));
+    std::string bin =
+        private_copy(fixture("lifecycle-" + variant), "exact" + variant + extra_args.substr(0, 4));
     ASSERT_FALSE(bin.empty());
     int port = free_port();
     background g(gmon_command("--path " + bin + " --format json --metrics " + std::to_string(port) + " " +
@@ -118,8 +120,8 @@ TEST(Lifecycle, HttpServerSeedScenarioWithCleanMetrics) {
     int http_port = free_port(), metrics_port = free_port();
     background server(bin + " -addr 127.0.0.1:" + std::to_string(http_port));
     usleep(300 * 1000);
-    background g(gmon_command("-pid " + std::to_string(server.pid()) + " -metrics " +
-                              std::to_string(metrics_port)));
+    background g(
+        gmon_command("-pid " + std::to_string(server.pid()) + " -metrics " + std::to_string(metrics_port)));
     if (!attached(g))
         return;
     for (int i = 0; i < 3; i++)
@@ -131,10 +133,12 @@ TEST(Lifecycle, HttpServerSeedScenarioWithCleanMetrics) {
     auto lint = run("promtool check metrics < " + path);
     EXPECT_EQ(lint.status, 0) << lint.out << lint.err << metrics;
     // A request handled on a connection goroutine started by Serve, whose handler spawns backgroundJob.
-    EXPECT_GE(sample_value(metrics, "gmon_goroutines_created_total{stack_0=\"net/http.(*Server).Serve\","
-                                    "stack_1=\"net/http.(*Server).ListenAndServe\",stack_2=\"net/http.ListenAndServe\","
-                                    "stack_3=\"main.main\",stack_4=\"runtime.main\"}"),
-              3)
+    EXPECT_GE(
+        sample_value(metrics,
+                     "gmon_goroutines_created_total{stack_0=\"net/http.(*Server).Serve\","
+                     "stack_1=\"net/http.(*Server).ListenAndServe\",stack_2=\"net/http.ListenAndServe\","
+                     "stack_3=\"main.main\",stack_4=\"runtime.main\"}"),
+        3)
         << metrics;
     EXPECT_NE(metrics.find("gmon_goroutine_lifetime_seconds_bucket{"), std::string::npos);
     EXPECT_NE(metrics.find("gmon_goroutines_live{"), std::string::npos);
@@ -161,9 +165,10 @@ TEST(Lifecycle, LeakShowsAsGrowingOldestLiveAge) {
         return;
     for (int i = 0; i < 2; i++)
         ASSERT_EQ(run("curl -sf http://127.0.0.1:" + std::to_string(http_port) + "/leak").status, 0);
-    std::string site = "{stack_0=\"main.main.func2\",stack_1=\"net/http.HandlerFunc.ServeHTTP\","
-                       "stack_2=\"net/http.(*ServeMux).ServeHTTP\",stack_3=\"net/http.serverHandler.ServeHTTP\","
-                       "stack_4=\"net/http.(*conn).serve\"}";
+    std::string site =
+        "{stack_0=\"main.main.func2\",stack_1=\"net/http.HandlerFunc.ServeHTTP\","
+        "stack_2=\"net/http.(*ServeMux).ServeHTTP\",stack_3=\"net/http.serverHandler.ServeHTTP\","
+        "stack_4=\"net/http.(*conn).serve\"}";
     usleep(300 * 1000);
     std::string first = scrape(metrics_port);
     sleep(2);
@@ -177,6 +182,34 @@ TEST(Lifecycle, LeakShowsAsGrowingOldestLiveAge) {
     g.signal(SIGTERM);
     EXPECT_EQ(g.wait(10), 0);
     EXPECT_NE(g.err().find("main.main.func2"), std::string::npos) << "the summary names the leaking site";
+}
+
+TEST(Lifecycle, SeriesCapFoldsExtraSitesIntoOther) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "cap");
+    int port = free_port();
+    background g(
+        gmon_command("--path " + bin + " --level WARN --max-series 2 --metrics " + std::to_string(port)));
+    if (!attached(g))
+        return;
+    background target(bin + " spawn 10 1");
+    ASSERT_EQ(target.wait(30), 0);
+    std::string metrics = scrape(port);
+    size_t series = 0;
+    double created = 0;
+    for (const auto &l : lines(metrics))
+        if (l.rfind("gmon_goroutines_created_total{", 0) == 0) {
+            series++;
+            created += std::atof(l.c_str() + l.rfind(' ') + 1);
+        }
+    EXPECT_EQ(series, 3u) << "two label sets and \"other\"\n" << metrics;
+    std::string other =
+        "{stack_0=\"other\",stack_1=\"other\",stack_2=\"other\",stack_3=\"other\",stack_4=\"other\"}";
+    EXPECT_GT(sample_value(metrics, "gmon_goroutines_created_total" + other), 0) << metrics;
+    EXPECT_GT(sample_value(metrics, "gmon_creation_sites_folded_total"), 0);
+    EXPECT_EQ(created, sample_value(metrics, "gmon_probe_hits_total{probe=\"runtime.newproc1\"}"))
+        << "folding loses no creation";
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0);
 }
 
 } // namespace

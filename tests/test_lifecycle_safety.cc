@@ -82,7 +82,8 @@ TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
     EXPECT_EQ(byte_at(target.pid(), ret_address), 0xcc) << "the uprobe's breakpoint is in place";
     // With --pid, gmon attaches through /proc/PID/exe (the very file the process runs, containers too).
     std::string attach_path = "uprobe  filename /proc/" + std::to_string(target.pid()) + "/exe";
-    EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos) << "bpftool sees the uprobes";
+    EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos)
+        << "bpftool sees the uprobes";
 
     auto start = std::chrono::steady_clock::now();
     g.signal(SIGINT);

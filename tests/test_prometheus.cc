@@ -22,8 +22,8 @@ std::string prometheus_config(int metrics_port) {
 std::string query_until(int port, const std::string &promql, const std::string &want) {
     std::string answer;
     for (int i = 0; i < 200; i++) {
-        answer = run("curl -sfG http://127.0.0.1:" + std::to_string(port) + "/api/v1/query --data-urlencode '" +
-                     "query=" + promql + "'")
+        answer = run("curl -sfG http://127.0.0.1:" + std::to_string(port) +
+                     "/api/v1/query --data-urlencode '" + "query=" + promql + "'")
                      .out;
         if (answer.find(want) != std::string::npos)
             break;
@@ -46,8 +46,8 @@ TEST(Prometheus, ServerScrapesGmonAndStoresTheSeries) {
     background target(bin + " spawn 25 20");
     ASSERT_EQ(target.wait(30), 0);
 
-    std::string answer = query_until(prom_port, "gmon_goroutines_exited_total{stack_0=\"main.spawnWorkers\"}",
-                                     "\"25\"]");
+    std::string answer =
+        query_until(prom_port, "gmon_goroutines_exited_total{stack_0=\"main.spawnWorkers\"}", "\"25\"]");
     EXPECT_NE(answer.find("\"stack_1\":\"main.main\""), std::string::npos) << answer << prometheus.err();
     EXPECT_NE(answer.find("\"25\"]"), std::string::npos) << answer;
     answer = query_until(prom_port, "gmon_goroutine_lifetime_seconds_count{stack_0=\"main.spawnWorkers\"}",

@@ -59,15 +59,21 @@ class background {
     ~background();
     background(const background &) = delete;
     background &operator=(const background &) = delete;
-    pid_t pid() const { return pid_; }
+    pid_t pid() const {
+        return pid_;
+    }
     // Waits until stdout (or stderr) contains needle; false on timeout or when the command exited first.
     bool wait_for(const std::string &needle, int timeout_ms, bool in_stderr = false);
     void signal(int sig);
     // Waits for the exit (killing the command after timeout_seconds): exit status, or 128+signal.
     int wait(int timeout_seconds);
     bool running();
-    std::string out() const { return read_file(out_path_); }
-    std::string err() const { return read_file(err_path_); }
+    std::string out() const {
+        return read_file(out_path_);
+    }
+    std::string err() const {
+        return read_file(err_path_);
+    }
 
   private:
     pid_t pid_ = -1;

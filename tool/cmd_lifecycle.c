@@ -1,5 +1,6 @@
-/* gmon [lifecycle] --path BIN | --pid PID: the live goroutine lifecycle monitor. Attaches the lifecycle probes,
- * prints one log line per goroutine creation and exit, serves /metrics, and prints a summary on Ctrl-C. */
+/* gmon [lifecycle] --path BIN | --pid PID: the live goroutine lifecycle monitor. Attaches the lifecycle
+ * probes, prints one log line per goroutine creation and exit, serves /metrics, and prints a summary on
+ * Ctrl-C. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -49,8 +50,21 @@ static const char USAGE[] =
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n";
 
-enum { OPT_PATH = 1000, OPT_PID, OPT_GOVER, OPT_LEVEL, OPT_FORMAT, OPT_METRICS, OPT_ADDR, OPT_DURATION,
-       OPT_MAX_LIVE, OPT_MAX_SERIES, OPT_PERF, OPT_EMPTY, OPT_HELP };
+enum {
+    OPT_PATH = 1000,
+    OPT_PID,
+    OPT_GOVER,
+    OPT_LEVEL,
+    OPT_FORMAT,
+    OPT_METRICS,
+    OPT_ADDR,
+    OPT_DURATION,
+    OPT_MAX_LIVE,
+    OPT_MAX_SERIES,
+    OPT_PERF,
+    OPT_EMPTY,
+    OPT_HELP
+};
 
 struct options {
     const char *path, *go_version, *metrics_addr;
@@ -69,34 +83,42 @@ static void on_stop_signal(int sig) {
 }
 
 static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {
-        {"path", required_argument, NULL, OPT_PATH},
-        {"pid", required_argument, NULL, OPT_PID},
-        {"go-version", required_argument, NULL, OPT_GOVER},
-        {"level", required_argument, NULL, OPT_LEVEL},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"metrics", required_argument, NULL, OPT_METRICS},
-        {"metrics-addr", required_argument, NULL, OPT_ADDR},
-        {"duration", required_argument, NULL, OPT_DURATION},
-        {"max-goroutines", required_argument, NULL, OPT_MAX_LIVE},
-        {"max-series", required_argument, NULL, OPT_MAX_SERIES},
-        {"perf-buffer", no_argument, NULL, OPT_PERF},
-        {"empty-probes", no_argument, NULL, OPT_EMPTY},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0}};
-    *o = (struct options){.go_version = "auto", .metrics_addr = "127.0.0.1", .level = LOG_INFO,
-                          .format = LOG_LOGFMT, .metrics_port = 5500, .max_live = 65536, .max_series = 500};
+    static const struct option opts[] = {{"path", required_argument, NULL, OPT_PATH},
+                                         {"pid", required_argument, NULL, OPT_PID},
+                                         {"go-version", required_argument, NULL, OPT_GOVER},
+                                         {"level", required_argument, NULL, OPT_LEVEL},
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"metrics", required_argument, NULL, OPT_METRICS},
+                                         {"metrics-addr", required_argument, NULL, OPT_ADDR},
+                                         {"duration", required_argument, NULL, OPT_DURATION},
+                                         {"max-goroutines", required_argument, NULL, OPT_MAX_LIVE},
+                                         {"max-series", required_argument, NULL, OPT_MAX_SERIES},
+                                         {"perf-buffer", no_argument, NULL, OPT_PERF},
+                                         {"empty-probes", no_argument, NULL, OPT_EMPTY},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.go_version = "auto",
+                          .metrics_addr = "127.0.0.1",
+                          .level = LOG_INFO,
+                          .format = LOG_LOGFMT,
+                          .metrics_port = 5500,
+                          .max_live = 65536,
+                          .max_series = 500};
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_PATH: o->path = optarg; break;
+        case OPT_PATH:
+            o->path = optarg;
+            break;
         case OPT_PID:
             if (!cli_parse_pid("lifecycle", optarg, &o->pid))
                 return -1;
             break;
-        case OPT_GOVER: o->go_version = optarg; break;
+        case OPT_GOVER:
+            o->go_version = optarg;
+            break;
         case OPT_LEVEL:
             if (!log_level_parse(optarg, &o->level)) {
                 cli_error("lifecycle", "--level must be DEBUG, INFO, WARN or ERROR, not \"%s\"", optarg);
@@ -113,7 +135,9 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             if (!cli_parse_uint("lifecycle", "--metrics", optarg, 0, 65535, &o->metrics_port))
                 return -1;
             break;
-        case OPT_ADDR: o->metrics_addr = optarg; break;
+        case OPT_ADDR:
+            o->metrics_addr = optarg;
+            break;
         case OPT_DURATION:
             if (!cli_parse_uint("lifecycle", "--duration", optarg, 1, 365ULL * 24 * 3600, &o->duration_s))
                 return -1;
@@ -126,9 +150,15 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             if (!cli_parse_uint("lifecycle", "--max-series", optarg, 1, 100000, &o->max_series))
                 return -1;
             break;
-        case OPT_PERF: o->perf_buffer = true; break;
-        case OPT_EMPTY: o->empty_probes = true; break;
-        default: cli_bad_option("lifecycle", argv, optind); return -1;
+        case OPT_PERF:
+            o->perf_buffer = true;
+            break;
+        case OPT_EMPTY:
+            o->empty_probes = true;
+            break;
+        default:
+            cli_bad_option("lifecycle", argv, optind);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -224,10 +254,12 @@ static int prepare_target(struct monitor *m, struct gmon_error *err) {
     if (layout_select(&m->target.bin, &m->layout, err) != 0)
         return gmon_fail_context(err, "%s", target_name(m));
     if (!m->layout.layout)
-        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", target_name(m), m->layout.problem);
+        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", target_name(m),
+                         m->layout.problem);
     if (!m->layout.register_abi)
-        return gmon_fail(err, "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
-                              "(R14, RAX), so live tracing cannot work on it ('gmon info' still can)",
+        return gmon_fail(err,
+                         "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
+                         "(R14, RAX), so live tracing cannot work on it ('gmon info' still can)",
                          target_name(m));
     if (probe_plan_build(&m->target.bin, &m->plan, err) != 0)
         return gmon_fail_context(err, "%s", target_name(m));
@@ -261,9 +293,11 @@ static int attach(struct monitor *m, struct gmon_error *err) {
 static void log_attached(struct monitor *m) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double ms = (double)(now.tv_sec - m->started.tv_sec) * 1e3 + (double)(now.tv_nsec - m->started.tv_nsec) / 1e6;
+    double ms =
+        (double)(now.tv_sec - m->started.tv_sec) * 1e3 + (double)(now.tv_nsec - m->started.tv_nsec) / 1e6;
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
+    fprintf(stderr,
+            "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
             target_name(m), m->target.bin.version_string, m->probes.nprobes, ms);
     log_begin(&m->log, LOG_INFO, wall_now(), "probes attached");
     if (m->target.pid)
@@ -285,10 +319,13 @@ static const struct {
     int counter;
     const char *what;
 } WARNINGS[] = {
-    {COUNTER_EVENTS_LOST, "events lost: the event buffer was full, some log lines are missing (metrics are complete)"},
-    {COUNTER_LIVE_MAP_FULL, "live-goroutine map full: new goroutines are not tracked (raise --max-goroutines)"},
+    {COUNTER_EVENTS_LOST,
+     "events lost: the event buffer was full, some log lines are missing (metrics are complete)"},
+    {COUNTER_LIVE_MAP_FULL,
+     "live-goroutine map full: new goroutines are not tracked (raise --max-goroutines)"},
     {COUNTER_SITE_MAP_FULL, "creation-site map full: some creations and exits are not counted"},
-    {COUNTER_STACK_FAILED, "creation stacks could not be walked: those sites are named by the go statement alone"},
+    {COUNTER_STACK_FAILED,
+     "creation stacks could not be walked: those sites are named by the go statement alone"},
     {COUNTER_READ_FAILED, "reads of runtime.g fields failed"},
 };
 
@@ -339,7 +376,8 @@ static bool housekeeping(struct monitor *m) {
 }
 
 static int run_loop(struct monitor *m) {
-    int64_t deadline = m->opt.duration_s ? clock_ns(CLOCK_MONOTONIC) + (int64_t)m->opt.duration_s * 1000000000LL : 0;
+    int64_t deadline =
+        m->opt.duration_s ? clock_ns(CLOCK_MONOTONIC) + (int64_t)m->opt.duration_s * 1000000000LL : 0;
     int64_t next_housekeeping = 0;
     while (!stop_requested) {
         if (lifecycle_poll(&m->probes, 100) != 0 && errno != EINTR) {
@@ -409,8 +447,9 @@ static void stop(struct monitor *m, bool attached) {
     /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
     if (attached) {
-        double secs = (double)(clock_ns(CLOCK_MONOTONIC) - ((int64_t)m->started.tv_sec * 1000000000LL +
-                                                              m->started.tv_nsec)) / 1e9;
+        double secs = (double)(clock_ns(CLOCK_MONOTONIC) -
+                               ((int64_t)m->started.tv_sec * 1000000000LL + m->started.tv_nsec)) /
+                      1e9;
         lifecycle_summary_print(stderr, &m->sites, &stats, target_name(m), m->target.pid, secs);
     }
     goroutine_stats_free(&stats);

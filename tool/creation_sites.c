@@ -8,8 +8,9 @@
 static const char OTHER[] = "other";
 static const char NONE[] = "none"; /* the seed gmon's filler for stacks shorter than five frames */
 
-void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin, struct lifecycle_probes *probes,
-                         load_bias_fn bias, void *bias_ctx, size_t max_label_sets) {
+void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
+                         struct lifecycle_probes *probes, load_bias_fn bias, void *bias_ctx,
+                         size_t max_label_sets) {
     memset(cs, 0, sizeof(*cs));
     cs->bin = bin;
     cs->probes = probes;
@@ -167,7 +168,8 @@ const struct site *creation_sites_get(struct creation_sites *cs, const struct si
     return s;
 }
 
-void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out, size_t size) {
+void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
+                                  size_t size) {
     uint64_t bias = 0;
     if (cs->bias)
         cs->bias(cs->bias_ctx, tgid, &bias);

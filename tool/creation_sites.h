@@ -22,8 +22,8 @@ struct site {
     size_t label_set;
     size_t nframes;
     char *frames[SITE_MAX_FRAMES]; /* innermost first, inlined frames included */
-    char location[256];           /* file:line of the `go` statement */
-    bool stack_walked;            /* false: only g.gopc was known (the stack walk failed) */
+    char location[256];            /* file:line of the `go` statement */
+    bool stack_walked;             /* false: only g.gopc was known (the stack walk failed) */
 };
 
 struct label_set {
@@ -46,12 +46,14 @@ struct creation_sites {
     uint64_t folded_sites;
 };
 
-void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin, struct lifecycle_probes *probes,
-                         load_bias_fn bias, void *bias_ctx, size_t max_label_sets);
+void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
+                         struct lifecycle_probes *probes, load_bias_fn bias, void *bias_ctx,
+                         size_t max_label_sets);
 void creation_sites_free(struct creation_sites *cs);
 /* The site for a key, symbolized on first sight. NULL only when out of memory. */
 const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key);
 /* Names the function at a runtime PC of process tgid ("main.worker"), or "0x..." when unknown. */
-void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out, size_t size);
+void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
+                                  size_t size);
 
 #endif

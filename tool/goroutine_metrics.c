@@ -69,7 +69,8 @@ int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats 
     memset(out, 0, sizeof(*out));
     struct site_walk walk = {.m = m};
     lifecycle_for_each_site(m->probes, remember_site, &walk);
-    /* Resolving sites may have created label sets: size the totals afterwards, with room for the live walk. */
+    /* Resolving sites may have created label sets: size the totals afterwards, with room for the live walk.
+     */
     out->nsets = m->sites->nsets;
     out->by_set = calloc(out->nsets + 1, sizeof(*out->by_set));
     if (!out->by_set) {
@@ -124,8 +125,9 @@ static void site_sample(struct prom_sample *p, FILE *out, const char *name, cons
         prom_label(p, LABEL_NAMES[l], set->labels[l]);
 }
 
-static void render_counter_family(FILE *out, const struct goroutine_monitor *m, const struct goroutine_stats *s,
-                                  const char *name, const char *help, int which) {
+static void render_counter_family(FILE *out, const struct goroutine_monitor *m,
+                                  const struct goroutine_stats *s, const char *name, const char *help,
+                                  int which) {
     prom_family(out, name, "counter", help);
     for (size_t i = 0; i < s->nsets; i++) {
         struct prom_sample p;
@@ -173,8 +175,9 @@ static void render_live(FILE *out, const struct goroutine_monitor *m, const stru
         site_sample(&p, out, "gmon_goroutines_live", &m->sites->sets[i]);
         prom_sample_end(&p, (double)s->by_set[i].live);
     }
-    prom_family(out, "gmon_goroutine_oldest_live_age_seconds", "gauge",
-                "Age of the oldest live goroutine by creation site: a site whose oldest age keeps growing leaks.");
+    prom_family(
+        out, "gmon_goroutine_oldest_live_age_seconds", "gauge",
+        "Age of the oldest live goroutine by creation site: a site whose oldest age keeps growing leaks.");
     for (size_t i = 0; i < s->nsets; i++) {
         uint64_t oldest = s->by_set[i].oldest_created_ns;
         if (!oldest)
@@ -213,9 +216,10 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
     prom_sample_begin(&p, out, "gmon_map_full_total");
     prom_label(&p, "map", "sites");
     prom_sample_end(&p, (double)c[COUNTER_SITE_MAP_FULL]);
-    render_plain(out, "gmon_stack_walk_failures_total", "counter",
-                 "Creation stacks that could not be walked or stored (the site is then named by g.gopc only).",
-                 (double)c[COUNTER_STACK_FAILED]);
+    render_plain(
+        out, "gmon_stack_walk_failures_total", "counter",
+        "Creation stacks that could not be walked or stored (the site is then named by g.gopc only).",
+        (double)c[COUNTER_STACK_FAILED]);
     render_plain(out, "gmon_read_failures_total", "counter", "Reads of runtime.g fields that faulted.",
                  (double)c[COUNTER_READ_FAILED]);
     render_plain(out, "gmon_goroutine_exits_untracked_total", "counter",
@@ -224,7 +228,8 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
     render_plain(out, "gmon_creation_sites_folded_total", "counter",
                  "Creation sites counted under stack_0=\"other\" because the label-set cap was reached.",
                  (double)s->folded_sites);
-    render_plain(out, "gmon_probes_attached", "gauge", "Uprobes gmon has attached.", (double)m->attached_probes);
+    render_plain(out, "gmon_probes_attached", "gauge", "Uprobes gmon has attached.",
+                 (double)m->attached_probes);
     prom_family(out, "gmon_build_info", "gauge", "gmon's version and the Go release of the target.");
     prom_sample_begin(&p, out, "gmon_build_info");
     prom_label(&p, "version", GMON_VERSION_STRING);

@@ -10,8 +10,8 @@
 
 struct label_totals {
     uint64_t created, exited, lifetime_sum_ns, buckets[LIFECYCLE_BUCKETS];
-    uint64_t live;               /* created - exited, processes still running */
-    uint64_t oldest_created_ns;  /* CLOCK_MONOTONIC creation time of the oldest live goroutine, 0: none */
+    uint64_t live;              /* created - exited, processes still running */
+    uint64_t oldest_created_ns; /* CLOCK_MONOTONIC creation time of the oldest live goroutine, 0: none */
 };
 
 struct goroutine_stats {

@@ -40,7 +40,8 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-    fprintf(out, "%10s %10s %8s %10s  %s\n", "created", "exited", "live", "oldest", "creation site (stack_0 <- callers)");
+    fprintf(out, "%10s %10s %8s %10s  %s\n", "created", "exited", "live", "oldest",
+            "creation site (stack_0 <- callers)");
     for (size_t k = 0; k < s->nsets && k < TOP_SITES; k++) {
         const struct label_totals *t = &s->by_set[order[k]];
         char site[512], oldest[32] = "-";
@@ -71,11 +72,13 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
             (unsigned long long)created, (unsigned long long)exited, (unsigned long long)live);
     if (s->nsets)
         print_top_sites(out, sites, s);
-    fprintf(out, "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines created before attaching)\n",
+    fprintf(out,
+            "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines created before attaching)\n",
             (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
             (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
-    fprintf(out, "losses: %llu events lost, %llu untracked (live map full), %llu uncounted (site map full), "
-                 "%llu stack walks failed, %llu sites folded into \"other\"\n",
+    fprintf(out,
+            "losses: %llu events lost, %llu untracked (live map full), %llu uncounted (site map full), "
+            "%llu stack walks failed, %llu sites folded into \"other\"\n",
             (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
             (unsigned long long)c[COUNTER_SITE_MAP_FULL], (unsigned long long)c[COUNTER_STACK_FAILED],
             (unsigned long long)s->folded_sites);

@@ -61,11 +61,21 @@ static void write_quoted(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\t': fputs("\\t", f); break;
-        case '\r': fputs("\\r", f); break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
         default:
             if (*p < ' ' || *p == 0x7f)
                 fprintf(f, "\\x%02x", *p);
@@ -230,7 +240,7 @@ void format_go_duration(uint64_t ns, char *out, size_t size) {
         else if (ns < H)
             snprintf(out, size, "%llum%ss", (unsigned long long)(ns / M), num);
         else
-            snprintf(out, size, "%lluh%llum%ss", (unsigned long long)(ns / H), (unsigned long long)(ns % H / M),
-                     num);
+            snprintf(out, size, "%lluh%llum%ss", (unsigned long long)(ns / H),
+                     (unsigned long long)(ns % H / M), num);
     }
 }

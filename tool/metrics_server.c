@@ -59,8 +59,8 @@ static int bind_listener(const char *addr, int port, struct gmon_error *err) {
         v6->sin6_port = htons((uint16_t)port);
         len = sizeof(*v6);
     } else {
-        return gmon_fail(err, "--metrics-addr %s is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
-                         addr);
+        return gmon_fail(
+            err, "--metrics-addr %s is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)", addr);
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -71,8 +71,9 @@ static int bind_listener(const char *addr, int port, struct gmon_error *err) {
         int saved = errno;
         close(fd);
         if (saved == EADDRINUSE)
-            return gmon_fail(err, "port %d on %s is in use: choose another with --metrics PORT, or --metrics 0 "
-                                  "to run without the metrics server",
+            return gmon_fail(err,
+                             "port %d on %s is in use: choose another with --metrics PORT, or --metrics 0 "
+                             "to run without the metrics server",
                              port, addr);
         return gmon_fail(err, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
     }

@@ -1,4 +1,5 @@
-/* Prometheus text exposition format 0.0.4: family headers, samples with escaped label values, float values. */
+/* Prometheus text exposition format 0.0.4: family headers, samples with escaped label values, float values.
+ */
 #ifndef GMON_PROM_TEXT_H
 #define GMON_PROM_TEXT_H
 #include <stdbool.h>

@@ -1,0 +1,121 @@
+// Log lines must read like Go's slog output, and the Prometheus text writer must escape labels correctly.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include "log_writer.h"
+#include "prom_text.h"
+}
+
+namespace {
+
+std::string duration(uint64_t ns) {
+    char buf[64];
+    format_go_duration(ns, buf, sizeof(buf));
+    return buf;
+}
+
+TEST(GoDuration, MatchesTimeDurationString) {
+    EXPECT_EQ(duration(0), "0s");
+    EXPECT_EQ(duration(999), "999ns");
+    EXPECT_EQ(duration(1500), "1.5µs");
+    EXPECT_EQ(duration(100200000), "100.2ms");
+    EXPECT_EQ(duration(100948433), "100.948433ms");
+    EXPECT_EQ(duration(1000000000), "1s");
+    EXPECT_EQ(duration(1500000000), "1.5s");
+    EXPECT_EQ(duration(61000000000ULL), "1m1s");
+    EXPECT_EQ(duration(3661500000000ULL), "1h1m1.5s");
+}
+
+// Captures one record written through a log_writer.
+template <typename F> std::string record(enum log_format format, enum log_level min, F body) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct log_writer w;
+    log_writer_init(&w, out, format, min);
+    body(&w);
+    log_writer_close(&w);
+    fclose(out);
+    std::string s(buf, len);
+    free(buf);
+    return s;
+}
+
+const int64_t WALL = 1700000000123456789LL; // 2023-11-14T22:13:20.123456789Z
+
+TEST(LogWriter, LogfmtQuotesOnlyWhatSlogQuotes) {
+    setenv("TZ", "UTC", 1);
+    std::string line = record(LOG_LOGFMT, LOG_INFO, [](log_writer *w) {
+        log_begin(w, LOG_INFO, WALL, "goroutine is created");
+        log_uint(w, "goroutine_id", 22);
+        log_str(w, "function", "net/http.(*conn).serve");
+        log_str(w, "spaced", "a b");
+        log_str(w, "equals", "k=v");
+        log_str(w, "quote", "say \"hi\"");
+        log_str(w, "empty", "");
+        log_duration(w, "lifetime", 1500000);
+        const char *stack[] = {"main.f", "main.main"};
+        log_str_list(w, "stack", stack, 2);
+        log_end(w);
+    });
+    EXPECT_EQ(line, "time=2023-11-14T22:13:20.123Z level=INFO msg=\"goroutine is created\" goroutine_id=22 "
+                    "function=net/http.(*conn).serve spaced=\"a b\" equals=\"k=v\" quote=\"say \\\"hi\\\"\" "
+                    "empty=\"\" lifetime=1.5ms stack.0=main.f stack.1=main.main\n");
+}
+
+TEST(LogWriter, JsonLinesAsSlogJsonHandler) {
+    setenv("TZ", "UTC", 1);
+    std::string line = record(LOG_JSON, LOG_INFO, [](log_writer *w) {
+        log_begin(w, LOG_WARN, WALL, "events lost");
+        log_uint(w, "count", 3);
+        log_duration(w, "lifetime", 1500000);
+        const char *stack[] = {"main.f"};
+        log_str_list(w, "stack", stack, 1);
+        log_end(w);
+    });
+    EXPECT_EQ(line, "{\"time\":\"2023-11-14T22:13:20.123456789Z\",\"level\":\"WARN\",\"msg\":\"events lost\","
+                    "\"count\":3,\"lifetime\":1500000,\"stack\":[\"main.f\"]}\n");
+}
+
+TEST(LogWriter, RecordsBelowTheLevelAreDropped) {
+    std::string out = record(LOG_LOGFMT, LOG_WARN, [](log_writer *w) {
+        log_begin(w, LOG_INFO, WALL, "goroutine is created");
+        log_uint(w, "goroutine_id", 22);
+        log_end(w);
+    });
+    EXPECT_EQ(out, "");
+}
+
+TEST(LogWriter, LevelAndFormatNames) {
+    enum log_level l;
+    enum log_format f;
+    EXPECT_TRUE(log_level_parse("debug", &l) && l == LOG_DEBUG);
+    EXPECT_TRUE(log_level_parse("WARN", &l) && l == LOG_WARN);
+    EXPECT_FALSE(log_level_parse("TRACE", &l));
+    EXPECT_TRUE(log_format_parse("json", &f) && f == LOG_JSON);
+    EXPECT_FALSE(log_format_parse("xml", &f));
+}
+
+TEST(PromText, EscapesLabelValuesAndFormatsValues) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    prom_family(out, "m_total", "counter", "Help.");
+    struct prom_sample s;
+    prom_sample_begin(&s, out, "m_total");
+    prom_label(&s, "a", "x\"y\\z\nw");
+    prom_label(&s, "le", "+Inf");
+    prom_sample_end(&s, 3);
+    prom_sample_begin(&s, out, "g");
+    prom_sample_end(&s, 0.25);
+    fclose(out);
+    EXPECT_EQ(std::string(buf, len), "# HELP m_total Help.\n# TYPE m_total counter\n"
+                                     "m_total{a=\"x\\\"y\\\\z\\nw\",le=\"+Inf\"} 3\ng 0.25\n");
+    free(buf);
+}
+
+} // namespace
