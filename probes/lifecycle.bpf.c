@@ -31,6 +31,13 @@ static __always_inline void count(int which) {
         *slot += 1; /* per-CPU slot: no other writer */
 }
 
+/* The current process, or 0 when gmon traces another one (uprobes attached per process already filter; this
+ * is the belt to those braces). */
+static __always_inline u32 traced_tgid(void) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    return TARGET_TGID && tgid != TARGET_TGID ? 0 : tgid;
+}
+
 static __always_inline int read_u64(u64 addr, u64 *out) {
     if (bpf_probe_read_user(out, sizeof(*out), (void *)addr) == 0)
         return 0;
@@ -82,8 +89,8 @@ int on_newproc1_ret(struct pt_regs *ctx) {
 #if EMPTY_PROBES
     return 0;
 #else
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (TARGET_TGID && tgid != TARGET_TGID)
+    u32 tgid = traced_tgid();
+    if (!tgid)
         return 0;
     count(COUNTER_CREATE_HITS);
     u64 newg = ctx->ax;
@@ -130,8 +137,8 @@ int on_goexit1(struct pt_regs *ctx) {
 #if EMPTY_PROBES
     return 0;
 #else
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (TARGET_TGID && tgid != TARGET_TGID)
+    u32 tgid = traced_tgid();
+    if (!tgid)
         return 0;
     count(COUNTER_EXIT_HITS);
     u64 now = bpf_ktime_get_ns();

@@ -194,28 +194,28 @@ static void render_plain(FILE *out, const char *name, const char *type, const ch
     prom_sample_end(&p, value);
 }
 
+static void render_labelled(FILE *out, const char *name, const char *label, const char *value, double v) {
+    struct prom_sample p;
+    prom_sample_begin(&p, out, name);
+    prom_label(&p, label, value);
+    prom_sample_end(&p, v);
+}
+
 static void render_self(FILE *out, const struct goroutine_monitor *m, const struct goroutine_stats *s) {
     const uint64_t *c = s->counters;
     struct prom_sample p;
     prom_family(out, "gmon_probe_hits_total", "counter", "Times each gmon uprobe fired.");
-    prom_sample_begin(&p, out, "gmon_probe_hits_total");
-    prom_label(&p, "probe", "runtime.newproc1");
-    prom_sample_end(&p, (double)c[COUNTER_CREATE_HITS]);
-    prom_sample_begin(&p, out, "gmon_probe_hits_total");
-    prom_label(&p, "probe", "runtime.goexit1");
-    prom_sample_end(&p, (double)c[COUNTER_EXIT_HITS]);
+    render_labelled(out, "gmon_probe_hits_total", "probe", "runtime.newproc1",
+                    (double)c[COUNTER_CREATE_HITS]);
+    render_labelled(out, "gmon_probe_hits_total", "probe", "runtime.goexit1", (double)c[COUNTER_EXIT_HITS]);
     render_plain(out, "gmon_events_total", "counter", "Events the probes sent to gmon.",
                  (double)c[COUNTER_EVENTS_SENT]);
     render_plain(out, "gmon_events_lost_total", "counter",
                  "Events lost because the ring/perf buffer was full (log lines missing; metrics unaffected).",
                  (double)c[COUNTER_EVENTS_LOST]);
     prom_family(out, "gmon_map_full_total", "counter", "Updates dropped because a BPF map was full.");
-    prom_sample_begin(&p, out, "gmon_map_full_total");
-    prom_label(&p, "map", "live");
-    prom_sample_end(&p, (double)c[COUNTER_LIVE_MAP_FULL]);
-    prom_sample_begin(&p, out, "gmon_map_full_total");
-    prom_label(&p, "map", "sites");
-    prom_sample_end(&p, (double)c[COUNTER_SITE_MAP_FULL]);
+    render_labelled(out, "gmon_map_full_total", "map", "live", (double)c[COUNTER_LIVE_MAP_FULL]);
+    render_labelled(out, "gmon_map_full_total", "map", "sites", (double)c[COUNTER_SITE_MAP_FULL]);
     render_plain(
         out, "gmon_stack_walk_failures_total", "counter",
         "Creation stacks that could not be walked or stored (the site is then named by g.gopc only).",
