@@ -63,7 +63,10 @@ static void deliver(void *ctx, const void *data, size_t size) {
         lp->malformed_events++;
         return;
     }
-    lp->on_event(lp->ctx, data);
+    /* Perf buffer samples follow a 4-byte size header, so they are not 8-byte aligned: copy before reading. */
+    struct lifecycle_event ev;
+    memcpy(&ev, data, sizeof(ev));
+    lp->on_event(lp->ctx, &ev);
 }
 
 static int attach_at(struct lifecycle_probes *lp, int prog_fd, const struct lifecycle_options *o,
