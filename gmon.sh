@@ -133,16 +133,16 @@ cmd_demo() {
     local port=18080 metrics=15500
     "$fixtures/httpserver-plain" -addr 127.0.0.1:$port 2>/dev/null &
     local service=$!
-    local gmon_pid=""
-    trap 'kill $service 2>/dev/null || true; [ -z "$gmon_pid" ] || kill -INT $gmon_pid 2>/dev/null || true' EXIT
+    trap "kill $service 2>/dev/null || true" EXIT # expanded now: the locals are gone when the trap runs
     sleep 0.5
+    kill -0 $service 2>/dev/null || die "the demo service did not start (is port $port in use?)"
     log "demo service running as PID $service on 127.0.0.1:$port"
     echo "\$ gmon info --pid $service   (what gmon reads from the binary; abridged)"
     "$BUILD/gmon" info --pid "$service" | head -12
     echo
     echo "\$ gmon --pid $service --metrics $metrics   (live goroutine lifecycle; 3 requests and a leak follow)"
     "$BUILD/gmon" --pid "$service" --metrics $metrics &
-    gmon_pid=$!
+    local gmon_pid=$!
     for _ in $(seq 1 100); do
         curl -s "127.0.0.1:$metrics/metrics" >/dev/null 2>&1 && break
         sleep 0.1
@@ -157,7 +157,6 @@ cmd_demo() {
     curl -s "127.0.0.1:$metrics/metrics" | grep -E '^gmon_goroutines_(created_total|live)' || true
     kill -INT $gmon_pid
     wait $gmon_pid || true
-    gmon_pid=""
 }
 
 format_files() {

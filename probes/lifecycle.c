@@ -63,7 +63,8 @@ static void deliver(void *ctx, const void *data, size_t size) {
         lp->malformed_events++;
         return;
     }
-    /* Perf buffer samples follow a 4-byte size header, so they are not 8-byte aligned: copy before reading. */
+    /* Perf buffer samples follow a 4-byte size header, so they are not 8-byte aligned: copy before reading.
+     */
     struct lifecycle_event ev;
     memcpy(&ev, data, sizeof(ev));
     lp->on_event(lp->ctx, &ev);

@@ -212,4 +212,17 @@ TEST(Lifecycle, SeriesCapFoldsExtraSitesIntoOther) {
     EXPECT_EQ(g.wait(10), 0);
 }
 
+TEST(Lifecycle, MetricsScrapedDuringStartupAreServed) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "early");
+    int port = free_port();
+    background g(gmon_command("--path " + bin + " --level WARN --metrics " + std::to_string(port)));
+    int served = 0;
+    while (g.running() && g.err().find("probes attached") == std::string::npos)
+        served += scrape(port).find("gmon_probes_attached") != std::string::npos;
+    EXPECT_TRUE(g.running()) << "gmon died while being scraped during startup\n" << g.err();
+    EXPECT_GT(served, 0) << "the metrics server answers before the probes are attached";
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0);
+}
+
 } // namespace

@@ -241,7 +241,9 @@ void goroutine_metrics_render(void *monitor, FILE *out) {
     struct goroutine_monitor *m = monitor;
     struct goroutine_stats s;
     pthread_mutex_lock(&m->lock);
-    if (goroutine_stats_collect(m, &s) == 0) {
+    if (!m->probes) { /* scraped while the probes are still being compiled and attached */
+        render_plain(out, "gmon_probes_attached", "gauge", "Uprobes gmon has attached.", 0);
+    } else if (goroutine_stats_collect(m, &s) == 0) {
         render_counter_family(out, m, &s, "gmon_goroutines_created_total",
                               "Goroutines created since gmon attached, by creation site.", 0);
         render_counter_family(out, m, &s, "gmon_goroutines_exited_total",
