@@ -9,6 +9,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "grow_array.h"
+
 #include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
 
@@ -112,14 +114,10 @@ int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error 
 }
 
 static int remember_probe(struct bpf_program *p, int perf_fd, const char *event_name) {
-    if (p->nprobes == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct attached_probe *grown = realloc(p->probes, cap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        p->probes = grown;
-        p->cap = cap;
-    }
+    struct attached_probe *probes = grow_array(p->probes, &p->cap, p->nprobes, sizeof(*probes), 16);
+    if (!probes)
+        return -1;
+    p->probes = probes;
     struct attached_probe *a = &p->probes[p->nprobes++];
     a->perf_fd = perf_fd;
     snprintf(a->event_name, sizeof(a->event_name), "%s", event_name);

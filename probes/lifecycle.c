@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
+
 #include <bcc/libbpf.h>
 
 extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c, embedded by the build */
@@ -188,24 +190,21 @@ void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, 
 
 /* Deleting while iterating a BPF hash map restarts the walk, so collect the keys first. */
 static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
-    size_t cap = 256, n = 0;
-    uint8_t *keys = malloc(cap * key_size);
+    size_t cap = 0, n = 0;
+    uint8_t *keys = NULL;
     uint8_t key[32], next[32];
     void *prev = NULL;
-    while (keys && bpf_get_next_key(fd, prev, next) == 0) {
+    while (bpf_get_next_key(fd, prev, next) == 0) {
         memcpy(key, next, key_size);
         prev = key;
         uint32_t key_tgid;
         memcpy(&key_tgid, key, sizeof(key_tgid)); /* both key structs start with tgid */
         if (key_tgid != tgid)
             continue;
-        if (n == cap) {
-            uint8_t *grown = realloc(keys, 2 * cap * key_size);
-            if (!grown)
-                break;
-            keys = grown;
-            cap *= 2;
-        }
+        uint8_t *grown = grow_array(keys, &cap, n, key_size, 256);
+        if (!grown)
+            break;
+        keys = grown;
         memcpy(keys + n++ * key_size, key, key_size);
     }
     for (size_t i = 0; i < n; i++)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
+
 static const char OTHER[] = "other";
 static const char NONE[] = "none"; /* the seed gmon's filler for stacks shorter than five frames */
 
@@ -118,14 +120,10 @@ static bool same_labels(const struct label_set *set, char *const *labels) {
 }
 
 static size_t append_set(struct creation_sites *cs, const char *const *labels) {
-    if (cs->nsets == cs->sets_cap) {
-        size_t cap = cs->sets_cap ? cs->sets_cap * 2 : 64;
-        struct label_set *grown = realloc(cs->sets, cap * sizeof(*grown));
-        if (!grown)
-            return SIZE_MAX;
-        cs->sets = grown;
-        cs->sets_cap = cap;
-    }
+    struct label_set *sets = grow_array(cs->sets, &cs->sets_cap, cs->nsets, sizeof(*sets), 64);
+    if (!sets)
+        return SIZE_MAX;
+    cs->sets = sets;
     struct label_set *set = &cs->sets[cs->nsets];
     memset(set, 0, sizeof(*set));
     for (int l = 0; l < SITE_LABELS; l++)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "grow_array.h"
 #include "prom_text.h"
 
 static const uint64_t BUCKET_BOUNDS_NS[LIFECYCLE_BUCKETS - 1] = LIFECYCLE_BUCKET_BOUNDS_NS;
@@ -29,14 +30,10 @@ static void remember_site(void *ctx, const struct site_key *key, const struct si
     const struct site *s = creation_sites_get(w->m->sites, key);
     if (!s)
         return;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        struct pending_site *grown = realloc(w->items, cap * sizeof(*grown));
-        if (!grown)
-            return;
-        w->items = grown;
-        w->cap = cap;
-    }
+    struct pending_site *items = grow_array(w->items, &w->cap, w->n, sizeof(*items), 64);
+    if (!items)
+        return;
+    w->items = items;
     w->items[w->n].set = s->label_set;
     w->items[w->n++].stats = *stats;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
+
 bool process_alive(int pid) {
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -39,14 +41,10 @@ static struct watched_process *find_or_add(struct process_watch *w, uint32_t tgi
     struct watched_process *p = find(w, tgid);
     if (p)
         return p;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 16;
-        struct watched_process *grown = realloc(w->procs, cap * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        w->procs = grown;
-        w->cap = cap;
-    }
+    struct watched_process *procs = grow_array(w->procs, &w->cap, w->n, sizeof(*procs), 16);
+    if (!procs)
+        return NULL;
+    w->procs = procs;
     p = &w->procs[w->n++];
     memset(p, 0, sizeof(*p));
     p->tgid = tgid;

@@ -1,0 +1,15 @@
+/* Room for one more element in a growable array: the one growth policy (start small, double) every table in
+ * gmon uses. */
+#ifndef GMON_GROW_ARRAY_H
+#define GMON_GROW_ARRAY_H
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Returns items, reallocated to hold at least used + 1 elements of elem_size bytes (first_cap at first, then
+ * twice as many) with *cap updated, or NULL when out of memory (items and *cap are then unchanged). */
+void *grow_array(void *items, size_t *cap, size_t used, size_t elem_size, size_t first_cap);
+#ifdef __cplusplus
+}
+#endif
+#endif
