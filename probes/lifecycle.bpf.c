@@ -54,6 +54,18 @@ static __always_inline void send(struct pt_regs *ctx, struct lifecycle_event *ev
     count(rc == 0 ? COUNTER_EVENTS_SENT : COUNTER_EVENTS_LOST);
 }
 
+/* A creation or exit event for a tracked goroutine. */
+static __always_inline void send_goroutine(struct pt_regs *ctx, u32 kind, struct goroutine_key *key,
+                                           struct goroutine_info *info, u64 time_ns, u64 lifetime_ns) {
+    struct lifecycle_event ev = {.kind = kind, .tgid = key->tgid, .goid = key->goid};
+    ev.parent_goid = info->parent_goid;
+    ev.startpc = info->startpc;
+    ev.time_ns = time_ns;
+    ev.lifetime_ns = lifetime_ns;
+    ev.site = info->site;
+    send(ctx, &ev);
+}
+
 static __always_inline int lifetime_bucket(u64 ns) {
     const u64 bounds[LIFECYCLE_BUCKETS - 1] = LIFECYCLE_BUCKET_BOUNDS_NS;
 #pragma unroll
@@ -112,12 +124,7 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     if (stats)
         __sync_fetch_and_add(&stats->created, 1);
 #if EMIT_CREATED
-    struct lifecycle_event ev = {.kind = LIFECYCLE_CREATED, .tgid = tgid, .goid = key.goid};
-    ev.parent_goid = info.parent_goid;
-    ev.startpc = info.startpc;
-    ev.time_ns = info.created_ns;
-    ev.site = info.site;
-    send(ctx, &ev);
+    send_goroutine(ctx, LIFECYCLE_CREATED, &key, &info, info.created_ns, 0);
 #endif
     return 0;
 #endif
@@ -162,13 +169,7 @@ int on_goexit1(struct pt_regs *ctx) {
             __sync_fetch_and_add(&stats->buckets[b], 1);
     }
 #if EMIT_EXITED
-    struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED, .tgid = tgid, .goid = key.goid};
-    ev.parent_goid = info.parent_goid;
-    ev.startpc = info.startpc;
-    ev.time_ns = now;
-    ev.lifetime_ns = lifetime;
-    ev.site = info.site;
-    send(ctx, &ev);
+    send_goroutine(ctx, LIFECYCLE_EXITED, &key, &info, now, lifetime);
 #endif
     return 0;
 #endif

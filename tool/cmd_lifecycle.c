@@ -186,7 +186,7 @@ struct monitor {
     struct log_writer log;
     int64_t mono_to_wall_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
     uint64_t reported[LIFECYCLE_COUNTERS];
-    struct timespec started;
+    int64_t started_ns; /* CLOCK_MONOTONIC */
 };
 
 static int64_t clock_ns(clockid_t id) {
@@ -204,33 +204,35 @@ static void log_site(struct log_writer *log, const struct site *s) {
     log_str_list(log, "stack", (const char *const *)s->frames, s->nframes);
 }
 
+/* An exit of a goroutine created before gmon attached: nothing is known of it but its ID. */
+static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
+    log_begin(&m->log, LOG_DEBUG, wall, "goroutine exited");
+    log_str(&m->log, "created", "before gmon attached");
+    log_uint(&m->log, "goroutine_id", ev->goid);
+    log_uint(&m->log, "pid", ev->tgid);
+    log_end(&m->log);
+}
+
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct monitor *m = ctx;
-    if (!log_enabled(&m->log, ev->kind == LIFECYCLE_EXITED_UNTRACKED ? LOG_DEBUG : LOG_INFO))
-        return;
-    char function[256] = "";
-    const struct site *s = NULL;
-    pthread_mutex_lock(&m->shared.lock);
-    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED) {
-        s = creation_sites_get(&m->sites, &ev->site);
-        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
-    }
     int64_t wall = (int64_t)ev->time_ns + m->mono_to_wall_ns;
-    if (ev->kind == LIFECYCLE_CREATED) {
-        log_begin(&m->log, LOG_INFO, wall, "goroutine is created");
-    } else if (ev->kind == LIFECYCLE_EXITED) {
-        log_begin(&m->log, LOG_INFO, wall, "goroutine exited");
-    } else {
-        log_begin(&m->log, LOG_DEBUG, wall, "goroutine exited");
-        log_str(&m->log, "created", "before gmon attached");
+    if (ev->kind == LIFECYCLE_EXITED_UNTRACKED) {
+        log_untracked_exit(m, ev, wall);
+        return;
     }
+    if (!log_enabled(&m->log, LOG_INFO))
+        return;
+    char function[256];
+    pthread_mutex_lock(&m->shared.lock); /* the metrics thread resolves sites too */
+    const struct site *s = creation_sites_get(&m->sites, &ev->site);
+    creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+    bool exited = ev->kind == LIFECYCLE_EXITED;
+    log_begin(&m->log, LOG_INFO, wall, exited ? "goroutine exited" : "goroutine is created");
     log_uint(&m->log, "goroutine_id", ev->goid);
-    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED)
-        log_uint(&m->log, "parent_goroutine_id", ev->parent_goid);
+    log_uint(&m->log, "parent_goroutine_id", ev->parent_goid);
     log_uint(&m->log, "pid", ev->tgid);
-    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED)
-        log_str(&m->log, "function", function);
-    if (ev->kind == LIFECYCLE_EXITED)
+    log_str(&m->log, "function", function);
+    if (exited)
         log_duration(&m->log, "lifetime", ev->lifetime_ns);
     if (s)
         log_site(&m->log, s);
@@ -291,10 +293,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
 }
 
 static void log_attached(struct monitor *m) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double ms =
-        (double)(now.tv_sec - m->started.tv_sec) * 1e3 + (double)(now.tv_nsec - m->started.tv_nsec) / 1e6;
+    double ms = (double)(clock_ns(CLOCK_MONOTONIC) - m->started_ns) / 1e6;
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
     fprintf(stderr,
             "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
@@ -356,6 +355,12 @@ static void on_process_exit(void *ctx, uint32_t tgid) {
     log_end(&m->log);
 }
 
+/* Retires the --path processes that exited since the last call. Called with the shared lock held. */
+static void retire_exited_processes(struct monitor *m) {
+    process_watch_scan(&m->procs, &m->probes);
+    process_watch_reap(&m->procs, on_process_exit, m);
+}
+
 /* Returns false when the monitor should stop. */
 static bool housekeeping(struct monitor *m) {
     warn_on_problems(m);
@@ -369,8 +374,7 @@ static bool housekeeping(struct monitor *m) {
         return true;
     }
     pthread_mutex_lock(&m->shared.lock);
-    process_watch_scan(&m->procs, &m->probes);
-    process_watch_reap(&m->procs, on_process_exit, m);
+    retire_exited_processes(m);
     pthread_mutex_unlock(&m->shared.lock);
     return true;
 }
@@ -380,7 +384,7 @@ static int run_loop(struct monitor *m) {
         m->opt.duration_s ? clock_ns(CLOCK_MONOTONIC) + (int64_t)m->opt.duration_s * 1000000000LL : 0;
     int64_t next_housekeeping = 0;
     while (!stop_requested) {
-        if (lifecycle_poll(&m->probes, 100) != 0 && errno != EINTR) {
+        if (lifecycle_poll(&m->probes, 100) != 0) { /* EINTR is not an error there */
             cli_error(NULL, "reading events failed: %s", strerror(errno));
             return GMON_EXIT_FAILED;
         }
@@ -437,19 +441,15 @@ static void stop(struct monitor *m, bool attached) {
     struct goroutine_stats stats = {0};
     if (attached) {
         pthread_mutex_lock(&m->shared.lock);
-        if (!m->target.pid) { /* retire processes that exited since the last housekeeping */
-            process_watch_scan(&m->procs, &m->probes);
-            process_watch_reap(&m->procs, on_process_exit, m);
-        }
+        if (!m->target.pid)
+            retire_exited_processes(m);
         goroutine_stats_collect(&m->shared, &stats);
         pthread_mutex_unlock(&m->shared.lock);
     }
     /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
     if (attached) {
-        double secs = (double)(clock_ns(CLOCK_MONOTONIC) -
-                               ((int64_t)m->started.tv_sec * 1000000000LL + m->started.tv_nsec)) /
-                      1e9;
+        double secs = (double)(clock_ns(CLOCK_MONOTONIC) - m->started_ns) / 1e9;
         lifecycle_summary_print(stderr, &m->sites, &stats, target_name(m), m->target.pid, secs);
     }
     goroutine_stats_free(&stats);
@@ -468,7 +468,7 @@ int cmd_lifecycle(int argc, char *argv[]) {
     memset(&m, 0, sizeof(m));
     if (parse_options(argc, argv, &m.opt) != 0)
         return GMON_EXIT_BAD_INPUT;
-    clock_gettime(CLOCK_MONOTONIC, &m.started);
+    m.started_ns = clock_ns(CLOCK_MONOTONIC);
     m.mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
     if (log_writer_init(&m.log, stdout, m.opt.format, m.opt.level) != 0)
         return GMON_EXIT_FAILED;

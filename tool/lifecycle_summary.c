@@ -8,11 +8,10 @@
 
 enum { TOP_SITES = 10 };
 
-static const struct goroutine_stats *sort_stats;
-
-static int by_created_desc(const void *a, const void *b) {
-    uint64_t ca = sort_stats->by_set[*(const size_t *)a].created;
-    uint64_t cb = sort_stats->by_set[*(const size_t *)b].created;
+static int by_created_desc(const void *a, const void *b, void *stats) {
+    const struct goroutine_stats *s = stats;
+    uint64_t ca = s->by_set[*(const size_t *)a].created;
+    uint64_t cb = s->by_set[*(const size_t *)b].created;
     return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
@@ -35,8 +34,7 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
         return;
     for (size_t i = 0; i < s->nsets; i++)
         order[i] = i;
-    sort_stats = s;
-    qsort(order, s->nsets, sizeof(*order), by_created_desc);
+    qsort_r(order, s->nsets, sizeof(*order), by_created_desc, (void *)s);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
