@@ -1,13 +1,16 @@
 // The lifecycle monitor must never hurt its target, must leave nothing behind, and must refuse bad input
 // with one clear line and exit status 2.
-#include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "lifecycle_support.h"
+
+extern "C" {
+#include "go_binary.h"
+#include "probe_plan.h"
+#include "proc_target.h"
+}
 
 using namespace gmon_test;
 
@@ -15,13 +18,11 @@ namespace {
 
 // Runtime address of a file offset of binary in process pid, from /proc/PID/maps; 0 when unmapped.
 uint64_t runtime_address(pid_t pid, const std::string &binary, uint64_t file_offset) {
-    for (const auto &l : lines(read_file("/proc/" + std::to_string(pid) + "/maps"))) {
-        unsigned long long start, end, offset;
-        char path[4096] = "";
-        if (sscanf(l.c_str(), "%llx-%llx %*s %llx %*s %*s %4095s", &start, &end, &offset, path) != 4)
-            continue;
-        if (binary == path && file_offset >= offset && file_offset < offset + (end - start))
-            return start + (file_offset - offset);
+    for (auto l : lines(read_file("/proc/" + std::to_string(pid) + "/maps"))) {
+        struct maps_entry e;
+        if (proc_maps_parse_line(l.data(), &e) && binary == e.path && file_offset >= e.offset &&
+            file_offset < e.offset + (e.end - e.start))
+            return e.start + (file_offset - e.offset);
     }
     return 0;
 }
@@ -34,14 +35,19 @@ int byte_at(pid_t pid, uint64_t address) {
     return n == 1 ? b : -1;
 }
 
-// The file offset of newproc1's first RET, from gmon info.
+// The file offset of newproc1's first RET, from the probe plan gmon attaches by.
 uint64_t newproc1_ret_offset(const std::string &binary) {
-    auto r = run(std::string(GMON_BINARY) + " info --json --path " + binary);
-    size_t at = r.out.find("\"function\":\"runtime.newproc1\"");
-    size_t rets = r.out.find("\"ret_offsets\":[\"", at);
-    if (at == std::string::npos || rets == std::string::npos)
+    struct go_binary bin;
+    struct gmon_error err;
+    static struct probe_plan plan;
+    if (go_binary_open(&bin, binary.c_str(), &err) != 0)
         return 0;
-    return std::stoull(r.out.substr(rets + 16), nullptr, 16);
+    const struct probe_site *site = nullptr;
+    if (probe_plan_build(&bin, &plan, &err) == 0)
+        site = probe_plan_site(&plan, "runtime.newproc1");
+    uint64_t offset = site && site->found && site->nrets ? site->ret_offsets[0] : 0;
+    go_binary_close(&bin);
+    return offset;
 }
 
 TEST(LifecycleSafety, DeepRecursionInThousandsOfGoroutinesRuns30sUnharmed) {
@@ -145,15 +151,10 @@ TEST(LifecycleBadInput, MissingKernelHeaders) {
 }
 
 TEST(LifecycleBadInput, MetricsPortInUse) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    ASSERT_EQ(bind(fd, (sockaddr *)&a, sizeof(a)), 0);
-    ASSERT_EQ(listen(fd, 1), 0);
-    getsockname(fd, (sockaddr *)&a, &len);
-    std::string port = std::to_string(ntohs(a.sin_port));
+    int port_number = -1;
+    int fd = listen_on_free_port(&port_number);
+    ASSERT_GE(fd, 0);
+    std::string port = std::to_string(port_number);
     expect_refusal(std::string(GMON_BINARY) + " --metrics " + port + " --path " + fixture("lifecycle-plain"),
                    "port " + port + " on 127.0.0.1 is in use");
     close(fd);

@@ -111,16 +111,27 @@ std::string private_copy(const std::string &binary, const std::string &tag) {
     return copy;
 }
 
-int free_port() {
+int listen_on_free_port(int *port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1) != 0 ||
+        getsockname(fd, (sockaddr *)&a, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int free_port() {
     int port = -1;
-    if (bind(fd, (sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
+    int fd = listen_on_free_port(&port);
+    if (fd >= 0)
+        close(fd);
     return port;
 }
 

@@ -85,6 +85,8 @@ class background {
 // its own copy never sees the processes of tests running in parallel.
 std::string private_copy(const std::string &binary, const std::string &tag);
 
+// A socket listening on a free TCP port of 127.0.0.1 (its number in *port), or -1.
+int listen_on_free_port(int *port);
 // A TCP port that was free a moment ago on 127.0.0.1.
 int free_port();
 
