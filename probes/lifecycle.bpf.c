@@ -31,11 +31,19 @@ static __always_inline void count(int which) {
         *slot += 1; /* per-CPU slot: no other writer */
 }
 
-/* The current process, or 0 when gmon traces another one (uprobes attached per process already filter; this
- * is the belt to those braces). */
-static __always_inline u32 traced_tgid(void) {
+/* Every probe starts here: the current process with the probe's hit counted, or 0 when the probe has nothing
+ * to do: gmon traces another process (uprobes attached per process already filter; this is the belt to
+ * those braces), or the programs are the benchmark's empty floor. */
+static __always_inline u32 begin_probe(int hit_counter) {
+#if EMPTY_PROBES
+    return 0;
+#else
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    return TARGET_TGID && tgid != TARGET_TGID ? 0 : tgid;
+    if (TARGET_TGID && tgid != TARGET_TGID)
+        return 0;
+    count(hit_counter);
+    return tgid;
+#endif
 }
 
 static __always_inline int read_u64(u64 addr, u64 *out) {
@@ -98,13 +106,9 @@ static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
 }
 
 int on_newproc1_ret(struct pt_regs *ctx) {
-#if EMPTY_PROBES
-    return 0;
-#else
-    u32 tgid = traced_tgid();
+    u32 tgid = begin_probe(COUNTER_CREATE_HITS);
     if (!tgid)
         return 0;
-    count(COUNTER_CREATE_HITS);
     u64 newg = ctx->ax;
     struct goroutine_key key = {.tgid = tgid};
     struct goroutine_info info = {};
@@ -127,7 +131,6 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     send_goroutine(ctx, LIFECYCLE_CREATED, &key, &info, info.created_ns, 0);
 #endif
     return 0;
-#endif
 }
 
 static __always_inline void exited_untracked(struct pt_regs *ctx, struct goroutine_key *key, u64 now) {
@@ -141,13 +144,9 @@ static __always_inline void exited_untracked(struct pt_regs *ctx, struct gorouti
 }
 
 int on_goexit1(struct pt_regs *ctx) {
-#if EMPTY_PROBES
-    return 0;
-#else
-    u32 tgid = traced_tgid();
+    u32 tgid = begin_probe(COUNTER_EXIT_HITS);
     if (!tgid)
         return 0;
-    count(COUNTER_EXIT_HITS);
     u64 now = bpf_ktime_get_ns();
     struct goroutine_key key = {.tgid = tgid};
     if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0)
@@ -172,5 +171,4 @@ int on_goexit1(struct pt_regs *ctx) {
     send_goroutine(ctx, LIFECYCLE_EXITED, &key, &info, now, lifetime);
 #endif
     return 0;
-#endif
 }
