@@ -28,8 +28,7 @@ struct site {
 
 struct label_set {
     char *labels[SITE_LABELS];
-    /* Totals of processes that exited (their BPF entries are gone). */
-    uint64_t retired_created, retired_exited, retired_lifetime_sum_ns, retired_buckets[LIFECYCLE_BUCKETS];
+    struct site_stats retired; /* totals of processes that exited (their BPF entries are gone) */
 };
 
 struct creation_sites {

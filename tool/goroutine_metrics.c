@@ -38,12 +38,12 @@ static void remember_site(void *ctx, const struct site_key *key, const struct si
     w->items[w->n++].stats = *stats;
 }
 
-static void add_stats(struct label_totals *t, const struct site_stats *s) {
-    t->created += s->created;
-    t->exited += s->exited;
-    t->lifetime_sum_ns += s->lifetime_sum_ns;
+static void add_stats(struct site_stats *into, const struct site_stats *s) {
+    into->created += s->created;
+    into->exited += s->exited;
+    into->lifetime_sum_ns += s->lifetime_sum_ns;
     for (int b = 0; b < LIFECYCLE_BUCKETS; b++)
-        t->buckets[b] += s->buckets[b];
+        into->buckets[b] += s->buckets[b];
 }
 
 struct live_walk {
@@ -76,18 +76,12 @@ int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats 
     }
     for (size_t i = 0; i < walk.n; i++) {
         struct label_totals *t = &out->by_set[walk.items[i].set];
-        add_stats(t, &walk.items[i].stats);
+        add_stats(&t->sum, &walk.items[i].stats);
         t->live += walk.items[i].stats.created - walk.items[i].stats.exited;
     }
     free(walk.items);
-    for (size_t i = 0; i < out->nsets; i++) {
-        const struct label_set *set = &m->sites->sets[i];
-        struct site_stats retired = {.created = set->retired_created,
-                                     .exited = set->retired_exited,
-                                     .lifetime_sum_ns = set->retired_lifetime_sum_ns};
-        memcpy(retired.buckets, set->retired_buckets, sizeof(retired.buckets));
-        add_stats(&out->by_set[i], &retired);
-    }
+    for (size_t i = 0; i < out->nsets; i++)
+        add_stats(&out->by_set[i].sum, &m->sites->sets[i].retired);
     struct live_walk lw = {m, out};
     lifecycle_for_each_live(m->probes, note_live, &lw);
     lifecycle_counters(m->probes, out->counters);
@@ -103,15 +97,8 @@ void goroutine_stats_free(struct goroutine_stats *s) {
 void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid) {
     struct site_walk walk = {.m = m, .only_tgid = tgid};
     lifecycle_for_each_site(m->probes, remember_site, &walk);
-    for (size_t i = 0; i < walk.n; i++) {
-        struct label_set *set = &m->sites->sets[walk.items[i].set];
-        const struct site_stats *s = &walk.items[i].stats;
-        set->retired_created += s->created;
-        set->retired_exited += s->exited;
-        set->retired_lifetime_sum_ns += s->lifetime_sum_ns;
-        for (int b = 0; b < LIFECYCLE_BUCKETS; b++)
-            set->retired_buckets[b] += s->buckets[b];
-    }
+    for (size_t i = 0; i < walk.n; i++)
+        add_stats(&m->sites->sets[walk.items[i].set].retired, &walk.items[i].stats);
     free(walk.items);
     lifecycle_forget_process(m->probes, tgid);
 }
@@ -129,7 +116,7 @@ static void render_counter_family(FILE *out, const struct goroutine_monitor *m,
     for (size_t i = 0; i < s->nsets; i++) {
         struct prom_sample p;
         site_sample(&p, out, name, &m->sites->sets[i]);
-        prom_sample_end(&p, (double)(which == 0 ? s->by_set[i].created : s->by_set[i].exited));
+        prom_sample_end(&p, (double)(which == 0 ? s->by_set[i].sum.created : s->by_set[i].sum.exited));
     }
 }
 
@@ -144,7 +131,7 @@ static void render_lifetime_histogram(FILE *out, const struct goroutine_monitor 
         uint64_t cumulative = 0;
         struct prom_sample p;
         for (int b = 0; b < LIFECYCLE_BUCKETS; b++) {
-            cumulative += t->buckets[b];
+            cumulative += t->sum.buckets[b];
             char le[32];
             if (b < LIFECYCLE_BUCKETS - 1)
                 snprintf(le, sizeof(le), "%g", (double)BUCKET_BOUNDS_NS[b] / 1e9);
@@ -155,7 +142,7 @@ static void render_lifetime_histogram(FILE *out, const struct goroutine_monitor 
             prom_sample_end(&p, (double)cumulative);
         }
         site_sample(&p, out, "gmon_goroutine_lifetime_seconds_sum", set);
-        prom_sample_end(&p, (double)t->lifetime_sum_ns / 1e9);
+        prom_sample_end(&p, (double)t->sum.lifetime_sum_ns / 1e9);
         site_sample(&p, out, "gmon_goroutine_lifetime_seconds_count", set);
         prom_sample_end(&p, (double)cumulative);
     }

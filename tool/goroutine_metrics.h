@@ -9,7 +9,7 @@
 #include "lifecycle.h"
 
 struct label_totals {
-    uint64_t created, exited, lifetime_sum_ns, buckets[LIFECYCLE_BUCKETS];
+    struct site_stats sum;      /* created, exited, lifetimes: every site of the set, live and retired */
     uint64_t live;              /* created - exited, processes still running */
     uint64_t oldest_created_ns; /* CLOCK_MONOTONIC creation time of the oldest live goroutine, 0: none */
 };

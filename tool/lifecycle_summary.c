@@ -10,8 +10,8 @@ enum { TOP_SITES = 10 };
 
 static int by_created_desc(const void *a, const void *b, void *stats) {
     const struct goroutine_stats *s = stats;
-    uint64_t ca = s->by_set[*(const size_t *)a].created;
-    uint64_t cb = s->by_set[*(const size_t *)b].created;
+    uint64_t ca = s->by_set[*(const size_t *)a].sum.created;
+    uint64_t cb = s->by_set[*(const size_t *)b].sum.created;
     return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
@@ -46,8 +46,8 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
         format_site(&sites->sets[order[k]], site, sizeof(site));
         if (t->oldest_created_ns && now_ns > t->oldest_created_ns)
             format_go_duration((now_ns - t->oldest_created_ns) / 1000000 * 1000000, oldest, sizeof(oldest));
-        fprintf(out, "%10llu %10llu %8llu %10s  %s\n", (unsigned long long)t->created,
-                (unsigned long long)t->exited, (unsigned long long)t->live, oldest, site);
+        fprintf(out, "%10llu %10llu %8llu %10s  %s\n", (unsigned long long)t->sum.created,
+                (unsigned long long)t->sum.exited, (unsigned long long)t->live, oldest, site);
     }
     if (s->nsets > TOP_SITES)
         fprintf(out, "%10s  (%zu more sites in /metrics)\n", "...", s->nsets - TOP_SITES);
@@ -58,8 +58,8 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
                              const char *target, int pid, double seconds) {
     uint64_t created = 0, exited = 0, live = 0;
     for (size_t i = 0; i < s->nsets; i++) {
-        created += s->by_set[i].created;
-        exited += s->by_set[i].exited;
+        created += s->by_set[i].sum.created;
+        exited += s->by_set[i].sum.exited;
         live += s->by_set[i].live;
     }
     const uint64_t *c = s->counters;
