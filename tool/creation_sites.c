@@ -91,10 +91,15 @@ static void add_frames_at(struct creation_sites *cs, struct site *s, uint64_t re
         snprintf(s->location, sizeof(s->location), "%s:%d", frames[0].file, frames[0].line);
 }
 
-static void symbolize(struct creation_sites *cs, struct site *s) {
+static uint64_t load_bias(struct creation_sites *cs, uint32_t tgid) {
     uint64_t bias = 0;
     if (cs->bias)
-        cs->bias(cs->bias_ctx, s->key.tgid, &bias);
+        cs->bias(cs->bias_ctx, tgid, &bias);
+    return bias;
+}
+
+static void symbolize(struct creation_sites *cs, struct site *s) {
+    uint64_t bias = load_bias(cs, s->key.tgid);
     uint64_t pcs[LIFECYCLE_MAX_STACK_DEPTH];
     int depth = lifecycle_stack(cs->probes, s->key.stack_id, pcs, LIFECYCLE_MAX_STACK_DEPTH);
     /* The walk starts inside newproc1 on the system stack; the frame of the `go` statement's function is the
@@ -103,8 +108,7 @@ static void symbolize(struct creation_sites *cs, struct site *s) {
     for (int i = 0; i < depth && first < 0; i++)
         if (pcs[i] == s->key.gopc)
             first = i;
-    s->stack_walked = first >= 0;
-    if (first < 0) {
+    if (first < 0) { /* no stack (the walk failed): g.gopc alone names the site */
         add_frames_at(cs, s, s->key.gopc, bias);
         return;
     }
@@ -168,9 +172,7 @@ const struct site *creation_sites_get(struct creation_sites *cs, const struct si
 
 void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
                                   size_t size) {
-    uint64_t bias = 0;
-    if (cs->bias)
-        cs->bias(cs->bias_ctx, tgid, &bias);
+    uint64_t bias = load_bias(cs, tgid);
     struct go_func fn;
     if (pc && pclntab_func_at(&cs->bin->pcln, pc - bias, &fn))
         snprintf(out, size, "%s", fn.name);

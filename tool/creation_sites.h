@@ -23,7 +23,6 @@ struct site {
     size_t nframes;
     char *frames[SITE_MAX_FRAMES]; /* innermost first, inlined frames included */
     char location[256];            /* file:line of the `go` statement */
-    bool stack_walked;             /* false: only g.gopc was known (the stack walk failed) */
 };
 
 struct label_set {
