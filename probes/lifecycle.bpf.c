@@ -8,7 +8,11 @@
  * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
  * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES PERF_PAGES;
- * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing). */
+ * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing).
+ *
+ * Creation stacks are walked here along the frame-pointer chain rather than with bpf_get_stackid: the
+ * kernel's walk does the same reads but cost ~4 us per call on our test VM against ~0.3 us for this loop, and
+ * it was most of gmon's cost per goroutine (bench/lifecycle_storm.sh). */
 #include <uapi/linux/ptrace.h>
 #ifndef GMON_LIFECYCLE_EVENT_H
 #include "lifecycle_event.h"
@@ -19,7 +23,8 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 #else
 BPF_PERF_OUTPUT(events);
 #endif
-BPF_STACK_TRACE(stacks, MAX_STACKS);
+BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
+BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
 BPF_PERCPU_ARRAY(counters, u64, LIFECYCLE_COUNTERS);
@@ -91,6 +96,45 @@ static __always_inline struct site_stats *site_stats_of(struct site_key *site) {
     return stats;
 }
 
+/* Frames between newproc1's caller and the `go` statement's frame (newproc.func1, systemstack, newproc, ...);
+ * a walk that has not met g.gopc by then has lost the chain. */
+#define STACK_SKIP_MAX 8
+#define FNV_OFFSET     0xcbf29ce484222325ULL
+#define FNV_PRIME      0x100000001b3ULL
+
+/* Walks the frame-pointer chain from newproc1's caller (at its RET, BP is the caller's frame) to the frame
+ * that returns to g.gopc, records the return addresses from there outward, stores them in `stacks` under
+ * their FNV-1a hash and returns the hash; 0 when the walk never met gopc or the map had no room. */
+static __always_inline u64 creation_stack(struct pt_regs *ctx, u64 gopc) {
+    int zero = 0;
+    struct creation_stack *st = stack_scratch.lookup(&zero);
+    if (!st)
+        return 0;
+    u64 frame[2] = {ctx->bp, 0}; /* a frame: the caller's BP, then the return address */
+    u64 depth = 0, hash = FNV_OFFSET;
+#pragma unroll
+    for (int i = 0; i < STACK_SKIP_MAX + LIFECYCLE_STACK_DEPTH; i++) {
+        if (!frame[0] || bpf_probe_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
+            break;
+        if (depth == 0 && frame[1] != gopc) {
+            if (i >= STACK_SKIP_MAX)
+                break;
+            continue;
+        }
+        if (depth == LIFECYCLE_STACK_DEPTH)
+            break;
+        st->pcs[depth & (LIFECYCLE_STACK_DEPTH - 1)] = frame[1];
+        depth++;
+        hash = (hash ^ frame[1]) * FNV_PRIME;
+    }
+    st->depth = depth;
+    if (depth == 0 || (!stacks.lookup(&hash) && stacks.update(&hash, st) != 0)) {
+        count(COUNTER_STACK_FAILED);
+        return 0;
+    }
+    return hash;
+}
+
 /* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0).
  */
 static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
@@ -118,9 +162,7 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     read_u64(newg + G_STARTPC, &info.startpc);
     info.parent_goid = parent_goid(ctx, newg);
     info.site.tgid = tgid;
-    info.site.stack_id = stacks.get_stackid(ctx, BPF_F_USER_STACK);
-    if (info.site.stack_id < 0)
-        count(COUNTER_STACK_FAILED);
+    info.site.stack = creation_stack(ctx, info.site.gopc);
     info.created_ns = bpf_ktime_get_ns();
     if (live.update(&key, &info) != 0)
         count(COUNTER_LIVE_MAP_FULL);
@@ -138,7 +180,6 @@ static __always_inline void exited_untracked(struct pt_regs *ctx, struct gorouti
 #if EMIT_UNTRACKED
     struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED_UNTRACKED, .tgid = key->tgid, .goid = key->goid};
     ev.time_ns = now;
-    ev.site.stack_id = -1;
     send(ctx, &ev);
 #endif
 }

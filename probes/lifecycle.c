@@ -152,13 +152,13 @@ int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNT
     return 0;
 }
 
-int lifecycle_stack(struct lifecycle_probes *lp, int stack_id, uint64_t *pcs, int max) {
-    uint64_t frames[LIFECYCLE_MAX_STACK_DEPTH] = {0};
-    if (stack_id < 0 || bpf_lookup_elem(lp->stacks_fd, &stack_id, frames) != 0)
+int lifecycle_stack(struct lifecycle_probes *lp, uint64_t stack, uint64_t *pcs, int max) {
+    struct creation_stack found;
+    if (stack == 0 || bpf_lookup_elem(lp->stacks_fd, &stack, &found) != 0)
         return 0;
     int n = 0;
-    while (n < max && n < LIFECYCLE_MAX_STACK_DEPTH && frames[n]) {
-        pcs[n] = frames[n];
+    while (n < max && (uint64_t)n < found.depth && n < LIFECYCLE_STACK_DEPTH) {
+        pcs[n] = found.pcs[n];
         n++;
     }
     return n;

@@ -11,8 +11,6 @@
 #include "probe_plan.h"
 #include "runtime_layout.h"
 
-enum { LIFECYCLE_MAX_STACK_DEPTH = 127 }; /* the kernel's default perf_event_max_stack */
-
 struct lifecycle_options {
     const struct runtime_layout *layout;
     const char *attach_path; /* the binary uprobes attach to (for a process: /proc/PID/exe) */
@@ -44,8 +42,9 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
 int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms);
 /* Sums the per-CPU counters (enum lifecycle_counter); perf-buffer losses are added to COUNTER_EVENTS_LOST. */
 int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]);
-/* The user stack stored under id (PCs, innermost first). Returns the depth, 0 when unknown. */
-int lifecycle_stack(struct lifecycle_probes *lp, int stack_id, uint64_t *pcs, int max);
+/* The creation stack stored under a site_key's stack hash (return addresses, the `go` statement's first).
+ * Returns the depth, 0 when unknown. */
+int lifecycle_stack(struct lifecycle_probes *lp, uint64_t stack, uint64_t *pcs, int max);
 
 typedef void (*lifecycle_site_fn)(void *ctx, const struct site_key *key, const struct site_stats *stats);
 typedef void (*lifecycle_live_fn)(void *ctx, const struct goroutine_key *key,

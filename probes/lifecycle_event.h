@@ -41,12 +41,24 @@ struct goroutine_key {
     __u64 goid;
 };
 
-/* A creation site: the process, the user stack that ran the `go` statement, and its PC (g.gopc). stack_id is
- * negative when the stack could not be stored; gopc alone then names the site. */
+/* A creation site: the process, the `go` statement's PC (g.gopc) and the hash of the user stack that ran it
+ * (the key of its frames in the `stacks` map). stack is 0 when the stack could not be walked or stored; gopc
+ * alone then names the site. */
 struct site_key {
     __u32 tgid;
-    __s32 stack_id;
+    __u32 pad;
     __u64 gopc;
+    __u64 stack;
+};
+
+/* Frames kept per creation stack, from the `go` statement's frame outward. A power of two, so that the BPF
+ * verifier accepts the masked index. */
+#define LIFECYCLE_STACK_DEPTH 64
+
+/* A creation stack: return addresses, innermost (== gopc) first. */
+struct creation_stack {
+    __u64 depth;
+    __u64 pcs[LIFECYCLE_STACK_DEPTH];
 };
 
 struct goroutine_info {

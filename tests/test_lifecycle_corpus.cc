@@ -57,7 +57,7 @@ TEST_P(LifecycleCorpus, TracesRealStrippedBinaryWithoutChangingItsOutput) {
     EXPECT_EQ(read_file(scratch_dir() + "/" + e.name + "-traced.js"), want) << "esbuild's output changed";
 
     auto goroutines = traced_goroutines(g.out(), traced.pid());
-    size_t created = 0, exited = 0, esbuild_stacks = 0;
+    size_t created = 0, exited = 0, esbuild_stacks = 0, whole_stacks = 0;
     for (const auto &[goid, t] : goroutines) {
         EXPECT_GT(goid, 0);
         EXPECT_TRUE(t.created || !t.exited) << "goroutine " << goid << " exited without being created";
@@ -68,14 +68,18 @@ TEST_P(LifecycleCorpus, TracesRealStrippedBinaryWithoutChangingItsOutput) {
                 esbuild_stacks++;
                 break;
             }
+        whole_stacks +=
+            !t.stack.empty() && t.stack.back() == "runtime.goexit"; // walked to the outermost frame
         if (t.exited) {
             EXPECT_GE(t.lifetime_ms, 0);
         }
     }
     EXPECT_GT(created, 600u) << e.name << ": esbuild starts goroutines per file and per phase";
     EXPECT_GT(esbuild_stacks, 600u) << "stacks must name esbuild's own functions";
+    EXPECT_GT(whole_stacks, 600u) << "the frame-pointer walk must reach the goroutine's outermost frame";
     EXPECT_GT(exited, created - 20) << "worker goroutines exit before the process does";
     EXPECT_NE(g.err().find("losses: 0 events lost"), std::string::npos) << g.err();
+    EXPECT_NE(g.err().find(" 0 stack walks failed"), std::string::npos) << g.err();
 }
 
 INSTANTIATE_TEST_SUITE_P(Npm, LifecycleCorpus, ::testing::ValuesIn(corpus_manifest()),

@@ -36,12 +36,12 @@ void creation_sites_free(struct creation_sites *cs) {
 
 static uint64_t hash_key(const struct site_key *k) {
     uint64_t h = k->gopc * 0x9E3779B97F4A7C15ULL;
-    h ^= ((uint64_t)k->tgid << 32 | (uint32_t)k->stack_id) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (k->stack + k->tgid) * 0xC2B2AE3D27D4EB4FULL;
     return h ^ (h >> 29);
 }
 
 static bool same_key(const struct site_key *a, const struct site_key *b) {
-    return a->tgid == b->tgid && a->stack_id == b->stack_id && a->gopc == b->gopc;
+    return a->tgid == b->tgid && a->stack == b->stack && a->gopc == b->gopc;
 }
 
 static struct site *slot_for(struct site *table, size_t capacity, const struct site_key *key) {
@@ -100,19 +100,13 @@ static uint64_t load_bias(struct creation_sites *cs, uint32_t tgid) {
 
 static void symbolize(struct creation_sites *cs, struct site *s) {
     uint64_t bias = load_bias(cs, s->key.tgid);
-    uint64_t pcs[LIFECYCLE_MAX_STACK_DEPTH];
-    int depth = lifecycle_stack(cs->probes, s->key.stack_id, pcs, LIFECYCLE_MAX_STACK_DEPTH);
-    /* The walk starts inside newproc1 on the system stack; the frame of the `go` statement's function is the
-     * one whose return address is g.gopc. Everything above it is the runtime's. */
-    int first = -1;
-    for (int i = 0; i < depth && first < 0; i++)
-        if (pcs[i] == s->key.gopc)
-            first = i;
-    if (first < 0) { /* no stack (the walk failed): g.gopc alone names the site */
+    uint64_t pcs[LIFECYCLE_STACK_DEPTH];
+    int depth = lifecycle_stack(cs->probes, s->key.stack, pcs, LIFECYCLE_STACK_DEPTH);
+    if (depth == 0) { /* no stack (the walk failed): g.gopc alone names the site */
         add_frames_at(cs, s, s->key.gopc, bias);
         return;
     }
-    for (int i = first; i < depth; i++)
+    for (int i = 0; i < depth; i++) /* pcs[0] is g.gopc: the BPF walk skipped the runtime's frames */
         add_frames_at(cs, s, pcs[i], bias);
 }
 
