@@ -3,6 +3,7 @@
 
 extern "C" {
 #include "go_binary.h"
+#include "go_string_table.h"
 #include "layout_select.h"
 #include "probe_plan.h"
 #include "x86_rets.h"
@@ -35,6 +36,34 @@ TEST_P(Corpus, ExactGoVersionAndModule) {
     struct gmon_error err;
     ASSERT_EQ(layout_select(&bin, &c, &err), 0) << err.msg;
     EXPECT_NE(c.layout, nullptr) << c.problem;
+}
+
+// Enum names come from the binary: runtime.waitReasonStrings in every release (reordered in 1.20, 1.24,
+// 1.25, 1.26), runtime.stwReasonStrings from 1.21.
+TEST_P(Corpus, RuntimeStringTablesReadFromTheBinary) {
+    const char *wait_first[] = {"", "GC assist marking", "IO wait"};
+    struct go_string_table waits;
+    ASSERT_EQ(go_string_table_find(&bin.elf, wait_first, 3, &waits), 0);
+    EXPECT_GE(waits.n, 27u);
+    bool has_sleep = false, has_select = false;
+    for (size_t i = 0; i < waits.n; i++) {
+        has_sleep |= std::string(waits.strings[i]) == "sleep";
+        has_select |= std::string(waits.strings[i]) == "select";
+    }
+    EXPECT_TRUE(has_sleep && has_select);
+    go_string_table_free(&waits);
+
+    const char *stw_first[] = {"unknown", "GC mark termination", "GC sweep termination"};
+    struct go_string_table stw;
+    int found = go_string_table_find(&bin.elf, stw_first, 3, &stw);
+    if (bin.version.minor < 21) {
+        EXPECT_NE(found, 0) << "stopTheWorldWithSema takes no reason before Go 1.21";
+        return;
+    }
+    ASSERT_EQ(found, 0);
+    EXPECT_STREQ(go_string_table_get(&stw, 7), "read mem stats");
+    EXPECT_STREQ(go_string_table_get(&stw, 9), "GOMAXPROCS");
+    go_string_table_free(&stw);
 }
 
 TEST_P(Corpus, KeyFunctionsRoundTrip) {

@@ -8,6 +8,7 @@
 extern "C" {
 #include "dwarf_layout.h"
 #include "go_binary.h"
+#include "go_string_table.h"
 #include "layout_select.h"
 #include "probe_plan.h"
 #include "x86_rets.h"
@@ -219,6 +220,16 @@ TEST_P(Fixture, InlinedFramesAreReported) {
         }
     }
     EXPECT_TRUE(seen);
+}
+
+// PIE data holds relocated pointers too: the tables must be found in every variant.
+TEST_P(Fixture, WaitReasonsReadFromTheBinary) {
+    const char *first[] = {"", "GC assist marking", "IO wait"};
+    struct go_string_table waits;
+    ASSERT_EQ(go_string_table_find(&bin.elf, first, 3, &waits), 0);
+    EXPECT_EQ(waits.n >= 27 ? std::string(waits.strings[26]) : "", "debug call"); // the last one in Go 1.19
+    EXPECT_STREQ(go_string_table_get(&waits, 14), "chan receive");
+    go_string_table_free(&waits);
 }
 
 INSTANTIATE_TEST_SUITE_P(Go119, Fixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
