@@ -4,11 +4,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,7 +20,8 @@
 #include "metrics_server.h"
 #include "probe_plan.h"
 #include "process_watch.h"
-#include "target.h"
+#include "trace_loop.h"
+#include "traced_program.h"
 
 static const char USAGE[] =
     "Usage: gmon [lifecycle] --path BIN | --pid PID [OPTIONS]\n"
@@ -74,13 +73,6 @@ struct options {
     uint64_t metrics_port, duration_s, max_live, max_series;
     bool perf_buffer, empty_probes;
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {{"path", required_argument, NULL, OPT_PATH},
@@ -175,9 +167,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
 /* Everything one run of the monitor owns. Large: static storage. */
 struct monitor {
     struct options opt;
-    struct target target;
-    struct layout_choice layout;
-    struct probe_plan plan;
+    struct traced_program prog;
     struct lifecycle_probes probes;
     struct creation_sites sites;
     struct goroutine_monitor shared;
@@ -188,16 +178,6 @@ struct monitor {
     uint64_t reported[LIFECYCLE_COUNTERS];
     int64_t started_ns; /* CLOCK_MONOTONIC */
 };
-
-static int64_t clock_ns(clockid_t id) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t wall_now(void) {
-    return clock_ns(CLOCK_REALTIME);
-}
 
 static void log_site(struct log_writer *log, const struct site *s) {
     log_str(log, "location", s->location[0] ? s->location : "?");
@@ -245,35 +225,12 @@ static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
     return process_watch_load_bias(&m->procs, tgid, bias);
 }
 
-static const char *target_name(const struct monitor *m) {
-    return m->target.pid ? m->target.proc.exe : m->opt.path;
-}
-
-/* Checks the binary can be traced at all: a known layout, the register ABI, and the probe points. */
-static int prepare_target(struct monitor *m, struct gmon_error *err) {
-    if (target_open(&m->target, m->opt.path, m->opt.pid, m->opt.go_version, err) != 0)
-        return -1;
-    if (layout_select(&m->target.bin, &m->layout, err) != 0)
-        return gmon_fail_context(err, "%s", target_name(m));
-    if (!m->layout.layout)
-        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", target_name(m),
-                         m->layout.problem);
-    if (!m->layout.register_abi)
-        return gmon_fail(err,
-                         "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
-                         "(R14, RAX), so live tracing cannot work on it ('gmon info' still can)",
-                         target_name(m));
-    if (probe_plan_build(&m->target.bin, &m->plan, err) != 0)
-        return gmon_fail_context(err, "%s", target_name(m));
-    return 0;
-}
-
 static int attach(struct monitor *m, struct gmon_error *err) {
     const struct options *o = &m->opt;
     struct lifecycle_options lo = {
-        .layout = m->layout.layout,
-        .attach_path = m->target.pid ? m->target.proc.open_path : o->path,
-        .pid = m->target.pid ? m->target.pid : -1,
+        .layout = m->prog.layout.layout,
+        .attach_path = traced_program_attach_path(&m->prog),
+        .pid = traced_program_attach_pid(&m->prog),
         .emit_created = o->level <= LOG_INFO,
         .emit_exited = o->level <= LOG_INFO,
         .emit_untracked = o->level <= LOG_DEBUG,
@@ -283,7 +240,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
         .max_sites = 16384,
         .max_stacks = 16384,
     };
-    if (lifecycle_open(&m->probes, &lo, &m->plan, on_event, m, err) != 0)
+    if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, err) != 0)
         return -1;
     pthread_mutex_lock(&m->shared.lock);
     m->shared.probes = &m->probes;
@@ -293,16 +250,16 @@ static int attach(struct monitor *m, struct gmon_error *err) {
 }
 
 static void log_attached(struct monitor *m) {
-    double ms = (double)(clock_ns(CLOCK_MONOTONIC) - m->started_ns) / 1e6;
+    double ms = (double)(monotonic_ns() - m->started_ns) / 1e6;
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
     fprintf(stderr,
             "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
-            target_name(m), m->target.bin.version_string, m->probes.nprobes, ms);
-    log_begin(&m->log, LOG_INFO, wall_now(), "probes attached");
-    if (m->target.pid)
-        log_int(&m->log, "pid", m->target.pid);
-    log_str(&m->log, "binary", target_name(m));
-    log_str(&m->log, "go_version", m->target.bin.version_string);
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.nprobes, ms);
+    log_begin(&m->log, LOG_INFO, wall_ns(), "probes attached");
+    if (m->prog.target.pid)
+        log_int(&m->log, "pid", m->prog.target.pid);
+    log_str(&m->log, "binary", traced_program_name(&m->prog));
+    log_str(&m->log, "go_version", m->prog.target.bin.version_string);
     log_uint(&m->log, "probes", m->probes.nprobes);
     log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
     log_uint(&m->log, "startup_ms", (uint64_t)ms);
@@ -338,7 +295,7 @@ static void warn_on_problems(struct monitor *m) {
         int c = WARNINGS[i].counter;
         if (now[c] <= m->reported[c])
             continue;
-        log_begin(&m->log, LOG_WARN, wall_now(), WARNINGS[i].what);
+        log_begin(&m->log, LOG_WARN, wall_ns(), WARNINGS[i].what);
         log_uint(&m->log, "count", now[c] - m->reported[c]);
         log_uint(&m->log, "total", now[c]);
         log_end(&m->log);
@@ -350,7 +307,7 @@ static void warn_on_problems(struct monitor *m) {
 static void on_process_exit(void *ctx, uint32_t tgid) {
     struct monitor *m = ctx;
     goroutine_stats_retire_process(&m->shared, tgid);
-    log_begin(&m->log, LOG_INFO, wall_now(), "process exited");
+    log_begin(&m->log, LOG_INFO, wall_ns(), "process exited");
     log_uint(&m->log, "pid", tgid);
     log_end(&m->log);
 }
@@ -361,13 +318,14 @@ static void retire_exited_processes(struct monitor *m) {
     process_watch_reap(&m->procs, on_process_exit, m);
 }
 
-/* Returns false when the monitor should stop. */
-static bool housekeeping(struct monitor *m) {
+/* Every 500 ms: problems to report, processes that exited. Returns false when the monitor should stop. */
+static bool housekeeping(void *ctx) {
+    struct monitor *m = ctx;
     warn_on_problems(m);
-    if (m->target.pid) {
-        if (!process_alive(m->target.pid)) {
-            log_begin(&m->log, LOG_INFO, wall_now(), "target process exited");
-            log_int(&m->log, "pid", m->target.pid);
+    if (m->prog.target.pid) {
+        if (!process_alive(m->prog.target.pid)) {
+            log_begin(&m->log, LOG_INFO, wall_ns(), "target process exited");
+            log_int(&m->log, "pid", m->prog.target.pid);
             log_end(&m->log);
             return false;
         }
@@ -379,50 +337,31 @@ static bool housekeeping(struct monitor *m) {
     return true;
 }
 
-static int run_loop(struct monitor *m) {
-    int64_t deadline =
-        m->opt.duration_s ? clock_ns(CLOCK_MONOTONIC) + (int64_t)m->opt.duration_s * 1000000000LL : 0;
-    int64_t next_housekeeping = 0;
-    while (!stop_requested) {
-        if (lifecycle_poll(&m->probes, 100) != 0) { /* EINTR is not an error there */
-            cli_error(NULL, "reading events failed: %s", strerror(errno));
-            return GMON_EXIT_FAILED;
-        }
-        int64_t now = clock_ns(CLOCK_MONOTONIC);
-        if (deadline && now >= deadline)
-            break;
-        if (now >= next_housekeeping) {
-            if (!housekeeping(m))
-                break;
-            next_housekeeping = now + 500000000LL;
-        }
-    }
-    /* Deliver what is still buffered, then report problems one last time. */
-    lifecycle_poll(&m->probes, 0);
-    warn_on_problems(m);
-    return GMON_EXIT_OK;
+static int poll_events(void *ctx, int timeout_ms) {
+    struct monitor *m = ctx;
+    return lifecycle_poll(&m->probes, timeout_ms);
 }
 
-static void install_signal_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+static int run_loop(struct monitor *m) {
+    struct trace_loop loop = {
+        .poll = poll_events, .tick = housekeeping, .ctx = m, .tick_ms = 500, .duration_s = m->opt.duration_s};
+    int rc = trace_loop_run(&loop);
+    warn_on_problems(m); /* one last time, after the buffered events */
+    return rc;
 }
 
 static int start(struct monitor *m) {
     struct gmon_error err;
-    if (prepare_target(m, &err) != 0 || bpf_preflight(&err) != 0) {
+    if (traced_program_open(&m->prog, m->opt.path, m->opt.pid, m->opt.go_version, &err) != 0 ||
+        bpf_preflight(&err) != 0) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
     pthread_mutex_init(&m->shared.lock, NULL);
     m->shared.sites = &m->sites;
-    m->shared.go_version = m->target.bin.version_string;
-    process_watch_init(&m->procs, &m->target);
-    creation_sites_init(&m->sites, &m->target.bin, &m->probes, load_bias_of, m, m->opt.max_series);
+    m->shared.go_version = m->prog.target.bin.version_string;
+    process_watch_init(&m->procs, &m->prog.target);
+    creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, m->opt.max_series);
     if (m->opt.metrics_port && metrics_server_start(&m->server, m->opt.metrics_addr, (int)m->opt.metrics_port,
                                                     goroutine_metrics_render, &m->shared, &err) != 0) {
         cli_error(NULL, "%s", err.msg);
@@ -441,7 +380,7 @@ static void stop(struct monitor *m, bool attached) {
     struct goroutine_stats stats = {0};
     if (attached) {
         pthread_mutex_lock(&m->shared.lock);
-        if (!m->target.pid)
+        if (!m->prog.target.pid)
             retire_exited_processes(m);
         goroutine_stats_collect(&m->shared, &stats);
         pthread_mutex_unlock(&m->shared.lock);
@@ -449,13 +388,14 @@ static void stop(struct monitor *m, bool attached) {
     /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
     if (attached) {
-        double secs = (double)(clock_ns(CLOCK_MONOTONIC) - m->started_ns) / 1e9;
-        lifecycle_summary_print(stderr, &m->sites, &stats, target_name(m), m->target.pid, secs);
+        double secs = (double)(monotonic_ns() - m->started_ns) / 1e9;
+        lifecycle_summary_print(stderr, &m->sites, &stats, traced_program_name(&m->prog), m->prog.target.pid,
+                                secs);
     }
     goroutine_stats_free(&stats);
     creation_sites_free(&m->sites);
     process_watch_free(&m->procs);
-    target_close(&m->target);
+    traced_program_close(&m->prog);
     log_writer_close(&m->log);
 }
 
@@ -468,11 +408,11 @@ int cmd_lifecycle(int argc, char *argv[]) {
     memset(&m, 0, sizeof(m));
     if (parse_options(argc, argv, &m.opt) != 0)
         return GMON_EXIT_BAD_INPUT;
-    m.started_ns = clock_ns(CLOCK_MONOTONIC);
-    m.mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+    m.started_ns = monotonic_ns();
+    m.mono_to_wall_ns = wall_ns() - monotonic_ns();
     if (log_writer_init(&m.log, stdout, m.opt.format, m.opt.level) != 0)
         return GMON_EXIT_FAILED;
-    install_signal_handlers();
+    trace_loop_install_signals();
     int rc = start(&m);
     if (rc != GMON_EXIT_OK) {
         stop(&m, false);

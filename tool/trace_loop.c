@@ -1,0 +1,63 @@
+#include "trace_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+void trace_loop_install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+bool trace_loop_stop_requested(void) {
+    return stop_requested;
+}
+
+static int64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t monotonic_ns(void) {
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t wall_ns(void) {
+    return clock_ns(CLOCK_REALTIME);
+}
+
+int trace_loop_run(const struct trace_loop *l) {
+    int64_t deadline = l->duration_s ? monotonic_ns() + (int64_t)l->duration_s * 1000000000LL : 0;
+    int64_t next_tick = monotonic_ns() + (int64_t)l->tick_ms * 1000000LL;
+    while (!stop_requested) {
+        if (l->poll(l->ctx, 100) != 0) {
+            cli_error(NULL, "reading events failed: %s", strerror(errno));
+            return GMON_EXIT_FAILED;
+        }
+        int64_t now = monotonic_ns();
+        if (deadline && now >= deadline)
+            break;
+        if (l->tick && now >= next_tick) {
+            if (!l->tick(l->ctx))
+                break;
+            next_tick = now + (int64_t)l->tick_ms * 1000000LL;
+        }
+    }
+    l->poll(l->ctx, 0); /* what is still buffered */
+    return GMON_EXIT_OK;
+}

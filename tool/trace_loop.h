@@ -1,0 +1,28 @@
+/* The main loop of a live-tracing command: deliver events, run periodic work, and stop on Ctrl-C/SIGTERM,
+ * after --duration, or when the traced process (--pid) exits. */
+#ifndef GMON_TRACE_LOOP_H
+#define GMON_TRACE_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct trace_loop {
+    /* Delivers pending events, waiting up to timeout_ms; non-zero on failure (EINTR is not one). */
+    int (*poll)(void *ctx, int timeout_ms);
+    /* Periodic work every tick_ms; returns false to stop (e.g. the target exited). May be NULL. */
+    bool (*tick)(void *ctx);
+    void *ctx;
+    int tick_ms;
+    uint64_t duration_s; /* 0: until a signal */
+};
+
+/* SIGINT and SIGTERM request a stop; SIGPIPE is ignored (stdout may be a closed pipe). */
+void trace_loop_install_signals(void);
+bool trace_loop_stop_requested(void);
+/* Runs until a stop. Returns a GMON_EXIT_* status. */
+int trace_loop_run(const struct trace_loop *l);
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
+int64_t monotonic_ns(void);
+int64_t wall_ns(void);
+
+#endif

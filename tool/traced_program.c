@@ -1,0 +1,39 @@
+#include "traced_program.h"
+
+#include <string.h>
+
+const char *traced_program_name(const struct traced_program *p) {
+    return p->target.pid ? p->target.proc.exe : p->target.path;
+}
+
+const char *traced_program_attach_path(const struct traced_program *p) {
+    return p->target.pid ? p->target.proc.open_path : p->target.path;
+}
+
+int traced_program_attach_pid(const struct traced_program *p) {
+    return p->target.pid ? p->target.pid : -1;
+}
+
+int traced_program_open(struct traced_program *p, const char *path, int pid, const char *go_version,
+                        struct gmon_error *err) {
+    memset(p, 0, sizeof(*p));
+    if (target_open(&p->target, path, pid, go_version, err) != 0)
+        return -1;
+    if (layout_select(&p->target.bin, &p->layout, err) != 0)
+        return gmon_fail_context(err, "%s", traced_program_name(p));
+    if (!p->layout.layout)
+        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", traced_program_name(p),
+                         p->layout.problem);
+    if (!p->layout.register_abi)
+        return gmon_fail(err,
+                         "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
+                         "(R14, RAX), so live tracing cannot work on it ('gmon info' still can)",
+                         traced_program_name(p));
+    if (probe_plan_build(&p->target.bin, &p->plan, err) != 0)
+        return gmon_fail_context(err, "%s", traced_program_name(p));
+    return 0;
+}
+
+void traced_program_close(struct traced_program *p) {
+    target_close(&p->target);
+}
