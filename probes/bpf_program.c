@@ -80,11 +80,46 @@ int bpf_preflight(struct gmon_error *err) {
     return 0;
 }
 
-int bpf_program_compile(struct bpf_program *p, const char *source, const char *const *cflags, size_t ncflags,
+void bpf_define(struct bpf_defines *d, const char *name, long long value) {
+    if (d->n == BPF_MAX_DEFINES)
+        return;
+    snprintf(d->text[d->n], sizeof(d->text[d->n]), "-D%s=%lld", name, value);
+    d->argv[d->n] = d->text[d->n];
+    d->n++;
+}
+
+int bpf_possible_cpus(void) {
+    FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+    int first = 0, last = 0;
+    if (f) {
+        if (fscanf(f, "%d-%d", &first, &last) < 2)
+            last = first;
+        fclose(f);
+    }
+    return last + 1;
+}
+
+void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n) {
+    uint64_t *per_cpu = calloc((size_t)ncpus, sizeof(uint64_t));
+    for (int k = 0; k < n; k++) {
+        out[k] = 0;
+        int key = k;
+        if (per_cpu && bpf_lookup_elem(map_fd, &key, per_cpu) == 0)
+            for (int c = 0; c < ncpus; c++)
+                out[k] += per_cpu[c];
+    }
+    free(per_cpu);
+}
+
+int bpf_program_compile(struct bpf_program *p, const char *source, const struct bpf_defines *defines,
                         struct gmon_error *err) {
     memset(p, 0, sizeof(*p));
+    if (defines->n == BPF_MAX_DEFINES)
+        return gmon_fail(err, "internal error: more than %d -D flags for the BPF program",
+                         BPF_MAX_DEFINES - 1);
     /* libbcc prints compiler diagnostics on stderr itself. */
-    p->module = bpf_module_create_c_from_string(source, 0, (const char **)cflags, (int)ncflags, true, NULL);
+    p->module =
+        bpf_module_create_c_from_string(source, 0, (const char **)defines->argv, (int)defines->n, true, NULL);
     if (!p->module)
         return gmon_fail(err, "libbcc could not compile the BPF program (compiler messages above)");
     return 0;

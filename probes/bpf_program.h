@@ -20,18 +20,32 @@ struct bpf_program {
     size_t nprobes, cap;
 };
 
+/* The -D flags that template a BPF source (runtime offsets, map sizes, switches). */
+enum { BPF_MAX_DEFINES = 32 };
+struct bpf_defines {
+    char text[BPF_MAX_DEFINES][64];
+    const char *argv[BPF_MAX_DEFINES];
+    size_t n;
+};
+void bpf_define(struct bpf_defines *d, const char *name, long long value);
+
+/* How many CPUs the kernel may bring up (per-CPU map values have one slot each). */
+int bpf_possible_cpus(void);
+
 /* Checks what live tracing needs before compiling anything: privileges, kernel headers for BCC, tracefs
  * (mounted if missing). Each error says how to fix it. */
 int bpf_preflight(struct gmon_error *err);
 
-/* Compiles source with the given -D/-I flags. */
-int bpf_program_compile(struct bpf_program *p, const char *source, const char *const *cflags, size_t ncflags,
+/* Compiles source with the given -D flags. */
+int bpf_program_compile(struct bpf_program *p, const char *source, const struct bpf_defines *defines,
                         struct gmon_error *err);
 /* Loads the compiled function `name` into the kernel as a uprobe program; returns its fd or -1. */
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err);
 /* Attaches program fd to a uprobe at a file offset of binary; pid -1 for every process running it. */
 int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset,
                               int pid, struct gmon_error *err);
+/* Sums a BPF_PERCPU_ARRAY of u64 counters (slots 0..n-1) over the CPUs. Slots that cannot be read are 0. */
+void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n);
 /* The fd of a map (BPF_HASH, ...) declared in the source, or -1. */
 int bpf_program_map_fd(struct bpf_program *p, const char *name);
 /* Detaches every probe, unloads the programs and frees the module. Safe on a zeroed or half-built struct. */

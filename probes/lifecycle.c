@@ -11,52 +11,27 @@
 
 extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c, embedded by the build */
 
-enum { MAX_CFLAGS = 24, RINGBUF_PAGES = 1024, PERF_PAGES = 256 };
+enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256 };
 
-struct cflags {
-    char text[MAX_CFLAGS][64];
-    const char *argv[MAX_CFLAGS];
-    size_t n;
-};
-
-static void define(struct cflags *c, const char *name, long long value) {
-    if (c->n == MAX_CFLAGS)
-        return;
-    snprintf(c->text[c->n], sizeof(c->text[c->n]), "-D%s=%lld", name, value);
-    c->argv[c->n] = c->text[c->n];
-    c->n++;
-}
-
-static void build_cflags(struct cflags *c, const struct lifecycle_options *o, bool ringbuf) {
+static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf) {
     const struct g_offsets *g = &o->layout->g;
     memset(c, 0, sizeof(*c));
-    define(c, "G_GOID", g->goid);
-    define(c, "G_PARENT_GOID", g->parent_goid);
-    define(c, "G_GOPC", g->gopc);
-    define(c, "G_STARTPC", g->startpc);
-    define(c, "G_M", g->m);
-    define(c, "M_CURG", o->layout->m.curg);
-    define(c, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
-    define(c, "EMIT_CREATED", o->emit_created);
-    define(c, "EMIT_EXITED", o->emit_exited);
-    define(c, "EMIT_UNTRACKED", o->emit_untracked);
-    define(c, "USE_RINGBUF", ringbuf);
-    define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
-    define(c, "MAX_LIVE", o->max_live);
-    define(c, "MAX_SITES", o->max_sites);
-    define(c, "MAX_STACKS", o->max_stacks);
-    define(c, "EMPTY_PROBES", o->empty_probes);
-}
-
-static int possible_cpus(void) {
-    FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
-    int first = 0, last = 0;
-    if (f) {
-        if (fscanf(f, "%d-%d", &first, &last) < 2)
-            last = first;
-        fclose(f);
-    }
-    return last + 1;
+    bpf_define(c, "G_GOID", g->goid);
+    bpf_define(c, "G_PARENT_GOID", g->parent_goid);
+    bpf_define(c, "G_GOPC", g->gopc);
+    bpf_define(c, "G_STARTPC", g->startpc);
+    bpf_define(c, "G_M", g->m);
+    bpf_define(c, "M_CURG", o->layout->m.curg);
+    bpf_define(c, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
+    bpf_define(c, "EMIT_CREATED", o->emit_created);
+    bpf_define(c, "EMIT_EXITED", o->emit_exited);
+    bpf_define(c, "EMIT_UNTRACKED", o->emit_untracked);
+    bpf_define(c, "USE_RINGBUF", ringbuf);
+    bpf_define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
+    bpf_define(c, "MAX_LIVE", o->max_live);
+    bpf_define(c, "MAX_SITES", o->max_sites);
+    bpf_define(c, "MAX_STACKS", o->max_stacks);
+    bpf_define(c, "EMPTY_PROBES", o->empty_probes);
 }
 
 static void deliver(void *ctx, const void *data, size_t size) {
@@ -117,11 +92,11 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     memset(lp, 0, sizeof(*lp));
     lp->on_event = on_event;
     lp->ctx = ctx;
-    lp->ncpus = possible_cpus();
+    lp->ncpus = bpf_possible_cpus();
     bool ringbuf = !o->force_perf_buffer && event_reader_kernel_has_ringbuf();
-    struct cflags c;
-    build_cflags(&c, o, ringbuf);
-    if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, c.argv, c.n, err) != 0)
+    struct bpf_defines defines;
+    build_defines(&defines, o, ringbuf);
+    if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, &defines, err) != 0)
         return -1;
     if (find_maps(lp, err) != 0 || attach_all(lp, o, plan, err) != 0 ||
         event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
@@ -137,17 +112,7 @@ int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
 }
 
 int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]) {
-    uint64_t *per_cpu = calloc((size_t)lp->ncpus, sizeof(uint64_t));
-    if (!per_cpu)
-        return -1;
-    for (int k = 0; k < LIFECYCLE_COUNTERS; k++) {
-        out[k] = 0;
-        int key = k;
-        if (bpf_lookup_elem(lp->counters_fd, &key, per_cpu) == 0)
-            for (int c = 0; c < lp->ncpus; c++)
-                out[k] += per_cpu[c];
-    }
-    free(per_cpu);
+    bpf_sum_percpu_counters(lp->counters_fd, lp->ncpus, out, LIFECYCLE_COUNTERS);
     out[COUNTER_EVENTS_LOST] += lp->reader.perf_lost + lp->malformed_events;
     return 0;
 }

@@ -131,14 +131,6 @@ TEST_P(Corpus, InlinedFramesDecode) {
     EXPECT_TRUE(acquirem) << "newproc1 inlines acquirem in every release";
 }
 
-std::string name_of(const ::testing::TestParamInfo<corpus_entry> &info) {
-    std::string n = info.param.name;
-    for (auto &c : n)
-        if (!isalnum((unsigned char)c))
-            c = '_';
-    return n;
-}
-
-INSTANTIATE_TEST_SUITE_P(Npm, Corpus, ::testing::ValuesIn(corpus_manifest()), name_of);
+INSTANTIATE_TEST_SUITE_P(Npm, Corpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
 
 } // namespace

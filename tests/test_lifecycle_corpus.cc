@@ -82,13 +82,6 @@ TEST_P(LifecycleCorpus, TracesRealStrippedBinaryWithoutChangingItsOutput) {
     EXPECT_NE(g.err().find(" 0 stack walks failed"), std::string::npos) << g.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, LifecycleCorpus, ::testing::ValuesIn(corpus_manifest()),
-                         [](const ::testing::TestParamInfo<corpus_entry> &info) {
-                             std::string name = info.param.name;
-                             for (char &c : name)
-                                 if (!isalnum((unsigned char)c))
-                                     c = '_';
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Npm, LifecycleCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
 
 } // namespace

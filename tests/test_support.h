@@ -103,5 +103,13 @@ std::vector<corpus_entry> corpus_manifest();
 inline void PrintTo(const corpus_entry &e, std::ostream *os) {
     *os << e.name << " (" << e.go_version << ")";
 }
+// A test name for a corpus entry: esbuild-0.13.15 -> esbuild_0_13_15.
+inline std::string corpus_test_name(const ::testing::TestParamInfo<corpus_entry> &info) {
+    std::string name = info.param.name;
+    for (char &c : name)
+        if (!isalnum((unsigned char)c))
+            c = '_';
+    return name;
+}
 
 } // namespace gmon_test

@@ -4,5 +4,6 @@
 
 int cmd_info(int argc, char *argv[]);
 int cmd_lifecycle(int argc, char *argv[]);
+int cmd_gc(int argc, char *argv[]);
 
 #endif

@@ -15,6 +15,8 @@ static const char USAGE[] =
     "  lifecycle  (the default: 'gmon --pid PID' is 'gmon lifecycle --pid PID') trace goroutine creations "
     "and\n"
     "             exits live, with log lines and Prometheus metrics by creation site\n"
+    "  gc         GC cycles (trigger, stop-the-world pauses, concurrent mark) and every other "
+    "stop-the-world\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
@@ -29,6 +31,7 @@ struct command {
 static const struct command COMMANDS[] = {
     {"info", cmd_info},
     {"lifecycle", cmd_lifecycle},
+    {"gc", cmd_gc},
 };
 
 int main(int argc, char *argv[]) {

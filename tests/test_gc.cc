@@ -1,0 +1,154 @@
+// gmon gc: GC cycles and stop-the-world pauses of real Go programs (the Go 1.19 fixture in every variant, and
+// esbuild from go1.17 to go1.26 in watch mode, where it keeps its garbage collector on).
+#include <csignal>
+
+#include "lifecycle_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+std::vector<std::string> json_lines_with_msg(const std::string &out, const std::string &msg) {
+    std::vector<std::string> got;
+    for (const auto &l : lines(out))
+        if (json_field(l, "msg") == msg)
+            got.push_back(l);
+    return got;
+}
+
+long long number(const std::string &line, const char *key) {
+    std::string v = json_field(line, key);
+    return v.empty() ? -1 : std::stoll(v);
+}
+
+// Runs `workload` while `gmon gc` traces bin; returns gmon once it has stopped.
+void trace_gc(background &g, const std::string &workload) {
+    if (!attached(g))
+        return;
+    auto r = run(workload, 120);
+    EXPECT_EQ(r.status, 0) << r.err;
+    usleep(300 * 1000);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+}
+
+class GcFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GcFixture, ForcedCyclesAndReadMemStatsPausesAreReportedExactly) {
+    std::string bin = private_copy(fixture("lifecycle-" + GetParam()), "gc");
+    background g(gmon_command("gc --path " + bin + " --format json"));
+    trace_gc(g, "env GOGC=off " + bin + " gc 5 7");
+
+    auto cycles = json_lines_with_msg(g.out(), "gc cycle");
+    ASSERT_EQ(cycles.size(), 5u) << g.out() << g.err();
+    for (size_t i = 0; i < cycles.size(); i++) {
+        const auto &c = cycles[i];
+        EXPECT_EQ(number(c, "gc"), (long long)i + 1) << c;
+        EXPECT_EQ(json_field(c, "trigger"), "forced") << c;
+        EXPECT_EQ(json_field(c, "caller"), "runtime.GC") << c;
+        long long sweep = number(c, "sweep_termination"), mark = number(c, "mark"),
+                  markterm = number(c, "mark_termination");
+        EXPECT_GT(sweep, 0) << c;
+        EXPECT_GT(mark, 0) << c;
+        EXPECT_GT(markterm, 0) << c;
+        EXPECT_LT(sweep + mark + markterm, 1000000000LL) << c;
+        EXPECT_EQ(number(c, "stw"), sweep + markterm) << c;
+    }
+    auto pauses = json_lines_with_msg(g.out(), "stop the world");
+    size_t read_mem_stats = 0;
+    for (const auto &p : pauses) {
+        if (json_field(p, "caller") != "runtime.ReadMemStats")
+            continue;
+        read_mem_stats++;
+        EXPECT_EQ(json_field(p, "reason"), "stop the world") << "Go 1.19 passes no stwReason";
+        EXPECT_EQ(number(p, "goroutine_id"), 1) << p;
+        EXPECT_GT(number(p, "pause"), 0) << p;
+        EXPECT_LE(number(p, "stopping"), number(p, "pause")) << p;
+    }
+    EXPECT_EQ(read_mem_stats, 7u) << g.out();
+    EXPECT_NE(g.err().find("gc cycles: 5 (heap 0, periodic 0, forced 5, unknown trigger 0)"),
+              std::string::npos)
+        << g.err();
+    EXPECT_NE(g.err().find("losses: 0 events lost, 0 events out of order"), std::string::npos) << g.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, GcFixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
+TEST(Gc, TableHasOneRowPerCycleAndPause) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gc-table");
+    background g(gmon_command("gc --path " + bin));
+    trace_gc(g, "env GOGC=off " + bin + " gc 3 2");
+    auto rows = lines(g.out());
+    ASSERT_FALSE(rows.empty());
+    EXPECT_NE(rows[0].find("SWEEP-TERM"), std::string::npos) << rows[0];
+    size_t gc_rows = 0, stw_rows = 0;
+    for (const auto &r : rows) {
+        gc_rows += r.find(" gc ") != std::string::npos && r.find("forced") != std::string::npos;
+        stw_rows +=
+            r.find(" stw ") != std::string::npos && r.find("(runtime.ReadMemStats)") != std::string::npos;
+    }
+    EXPECT_EQ(gc_rows, 3u) << g.out();
+    EXPECT_EQ(stw_rows, 2u) << g.out();
+}
+
+TEST(Gc, BadInputIsRefusedWithOneLine) {
+    for (const char *args : {"gc", "gc --format xml --path /bin/true", "gc --pid 999999999",
+                             "gc --path /bin/ls", "gc --duration 0 --path /bin/true"}) {
+        auto r = run(gmon_command(args));
+        EXPECT_EQ(r.status, 2) << args << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    }
+}
+
+// A project of 100 modules holding 2,000-number arrays: enough allocation for a few GC cycles.
+std::string allocating_project() {
+    static std::string dir;
+    if (!dir.empty())
+        return dir;
+    dir = scratch_dir() + "/esbuild-gc-project";
+    run("mkdir -p " + dir);
+    std::string entry, numbers;
+    for (int j = 0; j < 2000; j++)
+        numbers += std::to_string(j) + ",";
+    for (int i = 0; i < 100; i++) {
+        std::string m = std::to_string(i);
+        write_file(dir + "/m" + m + ".js", "export const v" + m + " = [" + numbers + "];\n");
+        entry += "import { v" + m + " } from './m" + m + ".js';\nconsole.log(v" + m + ");\n";
+    }
+    write_file(dir + "/entry.js", entry);
+    return dir;
+}
+
+class GcCorpus : public ::testing::TestWithParam<corpus_entry> {};
+
+// esbuild turns its GC off for one-shot builds; in --watch mode (which ends when stdin closes) it keeps it.
+TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
+    const corpus_entry &e = GetParam();
+    std::string bin = private_copy(corpus(e.name), "gc-" + e.name);
+    std::string project = allocating_project();
+    std::string build = bin + " " + project + "/entry.js --bundle --log-level=warning --outfile=";
+    std::string ref = scratch_dir() + "/" + e.name + "-gc-ref.js",
+                traced = scratch_dir() + "/" + e.name + "-gc.js";
+    ASSERT_EQ(run(build + ref).status, 0);
+
+    background g(gmon_command("gc --path " + bin + " --format json"));
+    trace_gc(g, "sh -c 'sleep 3 | " + build + traced + " --watch'");
+    EXPECT_EQ(read_file(traced), read_file(ref)) << "esbuild's output changed";
+
+    auto cycles = json_lines_with_msg(g.out(), "gc cycle");
+    EXPECT_GT(cycles.size(), 0u) << e.name << "\n" << g.err();
+    for (size_t i = 0; i < cycles.size(); i++) {
+        const auto &c = cycles[i];
+        EXPECT_EQ(number(c, "gc"), (long long)i + 1) << c;
+        for (const char *phase : {"sweep_termination", "mark", "mark_termination"}) {
+            EXPECT_GT(number(c, phase), 0) << phase << ": " << c;
+            EXPECT_LT(number(c, phase), 10000000000LL) << phase << ": " << c;
+        }
+        EXPECT_NE(json_field(c, "trigger"), "forced") << c;
+    }
+    EXPECT_NE(g.err().find("losses: 0 events lost, 0 events out of order"), std::string::npos) << g.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, GcCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
+
+} // namespace

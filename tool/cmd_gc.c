@@ -1,0 +1,359 @@
+/* gmon gc --path BIN | --pid PID: one line per GC cycle (trigger, sweep-termination pause, concurrent mark,
+ * mark-termination pause, total stop-the-world) and one per other stop-the-world (ReadMemStats, GOMAXPROCS,
+ * ...) with its reason. Probes: probes/gc.bpf.c; pairing: gc_cycles.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "gc.h"
+#include "gc_cycles.h"
+#include "log_writer.h"
+#include "process_watch.h"
+#include "trace_loop.h"
+#include "traced_program.h"
+
+static const char USAGE[] =
+    "Usage: gmon gc --path BIN | --pid PID [OPTIONS]\n"
+    "\n"
+    "Traces garbage collection in a running Go program (Go 1.17-1.27) with eBPF uprobes: one line per GC\n"
+    "cycle with its number (counted from when gmon attached), trigger (heap, periodic, forced), the\n"
+    "sweep-termination stop-the-world pause, the concurrent mark, the mark-termination pause and the total\n"
+    "stop-the-world time; and one line per other stop-the-world (runtime.ReadMemStats, GOMAXPROCS, ...) "
+    "with\n"
+    "its reason (the runtime's own words from Go 1.21) and the function that asked for it.\n"
+    "Needs root. Runs until Ctrl-C, --duration, or the end of the --pid process; prints a summary on "
+    "stderr.\n"
+    "\n"
+    "  --path BIN          trace every process running BIN, including ones started later\n"
+    "  --pid PID           trace one process\n"
+    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
+    "  --format F          table (default), logfmt or json (one object per line)\n"
+    "  --duration SECS     stop after SECS seconds\n"
+    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
+
+enum { OPT_PATH = 1000, OPT_PID, OPT_GOVER, OPT_FORMAT, OPT_DURATION, OPT_PERF };
+
+struct options {
+    const char *path, *go_version;
+    int pid;
+    bool table, perf_buffer;
+    enum log_format format;
+    uint64_t duration_s;
+};
+
+struct gc_totals {
+    uint64_t cycles, by_trigger[4], pauses, other_pauses;
+    int64_t stw_ns, max_pause_ns;
+};
+
+struct gc_monitor {
+    struct options opt;
+    struct traced_program prog;
+    struct go_string_table reasons;
+    struct gc_probes probes;
+    struct gc_cycles cycles;
+    struct process_watch procs;
+    struct log_writer log;
+    struct gc_totals totals;
+    int64_t mono_to_wall_ns;
+    bool header_printed;
+};
+
+static int parse_format(const char *text, struct options *o) {
+    o->table = strcmp(text, "table") == 0;
+    if (o->table)
+        return 0;
+    if (log_format_parse(text, &o->format))
+        return 0;
+    cli_error("gc", "--format must be table, logfmt or json, not \"%s\"", text);
+    return -1;
+}
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {{"path", required_argument, NULL, OPT_PATH},
+                                         {"pid", required_argument, NULL, OPT_PID},
+                                         {"go-version", required_argument, NULL, OPT_GOVER},
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"duration", required_argument, NULL, OPT_DURATION},
+                                         {"perf-buffer", no_argument, NULL, OPT_PERF},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.go_version = "auto", .table = true};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_PATH:
+            o->path = optarg;
+            break;
+        case OPT_PID:
+            if (!cli_parse_pid("gc", optarg, &o->pid))
+                return -1;
+            break;
+        case OPT_GOVER:
+            o->go_version = optarg;
+            break;
+        case OPT_FORMAT:
+            if (parse_format(optarg, o) != 0)
+                return -1;
+            break;
+        case OPT_DURATION:
+            if (!cli_parse_uint("gc", "--duration", optarg, 1, 365ULL * 24 * 3600, &o->duration_s))
+                return -1;
+            break;
+        case OPT_PERF:
+            o->perf_buffer = true;
+            break;
+        default:
+            cli_bad_option("gc", argv, optind);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error("gc", "unexpected argument \"%s\" (see 'gmon gc --help')", argv[optind]);
+        return -1;
+    }
+    if (!o->path && !o->pid) {
+        cli_error("gc", "give --path BIN or --pid PID (see 'gmon gc --help')");
+        return -1;
+    }
+    return 0;
+}
+
+static void clock_text(int64_t wall, char *out, size_t size) {
+    time_t secs = (time_t)(wall / 1000000000LL);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    char hms[16];
+    strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+    snprintf(out, size, "%s.%03d", hms, (int)(wall / 1000000LL % 1000));
+}
+
+/* Three significant digits, so that table columns stay aligned: 950ns, 12.3µs, 1.43ms, 2.05s. */
+static void duration_text(int64_t ns, char *out, size_t size) {
+    double v = ns > 0 ? (double)ns : 0;
+    static const char *const units[] = {"ns", "µs", "ms", "s"};
+    int u = 0;
+    while (u < 3 && v >= 1000) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(out, size, u == 0 || v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
+}
+
+static void print_header(struct gc_monitor *m) {
+    if (m->header_printed)
+        return;
+    m->header_printed = true;
+    printf("%-12s %-7s %-5s %-5s %-8s %-10s %-10s %-10s %-10s %s\n", "TIME", "PID", "EVENT", "GC", "TRIGGER",
+           "SWEEP-TERM", "MARK", "MARK-TERM", "STW", "REASON (CALLER)");
+}
+
+static int64_t pause_ns(const struct stw_pause *p) {
+    return p->end_ns - p->begin_ns;
+}
+
+static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
+    char when[32], sweep[32], mark[32], markterm[32], stw[32];
+    clock_text(c->mark_termination.end_ns + m->mono_to_wall_ns, when, sizeof(when));
+    duration_text(pause_ns(&c->sweep_termination), sweep, sizeof(sweep));
+    duration_text(c->mark_ns, mark, sizeof(mark));
+    duration_text(pause_ns(&c->mark_termination), markterm, sizeof(markterm));
+    duration_text(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination), stw, sizeof(stw));
+    print_header(m);
+    printf("%-12s %-7u %-5s %-5llu %-8s %-10s %-10s %-10s %-10s (%s)\n", when, c->tgid, "gc",
+           (unsigned long long)c->number, c->trigger, sweep, mark, markterm, stw,
+           c->sweep_termination.caller);
+    fflush(stdout);
+}
+
+static void table_pause(struct gc_monitor *m, const struct stw_pause *p) {
+    char when[32], stw[32];
+    clock_text(p->end_ns + m->mono_to_wall_ns, when, sizeof(when));
+    duration_text(pause_ns(p), stw, sizeof(stw));
+    print_header(m);
+    printf("%-12s %-7u %-5s %-5s %-8s %-10s %-10s %-10s %-10s %s (%s)\n", when, p->tgid, "stw", "-", "-", "-",
+           "-", "-", stw, p->reason, p->caller);
+    fflush(stdout);
+}
+
+static void log_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
+    struct log_writer *w = &m->log;
+    log_begin(w, LOG_INFO, c->mark_termination.end_ns + m->mono_to_wall_ns, "gc cycle");
+    log_uint(w, "pid", c->tgid);
+    log_uint(w, "gc", c->number);
+    log_str(w, "trigger", c->trigger);
+    log_str(w, "caller", c->sweep_termination.caller);
+    log_duration(w, "sweep_termination", (uint64_t)pause_ns(&c->sweep_termination));
+    log_duration(w, "mark", (uint64_t)(c->mark_ns > 0 ? c->mark_ns : 0));
+    log_duration(w, "mark_termination", (uint64_t)pause_ns(&c->mark_termination));
+    log_duration(w, "stw", (uint64_t)(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination)));
+    log_end(w);
+}
+
+static void log_pause(struct gc_monitor *m, const struct stw_pause *p) {
+    struct log_writer *w = &m->log;
+    log_begin(w, LOG_INFO, p->end_ns + m->mono_to_wall_ns, "stop the world");
+    log_uint(w, "pid", p->tgid);
+    log_str(w, "reason", p->reason);
+    log_str(w, "caller", p->caller);
+    log_uint(w, "goroutine_id", p->goid);
+    log_duration(w, "stopping", (uint64_t)(p->stopped_ns - p->begin_ns));
+    log_duration(w, "pause", (uint64_t)pause_ns(p));
+    log_end(w);
+}
+
+static void on_pause(void *ctx, const struct stw_pause *p) {
+    struct gc_monitor *m = ctx;
+    m->totals.pauses++;
+    m->totals.stw_ns += pause_ns(p);
+    if (pause_ns(p) > m->totals.max_pause_ns)
+        m->totals.max_pause_ns = pause_ns(p);
+    if (p->kind != STW_OTHER)
+        return; /* shown with its cycle */
+    m->totals.other_pauses++;
+    if (m->opt.table)
+        table_pause(m, p);
+    else
+        log_pause(m, p);
+}
+
+static void on_cycle(void *ctx, const struct gc_cycle *c) {
+    struct gc_monitor *m = ctx;
+    m->totals.cycles++;
+    int t = strcmp(c->trigger, "heap") == 0       ? 0
+            : strcmp(c->trigger, "periodic") == 0 ? 1
+            : strcmp(c->trigger, "forced") == 0   ? 2
+                                                  : 3;
+    m->totals.by_trigger[t]++;
+    if (m->opt.table)
+        table_cycle(m, c);
+    else
+        log_cycle(m, c);
+}
+
+static void on_event(void *ctx, const struct gc_event *ev) {
+    struct gc_monitor *m = ctx;
+    gc_cycles_event(&m->cycles, ev);
+}
+
+static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+    struct gc_monitor *m = ctx;
+    return process_watch_load_bias(&m->procs, tgid, bias);
+}
+
+static int poll_events(void *ctx, int timeout_ms) {
+    struct gc_monitor *m = ctx;
+    return gc_probes_poll(&m->probes, timeout_ms);
+}
+
+static bool target_still_runs(void *ctx) {
+    struct gc_monitor *m = ctx;
+    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
+        return true;
+    fprintf(stderr, "gmon gc: process %d exited\n", m->prog.target.pid);
+    return false;
+}
+
+/* Go 1.21+ passes stopTheWorldWithSema a reason; its names are read from the binary. */
+static bool find_reasons(struct gc_monitor *m) {
+    if (m->prog.target.bin.version.minor < 21)
+        return false;
+    const char *first[] = {"unknown", "GC mark termination", "GC sweep termination"};
+    if (go_string_table_find(&m->prog.target.bin.elf, first, 3, &m->reasons) == 0)
+        return true;
+    fprintf(stderr, "gmon gc: runtime.stwReasonStrings not found in %s: reasons are named after the caller\n",
+            traced_program_name(&m->prog));
+    return false;
+}
+
+static int start(struct gc_monitor *m) {
+    struct gmon_error err;
+    const struct options *o = &m->opt;
+    if (traced_program_open(&m->prog, o->path, o->pid, o->go_version, &err) != 0 ||
+        bpf_preflight(&err) != 0) {
+        cli_error("gc", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    bool reasons = find_reasons(m);
+    process_watch_init(&m->procs, &m->prog.target);
+    gc_cycles_init(&m->cycles, &m->prog.target.bin, &m->reasons, load_bias_of, m, on_pause, on_cycle, m);
+    struct gc_probe_options po = {.layout = m->prog.layout.layout,
+                                  .attach_path = traced_program_attach_path(&m->prog),
+                                  .pid = traced_program_attach_pid(&m->prog),
+                                  .stw_reason_in_al = reasons,
+                                  .force_perf_buffer = o->perf_buffer};
+    int64_t t0 = monotonic_ns();
+    if (gc_probes_open(&m->probes, &po, &m->prog.plan, on_event, m, &err) != 0) {
+        cli_error("gc", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.nprobes,
+            (double)(monotonic_ns() - t0) / 1e6);
+    return GMON_EXIT_OK;
+}
+
+static void print_summary(struct gc_monitor *m) {
+    uint64_t c[GC_COUNTERS];
+    gc_probes_counters(&m->probes, c);
+    const struct gc_totals *t = &m->totals;
+    char total[32], max[32];
+    duration_text(t->stw_ns, total, sizeof(total));
+    duration_text(t->max_pause_ns, max, sizeof(max));
+    fprintf(stderr,
+            "gc cycles: %llu (heap %llu, periodic %llu, forced %llu, unknown trigger %llu); stop-the-world "
+            "pauses: "
+            "%llu (%llu outside GC), total %s, longest %s\n",
+            (unsigned long long)t->cycles, (unsigned long long)t->by_trigger[0],
+            (unsigned long long)t->by_trigger[1], (unsigned long long)t->by_trigger[2],
+            (unsigned long long)t->by_trigger[3], (unsigned long long)t->pauses,
+            (unsigned long long)t->other_pauses, total, max);
+    fprintf(
+        stderr,
+        "losses: %llu events lost, %llu events out of order (gmon attached mid-cycle), %llu failed reads\n",
+        (unsigned long long)c[GC_COUNTER_EVENTS_LOST], (unsigned long long)m->cycles.unpaired,
+        (unsigned long long)c[GC_COUNTER_READ_FAILED]);
+}
+
+static void stop(struct gc_monitor *m, bool attached) {
+    gc_probes_close(&m->probes);
+    if (attached)
+        print_summary(m);
+    gc_cycles_free(&m->cycles);
+    go_string_table_free(&m->reasons);
+    process_watch_free(&m->procs);
+    traced_program_close(&m->prog);
+    log_writer_close(&m->log);
+}
+
+int cmd_gc(int argc, char *argv[]) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct gc_monitor m;
+    memset(&m, 0, sizeof(m));
+    if (parse_options(argc, argv, &m.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    m.mono_to_wall_ns = wall_ns() - monotonic_ns();
+    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+        return GMON_EXIT_FAILED;
+    trace_loop_install_signals();
+    int rc = start(&m);
+    if (rc != GMON_EXIT_OK) {
+        stop(&m, false);
+        return rc;
+    }
+    struct trace_loop loop = {.poll = poll_events,
+                              .tick = target_still_runs,
+                              .ctx = &m,
+                              .tick_ms = 500,
+                              .duration_s = m.opt.duration_s};
+    rc = trace_loop_run(&loop);
+    stop(&m, true);
+    return rc;
+}
