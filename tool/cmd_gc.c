@@ -144,6 +144,15 @@ static void duration_text(int64_t ns, char *out, size_t size) {
     snprintf(out, size, u == 0 || v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
 }
 
+/* printf's %-10s counts bytes; "µs" is two bytes for one column. */
+static void print_cell(const char *text, int width) {
+    int columns = 0;
+    for (const char *c = text; *c; c++)
+        columns += ((unsigned char)*c & 0xC0) != 0x80;
+    fputs(text, stdout);
+    printf("%*s", width > columns ? width - columns + 1 : 1, "");
+}
+
 static void print_header(struct gc_monitor *m) {
     if (m->header_printed)
         return;
@@ -164,9 +173,11 @@ static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     duration_text(pause_ns(&c->mark_termination), markterm, sizeof(markterm));
     duration_text(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination), stw, sizeof(stw));
     print_header(m);
-    printf("%-12s %-7u %-5s %-5llu %-8s %-10s %-10s %-10s %-10s (%s)\n", when, c->tgid, "gc",
-           (unsigned long long)c->number, c->trigger, sweep, mark, markterm, stw,
-           c->sweep_termination.caller);
+    printf("%-12s %-7u %-5s %-5llu %-8s ", when, c->tgid, "gc", (unsigned long long)c->number, c->trigger);
+    const char *cells[] = {sweep, mark, markterm, stw};
+    for (int i = 0; i < 4; i++)
+        print_cell(cells[i], 10);
+    printf("(%s)\n", c->sweep_termination.caller);
     fflush(stdout);
 }
 
@@ -175,8 +186,9 @@ static void table_pause(struct gc_monitor *m, const struct stw_pause *p) {
     clock_text(p->end_ns + m->mono_to_wall_ns, when, sizeof(when));
     duration_text(pause_ns(p), stw, sizeof(stw));
     print_header(m);
-    printf("%-12s %-7u %-5s %-5s %-8s %-10s %-10s %-10s %-10s %s (%s)\n", when, p->tgid, "stw", "-", "-", "-",
-           "-", "-", stw, p->reason, p->caller);
+    printf("%-12s %-7u %-5s %-5s %-8s %-10s %-10s %-10s ", when, p->tgid, "stw", "-", "-", "-", "-", "-");
+    print_cell(stw, 10);
+    printf("%s (%s)\n", p->reason, p->caller);
     fflush(stdout);
 }
 
