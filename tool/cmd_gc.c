@@ -13,6 +13,7 @@
 #include "log_writer.h"
 #include "process_watch.h"
 #include "trace_loop.h"
+#include "trace_options.h"
 #include "traced_program.h"
 
 static const char USAGE[] =
@@ -34,14 +35,12 @@ static const char USAGE[] =
     "  --duration SECS     stop after SECS seconds\n"
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
 
-enum { OPT_PATH = 1000, OPT_PID, OPT_GOVER, OPT_FORMAT, OPT_DURATION, OPT_PERF };
+enum { OPT_FORMAT = 1000 };
 
 struct options {
-    const char *path, *go_version;
-    int pid;
-    bool table, perf_buffer;
+    struct trace_options trace;
+    bool table;
     enum log_format format;
-    uint64_t duration_s;
 };
 
 struct gc_totals {
@@ -73,54 +72,25 @@ static int parse_format(const char *text, struct options *o) {
 }
 
 static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {{"path", required_argument, NULL, OPT_PATH},
-                                         {"pid", required_argument, NULL, OPT_PID},
-                                         {"go-version", required_argument, NULL, OPT_GOVER},
-                                         {"format", required_argument, NULL, OPT_FORMAT},
-                                         {"duration", required_argument, NULL, OPT_DURATION},
-                                         {"perf-buffer", no_argument, NULL, OPT_PERF},
-                                         {NULL, 0, NULL, 0}};
-    *o = (struct options){.go_version = "auto", .table = true};
+    static const struct option opts[] = {
+        TRACE_LONG_OPTIONS, {"format", required_argument, NULL, OPT_FORMAT}, {NULL, 0, NULL, 0}};
+    *o = (struct options){.table = true};
+    trace_options_init(&o->trace);
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_PATH:
-            o->path = optarg;
-            break;
-        case OPT_PID:
-            if (!cli_parse_pid("gc", optarg, &o->pid))
-                return -1;
-            break;
-        case OPT_GOVER:
-            o->go_version = optarg;
-            break;
-        case OPT_FORMAT:
-            if (parse_format(optarg, o) != 0)
-                return -1;
-            break;
-        case OPT_DURATION:
-            if (!cli_parse_uint("gc", "--duration", optarg, 1, 365ULL * 24 * 3600, &o->duration_s))
-                return -1;
-            break;
-        case OPT_PERF:
-            o->perf_buffer = true;
-            break;
-        default:
+        int handled = trace_options_parse("gc", c, optarg, &o->trace);
+        if (handled == 0 && c == OPT_FORMAT)
+            handled = parse_format(optarg, o) == 0 ? 1 : -1;
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
             cli_bad_option("gc", argv, optind);
             return -1;
         }
     }
-    if (optind < argc) {
-        cli_error("gc", "unexpected argument \"%s\" (see 'gmon gc --help')", argv[optind]);
-        return -1;
-    }
-    if (!o->path && !o->pid) {
-        cli_error("gc", "give --path BIN or --pid PID (see 'gmon gc --help')");
-        return -1;
-    }
-    return 0;
+    return trace_options_finish("gc", argc, argv, &o->trace);
 }
 
 static void clock_text(int64_t wall, char *out, size_t size) {
@@ -285,7 +255,7 @@ static bool find_reasons(struct gc_monitor *m) {
 static int start(struct gc_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->path, o->pid, o->go_version, &err) != 0 ||
+    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
         bpf_preflight(&err) != 0) {
         cli_error("gc", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
@@ -297,7 +267,7 @@ static int start(struct gc_monitor *m) {
                                   .attach_path = traced_program_attach_path(&m->prog),
                                   .pid = traced_program_attach_pid(&m->prog),
                                   .stw_reason_in_al = reasons,
-                                  .force_perf_buffer = o->perf_buffer};
+                                  .force_perf_buffer = o->trace.perf_buffer};
     int64_t t0 = monotonic_ns();
     if (gc_probes_open(&m->probes, &po, &m->prog.plan, on_event, m, &err) != 0) {
         cli_error("gc", "%s", err.msg);
@@ -364,7 +334,7 @@ int cmd_gc(int argc, char *argv[]) {
                               .tick = target_still_runs,
                               .ctx = &m,
                               .tick_ms = 500,
-                              .duration_s = m.opt.duration_s};
+                              .duration_s = m.opt.trace.duration_s};
     rc = trace_loop_run(&loop);
     stop(&m, true);
     return rc;

@@ -21,6 +21,7 @@
 #include "probe_plan.h"
 #include "process_watch.h"
 #include "trace_loop.h"
+#include "trace_options.h"
 #include "traced_program.h"
 
 static const char USAGE[] =
@@ -49,119 +50,79 @@ static const char USAGE[] =
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n";
 
-enum {
-    OPT_PATH = 1000,
-    OPT_PID,
-    OPT_GOVER,
-    OPT_LEVEL,
-    OPT_FORMAT,
-    OPT_METRICS,
-    OPT_ADDR,
-    OPT_DURATION,
-    OPT_MAX_LIVE,
-    OPT_MAX_SERIES,
-    OPT_PERF,
-    OPT_EMPTY,
-    OPT_HELP
-};
+enum { OPT_LEVEL = 1000, OPT_FORMAT, OPT_METRICS, OPT_ADDR, OPT_MAX_LIVE, OPT_MAX_SERIES, OPT_EMPTY };
 
 struct options {
-    const char *path, *go_version, *metrics_addr;
-    int pid;
+    struct trace_options trace;
+    const char *metrics_addr;
     enum log_level level;
     enum log_format format;
-    uint64_t metrics_port, duration_s, max_live, max_series;
-    bool perf_buffer, empty_probes;
+    uint64_t metrics_port, max_live, max_series;
+    bool empty_probes;
 };
 
+/* The options only the lifecycle monitor has: 1 handled, 0 unknown, -1 bad value (printed). */
+static int parse_own_option(int c, const char *arg, struct options *o) {
+    switch (c) {
+    case OPT_LEVEL:
+        if (log_level_parse(arg, &o->level))
+            return 1;
+        cli_error("lifecycle", "--level must be DEBUG, INFO, WARN or ERROR, not \"%s\"", arg);
+        return -1;
+    case OPT_FORMAT:
+        if (log_format_parse(arg, &o->format))
+            return 1;
+        cli_error("lifecycle", "--format must be logfmt or json, not \"%s\"", arg);
+        return -1;
+    case OPT_METRICS:
+        return cli_parse_uint("lifecycle", "--metrics", arg, 0, 65535, &o->metrics_port) ? 1 : -1;
+    case OPT_ADDR:
+        o->metrics_addr = arg;
+        return 1;
+    case OPT_MAX_LIVE:
+        return cli_parse_uint("lifecycle", "--max-goroutines", arg, 1024, 16777216, &o->max_live) ? 1 : -1;
+    case OPT_MAX_SERIES:
+        return cli_parse_uint("lifecycle", "--max-series", arg, 1, 100000, &o->max_series) ? 1 : -1;
+    case OPT_EMPTY:
+        o->empty_probes = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {{"path", required_argument, NULL, OPT_PATH},
-                                         {"pid", required_argument, NULL, OPT_PID},
-                                         {"go-version", required_argument, NULL, OPT_GOVER},
+    static const struct option opts[] = {TRACE_LONG_OPTIONS,
                                          {"level", required_argument, NULL, OPT_LEVEL},
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"metrics", required_argument, NULL, OPT_METRICS},
                                          {"metrics-addr", required_argument, NULL, OPT_ADDR},
-                                         {"duration", required_argument, NULL, OPT_DURATION},
                                          {"max-goroutines", required_argument, NULL, OPT_MAX_LIVE},
                                          {"max-series", required_argument, NULL, OPT_MAX_SERIES},
-                                         {"perf-buffer", no_argument, NULL, OPT_PERF},
                                          {"empty-probes", no_argument, NULL, OPT_EMPTY},
-                                         {"help", no_argument, NULL, OPT_HELP},
                                          {NULL, 0, NULL, 0}};
-    *o = (struct options){.go_version = "auto",
-                          .metrics_addr = "127.0.0.1",
+    *o = (struct options){.metrics_addr = "127.0.0.1",
                           .level = LOG_INFO,
                           .format = LOG_LOGFMT,
                           .metrics_port = 5500,
                           .max_live = 65536,
                           .max_series = 500};
+    trace_options_init(&o->trace);
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_PATH:
-            o->path = optarg;
-            break;
-        case OPT_PID:
-            if (!cli_parse_pid("lifecycle", optarg, &o->pid))
-                return -1;
-            break;
-        case OPT_GOVER:
-            o->go_version = optarg;
-            break;
-        case OPT_LEVEL:
-            if (!log_level_parse(optarg, &o->level)) {
-                cli_error("lifecycle", "--level must be DEBUG, INFO, WARN or ERROR, not \"%s\"", optarg);
-                return -1;
-            }
-            break;
-        case OPT_FORMAT:
-            if (!log_format_parse(optarg, &o->format)) {
-                cli_error("lifecycle", "--format must be logfmt or json, not \"%s\"", optarg);
-                return -1;
-            }
-            break;
-        case OPT_METRICS:
-            if (!cli_parse_uint("lifecycle", "--metrics", optarg, 0, 65535, &o->metrics_port))
-                return -1;
-            break;
-        case OPT_ADDR:
-            o->metrics_addr = optarg;
-            break;
-        case OPT_DURATION:
-            if (!cli_parse_uint("lifecycle", "--duration", optarg, 1, 365ULL * 24 * 3600, &o->duration_s))
-                return -1;
-            break;
-        case OPT_MAX_LIVE:
-            if (!cli_parse_uint("lifecycle", "--max-goroutines", optarg, 1024, 16777216, &o->max_live))
-                return -1;
-            break;
-        case OPT_MAX_SERIES:
-            if (!cli_parse_uint("lifecycle", "--max-series", optarg, 1, 100000, &o->max_series))
-                return -1;
-            break;
-        case OPT_PERF:
-            o->perf_buffer = true;
-            break;
-        case OPT_EMPTY:
-            o->empty_probes = true;
-            break;
-        default:
+        int handled = trace_options_parse("lifecycle", c, optarg, &o->trace);
+        if (handled == 0)
+            handled = parse_own_option(c, optarg, o);
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
             cli_bad_option("lifecycle", argv, optind);
             return -1;
         }
     }
-    if (optind < argc) {
-        cli_error("lifecycle", "unexpected argument \"%s\" (see 'gmon --help')", argv[optind]);
-        return -1;
-    }
-    if (!o->path && !o->pid) {
-        cli_error("lifecycle", "give --path BIN or --pid PID (see 'gmon lifecycle --help')");
-        return -1;
-    }
-    return 0;
+    return trace_options_finish("lifecycle", argc, argv, &o->trace);
 }
 
 /* Everything one run of the monitor owns. Large: static storage. */
@@ -234,7 +195,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
         .emit_created = o->level <= LOG_INFO,
         .emit_exited = o->level <= LOG_INFO,
         .emit_untracked = o->level <= LOG_DEBUG,
-        .force_perf_buffer = o->perf_buffer,
+        .force_perf_buffer = o->trace.perf_buffer,
         .empty_probes = o->empty_probes,
         .max_live = (unsigned)o->max_live,
         .max_sites = 16384,
@@ -343,8 +304,11 @@ static int poll_events(void *ctx, int timeout_ms) {
 }
 
 static int run_loop(struct monitor *m) {
-    struct trace_loop loop = {
-        .poll = poll_events, .tick = housekeeping, .ctx = m, .tick_ms = 500, .duration_s = m->opt.duration_s};
+    struct trace_loop loop = {.poll = poll_events,
+                              .tick = housekeeping,
+                              .ctx = m,
+                              .tick_ms = 500,
+                              .duration_s = m->opt.trace.duration_s};
     int rc = trace_loop_run(&loop);
     warn_on_problems(m); /* one last time, after the buffered events */
     return rc;
@@ -352,7 +316,8 @@ static int run_loop(struct monitor *m) {
 
 static int start(struct monitor *m) {
     struct gmon_error err;
-    if (traced_program_open(&m->prog, m->opt.path, m->opt.pid, m->opt.go_version, &err) != 0 ||
+    if (traced_program_open(&m->prog, m->opt.trace.path, m->opt.trace.pid, m->opt.trace.go_version, &err) !=
+            0 ||
         bpf_preflight(&err) != 0) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;

@@ -1,0 +1,42 @@
+#include "trace_options.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+void trace_options_init(struct trace_options *t) {
+    memset(t, 0, sizeof(*t));
+    t->go_version = "auto";
+}
+
+int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_options *t) {
+    switch (c) {
+    case TRACE_OPT_PATH:
+        t->path = arg;
+        return 1;
+    case TRACE_OPT_PID:
+        return cli_parse_pid(cmd, arg, &t->pid) ? 1 : -1;
+    case TRACE_OPT_GOVER:
+        t->go_version = arg;
+        return 1;
+    case TRACE_OPT_DURATION:
+        return cli_parse_uint(cmd, "--duration", arg, 1, 365ULL * 24 * 3600, &t->duration_s) ? 1 : -1;
+    case TRACE_OPT_PERF:
+        t->perf_buffer = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t) {
+    if (optind < argc) {
+        cli_error(cmd, "unexpected argument \"%s\" (see 'gmon %s --help')", argv[optind], cmd);
+        return -1;
+    }
+    if (!t->path && !t->pid) {
+        cli_error(cmd, "give --path BIN or --pid PID (see 'gmon %s --help')", cmd);
+        return -1;
+    }
+    return 0;
+}

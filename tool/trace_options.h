@@ -1,0 +1,34 @@
+/* The options every live-tracing command takes: the target (--path/--pid), --go-version, --duration and
+ * --perf-buffer. Each command lists TRACE_LONG_OPTIONS in its getopt table and hands the codes it does not
+ * know to trace_options_parse, so the shared options are spelled, checked and refused the same everywhere. */
+#ifndef GMON_TRACE_OPTIONS_H
+#define GMON_TRACE_OPTIONS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct trace_options {
+    const char *path, *go_version;
+    int pid;
+    uint64_t duration_s; /* 0: until Ctrl-C */
+    bool perf_buffer;
+};
+
+enum { TRACE_OPT_PATH = 900, TRACE_OPT_PID, TRACE_OPT_GOVER, TRACE_OPT_DURATION, TRACE_OPT_PERF };
+
+#define TRACE_LONG_OPTIONS                                                                                   \
+    {"path", required_argument, NULL, TRACE_OPT_PATH}, {"pid", required_argument, NULL, TRACE_OPT_PID},      \
+        {"go-version", required_argument, NULL, TRACE_OPT_GOVER},                                            \
+        {"duration", required_argument, NULL, TRACE_OPT_DURATION}, {                                         \
+        "perf-buffer", no_argument, NULL, TRACE_OPT_PERF                                                     \
+    }
+
+void trace_options_init(struct trace_options *t);
+/* Applies getopt's result c when it is a shared option. Returns 1 when it was, 0 when c is not a shared
+ * option, -1 after printing why its value is bad. */
+int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_options *t);
+/* Call after the getopt loop: refuses leftover arguments and a missing target. Returns 0 or -1 (printed). */
+int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t);
+
+#endif
