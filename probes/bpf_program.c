@@ -117,9 +117,12 @@ int bpf_program_compile(struct bpf_program *p, const char *source, const struct 
     if (defines->n == BPF_MAX_DEFINES)
         return gmon_fail(err, "internal error: more than %d -D flags for the BPF program",
                          BPF_MAX_DEFINES - 1);
+    /* GMON_BPF_PROGRAM tells the shared event headers they are compiled into a BPF program, not the host. */
+    const char *argv[BPF_MAX_DEFINES + 1];
+    memcpy(argv, defines->argv, defines->n * sizeof(argv[0]));
+    argv[defines->n] = "-DGMON_BPF_PROGRAM=1";
     /* libbcc prints compiler diagnostics on stderr itself. */
-    p->module =
-        bpf_module_create_c_from_string(source, 0, (const char **)defines->argv, (int)defines->n, true, NULL);
+    p->module = bpf_module_create_c_from_string(source, 0, argv, (int)defines->n + 1, true, NULL);
     if (!p->module)
         return gmon_fail(err, "libbcc could not compile the BPF program (compiler messages above)");
     return 0;

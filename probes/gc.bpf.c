@@ -11,36 +11,15 @@
  *
  * Configuration (-D): G_GOID G_M G_SCHED_SP G_SCHED_BP M_CURG (runtime.g/m offsets); STW_REASON_IN_AL
  * (Go 1.21+); TARGET_TGID (0: every process); USE_RINGBUF RINGBUF_PAGES. */
-#include <uapi/linux/ptrace.h>
-#ifndef GMON_GC_EVENT_H
+#ifndef GMON_GC_EVENT_H /* the build embeds both headers in front; includes are for editors */
 #include "gc_event.h"
+#include "probe_common.bpf.h"
 #endif
-
-#if USE_RINGBUF
-BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
-#else
-BPF_PERF_OUTPUT(events);
-#endif
-BPF_PERCPU_ARRAY(counters, u64, GC_COUNTERS);
-
-static __always_inline void count(int which) {
-    int key = which;
-    u64 *slot = counters.lookup(&key);
-    if (slot)
-        *slot += 1;
-}
-
-static __always_inline u64 read_u64(u64 addr) {
-    u64 value = 0;
-    if (bpf_probe_read_user(&value, sizeof(value), (void *)addr) != 0)
-        count(GC_COUNTER_READ_FAILED);
-    return value;
-}
 
 /* The event for this process, or 0 when the probe fired in another one. */
 static __always_inline u32 begin_probe(struct gc_event *ev, u32 kind) {
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (TARGET_TGID && tgid != TARGET_TGID)
+    u32 tgid = traced_tgid();
+    if (!tgid)
         return 0;
     count(GC_COUNTER_HITS);
     ev->kind = kind;
@@ -49,23 +28,14 @@ static __always_inline u32 begin_probe(struct gc_event *ev, u32 kind) {
     return tgid;
 }
 
-static __always_inline void send(struct pt_regs *ctx, struct gc_event *ev) {
-#if USE_RINGBUF
-    int rc = events.ringbuf_output(ev, sizeof(*ev), 0);
-#else
-    int rc = events.perf_submit(ctx, ev, sizeof(*ev));
-#endif
-    count(rc == 0 ? GC_COUNTER_EVENTS_SENT : GC_COUNTER_EVENTS_LOST);
-}
-
 int on_gc_start(struct pt_regs *ctx) {
     struct gc_event ev = {};
     if (!begin_probe(&ev, GC_EVENT_TRIGGER))
         return 0;
-    ev.goid = read_u64(ctx->r14 + G_GOID);
+    read_u64(ctx->r14 + G_GOID, &ev.goid);
     ev.arg0 = ctx->ax;
     ev.arg1 = ctx->cx & 0xffffffff;
-    send(ctx, &ev);
+    send_event(ctx, &ev, sizeof(ev));
     return 0;
 }
 
@@ -76,13 +46,14 @@ int on_gc_start(struct pt_regs *ctx) {
  * starts with that function instead. (SP) on g0 names the closure that called stopTheWorldWithSema, if any.
  * The host symbolizes these and skips what is not code. */
 static __always_inline void caller_chain(struct pt_regs *ctx, u64 curg, u64 *pcs) {
-    pcs[0] = read_u64(ctx->sp);
+    read_u64(ctx->sp, &pcs[0]);
     if (!curg)
         return;
-    u64 sched_sp = read_u64(curg + G_SCHED_SP);
-    if (sched_sp)
-        pcs[1] = read_u64(sched_sp);
-    u64 frame[2] = {read_u64(curg + G_SCHED_BP), 0}; /* a frame: the caller's BP, then the return address */
+    u64 sched_sp = 0;
+    if (read_u64(curg + G_SCHED_SP, &sched_sp) == 0 && sched_sp)
+        read_u64(sched_sp, &pcs[1]);
+    u64 frame[2] = {0, 0}; /* a frame: the caller's BP, then the return address */
+    read_u64(curg + G_SCHED_BP, &frame[0]);
 #pragma unroll
     for (int i = 2; i < GC_CALLER_FRAMES; i++) {
         if (!frame[0] || bpf_probe_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
@@ -95,29 +66,29 @@ int on_stw_begin(struct pt_regs *ctx) {
     struct gc_event ev = {};
     if (!begin_probe(&ev, GC_EVENT_STW_BEGIN))
         return 0;
-    u64 m = read_u64(ctx->r14 + G_M);
-    u64 curg = m ? read_u64(m + M_CURG) : 0;
-    ev.goid = curg ? read_u64(curg + G_GOID) : 0;
+    u64 curg = curg_of_g0(ctx->r14);
+    if (curg)
+        read_u64(curg + G_GOID, &ev.goid);
     caller_chain(ctx, curg, ev.pcs);
 #if STW_REASON_IN_AL
     ev.arg0 = ctx->ax & 0xff;
 #else
     ev.arg0 = GC_NO_REASON;
 #endif
-    send(ctx, &ev);
+    send_event(ctx, &ev, sizeof(ev));
     return 0;
 }
 
 int on_stw_stopped(struct pt_regs *ctx) {
     struct gc_event ev = {};
     if (begin_probe(&ev, GC_EVENT_STW_STOPPED))
-        send(ctx, &ev);
+        send_event(ctx, &ev, sizeof(ev));
     return 0;
 }
 
 int on_stw_end(struct pt_regs *ctx) {
     struct gc_event ev = {};
     if (begin_probe(&ev, GC_EVENT_STW_END))
-        send(ctx, &ev);
+        send_event(ctx, &ev, sizeof(ev));
     return 0;
 }

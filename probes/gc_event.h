@@ -26,6 +26,14 @@ enum gc_counter {
     GC_COUNTERS
 };
 
+/* The slots probe_common.bpf.h counts into (in the BPF program only). */
+#ifdef GMON_BPF_PROGRAM
+#define PROBE_COUNTERS            GC_COUNTERS
+#define PROBE_COUNTER_SENT        GC_COUNTER_EVENTS_SENT
+#define PROBE_COUNTER_LOST        GC_COUNTER_EVENTS_LOST
+#define PROBE_COUNTER_READ_FAILED GC_COUNTER_READ_FAILED
+#endif
+
 struct gc_event {
     __u32 kind;
     __u32 tgid;

@@ -7,64 +7,33 @@
  *
  * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
- * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES PERF_PAGES;
+ * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES;
  * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain rather than with bpf_get_stackid: the
  * kernel's walk does the same reads but cost ~4 us per call on our test VM against ~0.3 us for this loop, and
  * it was most of gmon's cost per goroutine (bench/lifecycle_storm.sh). */
-#include <uapi/linux/ptrace.h>
-#ifndef GMON_LIFECYCLE_EVENT_H
+#ifndef GMON_LIFECYCLE_EVENT_H /* the build embeds both headers in front; includes are for editors */
 #include "lifecycle_event.h"
+#include "probe_common.bpf.h"
 #endif
 
-#if USE_RINGBUF
-BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
-#else
-BPF_PERF_OUTPUT(events);
-#endif
 BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
-BPF_PERCPU_ARRAY(counters, u64, LIFECYCLE_COUNTERS);
-
-static __always_inline void count(int which) {
-    int key = which;
-    u64 *slot = counters.lookup(&key);
-    if (slot)
-        *slot += 1; /* per-CPU slot: no other writer */
-}
 
 /* Every probe starts here: the current process with the probe's hit counted, or 0 when the probe has nothing
- * to do: gmon traces another process (uprobes attached per process already filter; this is the belt to
- * those braces), or the programs are the benchmark's empty floor. */
+ * to do: gmon traces another process, or the programs are the benchmark's empty floor. */
 static __always_inline u32 begin_probe(int hit_counter) {
 #if EMPTY_PROBES
     return 0;
 #else
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (TARGET_TGID && tgid != TARGET_TGID)
-        return 0;
-    count(hit_counter);
+    u32 tgid = traced_tgid();
+    if (tgid)
+        count(hit_counter);
     return tgid;
 #endif
-}
-
-static __always_inline int read_u64(u64 addr, u64 *out) {
-    if (bpf_probe_read_user(out, sizeof(*out), (void *)addr) == 0)
-        return 0;
-    count(COUNTER_READ_FAILED);
-    return -1;
-}
-
-static __always_inline void send(struct pt_regs *ctx, struct lifecycle_event *ev) {
-#if USE_RINGBUF
-    int rc = events.ringbuf_output(ev, sizeof(*ev), 0);
-#else
-    int rc = events.perf_submit(ctx, ev, sizeof(*ev));
-#endif
-    count(rc == 0 ? COUNTER_EVENTS_SENT : COUNTER_EVENTS_LOST);
 }
 
 /* A creation or exit event for a tracked goroutine. */
@@ -76,7 +45,7 @@ static __always_inline void send_goroutine(struct pt_regs *ctx, u32 kind, struct
     ev.time_ns = time_ns;
     ev.lifetime_ns = lifetime_ns;
     ev.site = info->site;
-    send(ctx, &ev);
+    send_event(ctx, &ev, sizeof(ev));
 }
 
 static __always_inline int lifetime_bucket(u64 ns) {
@@ -142,8 +111,8 @@ static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
 #if G_PARENT_GOID >= 0
     read_u64(newg + G_PARENT_GOID, &goid);
 #else
-    u64 m = 0, curg = 0;
-    if (read_u64(ctx->r14 + G_M, &m) == 0 && m && read_u64(m + M_CURG, &curg) == 0 && curg)
+    u64 curg = curg_of_g0(ctx->r14);
+    if (curg)
         read_u64(curg + G_GOID, &goid);
 #endif
     return goid;
@@ -180,7 +149,7 @@ static __always_inline void exited_untracked(struct pt_regs *ctx, struct gorouti
 #if EMIT_UNTRACKED
     struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED_UNTRACKED, .tgid = key->tgid, .goid = key->goid};
     ev.time_ns = now;
-    send(ctx, &ev);
+    send_event(ctx, &ev, sizeof(ev));
 #endif
 }
 

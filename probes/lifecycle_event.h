@@ -34,6 +34,14 @@ enum lifecycle_counter {
     LIFECYCLE_COUNTERS
 };
 
+/* The slots probe_common.bpf.h counts into (in the BPF program only). */
+#ifdef GMON_BPF_PROGRAM
+#define PROBE_COUNTERS            LIFECYCLE_COUNTERS
+#define PROBE_COUNTER_SENT        COUNTER_EVENTS_SENT
+#define PROBE_COUNTER_LOST        COUNTER_EVENTS_LOST
+#define PROBE_COUNTER_READ_FAILED COUNTER_READ_FAILED
+#endif
+
 /* A live goroutine, keyed by process and goroutine ID (goids are unique for a process's lifetime). */
 struct goroutine_key {
     __u32 tgid;

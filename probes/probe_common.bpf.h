@@ -1,0 +1,58 @@
+/* What every gmon BPF program shares: the event transport (ring buffer, or perf buffer on kernels without
+ * one) and gmon's own per-CPU counters, with the helpers that count into them. The build embeds it between a
+ * program's event header and its source (embed_bpf in CMakeLists.txt). The event header names the counter
+ * slots: PROBE_COUNTERS (how many), PROBE_COUNTER_SENT, PROBE_COUNTER_LOST, PROBE_COUNTER_READ_FAILED.
+ * Configuration (-D): TARGET_TGID (0: every process), USE_RINGBUF, RINGBUF_PAGES. */
+#ifndef GMON_PROBE_COMMON_BPF_H
+#define GMON_PROBE_COMMON_BPF_H
+#include <uapi/linux/ptrace.h>
+
+#if USE_RINGBUF
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+#else
+BPF_PERF_OUTPUT(events);
+#endif
+BPF_PERCPU_ARRAY(counters, u64, PROBE_COUNTERS);
+
+static __always_inline void count(int which) {
+    int key = which;
+    u64 *slot = counters.lookup(&key);
+    if (slot)
+        *slot += 1; /* per-CPU slot: no other writer */
+}
+
+/* The current process when gmon traces it, else 0. Uprobes attached to one process already filter; this is
+ * the belt to those braces. */
+static __always_inline u32 traced_tgid(void) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    return TARGET_TGID && tgid != TARGET_TGID ? 0 : tgid;
+}
+
+/* Reads 8 bytes of the target's memory; a fault is counted and leaves *out as it was. */
+static __always_inline int read_u64(u64 addr, u64 *out) {
+    if (bpf_probe_read_user(out, sizeof(*out), (void *)addr) == 0)
+        return 0;
+    count(PROBE_COUNTER_READ_FAILED);
+    return -1;
+}
+
+/* The user goroutine an M runs, from code on its g0 (systemstack): g0.m.curg; 0 when unreadable. Needs the
+ * G_M and M_CURG offsets every program is given. */
+static __always_inline u64 curg_of_g0(u64 g0) {
+    u64 m = 0, curg = 0;
+    if (read_u64(g0 + G_M, &m) == 0 && m)
+        read_u64(m + M_CURG, &curg);
+    return curg;
+}
+
+/* Sends size bytes at ev to the host; a full buffer is counted as a lost event. */
+static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {
+#if USE_RINGBUF
+    int rc = events.ringbuf_output(ev, size, 0);
+#else
+    int rc = events.perf_submit(ctx, ev, size);
+#endif
+    count(rc == 0 ? PROBE_COUNTER_SENT : PROBE_COUNTER_LOST);
+}
+
+#endif
