@@ -99,6 +99,18 @@ int bpf_possible_cpus(void) {
     return last + 1;
 }
 
+int bpf_program_attach_rets(struct bpf_program *p, int prog_fd, const char *binary,
+                            const struct probe_site *site, int pid, struct gmon_error *err) {
+    if (site->nrets == 0 || site->nrets > PROBE_MAX_RETS)
+        return gmon_fail(err,
+                         "%s has %zu RET instructions; gmon reads results at each RET and supports 1 to %d",
+                         site->function, site->nrets, PROBE_MAX_RETS);
+    for (size_t i = 0; i < site->nrets; i++)
+        if (bpf_program_attach_uprobe(p, prog_fd, binary, site->ret_offsets[i], pid, err) != 0)
+            return -1;
+    return 0;
+}
+
 void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n) {
     uint64_t *per_cpu = calloc((size_t)ncpus, sizeof(uint64_t));
     for (int k = 0; k < n; k++) {

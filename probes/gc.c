@@ -30,25 +30,6 @@ static void deliver(void *ctx, const void *data, size_t size) {
     gp->on_event(gp->ctx, &ev);
 }
 
-static int attach_at(struct gc_probes *gp, int prog_fd, const struct gc_probe_options *o, uint64_t off,
-                     struct gmon_error *err) {
-    if (bpf_program_attach_uprobe(&gp->prog, prog_fd, o->attach_path, off, o->pid, err) != 0)
-        return -1;
-    gp->nprobes++;
-    return 0;
-}
-
-static int attach_rets(struct gc_probes *gp, int prog_fd, const struct gc_probe_options *o,
-                       const struct probe_site *site, struct gmon_error *err) {
-    if (site->nrets == 0 || site->nrets > PROBE_MAX_RETS)
-        return gmon_fail(err, "%s has %zu RET instructions; gmon supports 1 to %d", site->function,
-                         site->nrets, PROBE_MAX_RETS);
-    for (size_t i = 0; i < site->nrets; i++)
-        if (attach_at(gp, prog_fd, o, site->ret_offsets[i], err) != 0)
-            return -1;
-    return 0;
-}
-
 static int attach_all(struct gc_probes *gp, const struct gc_probe_options *o, const struct probe_plan *plan,
                       struct gmon_error *err) {
     const char *needed[] = {"runtime.gcStart", "runtime.stopTheWorldWithSema",
@@ -67,9 +48,11 @@ static int attach_all(struct gc_probes *gp, const struct gc_probe_options *o, co
         return -1;
     /* gcStart runs on a goroutine stack: after the split check, so it fires once per call. The STW functions
      * run on g0, whose stack never grows: their entry is fine. */
-    if (attach_at(gp, on_gc_start, o, site[0]->body_offset, err) != 0 ||
-        attach_at(gp, on_begin, o, site[1]->entry_offset, err) != 0 ||
-        attach_rets(gp, on_stopped, o, site[1], err) != 0 || attach_rets(gp, on_end, o, site[2], err) != 0)
+    const char *bin = o->attach_path;
+    if (bpf_program_attach_uprobe(&gp->prog, on_gc_start, bin, site[0]->body_offset, o->pid, err) != 0 ||
+        bpf_program_attach_uprobe(&gp->prog, on_begin, bin, site[1]->entry_offset, o->pid, err) != 0 ||
+        bpf_program_attach_rets(&gp->prog, on_stopped, bin, site[1], o->pid, err) != 0 ||
+        bpf_program_attach_rets(&gp->prog, on_end, bin, site[2], o->pid, err) != 0)
         return -1;
     return 0;
 }

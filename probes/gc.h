@@ -26,7 +26,6 @@ struct gc_probes {
     struct event_reader reader;
     int counters_fd;
     int ncpus;
-    size_t nprobes;
     gc_event_fn on_event;
     void *ctx;
     uint64_t malformed_events;

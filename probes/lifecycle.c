@@ -47,33 +47,19 @@ static void deliver(void *ctx, const void *data, size_t size) {
     lp->on_event(lp->ctx, &ev);
 }
 
-static int attach_at(struct lifecycle_probes *lp, int prog_fd, const struct lifecycle_options *o,
-                     uint64_t off, struct gmon_error *err) {
-    if (bpf_program_attach_uprobe(&lp->prog, prog_fd, o->attach_path, off, o->pid, err) != 0)
-        return -1;
-    lp->nprobes++;
-    return 0;
-}
-
 static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_options *o,
                       const struct probe_plan *plan, struct gmon_error *err) {
     const struct probe_site *create = probe_plan_site(plan, "runtime.newproc1");
     const struct probe_site *exit = probe_plan_site(plan, "runtime.goexit1");
     if (!create || !create->found || !exit || !exit->found)
         return gmon_fail(err, "the probe plan lacks runtime.newproc1 or runtime.goexit1");
-    if (create->nrets == 0 || create->nrets > PROBE_MAX_RETS)
-        return gmon_fail(err,
-                         "runtime.newproc1 has %zu RET instructions; gmon reads its result at each RET and "
-                         "supports 1 to %d",
-                         create->nrets, PROBE_MAX_RETS);
     int on_create = bpf_program_load(&lp->prog, "on_newproc1_ret", err);
     int on_exit = on_create < 0 ? -1 : bpf_program_load(&lp->prog, "on_goexit1", err);
     if (on_exit < 0)
         return -1;
-    for (size_t i = 0; i < create->nrets; i++)
-        if (attach_at(lp, on_create, o, create->ret_offsets[i], err) != 0)
-            return -1;
-    return attach_at(lp, on_exit, o, exit->body_offset, err);
+    if (bpf_program_attach_rets(&lp->prog, on_create, o->attach_path, create, o->pid, err) != 0)
+        return -1;
+    return bpf_program_attach_uprobe(&lp->prog, on_exit, o->attach_path, exit->body_offset, o->pid, err);
 }
 
 static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {

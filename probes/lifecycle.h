@@ -28,7 +28,6 @@ struct lifecycle_probes {
     struct event_reader reader;
     int live_fd, sites_fd, stacks_fd, counters_fd;
     int ncpus;
-    size_t nprobes;
     lifecycle_event_fn on_event;
     void *ctx;
     uint64_t malformed_events;

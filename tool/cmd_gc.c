@@ -274,7 +274,7 @@ static int start(struct gc_monitor *m) {
         return GMON_EXIT_BAD_INPUT;
     }
     fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.nprobes,
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
             (double)(monotonic_ns() - t0) / 1e6);
     return GMON_EXIT_OK;
 }

@@ -205,7 +205,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
         return -1;
     pthread_mutex_lock(&m->shared.lock);
     m->shared.probes = &m->probes;
-    m->shared.attached_probes = m->probes.nprobes;
+    m->shared.attached_probes = m->probes.prog.nprobes;
     pthread_mutex_unlock(&m->shared.lock);
     return 0;
 }
@@ -215,13 +215,13 @@ static void log_attached(struct monitor *m) {
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
     fprintf(stderr,
             "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.nprobes, ms);
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes, ms);
     log_begin(&m->log, LOG_INFO, wall_ns(), "probes attached");
     if (m->prog.target.pid)
         log_int(&m->log, "pid", m->prog.target.pid);
     log_str(&m->log, "binary", traced_program_name(&m->prog));
     log_str(&m->log, "go_version", m->prog.target.bin.version_string);
-    log_uint(&m->log, "probes", m->probes.nprobes);
+    log_uint(&m->log, "probes", m->probes.prog.nprobes);
     log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
     log_uint(&m->log, "startup_ms", (uint64_t)ms);
     if (m->opt.metrics_port) {
