@@ -44,7 +44,7 @@ struct options {
 };
 
 struct gc_totals {
-    uint64_t cycles, by_trigger[4], pauses, other_pauses;
+    uint64_t cycles, by_trigger[GC_TRIGGER_UNKNOWN + 1], pauses, other_pauses;
     int64_t stw_ns, max_pause_ns;
 };
 
@@ -143,7 +143,8 @@ static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     duration_text(pause_ns(&c->mark_termination), markterm, sizeof(markterm));
     duration_text(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination), stw, sizeof(stw));
     print_header(m);
-    printf("%-12s %-7u %-5s %-5llu %-8s ", when, c->tgid, "gc", (unsigned long long)c->number, c->trigger);
+    printf("%-12s %-7u %-5s %-5llu %-8s ", when, c->tgid, "gc", (unsigned long long)c->number,
+           gc_trigger_name(c->trigger));
     const char *cells[] = {sweep, mark, markterm, stw};
     for (int i = 0; i < 4; i++)
         print_cell(cells[i], 10);
@@ -167,7 +168,7 @@ static void log_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     log_begin(w, LOG_INFO, c->mark_termination.end_ns + m->mono_to_wall_ns, "gc cycle");
     log_uint(w, "pid", c->tgid);
     log_uint(w, "gc", c->number);
-    log_str(w, "trigger", c->trigger);
+    log_str(w, "trigger", gc_trigger_name(c->trigger));
     log_str(w, "caller", c->sweep_termination.caller);
     log_duration(w, "sweep_termination", (uint64_t)pause_ns(&c->sweep_termination));
     log_duration(w, "mark", (uint64_t)(c->mark_ns > 0 ? c->mark_ns : 0));
@@ -206,11 +207,7 @@ static void on_pause(void *ctx, const struct stw_pause *p) {
 static void on_cycle(void *ctx, const struct gc_cycle *c) {
     struct gc_monitor *m = ctx;
     m->totals.cycles++;
-    int t = strcmp(c->trigger, "heap") == 0       ? 0
-            : strcmp(c->trigger, "periodic") == 0 ? 1
-            : strcmp(c->trigger, "forced") == 0   ? 2
-                                                  : 3;
-    m->totals.by_trigger[t]++;
+    m->totals.by_trigger[c->trigger]++;
     if (m->opt.table)
         table_cycle(m, c);
     else
@@ -290,9 +287,10 @@ static void print_summary(struct gc_monitor *m) {
             "gc cycles: %llu (heap %llu, periodic %llu, forced %llu, unknown trigger %llu); stop-the-world "
             "pauses: "
             "%llu (%llu outside GC), total %s, longest %s\n",
-            (unsigned long long)t->cycles, (unsigned long long)t->by_trigger[0],
-            (unsigned long long)t->by_trigger[1], (unsigned long long)t->by_trigger[2],
-            (unsigned long long)t->by_trigger[3], (unsigned long long)t->pauses,
+            (unsigned long long)t->cycles, (unsigned long long)t->by_trigger[GC_TRIGGER_HEAP],
+            (unsigned long long)t->by_trigger[GC_TRIGGER_PERIODIC],
+            (unsigned long long)t->by_trigger[GC_TRIGGER_FORCED],
+            (unsigned long long)t->by_trigger[GC_TRIGGER_UNKNOWN], (unsigned long long)t->pauses,
             (unsigned long long)t->other_pauses, total, max);
     fprintf(
         stderr,

@@ -117,9 +117,9 @@ static const char *reason_name(const struct gc_cycles *c, const struct stw_pause
     }
 }
 
-static const char *trigger_name(uint64_t kind) {
-    static const char *const names[] = {"heap", "periodic", "forced"}; /* gcTriggerHeap, Time, Cycle */
-    return kind < 3 ? names[kind] : "?";
+const char *gc_trigger_name(enum gc_trigger_kind kind) {
+    static const char *const names[] = {"heap", "periodic", "forced", "?"};
+    return kind <= GC_TRIGGER_UNKNOWN ? names[kind] : "?";
 }
 
 static void begin_pause(struct gc_cycles *c, struct gc_process *p, const struct gc_event *ev) {
@@ -140,15 +140,15 @@ static void remember_trigger(struct gc_process *p, const struct gc_event *ev) {
 }
 
 /* The trigger of the gcStart call made by the goroutine that stopped the world, forgotten once used. */
-static const char *take_trigger(struct gc_process *p, uint64_t goid) {
+static enum gc_trigger_kind take_trigger(struct gc_process *p, uint64_t goid) {
     for (unsigned i = 1; i <= RECENT_TRIGGERS; i++) {
         struct gc_trigger *t = &p->triggers[(p->next_trigger - i) % RECENT_TRIGGERS];
         if (t->used && t->goid == goid) {
             t->used = false;
-            return trigger_name(t->kind);
+            return t->kind < GC_TRIGGER_UNKNOWN ? (enum gc_trigger_kind)t->kind : GC_TRIGGER_UNKNOWN;
         }
     }
-    return "?";
+    return GC_TRIGGER_UNKNOWN;
 }
 
 static void start_cycle(struct gc_process *p) {

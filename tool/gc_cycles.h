@@ -13,6 +13,12 @@
 #include "go_binary.h"
 #include "go_string_table.h"
 
+/* gcStart's trigger kind (gcTriggerHeap, gcTriggerTime, gcTriggerCycle: the same values in every release),
+ * or unknown when gmon did not see the gcStart call. */
+enum gc_trigger_kind { GC_TRIGGER_HEAP, GC_TRIGGER_PERIODIC, GC_TRIGGER_FORCED, GC_TRIGGER_UNKNOWN };
+/* "heap", "periodic", "forced" (runtime.GC) or "?". */
+const char *gc_trigger_name(enum gc_trigger_kind kind);
+
 enum stw_kind { STW_GC_SWEEP_TERMINATION, STW_GC_MARK_TERMINATION, STW_OTHER };
 
 struct stw_pause {
@@ -26,8 +32,8 @@ struct stw_pause {
 
 struct gc_cycle {
     uint32_t tgid;
-    uint64_t number;     /* 1 for the first cycle gmon saw in this process */
-    const char *trigger; /* "heap", "periodic", "forced" (runtime.GC), or "?" */
+    uint64_t number; /* 1 for the first cycle gmon saw in this process */
+    enum gc_trigger_kind trigger;
     struct stw_pause sweep_termination, mark_termination;
     int64_t mark_ns; /* concurrent mark: end of sweep termination to start of mark termination */
 };
