@@ -7,8 +7,10 @@
  *
  * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
- * EMIT_UNTRACKED (send events for log lines); USE_RINGBUF (else a perf buffer) RINGBUF_PAGES;
- * MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that do nothing).
+ * EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of lifetimes, per process;
+ * 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v); USE_RINGBUF (else a perf
+ * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that
+ * do nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain rather than with bpf_get_stackid: the
  * kernel's walk does the same reads but cost ~4 us per call on our test VM against ~0.3 us for this loop, and
@@ -22,6 +24,9 @@ BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PRE
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
+#if LIFETIME_LOG2
+BPF_HASH(lifetime_log2, struct lifetime_slot_key, u64, MAX_LOG2_KEYS);
+#endif
 
 /* Every probe starts here: the current process with the probe's hit counted, or 0 when the probe has nothing
  * to do: gmon traces another process, or the programs are the benchmark's empty floor. */
@@ -144,11 +149,43 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     return 0;
 }
 
+/* floor(log2(v)) + 1, and 1 for 0: bcc's slot numbering. */
+static __always_inline u32 log2_slot(u64 v) {
+    u32 r = 0;
+#pragma unroll
+    for (int shift = 32; shift > 0; shift /= 2) {
+        if (v >> shift) {
+            v >>= shift;
+            r += shift;
+        }
+    }
+    return r + 1;
+}
+
+static __always_inline void count_lifetime_log2(struct site_key *site, u64 lifetime_ns) {
+#if LIFETIME_LOG2
+    struct lifetime_slot_key key = {};
+    key.site.tgid = site->tgid;
+#if LIFETIME_LOG2 == 2
+    key.site = *site;
+#endif
+    u32 slot = log2_slot(lifetime_ns / 1000);
+    key.slot = slot < LIFETIME_LOG2_SLOTS ? slot : LIFETIME_LOG2_SLOTS - 1;
+    u64 zero = 0;
+    u64 *n = lifetime_log2.lookup_or_try_init(&key, &zero);
+    if (n)
+        __sync_fetch_and_add(n, 1);
+    else
+        count(COUNTER_LOG2_MAP_FULL);
+#endif
+}
+
 static __always_inline void exited_untracked(struct pt_regs *ctx, struct goroutine_key *key, u64 now) {
     count(COUNTER_EXIT_UNTRACKED);
 #if EMIT_UNTRACKED
     struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED_UNTRACKED, .tgid = key->tgid, .goid = key->goid};
     ev.time_ns = now;
+    read_u64(ctx->r14 + G_STARTPC, &ev.startpc);
     send_event(ctx, &ev, sizeof(ev));
 #endif
 }
@@ -169,6 +206,7 @@ int on_goexit1(struct pt_regs *ctx) {
     struct goroutine_info info = *found;
     live.delete(&key);
     u64 lifetime = now - info.created_ns;
+    count_lifetime_log2(&info.site, lifetime);
     struct site_stats *stats = site_stats_of(&info.site);
     if (stats) {
         __sync_fetch_and_add(&stats->exited, 1);
@@ -182,3 +220,45 @@ int on_goexit1(struct pt_regs *ctx) {
 #endif
     return 0;
 }
+
+#if EMIT_RUNQ
+/* A scheduler event for goroutine gp: what gr -v shows. Its parent and creation site come from the live map
+ * when gmon saw it created. */
+static __always_inline void send_runq(struct pt_regs *ctx, u32 kind, u64 gp) {
+    u32 tgid = begin_probe(COUNTER_RUNQ_HITS);
+    if (!tgid || !gp)
+        return;
+    struct lifecycle_event ev = {.kind = kind, .tgid = tgid};
+    if (read_u64(gp + G_GOID, &ev.goid) != 0)
+        return;
+    ev.time_ns = bpf_ktime_get_ns();
+    struct goroutine_key key = {.tgid = tgid, .goid = ev.goid};
+    struct goroutine_info *info = live.lookup(&key);
+    if (info) {
+        ev.parent_goid = info->parent_goid;
+        ev.startpc = info->startpc;
+        ev.site = info->site;
+        ev.lifetime_ns = ev.time_ns - info->created_ns; /* its age so far */
+    } else {
+        read_u64(gp + G_STARTPC, &ev.startpc);
+    }
+    send_event(ctx, &ev, sizeof(ev));
+}
+
+/* globrunqput(gp *g) and globrunqputhead(gp *g): gp in RAX at entry. */
+int on_globrunqput(struct pt_regs *ctx) {
+    send_runq(ctx, LIFECYCLE_RUNQ_PUT, ctx->ax);
+    return 0;
+}
+
+/* The RETs of globrunqget and runqsteal: the *g they return is in RAX (nil when the queue was empty). */
+int on_globrunqget_ret(struct pt_regs *ctx) {
+    send_runq(ctx, LIFECYCLE_RUNQ_GET, ctx->ax);
+    return 0;
+}
+
+int on_runqsteal_ret(struct pt_regs *ctx) {
+    send_runq(ctx, LIFECYCLE_RUNQ_STEAL, ctx->ax);
+    return 0;
+}
+#endif

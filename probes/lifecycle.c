@@ -32,10 +32,15 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
     bpf_define(c, "EMPTY_PROBES", o->empty_probes);
+    bpf_define(c, "LIFETIME_LOG2", o->lifetime_log2);
+    bpf_define(c, "MAX_LOG2_KEYS", o->max_sites * 4 + LIFETIME_LOG2_SLOTS);
+    bpf_define(c, "EMIT_RUNQ", o->emit_runq);
 }
 
 static void deliver(void *ctx, const void *data, size_t size) {
     struct lifecycle_probes *lp = ctx;
+    if (!lp->on_event)
+        return;
     if (size < sizeof(struct lifecycle_event)) {
         lp->malformed_events++;
         return;
@@ -45,6 +50,41 @@ static void deliver(void *ctx, const void *data, size_t size) {
     struct lifecycle_event ev;
     memcpy(&ev, data, sizeof(ev));
     lp->on_event(lp->ctx, &ev);
+}
+
+/* The run-queue functions gr -v probes; a release that inlined one simply shows fewer kinds of events. */
+static const struct {
+    const char *function, *program;
+    bool at_rets;
+} RUNQ_PROBES[] = {
+    {"runtime.globrunqput", "on_globrunqput", false},
+    {"runtime.globrunqputhead", "on_globrunqput", false},
+    {"runtime.globrunqget", "on_globrunqget_ret", true},
+    {"runtime.runqsteal", "on_runqsteal_ret", true},
+};
+
+static int attach_runq(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                       const struct probe_plan *plan, struct gmon_error *err) {
+    for (size_t i = 0; i < sizeof(RUNQ_PROBES) / sizeof(RUNQ_PROBES[0]); i++) {
+        const struct probe_site *site = probe_plan_site(plan, RUNQ_PROBES[i].function);
+        if (!site || !site->found) {
+            size_t used = strlen(lp->runq_missing);
+            snprintf(lp->runq_missing + used, sizeof(lp->runq_missing) - used, "%s%s", used ? ", " : "",
+                     RUNQ_PROBES[i].function);
+            continue;
+        }
+        int fd = bpf_program_load(&lp->prog, RUNQ_PROBES[i].program, err);
+        if (fd < 0)
+            return -1;
+        /* Entry probes go after the split check: they fire once per call even when the stack grows. */
+        int rc =
+            RUNQ_PROBES[i].at_rets
+                ? bpf_program_attach_rets(&lp->prog, fd, o->attach_path, site, o->pid, err)
+                : bpf_program_attach_uprobe(&lp->prog, fd, o->attach_path, site->body_offset, o->pid, err);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_options *o,
@@ -57,9 +97,10 @@ static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_option
     int on_exit = on_create < 0 ? -1 : bpf_program_load(&lp->prog, "on_goexit1", err);
     if (on_exit < 0)
         return -1;
-    if (bpf_program_attach_rets(&lp->prog, on_create, o->attach_path, create, o->pid, err) != 0)
+    if (bpf_program_attach_rets(&lp->prog, on_create, o->attach_path, create, o->pid, err) != 0 ||
+        bpf_program_attach_uprobe(&lp->prog, on_exit, o->attach_path, exit->body_offset, o->pid, err) != 0)
         return -1;
-    return bpf_program_attach_uprobe(&lp->prog, on_exit, o->attach_path, exit->body_offset, o->pid, err);
+    return o->emit_runq ? attach_runq(lp, o, plan, err) : 0;
 }
 
 static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
@@ -67,6 +108,7 @@ static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
     lp->sites_fd = bpf_program_map_fd(&lp->prog, "sites");
     lp->stacks_fd = bpf_program_map_fd(&lp->prog, "stacks");
     lp->counters_fd = bpf_program_map_fd(&lp->prog, "counters");
+    lp->log2_fd = bpf_program_map_fd(&lp->prog, "lifetime_log2"); /* only with lifetime_log2 */
     if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
         return gmon_fail(err, "the compiled BPF program lacks one of its maps");
     return 0;
@@ -139,6 +181,18 @@ void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, 
     }
 }
 
+void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slot_fn fn, void *ctx) {
+    struct lifetime_slot_key key, next;
+    uint64_t count;
+    void *prev = NULL;
+    while (lp->log2_fd >= 0 && bpf_get_next_key(lp->log2_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_lookup_elem(lp->log2_fd, &key, &count) == 0)
+            fn(ctx, &key, count);
+    }
+}
+
 /* Deleting while iterating a BPF hash map restarts the walk, so collect the keys first. */
 static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
     size_t cap = 0, n = 0;
@@ -166,6 +220,8 @@ static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
     delete_process_keys(lp->live_fd, sizeof(struct goroutine_key), tgid);
     delete_process_keys(lp->sites_fd, sizeof(struct site_key), tgid);
+    if (lp->log2_fd >= 0)
+        delete_process_keys(lp->log2_fd, sizeof(struct lifetime_slot_key), tgid);
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {

@@ -18,6 +18,8 @@ struct lifecycle_options {
     bool emit_created, emit_exited, emit_untracked;
     bool force_perf_buffer; /* use the perf buffer even when ring buffers exist (tests the fallback) */
     bool empty_probes;      /* programs that return at once: the benchmark's floor */
+    int lifetime_log2;      /* 0: none; 1: log2 histogram of lifetimes per process; 2: per creation site */
+    bool emit_runq;         /* scheduler events: global run queue put/get, steals (gr -v) */
     unsigned max_live, max_sites, max_stacks;
 };
 
@@ -26,11 +28,12 @@ typedef void (*lifecycle_event_fn)(void *ctx, const struct lifecycle_event *ev);
 struct lifecycle_probes {
     struct bpf_program prog;
     struct event_reader reader;
-    int live_fd, sites_fd, stacks_fd, counters_fd;
+    int live_fd, sites_fd, stacks_fd, counters_fd, log2_fd;
     int ncpus;
     lifecycle_event_fn on_event;
     void *ctx;
     uint64_t malformed_events;
+    char runq_missing[160]; /* run-queue functions this binary lacks (inlined): their events are not seen */
 };
 
 /* Compiles, loads and attaches. On failure everything already attached is detached again. */
@@ -50,6 +53,9 @@ typedef void (*lifecycle_live_fn)(void *ctx, const struct goroutine_key *key,
                                   const struct goroutine_info *info);
 void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, void *ctx);
 void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, void *ctx);
+typedef void (*lifecycle_slot_fn)(void *ctx, const struct lifetime_slot_key *key, uint64_t count);
+/* Every non-empty slot of the lifetime histograms (lifetime_log2 != 0); counts only grow. */
+void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slot_fn fn, void *ctx);
 /* Forgets a process that exited: its live goroutines and creation sites. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
 void lifecycle_close(struct lifecycle_probes *lp);

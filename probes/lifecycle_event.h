@@ -18,6 +18,11 @@ enum lifecycle_event_kind {
     LIFECYCLE_CREATED = 1,
     LIFECYCLE_EXITED = 2,
     LIFECYCLE_EXITED_UNTRACKED = 3, /* a goroutine created before gmon attached */
+    /* Scheduler events (gmon gr -v): the goroutine was put on the global run queue, taken from it, or
+     * stolen from another P's local run queue. */
+    LIFECYCLE_RUNQ_PUT = 4,
+    LIFECYCLE_RUNQ_GET = 5,
+    LIFECYCLE_RUNQ_STEAL = 6,
 };
 
 /* gmon's own counters, one slot each in a per-CPU array. */
@@ -31,6 +36,8 @@ enum lifecycle_counter {
     COUNTER_STACK_FAILED,   /* user stacks that could not be walked or stored */
     COUNTER_READ_FAILED,    /* reads of runtime.g fields that faulted */
     COUNTER_EXIT_UNTRACKED, /* exits of goroutines created before attaching (or lost) */
+    COUNTER_LOG2_MAP_FULL,  /* lifetimes not put in the log2 histogram: its map was full */
+    COUNTER_RUNQ_HITS,      /* run-queue probe hits (gr -v) */
     LIFECYCLE_COUNTERS
 };
 
@@ -81,6 +88,17 @@ struct site_stats {
     __u64 exited;
     __u64 lifetime_sum_ns;
     __u64 buckets[LIFECYCLE_BUCKETS]; /* not cumulative */
+};
+
+/* Lifetimes as a log2 histogram of microseconds (gmon gr seq), laid out as bcc's print_log2_hist: slot s
+ * counts lifetimes in [2^(s-1), 2^s - 1] us, and slot 1 also counts 0. */
+#define LIFETIME_LOG2_SLOTS 48
+
+/* One slot of the lifetime histogram of a process (site.tgid only, the rest 0) or of a creation site. */
+struct lifetime_slot_key {
+    struct site_key site;
+    __u32 slot;
+    __u32 pad;
 };
 
 struct lifecycle_event {

@@ -30,6 +30,10 @@ static const struct {
     {"runtime.gopark", 0, 99, false},
     {"runtime.goready", 0, 20, false},
     {"runtime.ready", 0, 99, false},
+    {"runtime.globrunqput", 0, 99, false},
+    {"runtime.globrunqputhead", 0, 99, false},
+    {"runtime.globrunqget", 0, 99, false},
+    {"runtime.runqsteal", 0, 99, false},
 };
 
 static void plan_site(const struct go_binary *b, struct probe_site *s) {

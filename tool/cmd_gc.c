@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -12,6 +11,7 @@
 #include "gc_cycles.h"
 #include "log_writer.h"
 #include "process_watch.h"
+#include "table_text.h"
 #include "trace_loop.h"
 #include "trace_options.h"
 #include "traced_program.h"
@@ -91,36 +91,6 @@ static int parse_options(int argc, char *argv[], struct options *o) {
         }
     }
     return trace_options_finish("gc", argc, argv, &o->trace);
-}
-
-static void clock_text(int64_t wall, char *out, size_t size) {
-    time_t secs = (time_t)(wall / 1000000000LL);
-    struct tm tm;
-    localtime_r(&secs, &tm);
-    char hms[16];
-    strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%03d", hms, (int)(wall / 1000000LL % 1000));
-}
-
-/* Three significant digits, so that table columns stay aligned: 950ns, 12.3µs, 1.43ms, 2.05s. */
-static void duration_text(int64_t ns, char *out, size_t size) {
-    double v = ns > 0 ? (double)ns : 0;
-    static const char *const units[] = {"ns", "µs", "ms", "s"};
-    int u = 0;
-    while (u < 3 && v >= 1000) {
-        v /= 1000;
-        u++;
-    }
-    snprintf(out, size, u == 0 || v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
-}
-
-/* printf's %-10s counts bytes; "µs" is two bytes for one column. */
-static void print_cell(const char *text, int width) {
-    int columns = 0;
-    for (const char *c = text; *c; c++)
-        columns += ((unsigned char)*c & 0xC0) != 0x80;
-    fputs(text, stdout);
-    printf("%*s", width > columns ? width - columns + 1 : 1, "");
 }
 
 static void print_header(struct gc_monitor *m) {

@@ -5,5 +5,7 @@
 int cmd_info(int argc, char *argv[]);
 int cmd_lifecycle(int argc, char *argv[]);
 int cmd_gc(int argc, char *argv[]);
+int cmd_gr(int argc, char *argv[]);
+int cmd_lifetime(int argc, char *argv[]);
 
 #endif

@@ -194,6 +194,24 @@ void log_str_list(struct log_writer *w, const char *key, const char *const *valu
     }
 }
 
+void log_uint_group(struct log_writer *w, const char *key, const char *const *names, const uint64_t *values,
+                    size_t n) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_begin_object(&w->json);
+        for (size_t i = 0; i < n; i++) {
+            json_key(&w->json, names[i]);
+            json_uint(&w->json, values[i]);
+        }
+        json_end_object(&w->json);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(w->mem, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
+}
+
 void log_end(struct log_writer *w) {
     if (!w->recording)
         return;

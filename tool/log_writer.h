@@ -40,6 +40,9 @@ void log_uint(struct log_writer *w, const char *key, uint64_t value);
 void log_duration(struct log_writer *w, const char *key, uint64_t ns);
 /* A group of strings: key.0=a key.1=b in logfmt (slog.Group), an array in JSON. */
 void log_str_list(struct log_writer *w, const char *key, const char *const *values, size_t n);
+/* A group of named counts: key.a=1 key.b=2 in logfmt, an object {"a":1,"b":2} in JSON. */
+void log_uint_group(struct log_writer *w, const char *key, const char *const *names, const uint64_t *values,
+                    size_t n);
 void log_end(struct log_writer *w);
 
 /* Go's time.Duration.String() for a non-negative duration, e.g. "1h2m3.5s", "100.2ms", "0s". */

@@ -17,6 +17,9 @@ static const char USAGE[] =
     "             exits live, with log lines and Prometheus metrics by creation site\n"
     "  gc         GC cycles (trigger, stop-the-world pauses, concurrent mark) and every other "
     "stop-the-world\n"
+    "  gr         goroutine events live: creations and exits (-v: run-queue events too)\n"
+    "  gr seq     goroutine lifetimes as a log2 histogram, per process or per creation site (alias: "
+    "lifetime)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
@@ -29,9 +32,8 @@ struct command {
 };
 
 static const struct command COMMANDS[] = {
-    {"info", cmd_info},
-    {"lifecycle", cmd_lifecycle},
-    {"gc", cmd_gc},
+    {"info", cmd_info}, {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc},
+    {"gr", cmd_gr},     {"lifetime", cmd_lifetime},
 };
 
 int main(int argc, char *argv[]) {

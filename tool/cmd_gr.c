@@ -1,0 +1,289 @@
+/* gmon gr --path BIN | --pid PID [-v]: a live table of goroutine events, one row per creation and exit (and
+ * with -v per run-queue event), with the goroutine's start function and lifetime. `gmon gr seq` is the
+ * lifetime histogram (cmd_lifetime.c). Probes: probes/lifecycle.bpf.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "creation_sites.h"
+#include "lifecycle.h"
+#include "log_writer.h"
+#include "process_watch.h"
+#include "table_text.h"
+#include "trace_loop.h"
+#include "trace_options.h"
+#include "traced_program.h"
+
+static const char USAGE[] =
+    "Usage: gmon gr --path BIN | --pid PID [OPTIONS]\n"
+    "       gmon gr seq ...   (goroutine lifetime histogram: gmon gr seq --help)\n"
+    "\n"
+    "Shows goroutine events of a running Go program (Go 1.17-1.27) as they happen, with eBPF uprobes: one "
+    "row\n"
+    "per goroutine created and per goroutine exited, with the process, goroutine ID, the goroutine that\n"
+    "created it, its start function and, on exit, how long it lived. Goroutines created before gmon "
+    "attached\n"
+    "show their exit with lifetime '?'. Needs root. Runs until Ctrl-C, --duration, or the end of the --pid\n"
+    "process, then prints counts on stderr.\n"
+    "\n"
+    "  --path BIN          trace every process running BIN, including ones started later\n"
+    "  --pid PID           trace one process\n"
+    "  -v, --verbose       also the scheduler's run-queue events: runq-put (a goroutine put on the global "
+    "run\n"
+    "                      queue), runq-get (taken from it to run) and steal (taken from another P's "
+    "queue).\n"
+    "                      These are frequent: expect a row per scheduling decision that uses them.\n"
+    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
+    "  --format F          table (default), logfmt or json (one object per line)\n"
+    "  --duration SECS     stop after SECS seconds\n"
+    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
+
+enum { OPT_FORMAT = 1000, OPT_VERBOSE };
+
+struct options {
+    struct trace_options trace;
+    bool table, verbose;
+    enum log_format format;
+};
+
+enum { EVENT_KINDS = LIFECYCLE_RUNQ_STEAL + 1 };
+
+struct gr_monitor {
+    struct options opt;
+    struct traced_program prog;
+    struct lifecycle_probes probes;
+    struct creation_sites sites;
+    struct process_watch procs;
+    struct log_writer log;
+    int64_t mono_to_wall_ns;
+    bool header_printed;
+    uint64_t seen[EVENT_KINDS];
+};
+
+static const char *const EVENT_NAMES[EVENT_KINDS] = {
+    [LIFECYCLE_CREATED] = "create",        [LIFECYCLE_EXITED] = "exit",
+    [LIFECYCLE_EXITED_UNTRACKED] = "exit", [LIFECYCLE_RUNQ_PUT] = "runq-put",
+    [LIFECYCLE_RUNQ_GET] = "runq-get",     [LIFECYCLE_RUNQ_STEAL] = "steal",
+};
+
+static const char *const EVENT_MESSAGES[EVENT_KINDS] = {
+    [LIFECYCLE_CREATED] = "goroutine created",
+    [LIFECYCLE_EXITED] = "goroutine exited",
+    [LIFECYCLE_EXITED_UNTRACKED] = "goroutine exited",
+    [LIFECYCLE_RUNQ_PUT] = "goroutine put on the global run queue",
+    [LIFECYCLE_RUNQ_GET] = "goroutine taken from the global run queue",
+    [LIFECYCLE_RUNQ_STEAL] = "goroutine stolen from another P",
+};
+
+static int parse_format(const char *text, struct options *o) {
+    o->table = strcmp(text, "table") == 0;
+    if (o->table || log_format_parse(text, &o->format))
+        return 1;
+    cli_error("gr", "--format must be table, logfmt or json, not \"%s\"", text);
+    return -1;
+}
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"verbose", no_argument, NULL, OPT_VERBOSE},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.table = true};
+    trace_options_init(&o->trace);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "v", opts, NULL)) != -1) {
+        int handled = trace_options_parse("gr", c, optarg, &o->trace);
+        if (handled == 0 && c == OPT_FORMAT)
+            handled = parse_format(optarg, o);
+        if (handled == 0 && (c == OPT_VERBOSE || c == 'v')) {
+            o->verbose = true;
+            handled = 1;
+        }
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
+            cli_bad_option("gr", argv, optind);
+            return -1;
+        }
+    }
+    return trace_options_finish("gr", argc, argv, &o->trace);
+}
+
+static void print_header(struct gr_monitor *m) {
+    if (m->header_printed)
+        return;
+    m->header_printed = true;
+    printf("%-12s %-7s %-8s %-8s %-8s %-40s %s\n", "TIME", "PID", "GOID", "PARENT", "EVENT", "FUNCTION",
+           "LIFETIME");
+}
+
+/* What is known of the parent: nothing for a goroutine created before gmon attached (before Go 1.21 the
+ * runtime does not record it). */
+static void parent_text(const struct lifecycle_event *ev, char *out, size_t size) {
+    if (ev->kind == LIFECYCLE_EXITED_UNTRACKED || (!ev->parent_goid && ev->kind >= LIFECYCLE_RUNQ_PUT))
+        snprintf(out, size, "?");
+    else
+        snprintf(out, size, "%llu", (unsigned long long)ev->parent_goid);
+}
+
+static void table_row(struct gr_monitor *m, const struct lifecycle_event *ev, const char *function) {
+    char when[32], parent[24], lifetime[32] = "-";
+    clock_text((int64_t)ev->time_ns + m->mono_to_wall_ns, when, sizeof(when));
+    parent_text(ev, parent, sizeof(parent));
+    if (ev->kind == LIFECYCLE_EXITED)
+        duration_text((int64_t)ev->lifetime_ns, lifetime, sizeof(lifetime));
+    else if (ev->kind == LIFECYCLE_EXITED_UNTRACKED)
+        snprintf(lifetime, sizeof(lifetime), "?");
+    print_header(m);
+    printf("%-12s %-7u %-8llu %-8s %-8s %-40s %s\n", when, ev->tgid, (unsigned long long)ev->goid, parent,
+           EVENT_NAMES[ev->kind], function, lifetime);
+}
+
+static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, const char *function) {
+    struct log_writer *w = &m->log;
+    log_begin(w, LOG_INFO, (int64_t)ev->time_ns + m->mono_to_wall_ns, EVENT_MESSAGES[ev->kind]);
+    log_uint(w, "pid", ev->tgid);
+    log_uint(w, "goroutine_id", ev->goid);
+    if (ev->kind != LIFECYCLE_EXITED_UNTRACKED && (ev->parent_goid || ev->kind < LIFECYCLE_RUNQ_PUT))
+        log_uint(w, "parent_goroutine_id", ev->parent_goid);
+    log_str(w, "event", EVENT_NAMES[ev->kind]);
+    log_str(w, "function", function);
+    if (ev->kind == LIFECYCLE_EXITED)
+        log_duration(w, "lifetime", ev->lifetime_ns);
+    if (ev->kind == LIFECYCLE_EXITED_UNTRACKED)
+        log_str(w, "created", "before gmon attached");
+    log_end(w);
+}
+
+static void on_event(void *ctx, const struct lifecycle_event *ev) {
+    struct gr_monitor *m = ctx;
+    if (ev->kind < LIFECYCLE_CREATED || ev->kind >= EVENT_KINDS)
+        return;
+    m->seen[ev->kind]++;
+    char function[256] = "?";
+    if (ev->startpc)
+        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+    if (m->opt.table)
+        table_row(m, ev, function);
+    else
+        log_row(m, ev, function);
+}
+
+static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+    struct gr_monitor *m = ctx;
+    return process_watch_load_bias(&m->procs, tgid, bias);
+}
+
+static int poll_events(void *ctx, int timeout_ms) {
+    struct gr_monitor *m = ctx;
+    int rc = lifecycle_poll(&m->probes, timeout_ms);
+    fflush(stdout);
+    return rc;
+}
+
+static bool target_still_runs(void *ctx) {
+    struct gr_monitor *m = ctx;
+    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
+        return true;
+    fprintf(stderr, "gmon gr: process %d exited\n", m->prog.target.pid);
+    return false;
+}
+
+static int start(struct gr_monitor *m) {
+    struct gmon_error err;
+    const struct options *o = &m->opt;
+    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
+        bpf_preflight(&err) != 0) {
+        cli_error("gr", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    process_watch_init(&m->procs, &m->prog.target);
+    creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
+    struct lifecycle_options lo = {.layout = m->prog.layout.layout,
+                                   .attach_path = traced_program_attach_path(&m->prog),
+                                   .pid = traced_program_attach_pid(&m->prog),
+                                   .emit_created = true,
+                                   .emit_exited = true,
+                                   .emit_untracked = true,
+                                   .emit_runq = o->verbose,
+                                   .force_perf_buffer = o->trace.perf_buffer,
+                                   .max_live = 65536,
+                                   .max_sites = 16384,
+                                   .max_stacks = 16384};
+    int64_t t0 = monotonic_ns();
+    if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, &err) != 0) {
+        cli_error("gr", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
+            (double)(monotonic_ns() - t0) / 1e6);
+    if (o->verbose && m->probes.runq_missing[0])
+        fprintf(stderr, "gmon gr: %s %s inlined in this Go release: their run-queue events are not shown\n",
+                m->probes.runq_missing, strchr(m->probes.runq_missing, ',') ? "are" : "is");
+    return GMON_EXIT_OK;
+}
+
+static void print_summary(struct gr_monitor *m) {
+    uint64_t c[LIFECYCLE_COUNTERS];
+    lifecycle_counters(&m->probes, c);
+    const uint64_t *n = m->seen;
+    fprintf(stderr, "goroutines: %llu created, %llu exited (%llu of them created before gmon attached)",
+            (unsigned long long)n[LIFECYCLE_CREATED],
+            (unsigned long long)(n[LIFECYCLE_EXITED] + n[LIFECYCLE_EXITED_UNTRACKED]),
+            (unsigned long long)n[LIFECYCLE_EXITED_UNTRACKED]);
+    if (m->opt.verbose)
+        fprintf(stderr, "; run queue: %llu put, %llu got, %llu stolen",
+                (unsigned long long)n[LIFECYCLE_RUNQ_PUT], (unsigned long long)n[LIFECYCLE_RUNQ_GET],
+                (unsigned long long)n[LIFECYCLE_RUNQ_STEAL]);
+    fprintf(stderr,
+            "\nlosses: %llu events lost, %llu goroutines not tracked (live map full), %llu failed reads\n",
+            (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
+            (unsigned long long)c[COUNTER_READ_FAILED]);
+}
+
+static void stop(struct gr_monitor *m, bool attached) {
+    if (attached)
+        lifecycle_poll(&m->probes, 0); /* what is still buffered */
+    lifecycle_close(&m->probes);
+    if (attached)
+        print_summary(m);
+    creation_sites_free(&m->sites);
+    process_watch_free(&m->procs);
+    traced_program_close(&m->prog);
+    log_writer_close(&m->log);
+}
+
+int cmd_gr(int argc, char *argv[]) {
+    if (argc > 1 && strcmp(argv[1], "seq") == 0)
+        return cmd_lifetime(argc - 1, argv + 1);
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct gr_monitor m;
+    memset(&m, 0, sizeof(m));
+    if (parse_options(argc, argv, &m.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    m.mono_to_wall_ns = wall_ns() - monotonic_ns();
+    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+        return GMON_EXIT_FAILED;
+    trace_loop_install_signals();
+    int rc = start(&m);
+    if (rc != GMON_EXIT_OK) {
+        stop(&m, false);
+        return rc;
+    }
+    struct trace_loop loop = {.poll = poll_events,
+                              .tick = target_still_runs,
+                              .ctx = &m,
+                              .tick_ms = 500,
+                              .duration_s = m.opt.trace.duration_s};
+    rc = trace_loop_run(&loop);
+    stop(&m, true);
+    return rc;
+}

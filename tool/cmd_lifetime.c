@@ -1,0 +1,313 @@
+/* gmon gr seq (alias gmon lifetime) --path BIN | --pid PID: goroutine lifetimes as log2 histograms of
+ * microseconds, counted in BPF (probes/lifecycle.bpf.c, lifetime_log2 map), printed every --interval and at
+ * exit; --by site gives one histogram per creation site (the `go` statement). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "creation_sites.h"
+#include "grow_array.h"
+#include "lifecycle.h"
+#include "log2_hist.h"
+#include "log_writer.h"
+#include "process_watch.h"
+#include "table_text.h"
+#include "trace_loop.h"
+#include "trace_options.h"
+#include "traced_program.h"
+
+static const char USAGE[] =
+    "Usage: gmon gr seq --path BIN | --pid PID [OPTIONS]      (also: gmon lifetime ...)\n"
+    "\n"
+    "Histogram of goroutine lifetimes in a running Go program (Go 1.17-1.27), in microseconds on a log2\n"
+    "scale (the rows of bcc's tools: 4 -> 7 counts lifetimes of 4 to 7 us). Counted inside the kernel with\n"
+    "eBPF uprobes on goroutine creation and exit, so no goroutine is missed whatever the rate; only\n"
+    "goroutines created after gmon attached have a known lifetime. Needs root.\n"
+    "Prints the goroutines that exited in each interval, and at the end (Ctrl-C, --duration or the end of\n"
+    "the --pid process) the histogram of every goroutine that exited since gmon attached.\n"
+    "\n"
+    "  --path BIN          trace every process running BIN, including ones started later (one histogram)\n"
+    "  --pid PID           trace one process\n"
+    "  --by site           one histogram per creation site (the go statement, with its function and line),\n"
+    "                      busiest first\n"
+    "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
+    "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
+    "                      {\"low-high\": count}\n"
+    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
+    "  --duration SECS     stop after SECS seconds\n"
+    "  --perf-buffer       use a perf buffer even if the kernel has a ring buffer\n";
+
+enum { OPT_FORMAT = 1000, OPT_BY, OPT_INTERVAL };
+
+struct options {
+    struct trace_options trace;
+    bool table, by_site;
+    enum log_format format;
+    uint64_t interval_s;
+};
+
+/* The lifetimes of one histogram: every process, or one creation site (named after its go statement). */
+struct lifetime_group {
+    char name[320];
+    struct log2_hist total, reported;
+};
+
+struct lifetime_monitor {
+    struct options opt;
+    struct traced_program prog;
+    struct lifecycle_probes probes;
+    struct creation_sites sites;
+    struct process_watch procs;
+    struct log_writer log;
+    struct lifetime_group *groups;
+    size_t ngroups, cap;
+    int64_t next_print_ns;
+};
+
+static int parse_own_option(int c, const char *arg, struct options *o) {
+    switch (c) {
+    case OPT_FORMAT:
+        o->table = strcmp(arg, "table") == 0;
+        if (o->table || log_format_parse(arg, &o->format))
+            return 1;
+        cli_error("gr seq", "--format must be table, logfmt or json, not \"%s\"", arg);
+        return -1;
+    case OPT_BY:
+        if (strcmp(arg, "site") == 0) {
+            o->by_site = true;
+            return 1;
+        }
+        cli_error("gr seq", "--by takes \"site\", not \"%s\"", arg);
+        return -1;
+    case OPT_INTERVAL:
+        return cli_parse_uint("gr seq", "--interval", arg, 0, 86400, &o->interval_s) ? 1 : -1;
+    default:
+        return 0;
+    }
+}
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"by", required_argument, NULL, OPT_BY},
+                                         {"interval", required_argument, NULL, OPT_INTERVAL},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.table = true, .interval_s = 5};
+    trace_options_init(&o->trace);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        int handled = trace_options_parse("gr seq", c, optarg, &o->trace);
+        if (handled == 0)
+            handled = parse_own_option(c, optarg, o);
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
+            cli_bad_option("gr seq", argv, optind);
+            return -1;
+        }
+    }
+    return trace_options_finish("gr seq", argc, argv, &o->trace);
+}
+
+static struct lifetime_group *group_named(struct lifetime_monitor *m, const char *name) {
+    for (size_t i = 0; i < m->ngroups; i++)
+        if (strcmp(m->groups[i].name, name) == 0)
+            return &m->groups[i];
+    struct lifetime_group *grown = grow_array(m->groups, &m->cap, m->ngroups, sizeof(*grown), 16);
+    if (!grown)
+        return NULL;
+    m->groups = grown;
+    struct lifetime_group *g = &m->groups[m->ngroups++];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    return g;
+}
+
+/* "main.spawnWorkers (main.go:55)": the function holding the go statement and the statement's line. */
+static void site_name(struct lifetime_monitor *m, const struct site_key *key, char *out, size_t size) {
+    const struct site *s = creation_sites_get(&m->sites, key);
+    if (!s || !s->nframes)
+        snprintf(out, size, "0x%llx", (unsigned long long)key->gopc);
+    else
+        snprintf(out, size, "%s (%s)", s->frames[0], s->location[0] ? s->location : "?");
+}
+
+static void add_slot(void *ctx, const struct lifetime_slot_key *key, uint64_t count) {
+    struct lifetime_monitor *m = ctx;
+    char name[320] = "all goroutines";
+    if (m->opt.by_site)
+        site_name(m, &key->site, name, sizeof(name));
+    struct lifetime_group *g = group_named(m, name);
+    if (g && key->slot < LOG2_HIST_SLOTS)
+        g->total.slots[key->slot] += count;
+}
+
+/* Re-reads the kernel's counts (they only grow) into each group's total. */
+static void read_totals(struct lifetime_monitor *m) {
+    for (size_t i = 0; i < m->ngroups; i++)
+        memset(&m->groups[i].total, 0, sizeof(m->groups[i].total));
+    lifecycle_for_each_lifetime_slot(&m->probes, add_slot, m);
+}
+
+static int by_count_desc(const void *a, const void *b) {
+    uint64_t x = log2_hist_total(&((const struct lifetime_group *)a)->total);
+    uint64_t y = log2_hist_total(&((const struct lifetime_group *)b)->total);
+    return x < y ? 1
+           : x > y
+               ? -1
+               : strcmp(((const struct lifetime_group *)a)->name, ((const struct lifetime_group *)b)->name);
+}
+
+static void print_histogram(struct lifetime_monitor *m, const char *title, const char *group,
+                            const struct log2_hist *h) {
+    if (m->opt.table) {
+        printf("%s%s%s\n", title, m->opt.by_site ? ": " : "", m->opt.by_site ? group : "");
+        log2_hist_print(stdout, h, "lifetime (us)");
+        return;
+    }
+    log_begin(&m->log, LOG_INFO, wall_ns(), "goroutine lifetimes");
+    log_str(&m->log, "period", title);
+    if (m->opt.by_site)
+        log_str(&m->log, "site", group);
+    log_uint(&m->log, "goroutines", log2_hist_total(h));
+    log2_hist_log(&m->log, "lifetime_us", h);
+    log_end(&m->log);
+}
+
+/* Prints each group's histogram: of the last interval (final false) or since gmon attached (final true). */
+static void print_all(struct lifetime_monitor *m, bool final) {
+    read_totals(m);
+    qsort(m->groups, m->ngroups, sizeof(*m->groups), by_count_desc);
+    char when[32], title[96];
+    clock_text(wall_ns(), when, sizeof(when));
+    if (final)
+        snprintf(title, sizeof(title), "%s goroutines that exited since gmon attached", when);
+    else
+        snprintf(title, sizeof(title), "%s goroutines that exited in the last %llus", when,
+                 (unsigned long long)m->opt.interval_s);
+    bool any = false;
+    for (size_t i = 0; i < m->ngroups; i++) {
+        struct lifetime_group *g = &m->groups[i];
+        struct log2_hist shown;
+        if (final)
+            shown = g->total;
+        else
+            log2_hist_diff(&g->total, &g->reported, &shown);
+        g->reported = g->total;
+        if (!log2_hist_total(&shown))
+            continue;
+        print_histogram(m, title, g->name, &shown);
+        any = true;
+    }
+    if (!any && m->opt.table)
+        printf("%s: none\n", title);
+    if (m->opt.table)
+        printf("\n");
+    fflush(stdout);
+}
+
+static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+    struct lifetime_monitor *m = ctx;
+    return process_watch_load_bias(&m->procs, tgid, bias);
+}
+
+static int poll_events(void *ctx, int timeout_ms) {
+    struct lifetime_monitor *m = ctx;
+    return lifecycle_poll(&m->probes, timeout_ms);
+}
+
+static bool tick(void *ctx) {
+    struct lifetime_monitor *m = ctx;
+    if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
+        print_all(m, false);
+        m->next_print_ns += (int64_t)m->opt.interval_s * 1000000000LL;
+    }
+    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
+        return true;
+    fprintf(stderr, "gmon gr seq: process %d exited\n", m->prog.target.pid);
+    return false;
+}
+
+static int start(struct lifetime_monitor *m) {
+    struct gmon_error err;
+    const struct options *o = &m->opt;
+    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
+        bpf_preflight(&err) != 0) {
+        cli_error("gr seq", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    process_watch_init(&m->procs, &m->prog.target);
+    creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
+    struct lifecycle_options lo = {.layout = m->prog.layout.layout,
+                                   .attach_path = traced_program_attach_path(&m->prog),
+                                   .pid = traced_program_attach_pid(&m->prog),
+                                   .lifetime_log2 = o->by_site ? 2 : 1,
+                                   .force_perf_buffer = o->trace.perf_buffer,
+                                   .max_live = 65536,
+                                   .max_sites = 16384,
+                                   .max_stacks = 16384};
+    int64_t t0 = monotonic_ns();
+    if (lifecycle_open(&m->probes, &lo, &m->prog.plan, NULL, m, &err) != 0) {
+        cli_error("gr seq", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
+            (double)(monotonic_ns() - t0) / 1e6);
+    m->next_print_ns = monotonic_ns() + (int64_t)o->interval_s * 1000000000LL;
+    return GMON_EXIT_OK;
+}
+
+static void print_losses(struct lifetime_monitor *m) {
+    uint64_t c[LIFECYCLE_COUNTERS];
+    lifecycle_counters(&m->probes, c);
+    fprintf(stderr,
+            "goroutines: %llu created, %llu exited (%llu created before gmon attached: lifetime unknown)\n"
+            "losses: %llu not tracked (live map full), %llu not counted (histogram map full), %llu failed "
+            "reads\n",
+            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
+            (unsigned long long)c[COUNTER_EXIT_UNTRACKED], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
+            (unsigned long long)c[COUNTER_LOG2_MAP_FULL], (unsigned long long)c[COUNTER_READ_FAILED]);
+}
+
+static void stop(struct lifetime_monitor *m, bool attached) {
+    if (attached) {
+        print_all(m, true);
+        print_losses(m);
+    }
+    lifecycle_close(&m->probes);
+    creation_sites_free(&m->sites);
+    process_watch_free(&m->procs);
+    traced_program_close(&m->prog);
+    log_writer_close(&m->log);
+    free(m->groups);
+}
+
+int cmd_lifetime(int argc, char *argv[]) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct lifetime_monitor m;
+    memset(&m, 0, sizeof(m));
+    if (parse_options(argc, argv, &m.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+        return GMON_EXIT_FAILED;
+    trace_loop_install_signals();
+    int rc = start(&m);
+    if (rc != GMON_EXIT_OK) {
+        stop(&m, false);
+        return rc;
+    }
+    struct trace_loop loop = {
+        .poll = poll_events, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
+    rc = trace_loop_run(&loop);
+    stop(&m, true);
+    return rc;
+}
