@@ -85,4 +85,38 @@ inline double sample_value(const std::string &metrics, const std::string &prefix
     return -1;
 }
 
+// A project of 100 modules holding 2,000-number arrays: enough allocation for a few GC cycles.
+inline std::string allocating_project() {
+    static std::string dir;
+    if (!dir.empty())
+        return dir;
+    dir = scratch_dir() + "/esbuild-gc-project";
+    run("mkdir -p " + dir);
+    std::string entry, numbers;
+    for (int j = 0; j < 2000; j++)
+        numbers += std::to_string(j) + ",";
+    for (int i = 0; i < 100; i++) {
+        std::string m = std::to_string(i);
+        write_file(dir + "/m" + m + ".js", "export const v" + m + " = [" + numbers + "];\n");
+        entry += "import { v" + m + " } from './m" + m + ".js';\nconsole.log(v" + m + ");\n";
+    }
+    write_file(dir + "/entry.js", entry);
+    return dir;
+}
+
+// esbuild bundling allocating_project() in --watch mode for 3 s: one-shot builds turn esbuild's GC off,
+// watch mode (which ends when stdin closes) keeps it on. reference is built first without tracing; compare
+// traced with it after the run.
+struct esbuild_watch {
+    std::string command, reference, traced;
+    esbuild_watch(const std::string &bin, const std::string &tag) {
+        std::string build =
+            bin + " " + allocating_project() + "/entry.js --bundle --log-level=warning --outfile=";
+        reference = scratch_dir() + "/" + tag + "-ref.js";
+        traced = scratch_dir() + "/" + tag + ".js";
+        EXPECT_EQ(run(build + reference).status, 0);
+        command = "sh -c 'sleep 3 | " + build + traced + " --watch'";
+    }
+};
+
 } // namespace gmon_test

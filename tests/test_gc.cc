@@ -100,40 +100,15 @@ TEST(Gc, BadInputIsRefusedWithOneLine) {
     }
 }
 
-// A project of 100 modules holding 2,000-number arrays: enough allocation for a few GC cycles.
-std::string allocating_project() {
-    static std::string dir;
-    if (!dir.empty())
-        return dir;
-    dir = scratch_dir() + "/esbuild-gc-project";
-    run("mkdir -p " + dir);
-    std::string entry, numbers;
-    for (int j = 0; j < 2000; j++)
-        numbers += std::to_string(j) + ",";
-    for (int i = 0; i < 100; i++) {
-        std::string m = std::to_string(i);
-        write_file(dir + "/m" + m + ".js", "export const v" + m + " = [" + numbers + "];\n");
-        entry += "import { v" + m + " } from './m" + m + ".js';\nconsole.log(v" + m + ");\n";
-    }
-    write_file(dir + "/entry.js", entry);
-    return dir;
-}
-
 class GcCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
-// esbuild turns its GC off for one-shot builds; in --watch mode (which ends when stdin closes) it keeps it.
 TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
     const corpus_entry &e = GetParam();
     std::string bin = private_copy(corpus(e.name), "gc-" + e.name);
-    std::string project = allocating_project();
-    std::string build = bin + " " + project + "/entry.js --bundle --log-level=warning --outfile=";
-    std::string ref = scratch_dir() + "/" + e.name + "-gc-ref.js",
-                traced = scratch_dir() + "/" + e.name + "-gc.js";
-    ASSERT_EQ(run(build + ref).status, 0);
-
+    esbuild_watch w(bin, e.name + "-gc");
     background g(gmon_command("gc --path " + bin + " --format json"));
-    trace_gc(g, "sh -c 'sleep 3 | " + build + traced + " --watch'");
-    EXPECT_EQ(read_file(traced), read_file(ref)) << "esbuild's output changed";
+    trace_gc(g, w.command);
+    EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "esbuild's output changed";
 
     auto cycles = json_lines_with_msg(g.out(), "gc cycle");
     EXPECT_GT(cycles.size(), 0u) << e.name << "\n" << g.err();

@@ -61,16 +61,6 @@ struct gc_monitor {
     bool header_printed;
 };
 
-static int parse_format(const char *text, struct options *o) {
-    o->table = strcmp(text, "table") == 0;
-    if (o->table)
-        return 0;
-    if (log_format_parse(text, &o->format))
-        return 0;
-    cli_error("gc", "--format must be table, logfmt or json, not \"%s\"", text);
-    return -1;
-}
-
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {
         TRACE_LONG_OPTIONS, {"format", required_argument, NULL, OPT_FORMAT}, {NULL, 0, NULL, 0}};
@@ -82,7 +72,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
     while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
         int handled = trace_options_parse("gc", c, optarg, &o->trace);
         if (handled == 0 && c == OPT_FORMAT)
-            handled = parse_format(optarg, o) == 0 ? 1 : -1;
+            handled = trace_options_parse_format("gc", optarg, &o->table, &o->format);
         if (handled < 0)
             return -1;
         if (handled == 0) {

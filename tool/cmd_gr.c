@@ -77,14 +77,6 @@ static const char *const EVENT_MESSAGES[EVENT_KINDS] = {
     [LIFECYCLE_RUNQ_STEAL] = "goroutine stolen from another P",
 };
 
-static int parse_format(const char *text, struct options *o) {
-    o->table = strcmp(text, "table") == 0;
-    if (o->table || log_format_parse(text, &o->format))
-        return 1;
-    cli_error("gr", "--format must be table, logfmt or json, not \"%s\"", text);
-    return -1;
-}
-
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
                                          {"format", required_argument, NULL, OPT_FORMAT},
@@ -98,7 +90,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
     while ((c = getopt_long_only(argc, argv, "v", opts, NULL)) != -1) {
         int handled = trace_options_parse("gr", c, optarg, &o->trace);
         if (handled == 0 && c == OPT_FORMAT)
-            handled = parse_format(optarg, o);
+            handled = trace_options_parse_format("gr", optarg, &o->table, &o->format);
         if (handled == 0 && (c == OPT_VERBOSE || c == 'v')) {
             o->verbose = true;
             handled = 1;

@@ -70,11 +70,7 @@ struct lifetime_monitor {
 static int parse_own_option(int c, const char *arg, struct options *o) {
     switch (c) {
     case OPT_FORMAT:
-        o->table = strcmp(arg, "table") == 0;
-        if (o->table || log_format_parse(arg, &o->format))
-            return 1;
-        cli_error("gr seq", "--format must be table, logfmt or json, not \"%s\"", arg);
-        return -1;
+        return trace_options_parse_format("gr seq", arg, &o->table, &o->format);
     case OPT_BY:
         if (strcmp(arg, "site") == 0) {
             o->by_site = true;

@@ -7,5 +7,6 @@ int cmd_lifecycle(int argc, char *argv[]);
 int cmd_gc(int argc, char *argv[]);
 int cmd_gr(int argc, char *argv[]);
 int cmd_lifetime(int argc, char *argv[]);
+int cmd_sched(int argc, char *argv[]);
 
 #endif

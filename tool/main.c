@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  gr         goroutine events live: creations and exits (-v: run-queue events too)\n"
     "  gr seq     goroutine lifetimes as a log2 histogram, per process or per creation site (alias: "
     "lifetime)\n"
+    "  sched      scheduling latency (runnable -> running) and time blocked per wait reason\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
@@ -33,7 +34,7 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"info", cmd_info}, {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc},
-    {"gr", cmd_gr},     {"lifetime", cmd_lifetime},
+    {"gr", cmd_gr},     {"lifetime", cmd_lifetime},   {"sched", cmd_sched},
 };
 
 int main(int argc, char *argv[]) {

@@ -29,6 +29,14 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
     }
 }
 
+int trace_options_parse_format(const char *cmd, const char *arg, bool *table, enum log_format *format) {
+    *table = strcmp(arg, "table") == 0;
+    if (*table || log_format_parse(arg, format))
+        return 1;
+    cli_error(cmd, "--format must be table, logfmt or json, not \"%s\"", arg);
+    return -1;
+}
+
 int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t) {
     if (optind < argc) {
         cli_error(cmd, "unexpected argument \"%s\" (see 'gmon %s --help')", argv[optind], cmd);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "log_writer.h"
+
 struct trace_options {
     const char *path, *go_version;
     int pid;
@@ -28,6 +30,9 @@ void trace_options_init(struct trace_options *t);
 /* Applies getopt's result c when it is a shared option. Returns 1 when it was, 0 when c is not a shared
  * option, -1 after printing why its value is bad. */
 int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_options *t);
+/* --format for the commands that print a human table by default: "table" sets *table, "logfmt" and "json"
+ * clear it and set *format. Returns 1, or -1 after printing why the value is bad. */
+int trace_options_parse_format(const char *cmd, const char *arg, bool *table, enum log_format *format);
 /* Call after the getopt loop: refuses leftover arguments and a missing target. Returns 0 or -1 (printed). */
 int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t);
 

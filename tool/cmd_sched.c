@@ -1,0 +1,358 @@
+/* gmon sched --path BIN | --pid PID: scheduling latency (runnable -> running) as a log2 histogram, and time
+ * blocked per wait reason (gopark -> ready), with the reason strings read from the target binary's
+ * runtime.waitReasonStrings. Printed every --interval and at exit. Probes: probes/sched.bpf.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "go_string_table.h"
+#include "log2_hist.h"
+#include "log_writer.h"
+#include "process_watch.h"
+#include "sched_probes.h"
+#include "table_text.h"
+#include "trace_loop.h"
+#include "trace_options.h"
+#include "traced_program.h"
+
+static const char USAGE[] =
+    "Usage: gmon sched --path BIN | --pid PID [OPTIONS]\n"
+    "\n"
+    "Measures the Go scheduler of a running program (Go 1.17-1.27) with an eBPF uprobe on every goroutine\n"
+    "status change (runtime.casgstatus):\n"
+    "  - scheduling latency: how long goroutines stay runnable before they run, as a log2 histogram (us);\n"
+    "  - blocked time per wait reason: how long goroutines stay parked (chan receive, select, sleep, IO "
+    "wait,\n"
+    "    sync.Mutex.Lock, ...; the target's own words, read from the binary), with counts and means.\n"
+    "Only waits that begin after gmon attached are measured. Every status change traps into the kernel: on\n"
+    "busy programs this probe costs far more than gmon gc's (see README, Performance). Needs root.\n"
+    "Prints what happened in each interval, and at the end (Ctrl-C, --duration, end of the --pid process)\n"
+    "the totals since gmon attached.\n"
+    "\n"
+    "  --path BIN          trace every process running BIN, including ones started later (merged)\n"
+    "  --pid PID           trace one process\n"
+    "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
+    "  -v, --verbose       also a histogram of blocked time for each wait reason\n"
+    "  --format F          table (default), logfmt or json: a record for the latency and one per wait "
+    "reason\n"
+    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
+    "  --duration SECS     stop after SECS seconds\n";
+
+enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_VERBOSE };
+
+/* Index SCHED_REASONS - 1 holds the scheduling latency; 0..255 the wait reasons. */
+enum { SCHED_REASONS = 257, LATENCY = SCHED_REASONS - 1 };
+
+struct options {
+    struct trace_options trace;
+    bool table, verbose;
+    enum log_format format;
+    uint64_t interval_s;
+};
+
+struct reason_stats {
+    struct log2_hist hist, hist_reported;
+    struct sched_total total, total_reported;
+};
+
+struct sched_monitor {
+    struct options opt;
+    struct traced_program prog;
+    struct go_string_table reasons;
+    bool have_reasons;
+    struct sched_probes probes;
+    struct log_writer log;
+    struct reason_stats stats[SCHED_REASONS];
+    int64_t next_print_ns;
+};
+
+static int parse_own_option(int c, const char *arg, struct options *o) {
+    switch (c) {
+    case OPT_FORMAT:
+        return trace_options_parse_format("sched", arg, &o->table, &o->format);
+    case OPT_INTERVAL:
+        return cli_parse_uint("sched", "--interval", arg, 0, 86400, &o->interval_s) ? 1 : -1;
+    case OPT_VERBOSE:
+    case 'v':
+        o->verbose = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"interval", required_argument, NULL, OPT_INTERVAL},
+                                         {"verbose", no_argument, NULL, OPT_VERBOSE},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.table = true, .interval_s = 5};
+    trace_options_init(&o->trace);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "v", opts, NULL)) != -1) {
+        int handled = trace_options_parse("sched", c, optarg, &o->trace);
+        if (handled == 0)
+            handled = parse_own_option(c, optarg, o);
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
+            cli_bad_option("sched", argv, optind);
+            return -1;
+        }
+    }
+    return trace_options_finish("sched", argc, argv, &o->trace);
+}
+
+static int stats_index(uint16_t reason) {
+    return reason == SCHED_RUN_LATENCY ? LATENCY : reason < 256 ? reason : -1;
+}
+
+static void add_slot(void *ctx, const struct sched_slot_key *key, uint64_t count) {
+    struct sched_monitor *m = ctx;
+    int i = stats_index(key->reason);
+    if (i >= 0 && key->slot < LOG2_HIST_SLOTS)
+        m->stats[i].hist.slots[key->slot] += count;
+}
+
+static void add_total(void *ctx, const struct sched_slot_key *key, const struct sched_total *t) {
+    struct sched_monitor *m = ctx;
+    int i = stats_index(key->reason);
+    if (i < 0)
+        return;
+    m->stats[i].total.count += t->count;
+    m->stats[i].total.sum_ns += t->sum_ns;
+}
+
+/* Re-reads the kernel's counts (they only grow; processes are merged). */
+static void read_stats(struct sched_monitor *m) {
+    for (int i = 0; i < SCHED_REASONS; i++) {
+        memset(&m->stats[i].hist, 0, sizeof(m->stats[i].hist));
+        memset(&m->stats[i].total, 0, sizeof(m->stats[i].total));
+    }
+    sched_probes_for_each(&m->probes, add_slot, add_total, m);
+}
+
+/* The runtime's name of a wait reason, "wait reason N" when the table was not found or is shorter. */
+static void reason_name(const struct sched_monitor *m, int reason, char *out, size_t size) {
+    const char *name = m->have_reasons ? go_string_table_get(&m->reasons, (size_t)reason) : NULL;
+    if (name && name[0])
+        snprintf(out, size, "%s", name);
+    else if (reason == 0)
+        snprintf(out, size, "no reason");
+    else
+        snprintf(out, size, "wait reason %d", reason);
+}
+
+/* What to show for one interval: the change since the last print, or everything (final). */
+struct shown {
+    struct log2_hist hist;
+    struct sched_total total;
+};
+
+static void take(struct reason_stats *s, bool final, struct shown *out) {
+    if (final) {
+        out->hist = s->hist;
+        out->total = s->total;
+    } else {
+        log2_hist_diff(&s->hist, &s->hist_reported, &out->hist);
+        out->total.count = s->total.count - s->total_reported.count;
+        out->total.sum_ns = s->total.sum_ns - s->total_reported.sum_ns;
+    }
+    s->hist_reported = s->hist;
+    s->total_reported = s->total;
+}
+
+static int64_t mean_ns(const struct sched_total *t) {
+    return t->count ? (int64_t)(t->sum_ns / t->count) : 0;
+}
+
+static void log_reason(struct sched_monitor *m, const char *period, const char *msg, const char *reason,
+                       const struct shown *s) {
+    struct log_writer *w = &m->log;
+    log_begin(w, LOG_INFO, wall_ns(), msg);
+    log_str(w, "period", period);
+    if (reason)
+        log_str(w, "reason", reason);
+    log_uint(w, "count", s->total.count);
+    log_duration(w, "total", s->total.sum_ns);
+    log_duration(w, "mean", (uint64_t)mean_ns(&s->total));
+    log2_hist_log(w, reason ? "blocked_us" : "latency_us", &s->hist);
+    log_end(w);
+}
+
+static void table_latency(const char *period, const struct shown *s) {
+    char mean[32];
+    duration_text(mean_ns(&s->total), mean, sizeof(mean));
+    printf("%s\nscheduling latency (runnable -> running): %llu goroutines scheduled, mean %s\n", period,
+           (unsigned long long)s->total.count, mean);
+    log2_hist_print(stdout, &s->hist, "latency (us)");
+}
+
+struct reason_row {
+    int reason;
+    struct shown s;
+};
+
+static int by_total_desc(const void *a, const void *b) {
+    uint64_t x = ((const struct reason_row *)a)->s.total.sum_ns,
+             y = ((const struct reason_row *)b)->s.total.sum_ns;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void table_reasons(struct sched_monitor *m, struct reason_row *rows, size_t n) {
+    printf("blocked goroutines by wait reason (waits that ended):\n");
+    if (!n) {
+        printf("  none\n");
+        return;
+    }
+    printf("  %-32s %-10s %-10s %s\n", "WAIT REASON", "WAITS", "TOTAL", "MEAN");
+    for (size_t i = 0; i < n; i++) {
+        char name[96], total[32], mean[32], waits[24];
+        reason_name(m, rows[i].reason, name, sizeof(name));
+        duration_text((int64_t)rows[i].s.total.sum_ns, total, sizeof(total));
+        duration_text(mean_ns(&rows[i].s.total), mean, sizeof(mean));
+        snprintf(waits, sizeof(waits), "%llu", (unsigned long long)rows[i].s.total.count);
+        printf("  %-32s %-10s ", name, waits);
+        print_cell(total, 10);
+        printf("%s\n", mean);
+    }
+    for (size_t i = 0; m->opt.verbose && i < n; i++) {
+        char name[96];
+        reason_name(m, rows[i].reason, name, sizeof(name));
+        printf("blocked in %s:\n", name);
+        log2_hist_print(stdout, &rows[i].s.hist, "blocked (us)");
+    }
+}
+
+static void print_all(struct sched_monitor *m, bool final) {
+    read_stats(m);
+    char when[32], period[96];
+    clock_text(wall_ns(), when, sizeof(when));
+    if (final)
+        snprintf(period, sizeof(period), "%s since gmon attached", when);
+    else
+        snprintf(period, sizeof(period), "%s in the last %llus", when, (unsigned long long)m->opt.interval_s);
+    struct shown latency;
+    take(&m->stats[LATENCY], final, &latency);
+    static struct reason_row rows[256];
+    size_t n = 0;
+    for (int r = 0; r < 256; r++) {
+        take(&m->stats[r], final, &rows[n].s);
+        if (rows[n].s.total.count) {
+            rows[n].reason = r;
+            n++;
+        }
+    }
+    qsort(rows, n, sizeof(rows[0]), by_total_desc);
+    if (m->opt.table) {
+        table_latency(period, &latency);
+        table_reasons(m, rows, n);
+        printf("\n");
+    } else {
+        log_reason(m, period, "scheduling latency", NULL, &latency);
+        for (size_t i = 0; i < n; i++) {
+            char name[96];
+            reason_name(m, rows[i].reason, name, sizeof(name));
+            log_reason(m, period, "blocked", name, &rows[i].s);
+        }
+    }
+    fflush(stdout);
+}
+
+static int poll_nothing(void *ctx, int timeout_ms) {
+    (void)ctx;
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static bool tick(void *ctx) {
+    struct sched_monitor *m = ctx;
+    if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
+        print_all(m, false);
+        m->next_print_ns += (int64_t)m->opt.interval_s * 1000000000LL;
+    }
+    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
+        return true;
+    fprintf(stderr, "gmon sched: process %d exited\n", m->prog.target.pid);
+    return false;
+}
+
+static void find_reasons(struct sched_monitor *m) {
+    const char *first[] = {"", "GC assist marking", "IO wait"};
+    m->have_reasons = go_string_table_find(&m->prog.target.bin.elf, first, 3, &m->reasons) == 0;
+    if (!m->have_reasons)
+        fprintf(stderr, "gmon sched: runtime.waitReasonStrings not found in %s: wait reasons are numbers\n",
+                traced_program_name(&m->prog));
+}
+
+static int start(struct sched_monitor *m) {
+    struct gmon_error err;
+    const struct options *o = &m->opt;
+    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
+        bpf_preflight(&err) != 0) {
+        cli_error("sched", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    find_reasons(m);
+    struct sched_probe_options so = {.layout = m->prog.layout.layout,
+                                     .attach_path = traced_program_attach_path(&m->prog),
+                                     .pid = traced_program_attach_pid(&m->prog),
+                                     .max_goroutines = 131072};
+    int64_t t0 = monotonic_ns();
+    if (sched_probes_open(&m->probes, &so, &m->prog.plan, &err) != 0) {
+        cli_error("sched", "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
+            (double)(monotonic_ns() - t0) / 1e6);
+    m->next_print_ns = monotonic_ns() + (int64_t)o->interval_s * 1000000000LL;
+    return GMON_EXIT_OK;
+}
+
+static void stop(struct sched_monitor *m, bool attached) {
+    if (attached) {
+        print_all(m, true);
+        uint64_t c[SCHED_COUNTERS];
+        sched_probes_counters(&m->probes, c);
+        fprintf(stderr, "status changes seen: %llu; losses: %llu map full, %llu failed reads\n",
+                (unsigned long long)c[SCHED_COUNTER_HITS], (unsigned long long)c[SCHED_COUNTER_MAP_FULL],
+                (unsigned long long)c[SCHED_COUNTER_READ_FAILED]);
+    }
+    sched_probes_close(&m->probes);
+    go_string_table_free(&m->reasons);
+    traced_program_close(&m->prog);
+    log_writer_close(&m->log);
+}
+
+int cmd_sched(int argc, char *argv[]) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct sched_monitor m;
+    memset(&m, 0, sizeof(m));
+    if (parse_options(argc, argv, &m.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+        return GMON_EXIT_FAILED;
+    trace_loop_install_signals();
+    int rc = start(&m);
+    if (rc != GMON_EXIT_OK) {
+        stop(&m, false);
+        return rc;
+    }
+    struct trace_loop loop = {
+        .poll = poll_nothing, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
+    rc = trace_loop_run(&loop);
+    stop(&m, true);
+    return rc;
+}
