@@ -18,7 +18,7 @@ static __always_inline void count(int which) {
     int key = which;
     u64 *slot = counters.lookup(&key);
     if (slot)
-        *slot += 1; /* per-CPU slot: no other writer */
+        __sync_fetch_and_add(slot, 1); /* per-CPU, but programs on one CPU can preempt each other */
 }
 
 /* The current process when gmon traces it, else 0. Uprobes attached to one process already filter; this is

@@ -335,3 +335,11 @@ int pclntab_frames(const struct pclntab *t, const struct go_func *fn, uint64_t p
     set_frame(t, fn, pc, fn->name, false, &out[n++]);
     return n;
 }
+
+int pclntab_frames_at_return(const struct pclntab *t, uint64_t return_pc, struct go_frame *out, int max) {
+    uint64_t pc = return_pc - 1; /* the CALL instruction, not the one after it */
+    struct go_func fn;
+    if (!pclntab_func_at(t, pc, &fn))
+        return 0;
+    return pclntab_frames(t, &fn, pc, out, max);
+}

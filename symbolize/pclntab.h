@@ -83,6 +83,9 @@ bool pclntab_line(const struct pclntab *t, const struct go_func *fn, uint64_t pc
  * when fn is valid, capped at max). */
 int pclntab_frames(const struct pclntab *t, const struct go_func *fn, uint64_t pc, struct go_frame *out,
                    int max);
+/* The logical frames of a stack's return address (a link-time address): those of the CALL before it. Returns
+ * 0 when no function holds it. */
+int pclntab_frames_at_return(const struct pclntab *t, uint64_t return_pc, struct go_frame *out, int max);
 
 /* Value of pc-value table number `table` (PCDATA index) at pc, or -1. Exposed for probes and tests. */
 int32_t pclntab_pcdata(const struct pclntab *t, const struct go_func *fn, uint32_t table, uint64_t pc);

@@ -80,6 +80,12 @@ int probe_plan_build(const struct go_binary *b, struct probe_plan *plan, struct 
     return 0;
 }
 
+void probe_site_plan(const struct go_binary *b, const char *function, struct probe_site *s) {
+    memset(s, 0, sizeof(*s));
+    s->function = function;
+    plan_site(b, s);
+}
+
 const struct probe_site *probe_plan_site(const struct probe_plan *plan, const char *function) {
     for (size_t i = 0; i < plan->nsites; i++)
         if (strcmp(plan->sites[i].function, function) == 0)

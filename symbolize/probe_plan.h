@@ -35,6 +35,10 @@ struct probe_plan {
 /* Builds the plan for the binary's Go version (functions that do not exist in that release are left out). */
 int probe_plan_build(const struct go_binary *b, struct probe_plan *plan, struct gmon_error *err);
 
+/* Plans one function that is not in the fixed list (the allocator family, found by name at run time).
+ * function must outlive s; s->found says whether it worked, s->problem why not. */
+void probe_site_plan(const struct go_binary *b, const char *function, struct probe_site *s);
+
 /* The site of a function in a built plan, or NULL. */
 const struct probe_site *probe_plan_site(const struct probe_plan *plan, const char *function);
 

@@ -104,8 +104,9 @@ inline std::string allocating_project() {
     return dir;
 }
 
-// esbuild bundling allocating_project() in --watch mode for 3 s: one-shot builds turn esbuild's GC off,
-// watch mode (which ends when stdin closes) keeps it on. reference is built first without tracing; compare
+// esbuild bundling allocating_project() in --watch mode: one-shot builds turn esbuild's GC off, watch mode
+// keeps it on. Watch mode ends when its stdin closes: here half a second after the first build has written
+// its output, however long tracing makes that build take. reference is built first without tracing; compare
 // traced with it after the run.
 struct esbuild_watch {
     std::string command, reference, traced;
@@ -115,7 +116,9 @@ struct esbuild_watch {
         reference = scratch_dir() + "/" + tag + "-ref.js";
         traced = scratch_dir() + "/" + tag + ".js";
         EXPECT_EQ(run(build + reference).status, 0);
-        command = "sh -c 'sleep 3 | " + build + traced + " --watch'";
+        run("rm -f " + traced);
+        command = "sh -c '(while [ ! -s " + traced + " ]; do sleep 0.2; done; sleep 0.5) | " + build +
+                  traced + " --watch'";
     }
 };
 

@@ -1,4 +1,4 @@
-// Real stripped Go binaries of other releases (esbuild from npm, go1.17.2 to go1.26.5).
+// Real stripped Go binaries of other releases (esbuild and lefthook from npm, go1.17.2 to go1.27.0).
 #include "test_support.h"
 
 extern "C" {
@@ -29,7 +29,7 @@ TEST_P(Corpus, ExactGoVersionAndModule) {
     EXPECT_EQ(std::string(bin.version_string), GetParam().go_version);
     EXPECT_TRUE(bin.version_exact);
     EXPECT_EQ(std::string(bin.buildinfo.mod_path), GetParam().module);
-    EXPECT_EQ(std::string(bin.buildinfo.main_path), GetParam().module + "/cmd/esbuild");
+    EXPECT_EQ(std::string(bin.buildinfo.main_path), GetParam().main_package);
     EXPECT_TRUE(bin.stripped);
     EXPECT_FALSE(bin.has_dwarf);
     struct layout_choice c;

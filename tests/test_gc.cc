@@ -124,6 +124,6 @@ TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
     EXPECT_NE(g.err().find("losses: 0 events lost, 0 events out of order"), std::string::npos) << g.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, GcCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
+INSTANTIATE_TEST_SUITE_P(Npm, GcCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
 
 } // namespace

@@ -82,6 +82,6 @@ TEST_P(LifecycleCorpus, TracesRealStrippedBinaryWithoutChangingItsOutput) {
     EXPECT_NE(g.err().find(" 0 stack walks failed"), std::string::npos) << g.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, LifecycleCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
+INSTANTIATE_TEST_SUITE_P(Npm, LifecycleCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
 
 } // namespace

@@ -108,6 +108,6 @@ TEST_P(SchedCorpus, RealStrippedBinariesShowNamedWaitReasons) {
     EXPECT_TRUE(rec.count("chan receive") || rec.count("GC worker (idle)") || rec.count("select")) << g.out();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, SchedCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
+INSTANTIATE_TEST_SUITE_P(Npm, SchedCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
 
 } // namespace

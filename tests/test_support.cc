@@ -201,8 +201,19 @@ std::vector<corpus_entry> corpus_manifest() {
         std::getline(in, e.go_version, '\t');
         std::getline(in, e.module, '\t');
         std::getline(in, e.sha256, '\t');
+        std::getline(in, e.main_package, '\t');
+        if (e.main_package.empty())
+            e.main_package = e.module + "/cmd/esbuild";
         out.push_back(e);
     }
+    return out;
+}
+
+std::vector<corpus_entry> esbuild_corpus() {
+    std::vector<corpus_entry> out;
+    for (const auto &e : corpus_manifest())
+        if (e.name.rfind("esbuild-", 0) == 0)
+            out.push_back(e);
     return out;
 }
 

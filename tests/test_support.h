@@ -96,9 +96,11 @@ std::string json_field(const std::string &line, const std::string &key);
 std::vector<std::string> json_strings(const std::string &line, const std::string &key);
 
 struct corpus_entry {
-    std::string name, package, go_version, module, sha256;
+    std::string name, package, go_version, module, sha256, main_package;
 };
 std::vector<corpus_entry> corpus_manifest();
+// The esbuild binaries of the corpus: the ones the live tests run a bundling workload on.
+std::vector<corpus_entry> esbuild_corpus();
 // How googletest prints a corpus entry in test names and failures.
 inline void PrintTo(const corpus_entry &e, std::ostream *os) {
     *os << e.name << " (" << e.go_version << ")";

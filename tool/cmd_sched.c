@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -266,13 +265,6 @@ static void print_all(struct sched_monitor *m, bool final) {
     fflush(stdout);
 }
 
-static int poll_nothing(void *ctx, int timeout_ms) {
-    (void)ctx;
-    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-    return 0;
-}
-
 static bool tick(void *ctx) {
     struct sched_monitor *m = ctx;
     if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
@@ -351,7 +343,7 @@ int cmd_sched(int argc, char *argv[]) {
         return rc;
     }
     struct trace_loop loop = {
-        .poll = poll_nothing, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
+        .poll = NULL, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
     rc = trace_loop_run(&loop);
     stop(&m, true);
     return rc;

@@ -8,5 +8,6 @@ int cmd_gc(int argc, char *argv[]);
 int cmd_gr(int argc, char *argv[]);
 int cmd_lifetime(int argc, char *argv[]);
 int cmd_sched(int argc, char *argv[]);
+int cmd_gm(int argc, char *argv[]);
 
 #endif

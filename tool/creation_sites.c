@@ -77,14 +77,12 @@ static void add_hex_frame(struct site *s, uint64_t pc) {
 
 /* Appends the logical frames at a return address (inlined ones first). */
 static void add_frames_at(struct creation_sites *cs, struct site *s, uint64_t return_pc, uint64_t bias) {
-    uint64_t pc = return_pc - bias - 1; /* the CALL instruction, not the one after it */
-    struct go_func fn;
-    if (!pclntab_func_at(&cs->bin->pcln, pc, &fn)) {
+    struct go_frame frames[16];
+    int n = pclntab_frames_at_return(&cs->bin->pcln, return_pc - bias, frames, 16);
+    if (n == 0) {
         add_hex_frame(s, return_pc);
         return;
     }
-    struct go_frame frames[16];
-    int n = pclntab_frames(&cs->bin->pcln, &fn, pc, frames, 16);
     for (int i = 0; i < n; i++)
         add_frame(s, frames[i].function);
     if (s->location[0] == 0 && n > 0)

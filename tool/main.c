@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  gr         goroutine events live: creations and exits (-v: run-queue events too)\n"
     "  gr seq     goroutine lifetimes as a log2 histogram, per process or per creation site (alias: "
     "lifetime)\n"
+    "  gm         allocations by Go size class, and the stacks that allocate most (--by site)\n"
     "  sched      scheduling latency (runnable -> running) and time blocked per wait reason\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -33,8 +34,8 @@ struct command {
 };
 
 static const struct command COMMANDS[] = {
-    {"info", cmd_info}, {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc},
-    {"gr", cmd_gr},     {"lifetime", cmd_lifetime},   {"sched", cmd_sched},
+    {"info", cmd_info},         {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc}, {"gr", cmd_gr},
+    {"lifetime", cmd_lifetime}, {"sched", cmd_sched},         {"gm", cmd_gm},
 };
 
 int main(int argc, char *argv[]) {

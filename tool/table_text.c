@@ -23,6 +23,17 @@ void duration_text(int64_t ns, char *out, size_t size) {
     snprintf(out, size, u == 0 || v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
 }
 
+void bytes_text(uint64_t bytes, char *out, size_t size) {
+    double v = (double)bytes;
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && v >= 1024) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, size, u == 0 || v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
+}
+
 void print_cell(const char *text, int width) {
     int columns = 0;
     for (const char *c = text; *c; c++)

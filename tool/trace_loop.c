@@ -41,11 +41,20 @@ int64_t wall_ns(void) {
     return clock_ns(CLOCK_REALTIME);
 }
 
+/* For commands whose probes only fill maps: nothing to deliver, just wait (a signal ends the sleep early). */
+static int wait_without_events(const struct trace_loop *l, int timeout_ms) {
+    if (l->poll)
+        return l->poll(l->ctx, timeout_ms);
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
 int trace_loop_run(const struct trace_loop *l) {
     int64_t deadline = l->duration_s ? monotonic_ns() + (int64_t)l->duration_s * 1000000000LL : 0;
     int64_t next_tick = monotonic_ns() + (int64_t)l->tick_ms * 1000000LL;
     while (!stop_requested) {
-        if (l->poll(l->ctx, 100) != 0) {
+        if (wait_without_events(l, 100) != 0) {
             cli_error(NULL, "reading events failed: %s", strerror(errno));
             return GMON_EXIT_FAILED;
         }
@@ -58,6 +67,6 @@ int trace_loop_run(const struct trace_loop *l) {
             next_tick = now + (int64_t)l->tick_ms * 1000000LL;
         }
     }
-    l->poll(l->ctx, 0); /* what is still buffered */
+    wait_without_events(l, 0); /* what is still buffered */
     return GMON_EXIT_OK;
 }

@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 struct trace_loop {
-    /* Delivers pending events, waiting up to timeout_ms; non-zero on failure (EINTR is not one). */
+    /* Delivers pending events, waiting up to timeout_ms; non-zero on failure (EINTR is not one). NULL for
+     * probes that send no events: the loop then only sleeps between ticks. */
     int (*poll)(void *ctx, int timeout_ms);
     /* Periodic work every tick_ms; returns false to stop (e.g. the target exited). May be NULL. */
     bool (*tick)(void *ctx);

@@ -1,0 +1,191 @@
+// gmon gm: allocations by size class and by allocating stack, on the Go 1.19 fixture (every variant) and on
+// real stripped binaries from go1.17 to go1.27 (esbuild bundling, lefthook parsing a large config).
+#include <csignal>
+#include <regex>
+#include <set>
+
+#include "lifecycle_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+void trace_while(background &g, const std::string &workload) {
+    if (!attached(g))
+        return;
+    auto r = run(workload, 120);
+    EXPECT_EQ(r.status, 0) << r.err;
+    usleep(300 * 1000);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+}
+
+// The final ("since gmon attached") "allocations" record and the "allocation site" records.
+struct gm_output {
+    std::string classes;
+    std::vector<std::string> sites;
+};
+
+gm_output parse(const std::string &out) {
+    gm_output got;
+    for (const auto &l : lines(out)) {
+        if (json_field(l, "msg") == "allocation site")
+            got.sites.push_back(l);
+        else if (json_field(l, "period").find("since gmon attached") != std::string::npos)
+            got.classes = l;
+    }
+    return got;
+}
+
+// count_by_class (or bytes_by_class) as a map from class name ("3072B", "large") to its value.
+std::map<std::string, long long> by_class(const std::string &record,
+                                          const std::string &field = "count_by_class") {
+    std::map<std::string, long long> got;
+    size_t at = record.find("\"" + field + "\":{");
+    if (at == std::string::npos)
+        return got;
+    std::string group = record.substr(at, record.find('}', at) - at);
+    std::regex entry(R"re("([0-9]+B|large)":([0-9]+))re");
+    for (std::sregex_iterator i(group.begin(), group.end(), entry), end; i != end; ++i)
+        got[(*i)[1]] = std::stoll((*i)[2]);
+    return got;
+}
+
+const std::vector<int> SIZES = {3000, 5000, 9000, 20000, 50000, 100};
+const std::vector<std::string> CLASSES = {"3072B", "5376B", "9472B", "20480B", "large", "112B"};
+
+std::string alloc_workload(const std::string &bin, int k) {
+    std::string cmd = bin + " alloc " + std::to_string(k);
+    for (int s : SIZES)
+        cmd += " " + std::to_string(s);
+    return cmd;
+}
+
+class GmFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GmFixture, EverySizeLandsInItsClassAndTheSiteIsExact) {
+    const int k = 2000;
+    std::string bin = private_copy(fixture("lifecycle-" + GetParam()), "gm");
+    background g(gmon_command("gm --format json --interval 0 --by site --top 3 --path " + bin));
+    trace_while(g, alloc_workload(bin, k));
+    gm_output out = parse(g.out());
+    auto counts = by_class(out.classes);
+    for (const auto &cls : CLASSES) {
+        EXPECT_GE(counts[cls], k) << cls << "\n" << out.classes;
+        if (cls != "large" && cls != "112B") { // classes the runtime itself hardly uses
+            EXPECT_LE(counts[cls], k + 10) << cls << "\n" << out.classes;
+        }
+    }
+    ASSERT_FALSE(out.sites.empty()) << g.out();
+    const std::string &top = out.sites[0];
+    EXPECT_EQ(json_field(top, "function"), "main.allocate") << top;
+    EXPECT_NE(json_field(top, "location").find("alloc.go:"), std::string::npos) << top;
+    long long bytes = 0;
+    for (int s : SIZES)
+        bytes += (long long)k * s;
+    EXPECT_EQ(std::stoll(json_field(top, "count")), (long long)k * (long long)SIZES.size()) << top;
+    EXPECT_EQ(std::stoll(json_field(top, "bytes")), bytes) << top;
+    EXPECT_EQ(json_strings(top, "stack").at(1), "main.allocateEach") << top;
+    EXPECT_NE(g.err().find("losses: 0 stacks not stored"), std::string::npos) << g.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, GmFixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
+// 1 in 10 at random: 5,000 allocations per class give ~500 samples (sd ~21), scaled by 10. 25% is over 5 sd.
+TEST(Gm, SampledCountsAreScaledWithinStatisticalError) {
+    const int k = 5000;
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gm-sample");
+    background g(gmon_command("gm --sample 10 --format json --interval 0 --path " + bin));
+    trace_while(g, alloc_workload(bin, k));
+    auto counts = by_class(parse(g.out()).classes);
+    for (const auto &cls : CLASSES) {
+        EXPECT_GT(counts[cls], k * 0.75) << cls << "\n" << g.out();
+        EXPECT_LT(counts[cls], k * 1.25) << cls << "\n" << g.out();
+        EXPECT_EQ(counts[cls] % 10, 0) << "scaled counts are multiples of the rate";
+    }
+}
+
+TEST(Gm, TableShowsClassesFromFirstToLastAndTheTopStacks) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gm-table");
+    background g(gmon_command("gm --interval 0 --by site --top 2 --path " + bin));
+    trace_while(g, alloc_workload(bin, 100));
+    std::string out = g.out();
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +size class : count +bytes +distribution\n)")))
+        << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +3072B : \d+ +[0-9.]+KiB +\|\**)"))) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +large : \d+ +[0-9.]+MiB +\|)"))) << out;
+    EXPECT_TRUE(std::regex_search(
+        out,
+        std::regex(
+            R"(\n  [0-9.]+MiB +600 +main\.allocate \(.*alloc\.go:\d+\) <- main\.allocateEach <- main\.main)")))
+        << out;
+}
+
+TEST(Gm, BadInputIsRefusedWithOneLine) {
+    for (const char *args : {"gm", "gm --sample 0 --path /bin/true", "gm --by pid --path /bin/true",
+                             "gm --top x --path /bin/true", "gm --pid 999999999", "gm --path /bin/ls"}) {
+        auto r = run(gmon_command(args));
+        EXPECT_EQ(r.status, 2) << args << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    }
+}
+
+// lefthook reading a 3,000-command config (`lefthook dump` parses YAML and prints it back).
+struct lefthook_dump {
+    std::string command, reference, traced;
+    lefthook_dump(const std::string &bin, const std::string &tag) {
+        std::string dir = scratch_dir() + "/lefthook-" + tag;
+        run("mkdir -p " + dir);
+        run("git init -q " + dir);
+        std::string config = "pre-commit:\n  commands:\n";
+        for (int i = 0; i < 3000; i++)
+            config += "    lint-" + std::to_string(i) +
+                      ":\n      glob: \"*.js\"\n      run: echo {staged_files} " + std::to_string(i) + "\n";
+        write_file(dir + "/lefthook.yml", config);
+        reference = dir + "/ref.txt";
+        traced = dir + "/traced.txt";
+        EXPECT_EQ(run("sh -c 'cd " + dir + " && " + bin + " dump > " + reference + "'").status, 0);
+        command = "sh -c 'cd " + dir + " && " + bin + " dump > " + traced + "'";
+    }
+};
+
+class GmCorpus : public ::testing::TestWithParam<corpus_entry> {};
+
+TEST_P(GmCorpus, RealStrippedBinariesAllocateInTheirReleasesClasses) {
+    const corpus_entry &e = GetParam();
+    std::string bin = private_copy(corpus(e.name), "gm-" + e.name);
+    std::string command, reference, traced;
+    if (e.name.rfind("esbuild-", 0) == 0) {
+        esbuild_watch w(bin, e.name + "-gm");
+        command = w.command, reference = w.reference, traced = w.traced;
+    } else {
+        lefthook_dump w(bin, e.name);
+        command = w.command, reference = w.reference, traced = w.traced;
+    }
+    background g(gmon_command("gm --format json --interval 0 --by site --top 5 --path " + bin));
+    trace_while(g, command);
+    EXPECT_EQ(read_file(traced), read_file(reference)) << "the program's output changed";
+    gm_output out = parse(g.out());
+    std::set<std::string> classes = {"large"};
+    for (int s :
+         {8,     16,    24,    32,    48,    64,    80,    96,    112,   128,   144,  160,   176,   192,
+          208,   224,   240,   256,   288,   320,   352,   384,   416,   448,   480,  512,   576,   640,
+          704,   768,   896,   1024,  1152,  1280,  1408,  1536,  1792,  2048,  2304, 2688,  3072,  3200,
+          3456,  4096,  4864,  5376,  6144,  6528,  6784,  6912,  8192,  9472,  9728, 10240, 10880, 12288,
+          13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768})
+        classes.insert(std::to_string(s) + "B");
+    auto counts = by_class(out.classes);
+    long long total = 0;
+    for (const auto &[cls, n] : counts) {
+        EXPECT_TRUE(classes.count(cls)) << cls << " is not a class of " << e.go_version;
+        total += n;
+    }
+    EXPECT_GT(total, 10000) << out.classes << g.err();
+    EXPECT_GE(out.sites.size(), 5u) << g.out();
+    for (const auto &s : out.sites)
+        EXPECT_NE(json_field(s, "function").find('.'), std::string::npos) << "a named function: " << s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, GmCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
+
+} // namespace
