@@ -70,6 +70,18 @@ bool go_size_classes_equal(const struct go_size_classes *a, const struct go_size
     return a->n == b->n && memcmp(a->size, b->size, a->n * sizeof(a->size[0])) == 0;
 }
 
+int go_size_classes_choose(const struct elf_image *img, const struct go_version *v,
+                           struct go_size_classes *out, bool *disagree) {
+    struct go_size_classes known, found;
+    bool have_known = go_size_classes_for_version(v, &known) == 0;
+    bool have_found = go_size_classes_find(img, &found) == 0;
+    *disagree = have_known && have_found && !go_size_classes_equal(&known, &found);
+    if (!have_found && !have_known)
+        return -1;
+    *out = have_found ? found : known;
+    return 0;
+}
+
 int go_size_class_of(const struct go_size_classes *c, uint64_t size) {
     if (size > GO_MAX_SMALL_SIZE || c->n < 2)
         return 0;

@@ -5,6 +5,7 @@
 #ifndef GMON_GO_SIZE_CLASSES_H
 #define GMON_GO_SIZE_CLASSES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@ int go_size_classes_for_version(const struct go_version *v, struct go_size_class
 /* runtime.class_to_size in the binary: a uint16 array 0, 8, 16, 24, 32, 48, ... rising strictly to 32768.
  * Returns 0, or -1 when the binary holds no such array. */
 int go_size_classes_find(const struct elf_image *img, struct go_size_classes *out);
+/* The classes to use for a binary: its own class_to_size, else the table of its release. *disagree is set
+ * when both exist and differ (the binary's wins). Returns 0, or -1 when neither exists. */
+int go_size_classes_choose(const struct elf_image *img, const struct go_version *v,
+                           struct go_size_classes *out, bool *disagree);
 /* True when both tables list the same classes. */
 bool go_size_classes_equal(const struct go_size_classes *a, const struct go_size_classes *b);
 /* The class an allocation of size bytes gets: the smallest class that fits it, 0 for large ones. */

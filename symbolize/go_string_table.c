@@ -81,3 +81,13 @@ void go_string_table_free(struct go_string_table *t) {
         free(t->strings[i]);
     memset(t, 0, sizeof(*t));
 }
+
+int go_wait_reasons_find(const struct elf_image *img, struct go_string_table *out) {
+    const char *first[] = {"", "GC assist marking", "IO wait"};
+    return go_string_table_find(img, first, 3, out);
+}
+
+int go_stw_reasons_find(const struct elf_image *img, struct go_string_table *out) {
+    const char *first[] = {"unknown", "GC mark termination", "GC sweep termination"};
+    return go_string_table_find(img, first, 3, out);
+}

@@ -24,6 +24,10 @@ struct go_string_table {
  * while they are printable strings, up to GO_STRING_TABLE_MAX. Returns 0, or -1 when no such array exists. */
 int go_string_table_find(const struct elf_image *img, const char *const *first, size_t nfirst,
                          struct go_string_table *out);
+/* runtime.waitReasonStrings (every release: it starts "", "GC assist marking", "IO wait"). */
+int go_wait_reasons_find(const struct elf_image *img, struct go_string_table *out);
+/* runtime.stwReasonStrings (Go 1.21+: "unknown", "GC mark termination", "GC sweep termination"). */
+int go_stw_reasons_find(const struct elf_image *img, struct go_string_table *out);
 /* Entry i, or NULL when the table has no entry i. */
 const char *go_string_table_get(const struct go_string_table *t, size_t i);
 void go_string_table_free(struct go_string_table *t);

@@ -201,8 +201,7 @@ static bool target_still_runs(void *ctx) {
 static bool find_reasons(struct gc_monitor *m) {
     if (m->prog.target.bin.version.minor < 21)
         return false;
-    const char *first[] = {"unknown", "GC mark termination", "GC sweep termination"};
-    if (go_string_table_find(&m->prog.target.bin.elf, first, 3, &m->reasons) == 0)
+    if (go_stw_reasons_find(&m->prog.target.bin.elf, &m->reasons) == 0)
         return true;
     fprintf(stderr, "gmon gc: runtime.stwReasonStrings not found in %s: reasons are named after the caller\n",
             traced_program_name(&m->prog));

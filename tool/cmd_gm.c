@@ -325,18 +325,15 @@ static bool tick(void *ctx) {
 
 /* The target's own class table, checked against gmon's for its release. */
 static int choose_classes(struct gm_monitor *m, struct gmon_error *err) {
-    struct go_size_classes known, found;
-    bool have_known = go_size_classes_for_version(&m->prog.target.bin.version, &known) == 0;
-    bool have_found = go_size_classes_find(&m->prog.target.bin.elf, &found) == 0;
-    if (have_found && have_known && !go_size_classes_equal(&known, &found))
+    const struct go_binary *b = &m->prog.target.bin;
+    bool disagree = false;
+    if (go_size_classes_choose(&b->elf, &b->version, &m->classes, &disagree) != 0)
+        return gmon_fail(err, "no size class table for %s, and none found in the binary", b->version_string);
+    if (disagree)
         fprintf(stderr,
-                "gmon gm: the binary's runtime.class_to_size (%zu classes) differs from gmon's table for %s "
-                "(%zu classes): using the binary's\n",
-                found.n, m->prog.target.bin.version_string, known.n);
-    if (!have_found && !have_known)
-        return gmon_fail(err, "no size class table for %s, and none found in the binary",
-                         m->prog.target.bin.version_string);
-    m->classes = have_found ? found : known;
+                "gmon gm: the binary's runtime.class_to_size differs from gmon's table for %s: using the "
+                "binary's\n",
+                b->version_string);
     if (m->classes.n > MALLOC_CLASSES)
         return gmon_fail(err, "%zu size classes: more than gmon counts (%d)", m->classes.n, MALLOC_CLASSES);
     return 0;

@@ -19,6 +19,7 @@
 #include "log_writer.h"
 #include "metrics_server.h"
 #include "probe_plan.h"
+#include "runtime_collectors.h"
 #include "process_watch.h"
 #include "trace_loop.h"
 #include "trace_options.h"
@@ -42,6 +43,13 @@ static const char USAGE[] =
     "  --format F          logfmt (default, as Go's slog TextHandler) or json (one object per line)\n"
     "  --metrics PORT      serve /metrics on PORT (default 5500); 0 disables the server\n"
     "  --metrics-addr A    address to listen on (default 127.0.0.1; 0.0.0.0 exposes it)\n"
+    "  --collect LIST      what /metrics holds besides the goroutine series, comma-separated: gc (cycles by\n"
+    "                      trigger, stop-the-world pauses by reason), sched (scheduling latency, blocked "
+    "time\n"
+    "                      by wait reason), malloc (allocations by size class); goroutines are always on.\n"
+    "                      sched and malloc trap on every status change / allocation: see README, "
+    "Performance\n"
+    "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default 1)\n"
     "  --duration SECS     stop after SECS seconds\n"
     "Limits:\n"
     "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as dropped)\n"
@@ -50,14 +58,25 @@ static const char USAGE[] =
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n";
 
-enum { OPT_LEVEL = 1000, OPT_FORMAT, OPT_METRICS, OPT_ADDR, OPT_MAX_LIVE, OPT_MAX_SERIES, OPT_EMPTY };
+enum {
+    OPT_LEVEL = 1000,
+    OPT_FORMAT,
+    OPT_METRICS,
+    OPT_ADDR,
+    OPT_MAX_LIVE,
+    OPT_MAX_SERIES,
+    OPT_EMPTY,
+    OPT_COLLECT,
+    OPT_MALLOC_SAMPLE
+};
 
 struct options {
     struct trace_options trace;
     const char *metrics_addr;
     enum log_level level;
     enum log_format format;
-    uint64_t metrics_port, max_live, max_series;
+    uint64_t metrics_port, max_live, max_series, malloc_sample;
+    unsigned collect; /* COLLECT_* beyond the goroutine series */
     bool empty_probes;
 };
 
@@ -86,6 +105,10 @@ static int parse_own_option(int c, const char *arg, struct options *o) {
     case OPT_EMPTY:
         o->empty_probes = true;
         return 1;
+    case OPT_COLLECT:
+        return runtime_collectors_parse(arg, &o->collect) == 0 ? 1 : -1;
+    case OPT_MALLOC_SAMPLE:
+        return cli_parse_uint("lifecycle", "--malloc-sample", arg, 1, 1000000, &o->malloc_sample) ? 1 : -1;
     default:
         return 0;
     }
@@ -100,13 +123,16 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"max-goroutines", required_argument, NULL, OPT_MAX_LIVE},
                                          {"max-series", required_argument, NULL, OPT_MAX_SERIES},
                                          {"empty-probes", no_argument, NULL, OPT_EMPTY},
+                                         {"collect", required_argument, NULL, OPT_COLLECT},
+                                         {"malloc-sample", required_argument, NULL, OPT_MALLOC_SAMPLE},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.metrics_addr = "127.0.0.1",
                           .level = LOG_INFO,
                           .format = LOG_LOGFMT,
                           .metrics_port = 5500,
                           .max_live = 65536,
-                          .max_series = 500};
+                          .max_series = 500,
+                          .malloc_sample = 1};
     trace_options_init(&o->trace);
     opterr = 0;
     optind = 1;
@@ -132,6 +158,8 @@ struct monitor {
     struct lifecycle_probes probes;
     struct creation_sites sites;
     struct goroutine_monitor shared;
+    struct runtime_collectors collectors;
+    bool collectors_ready; /* under shared.lock: the metrics thread may render them */
     struct metrics_server server;
     struct process_watch procs;
     struct log_writer log;
@@ -203,9 +231,15 @@ static int attach(struct monitor *m, struct gmon_error *err) {
     };
     if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, err) != 0)
         return -1;
+    if (o->collect && runtime_collectors_open(&m->collectors, o->collect, (unsigned)o->malloc_sample,
+                                              &m->prog, &m->procs, o->trace.perf_buffer, err) != 0) {
+        lifecycle_close(&m->probes);
+        return -1;
+    }
     pthread_mutex_lock(&m->shared.lock);
     m->shared.probes = &m->probes;
-    m->shared.attached_probes = m->probes.prog.nprobes;
+    m->shared.attached_probes = m->probes.prog.nprobes + runtime_collectors_probes(&m->collectors);
+    m->collectors_ready = o->collect != 0;
     pthread_mutex_unlock(&m->shared.lock);
     return 0;
 }
@@ -215,13 +249,13 @@ static void log_attached(struct monitor *m) {
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
     fprintf(stderr,
             "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes, ms);
+            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->shared.attached_probes, ms);
     log_begin(&m->log, LOG_INFO, wall_ns(), "probes attached");
     if (m->prog.target.pid)
         log_int(&m->log, "pid", m->prog.target.pid);
     log_str(&m->log, "binary", traced_program_name(&m->prog));
     log_str(&m->log, "go_version", m->prog.target.bin.version_string);
-    log_uint(&m->log, "probes", m->probes.prog.nprobes);
+    log_uint(&m->log, "probes", m->shared.attached_probes);
     log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
     log_uint(&m->log, "startup_ms", (uint64_t)ms);
     if (m->opt.metrics_port) {
@@ -300,7 +334,19 @@ static bool housekeeping(void *ctx) {
 
 static int poll_events(void *ctx, int timeout_ms) {
     struct monitor *m = ctx;
-    return lifecycle_poll(&m->probes, timeout_ms);
+    int rc = lifecycle_poll(&m->probes, timeout_ms);
+    return rc != 0 ? rc : runtime_collectors_poll(&m->collectors);
+}
+
+/* /metrics: the goroutine series, then the --collect ones once they are attached. */
+static void render_metrics(void *ctx, FILE *out) {
+    struct monitor *m = ctx;
+    goroutine_metrics_render(&m->shared, out);
+    pthread_mutex_lock(&m->shared.lock);
+    bool ready = m->collectors_ready;
+    pthread_mutex_unlock(&m->shared.lock);
+    if (ready)
+        runtime_collectors_render(&m->collectors, out);
 }
 
 static int run_loop(struct monitor *m) {
@@ -328,7 +374,7 @@ static int start(struct monitor *m) {
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, m->opt.max_series);
     if (m->opt.metrics_port && metrics_server_start(&m->server, m->opt.metrics_addr, (int)m->opt.metrics_port,
-                                                    goroutine_metrics_render, &m->shared, &err) != 0) {
+                                                    render_metrics, m, &err) != 0) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
@@ -352,6 +398,7 @@ static void stop(struct monitor *m, bool attached) {
     }
     /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
+    runtime_collectors_close(&m->collectors);
     if (attached) {
         double secs = (double)(monotonic_ns() - m->started_ns) / 1e9;
         lifecycle_summary_print(stderr, &m->sites, &stats, traced_program_name(&m->prog), m->prog.target.pid,

@@ -278,8 +278,7 @@ static bool tick(void *ctx) {
 }
 
 static void find_reasons(struct sched_monitor *m) {
-    const char *first[] = {"", "GC assist marking", "IO wait"};
-    m->have_reasons = go_string_table_find(&m->prog.target.bin.elf, first, 3, &m->reasons) == 0;
+    m->have_reasons = go_wait_reasons_find(&m->prog.target.bin.elf, &m->reasons) == 0;
     if (!m->have_reasons)
         fprintf(stderr, "gmon sched: runtime.waitReasonStrings not found in %s: wait reasons are numbers\n",
                 traced_program_name(&m->prog));

@@ -1,0 +1,56 @@
+// The lifecycle monitor's --collect gc,sched,malloc: the runtime collectors' series in /metrics, checked
+// against what the Go 1.19 fixture does, and linted by promtool.
+#include <csignal>
+
+#include "lifecycle_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+TEST(Collectors, GcSchedAndMallocSeriesMatchTheWorkload) {
+    std::string bin = private_copy(fixture("lifecycle-pie"), "collect");
+    int port = free_port();
+    background g(gmon_command("--path " + bin +
+                              " --level WARN --collect goroutines,gc,sched,malloc --metrics " +
+                              std::to_string(port)));
+    if (!attached(g))
+        return;
+    ASSERT_EQ(run("env GOGC=off " + bin + " gc 3 2").status, 0);
+    ASSERT_EQ(run(bin + " block 4 50").status, 0);
+    ASSERT_EQ(run(bin + " alloc 100 3000").status, 0);
+    std::string metrics = scrape(port);
+    std::string path = scratch_dir() + "/collect-metrics.txt";
+    write_file(path, metrics);
+    auto lint = run("promtool check metrics < " + path);
+    EXPECT_EQ(lint.status, 0) << lint.out << lint.err << metrics;
+
+    EXPECT_EQ(sample_value(metrics, "gmon_gc_cycles_total{trigger=\"forced\"}"), 3) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_gc_stw_pause_seconds_count{reason=\"GC sweep termination\"}"), 3);
+    EXPECT_EQ(sample_value(metrics, "gmon_gc_stw_pause_seconds_count{reason=\"GC mark termination\"}"), 3);
+    EXPECT_EQ(sample_value(metrics, "gmon_gc_stw_pause_seconds_count{reason=\"stop the world\"}"), 2)
+        << "two ReadMemStats (Go 1.19 passes no reason)";
+    EXPECT_GT(sample_value(metrics, "gmon_gc_mark_seconds_total"), 0);
+
+    EXPECT_GE(sample_value(metrics, "gmon_goroutine_blocks_total{reason=\"chan receive\"}"), 4) << metrics;
+    EXPECT_GE(sample_value(metrics, "gmon_goroutine_blocks_total{reason=\"select\"}"), 4);
+    EXPECT_GE(sample_value(metrics, "gmon_goroutine_blocked_seconds_total{reason=\"select\"}"), 4 * 0.04);
+    EXPECT_GE(sample_value(metrics, "gmon_sched_latency_seconds_count"), 16)
+        << "every new goroutine is scheduled";
+
+    double allocs = sample_value(metrics, "gmon_allocations_total{size_class=\"3072\"}");
+    EXPECT_GE(allocs, 100) << metrics;
+    EXPECT_LE(allocs, 110);
+    EXPECT_GE(sample_value(metrics, "gmon_allocated_bytes_total{size_class=\"3072\"}"), 100 * 3000);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+}
+
+TEST(Collectors, UnknownCollectorIsRefused) {
+    auto r = run(gmon_command("--path /bin/true --collect gc,heap"));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("--collect takes goroutines, gc, sched and malloc, not \"heap\""), std::string::npos)
+        << r.err;
+}
+
+} // namespace

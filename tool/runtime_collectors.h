@@ -1,0 +1,72 @@
+/* The collectors the lifecycle monitor can add to its /metrics next to the goroutine series
+ * (--collect gc,sched,malloc): GC cycles and stop-the-world pauses (gc probes, paired by gc_cycles),
+ * scheduling latency and blocked time per wait reason (sched probes), allocations by size class (malloc
+ * probes). Each owns its probes; the metrics thread renders them while the main loop feeds the GC pairing. */
+#ifndef GMON_RUNTIME_COLLECTORS_H
+#define GMON_RUNTIME_COLLECTORS_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gc.h"
+#include "gc_cycles.h"
+#include "go_size_classes.h"
+#include "go_string_table.h"
+#include "malloc_probes.h"
+#include "process_watch.h"
+#include "sched_probes.h"
+#include "traced_program.h"
+
+enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4 };
+
+/* Stop-the-world pause histogram bounds (seconds): 10 us to 1 s. */
+enum { PAUSE_BUCKETS = 12 };
+
+struct pause_series {
+    char reason[64];
+    uint64_t buckets[PAUSE_BUCKETS]; /* not cumulative; the last is +Inf */
+    double sum_s;
+};
+
+struct runtime_collectors {
+    unsigned which; /* COLLECT_* */
+    unsigned malloc_sample;
+    pthread_mutex_t lock; /* guards the GC totals: fed by the main loop, read by the metrics thread */
+    const struct traced_program *prog;
+    struct process_watch *procs;
+    /* gc */
+    struct gc_probes gc;
+    struct gc_cycles cycles;
+    struct go_string_table stw_reasons;
+    uint64_t cycles_by_trigger[GC_TRIGGER_UNKNOWN + 1];
+    double mark_s;
+    struct pause_series pauses[32];
+    size_t npauses;
+    /* sched */
+    struct sched_probes sched;
+    struct go_string_table wait_reasons;
+    bool have_wait_reasons;
+    /* malloc */
+    struct go_size_classes classes;
+    struct malloc_functions functions;
+    struct malloc_probes malloc;
+    bool opened;
+};
+
+/* Parses "goroutines,gc,sched,malloc" (goroutines are always collected). Returns 0, or -1 after printing
+ * what is wrong. */
+int runtime_collectors_parse(const char *list, unsigned *which);
+/* Compiles and attaches the chosen collectors' probes. procs gives load biases (PIE) to the GC caller names.
+ */
+int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsigned malloc_sample,
+                            const struct traced_program *prog, struct process_watch *procs, bool perf_buffer,
+                            struct gmon_error *err);
+/* Delivers pending GC events (main loop). */
+int runtime_collectors_poll(struct runtime_collectors *c);
+/* Appends the collectors' families to a /metrics response (metrics thread). */
+void runtime_collectors_render(struct runtime_collectors *c, FILE *out);
+/* Uprobes the collectors attached. */
+size_t runtime_collectors_probes(const struct runtime_collectors *c);
+void runtime_collectors_close(struct runtime_collectors *c);
+
+#endif
