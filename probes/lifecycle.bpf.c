@@ -149,19 +149,6 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     return 0;
 }
 
-/* floor(log2(v)) + 1, and 1 for 0: bcc's slot numbering. */
-static __always_inline u32 log2_slot(u64 v) {
-    u32 r = 0;
-#pragma unroll
-    for (int shift = 32; shift > 0; shift /= 2) {
-        if (v >> shift) {
-            v >>= shift;
-            r += shift;
-        }
-    }
-    return r + 1;
-}
-
 static __always_inline void count_lifetime_log2(struct site_key *site, u64 lifetime_ns) {
 #if LIFETIME_LOG2
     struct lifetime_slot_key key = {};

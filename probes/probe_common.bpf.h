@@ -45,6 +45,20 @@ static __always_inline u64 curg_of_g0(u64 g0) {
     return curg;
 }
 
+/* The slot of a value in a log2 histogram: floor(log2(v)) + 1, and 1 for 0 (bcc's numbering, as
+ * tool/log2_hist.c prints it). */
+static __always_inline u32 log2_slot(u64 v) {
+    u32 r = 0;
+#pragma unroll
+    for (int shift = 32; shift > 0; shift /= 2) {
+        if (v >> shift) {
+            v >>= shift;
+            r += shift;
+        }
+    }
+    return r + 1;
+}
+
 /* Sends size bytes at ev to the host; a full buffer is counted as a lost event. */
 static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {
 #if USE_RINGBUF

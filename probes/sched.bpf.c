@@ -25,19 +25,6 @@ BPF_TABLE("lru_hash", struct sched_goroutine, struct sched_wait, waiting_since, 
 BPF_HASH(slots, struct sched_slot_key, u64, MAX_SLOTS);
 BPF_HASH(totals, struct sched_slot_key, struct sched_total, MAX_SLOTS);
 
-/* floor(log2(v)) + 1, and 1 for 0: bcc's slot numbering. */
-static __always_inline u32 log2_slot(u64 v) {
-    u32 r = 0;
-#pragma unroll
-    for (int shift = 32; shift > 0; shift /= 2) {
-        if (v >> shift) {
-            v >>= shift;
-            r += shift;
-        }
-    }
-    return r + 1;
-}
-
 static __always_inline void record(u32 tgid, u32 reason, u64 ns) {
     u32 slot = log2_slot(ns / 1000);
     struct sched_slot_key key = {.tgid = tgid, .reason = reason, .slot = 0};

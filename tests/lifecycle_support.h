@@ -2,6 +2,7 @@
 // starting gmon and scraping its metrics.
 #pragma once
 
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -71,6 +72,20 @@ inline bool attached(background &g) {
     bool ok = g.wait_for("gmon: probes attached", 30000, true);
     EXPECT_TRUE(ok) << "gmon did not attach\nstdout:\n" << g.out() << "\nstderr:\n" << g.err();
     return ok;
+}
+
+// Once gmon has attached, runs workload (its stdout in *workload_out), then stops gmon with SIGINT and waits
+// for it to exit 0.
+inline void trace_workload(background &g, const std::string &workload, std::string *workload_out = nullptr) {
+    if (!attached(g))
+        return;
+    auto r = run(workload, 120);
+    EXPECT_EQ(r.status, 0) << r.err;
+    if (workload_out)
+        *workload_out = r.out;
+    usleep(300 * 1000);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
 }
 
 inline std::string scrape(int port) {

@@ -21,23 +21,12 @@ long long number(const std::string &line, const char *key) {
     return v.empty() ? -1 : std::stoll(v);
 }
 
-// Runs `workload` while `gmon gc` traces bin; returns gmon once it has stopped.
-void trace_gc(background &g, const std::string &workload) {
-    if (!attached(g))
-        return;
-    auto r = run(workload, 120);
-    EXPECT_EQ(r.status, 0) << r.err;
-    usleep(300 * 1000);
-    g.signal(SIGINT);
-    EXPECT_EQ(g.wait(10), 0) << g.err();
-}
-
 class GcFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GcFixture, ForcedCyclesAndReadMemStatsPausesAreReportedExactly) {
     std::string bin = private_copy(fixture("lifecycle-" + GetParam()), "gc");
     background g(gmon_command("gc --path " + bin + " --format json"));
-    trace_gc(g, "env GOGC=off " + bin + " gc 5 7");
+    trace_workload(g, "env GOGC=off " + bin + " gc 5 7");
 
     auto cycles = json_lines_with_msg(g.out(), "gc cycle");
     ASSERT_EQ(cycles.size(), 5u) << g.out() << g.err();
@@ -77,7 +66,7 @@ INSTANTIATE_TEST_SUITE_P(Go119, GcFixture, ::testing::Values("plain", "stripped"
 TEST(Gc, TableHasOneRowPerCycleAndPause) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gc-table");
     background g(gmon_command("gc --path " + bin));
-    trace_gc(g, "env GOGC=off " + bin + " gc 3 2");
+    trace_workload(g, "env GOGC=off " + bin + " gc 3 2");
     auto rows = lines(g.out());
     ASSERT_FALSE(rows.empty());
     EXPECT_NE(rows[0].find("SWEEP-TERM"), std::string::npos) << rows[0];
@@ -107,7 +96,7 @@ TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
     std::string bin = private_copy(corpus(e.name), "gc-" + e.name);
     esbuild_watch w(bin, e.name + "-gc");
     background g(gmon_command("gc --path " + bin + " --format json"));
-    trace_gc(g, w.command);
+    trace_workload(g, w.command);
     EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "esbuild's output changed";
 
     auto cycles = json_lines_with_msg(g.out(), "gc cycle");

@@ -10,16 +10,6 @@ using namespace gmon_test;
 
 namespace {
 
-void trace_while(background &g, const std::string &workload) {
-    if (!attached(g))
-        return;
-    auto r = run(workload, 120);
-    EXPECT_EQ(r.status, 0) << r.err;
-    usleep(300 * 1000);
-    g.signal(SIGINT);
-    EXPECT_EQ(g.wait(10), 0) << g.err();
-}
-
 // The final ("since gmon attached") "allocations" record and the "allocation site" records.
 struct gm_output {
     std::string classes;
@@ -67,7 +57,7 @@ TEST_P(GmFixture, EverySizeLandsInItsClassAndTheSiteIsExact) {
     const int k = 2000;
     std::string bin = private_copy(fixture("lifecycle-" + GetParam()), "gm");
     background g(gmon_command("gm --format json --interval 0 --by site --top 3 --path " + bin));
-    trace_while(g, alloc_workload(bin, k));
+    trace_workload(g, alloc_workload(bin, k));
     gm_output out = parse(g.out());
     auto counts = by_class(out.classes);
     for (const auto &cls : CLASSES) {
@@ -96,7 +86,7 @@ TEST(Gm, SampledCountsAreScaledWithinStatisticalError) {
     const int k = 5000;
     std::string bin = private_copy(fixture("lifecycle-plain"), "gm-sample");
     background g(gmon_command("gm --sample 10 --format json --interval 0 --path " + bin));
-    trace_while(g, alloc_workload(bin, k));
+    trace_workload(g, alloc_workload(bin, k));
     auto counts = by_class(parse(g.out()).classes);
     for (const auto &cls : CLASSES) {
         EXPECT_GT(counts[cls], k * 0.75) << cls << "\n" << g.out();
@@ -108,7 +98,7 @@ TEST(Gm, SampledCountsAreScaledWithinStatisticalError) {
 TEST(Gm, TableShowsClassesFromFirstToLastAndTheTopStacks) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gm-table");
     background g(gmon_command("gm --interval 0 --by site --top 2 --path " + bin));
-    trace_while(g, alloc_workload(bin, 100));
+    trace_workload(g, alloc_workload(bin, 100));
     std::string out = g.out();
     EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +size class : count +bytes +distribution\n)")))
         << out;
@@ -163,7 +153,7 @@ TEST_P(GmCorpus, RealStrippedBinariesAllocateInTheirReleasesClasses) {
         command = w.command, reference = w.reference, traced = w.traced;
     }
     background g(gmon_command("gm --format json --interval 0 --by site --top 5 --path " + bin));
-    trace_while(g, command);
+    trace_workload(g, command);
     EXPECT_EQ(read_file(traced), read_file(reference)) << "the program's output changed";
     gm_output out = parse(g.out());
     std::set<std::string> classes = {"large"};

@@ -8,24 +8,11 @@ using namespace gmon_test;
 
 namespace {
 
-// Runs workload while gmon traces; returns once gmon has stopped on SIGINT.
-void trace_while(background &g, const std::string &workload, std::string *workload_out = nullptr) {
-    if (!attached(g))
-        return;
-    auto r = run(workload, 120);
-    EXPECT_EQ(r.status, 0) << r.err;
-    if (workload_out)
-        *workload_out = r.out;
-    usleep(300 * 1000);
-    g.signal(SIGINT);
-    EXPECT_EQ(g.wait(10), 0) << g.err();
-}
-
 TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr");
     background g(gmon_command("gr --path " + bin + " --format json"));
     std::string truth;
-    trace_while(g, bin + " spawn 6 40", &truth);
+    trace_workload(g, bin + " spawn 6 40", &truth);
     auto workers = fixture_goroutines(truth);
     ASSERT_EQ(workers.size(), 6u) << truth;
     std::map<long, std::string> created, exited;
@@ -56,7 +43,7 @@ TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
 TEST(Gr, TableHasTheColumnsAndVerboseAddsRunQueueEvents) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-table");
     background g(gmon_command("gr -v --path " + bin));
-    trace_while(g, bin + " recurse 8 50 1");
+    trace_workload(g, bin + " recurse 8 50 1");
     auto rows = lines(g.out());
     ASSERT_FALSE(rows.empty());
     EXPECT_TRUE(
@@ -98,7 +85,7 @@ std::map<std::string, std::map<std::string, long>> histograms(const std::string 
 TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-seq");
     background g(gmon_command("gr seq --by site --interval 0 --path " + bin));
-    trace_while(g, bin + " block 10 100");
+    trace_workload(g, bin + " block 10 100");
     auto h = histograms(g.out());
     size_t sites = 0;
     for (const auto &[title, rows] : h) {
@@ -116,7 +103,7 @@ TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
 TEST(GrSeq, LifetimeAliasPrintsJsonPerInterval) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "lifetime");
     background g(gmon_command("lifetime --format json --interval 1 --path " + bin));
-    trace_while(g, bin + " block 5 100");
+    trace_workload(g, bin + " block 5 100");
     long interval_total = 0, final_total = -1;
     for (const auto &l : lines(g.out())) {
         ASSERT_EQ(json_field(l, "msg"), "goroutine lifetimes") << l;

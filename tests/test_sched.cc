@@ -9,16 +9,6 @@ using namespace gmon_test;
 
 namespace {
 
-void trace_while(background &g, const std::string &workload) {
-    if (!attached(g))
-        return;
-    auto r = run(workload, 120);
-    EXPECT_EQ(r.status, 0) << r.err;
-    usleep(300 * 1000);
-    g.signal(SIGINT);
-    EXPECT_EQ(g.wait(10), 0) << g.err();
-}
-
 // The final ("since gmon attached") JSON records of `gmon sched --format json`, by reason ("" for latency).
 std::map<std::string, std::string> final_records(const std::string &out) {
     std::map<std::string, std::string> got;
@@ -42,7 +32,7 @@ class SchedFixture : public ::testing::TestWithParam<std::string> {};
 TEST_P(SchedFixture, KnownWaitsShowWithTheirReasonsAndDurations) {
     std::string bin = private_copy(fixture("lifecycle-" + GetParam()), "sched");
     background g(gmon_command("sched --format json --interval 0 --path " + bin));
-    trace_while(g, bin + " block 10 100");
+    trace_workload(g, bin + " block 10 100");
     auto rec = final_records(g.out());
     for (const char *reason : {"sleep", "chan receive", "select", "semacquire"}) {
         ASSERT_TRUE(rec.count(reason)) << reason << "\n" << g.out();
@@ -64,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(Go119, SchedFixture, ::testing::Values("plain", "stripp
 TEST(Sched, TableListsReasonsAndVerbosePrintsTheirHistograms) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "sched-table");
     background g(gmon_command("sched -v --interval 0 --path " + bin));
-    trace_while(g, bin + " block 5 100");
+    trace_workload(g, bin + " block 5 100");
     std::string out = g.out();
     EXPECT_NE(out.find("scheduling latency (runnable -> running): "), std::string::npos) << out;
     EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n  WAIT REASON +WAITS +TOTAL +MEAN\n)"))) << out;
@@ -91,7 +81,7 @@ TEST_P(SchedCorpus, RealStrippedBinariesShowNamedWaitReasons) {
     std::string bin = private_copy(corpus(e.name), "sched-" + e.name);
     esbuild_watch w(bin, e.name + "-sched");
     background g(gmon_command("sched --format json --interval 0 --path " + bin));
-    trace_while(g, w.command);
+    trace_workload(g, w.command);
     EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "esbuild's output changed";
     auto rec = final_records(g.out());
     ASSERT_TRUE(rec.count("")) << g.out() << g.err();

@@ -61,26 +61,16 @@ struct gc_monitor {
     bool header_printed;
 };
 
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
+    return c == OPT_FORMAT ? trace_options_parse_format("gc", arg, &o->table, &o->format) : 0;
+}
+
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {
         TRACE_LONG_OPTIONS, {"format", required_argument, NULL, OPT_FORMAT}, {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        int handled = trace_options_parse("gc", c, optarg, &o->trace);
-        if (handled == 0 && c == OPT_FORMAT)
-            handled = trace_options_parse_format("gc", optarg, &o->table, &o->format);
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("gc", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("gc", argc, argv, &o->trace);
+    return trace_options_getopt("gc", argc, argv, opts, "", &o->trace, parse_own_option, o);
 }
 
 static void print_header(struct gc_monitor *m) {
@@ -191,10 +181,7 @@ static int poll_events(void *ctx, int timeout_ms) {
 
 static bool target_still_runs(void *ctx) {
     struct gc_monitor *m = ctx;
-    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
-        return true;
-    fprintf(stderr, "gmon gc: process %d exited\n", m->prog.target.pid);
-    return false;
+    return trace_target_running("gc", m->prog.target.pid);
 }
 
 /* Go 1.21+ passes stopTheWorldWithSema a reason; its names are read from the binary. */
@@ -211,11 +198,8 @@ static bool find_reasons(struct gc_monitor *m) {
 static int start(struct gc_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
-        bpf_preflight(&err) != 0) {
-        cli_error("gc", "%s", err.msg);
+    if (traced_program_start(&m->prog, "gc", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    }
     bool reasons = find_reasons(m);
     process_watch_init(&m->procs, &m->prog.target);
     gc_cycles_init(&m->cycles, &m->prog.target.bin, &m->reasons, load_bias_of, m, on_pause, on_cycle, m);
@@ -229,9 +213,7 @@ static int start(struct gc_monitor *m) {
         cli_error("gc", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
-            (double)(monotonic_ns() - t0) / 1e6);
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
     return GMON_EXIT_OK;
 }
 

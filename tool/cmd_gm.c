@@ -65,10 +65,11 @@ struct gm_monitor {
     struct malloc_class_stat reported[MALLOC_CLASSES];
     struct alloc_site *sites;
     size_t nsites, sites_cap;
-    int64_t next_print_ns;
+    struct interval interval;
 };
 
-static int parse_own_option(int c, const char *arg, struct options *o) {
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
     switch (c) {
     case OPT_FORMAT:
         return trace_options_parse_format("gm", arg, &o->table, &o->format);
@@ -99,22 +100,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"top", required_argument, NULL, OPT_TOP},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5, .sample = 1, .top = 10};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        int handled = trace_options_parse("gm", c, optarg, &o->trace);
-        if (handled == 0)
-            handled = parse_own_option(c, optarg, o);
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("gm", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("gm", argc, argv, &o->trace);
+    return trace_options_getopt("gm", argc, argv, opts, "", &o->trace, parse_own_option, o);
 }
 
 /* "8B" ... "32768B", and "large" for class 0 (over 32 KiB). */
@@ -313,14 +299,9 @@ static void print_all(struct gm_monitor *m, bool final) {
 
 static bool tick(void *ctx) {
     struct gm_monitor *m = ctx;
-    if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
+    if (interval_due(&m->interval))
         print_all(m, false);
-        m->next_print_ns += (int64_t)m->opt.interval_s * 1000000000LL;
-    }
-    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
-        return true;
-    fprintf(stderr, "gmon gm: process %d exited\n", m->prog.target.pid);
-    return false;
+    return trace_target_running("gm", m->prog.target.pid);
 }
 
 /* The target's own class table, checked against gmon's for its release. */
@@ -342,9 +323,10 @@ static int choose_classes(struct gm_monitor *m, struct gmon_error *err) {
 static int start(struct gm_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
-        choose_classes(m, &err) != 0 ||
-        malloc_functions_find(&m->prog.target.bin, &m->functions, &err) != 0 || bpf_preflight(&err) != 0) {
+    if (traced_program_start(&m->prog, "gm", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    if (choose_classes(m, &err) != 0 ||
+        malloc_functions_find(&m->prog.target.bin, &m->functions, &err) != 0) {
         cli_error("gm", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
@@ -360,11 +342,10 @@ static int start(struct gm_monitor *m) {
         cli_error("gm", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes on %s%s) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
-            m->functions.names[0], m->functions.n > 1 ? " and the other allocators" : "",
-            (double)(monotonic_ns() - t0) / 1e6);
-    m->next_print_ns = monotonic_ns() + (int64_t)o->interval_s * 1000000000LL;
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
+    fprintf(stderr, "gmon gm: probing %s%s (%zu functions)\n", m->functions.names[0],
+            m->functions.n > 1 ? " and the other allocators" : "", m->functions.n);
+    interval_start(&m->interval, o->interval_s);
     return GMON_EXIT_OK;
 }
 

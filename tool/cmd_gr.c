@@ -77,32 +77,24 @@ static const char *const EVENT_MESSAGES[EVENT_KINDS] = {
     [LIFECYCLE_RUNQ_STEAL] = "goroutine stolen from another P",
 };
 
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
+    if (c == OPT_FORMAT)
+        return trace_options_parse_format("gr", arg, &o->table, &o->format);
+    if (c == OPT_VERBOSE || c == 'v') {
+        o->verbose = true;
+        return 1;
+    }
+    return 0;
+}
+
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "v", opts, NULL)) != -1) {
-        int handled = trace_options_parse("gr", c, optarg, &o->trace);
-        if (handled == 0 && c == OPT_FORMAT)
-            handled = trace_options_parse_format("gr", optarg, &o->table, &o->format);
-        if (handled == 0 && (c == OPT_VERBOSE || c == 'v')) {
-            o->verbose = true;
-            handled = 1;
-        }
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("gr", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("gr", argc, argv, &o->trace);
+    return trace_options_getopt("gr", argc, argv, opts, "v", &o->trace, parse_own_option, o);
 }
 
 static void print_header(struct gr_monitor *m) {
@@ -179,20 +171,14 @@ static int poll_events(void *ctx, int timeout_ms) {
 
 static bool target_still_runs(void *ctx) {
     struct gr_monitor *m = ctx;
-    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
-        return true;
-    fprintf(stderr, "gmon gr: process %d exited\n", m->prog.target.pid);
-    return false;
+    return trace_target_running("gr", m->prog.target.pid);
 }
 
 static int start(struct gr_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
-        bpf_preflight(&err) != 0) {
-        cli_error("gr", "%s", err.msg);
+    if (traced_program_start(&m->prog, "gr", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    }
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
     struct lifecycle_options lo = {.layout = m->prog.layout.layout,
@@ -211,9 +197,7 @@ static int start(struct gr_monitor *m) {
         cli_error("gr", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
-            (double)(monotonic_ns() - t0) / 1e6);
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
     if (o->verbose && m->probes.runq_missing[0])
         fprintf(stderr, "gmon gr: %s %s inlined in this Go release: their run-queue events are not shown\n",
                 m->probes.runq_missing, strchr(m->probes.runq_missing, ',') ? "are" : "is");

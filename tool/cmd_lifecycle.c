@@ -81,7 +81,8 @@ struct options {
 };
 
 /* The options only the lifecycle monitor has: 1 handled, 0 unknown, -1 bad value (printed). */
-static int parse_own_option(int c, const char *arg, struct options *o) {
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
     switch (c) {
     case OPT_LEVEL:
         if (log_level_parse(arg, &o->level))
@@ -133,22 +134,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                           .max_live = 65536,
                           .max_series = 500,
                           .malloc_sample = 1};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        int handled = trace_options_parse("lifecycle", c, optarg, &o->trace);
-        if (handled == 0)
-            handled = parse_own_option(c, optarg, o);
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("lifecycle", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("lifecycle", argc, argv, &o->trace);
+    return trace_options_getopt("lifecycle", argc, argv, opts, "", &o->trace, parse_own_option, o);
 }
 
 /* Everything one run of the monitor owns. Large: static storage. */

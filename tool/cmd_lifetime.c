@@ -64,10 +64,11 @@ struct lifetime_monitor {
     struct log_writer log;
     struct lifetime_group *groups;
     size_t ngroups, cap;
-    int64_t next_print_ns;
+    struct interval interval;
 };
 
-static int parse_own_option(int c, const char *arg, struct options *o) {
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
     switch (c) {
     case OPT_FORMAT:
         return trace_options_parse_format("gr seq", arg, &o->table, &o->format);
@@ -92,22 +93,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"interval", required_argument, NULL, OPT_INTERVAL},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        int handled = trace_options_parse("gr seq", c, optarg, &o->trace);
-        if (handled == 0)
-            handled = parse_own_option(c, optarg, o);
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("gr seq", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("gr seq", argc, argv, &o->trace);
+    return trace_options_getopt("gr seq", argc, argv, opts, "", &o->trace, parse_own_option, o);
 }
 
 static struct lifetime_group *group_named(struct lifetime_monitor *m, const char *name) {
@@ -219,24 +205,16 @@ static int poll_events(void *ctx, int timeout_ms) {
 
 static bool tick(void *ctx) {
     struct lifetime_monitor *m = ctx;
-    if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
+    if (interval_due(&m->interval))
         print_all(m, false);
-        m->next_print_ns += (int64_t)m->opt.interval_s * 1000000000LL;
-    }
-    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
-        return true;
-    fprintf(stderr, "gmon gr seq: process %d exited\n", m->prog.target.pid);
-    return false;
+    return trace_target_running("gr seq", m->prog.target.pid);
 }
 
 static int start(struct lifetime_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
-        bpf_preflight(&err) != 0) {
-        cli_error("gr seq", "%s", err.msg);
+    if (traced_program_start(&m->prog, "gr seq", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    }
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
     struct lifecycle_options lo = {.layout = m->prog.layout.layout,
@@ -252,10 +230,8 @@ static int start(struct lifetime_monitor *m) {
         cli_error("gr seq", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
-            (double)(monotonic_ns() - t0) / 1e6);
-    m->next_print_ns = monotonic_ns() + (int64_t)o->interval_s * 1000000000LL;
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
+    interval_start(&m->interval, o->interval_s);
     return GMON_EXIT_OK;
 }
 

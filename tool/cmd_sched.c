@@ -66,10 +66,11 @@ struct sched_monitor {
     struct sched_probes probes;
     struct log_writer log;
     struct reason_stats stats[SCHED_REASONS];
-    int64_t next_print_ns;
+    struct interval interval;
 };
 
-static int parse_own_option(int c, const char *arg, struct options *o) {
+static int parse_own_option(int c, const char *arg, void *ctx) {
+    struct options *o = ctx;
     switch (c) {
     case OPT_FORMAT:
         return trace_options_parse_format("sched", arg, &o->table, &o->format);
@@ -91,22 +92,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5};
-    trace_options_init(&o->trace);
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "v", opts, NULL)) != -1) {
-        int handled = trace_options_parse("sched", c, optarg, &o->trace);
-        if (handled == 0)
-            handled = parse_own_option(c, optarg, o);
-        if (handled < 0)
-            return -1;
-        if (handled == 0) {
-            cli_bad_option("sched", argv, optind);
-            return -1;
-        }
-    }
-    return trace_options_finish("sched", argc, argv, &o->trace);
+    return trace_options_getopt("sched", argc, argv, opts, "v", &o->trace, parse_own_option, o);
 }
 
 static int stats_index(uint16_t reason) {
@@ -267,14 +253,9 @@ static void print_all(struct sched_monitor *m, bool final) {
 
 static bool tick(void *ctx) {
     struct sched_monitor *m = ctx;
-    if (m->opt.interval_s && monotonic_ns() >= m->next_print_ns) {
+    if (interval_due(&m->interval))
         print_all(m, false);
-        m->next_print_ns += (int64_t)m->opt.interval_s * 1000000000LL;
-    }
-    if (!m->prog.target.pid || process_alive(m->prog.target.pid))
-        return true;
-    fprintf(stderr, "gmon sched: process %d exited\n", m->prog.target.pid);
-    return false;
+    return trace_target_running("sched", m->prog.target.pid);
 }
 
 static void find_reasons(struct sched_monitor *m) {
@@ -287,11 +268,8 @@ static void find_reasons(struct sched_monitor *m) {
 static int start(struct sched_monitor *m) {
     struct gmon_error err;
     const struct options *o = &m->opt;
-    if (traced_program_open(&m->prog, o->trace.path, o->trace.pid, o->trace.go_version, &err) != 0 ||
-        bpf_preflight(&err) != 0) {
-        cli_error("sched", "%s", err.msg);
+    if (traced_program_start(&m->prog, "sched", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    }
     find_reasons(m);
     struct sched_probe_options so = {.layout = m->prog.layout.layout,
                                      .attach_path = traced_program_attach_path(&m->prog),
@@ -302,10 +280,8 @@ static int start(struct sched_monitor *m) {
         cli_error("sched", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->probes.prog.nprobes,
-            (double)(monotonic_ns() - t0) / 1e6);
-    m->next_print_ns = monotonic_ns() + (int64_t)o->interval_s * 1000000000LL;
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
+    interval_start(&m->interval, o->interval_s);
     return GMON_EXIT_OK;
 }
 

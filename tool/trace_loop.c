@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "process_watch.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -69,4 +71,23 @@ int trace_loop_run(const struct trace_loop *l) {
     }
     wait_without_events(l, 0); /* what is still buffered */
     return GMON_EXIT_OK;
+}
+
+void interval_start(struct interval *i, uint64_t seconds) {
+    i->every_ns = (int64_t)seconds * 1000000000LL;
+    i->next_ns = monotonic_ns() + i->every_ns;
+}
+
+bool interval_due(struct interval *i) {
+    if (!i->every_ns || monotonic_ns() < i->next_ns)
+        return false;
+    i->next_ns += i->every_ns;
+    return true;
+}
+
+bool trace_target_running(const char *cmd, int pid) {
+    if (!pid || process_alive(pid))
+        return true;
+    fprintf(stderr, "gmon %s: process %d exited\n", cmd, pid);
+    return false;
 }

@@ -22,6 +22,16 @@ void trace_loop_install_signals(void);
 bool trace_loop_stop_requested(void);
 /* Runs until a stop. Returns a GMON_EXIT_* status. */
 int trace_loop_run(const struct trace_loop *l);
+/* Printing every --interval seconds from a tick. */
+struct interval {
+    int64_t every_ns, next_ns; /* every_ns 0: never due */
+};
+void interval_start(struct interval *i, uint64_t seconds);
+/* True once per elapsed interval. */
+bool interval_due(struct interval *i);
+/* For ticks: true while the --pid target runs (always for --path: pid 0); once it has exited, says so on
+ * stderr ("gmon CMD: process PID exited") and returns false, which ends the loop. */
+bool trace_target_running(const char *cmd, int pid);
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
 int64_t monotonic_ns(void);
 int64_t wall_ns(void);

@@ -48,3 +48,23 @@ int trace_options_finish(const char *cmd, int argc, char *const argv[], const st
     }
     return 0;
 }
+
+int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct option *opts,
+                         const char *shortopts, struct trace_options *t, own_option_fn own, void *ctx) {
+    trace_options_init(t);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, shortopts, opts, NULL)) != -1) {
+        int handled = trace_options_parse(cmd, c, optarg, t);
+        if (handled == 0)
+            handled = own(c, optarg, ctx);
+        if (handled < 0)
+            return -1;
+        if (handled == 0) {
+            cli_bad_option(cmd, argv, optind);
+            return -1;
+        }
+    }
+    return trace_options_finish(cmd, argc, argv, t);
+}

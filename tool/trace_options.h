@@ -33,6 +33,12 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
 /* --format for the commands that print a human table by default: "table" sets *table, "logfmt" and "json"
  * clear it and set *format. Returns 1, or -1 after printing why the value is bad. */
 int trace_options_parse_format(const char *cmd, const char *arg, bool *table, enum log_format *format);
+/* A command's own options: 1 handled, 0 not one of its own, -1 bad value (already printed). */
+typedef int (*own_option_fn)(int c, const char *arg, void *ctx);
+/* The getopt loop of a tracing command: resets t, applies the shared options, hands the others to own, then
+ * refuses unknown options, leftover arguments and a missing target. Returns 0, or -1 (printed). */
+int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct option *opts,
+                         const char *shortopts, struct trace_options *t, own_option_fn own, void *ctx);
 /* Call after the getopt loop: refuses leftover arguments and a missing target. Returns 0 or -1 (printed). */
 int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t);
 

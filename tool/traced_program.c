@@ -1,6 +1,11 @@
 #include "traced_program.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "bpf_program.h"
+#include "cli.h"
+#include "trace_loop.h"
 
 const char *traced_program_name(const struct traced_program *p) {
     return p->target.pid ? p->target.proc.exe : p->target.path;
@@ -36,4 +41,19 @@ int traced_program_open(struct traced_program *p, const char *path, int pid, con
 
 void traced_program_close(struct traced_program *p) {
     target_close(&p->target);
+}
+
+int traced_program_start(struct traced_program *p, const char *cmd, const char *path, int pid,
+                         const char *go_version) {
+    struct gmon_error err;
+    if (traced_program_open(p, path, pid, go_version, &err) == 0 && bpf_preflight(&err) == 0)
+        return 0;
+    cli_error(cmd, "%s", err.msg);
+    return -1;
+}
+
+void traced_program_report_attached(const struct traced_program *p, size_t nprobes, int64_t started_ns) {
+    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
+            traced_program_name(p), p->target.bin.version_string, nprobes,
+            (double)(monotonic_ns() - started_ns) / 1e6);
 }

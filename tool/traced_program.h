@@ -18,6 +18,13 @@ struct traced_program {
 int traced_program_open(struct traced_program *p, const char *path, int pid, const char *go_version,
                         struct gmon_error *err);
 void traced_program_close(struct traced_program *p);
+/* What a tracing command does first: traced_program_open from its options, then the BPF pre-flight checks.
+ * On failure prints the one error line of command cmd and returns -1. */
+int traced_program_start(struct traced_program *p, const char *cmd, const char *path, int pid,
+                         const char *go_version);
+/* The line that tells a person on stderr that tracing has begun: binary, Go version, uprobes, start-up time
+ * since started_ns (CLOCK_MONOTONIC). */
+void traced_program_report_attached(const struct traced_program *p, size_t nprobes, int64_t started_ns);
 /* The binary as the user knows it: /proc/PID/exe's target with --pid, --path otherwise. */
 const char *traced_program_name(const struct traced_program *p);
 /* Where uprobes attach (/proc/PID/exe's open path for a process) and which pid they filter (-1: all). */

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Collector overhead on an HTTP load (issue 4): Debian's wrk drives the Go 1.19 httpserver fixture (each
+# request to /get/200 also starts a goroutine) for SECS seconds per run. Configurations, interleaved round by
+# round so machine noise hits all alike:
+#   baseline   no tracing
+#   gc         gmon gc            (what --collect gc adds: probes on gcStart and the stop-the-world functions)
+#   lifecycle  gmon --level WARN  (the goroutine monitor: newproc1 and goexit1)
+#   sched      gmon sched         (casgstatus: every goroutine status change)
+#   malloc     gmon gm            (every allocation)
+# Prints the median requests per second and p99 latency of each, and the throughput lost against baseline.
+# Usage: bench/http_collectors.sh [SECS] [ROUNDS] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, wrk)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-10}
+rounds=${2:-3}
+build=${3:-$root/build}
+gmon=$build/gmon
+src=$build/fixtures/httpserver-plain
+for f in "$gmon" "$src"; do
+  [ -e "$f" ] || { echo "http_collectors.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "http_collectors.sh: wrk missing: run ./gmon.sh deps" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "http_collectors.sh: needs root (uprobes)" >&2; exit 2; }
+
+work=$(mktemp -d)
+server=
+# Background children of a script ignore SIGINT (and Go keeps it ignored): the server gets SIGTERM.
+trap 'pkill -INT -f "$gmon" -P $$ 2>/dev/null || true; [ -z "$server" ] || kill -TERM "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+bin=$work/http-fixture # a private inode: nothing else on the machine fires these uprobes
+cp "$src" "$bin"
+port=$((20000 + RANDOM % 20000))
+"$bin" -addr "127.0.0.1:$port" 2>/dev/null &
+server=$!
+sleep 0.5
+url=http://127.0.0.1:$port/get/200
+
+wait_for() { # file pattern
+  for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "http_collectors.sh: gmon did not start: $(cat "$1")" >&2; exit 1
+}
+
+# One wrk run: "requests/s p99(ms)".
+load() {
+  wrk -t2 -c32 -d"${secs}s" --latency "$url" >"$work/wrk.out" 2>&1
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
+  echo "$rps $p99"
+}
+
+run_traced() { # label gmon-args...
+  local label=$1; shift
+  rm -f "$work/$label.err"
+  "$gmon" "$@" --pid "$server" >/dev/null 2>"$work/$label.err" &
+  local pid=$!
+  wait_for "$work/$label.err" "probes attached"
+  load >>"$work/$label.stats"
+  kill -INT $pid; wait $pid || true
+}
+
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds" >&2
+  load >>"$work/baseline.stats"
+  run_traced gc gc
+  run_traced lifecycle lifecycle --level WARN --metrics 0
+  run_traced sched sched --interval 0
+  run_traced malloc gm --interval 0
+done
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+base=$(cut -d' ' -f1 "$work/baseline.stats" | median)
+printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
+for label in baseline gc lifecycle sched malloc; do
+  rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
+  p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
+  awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base" \
+    'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, 100 * (1 - r / b) }'
+done
+echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
