@@ -195,7 +195,8 @@ static bool find_reasons(struct gc_monitor *m) {
     return false;
 }
 
-static int start(struct gc_monitor *m) {
+static int start(void *ctx) {
+    struct gc_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gc", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
@@ -240,7 +241,8 @@ static void print_summary(struct gc_monitor *m) {
         (unsigned long long)c[GC_COUNTER_READ_FAILED]);
 }
 
-static void stop(struct gc_monitor *m, bool attached) {
+static void stop(void *ctx, bool attached) {
+    struct gc_monitor *m = ctx;
     gc_probes_close(&m->probes);
     if (attached)
         print_summary(m);
@@ -263,18 +265,12 @@ int cmd_gc(int argc, char *argv[]) {
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
     if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    trace_loop_install_signals();
-    int rc = start(&m);
-    if (rc != GMON_EXIT_OK) {
-        stop(&m, false);
-        return rc;
-    }
-    struct trace_loop loop = {.poll = poll_events,
-                              .tick = target_still_runs,
-                              .ctx = &m,
-                              .tick_ms = 500,
-                              .duration_s = m.opt.trace.duration_s};
-    rc = trace_loop_run(&loop);
-    stop(&m, true);
-    return rc;
+    struct trace_command run = {.start = start,
+                                .stop = stop,
+                                .loop = {.poll = poll_events,
+                                         .tick = target_still_runs,
+                                         .ctx = &m,
+                                         .tick_ms = 500,
+                                         .duration_s = m.opt.trace.duration_s}};
+    return trace_command_run(&run);
 }

@@ -320,7 +320,8 @@ static int choose_classes(struct gm_monitor *m, struct gmon_error *err) {
     return 0;
 }
 
-static int start(struct gm_monitor *m) {
+static int start(void *ctx) {
+    struct gm_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gm", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
@@ -349,7 +350,8 @@ static int start(struct gm_monitor *m) {
     return GMON_EXIT_OK;
 }
 
-static void stop(struct gm_monitor *m, bool attached) {
+static void stop(void *ctx, bool attached) {
+    struct gm_monitor *m = ctx;
     if (attached) {
         print_all(m, true);
         uint64_t c[MALLOC_COUNTERS];
@@ -377,15 +379,10 @@ int cmd_gm(int argc, char *argv[]) {
         return GMON_EXIT_BAD_INPUT;
     if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    trace_loop_install_signals();
-    int rc = start(&m);
-    if (rc != GMON_EXIT_OK) {
-        stop(&m, false);
-        return rc;
-    }
-    struct trace_loop loop = {
-        .poll = NULL, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
-    rc = trace_loop_run(&loop);
-    stop(&m, true);
-    return rc;
+    struct trace_command run = {
+        .start = start,
+        .stop = stop,
+        .loop = {
+            .poll = NULL, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s}};
+    return trace_command_run(&run);
 }

@@ -174,7 +174,8 @@ static bool target_still_runs(void *ctx) {
     return trace_target_running("gr", m->prog.target.pid);
 }
 
-static int start(struct gr_monitor *m) {
+static int start(void *ctx) {
+    struct gr_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gr", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
@@ -222,7 +223,8 @@ static void print_summary(struct gr_monitor *m) {
             (unsigned long long)c[COUNTER_READ_FAILED]);
 }
 
-static void stop(struct gr_monitor *m, bool attached) {
+static void stop(void *ctx, bool attached) {
+    struct gr_monitor *m = ctx;
     if (attached)
         lifecycle_poll(&m->probes, 0); /* what is still buffered */
     lifecycle_close(&m->probes);
@@ -248,18 +250,12 @@ int cmd_gr(int argc, char *argv[]) {
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
     if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    trace_loop_install_signals();
-    int rc = start(&m);
-    if (rc != GMON_EXIT_OK) {
-        stop(&m, false);
-        return rc;
-    }
-    struct trace_loop loop = {.poll = poll_events,
-                              .tick = target_still_runs,
-                              .ctx = &m,
-                              .tick_ms = 500,
-                              .duration_s = m.opt.trace.duration_s};
-    rc = trace_loop_run(&loop);
-    stop(&m, true);
-    return rc;
+    struct trace_command run = {.start = start,
+                                .stop = stop,
+                                .loop = {.poll = poll_events,
+                                         .tick = target_still_runs,
+                                         .ctx = &m,
+                                         .tick_ms = 500,
+                                         .duration_s = m.opt.trace.duration_s}};
+    return trace_command_run(&run);
 }

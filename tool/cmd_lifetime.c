@@ -210,7 +210,8 @@ static bool tick(void *ctx) {
     return trace_target_running("gr seq", m->prog.target.pid);
 }
 
-static int start(struct lifetime_monitor *m) {
+static int start(void *ctx) {
+    struct lifetime_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gr seq", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
@@ -247,7 +248,8 @@ static void print_losses(struct lifetime_monitor *m) {
             (unsigned long long)c[COUNTER_LOG2_MAP_FULL], (unsigned long long)c[COUNTER_READ_FAILED]);
 }
 
-static void stop(struct lifetime_monitor *m, bool attached) {
+static void stop(void *ctx, bool attached) {
+    struct lifetime_monitor *m = ctx;
     if (attached) {
         print_all(m, true);
         print_losses(m);
@@ -271,15 +273,12 @@ int cmd_lifetime(int argc, char *argv[]) {
         return GMON_EXIT_BAD_INPUT;
     if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    trace_loop_install_signals();
-    int rc = start(&m);
-    if (rc != GMON_EXIT_OK) {
-        stop(&m, false);
-        return rc;
-    }
-    struct trace_loop loop = {
-        .poll = poll_events, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
-    rc = trace_loop_run(&loop);
-    stop(&m, true);
-    return rc;
+    struct trace_command run = {.start = start,
+                                .stop = stop,
+                                .loop = {.poll = poll_events,
+                                         .tick = tick,
+                                         .ctx = &m,
+                                         .tick_ms = 250,
+                                         .duration_s = m.opt.trace.duration_s}};
+    return trace_command_run(&run);
 }

@@ -265,7 +265,8 @@ static void find_reasons(struct sched_monitor *m) {
                 traced_program_name(&m->prog));
 }
 
-static int start(struct sched_monitor *m) {
+static int start(void *ctx) {
+    struct sched_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "sched", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
@@ -285,7 +286,8 @@ static int start(struct sched_monitor *m) {
     return GMON_EXIT_OK;
 }
 
-static void stop(struct sched_monitor *m, bool attached) {
+static void stop(void *ctx, bool attached) {
+    struct sched_monitor *m = ctx;
     if (attached) {
         print_all(m, true);
         uint64_t c[SCHED_COUNTERS];
@@ -311,15 +313,10 @@ int cmd_sched(int argc, char *argv[]) {
         return GMON_EXIT_BAD_INPUT;
     if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    trace_loop_install_signals();
-    int rc = start(&m);
-    if (rc != GMON_EXIT_OK) {
-        stop(&m, false);
-        return rc;
-    }
-    struct trace_loop loop = {
-        .poll = NULL, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s};
-    rc = trace_loop_run(&loop);
-    stop(&m, true);
-    return rc;
+    struct trace_command run = {
+        .start = start,
+        .stop = stop,
+        .loop = {
+            .poll = NULL, .tick = tick, .ctx = &m, .tick_ms = 250, .duration_s = m.opt.trace.duration_s}};
+    return trace_command_run(&run);
 }

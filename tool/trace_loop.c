@@ -91,3 +91,15 @@ bool trace_target_running(const char *cmd, int pid) {
     fprintf(stderr, "gmon %s: process %d exited\n", cmd, pid);
     return false;
 }
+
+int trace_command_run(const struct trace_command *c) {
+    trace_loop_install_signals();
+    int rc = c->start(c->loop.ctx);
+    if (rc != GMON_EXIT_OK) {
+        c->stop(c->loop.ctx, false);
+        return rc;
+    }
+    rc = trace_loop_run(&c->loop);
+    c->stop(c->loop.ctx, true);
+    return rc;
+}

@@ -22,6 +22,16 @@ void trace_loop_install_signals(void);
 bool trace_loop_stop_requested(void);
 /* Runs until a stop. Returns a GMON_EXIT_* status. */
 int trace_loop_run(const struct trace_loop *l);
+/* The life of a tracing command once its options are parsed: install the signal handlers, start (attach;
+ * a GMON_EXIT_* status, having printed any error), run the loop, stop (detach and report; attached says
+ * whether start succeeded). Returns the command's exit status. */
+struct trace_command {
+    int (*start)(void *ctx);
+    void (*stop)(void *ctx, bool attached);
+    struct trace_loop loop; /* its ctx is the commands' too */
+};
+int trace_command_run(const struct trace_command *c);
+
 /* Printing every --interval seconds from a tick. */
 struct interval {
     int64_t every_ns, next_ns; /* every_ns 0: never due */
