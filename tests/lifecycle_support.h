@@ -137,4 +137,37 @@ struct esbuild_watch {
     }
 };
 
+// lefthook reading a 3,000-command config (`lefthook dump` parses YAML and prints it back).
+struct lefthook_dump {
+    std::string command, reference, traced;
+    lefthook_dump(const std::string &bin, const std::string &tag) {
+        std::string dir = scratch_dir() + "/lefthook-" + tag;
+        run("mkdir -p " + dir);
+        run("git init -q " + dir);
+        std::string config = "pre-commit:\n  commands:\n";
+        for (int i = 0; i < 3000; i++)
+            config += "    lint-" + std::to_string(i) +
+                      ":\n      glob: \"*.js\"\n      run: echo {staged_files} " + std::to_string(i) + "\n";
+        write_file(dir + "/lefthook.yml", config);
+        reference = dir + "/ref.txt";
+        traced = dir + "/traced.txt";
+        EXPECT_EQ(run("sh -c 'cd " + dir + " && " + bin + " dump > " + reference + "'").status, 0);
+        command = "sh -c 'cd " + dir + " && " + bin + " dump > " + traced + "'";
+    }
+};
+
+// The workload of a corpus binary: esbuild bundling in watch mode, or lefthook dumping a large config.
+struct corpus_workload {
+    std::string command, reference, traced;
+    corpus_workload(const corpus_entry &e, const std::string &bin, const std::string &tag) {
+        if (e.name.rfind("esbuild-", 0) == 0) {
+            esbuild_watch w(bin, e.name + "-" + tag);
+            command = w.command, reference = w.reference, traced = w.traced;
+        } else {
+            lefthook_dump w(bin, e.name + "-" + tag);
+            command = w.command, reference = w.reference, traced = w.traced;
+        }
+    }
+};
+
 } // namespace gmon_test

@@ -94,7 +94,7 @@ class GcCorpus : public ::testing::TestWithParam<corpus_entry> {};
 TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
     const corpus_entry &e = GetParam();
     std::string bin = private_copy(corpus(e.name), "gc-" + e.name);
-    esbuild_watch w(bin, e.name + "-gc");
+    corpus_workload w(e, bin, "gc");
     background g(gmon_command("gc --path " + bin + " --format json"));
     trace_workload(g, w.command);
     EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "esbuild's output changed";
@@ -113,6 +113,6 @@ TEST_P(GcCorpus, CyclesOfRealStrippedBinariesHaveSaneDurations) {
     EXPECT_NE(g.err().find("losses: 0 events lost, 0 events out of order"), std::string::npos) << g.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, GcCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+INSTANTIATE_TEST_SUITE_P(Npm, GcCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
 
 } // namespace

@@ -120,41 +120,15 @@ TEST(Gm, BadInputIsRefusedWithOneLine) {
     }
 }
 
-// lefthook reading a 3,000-command config (`lefthook dump` parses YAML and prints it back).
-struct lefthook_dump {
-    std::string command, reference, traced;
-    lefthook_dump(const std::string &bin, const std::string &tag) {
-        std::string dir = scratch_dir() + "/lefthook-" + tag;
-        run("mkdir -p " + dir);
-        run("git init -q " + dir);
-        std::string config = "pre-commit:\n  commands:\n";
-        for (int i = 0; i < 3000; i++)
-            config += "    lint-" + std::to_string(i) +
-                      ":\n      glob: \"*.js\"\n      run: echo {staged_files} " + std::to_string(i) + "\n";
-        write_file(dir + "/lefthook.yml", config);
-        reference = dir + "/ref.txt";
-        traced = dir + "/traced.txt";
-        EXPECT_EQ(run("sh -c 'cd " + dir + " && " + bin + " dump > " + reference + "'").status, 0);
-        command = "sh -c 'cd " + dir + " && " + bin + " dump > " + traced + "'";
-    }
-};
-
 class GmCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 TEST_P(GmCorpus, RealStrippedBinariesAllocateInTheirReleasesClasses) {
     const corpus_entry &e = GetParam();
     std::string bin = private_copy(corpus(e.name), "gm-" + e.name);
-    std::string command, reference, traced;
-    if (e.name.rfind("esbuild-", 0) == 0) {
-        esbuild_watch w(bin, e.name + "-gm");
-        command = w.command, reference = w.reference, traced = w.traced;
-    } else {
-        lefthook_dump w(bin, e.name);
-        command = w.command, reference = w.reference, traced = w.traced;
-    }
+    corpus_workload w(e, bin, "gm");
     background g(gmon_command("gm --format json --interval 0 --by site --top 5 --path " + bin));
-    trace_workload(g, command);
-    EXPECT_EQ(read_file(traced), read_file(reference)) << "the program's output changed";
+    trace_workload(g, w.command);
+    EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "the program's output changed";
     gm_output out = parse(g.out());
     std::set<std::string> classes = {"large"};
     for (int s :

@@ -79,7 +79,7 @@ class SchedCorpus : public ::testing::TestWithParam<corpus_entry> {};
 TEST_P(SchedCorpus, RealStrippedBinariesShowNamedWaitReasons) {
     const corpus_entry &e = GetParam();
     std::string bin = private_copy(corpus(e.name), "sched-" + e.name);
-    esbuild_watch w(bin, e.name + "-sched");
+    corpus_workload w(e, bin, "sched");
     background g(gmon_command("sched --format json --interval 0 --path " + bin));
     trace_workload(g, w.command);
     EXPECT_EQ(read_file(w.traced), read_file(w.reference)) << "esbuild's output changed";
@@ -98,6 +98,6 @@ TEST_P(SchedCorpus, RealStrippedBinariesShowNamedWaitReasons) {
     EXPECT_TRUE(rec.count("chan receive") || rec.count("GC worker (idle)") || rec.count("select")) << g.out();
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, SchedCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+INSTANTIATE_TEST_SUITE_P(Npm, SchedCorpus, ::testing::ValuesIn(corpus_manifest()), corpus_test_name);
 
 } // namespace
