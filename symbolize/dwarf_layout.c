@@ -179,3 +179,66 @@ int dwarf_layout_check(const char *path, const struct runtime_layout *l, struct 
     compare(v, "p.id", l->p.id, p.id);
     return 0;
 }
+
+static bool member_offset(Dwarf_Die *member, const char **name, int *offset) {
+    Dwarf_Attribute attr;
+    Dwarf_Word off;
+    *name = dwarf_diename(member);
+    if (dwarf_tag(member) != DW_TAG_member || !*name ||
+        !dwarf_attr(member, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &off) != 0)
+        return false;
+    *offset = (int)off;
+    return true;
+}
+
+/* Fills offsets from the members of struct die. */
+static void named_members(Dwarf_Die *die, const char *const *members, int *offsets, size_t n) {
+    Dwarf_Die child;
+    if (dwarf_child(die, &child) != 0)
+        return;
+    do {
+        const char *name;
+        int off;
+        if (!member_offset(&child, &name, &off))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(members[i], name) == 0)
+                offsets[i] = off;
+    } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static bool find_struct(Dwarf_Die *cu, const char *type, Dwarf_Die *out) {
+    if (dwarf_child(cu, out) != 0)
+        return false;
+    do {
+        const char *name = dwarf_diename(out);
+        if (dwarf_tag(out) == DW_TAG_structure_type && name && strcmp(name, type) == 0)
+            return true;
+    } while (dwarf_siblingof(out, out) == 0);
+    return false;
+}
+
+bool dwarf_struct_members(const char *path, const char *type, const char *const *members, int *offsets,
+                          size_t n) {
+    for (size_t i = 0; i < n; i++)
+        offsets[i] = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
+    bool found = false;
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dbg && !found && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu, st;
+        if (dwarf_offdie(dbg, off + hsize, &cu) && find_struct(&cu, type, &st)) {
+            named_members(&st, members, offsets, n);
+            found = true;
+        }
+        off = next;
+    }
+    if (dbg)
+        dwarf_end(dbg);
+    close(fd);
+    return found;
+}

@@ -35,6 +35,10 @@ int dwarf_layout_check(const char *path, const struct runtime_layout *layout, st
 
 /* Reads the offsets from DWARF alone into out (fields DWARF lacks are -1). Returns false without DWARF. */
 bool dwarf_layout_read(const char *path, struct g_offsets *g, struct m_offsets *m, struct p_offsets *p);
+/* The offsets of named members of one struct type (e.g. "runtime.gcControllerState"), -1 for the members it
+ * lacks. Returns false when the file has no DWARF or no such type. */
+bool dwarf_struct_members(const char *path, const char *type, const char *const *members, int *offsets,
+                          size_t n);
 
 #ifdef __cplusplus
 }

@@ -241,9 +241,10 @@ bool elf_image_externally_linked(const struct elf_image *img) {
 
 bool elf_image_find_symbol(const struct elf_image *img, const char *name, uint64_t *value, uint64_t *size) {
     const struct elf_section *symtab = elf_image_section(img, ".symtab");
-    if (!symtab || symtab->entsize != sizeof(Elf64_Sym) || symtab->link >= img->nsections)
+    /* sh_link counts ELF sections from the null section 0, which sections[] leaves out. */
+    if (!symtab || symtab->entsize != sizeof(Elf64_Sym) || symtab->link == 0 || symtab->link > img->nsections)
         return false;
-    const struct elf_section *strtab = &img->sections[symtab->link];
+    const struct elf_section *strtab = &img->sections[symtab->link - 1];
     const uint8_t *syms = elf_image_section_data(img, symtab);
     const uint8_t *strs = elf_image_section_data(img, strtab);
     if (!syms || !strs)

@@ -232,6 +232,35 @@ TEST_P(Fixture, WaitReasonsReadFromTheBinary) {
     go_string_table_free(&waits);
 }
 
+// The ELF symbol table (of the builds that keep it): the globals snapshots and gc read are where go tool nm
+// says. Regression: sh_link was read as an index into a section array that leaves out the null section.
+TEST(FixtureSymbols, DataSymbolsMatchGoToolNm) {
+    for (const char *variant : {"plain", "pie", "cgo"}) {
+        struct elf_image img;
+        struct gmon_error err;
+        ASSERT_EQ(elf_image_open(&img, fixture(std::string("lifecycle-") + variant).c_str(), &err), 0)
+            << err.msg;
+        size_t checked = 0;
+        for (const auto &l : lines(read_file(fixture(std::string("lifecycle-") + variant + ".nm")))) {
+            std::istringstream in(l);
+            std::string addr, size, type, name;
+            if (!(in >> addr >> size >> type >> name) || (type != "D" && type != "d"))
+                continue;
+            if (name != "runtime.gcController" && name != "runtime.buildVersion" && name != "main.Counter" &&
+                name != "runtime.mheap_")
+                continue;
+            uint64_t value = 0, sym_size = 0;
+            EXPECT_TRUE(elf_image_find_symbol(&img, name.c_str(), &value, &sym_size))
+                << variant << " " << name;
+            EXPECT_EQ(value, std::stoull(addr, nullptr, 16)) << variant << " " << name;
+            EXPECT_EQ(sym_size, std::stoull(size)) << variant << " " << name;
+            checked++;
+        }
+        EXPECT_EQ(checked, 4u) << variant;
+        elf_image_close(&img);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Go119, Fixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
 
 // A layout that disagrees with DWARF must be caught.
