@@ -1,6 +1,7 @@
 // gmon gc: GC cycles and stop-the-world pauses of real Go programs (the Go 1.19 fixture in every variant, and
 // esbuild from go1.17 to go1.26 in watch mode, where it keeps its garbage collector on).
 #include <csignal>
+#include <regex>
 
 #include "lifecycle_support.h"
 
@@ -42,6 +43,15 @@ TEST_P(GcFixture, ForcedCyclesAndReadMemStatsPausesAreReportedExactly) {
         EXPECT_GT(markterm, 0) << c;
         EXPECT_LT(sweep + mark + markterm, 1000000000LL) << c;
         EXPECT_EQ(number(c, "stw"), sweep + markterm) << c;
+        // The live heap is read from runtime.gcController where the binary has symbols and DWARF; GOGC=off
+        // leaves no goal.
+        if (GetParam() == "stripped") {
+            EXPECT_EQ(number(c, "heap_live"), -1) << c;
+        } else {
+            EXPECT_GT(number(c, "heap_live"), 0) << c;
+            EXPECT_LT(number(c, "heap_live"), 64 << 20) << c;
+        }
+        EXPECT_EQ(number(c, "heap_goal"), -1) << "GOGC=off: " << c;
     }
     auto pauses = json_lines_with_msg(g.out(), "stop the world");
     size_t read_mem_stats = 0;
@@ -63,6 +73,20 @@ TEST_P(GcFixture, ForcedCyclesAndReadMemStatsPausesAreReportedExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Go119, GcFixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
 
+// With GOGC=100 the goal is at least the runtime's 4 MiB minimum and more than the live heap.
+TEST(Gc, HeapGoalFollowsGogc) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gc-goal");
+    background g(gmon_command("gc --path " + bin + " --format json"));
+    trace_workload(g, "env GOGC=100 " + bin + " gc 3 0");
+    auto cycles = json_lines_with_msg(g.out(), "gc cycle");
+    ASSERT_GE(cycles.size(), 3u) << g.out();
+    for (const auto &c : cycles) {
+        EXPECT_GE(number(c, "heap_goal"), 4 << 20) << c;
+        EXPECT_GT(number(c, "heap_goal"), number(c, "heap_live")) << c;
+        EXPECT_GT(number(c, "heap_live"), 0) << c;
+    }
+}
+
 TEST(Gc, TableHasOneRowPerCycleAndPause) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gc-table");
     background g(gmon_command("gc --path " + bin));
@@ -72,7 +96,8 @@ TEST(Gc, TableHasOneRowPerCycleAndPause) {
     EXPECT_NE(rows[0].find("SWEEP-TERM"), std::string::npos) << rows[0];
     size_t gc_rows = 0, stw_rows = 0;
     for (const auto &r : rows) {
-        gc_rows += r.find(" gc ") != std::string::npos && r.find("forced") != std::string::npos;
+        gc_rows +=
+            std::regex_search(r, std::regex(R"( gc +\d+ +forced .* [0-9.]+KiB +off +\(runtime\.GC\)$)"));
         stw_rows +=
             r.find(" stw ") != std::string::npos && r.find("(runtime.ReadMemStats)") != std::string::npos;
     }

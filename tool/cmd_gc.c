@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "gc.h"
 #include "gc_cycles.h"
+#include "gc_heap.h"
 #include "log_writer.h"
 #include "process_watch.h"
 #include "table_text.h"
@@ -54,6 +55,7 @@ struct gc_monitor {
     struct go_string_table reasons;
     struct gc_probes probes;
     struct gc_cycles cycles;
+    struct gc_heap_reader heap;
     struct process_watch procs;
     struct log_writer log;
     struct gc_totals totals;
@@ -77,16 +79,33 @@ static void print_header(struct gc_monitor *m) {
     if (m->header_printed)
         return;
     m->header_printed = true;
-    printf("%-12s %-7s %-5s %-5s %-8s %-10s %-10s %-10s %-10s %s\n", "TIME", "PID", "EVENT", "GC", "TRIGGER",
-           "SWEEP-TERM", "MARK", "MARK-TERM", "STW", "REASON (CALLER)");
+    printf("%-12s %-7s %-5s %-5s %-8s %-10s %-10s %-10s %-10s %-9s %-9s %s\n", "TIME", "PID", "EVENT", "GC",
+           "TRIGGER", "SWEEP-TERM", "MARK", "MARK-TERM", "STW", "LIVE", "GOAL", "REASON (CALLER)");
 }
 
 static int64_t pause_ns(const struct stw_pause *p) {
     return p->end_ns - p->begin_ns;
 }
 
+/* The heap a cycle left (live) and the goal of the next, read from the process right after the cycle; false
+ * when the binary does not let gmon find them, or the process is gone. */
+static bool heap_of(struct gc_monitor *m, uint32_t tgid, uint64_t *live, uint64_t *goal) {
+    uint64_t bias = 0;
+    if (!m->heap.usable || !process_watch_load_bias(&m->procs, tgid, &bias))
+        return false;
+    return gc_heap_read(&m->heap, tgid, bias, live, goal);
+}
+
 static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
-    char when[32], sweep[32], mark[32], markterm[32], stw[32];
+    char when[32], sweep[32], mark[32], markterm[32], stw[32], live_text[32] = "-", goal_text[32] = "-";
+    uint64_t live, goal;
+    if (heap_of(m, c->tgid, &live, &goal)) {
+        bytes_text(live, live_text, sizeof(live_text));
+        if (goal == UINT64_MAX) /* GOGC=off and no memory limit: no goal */
+            snprintf(goal_text, sizeof(goal_text), "off");
+        else
+            bytes_text(goal, goal_text, sizeof(goal_text));
+    }
     clock_text(c->mark_termination.end_ns + m->mono_to_wall_ns, when, sizeof(when));
     duration_text(pause_ns(&c->sweep_termination), sweep, sizeof(sweep));
     duration_text(c->mark_ns, mark, sizeof(mark));
@@ -98,7 +117,7 @@ static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     const char *cells[] = {sweep, mark, markterm, stw};
     for (int i = 0; i < 4; i++)
         print_cell(cells[i], 10);
-    printf("(%s)\n", c->sweep_termination.caller);
+    printf("%-9s %-9s (%s)\n", live_text, goal_text, c->sweep_termination.caller);
     fflush(stdout);
 }
 
@@ -109,7 +128,7 @@ static void table_pause(struct gc_monitor *m, const struct stw_pause *p) {
     print_header(m);
     printf("%-12s %-7u %-5s %-5s %-8s %-10s %-10s %-10s ", when, p->tgid, "stw", "-", "-", "-", "-", "-");
     print_cell(stw, 10);
-    printf("%s (%s)\n", p->reason, p->caller);
+    printf("%-9s %-9s %s (%s)\n", "-", "-", p->reason, p->caller);
     fflush(stdout);
 }
 
@@ -124,6 +143,12 @@ static void log_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     log_duration(w, "mark", (uint64_t)(c->mark_ns > 0 ? c->mark_ns : 0));
     log_duration(w, "mark_termination", (uint64_t)pause_ns(&c->mark_termination));
     log_duration(w, "stw", (uint64_t)(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination)));
+    uint64_t live, goal;
+    if (heap_of(m, c->tgid, &live, &goal)) {
+        log_uint(w, "heap_live", live);
+        if (goal != UINT64_MAX) /* GOGC=off and no memory limit: no goal */
+            log_uint(w, "heap_goal", goal);
+    }
     log_end(w);
 }
 
@@ -202,6 +227,9 @@ static int start(void *ctx) {
     if (traced_program_start(&m->prog, "gc", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
     bool reasons = find_reasons(m);
+    gc_heap_reader_init(&m->heap, &m->prog.target.bin);
+    if (!m->heap.usable)
+        fprintf(stderr, "gmon gc: live heap and heap goal not shown: %s\n", m->heap.why);
     process_watch_init(&m->procs, &m->prog.target);
     gc_cycles_init(&m->cycles, &m->prog.target.bin, &m->reasons, load_bias_of, m, on_pause, on_cycle, m);
     struct gc_probe_options po = {.layout = m->prog.layout.layout,
