@@ -15,7 +15,7 @@ JOBS=$(nproc)
 
 # Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
 # prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
-# test that nothing stays attached; wrk: the HTTP load of bench/http_collectors.sh.
+# test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev

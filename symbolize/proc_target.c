@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 bool proc_exists(int pid) {
@@ -132,4 +133,9 @@ int proc_load_bias(const struct proc_target *t, const struct elf_image *img, uin
     }
     fclose(f);
     return rc;
+}
+
+bool proc_read(int pid, uint64_t addr, void *buf, size_t len) {
+    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+    return len == 0 || process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }

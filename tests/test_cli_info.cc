@@ -124,35 +124,6 @@ TEST(CliInfo, UnsupportedGoVersion) {
                           "Go 1.99 is not supported (gmon supports Go 1.17 to 1.27)");
 }
 
-// A real process: its binary through /proc/PID/exe, its load bias from /proc/PID/maps.
-struct running_fixture {
-    pid_t pid = -1;
-    FILE *stdin_pipe = nullptr;
-    explicit running_fixture(const std::string &bin) {
-        int fds[2];
-        if (pipe(fds) != 0)
-            return;
-        pid = fork();
-        if (pid == 0) {
-            dup2(fds[0], 0);
-            close(fds[1]);
-            int devnull = open("/dev/null", O_WRONLY);
-            dup2(devnull, 1);
-            execl(bin.c_str(), bin.c_str(), "wait", (char *)nullptr);
-            _exit(127);
-        }
-        close(fds[0]);
-        stdin_pipe = fdopen(fds[1], "w");
-        usleep(200 * 1000); // let the runtime map itself
-    }
-    ~running_fixture() {
-        if (stdin_pipe)
-            fclose(stdin_pipe); // EOF: the fixture exits
-        if (pid > 0)
-            waitpid(pid, nullptr, 0);
-    }
-};
-
 TEST(CliInfo, ByPidForPieAndNonPie) {
     for (const char *variant : {"pie", "plain"}) {
         running_fixture f(fixture(std::string("lifecycle-") + variant));

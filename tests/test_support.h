@@ -1,5 +1,8 @@
 // Helpers shared by the test files: where fixtures live, running gmon as a subprocess, reading files.
 #pragma once
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -113,5 +116,34 @@ inline std::string corpus_test_name(const ::testing::TestParamInfo<corpus_entry>
             c = '_';
     return name;
 }
+
+// A fixture process in `wait` mode (it runs until its stdin closes, at destruction).
+struct running_fixture {
+    pid_t pid = -1;
+    FILE *stdin_pipe = nullptr;
+    explicit running_fixture(const std::string &bin) {
+        int fds[2];
+        if (pipe(fds) != 0)
+            return;
+        pid = fork();
+        if (pid == 0) {
+            dup2(fds[0], 0);
+            close(fds[1]);
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            execl(bin.c_str(), bin.c_str(), "wait", (char *)nullptr);
+            _exit(127);
+        }
+        close(fds[0]);
+        stdin_pipe = fdopen(fds[1], "w");
+        usleep(200 * 1000); // let the runtime map itself
+    }
+    ~running_fixture() {
+        if (stdin_pipe)
+            fclose(stdin_pipe); // EOF: the fixture exits
+        if (pid > 0)
+            waitpid(pid, nullptr, 0);
+    }
+};
 
 } // namespace gmon_test

@@ -9,5 +9,6 @@ int cmd_gr(int argc, char *argv[]);
 int cmd_lifetime(int argc, char *argv[]);
 int cmd_sched(int argc, char *argv[]);
 int cmd_gm(int argc, char *argv[]);
+int cmd_var(int argc, char *argv[]);
 
 #endif

@@ -2,9 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "dwarf_layout.h"
+#include "proc_target.h"
 
 void gc_heap_reader_init(struct gc_heap_reader *r, const struct go_binary *b) {
     memset(r, 0, sizeof(*r));
@@ -34,8 +34,7 @@ void gc_heap_reader_init(struct gc_heap_reader *r, const struct go_binary *b) {
 }
 
 static bool read_u64(uint32_t tgid, uint64_t addr, uint64_t *out) {
-    struct iovec local = {out, sizeof(*out)}, remote = {(void *)(uintptr_t)addr, sizeof(*out)};
-    return process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*out);
+    return proc_read((int)tgid, addr, out, sizeof(*out));
 }
 
 static bool read_goal(const struct gc_heap_reader *r, uint32_t tgid, uint64_t bias, uint64_t *goal) {

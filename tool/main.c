@@ -22,6 +22,7 @@ static const char USAGE[] =
     "lifetime)\n"
     "  gm         allocations by Go size class, and the stacks that allocate most (--by site)\n"
     "  sched      scheduling latency (runnable -> running) and time blocked per wait reason\n"
+    "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
@@ -35,7 +36,7 @@ struct command {
 
 static const struct command COMMANDS[] = {
     {"info", cmd_info},         {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc}, {"gr", cmd_gr},
-    {"lifetime", cmd_lifetime}, {"sched", cmd_sched},         {"gm", cmd_gm},
+    {"lifetime", cmd_lifetime}, {"sched", cmd_sched},         {"gm", cmd_gm}, {"var", cmd_var},
 };
 
 int main(int argc, char *argv[]) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Collector overhead on an HTTP load (issue 4): Debian's wrk drives the Go 1.19 httpserver fixture (each
+# Collector overhead (issue 4), on an HTTP load and on the goroutine storm.
+# HTTP: Debian's wrk drives the Go 1.19 httpserver fixture (each
 # request to /get/200 also starts a goroutine) for SECS seconds per run. Configurations, interleaved round by
 # round so machine noise hits all alike:
 #   baseline   no tracing
@@ -8,26 +9,32 @@
 #   sched      gmon sched         (casgstatus: every goroutine status change)
 #   malloc     gmon gm            (every allocation)
 # Prints the median requests per second and p99 latency of each, and the throughput lost against baseline.
-# Usage: bench/http_collectors.sh [SECS] [ROUNDS] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, wrk)
+# Storm: the lifecycle fixture creates STORM goroutines one after another (bench/lifecycle_storm.sh's workload)
+# untraced and under gmon gc and gmon sched; prints ns per goroutine and the slowdown.
+# Usage: bench/collectors.sh [SECS] [ROUNDS] [STORM] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, wrk)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-10}
 rounds=${2:-3}
-build=${3:-$root/build}
+storm_n=${3:-100000}
+build=${4:-$root/build}
 gmon=$build/gmon
 src=$build/fixtures/httpserver-plain
-for f in "$gmon" "$src"; do
-  [ -e "$f" ] || { echo "http_collectors.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
+storm_src=$build/fixtures/lifecycle-plain
+for f in "$gmon" "$src" "$storm_src"; do
+  [ -e "$f" ] || { echo "collectors.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
 done
-command -v wrk >/dev/null || { echo "http_collectors.sh: wrk missing: run ./gmon.sh deps" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "http_collectors.sh: needs root (uprobes)" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "collectors.sh: wrk missing: run ./gmon.sh deps" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "collectors.sh: needs root (uprobes)" >&2; exit 2; }
 
 work=$(mktemp -d)
 server=
 # Background children of a script ignore SIGINT (and Go keeps it ignored): the server gets SIGTERM.
 trap 'pkill -INT -f "$gmon" -P $$ 2>/dev/null || true; [ -z "$server" ] || kill -TERM "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-bin=$work/http-fixture # a private inode: nothing else on the machine fires these uprobes
+bin=$work/http-fixture # private inodes: nothing else on the machine fires these uprobes
 cp "$src" "$bin"
+storm_bin=$work/storm-fixture
+cp "$storm_src" "$storm_bin"
 port=$((20000 + RANDOM % 20000))
 "$bin" -addr "127.0.0.1:$port" 2>/dev/null &
 server=$!
@@ -36,7 +43,7 @@ url=http://127.0.0.1:$port/get/200
 
 wait_for() { # file pattern
   for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "http_collectors.sh: gmon did not start: $(cat "$1")" >&2; exit 1
+  echo "collectors.sh: gmon did not start: $(cat "$1")" >&2; exit 1
 }
 
 # One wrk run: "requests/s p99(ms)".
@@ -77,3 +84,27 @@ for label in baseline gc lifecycle sched malloc; do
     'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, 100 * (1 - r / b) }'
 done
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
+
+storm() { "$storm_bin" storm "$storm_n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
+storm_traced() { # label gmon-args...
+  local label=$1; shift
+  rm -f "$work/$label.err"
+  "$gmon" "$@" --path "$storm_bin" >/dev/null 2>"$work/$label.err" &
+  local pid=$!
+  wait_for "$work/$label.err" "probes attached"
+  storm >>"$work/storm-$label.ns"
+  kill -INT $pid; wait $pid || true
+}
+for r in $(seq 1 "$rounds"); do
+  echo "storm round $r/$rounds" >&2
+  storm >>"$work/storm-baseline.ns"
+  storm_traced gc gc
+  storm_traced sched sched --interval 0
+done
+sbase=$(median <"$work/storm-baseline.ns")
+printf '\n%-10s %14s %10s\n' storm ns/goroutine slowdown
+for label in baseline gc sched; do
+  v=$(median <"$work/storm-$label.ns")
+  awk -v l="$label" -v v="$v" -v b="$sbase" 'BEGIN { printf "%-10s %14.0f %10.2f\n", l, v, v / b }'
+done
+echo "storm: $storm_n goroutines per run, $rounds rounds, medians" >&2
