@@ -1,0 +1,115 @@
+// gmon summary: the goroutines of a running Go 1.19 fixture that holds a known population (100 receiving, 50
+// in select, 20 sleeping, 10 waiting for a mutex, 5 in read(2)), on every variant, stripped included.
+#include <regex>
+
+#include "test_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+// The fixture in `population` mode: it prints "ready PID" once every goroutine is blocked.
+struct population {
+    background proc;
+    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
+        EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
+    }
+    pid_t pid() const {
+        return (pid_t)std::stol(proc.out().substr(6));
+    }
+};
+
+// (start, status, wait reason) -> count, from `summary --json`.
+std::map<std::string, int> census(const std::string &json) {
+    std::map<std::string, int> got;
+    std::regex g(R"re(\{"id":(\d+),"status":"([a-z]+)","wait_reason":"([^"]*)","start":"([^"]*)")re");
+    for (std::sregex_iterator i(json.begin(), json.end(), g), end; i != end; ++i)
+        got[(*i)[4].str() + "|" + (*i)[2].str() + "|" + (*i)[3].str()]++;
+    return got;
+}
+
+class SummaryFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SummaryFixture, KnownPopulationIsCountedExactly) {
+    population p(fixture("lifecycle-" + GetParam()));
+    auto r = gmon("summary --json --pid " + std::to_string(p.pid()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto c = census(r.out);
+    EXPECT_EQ(c["main.popRecv|waiting|chan receive"], 100) << r.out;
+    EXPECT_EQ(c["main.popSelect|waiting|select"], 50) << r.out;
+    EXPECT_EQ(c["main.popSleep|waiting|sleep"], 20) << r.out;
+    EXPECT_EQ(c["main.popLock|waiting|semacquire"], 10) << r.out;
+    EXPECT_EQ(c["main.popSyscall|syscall|"], 5) << r.out;
+    EXPECT_EQ(c["runtime.forcegchelper|waiting|force gc (idle)"], 1) << r.out;
+    EXPECT_EQ(json_field(r.out, "gomaxprocs"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN))) << r.out;
+    EXPECT_EQ(json_field(r.out, "go_version"), "go1.19.8");
+    EXPECT_EQ(json_field(r.out, "allgs_from"),
+              GetParam() == "stripped" ? "code of runtime.allgadd" : "symbol table");
+    // The go statement of every receiver is population.go's start closure.
+    EXPECT_NE(r.out.find(R"("start":"main.popRecv","go_statement":"main.population.func1 (/)"),
+              std::string::npos)
+        << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, SummaryFixture, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
+TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
+    population p(fixture("lifecycle-stripped"));
+    auto r = gmon("summary --pid " + std::to_string(p.pid()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex(R"(\ngoroutines: \d+ \(runnable \d+, |goroutines: \d+ \(.*waiting 18\d)")))
+        << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +START\n)"))) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv\n)")))
+        << r.out;
+    auto caller = gmon("summary --pc caller --pid " + std::to_string(p.pid()));
+    EXPECT_TRUE(
+        std::regex_search(caller.out, std::regex(R"(main\.population\.func1 \(.*population\.go:\d+\))")))
+        << caller.out;
+}
+
+class SummaryCorpus : public ::testing::TestWithParam<corpus_entry> {};
+
+// esbuild in watch mode (alive until its stdin closes), stripped, go1.17 to go1.26: allgs from code, the
+// runtime's own goroutines with their start functions and wait reasons, allp consistent.
+TEST_P(SummaryCorpus, RuntimeGoroutinesOfRealStrippedBinaries) {
+    const corpus_entry &e = GetParam();
+    std::string dir = scratch_dir() + "/summary-" + e.name;
+    run("mkdir -p " + dir);
+    write_file(dir + "/entry.js", "console.log(1);\n");
+    background watch("sh -c 'sleep 30 | " + corpus(e.name) + " " + dir +
+                     "/entry.js --bundle --outfile=" + dir + "/out.js --watch'");
+    for (int i = 0; i < 100 && read_file(dir + "/out.js").empty(); i++)
+        usleep(50 * 1000);
+    // The esbuild process: among the processes whose command line names the project, the one running esbuild.
+    std::string pid;
+    for (const auto &p : lines(run("pgrep -f " + dir + "/entry.js").out)) {
+        char exe[4096] = {0};
+        if (readlink(("/proc/" + p + "/exe").c_str(), exe, sizeof(exe) - 1) > 0 && corpus(e.name) == exe)
+            pid = p;
+    }
+    ASSERT_FALSE(pid.empty()) << "esbuild --watch is not running";
+    auto r = gmon("summary --json --pid " + pid);
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto c = census(r.out);
+    EXPECT_EQ(c["runtime.forcegchelper|waiting|force gc (idle)"], 1) << r.out;
+    EXPECT_NE(r.out.find(R"({"id":1,"status":")"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("start":"runtime.main")"), std::string::npos) << r.out;
+    EXPECT_EQ(json_field(r.out, "allgs_from"), "code of runtime.allgadd") << r.out;
+    EXPECT_EQ(json_field(r.out, "gomaxprocs"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN))) << r.out;
+    EXPECT_EQ(json_field(r.out, "go_version"), e.go_version);
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, SummaryCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+
+TEST(Summary, BadInputIsRefusedWithOneLine) {
+    for (const char *args :
+         {"summary", "summary --pid 999999999", "summary --pid 1 --pc nowhere", "summary --pid 1 extra"}) {
+        auto r = gmon(args);
+        EXPECT_EQ(r.status, 2) << args << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    }
+}
+
+} // namespace
