@@ -114,11 +114,20 @@ static uint64_t field(const uint8_t *g, int off, int size) {
     return v;
 }
 
+/* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
+static size_t g_extent(const struct g_offsets *o) {
+    int fields[] = {o->atomicstatus, o->goid, o->waitreason, o->startpc, o->gopc, o->parent_goid};
+    int end = 0;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        end = fields[i] + 8 > end ? fields[i] + 8 : end;
+    return end < G_READ ? (size_t)end : G_READ;
+}
+
 /* Reads one g; false when it cannot be read or does not look like one (it may be being reused). */
 static bool read_g(struct snapshot *s, uint64_t addr, struct goroutine *out) {
     const struct g_offsets *o = &s->layout.layout->g;
-    uint8_t g[G_READ];
-    if (!addr || !proc_read(s->t.pid, addr, g, sizeof(g)))
+    uint8_t g[G_READ] = {0};
+    if (!addr || !proc_read(s->t.pid, addr, g, g_extent(o)))
         return false;
     out->status = (uint32_t)field(g, o->atomicstatus, 4) & ~(uint32_t)G_SCAN;
     out->goid = field(g, o->goid, 8);
