@@ -1,5 +1,6 @@
 // gmon summary: the goroutines of a running Go 1.19 fixture that holds a known population (100 receiving, 50
 // in select, 20 sleeping, 10 waiting for a mutex, 5 in read(2)), on every variant, stripped included.
+#include <csignal>
 #include <regex>
 
 #include "test_support.h"
@@ -43,6 +44,15 @@ TEST_P(SummaryFixture, KnownPopulationIsCountedExactly) {
     EXPECT_EQ(c["runtime.forcegchelper|waiting|force gc (idle)"], 1) << r.out;
     EXPECT_EQ(json_field(r.out, "gomaxprocs"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN))) << r.out;
     EXPECT_EQ(json_field(r.out, "go_version"), "go1.19.8");
+    long threads = 0;
+    std::smatch m;
+    std::string out = r.out;
+    std::regex state(R"re("(running|sleeping|disk sleep|stopped|idle|other)":(\d+))re");
+    for (std::sregex_iterator i(out.begin(), out.end(), state), end; i != end; ++i)
+        threads += std::stol((*i)[2]);
+    EXPECT_GE(threads, 6) << "five goroutines in read(2) hold a thread each, and main another: " << r.out;
+    EXPECT_GE(std::stol(json_field(r.out, "uptime_s")), 0);
+    EXPECT_LT(std::stol(json_field(r.out, "uptime_s")), 600);
     EXPECT_EQ(json_field(r.out, "allgs_from"),
               GetParam() == "stripped" ? "code of runtime.allgadd" : "symbol table");
     // The go statement of every receiver is population.go's start closure.
@@ -102,6 +112,63 @@ TEST_P(SummaryCorpus, RuntimeGoroutinesOfRealStrippedBinaries) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Npm, SummaryCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+
+// True when every thread of pid is stopped (state T in /proc/PID/task/*/stat).
+bool all_stopped(pid_t pid) {
+    auto r = run("sh -c 'cat /proc/" + std::to_string(pid) + "/task/*/stat'");
+    size_t threads = 0, stopped = 0;
+    for (const auto &l : lines(r.out)) {
+        size_t paren = l.rfind(')');
+        if (paren == std::string::npos || paren + 2 >= l.size())
+            continue;
+        threads++;
+        stopped += l[paren + 2] == 'T';
+    }
+    return threads > 0 && stopped == threads;
+}
+
+bool none_stopped(pid_t pid) {
+    auto r = run("sh -c 'cat /proc/" + std::to_string(pid) + "/task/*/stat'");
+    for (const auto &l : lines(r.out)) {
+        size_t paren = l.rfind(')');
+        if (paren != std::string::npos && paren + 2 < l.size() && l[paren + 2] == 'T')
+            return false;
+    }
+    return !r.out.empty();
+}
+
+TEST(Summary, FreezeResumesTheTargetAfterSuccessFailureAndSignals) {
+    population p(fixture("lifecycle-plain"));
+    std::string pid = std::to_string(p.pid());
+    auto ok = gmon("summary --freeze --json --pid " + pid);
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(census(ok.out)["main.popRecv|waiting|chan receive"], 100) << ok.out;
+    EXPECT_TRUE(none_stopped(p.pid())) << "after success";
+    auto bad = gmon("var --freeze --pid " + pid + " --name main.NoSuchThing");
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_TRUE(none_stopped(p.pid())) << "after failure";
+    for (int sig : {SIGINT, SIGTERM}) {
+        background g("env GMON_TEST_FREEZE_HOLD_MS=10000 " + std::string(GMON_BINARY) +
+                     " summary --freeze --pid " + pid);
+        bool frozen = false;
+        for (int i = 0; i < 100 && !(frozen = all_stopped(p.pid())); i++)
+            usleep(50 * 1000);
+        EXPECT_TRUE(frozen) << "gmon never froze the target";
+        g.signal(sig);
+        EXPECT_EQ(g.wait(5), 128 + sig);
+        bool resumed = false;
+        for (int i = 0; i < 20 && !(resumed = none_stopped(p.pid())); i++)
+            usleep(50 * 1000);
+        EXPECT_TRUE(resumed) << "signal " << sig;
+    }
+    // A process someone else stopped stays stopped.
+    kill(p.pid(), SIGSTOP);
+    for (int i = 0; i < 40 && !all_stopped(p.pid()); i++)
+        usleep(50 * 1000);
+    EXPECT_EQ(gmon("summary --freeze --pid " + pid).status, 0);
+    EXPECT_TRUE(all_stopped(p.pid())) << "gmon resumed a process it had not stopped";
+    kill(p.pid(), SIGCONT);
+}
 
 TEST(Summary, BadInputIsRefusedWithOneLine) {
     for (const char *args :

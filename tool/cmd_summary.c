@@ -10,14 +10,17 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "freeze.h"
 #include "go_runtime_globals.h"
 #include "go_string_table.h"
 #include "json_writer.h"
 #include "layout_select.h"
+#include "proc_threads.h"
+#include "table_text.h"
 #include "target.h"
 
 static const char USAGE[] =
-    "Usage: gmon summary --pid PID [--pc start|caller] [--json]\n"
+    "Usage: gmon summary --pid PID [--pc start|caller] [--freeze] [--json]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
     "without stopping it and without eBPF: a header with the binary, Go version, GOMAXPROCS and the number "
@@ -32,20 +35,23 @@ static const char USAGE[] =
     "  --pc start|caller LOCATION is the goroutine's start function (default) or its go statement "
     "(file:line)\n"
     "  --json            one JSON object: header fields and a \"goroutines\" array\n"
+    "  --freeze          stop the process (SIGSTOP) while reading it, for a consistent view; it is resumed\n"
+    "                    whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
     "\n"
     "Exit status: 0 ok, 2 bad input (no such process, not a Go program, unsupported release).\n";
 
-enum { OPT_PID = 1000, OPT_PC, OPT_JSON };
+enum { OPT_PID = 1000, OPT_PC, OPT_JSON, OPT_FREEZE };
 
 struct options {
     int pid;
-    bool json, caller;
+    bool json, caller, freeze;
 };
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {{"pid", required_argument, NULL, OPT_PID},
                                          {"pc", required_argument, NULL, OPT_PC},
                                          {"json", no_argument, NULL, OPT_JSON},
+                                         {"freeze", no_argument, NULL, OPT_FREEZE},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     opterr = 0;
@@ -62,6 +68,8 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             return -1;
         } else if (c == OPT_JSON) {
             o->json = true;
+        } else if (c == OPT_FREEZE) {
+            o->freeze = true;
         } else {
             cli_bad_option("summary", argv, optind);
             return -1;
@@ -101,6 +109,7 @@ struct snapshot {
     size_t n, unreadable;
     uint64_t counts[STATUSES];
     int gomaxprocs; /* -1: unknown */
+    struct proc_threads threads;
 };
 
 static const char *status_name(uint32_t s) {
@@ -227,6 +236,17 @@ static void print_text(const struct snapshot *s, bool caller) {
     printf("%s; allgs from the %s", s->n ? ")" : "", s->globals.allgs_from);
     if (s->unreadable)
         printf("; %zu changed while read, skipped", s->unreadable);
+    printf("\nthreads:    %d", s->threads.total);
+    sep = " (";
+    for (int i = 0; i < 26; i++) {
+        if (!s->threads.by_state[i])
+            continue;
+        printf("%s%s %d", sep, proc_thread_state_name((char)('A' + i)), s->threads.by_state[i]);
+        sep = ", ";
+    }
+    char up[32];
+    duration_text((int64_t)(s->threads.uptime_s * 1e9), up, sizeof(up));
+    printf("%s\nuptime:     %s", s->threads.total ? ")" : "", s->threads.uptime_s >= 0 ? up : "?");
     printf("\n\n%-8s %-10s %-24s %s\n", "GOID", "STATUS", "WAIT REASON", caller ? "GO STATEMENT" : "START");
     for (size_t i = 0; i < s->n; i++) {
         const struct goroutine *g = &s->gs[i];
@@ -251,6 +271,17 @@ static void print_json(const struct snapshot *s, bool caller) {
     json_string(&w, s->globals.allgs_from);
     json_key(&w, "unreadable");
     json_uint(&w, s->unreadable);
+    json_key(&w, "uptime_s");
+    json_int(&w, (int64_t)s->threads.uptime_s);
+    json_key(&w, "threads");
+    json_begin_object(&w);
+    for (int i = 0; i < 26; i++) {
+        if (!s->threads.by_state[i])
+            continue;
+        json_key(&w, proc_thread_state_name((char)('A' + i)));
+        json_int(&w, s->threads.by_state[i]);
+    }
+    json_end_object(&w);
     json_key(&w, "goroutines");
     json_begin_array(&w);
     for (size_t i = 0; i < s->n; i++) {
@@ -277,8 +308,10 @@ static void print_json(const struct snapshot *s, bool caller) {
     json_end_object(&w);
 }
 
-static int take(struct snapshot *s, int pid, struct gmon_error *err) {
+static int take(struct snapshot *s, int pid, bool freeze, struct gmon_error *err) {
     if (target_open(&s->t, NULL, pid, "auto", err) != 0 || layout_select(&s->t.bin, &s->layout, err) != 0)
+        return -1;
+    if (freeze && freeze_process(pid, err) != 0)
         return -1;
     if (!s->layout.layout)
         return gmon_fail(err, "%s", s->layout.problem);
@@ -286,6 +319,7 @@ static int take(struct snapshot *s, int pid, struct gmon_error *err) {
         return -1;
     s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
     s->gomaxprocs = read_gomaxprocs(s);
+    proc_threads_read(pid, &s->threads);
     return read_goroutines(s, err);
 }
 
@@ -301,7 +335,9 @@ int cmd_summary(int argc, char *argv[]) {
     memset(&s, 0, sizeof(s));
     struct gmon_error err;
     int rc = GMON_EXIT_OK;
-    if (take(&s, o.pid, &err) != 0) {
+    int taken = take(&s, o.pid, o.freeze, &err);
+    thaw_process(); /* the reading is done: the target runs again before gmon prints */
+    if (taken != 0) {
         cli_error("summary", "%s", err.msg);
         rc = GMON_EXIT_BAD_INPUT;
     } else if (o.json) {

@@ -11,11 +11,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "dwarf_variable.h"
+#include "freeze.h"
 #include "json_writer.h"
 #include "target.h"
 
 static const char USAGE[] =
-    "Usage: gmon var --pid PID --name NAME [--bin BIN] [--json]\n"
+    "Usage: gmon var --pid PID --name NAME [--bin BIN] [--freeze] [--json]\n"
     "\n"
     "Prints the type and current value of a global variable of a running Go program (Go 1.17-1.27), read\n"
     "from its memory without stopping it: integers, unsigned integers, bools, floats, strings, and pointers\n"
@@ -29,23 +30,24 @@ static const char USAGE[] =
     "  --name NAME   the variable\n"
     "  --bin BIN     read symbols and types from BIN instead of the target's own binary\n"
     "  --json        one JSON object: name, type, kind, address, size, value\n"
+    "  --freeze      stop the process (SIGSTOP) while reading, so a string and its length agree; it is\n"
+    "                resumed whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
     "\n"
     "Exit status: 0 ok, 2 bad input (no such process or variable, no symbols, --bin of another program).\n";
 
-enum { OPT_PID = 1000, OPT_NAME, OPT_BIN, OPT_JSON };
+enum { OPT_PID = 1000, OPT_NAME, OPT_BIN, OPT_JSON, OPT_FREEZE };
 
 struct options {
     int pid;
     const char *name, *bin;
-    bool json;
+    bool json, freeze;
 };
 
 static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {{"pid", required_argument, NULL, OPT_PID},
-                                         {"name", required_argument, NULL, OPT_NAME},
-                                         {"bin", required_argument, NULL, OPT_BIN},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"pid", required_argument, NULL, OPT_PID}, {"name", required_argument, NULL, OPT_NAME},
+        {"bin", required_argument, NULL, OPT_BIN}, {"json", no_argument, NULL, OPT_JSON},
+        {"freeze", no_argument, NULL, OPT_FREEZE}, {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     opterr = 0;
     optind = 1;
@@ -59,6 +61,8 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             o->bin = optarg;
         else if (c == OPT_JSON)
             o->json = true;
+        else if (c == OPT_FREEZE)
+            o->freeze = true;
         else if (c != OPT_PID) {
             cli_bad_option("var", argv, optind);
             return -1;
@@ -278,7 +282,12 @@ int cmd_var(int argc, char *argv[]) {
         symbols = &other;
         symbols_path = o.bin;
     }
-    if (locate(symbols, symbols_path, o.name, &v, &err) != 0 || read_value(&t, &v, &err) != 0)
+    if (locate(symbols, symbols_path, o.name, &v, &err) != 0 ||
+        (o.freeze && freeze_process(o.pid, &err) != 0))
+        goto fail;
+    int read = read_value(&t, &v, &err);
+    thaw_process();
+    if (read != 0)
         goto fail;
     if (o.json)
         print_json(&v);
@@ -287,6 +296,7 @@ int cmd_var(int argc, char *argv[]) {
     rc = GMON_EXIT_OK;
     goto done;
 fail:
+    thaw_process();
     cli_error("var", "%s", err.msg);
 done:
     free(v.text);
