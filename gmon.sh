@@ -15,13 +15,13 @@ JOBS=$(nproc)
 
 # Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
 # prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
-# test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh.
+# test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh; tmux: the terminal gmon top is tested in.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev
     libgtest-dev googletest golang-1.19-go linux-headers-amd64
     binutils python3 util-linux ca-certificates curl
-    prometheus bpftrace bpftool wrk
+    prometheus bpftrace bpftool wrk tmux
 )
 
 log() { printf 'gmon.sh: %s\n' "$*" >&2; }

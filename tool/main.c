@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  gm         allocations by Go size class, and the stacks that allocate most (--by site)\n"
     "  sched      scheduling latency (runnable -> running) and time blocked per wait reason\n"
     "  summary    the goroutines of a running program by status, wait reason and start (no eBPF, no stop)\n"
+    "  top        a refreshing view of the goroutines grouped by function (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -37,9 +38,16 @@ struct command {
 
 /* clang-format off: one command per line */
 static const struct command COMMANDS[] = {
-    {"info", cmd_info},         {"lifecycle", cmd_lifecycle}, {"gc", cmd_gc}, {"gr", cmd_gr},
-    {"lifetime", cmd_lifetime}, {"sched", cmd_sched},         {"gm", cmd_gm}, {"var", cmd_var},
+    {"info", cmd_info},
+    {"lifecycle", cmd_lifecycle},
+    {"gc", cmd_gc},
+    {"gr", cmd_gr},
+    {"lifetime", cmd_lifetime},
+    {"sched", cmd_sched},
+    {"gm", cmd_gm},
+    {"var", cmd_var},
     {"summary", cmd_summary},
+    {"top", cmd_top},
 };
 /* clang-format on */
 

@@ -1,0 +1,101 @@
+// gmon top: in a real terminal (tmux: keys sent, the screen captured) and with stdout on a pipe, on the
+// Go 1.19 fixture holding a known population.
+#include <regex>
+
+#include "test_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+struct population {
+    background proc;
+    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
+        EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
+    }
+    std::string pid() const {
+        return std::to_string(std::stol(proc.out().substr(6)));
+    }
+};
+
+// A tmux session running one command in a 160x50 terminal.
+struct terminal {
+    std::string name;
+    explicit terminal(const std::string &command) : name("gmon-top-" + std::to_string(getpid())) {
+        EXPECT_EQ(run("tmux new-session -d -s " + name + " -x 160 -y 50 '" + command + "'").status, 0);
+    }
+    ~terminal() {
+        run("tmux kill-session -t " + name);
+    }
+    std::string screen() {
+        return run("tmux capture-pane -p -t " + name).out;
+    }
+    // Waits (up to 5 s) until the screen shows needle; returns the screen.
+    std::string wait_for(const std::string &needle) {
+        std::string s;
+        for (int i = 0; i < 50 && (s = screen()).find(needle) == std::string::npos; i++)
+            usleep(100 * 1000);
+        return s;
+    }
+    void key(const char *k) {
+        run("tmux send-keys -t " + name + " " + k);
+    }
+    bool alive() {
+        return run("tmux has-session -t " + name).status == 0;
+    }
+};
+
+// The first row of the table under the COUNT header.
+std::string first_row(const std::string &screen) {
+    auto rows = lines(screen);
+    for (size_t i = 0; i + 1 < rows.size(); i++)
+        if (rows[i].find("  COUNT  RUNNING") != std::string::npos)
+            return rows[i + 1];
+    return "";
+}
+
+TEST(Top, KeysInARealTerminal) {
+    population p(fixture("lifecycle-stripped"));
+    terminal t(std::string(GMON_BINARY) + " top --refresh 1 --pid " + p.pid());
+    std::string s = t.wait_for("main.popRecv");
+    EXPECT_NE(s.find("sorted by count"), std::string::npos) << s;
+    EXPECT_TRUE(std::regex_search(first_row(s), std::regex(R"(^ +100 +0 +0 +100 +0  main\.popRecv$)"))) << s;
+    EXPECT_TRUE(std::regex_search(s, std::regex(R"(\n +5 +0 +0 +0 +5  main\.popSyscall\n)"))) << s;
+    EXPECT_NE(s.find("q quit"), std::string::npos) << s;
+    t.key("s");
+    s = t.wait_for("sorted by function");
+    EXPECT_TRUE(std::regex_search(first_row(s), std::regex(R"(^ +10 +0 +0 +10 +0  main\.popLock$)"))) << s;
+    t.key("p");
+    s = t.wait_for("PAUSED");
+    EXPECT_NE(s.find("PAUSED"), std::string::npos) << s;
+    t.key("q");
+    for (int i = 0; i < 30 && t.alive(); i++)
+        usleep(100 * 1000);
+    EXPECT_FALSE(t.alive()) << "q must quit: " << t.screen();
+}
+
+TEST(Top, PlainTablesWhenStdoutIsNotATerminal) {
+    population p(fixture("lifecycle-plain"));
+    auto r = run(
+        std::string(GMON_BINARY) + " top --count 2 --refresh 1 --pc caller --pid " + p.pid() + " | cat", 30);
+    EXPECT_EQ(r.status, 0) << r.err;
+    size_t tables = 0;
+    for (const auto &l : lines(r.out))
+        tables += l.find("  COUNT  RUNNING") != std::string::npos;
+    EXPECT_EQ(tables, 2u) << r.out;
+    EXPECT_EQ(r.out.find('\033'), std::string::npos) << "no terminal escapes on a pipe";
+    // --pc caller: the whole population comes from the one go statement in population's start closure.
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex(R"(\n +185 +0 +0 +180 +5  main\.population\.func1 \(.*population\.go:\d+\)\n)")))
+        << r.out;
+}
+
+TEST(Top, BadInputIsRefusedWithOneLine) {
+    for (const char *args : {"top", "top --pid 999999999", "top --pid 1 --refresh 0", "top --pid 1 --pc x"}) {
+        auto r = gmon(args);
+        EXPECT_EQ(r.status, 2) << args << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    }
+}
+
+} // namespace

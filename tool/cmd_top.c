@@ -1,0 +1,283 @@
+/* gmon top --pid PID: a refreshing view of a running Go program's goroutines grouped by function (start
+ * function, or go statement with --pc caller), busiest first, under the summary header. Keys on a terminal:
+ * q quits, s switches the sort (count / function), p pauses. When stdout is not a terminal it prints one
+ * plain table per refresh. No eBPF: each refresh is a goroutine_snapshot. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "goroutine_snapshot.h"
+#include "table_text.h"
+#include "trace_loop.h"
+
+static const char USAGE[] =
+    "Usage: gmon top --pid PID [--refresh SECS] [--pc start|caller] [--count N]\n"
+    "\n"
+    "A refreshing view of the goroutines of a running Go program (Go 1.17-1.27, stripped or not), grouped "
+    "by\n"
+    "function, busiest first, under the summary header (GOMAXPROCS, goroutines by status, threads, uptime).\n"
+    "Read from the process's memory: no eBPF, and the target is never stopped.\n"
+    "Keys on a terminal: q quit, s sort by count or by function, p pause / resume. When stdout is not a\n"
+    "terminal, prints one plain table per refresh until Ctrl-C or --count.\n"
+    "\n"
+    "  --pid PID         the process\n"
+    "  --refresh SECS    seconds between refreshes (default 2)\n"
+    "  --pc start|caller group by start function (default) or by go statement (function file:line)\n"
+    "  --count N         stop after N refreshes\n";
+
+enum { OPT_PID = 1000, OPT_REFRESH, OPT_PC, OPT_COUNT };
+
+struct options {
+    int pid;
+    uint64_t refresh_s, count;
+    bool caller;
+};
+
+static int parse_options(int argc, char *argv[], struct options *o) {
+    static const struct option opts[] = {{"pid", required_argument, NULL, OPT_PID},
+                                         {"refresh", required_argument, NULL, OPT_REFRESH},
+                                         {"pc", required_argument, NULL, OPT_PC},
+                                         {"count", required_argument, NULL, OPT_COUNT},
+                                         {NULL, 0, NULL, 0}};
+    *o = (struct options){.refresh_s = 2};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+        bool ok = true;
+        if (c == OPT_PID)
+            ok = cli_parse_pid("top", optarg, &o->pid);
+        else if (c == OPT_REFRESH)
+            ok = cli_parse_uint("top", "--refresh", optarg, 1, 3600, &o->refresh_s);
+        else if (c == OPT_COUNT)
+            ok = cli_parse_uint("top", "--count", optarg, 1, 1000000, &o->count);
+        else if (c == OPT_PC && (strcmp(optarg, "start") == 0 || strcmp(optarg, "caller") == 0))
+            o->caller = strcmp(optarg, "caller") == 0;
+        else if (c == OPT_PC) {
+            cli_error("top", "--pc takes start or caller, not \"%s\"", optarg);
+            return -1;
+        } else {
+            cli_bad_option("top", argv, optind);
+            return -1;
+        }
+        if (!ok)
+            return -1;
+    }
+    if (optind < argc) {
+        cli_error("top", "unexpected argument \"%s\" (see 'gmon top --help')", argv[optind]);
+        return -1;
+    }
+    if (!o->pid) {
+        cli_error("top", "give --pid PID (see 'gmon top --help')");
+        return -1;
+    }
+    return 0;
+}
+
+/* Goroutines that share a function. */
+struct group {
+    char where[512];
+    uint64_t count, by_status[STATUSES];
+};
+
+struct top {
+    struct options opt;
+    struct goroutine_snapshot snap;
+    struct group *groups;
+    size_t ngroups, cap;
+    bool tty, by_name, paused;
+    struct termios saved;
+};
+
+static struct group *group_of(struct top *t, const char *where) {
+    for (size_t i = 0; i < t->ngroups; i++)
+        if (strcmp(t->groups[i].where, where) == 0)
+            return &t->groups[i];
+    if (t->ngroups == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct group *grown = realloc(t->groups, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        t->groups = grown;
+        t->cap = cap;
+    }
+    struct group *g = &t->groups[t->ngroups++];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->where, sizeof(g->where), "%s", where);
+    return g;
+}
+
+static int by_count(const void *a, const void *b) {
+    const struct group *x = a, *y = b;
+    return x->count != y->count ? (x->count < y->count ? 1 : -1) : strcmp(x->where, y->where);
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const struct group *)a)->where, ((const struct group *)b)->where);
+}
+
+static void group_goroutines(struct top *t) {
+    t->ngroups = 0;
+    for (size_t i = 0; i < t->snap.n; i++) {
+        const struct goroutine *g = &t->snap.gs[i];
+        char where[512];
+        snapshot_location_text(&t->snap, g, t->opt.caller, where, sizeof(where));
+        struct group *grp = group_of(t, where);
+        if (grp) {
+            grp->count++;
+            grp->by_status[g->status]++;
+        }
+    }
+    qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
+}
+
+/* Rows that fit the terminal (all of them off a terminal). */
+static size_t rows_to_show(const struct top *t) {
+    if (!t->tty)
+        return t->ngroups;
+    const char *lines = getenv("LINES");
+    long n = lines ? strtol(lines, NULL, 10) : 0;
+    if (n <= 0)
+        n = 40;
+    return n > 12 && (size_t)(n - 12) < t->ngroups ? (size_t)(n - 12) : t->ngroups;
+}
+
+static void draw(struct top *t) {
+    if (t->tty)
+        fputs("\033[H\033[2J", stdout); /* home, clear */
+    char when[32];
+    clock_text(wall_ns(), when, sizeof(when));
+    printf("gmon top - %s - pid %d - sorted by %s%s\n", when, t->opt.pid, t->by_name ? "function" : "count",
+           t->paused ? " - PAUSED" : "");
+    snapshot_print_header(&t->snap, stdout);
+    printf("\n%7s %8s %8s %8s %8s  %s\n", "COUNT", "RUNNING", "RUNNABLE", "WAITING", "SYSCALL",
+           t->opt.caller ? "GO STATEMENT" : "FUNCTION");
+    size_t shown = rows_to_show(t);
+    for (size_t i = 0; i < shown; i++) {
+        const struct group *g = &t->groups[i];
+        printf("%7" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "  %s\n", g->count,
+               g->by_status[2], g->by_status[1], g->by_status[4], g->by_status[3], g->where);
+    }
+    if (shown < t->ngroups)
+        printf("... %zu more functions\n", t->ngroups - shown);
+    if (t->tty)
+        printf("\nq quit   s sort (count/function)   p pause\n");
+    else
+        printf("\n");
+    fflush(stdout);
+}
+
+static struct termios *restore_on_exit;
+
+static void restore_terminal(void) {
+    if (restore_on_exit)
+        tcsetattr(STDIN_FILENO, TCSANOW, restore_on_exit);
+}
+
+/* Keys arrive one by one, unechoed; the terminal is restored at exit (Ctrl-C included, through atexit). */
+static void raw_keys(struct top *t) {
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved) != 0)
+        return;
+    struct termios raw = t->saved;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 0;
+    raw.c_cc[VTIME] = 0;
+    restore_on_exit = &t->saved;
+    atexit(restore_terminal);
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+/* Waits up to ms for a key; returns it, or 0. */
+static int wait_key(int ms) {
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    if (!isatty(STDIN_FILENO)) {
+        poll(NULL, 0, ms);
+        return 0;
+    }
+    if (poll(&p, 1, ms) <= 0)
+        return 0;
+    char c;
+    return read(STDIN_FILENO, &c, 1) == 1 ? c : 0;
+}
+
+static int refresh(struct top *t) {
+    struct gmon_error err;
+    if (!t->paused) {
+        if (snapshot_take(&t->snap, false, &err) != 0) {
+            cli_error("top", "%s", err.msg);
+            return -1;
+        }
+        group_goroutines(t);
+    }
+    draw(t);
+    return 0;
+}
+
+/* Returns false to quit. */
+static bool handle_key(struct top *t, int key) {
+    if (key == 'q' || key == 'Q')
+        return false;
+    if (key == 's' || key == 'S') {
+        t->by_name = !t->by_name;
+        qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
+        draw(t);
+    } else if (key == 'p' || key == 'P') {
+        t->paused = !t->paused;
+        draw(t);
+    }
+    return true;
+}
+
+static int run(struct top *t) {
+    for (uint64_t n = 0; !trace_loop_stop_requested();) {
+        if (refresh(t) != 0)
+            return GMON_EXIT_BAD_INPUT;
+        if (t->opt.count && ++n >= t->opt.count)
+            break;
+        for (int64_t until = monotonic_ns() + (int64_t)t->opt.refresh_s * 1000000000LL;
+             monotonic_ns() < until && !trace_loop_stop_requested();) {
+            int key = wait_key(100);
+            if (key && !handle_key(t, key))
+                return GMON_EXIT_OK;
+        }
+        if (!proc_exists(t->opt.pid)) {
+            fprintf(stderr, "gmon top: process %d exited\n", t->opt.pid);
+            return GMON_EXIT_OK;
+        }
+    }
+    return GMON_EXIT_OK;
+}
+
+int cmd_top(int argc, char *argv[]) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    static struct top t;
+    memset(&t, 0, sizeof(t));
+    if (parse_options(argc, argv, &t.opt) != 0)
+        return GMON_EXIT_BAD_INPUT;
+    struct gmon_error err;
+    if (snapshot_open(&t.snap, t.opt.pid, &err) != 0) {
+        cli_error("top", "%s", err.msg);
+        snapshot_close(&t.snap);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    t.tty = isatty(STDOUT_FILENO);
+    if (t.tty)
+        raw_keys(&t);
+    trace_loop_install_signals();
+    int rc = run(&t);
+    restore_terminal();
+    snapshot_close(&t.snap);
+    free(t.groups);
+    return rc;
+}

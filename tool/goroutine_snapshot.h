@@ -1,0 +1,57 @@
+/* A snapshot of a running Go program's goroutines, read from its memory without eBPF: runtime.allgs (from the
+ * symbol table, or from the code of runtime.allgadd in stripped binaries) and each g with the release's
+ * layout, plus GOMAXPROCS (len(allp), checked by p.id), thread states and uptime from /proc. Taken as often
+ * as needed (gmon top refreshes it); the process is opened once. */
+#ifndef GMON_GOROUTINE_SNAPSHOT_H
+#define GMON_GOROUTINE_SNAPSHOT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "go_runtime_globals.h"
+#include "go_string_table.h"
+#include "layout_select.h"
+#include "proc_threads.h"
+#include "target.h"
+
+/* One goroutine as read. */
+struct goroutine {
+    uint64_t goid, parent, startpc, gopc;
+    uint32_t status;
+    uint8_t reason;
+};
+
+enum { G_STATUS_WAITING = 4, G_STATUS_DEAD = 6, G_SCAN = 0x1000, STATUSES = 12 };
+
+struct goroutine_snapshot {
+    struct target t;
+    struct layout_choice layout;
+    struct go_runtime_globals globals;
+    struct go_string_table reasons;
+    bool have_reasons;
+    struct goroutine *gs;
+    size_t n, cap, unreadable;
+    uint64_t counts[STATUSES];
+    int gomaxprocs; /* -1: unknown */
+    struct proc_threads threads;
+};
+
+/* Opens the process and finds what every snapshot needs (layout, allgs, wait reason strings). */
+int snapshot_open(struct goroutine_snapshot *s, int pid, struct gmon_error *err);
+/* Reads the goroutines, GOMAXPROCS and threads now; with freeze, the process is stopped meanwhile (and
+ * resumed before this returns). */
+int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err);
+void snapshot_close(struct goroutine_snapshot *s);
+
+/* "waiting", "syscall", ... */
+const char *snapshot_status_name(uint32_t status);
+/* The wait reason of a waiting goroutine, "-" otherwise. */
+void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
+                          size_t size);
+/* The start function, or (caller) the go statement's function and file:line. */
+void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g, bool caller,
+                            char *out, size_t size);
+/* The header lines summary and top print: binary, GOMAXPROCS, goroutines by status, threads, uptime. */
+void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);
+
+#endif
