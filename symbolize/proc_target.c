@@ -139,3 +139,31 @@ bool proc_read(int pid, uint64_t addr, void *buf, size_t len) {
     struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
     return len == 0 || process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
+
+enum { BLOCKS_PER_CALL = 1024 }; /* IOV_MAX */
+
+/* One system call for up to BLOCKS_PER_CALL blocks. The kernel stops at the first block it cannot read, so
+ * the blocks after it are retried one by one. */
+static size_t read_batch(int pid, const uint64_t *addrs, size_t n, size_t len, uint8_t *out, bool *ok) {
+    struct iovec local[BLOCKS_PER_CALL], remote[BLOCKS_PER_CALL];
+    for (size_t i = 0; i < n; i++) {
+        local[i] = (struct iovec){out + i * len, len};
+        remote[i] = (struct iovec){(void *)(uintptr_t)addrs[i], len};
+    }
+    ssize_t got = process_vm_readv((pid_t)pid, local, n, remote, n, 0);
+    size_t whole = got > 0 ? (size_t)got / len : 0, read = 0;
+    for (size_t i = 0; i < n; i++) {
+        ok[i] = i < whole || (addrs[i] && proc_read(pid, addrs[i], out + i * len, len));
+        read += ok[i];
+    }
+    return read;
+}
+
+size_t proc_read_blocks(int pid, const uint64_t *addrs, size_t n, size_t len, void *out, bool *ok) {
+    size_t read = 0;
+    for (size_t i = 0; i < n; i += BLOCKS_PER_CALL) {
+        size_t batch = n - i < BLOCKS_PER_CALL ? n - i : BLOCKS_PER_CALL;
+        read += read_batch(pid, addrs + i, batch, len, (uint8_t *)out + i * len, ok + i);
+    }
+    return read;
+}

@@ -43,6 +43,9 @@ bool proc_exists(int pid);
 /* Copies len bytes at addr of process pid's memory into buf, without stopping it (process_vm_readv). Returns
  * true only when every byte was read. */
 bool proc_read(int pid, uint64_t addr, void *buf, size_t len);
+/* Reads n blocks of len bytes, block i at addrs[i] into out + i * len, in as few system calls as the kernel
+ * allows (1024 blocks each); ok[i] says whether block i was read. Returns how many were. */
+size_t proc_read_blocks(int pid, const uint64_t *addrs, size_t n, size_t len, void *out, bool *ok);
 
 #ifdef __cplusplus
 }

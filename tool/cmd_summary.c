@@ -106,6 +106,8 @@ static void print_json(const struct goroutine_snapshot *s, bool caller) {
     json_string(&w, s->globals.allgs_from);
     json_key(&w, "unreadable");
     json_uint(&w, s->unreadable);
+    json_key(&w, "bytes_read");
+    json_uint(&w, s->bytes_read);
     json_key(&w, "uptime_s");
     json_int(&w, (int64_t)s->threads.uptime_s);
     json_key(&w, "threads");

@@ -9,6 +9,12 @@
 
 enum { MAX_GOROUTINES = 1 << 24, G_READ = 512 };
 
+/* Every read of the target goes through here, so that the snapshot can say how much it read. */
+static bool read_target(struct goroutine_snapshot *s, uint64_t addr, void *buf, size_t len) {
+    s->bytes_read += len;
+    return proc_read(s->t.pid, addr, buf, len);
+}
+
 static const char *const STATUS_NAMES[STATUSES] = {"idle",      "runnable",  "running", "syscall",
                                                    "waiting",   "moribund",  "dead",    "enqueue",
                                                    "copystack", "preempted", "leaked",  "deadextra"};
@@ -33,12 +39,8 @@ static size_t g_extent(const struct g_offsets *o) {
     return end < G_READ ? (size_t)end : G_READ;
 }
 
-/* Reads one g; false when it cannot be read or does not look like one (it may be being reused). */
-static bool read_g(struct goroutine_snapshot *s, uint64_t addr, struct goroutine *out) {
-    const struct g_offsets *o = &s->layout.layout->g;
-    uint8_t g[G_READ] = {0};
-    if (!addr || !proc_read(s->t.pid, addr, g, g_extent(o)))
-        return false;
+/* Decodes one g's bytes; false when they do not look like a g (it may have been reused meanwhile). */
+static bool decode_g(const struct g_offsets *o, const uint8_t *g, struct goroutine *out) {
     out->status = (uint32_t)field(g, o->atomicstatus, 4) & ~(uint32_t)G_SCAN;
     out->goid = field(g, o->goid, 8);
     out->reason = (uint8_t)field(g, o->waitreason, 1);
@@ -51,7 +53,7 @@ static bool read_g(struct goroutine_snapshot *s, uint64_t addr, struct goroutine
 /* allgs is a slice header {ptr, len, cap}; the runtime appends under a lock, so len <= cap always holds. */
 static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err) {
     uint64_t hdr[3];
-    if (!proc_read(s->t.pid, s->globals.allgs + s->t.load_bias, hdr, sizeof(hdr)))
+    if (!read_target(s, s->globals.allgs + s->t.load_bias, hdr, sizeof(hdr)))
         return gmon_fail(err, "process %d: cannot read runtime.allgs", s->t.pid);
     if (hdr[1] > hdr[2] || hdr[1] > MAX_GOROUTINES)
         return gmon_fail(err,
@@ -63,36 +65,53 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
         s->cap = hdr[1];
         s->gs = calloc(s->cap, sizeof(*s->gs));
     }
-    if (!ptrs || !s->gs || !proc_read(s->t.pid, hdr[0], ptrs, hdr[1] * 8)) {
+    if (!ptrs || !s->gs || !read_target(s, hdr[0], ptrs, hdr[1] * 8)) {
         free(ptrs);
         return gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
     }
-    for (uint64_t i = 0; i < hdr[1]; i++) {
-        struct goroutine g;
-        if (!read_g(s, ptrs[i], &g)) {
-            s->unreadable++;
-            continue;
+    /* The gs a chunk at a time: one system call per chunk, and memory that does not grow with their number.
+     */
+    enum { CHUNK = 1024 };
+    const struct g_offsets *o = &s->layout.layout->g;
+    size_t extent = g_extent(o);
+    uint8_t *bytes = calloc(CHUNK, extent);
+    bool ok[CHUNK];
+    if (!bytes) {
+        free(ptrs);
+        return gmon_fail(err, "out of memory");
+    }
+    for (uint64_t base = 0; base < hdr[1]; base += CHUNK) {
+        size_t n = hdr[1] - base < CHUNK ? (size_t)(hdr[1] - base) : CHUNK;
+        s->bytes_read += n * extent;
+        proc_read_blocks(s->t.pid, ptrs + base, n, extent, bytes, ok);
+        for (size_t i = 0; i < n; i++) {
+            struct goroutine g;
+            if (!ok[i] || !decode_g(o, bytes + i * extent, &g)) {
+                s->unreadable++;
+                continue;
+            }
+            if (g.status == G_STATUS_DEAD)
+                continue; /* free-list entries */
+            s->counts[g.status]++;
+            s->gs[s->n++] = g;
         }
-        if (g.status == G_STATUS_DEAD)
-            continue; /* free-list entries */
-        s->counts[g.status]++;
-        s->gs[s->n++] = g;
     }
     free(ptrs);
+    free(bytes);
     return 0;
 }
 
 /* len(allp) when every allp[i].id == i (the check that the address found from code is right); else -1. */
 static int read_gomaxprocs(struct goroutine_snapshot *s) {
     uint64_t hdr[3];
-    if (!s->globals.allp || !proc_read(s->t.pid, s->globals.allp + s->t.load_bias, hdr, sizeof(hdr)) ||
+    if (!s->globals.allp || !read_target(s, s->globals.allp + s->t.load_bias, hdr, sizeof(hdr)) ||
         hdr[1] == 0 || hdr[1] > hdr[2] || hdr[1] > 4096)
         return -1;
     for (uint64_t i = 0; i < hdr[1]; i++) {
         uint64_t p;
         int32_t id;
-        if (!proc_read(s->t.pid, hdr[0] + i * 8, &p, 8) ||
-            !proc_read(s->t.pid, p + (uint64_t)s->layout.layout->p.id, &id, 4) || id != (int32_t)i)
+        if (!read_target(s, hdr[0] + i * 8, &p, 8) ||
+            !read_target(s, p + (uint64_t)s->layout.layout->p.id, &id, 4) || id != (int32_t)i)
             return -1;
     }
     return (int)hdr[1];
@@ -139,6 +158,7 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, struct gmon_error *err)
 
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err) {
     s->n = s->unreadable = 0;
+    s->bytes_read = 0;
     memset(s->counts, 0, sizeof(s->counts));
     if (freeze && freeze_process(s->t.pid, err) != 0)
         return -1;

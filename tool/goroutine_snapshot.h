@@ -31,6 +31,7 @@ struct goroutine_snapshot {
     bool have_reasons;
     struct goroutine *gs;
     size_t n, cap, unreadable;
+    uint64_t bytes_read; /* from the target, by the last snapshot */
     uint64_t counts[STATUSES];
     int gomaxprocs; /* -1: unknown */
     struct proc_threads threads;
