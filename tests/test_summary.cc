@@ -9,17 +9,6 @@ using namespace gmon_test;
 
 namespace {
 
-// The fixture in `population` mode: it prints "ready PID" once every goroutine is blocked.
-struct population {
-    background proc;
-    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
-        EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
-    }
-    pid_t pid() const {
-        return (pid_t)std::stol(proc.out().substr(6));
-    }
-};
-
 // (start, status, wait reason) -> count, from `summary --json`.
 std::map<std::string, int> census(const std::string &json) {
     std::map<std::string, int> got;
@@ -33,7 +22,7 @@ class SummaryFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SummaryFixture, KnownPopulationIsCountedExactly) {
     population p(fixture("lifecycle-" + GetParam()));
-    auto r = gmon("summary --json --pid " + std::to_string(p.pid()));
+    auto r = gmon("summary --json --pid " + p.pid());
     ASSERT_EQ(r.status, 0) << r.err;
     auto c = census(r.out);
     EXPECT_EQ(c["main.popRecv|waiting|chan receive"], 100) << r.out;
@@ -65,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(Go119, SummaryFixture, ::testing::Values("plain", "stri
 
 TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
     population p(fixture("lifecycle-stripped"));
-    auto r = gmon("summary --pid " + std::to_string(p.pid()));
+    auto r = gmon("summary --pid " + p.pid());
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(std::regex_search(
         r.out, std::regex(R"(\ngoroutines: \d+ \(runnable \d+, |goroutines: \d+ \(.*waiting 18\d)")))
@@ -73,7 +62,7 @@ TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
     EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +START\n)"))) << r.out;
     EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv\n)")))
         << r.out;
-    auto caller = gmon("summary --pc caller --pid " + std::to_string(p.pid()));
+    auto caller = gmon("summary --pc caller --pid " + p.pid());
     EXPECT_TRUE(
         std::regex_search(caller.out, std::regex(R"(main\.population\.func1 \(.*population\.go:\d+\))")))
         << caller.out;
@@ -139,35 +128,35 @@ bool none_stopped(pid_t pid) {
 
 TEST(Summary, FreezeResumesTheTargetAfterSuccessFailureAndSignals) {
     population p(fixture("lifecycle-plain"));
-    std::string pid = std::to_string(p.pid());
+    std::string pid = p.pid();
     auto ok = gmon("summary --freeze --json --pid " + pid);
     EXPECT_EQ(ok.status, 0) << ok.err;
     EXPECT_EQ(census(ok.out)["main.popRecv|waiting|chan receive"], 100) << ok.out;
-    EXPECT_TRUE(none_stopped(p.pid())) << "after success";
+    EXPECT_TRUE(none_stopped(p.pid_number())) << "after success";
     auto bad = gmon("var --freeze --pid " + pid + " --name main.NoSuchThing");
     EXPECT_EQ(bad.status, 2);
-    EXPECT_TRUE(none_stopped(p.pid())) << "after failure";
+    EXPECT_TRUE(none_stopped(p.pid_number())) << "after failure";
     for (int sig : {SIGINT, SIGTERM}) {
         background g("env GMON_TEST_FREEZE_HOLD_MS=10000 " + std::string(GMON_BINARY) +
                      " summary --freeze --pid " + pid);
         bool frozen = false;
-        for (int i = 0; i < 100 && !(frozen = all_stopped(p.pid())); i++)
+        for (int i = 0; i < 100 && !(frozen = all_stopped(p.pid_number())); i++)
             usleep(50 * 1000);
         EXPECT_TRUE(frozen) << "gmon never froze the target";
         g.signal(sig);
         EXPECT_EQ(g.wait(5), 128 + sig);
         bool resumed = false;
-        for (int i = 0; i < 20 && !(resumed = none_stopped(p.pid())); i++)
+        for (int i = 0; i < 20 && !(resumed = none_stopped(p.pid_number())); i++)
             usleep(50 * 1000);
         EXPECT_TRUE(resumed) << "signal " << sig;
     }
     // A process someone else stopped stays stopped.
-    kill(p.pid(), SIGSTOP);
-    for (int i = 0; i < 40 && !all_stopped(p.pid()); i++)
+    kill(p.pid_number(), SIGSTOP);
+    for (int i = 0; i < 40 && !all_stopped(p.pid_number()); i++)
         usleep(50 * 1000);
     EXPECT_EQ(gmon("summary --freeze --pid " + pid).status, 0);
-    EXPECT_TRUE(all_stopped(p.pid())) << "gmon resumed a process it had not stopped";
-    kill(p.pid(), SIGCONT);
+    EXPECT_TRUE(all_stopped(p.pid_number())) << "gmon resumed a process it had not stopped";
+    kill(p.pid_number(), SIGCONT);
 }
 
 TEST(Summary, BadInputIsRefusedWithOneLine) {

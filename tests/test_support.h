@@ -146,4 +146,19 @@ struct running_fixture {
     }
 };
 
+// The lifecycle fixture in `population` mode (a known set of blocked goroutines), until destroyed; it prints
+// "ready PID" once every goroutine is blocked.
+struct population {
+    background proc;
+    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
+        EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
+    }
+    pid_t pid_number() const {
+        return (pid_t)std::stol(proc.out().substr(6));
+    }
+    std::string pid() const {
+        return std::to_string(pid_number());
+    }
+};
+
 } // namespace gmon_test

@@ -8,16 +8,6 @@ using namespace gmon_test;
 
 namespace {
 
-struct population {
-    background proc;
-    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
-        EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
-    }
-    std::string pid() const {
-        return std::to_string(std::stol(proc.out().substr(6)));
-    }
-};
-
 // A tmux session running one command in a 160x50 terminal.
 struct terminal {
     std::string name;
