@@ -92,7 +92,8 @@ static void print_text(const struct goroutine_snapshot *s, bool caller) {
     }
 }
 
-static void print_json(const struct goroutine_snapshot *s, bool caller) {
+/* Both locations of every goroutine, whatever --pc says: programs pick the one they want. */
+static void print_json(const struct goroutine_snapshot *s) {
     struct json_writer w;
     json_init(&w, stdout);
     json_begin_object(&w);
@@ -140,7 +141,6 @@ static void print_json(const struct goroutine_snapshot *s, bool caller) {
         json_string(&w, stmt);
         json_end_object(&w);
     }
-    (void)caller;
     json_end_array(&w);
     json_end_object(&w);
 }
@@ -160,7 +160,7 @@ int cmd_summary(int argc, char *argv[]) {
         cli_error("summary", "%s", err.msg);
         rc = GMON_EXIT_BAD_INPUT;
     } else if (o.json) {
-        print_json(&s, o.caller);
+        print_json(&s);
     } else {
         print_text(&s, o.caller);
     }
