@@ -44,6 +44,16 @@ TEST_P(SummaryFixture, KnownPopulationIsCountedExactly) {
     EXPECT_LT(std::stol(json_field(r.out, "uptime_s")), 600);
     EXPECT_EQ(json_field(r.out, "allgs_from"),
               GetParam() == "stripped" ? "code of runtime.allgadd" : "symbol table");
+    // Where they are now: the first function outside the runtime on each stack, walked from g.sched.
+    std::regex now(
+        R"re("start":"main\.(popRecv|popSelect)","go_statement":"[^"]*","now_at":"main\.(popRecv|popSelect) \([^"]*population\.go:\d+\)")re");
+    std::map<std::string, int> now_at;
+    std::string json = r.out;
+    for (std::sregex_iterator i(json.begin(), json.end(), now), end; i != end; ++i)
+        if ((*i)[1] == (*i)[2])
+            now_at[(*i)[1]]++;
+    EXPECT_EQ(now_at["popRecv"], 100) << r.out;
+    EXPECT_EQ(now_at["popSelect"], 50) << r.out;
     // The go statement of every receiver is population.go's start closure.
     EXPECT_NE(r.out.find(R"("start":"main.popRecv","go_statement":"main.population.func1 (/)"),
               std::string::npos)
@@ -62,6 +72,12 @@ TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
     EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +START\n)"))) << r.out;
     EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv\n)")))
         << r.out;
+    auto current = gmon("summary --pc current --pid " + p.pid());
+    EXPECT_TRUE(std::regex_search(current.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +NOW AT\n)")))
+        << current.out;
+    EXPECT_TRUE(std::regex_search(
+        current.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv \(.*population\.go:\d+\)\n)")))
+        << current.out;
     auto caller = gmon("summary --pc caller --pid " + p.pid());
     EXPECT_TRUE(
         std::regex_search(caller.out, std::regex(R"(main\.population\.func1 \(.*population\.go:\d+\))")))

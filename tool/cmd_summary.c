@@ -14,7 +14,7 @@
 #include "json_writer.h"
 
 static const char USAGE[] =
-    "Usage: gmon summary --pid PID [--pc start|caller] [--freeze] [--json]\n"
+    "Usage: gmon summary --pid PID [--pc start|caller|current] [--freeze] [--json]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
     "without stopping it and without eBPF: a header with the binary, Go version, GOMAXPROCS and the number "
@@ -26,8 +26,10 @@ static const char USAGE[] =
     "read may show its old or new state; unreadable ones are counted, never printed as garbage.\n"
     "\n"
     "  --pid PID         the process\n"
-    "  --pc start|caller LOCATION is the goroutine's start function (default) or its go statement "
-    "(file:line)\n"
+    "  --pc WHICH        LOCATION is the goroutine's start function (start, the default), its go statement\n"
+    "                    (caller), or where it is now (current: the first function outside the runtime on "
+    "its\n"
+    "                    stack, with file:line)\n"
     "  --json            one JSON object: header fields and a \"goroutines\" array\n"
     "  --freeze          stop the process (SIGSTOP) while reading it, for a consistent view; it is resumed\n"
     "                    whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
@@ -38,7 +40,8 @@ enum { OPT_PID = 1000, OPT_PC, OPT_JSON, OPT_FREEZE };
 
 struct options {
     int pid;
-    bool json, caller, freeze;
+    bool json, freeze;
+    enum snapshot_pc pc;
 };
 
 static int parse_options(int argc, char *argv[], struct options *o) {
@@ -55,11 +58,9 @@ static int parse_options(int argc, char *argv[], struct options *o) {
         if (c == OPT_PID) {
             if (!cli_parse_pid("summary", optarg, &o->pid))
                 return -1;
-        } else if (c == OPT_PC && (strcmp(optarg, "start") == 0 || strcmp(optarg, "caller") == 0)) {
-            o->caller = strcmp(optarg, "caller") == 0;
         } else if (c == OPT_PC) {
-            cli_error("summary", "--pc takes start or caller, not \"%s\"", optarg);
-            return -1;
+            if (!snapshot_parse_pc("summary", optarg, &o->pc))
+                return -1;
         } else if (c == OPT_JSON) {
             o->json = true;
         } else if (c == OPT_FREEZE) {
@@ -80,19 +81,22 @@ static int parse_options(int argc, char *argv[], struct options *o) {
     return 0;
 }
 
-static void print_text(const struct goroutine_snapshot *s, bool caller) {
+static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc) {
     snapshot_print_header(s, stdout);
-    printf("\n%-8s %-10s %-24s %s\n", "GOID", "STATUS", "WAIT REASON", caller ? "GO STATEMENT" : "START");
+    printf("\n%-8s %-10s %-24s %s\n", "GOID", "STATUS", "WAIT REASON",
+           pc == PC_START    ? "START"
+           : pc == PC_CALLER ? "GO STATEMENT"
+                             : "NOW AT");
     for (size_t i = 0; i < s->n; i++) {
         const struct goroutine *g = &s->gs[i];
         char reason[96], where[512];
         snapshot_reason_text(s, g, reason, sizeof(reason));
-        snapshot_location_text(s, g, caller, where, sizeof(where));
+        snapshot_location_text(s, g, pc, where, sizeof(where));
         printf("%-8" PRIu64 " %-10s %-24s %s\n", g->goid, snapshot_status_name(g->status), reason, where);
     }
 }
 
-/* Both locations of every goroutine, whatever --pc says: programs pick the one they want. */
+/* Every location of every goroutine, whatever --pc says: programs pick the one they want. */
 static void print_json(const struct goroutine_snapshot *s) {
     struct json_writer w;
     json_init(&w, stdout);
@@ -126,8 +130,8 @@ static void print_json(const struct goroutine_snapshot *s) {
         const struct goroutine *g = &s->gs[i];
         char reason[96], start[512], stmt[512];
         snapshot_reason_text(s, g, reason, sizeof(reason));
-        snapshot_location_text(s, g, false, start, sizeof(start));
-        snapshot_location_text(s, g, true, stmt, sizeof(stmt));
+        snapshot_location_text(s, g, PC_START, start, sizeof(start));
+        snapshot_location_text(s, g, PC_CALLER, stmt, sizeof(stmt));
         json_begin_object(&w);
         json_key(&w, "id");
         json_uint(&w, g->goid);
@@ -139,6 +143,10 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_string(&w, start);
         json_key(&w, "go_statement");
         json_string(&w, stmt);
+        char now[512];
+        snapshot_location_text(s, g, PC_CURRENT, now, sizeof(now));
+        json_key(&w, "now_at");
+        json_string(&w, now);
         json_end_object(&w);
     }
     json_end_array(&w);
@@ -156,13 +164,15 @@ int cmd_summary(int argc, char *argv[]) {
     static struct goroutine_snapshot s;
     struct gmon_error err;
     int rc = GMON_EXIT_OK;
-    if (snapshot_open(&s, o.pid, &err) != 0 || snapshot_take(&s, o.freeze, &err) != 0) {
+    int opened = snapshot_open(&s, o.pid, &err);
+    s.walk_stacks = o.pc == PC_CURRENT || o.json;
+    if (opened != 0 || snapshot_take(&s, o.freeze, &err) != 0) {
         cli_error("summary", "%s", err.msg);
         rc = GMON_EXIT_BAD_INPUT;
     } else if (o.json) {
         print_json(&s);
     } else {
-        print_text(&s, o.caller);
+        print_text(&s, o.pc);
     }
     snapshot_close(&s);
     return rc;

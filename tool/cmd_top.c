@@ -19,7 +19,7 @@
 #include "trace_loop.h"
 
 static const char USAGE[] =
-    "Usage: gmon top --pid PID [--refresh SECS] [--pc start|caller] [--count N]\n"
+    "Usage: gmon top --pid PID [--refresh SECS] [--pc start|caller|current] [--count N]\n"
     "\n"
     "A refreshing view of the goroutines of a running Go program (Go 1.17-1.27, stripped or not), grouped "
     "by\n"
@@ -30,7 +30,8 @@ static const char USAGE[] =
     "\n"
     "  --pid PID         the process\n"
     "  --refresh SECS    seconds between refreshes (default 2)\n"
-    "  --pc start|caller group by start function (default) or by go statement (function file:line)\n"
+    "  --pc WHICH        group by start function (start, default), go statement (caller) or where the\n"
+    "                    goroutines are now (current: first function outside the runtime, file:line)\n"
     "  --count N         stop after N refreshes\n";
 
 enum { OPT_PID = 1000, OPT_REFRESH, OPT_PC, OPT_COUNT };
@@ -38,7 +39,7 @@ enum { OPT_PID = 1000, OPT_REFRESH, OPT_PC, OPT_COUNT };
 struct options {
     int pid;
     uint64_t refresh_s, count;
-    bool caller;
+    enum snapshot_pc pc;
 };
 
 static int parse_options(int argc, char *argv[], struct options *o) {
@@ -59,12 +60,9 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             ok = cli_parse_uint("top", "--refresh", optarg, 1, 3600, &o->refresh_s);
         else if (c == OPT_COUNT)
             ok = cli_parse_uint("top", "--count", optarg, 1, 1000000, &o->count);
-        else if (c == OPT_PC && (strcmp(optarg, "start") == 0 || strcmp(optarg, "caller") == 0))
-            o->caller = strcmp(optarg, "caller") == 0;
-        else if (c == OPT_PC) {
-            cli_error("top", "--pc takes start or caller, not \"%s\"", optarg);
-            return -1;
-        } else {
+        else if (c == OPT_PC)
+            ok = snapshot_parse_pc("top", optarg, &o->pc);
+        else {
             cli_bad_option("top", argv, optind);
             return -1;
         }
@@ -129,7 +127,7 @@ static void group_goroutines(struct top *t) {
     for (size_t i = 0; i < t->snap.n; i++) {
         const struct goroutine *g = &t->snap.gs[i];
         char where[512];
-        snapshot_location_text(&t->snap, g, t->opt.caller, where, sizeof(where));
+        snapshot_location_text(&t->snap, g, t->opt.pc, where, sizeof(where));
         struct group *grp = group_of(t, where);
         if (grp) {
             grp->count++;
@@ -159,7 +157,9 @@ static void draw(struct top *t) {
            t->paused ? " - PAUSED" : "");
     snapshot_print_header(&t->snap, stdout);
     printf("\n%7s %8s %8s %8s %8s  %s\n", "COUNT", "RUNNING", "RUNNABLE", "WAITING", "SYSCALL",
-           t->opt.caller ? "GO STATEMENT" : "FUNCTION");
+           t->opt.pc == PC_START    ? "FUNCTION"
+           : t->opt.pc == PC_CALLER ? "GO STATEMENT"
+                                    : "NOW AT");
     size_t shown = rows_to_show(t);
     for (size_t i = 0; i < shown; i++) {
         const struct group *g = &t->groups[i];
@@ -271,6 +271,7 @@ int cmd_top(int argc, char *argv[]) {
         snapshot_close(&t.snap);
         return GMON_EXIT_BAD_INPUT;
     }
+    t.snap.walk_stacks = t.opt.pc == PC_CURRENT;
     t.tty = isatty(STDOUT_FILENO);
     if (t.tty)
         raw_keys(&t);

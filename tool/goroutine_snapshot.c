@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "freeze.h"
 #include "table_text.h"
 
@@ -32,7 +33,8 @@ static uint64_t field(const uint8_t *g, int off, int size) {
 
 /* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
 static size_t g_extent(const struct g_offsets *o) {
-    int fields[] = {o->atomicstatus, o->goid, o->waitreason, o->startpc, o->gopc, o->parent_goid};
+    int fields[] = {o->atomicstatus, o->goid,        o->waitreason, o->startpc,
+                    o->gopc,         o->parent_goid, o->sched_pc,   o->sched_bp};
     int end = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         end = fields[i] + 8 > end ? fields[i] + 8 : end;
@@ -47,6 +49,9 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, struct gorouti
     out->startpc = field(g, o->startpc, 8);
     out->gopc = field(g, o->gopc, 8);
     out->parent = field(g, o->parent_goid, 8);
+    out->sched_pc = field(g, o->sched_pc, 8);
+    out->sched_bp = field(g, o->sched_bp, 8);
+    out->current_pc = 0;
     return out->status < STATUSES;
 }
 
@@ -128,15 +133,64 @@ void snapshot_reason_text(const struct goroutine_snapshot *s, const struct gorou
         snprintf(out, size, "wait reason %u", g->reason);
 }
 
-/* The start function, or the go statement's function and file:line (--pc caller). */
-void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g, bool caller,
-                            char *out, size_t size) {
+bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc) {
+    static const char *const NAMES[] = {"start", "caller", "current"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(arg, NAMES[i]) == 0) {
+            *pc = (enum snapshot_pc)i;
+            return true;
+        }
+    }
+    cli_error(cmd, "--pc takes start, caller or current, not \"%s\"", arg);
+    return false;
+}
+
+static bool in_runtime(const char *function) {
+    return strncmp(function, "runtime.", 8) == 0 || strncmp(function, "internal/runtime/", 17) == 0;
+}
+
+enum { STACK_WALK_FRAMES = 32 };
+
+/* Where a goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in g.sched
+ * (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the runtime;
+ * for the runtime's own goroutines, the outermost runtime function below runtime.goexit. A stack that moves
+ * while it is read ends the walk early. */
+static uint64_t current_pc(struct goroutine_snapshot *s, const struct goroutine *g) {
+    const struct pclntab *t = &s->t.bin.pcln;
+    uint64_t pc = g->sched_pc, outermost = 0, frame[2] = {g->sched_bp, 0};
+    for (int i = 0; i < STACK_WALK_FRAMES && pc; i++) {
+        struct go_frame f[8];
+        int n = pclntab_frames_at_return(t, pc - s->t.load_bias, f, 8);
+        if (n > 0 && !in_runtime(f[0].function))
+            return pc;
+        if (n > 0 && strcmp(f[n - 1].function, "runtime.goexit") != 0)
+            outermost = pc;
+        if (!frame[0] || !read_target(s, frame[0], frame, sizeof(frame)))
+            break;
+        pc = frame[1];
+    }
+    return outermost;
+}
+
+static void walk_stacks(struct goroutine_snapshot *s) {
+    for (size_t i = 0; i < s->n; i++) {
+        struct goroutine *g = &s->gs[i];
+        if (g->status != 2) /* a running goroutine's saved state is stale */
+            g->current_pc = current_pc(s, g);
+    }
+}
+
+void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
+                            enum snapshot_pc pc, char *out, size_t size) {
     const struct pclntab *t = &s->t.bin.pcln;
     snprintf(out, size, "?");
-    if (caller) {
+    if (pc == PC_CALLER || pc == PC_CURRENT) {
+        uint64_t ret = pc == PC_CALLER ? g->gopc : g->current_pc;
         struct go_frame f[8];
-        if (g->gopc && pclntab_frames_at_return(t, g->gopc - s->t.load_bias, f, 8) > 0)
+        if (ret && pclntab_frames_at_return(t, ret - s->t.load_bias, f, 8) > 0)
             snprintf(out, size, "%s (%s:%d)", f[0].function, f[0].file, f[0].line);
+        else if (pc == PC_CURRENT && g->status == 2)
+            snprintf(out, size, "- (running)");
         return;
     }
     struct go_func fn;
@@ -165,6 +219,8 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     s->gomaxprocs = read_gomaxprocs(s);
     proc_threads_read(s->t.pid, &s->threads);
     int rc = read_goroutines(s, err);
+    if (rc == 0 && s->walk_stacks)
+        walk_stacks(s);
     thaw_process(); /* the reading is done: the target runs again before gmon prints */
     return rc;
 }

@@ -17,9 +17,16 @@
 /* One goroutine as read. */
 struct goroutine {
     uint64_t goid, parent, startpc, gopc;
+    uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
+    uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
     uint32_t status;
     uint8_t reason;
 };
+
+/* Which location of a goroutine to show: its start function, its go statement, or where it is now. */
+enum snapshot_pc { PC_START, PC_CALLER, PC_CURRENT };
+/* Parses --pc start|caller|current for command cmd; false after printing why the value is bad. */
+bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc);
 
 enum { G_STATUS_WAITING = 4, G_STATUS_DEAD = 6, G_SCAN = 0x1000, STATUSES = 12 };
 
@@ -32,6 +39,7 @@ struct goroutine_snapshot {
     struct goroutine *gs;
     size_t n, cap, unreadable;
     uint64_t bytes_read; /* from the target, by the last snapshot */
+    bool walk_stacks;    /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
     uint64_t counts[STATUSES];
     int gomaxprocs; /* -1: unknown */
     struct proc_threads threads;
@@ -49,9 +57,9 @@ const char *snapshot_status_name(uint32_t status);
 /* The wait reason of a waiting goroutine, "-" otherwise. */
 void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
                           size_t size);
-/* The start function, or (caller) the go statement's function and file:line. */
-void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g, bool caller,
-                            char *out, size_t size);
+/* The start function, the go statement's function and file:line, or where it is now (function file:line). */
+void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
+                            enum snapshot_pc pc, char *out, size_t size);
 /* The header lines summary and top print: binary, GOMAXPROCS, goroutines by status, threads, uptime. */
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);
 
