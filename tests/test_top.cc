@@ -10,8 +10,10 @@ namespace {
 
 // A tmux session running one command in a 160x50 terminal.
 struct terminal {
+    static inline int sessions = 0;
     std::string name;
-    explicit terminal(const std::string &command) : name("gmon-top-" + std::to_string(getpid())) {
+    explicit terminal(const std::string &command)
+        : name("gmon-top-" + std::to_string(getpid()) + "-" + std::to_string(++sessions)) {
         EXPECT_EQ(run("tmux new-session -d -s " + name + " -x 160 -y 50 '" + command + "'").status, 0);
     }
     ~terminal() {
@@ -19,6 +21,10 @@ struct terminal {
     }
     std::string screen() {
         return run("tmux capture-pane -p -t " + name).out;
+    }
+    // The screen with its colour escapes.
+    std::string screen_escaped() {
+        return run("tmux capture-pane -e -p -t " + name).out;
     }
     // Waits (up to 5 s) until the screen shows needle; returns the screen.
     std::string wait_for(const std::string &needle) {
@@ -62,6 +68,21 @@ TEST(Top, KeysInARealTerminal) {
     for (int i = 0; i < 30 && t.alive(); i++)
         usleep(100 * 1000);
     EXPECT_FALSE(t.alive()) << "q must quit: " << t.screen();
+}
+
+// summary colours statuses on a terminal (yellow for syscall), never with --no-color; on a pipe never either
+// (checked by the Summary tests, which read stdout from a pipe).
+TEST(Summary, ColoursOnATerminalUnlessNoColor) {
+    population p(fixture("lifecycle-plain"));
+    terminal colored(std::string(GMON_BINARY) + " summary --pid " + p.pid() + "; sleep 30");
+    std::string s = colored.wait_for("main.popSyscall");
+    std::string escaped = colored.screen_escaped();
+    EXPECT_NE(escaped.find("\033[33msyscall"), std::string::npos) << escaped;
+    terminal plain(std::string(GMON_BINARY) + " summary --no-color --pid " + p.pid() + "; sleep 30");
+    plain.wait_for("main.popSyscall");
+    escaped = plain.screen_escaped();
+    EXPECT_NE(escaped.find("main.popSyscall"), std::string::npos) << escaped;
+    EXPECT_EQ(escaped.find("\033[33m"), std::string::npos) << escaped;
 }
 
 TEST(Top, PlainTablesWhenStdoutIsNotATerminal) {

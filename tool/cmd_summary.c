@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -14,7 +15,7 @@
 #include "json_writer.h"
 
 static const char USAGE[] =
-    "Usage: gmon summary --pid PID [--pc start|caller|current] [--freeze] [--json]\n"
+    "Usage: gmon summary --pid PID [--pc start|caller|current] [--freeze] [--json] [--no-color]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
     "without stopping it and without eBPF: a header with the binary, Go version, GOMAXPROCS and the number "
@@ -31,25 +32,25 @@ static const char USAGE[] =
     "its\n"
     "                    stack, with file:line)\n"
     "  --json            one JSON object: header fields and a \"goroutines\" array\n"
+    "  --no-color        no colours (they are only used when stdout is a terminal anyway)\n"
     "  --freeze          stop the process (SIGSTOP) while reading it, for a consistent view; it is resumed\n"
     "                    whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
     "\n"
     "Exit status: 0 ok, 2 bad input (no such process, not a Go program, unsupported release).\n";
 
-enum { OPT_PID = 1000, OPT_PC, OPT_JSON, OPT_FREEZE };
+enum { OPT_PID = 1000, OPT_PC, OPT_JSON, OPT_FREEZE, OPT_NO_COLOR };
 
 struct options {
     int pid;
-    bool json, freeze;
+    bool json, freeze, no_color;
     enum snapshot_pc pc;
 };
 
 static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {{"pid", required_argument, NULL, OPT_PID},
-                                         {"pc", required_argument, NULL, OPT_PC},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"freeze", no_argument, NULL, OPT_FREEZE},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"pid", required_argument, NULL, OPT_PID},     {"pc", required_argument, NULL, OPT_PC},
+        {"json", no_argument, NULL, OPT_JSON},         {"freeze", no_argument, NULL, OPT_FREEZE},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR}, {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     opterr = 0;
     optind = 1;
@@ -65,6 +66,8 @@ static int parse_options(int argc, char *argv[], struct options *o) {
             o->json = true;
         } else if (c == OPT_FREEZE) {
             o->freeze = true;
+        } else if (c == OPT_NO_COLOR) {
+            o->no_color = true;
         } else {
             cli_bad_option("summary", argv, optind);
             return -1;
@@ -81,7 +84,21 @@ static int parse_options(int argc, char *argv[], struct options *o) {
     return 0;
 }
 
-static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc) {
+/* The terminal colour of a status: green running, cyan runnable, yellow syscall, default otherwise. */
+static const char *status_color(uint32_t status) {
+    switch (status) {
+    case 2:
+        return "\033[32m";
+    case 1:
+        return "\033[36m";
+    case 3:
+        return "\033[33m";
+    default:
+        return "";
+    }
+}
+
+static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, bool color) {
     snapshot_print_header(s, stdout);
     printf("\n%-8s %-10s %-24s %s\n", "GOID", "STATUS", "WAIT REASON",
            pc == PC_START    ? "START"
@@ -92,7 +109,9 @@ static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc) 
         char reason[96], where[512];
         snapshot_reason_text(s, g, reason, sizeof(reason));
         snapshot_location_text(s, g, pc, where, sizeof(where));
-        printf("%-8" PRIu64 " %-10s %-24s %s\n", g->goid, snapshot_status_name(g->status), reason, where);
+        const char *on = color ? status_color(g->status) : "";
+        printf("%-8" PRIu64 " %s%-10s%s %-24s %s\n", g->goid, on, snapshot_status_name(g->status),
+               on[0] ? "\033[0m" : "", reason, where);
     }
 }
 
@@ -172,7 +191,7 @@ int cmd_summary(int argc, char *argv[]) {
     } else if (o.json) {
         print_json(&s);
     } else {
-        print_text(&s, o.pc);
+        print_text(&s, o.pc, !o.no_color && isatty(STDOUT_FILENO));
     }
     snapshot_close(&s);
     return rc;
