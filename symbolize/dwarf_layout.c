@@ -1,5 +1,7 @@
 #include "dwarf_layout.h"
 
+#include "dwarf_find.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
@@ -207,38 +209,21 @@ static void named_members(Dwarf_Die *die, const char *const *members, int *offse
     } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-static bool find_struct(Dwarf_Die *cu, const char *type, Dwarf_Die *out) {
-    if (dwarf_child(cu, out) != 0)
-        return false;
-    do {
-        const char *name = dwarf_diename(out);
-        if (dwarf_tag(out) == DW_TAG_structure_type && name && strcmp(name, type) == 0)
-            return true;
-    } while (dwarf_siblingof(out, out) == 0);
-    return false;
+struct wanted_members {
+    const char *const *members;
+    int *offsets;
+    size_t n;
+};
+
+static void fill_members(Dwarf_Die *die, void *ctx) {
+    struct wanted_members *w = ctx;
+    named_members(die, w->members, w->offsets, w->n);
 }
 
 bool dwarf_struct_members(const char *path, const char *type, const char *const *members, int *offsets,
                           size_t n) {
     for (size_t i = 0; i < n; i++)
         offsets[i] = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
-    bool found = false;
-    Dwarf_Off off = 0, next;
-    size_t hsize;
-    while (dbg && !found && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-        Dwarf_Die cu, st;
-        if (dwarf_offdie(dbg, off + hsize, &cu) && find_struct(&cu, type, &st)) {
-            named_members(&st, members, offsets, n);
-            found = true;
-        }
-        off = next;
-    }
-    if (dbg)
-        dwarf_end(dbg);
-    close(fd);
-    return found;
+    struct wanted_members w = {members, offsets, n};
+    return dwarf_find_named(path, DW_TAG_structure_type, type, fill_members, &w);
 }

@@ -1,11 +1,11 @@
 #include "dwarf_variable.h"
 
+#include "dwarf_find.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 const char *go_var_kind_name(enum go_var_kind kind) {
     static const char *const NAMES[] = {"int", "uint", "bool", "float", "string", "pointer", "other"};
@@ -66,38 +66,14 @@ static void classify(Dwarf_Die *type, struct go_var_type *out) {
     out->kind = GO_VAR_OTHER;
 }
 
-static bool find_variable(Dwarf_Die *cu, const char *name, Dwarf_Die *out) {
-    if (dwarf_child(cu, out) != 0)
-        return false;
-    do {
-        const char *n = dwarf_diename(out);
-        if (dwarf_tag(out) == DW_TAG_variable && n && strcmp(n, name) == 0)
-            return true;
-    } while (dwarf_siblingof(out, out) == 0);
-    return false;
+static void type_variable(Dwarf_Die *var, void *ctx) {
+    Dwarf_Die type;
+    if (type_of(var, &type))
+        classify(&type, ctx);
 }
 
 bool dwarf_variable_type(const char *path, const char *name, struct go_var_type *out) {
     memset(out, 0, sizeof(*out));
     out->kind = GO_VAR_OTHER;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
-    bool found = false;
-    Dwarf_Off off = 0, next;
-    size_t hsize;
-    while (dbg && !found && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-        Dwarf_Die cu, var, type;
-        if (dwarf_offdie(dbg, off + hsize, &cu) && find_variable(&cu, name, &var)) {
-            found = true;
-            if (type_of(&var, &type))
-                classify(&type, out);
-        }
-        off = next;
-    }
-    if (dbg)
-        dwarf_end(dbg);
-    close(fd);
-    return found;
+    return dwarf_find_named(path, DW_TAG_variable, name, type_variable, out);
 }
