@@ -87,11 +87,11 @@ static int parse_options(int argc, char *argv[], struct options *o) {
 /* The terminal colour of a status: green running, cyan runnable, yellow syscall, default otherwise. */
 static const char *status_color(uint32_t status) {
     switch (status) {
-    case 2:
+    case GOROUTINE_RUNNING:
         return "\033[32m";
-    case 1:
+    case GOROUTINE_RUNNABLE:
         return "\033[36m";
-    case 3:
+    case GOROUTINE_SYSCALL:
         return "\033[33m";
     default:
         return "";
@@ -157,7 +157,7 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_key(&w, "status");
         json_string(&w, snapshot_status_name(g->status));
         json_key(&w, "wait_reason");
-        json_string(&w, g->status == 4 ? reason : "");
+        json_string(&w, g->status == GOROUTINE_WAITING ? reason : "");
         json_key(&w, "start");
         json_string(&w, start);
         json_key(&w, "go_statement");

@@ -164,7 +164,8 @@ static void draw(struct top *t) {
     for (size_t i = 0; i < shown; i++) {
         const struct group *g = &t->groups[i];
         printf("%7" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "  %s\n", g->count,
-               g->by_status[2], g->by_status[1], g->by_status[4], g->by_status[3], g->where);
+               g->by_status[GOROUTINE_RUNNING], g->by_status[GOROUTINE_RUNNABLE],
+               g->by_status[GOROUTINE_WAITING], g->by_status[GOROUTINE_SYSCALL], g->where);
     }
     if (shown < t->ngroups)
         printf("... %zu more functions\n", t->ngroups - shown);

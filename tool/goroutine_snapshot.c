@@ -95,7 +95,7 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
                 s->unreadable++;
                 continue;
             }
-            if (g.status == G_STATUS_DEAD)
+            if (g.status == GOROUTINE_DEAD)
                 continue; /* free-list entries */
             s->counts[g.status]++;
             s->gs[s->n++] = g;
@@ -125,7 +125,7 @@ static int read_gomaxprocs(struct goroutine_snapshot *s) {
 void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
                           size_t size) {
     const char *name = s->have_reasons ? go_string_table_get(&s->reasons, g->reason) : NULL;
-    if (g->status != 4)
+    if (g->status != GOROUTINE_WAITING)
         snprintf(out, size, "-");
     else if (name && name[0])
         snprintf(out, size, "%s", name);
@@ -175,7 +175,7 @@ static uint64_t current_pc(struct goroutine_snapshot *s, const struct goroutine 
 static void walk_stacks(struct goroutine_snapshot *s) {
     for (size_t i = 0; i < s->n; i++) {
         struct goroutine *g = &s->gs[i];
-        if (g->status != 2) /* a running goroutine's saved state is stale */
+        if (g->status != GOROUTINE_RUNNING) /* a running goroutine's saved state is stale */
             g->current_pc = current_pc(s, g);
     }
 }
@@ -189,7 +189,7 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
         struct go_frame f[8];
         if (ret && pclntab_frames_at_return(t, ret - s->t.load_bias, f, 8) > 0)
             snprintf(out, size, "%s (%s:%d)", f[0].function, f[0].file, f[0].line);
-        else if (pc == PC_CURRENT && g->status == 2)
+        else if (pc == PC_CURRENT && g->status == GOROUTINE_RUNNING)
             snprintf(out, size, "- (running)");
         return;
     }

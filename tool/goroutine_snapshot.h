@@ -28,7 +28,16 @@ enum snapshot_pc { PC_START, PC_CALLER, PC_CURRENT };
 /* Parses --pc start|caller|current for command cmd; false after printing why the value is bad. */
 bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc);
 
-enum { G_STATUS_WAITING = 4, G_STATUS_DEAD = 6, G_SCAN = 0x1000, STATUSES = 12 };
+/* runtime.g.atomicstatus values (go-runtime.md §5.1); named apart from sched_event.h's BPF macros. */
+enum {
+    GOROUTINE_RUNNABLE = 1,
+    GOROUTINE_RUNNING = 2,
+    GOROUTINE_SYSCALL = 3,
+    GOROUTINE_WAITING = 4,
+    GOROUTINE_DEAD = 6,
+    G_SCAN = 0x1000,
+    STATUSES = 12
+};
 
 struct goroutine_snapshot {
     struct target t;
