@@ -55,15 +55,17 @@ load() {
   echo "$rps $p99"
 }
 
-run_traced() { # label gmon-args...
-  local label=$1; shift
-  rm -f "$work/$label.err"
-  "$gmon" "$@" --pid "$server" >/dev/null 2>"$work/$label.err" &
+# Runs gmon with its arguments, waits for its probes, appends the workload's output to a file, stops gmon.
+traced() { # output-file workload gmon-args...
+  local out=$1 workload=$2; shift 2
+  rm -f "$out.err"
+  "$gmon" "$@" >/dev/null 2>"$out.err" &
   local pid=$!
-  wait_for "$work/$label.err" "probes attached"
-  load >>"$work/$label.stats"
+  wait_for "$out.err" "probes attached"
+  $workload >>"$out"
   kill -INT $pid; wait $pid || true
 }
+run_traced() { local label=$1; shift; traced "$work/$label.stats" load "$@" --pid "$server"; }
 
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds" >&2
@@ -86,15 +88,7 @@ done
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
 
 storm() { "$storm_bin" storm "$storm_n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
-storm_traced() { # label gmon-args...
-  local label=$1; shift
-  rm -f "$work/$label.err"
-  "$gmon" "$@" --path "$storm_bin" >/dev/null 2>"$work/$label.err" &
-  local pid=$!
-  wait_for "$work/$label.err" "probes attached"
-  storm >>"$work/storm-$label.ns"
-  kill -INT $pid; wait $pid || true
-}
+storm_traced() { local label=$1; shift; traced "$work/storm-$label.ns" storm "$@" --path "$storm_bin"; }
 for r in $(seq 1 "$rounds"); do
   echo "storm round $r/$rounds" >&2
   storm >>"$work/storm-baseline.ns"
