@@ -11,7 +11,8 @@
 
 /* Raw member offsets of the structures we need, -1 until seen. */
 struct raw_offsets {
-    int g_stack, g_m, g_sched, g_status, g_goid, g_waitreason, g_parent, g_gopc, g_startpc, g_labels;
+    int g_stack, g_m, g_sched, g_status, g_goid, g_waitreason, g_parent, g_gopc, g_startpc, g_labels,
+        g_waitsince;
     int stack_lo, stack_hi, gobuf_sp, gobuf_pc, gobuf_bp;
     int m_g0, m_procid, m_curg, m_p;
     int p_id;
@@ -24,17 +25,12 @@ struct member_map {
 };
 
 #define F(x) offsetof(struct raw_offsets, x)
-static const struct member_map G_MEMBERS[] = {{"stack", F(g_stack)},
-                                              {"m", F(g_m)},
-                                              {"sched", F(g_sched)},
-                                              {"atomicstatus", F(g_status)},
-                                              {"goid", F(g_goid)},
-                                              {"waitreason", F(g_waitreason)},
-                                              {"parentGoid", F(g_parent)},
-                                              {"gopc", F(g_gopc)},
-                                              {"startpc", F(g_startpc)},
-                                              {"labels", F(g_labels)},
-                                              {NULL, 0}};
+static const struct member_map G_MEMBERS[] = {{"stack", F(g_stack)},         {"m", F(g_m)},
+                                              {"sched", F(g_sched)},         {"atomicstatus", F(g_status)},
+                                              {"goid", F(g_goid)},           {"waitreason", F(g_waitreason)},
+                                              {"parentGoid", F(g_parent)},   {"gopc", F(g_gopc)},
+                                              {"startpc", F(g_startpc)},     {"labels", F(g_labels)},
+                                              {"waitsince", F(g_waitsince)}, {NULL, 0}};
 static const struct member_map STACK_MEMBERS[] = {{"lo", F(stack_lo)}, {"hi", F(stack_hi)}, {NULL, 0}};
 static const struct member_map GOBUF_MEMBERS[] = {
     {"sp", F(gobuf_sp)}, {"pc", F(gobuf_pc)}, {"bp", F(gobuf_bp)}, {NULL, 0}};
@@ -134,6 +130,7 @@ bool dwarf_layout_read(const char *path, struct g_offsets *g, struct m_offsets *
         .gopc = r.g_gopc,
         .startpc = r.g_startpc,
         .labels = r.g_labels,
+        .waitsince = r.g_waitsince,
     };
     *m = (struct m_offsets){.g0 = r.m_g0, .procid = r.m_procid, .curg = r.m_curg, .p = r.m_p};
     *p = (struct p_offsets){.id = r.p_id};
@@ -174,6 +171,7 @@ int dwarf_layout_check(const char *path, const struct runtime_layout *l, struct 
     compare(v, "g.gopc", l->g.gopc, g.gopc);
     compare(v, "g.startpc", l->g.startpc, g.startpc);
     compare(v, "g.labels", l->g.labels, g.labels);
+    compare(v, "g.waitsince", l->g.waitsince, g.waitsince);
     compare(v, "m.g0", l->m.g0, m.g0);
     compare(v, "m.procid", l->m.procid, m.procid);
     compare(v, "m.curg", l->m.curg, m.curg);

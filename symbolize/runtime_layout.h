@@ -26,7 +26,7 @@ struct probe_arg {
 
 struct g_offsets {
     int stack_lo, stack_hi, m, sched_sp, sched_pc, sched_bp, atomicstatus, goid, waitreason, parent_goid,
-        gopc, startpc, labels;
+        gopc, startpc, labels, waitsince;
 };
 struct m_offsets {
     int g0, procid, curg, p;

@@ -69,19 +69,55 @@ TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
     EXPECT_TRUE(std::regex_search(
         r.out, std::regex(R"(\ngoroutines: \d+ \(runnable \d+, |goroutines: \d+ \(.*waiting 18\d)")))
         << r.out;
-    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +START\n)"))) << r.out;
-    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv\n)")))
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +WAITED +START\n)")))
+        << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +\S+ +main\.popRecv\n)")))
         << r.out;
     auto current = gmon("summary --pc current --pid " + p.pid());
-    EXPECT_TRUE(std::regex_search(current.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +NOW AT\n)")))
+    EXPECT_TRUE(
+        std::regex_search(current.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +WAITED +NOW AT\n)")))
         << current.out;
     EXPECT_TRUE(std::regex_search(
-        current.out, std::regex(R"(\n\d+ +waiting +chan receive +main\.popRecv \(.*population\.go:\d+\)\n)")))
+        current.out,
+        std::regex(R"(\n\d+ +waiting +chan receive +\S+ +main\.popRecv \(.*population\.go:\d+\)\n)")))
         << current.out;
     auto caller = gmon("summary --pc caller --pid " + p.pid());
     EXPECT_TRUE(
         std::regex_search(caller.out, std::regex(R"(main\.population\.func1 \(.*population\.go:\d+\))")))
         << caller.out;
+}
+
+// How long each goroutine has been blocked: a GC that finds it blocked stamps g.waitsince with the end of the
+// cycle before (the fixture forces two after its goroutines block, then says "ready"), so after a pause every
+// blocked goroutine has waited at least the pause, and never longer than the process has lived; goroutines
+// that are not blocked have no figure.
+TEST(Summary, WaitedComesFromTheGCStamp) {
+    population p(fixture("lifecycle-pie"));
+    usleep(1200 * 1000);
+    auto r = gmon("summary --json --pid " + p.pid());
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::regex g(
+        R"re("status":"([a-z]+)","wait_reason":"[^"]*","start":"([^"]*)",[^{}]*"waited_approx_ns":(\d+|null)\})re");
+    int blocked = 0;
+    double uptime_ns = std::stod(json_field(r.out, "uptime_s")) * 1e9 + 1e9;
+    for (std::sregex_iterator i(r.out.begin(), r.out.end(), g), end; i != end; ++i) {
+        std::string status = (*i)[1], start = (*i)[2], waited = (*i)[3];
+        if (status == "running" || status == "runnable") {
+            EXPECT_EQ(waited, "null") << start;
+            continue;
+        }
+        if (start.rfind("main.pop", 0) != 0)
+            continue;
+        ASSERT_NE(waited, "null") << start << " " << status;
+        EXPECT_GE(std::stod(waited), 1.2e9) << start;
+        EXPECT_LE(std::stod(waited), uptime_ns) << start;
+        blocked++;
+    }
+    EXPECT_EQ(blocked, 185) << r.out;
+    auto text = gmon("summary --pid " + p.pid());
+    EXPECT_TRUE(
+        std::regex_search(text.out, std::regex(R"(\n\d+ +waiting +sleep +~1\.\d\ds +main\.popSleep\n)")))
+        << text.out;
 }
 
 class SummaryCorpus : public ::testing::TestWithParam<corpus_entry> {};

@@ -193,6 +193,7 @@ static void json_layout(struct json_writer *w, const struct layout_choice *c) {
                   {"g.sched.pc", l->g.sched_pc},
                   {"g.sched.bp", l->g.sched_bp},
                   {"g.labels", l->g.labels},
+                  {"g.waitsince", l->g.waitsince},
                   {"m.g0", l->m.g0},
                   {"m.procid", l->m.procid},
                   {"m.curg", l->m.curg},

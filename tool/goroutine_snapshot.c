@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "freeze.h"
@@ -33,16 +34,28 @@ static uint64_t field(const uint8_t *g, int off, int size) {
 
 /* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
 static size_t g_extent(const struct g_offsets *o) {
-    int fields[] = {o->atomicstatus, o->goid,        o->waitreason, o->startpc,
-                    o->gopc,         o->parent_goid, o->sched_pc,   o->sched_bp};
+    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,  o->gopc,
+                    o->parent_goid,  o->sched_pc, o->sched_bp,   o->waitsince};
     int end = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         end = fields[i] + 8 > end ? fields[i] + 8 : end;
     return end < G_READ ? (size_t)end : G_READ;
 }
 
+/* The runtime keeps no exact time of blocking. The first GC stack scan that finds a goroutine blocked stamps
+ * g.waitsince with the nanotime() at which the previous cycle ended (0 until a GC has seen it and again once
+ * it runs), which is what Go's own tracebacks print as "[chan receive, 5 minutes]": right to within one GC
+ * period. */
+static int64_t waited(const struct g_offsets *o, const uint8_t *g, uint32_t status, int64_t now) {
+    int64_t since = (int64_t)field(g, o->waitsince, 8);
+    if ((status != GOROUTINE_WAITING && status != GOROUTINE_SYSCALL) || o->waitsince < 0 || since <= 0 ||
+        since > now)
+        return -1;
+    return now - since;
+}
+
 /* Decodes one g's bytes; false when they do not look like a g (it may have been reused meanwhile). */
-static bool decode_g(const struct g_offsets *o, const uint8_t *g, struct goroutine *out) {
+static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, struct goroutine *out) {
     out->status = (uint32_t)field(g, o->atomicstatus, 4) & ~(uint32_t)G_SCAN;
     out->goid = field(g, o->goid, 8);
     out->reason = (uint8_t)field(g, o->waitreason, 1);
@@ -52,6 +65,7 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, struct gorouti
     out->sched_pc = field(g, o->sched_pc, 8);
     out->sched_bp = field(g, o->sched_bp, 8);
     out->current_pc = 0;
+    out->waited_ns = waited(o, g, out->status, now);
     return out->status < STATUSES;
 }
 
@@ -91,7 +105,7 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
         proc_read_blocks(s->t.pid, ptrs + base, n, extent, bytes, ok);
         for (size_t i = 0; i < n; i++) {
             struct goroutine g;
-            if (!ok[i] || !decode_g(o, bytes + i * extent, &g)) {
+            if (!ok[i] || !decode_g(o, bytes + i * extent, s->now_ns, &g)) {
                 s->unreadable++;
                 continue;
             }
@@ -120,6 +134,16 @@ static int read_gomaxprocs(struct goroutine_snapshot *s) {
             return -1;
     }
     return (int)hdr[1];
+}
+
+void snapshot_waited_text(const struct goroutine *g, char *out, size_t size) {
+    if (g->waited_ns < 0) {
+        snprintf(out, size, "-");
+        return;
+    }
+    char d[32];
+    duration_text(g->waited_ns, d, sizeof(d));
+    snprintf(out, size, "~%s", d);
 }
 
 void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
@@ -216,6 +240,9 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     memset(s->counts, 0, sizeof(s->counts));
     if (freeze && freeze_process(s->t.pid, err) != 0)
         return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     s->gomaxprocs = read_gomaxprocs(s);
     proc_threads_read(s->t.pid, &s->threads);
     int rc = read_goroutines(s, err);

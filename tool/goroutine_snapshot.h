@@ -19,6 +19,7 @@ struct goroutine {
     uint64_t goid, parent, startpc, gopc;
     uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
     uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
+    int64_t waited_ns;   /* blocked about this long (g.waitsince, stamped by the GC); -1: unknown */
     uint32_t status;
     uint8_t reason;
 };
@@ -50,6 +51,7 @@ struct goroutine_snapshot {
     uint64_t bytes_read; /* from the target, by the last snapshot */
     bool walk_stacks;    /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
     uint64_t counts[STATUSES];
+    int64_t now_ns; /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
     int gomaxprocs; /* -1: unknown */
     struct proc_threads threads;
 };
@@ -69,6 +71,8 @@ void snapshot_reason_text(const struct goroutine_snapshot *s, const struct gorou
 /* The start function, the go statement's function and file:line, or where it is now (function file:line). */
 void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
                             enum snapshot_pc pc, char *out, size_t size);
+/* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
+void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
 /* The header lines summary and top print: binary, GOMAXPROCS, goroutines by status, threads, uptime. */
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);
 
