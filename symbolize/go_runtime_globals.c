@@ -19,21 +19,32 @@ static bool contains(const uint64_t *refs, size_t n, uint64_t a) {
     return false;
 }
 
-/* The lowest data address A the function refers to together with A+8 and A+16: a slice header. 0: none. */
-static uint64_t lowest_slice_ref(const struct go_binary *b, const char *function) {
+/* The data addresses a function's code refers to (appended to refs after n of them); the new count. */
+static size_t data_refs(const struct go_binary *b, const char *function, uint64_t *refs, size_t n,
+                        size_t max) {
     struct go_func fn;
-    if (!go_binary_find_func(b, function, &fn, NULL))
-        return 0;
+    if (n >= max || !go_binary_find_func(b, function, &fn, NULL))
+        return n;
     const uint8_t *code = elf_image_at_vaddr(&b->elf, fn.entry, fn.end - fn.entry);
     if (!code)
-        return 0;
+        return n;
+    size_t got = x86_rip_refs(code, fn.end - fn.entry, fn.entry, refs + n, max - n), kept = n;
+    for (size_t i = 0; i < got; i++) {
+        uint64_t a = refs[n + i];
+        if (in_data(&b->md, a))
+            refs[kept++] = a;
+    }
+    return kept;
+}
+
+/* The lowest data address A the function refers to together with A+8 and A+16: a slice header. 0: none. */
+static uint64_t lowest_slice_ref(const struct go_binary *b, const char *function) {
     uint64_t refs[MAX_REFS];
-    size_t n = x86_rip_refs(code, fn.end - fn.entry, fn.entry, refs, MAX_REFS);
+    size_t n = data_refs(b, function, refs, 0, MAX_REFS);
     uint64_t best = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t a = refs[i];
-        if (in_data(&b->md, a) && (!best || a < best) && contains(refs, n, a + 8) &&
-            contains(refs, n, a + 16))
+        if ((!best || a < best) && contains(refs, n, a + 8) && contains(refs, n, a + 16))
             best = a;
     }
     return best;
@@ -63,4 +74,103 @@ int go_runtime_globals_find(const struct go_binary *b, struct go_runtime_globals
         return gmon_fail(err,
                          "runtime.allgs not found: no symbol table, and runtime.allgadd does not show it");
     return 0;
+}
+
+/* Per structure: its symbol, and the runtime functions that touch its fields with RIP-relative operands. */
+/* The anchor, when there is one, is a field every candidate base must explain: the lock that the functions
+ * take by address (lock(&sched.lock), lea mheap_ before calls to its methods). Without it, a run of
+ * consecutive 8-byte fields elsewhere can explain as many fields as the true base. */
+static const struct {
+    enum state_base base;
+    const char *symbol;
+    int anchor; /* enum state_field, or -1 */
+    const char *functions[8];
+    const char *fallback[4]; /* tried when functions give no answer: more functions, more ways to tie */
+} STATE_GLOBALS[] = {
+    {BASE_SCHED,
+     "runtime.sched",
+     SCHED_LOCK,
+     {"runtime.checkdead", "runtime.mput", "runtime.pidleput", "runtime.globrunqget", "runtime.wakep",
+      "runtime.resetspinning", "runtime.mcommoninit", "runtime.stopm"},
+     {NULL}},
+    {BASE_MSTATS,
+     "runtime.memstats",
+     HEAP_STATS,
+     {"runtime.gcMarkTermination", "runtime.(*mheap).allocSpan", "runtime.(*mheap).freeSpanLocked",
+      "runtime.readGCStats_m"},
+     {NULL}},
+    {BASE_GCCONTROLLER,
+     "runtime.gcController",
+     GCCONTROLLER_PERCENT,
+     {"runtime.gcControllerCommit", "runtime.(*mheap).allocSpan", "runtime.(*mheap).freeSpanLocked",
+      "runtime.(*mheap).grow"},
+     /* go1.17 keeps the heap's byte counts in memstats: only heapMarked and gcPercent are here. */
+     {"runtime.setGCPercent", "runtime.gcStart", "runtime.gcMarkTermination"}},
+    {BASE_MHEAP,
+     "runtime.mheap_",
+     MHEAP_LOCK,
+     {"runtime.(*mcentral).grow", "runtime.(*mcache).allocLarge", "runtime.largeAlloc", "runtime.stackalloc",
+      "runtime.(*sweepLocked).sweep", "runtime.sweepone", "runtime.gcSweep", "runtime.bgsweep"},
+     {NULL}},
+};
+
+/* How many different fields of base the layout places at B + offset among refs. */
+static int fields_at(const struct state_layout *l, enum state_base base, uint64_t b, const uint64_t *refs,
+                     size_t n) {
+    int hits = 0;
+    for (int f = 0; f < STATE_FIELDS; f++)
+        if (state_has(l, f) && l->f[f].base == base && contains(refs, n, b + (uint64_t)l->f[f].offset))
+            hits++;
+    return hits;
+}
+
+/* The base that explains the most fields (at least two, the anchor among them; 0 when none or when two
+ * bases tie). */
+static uint64_t base_from_fields(const struct state_layout *l, enum state_base base, int anchor,
+                                 const uint64_t *refs, size_t n) {
+    uint64_t best = 0;
+    int best_hits = 1, ties = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int f = 0; f < STATE_FIELDS; f++) {
+            if (!state_has(l, f) || l->f[f].base != base || refs[i] < (uint64_t)l->f[f].offset)
+                continue;
+            uint64_t b = refs[i] - (uint64_t)l->f[f].offset;
+            if (anchor >= 0 && state_has(l, anchor) && !contains(refs, n, b + (uint64_t)l->f[anchor].offset))
+                continue;
+            int hits = fields_at(l, base, b, refs, n);
+            if (hits > best_hits) {
+                best = b;
+                best_hits = hits;
+                ties = 0;
+            } else if (hits == best_hits && b != best) {
+                ties++;
+            }
+        }
+    }
+    return ties ? 0 : best;
+}
+
+void go_state_globals_find(const struct go_binary *b, const struct state_layout *l,
+                           struct go_state_globals *out) {
+    memset(out, 0, sizeof(*out));
+    enum { MAX_STATE_REFS = 4096 };
+    uint64_t *refs = malloc(MAX_STATE_REFS * sizeof(*refs));
+    for (size_t i = 0; i < sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0]); i++) {
+        enum state_base base = STATE_GLOBALS[i].base;
+        if ((out->addr[base] = symbol(b, STATE_GLOBALS[i].symbol))) {
+            out->from[base] = "symbol table";
+            continue;
+        }
+        size_t n = 0;
+        for (int f = 0; refs && f < 8 && STATE_GLOBALS[i].functions[f]; f++)
+            n = data_refs(b, STATE_GLOBALS[i].functions[f], refs, n, MAX_STATE_REFS);
+        if (!(out->addr[base] = base_from_fields(l, base, STATE_GLOBALS[i].anchor, refs, n))) {
+            for (int f = 0; refs && f < 4 && STATE_GLOBALS[i].fallback[f]; f++)
+                n = data_refs(b, STATE_GLOBALS[i].fallback[f], refs, n, MAX_STATE_REFS);
+            out->addr[base] = base_from_fields(l, base, STATE_GLOBALS[i].anchor, refs, n);
+        }
+        if (out->addr[base])
+            out->from[base] = "code";
+    }
+    free(refs);
 }

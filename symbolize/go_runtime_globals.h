@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "go_binary.h"
+#include "runtime_state_layout.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,6 +23,19 @@ struct go_runtime_globals {
 /* Returns 0 when allgs was found (allp may still be 0). */
 int go_runtime_globals_find(const struct go_binary *b, struct go_runtime_globals *out,
                             struct gmon_error *err);
+
+/* The globals that hold the scheduler, GC and heap figures: runtime.sched, runtime.memstats,
+ * runtime.gcController and runtime.mheap_, indexed by enum state_base (the per-object bases stay 0). From the
+ * symbol table, else from the code of the runtime functions that use them: the base B that explains the most
+ * of the fields the layout places in that structure, among the data addresses those functions refer to (at
+ * least two different fields must be referenced as B + offset). */
+struct go_state_globals {
+    uint64_t addr[STATE_BASES];
+    const char *from[STATE_BASES]; /* "symbol table", "code", or NULL when not found */
+};
+
+void go_state_globals_find(const struct go_binary *b, const struct state_layout *l,
+                           struct go_state_globals *out);
 
 #ifdef __cplusplus
 }

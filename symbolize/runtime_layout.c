@@ -127,8 +127,8 @@ static const struct runtime_layout TABLE[] = {
      {0, 64, 184, 200},
      {0},
      ARGS(ARGS_123)},
-    /* 1.26 grows g before writebuf (parentGoid onwards +8), and m before p (+8: the DWARF of go1.26.0, 1.26.1,
-     * 1.26.8, 1.26.10 and 1.27.3 binaries); observed unchanged in 1.27 binaries. */
+    /* 1.26 grows g before writebuf (parentGoid onwards +8), and m before p (+8: the DWARF of
+     * go1.26.0, 1.26.1, 1.26.8, 1.26.10 and 1.27.3 binaries); observed unchanged in 1.27 binaries. */
     {26,
      27,
      {0, 8, 48, 56, 64, 96, 144, 152, 176, 280, 288, 304, 352, 168},

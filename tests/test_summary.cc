@@ -3,6 +3,7 @@
 #include <csignal>
 #include <regex>
 
+#include "runtime_state_layout.h"
 #include "test_support.h"
 
 using namespace gmon_test;
@@ -120,6 +121,107 @@ TEST(Summary, WaitedComesFromTheGCStamp) {
         << text.out;
 }
 
+// The figure after "key " on the fixture's ready line (the runtime's own runtime.ReadMemStats).
+uint64_t ready_figure(const population &p, const std::string &key) {
+    std::smatch m;
+    std::string out = p.proc.out();
+    if (!std::regex_search(out, m, std::regex(" " + key + " (\\d+)")))
+        return ~0ull;
+    return std::stoull(m[1]);
+}
+
+uint64_t object_u(const std::string &json, const std::string &object, const std::string &key) {
+    size_t at = json.find("\"" + object + "\":{");
+    if (at == std::string::npos)
+        return ~0ull;
+    std::string obj = json.substr(at, json.find('}', at) - at + 1);
+    std::string v = json_field(obj.substr(obj.find('{')), key);
+    return v.empty() ? ~0ull : std::stoull(v);
+}
+
+// The header's scheduler, GC and heap figures against runtime.ReadMemStats, which the fixture calls after its
+// two GCs and prints on its ready line (the process is idle from then on), on every variant: the stripped one
+// finds runtime.sched, memstats, gcController and mheap_ from code and takes the layout from gmon's table.
+TEST_P(SummaryFixture, HeaderAgreesWithReadMemStats) {
+    population p(fixture("lifecycle-" + GetParam()));
+    auto r = gmon("summary --json --pid " + p.pid());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(json_field(r.out, "state_layout_from"), GetParam() == "stripped" ? "table (go1.19)" : "DWARF");
+    EXPECT_EQ(object_u(r.out, "gc", "cycles"), ready_figure(p, "numgc")) << r.out;
+    EXPECT_EQ(object_u(r.out, "gc", "forced"), 2u) << r.out;
+    EXPECT_EQ(object_u(r.out, "gc", "pause_total_ns"), ready_figure(p, "pause_total_ns")) << r.out;
+    uint64_t inuse = object_u(r.out, "heap", "inuse_bytes"), want = ready_figure(p, "heapinuse");
+    EXPECT_GE(inuse + 64 * 1024, want) << r.out;
+    EXPECT_LE(inuse, want + 64 * 1024) << r.out;
+    EXPECT_EQ(object_u(r.out, "heap", "sys_bytes") % 8192, 0u);
+    EXPECT_GE(object_u(r.out, "heap", "sys_bytes") + 64 * 1024, ready_figure(p, "heapsys")) << r.out;
+    uint64_t mallocs = object_u(r.out, "heap", "mallocs"), frees = object_u(r.out, "heap", "frees");
+    EXPECT_GE(mallocs, ready_figure(p, "mallocs")) << r.out;
+    EXPECT_LE(mallocs, ready_figure(p, "mallocs") + 200) << r.out;
+    EXPECT_GE(frees, ready_figure(p, "frees")) << r.out;
+    EXPECT_LE(frees, ready_figure(p, "frees") + 200) << r.out;
+    EXPECT_LE(object_u(r.out, "heap", "live_bytes"), inuse) << r.out;
+    // Idle: every P idle with an empty run queue; the Ms the five read(2) goroutines hold are counted.
+    EXPECT_EQ(object_u(r.out, "sched", "idle_ps"), (uint64_t)sysconf(_SC_NPROCESSORS_ONLN)) << r.out;
+    EXPECT_EQ(object_u(r.out, "sched", "global_runq"), 0u) << r.out;
+    EXPECT_GE(object_u(r.out, "sched", "ms_created"), 6u) << r.out;
+    std::regex ps(R"re(\{"id":(\d+),"status":"idle","schedtick":\d+,"syscalltick":\d+,"runq":0,"m":null)re");
+    std::string json = r.out;
+    EXPECT_EQ(std::distance(std::sregex_iterator(json.begin(), json.end(), ps), std::sregex_iterator()),
+              sysconf(_SC_NPROCESSORS_ONLN))
+        << r.out;
+    auto text = gmon("summary --pid " + p.pid());
+    EXPECT_TRUE(std::regex_search(
+        text.out,
+        std::regex(R"(\nsched: +\d+ Ms created, \d+ idle, 0 spinning; \d+ idle Ps; global run queue 0\n)")))
+        << text.out;
+    EXPECT_TRUE(std::regex_search(
+        text.out, std::regex(R"(\ngc: +\d+ cycles \(2 forced\), total pause \S+, last \S+ ago\n)")))
+        << text.out;
+    EXPECT_TRUE(std::regex_search(
+        text.out,
+        std::regex(
+            R"(\nheap: +in use \S+, sys \S+, live \S+ \(marked by the last GC\), objects \d+ \(mallocs \d+, frees \d+\)\n)")))
+        << text.out;
+    EXPECT_TRUE(
+        std::regex_search(text.out, std::regex(R"(\nP0 +idle +schedtick \d+ +syscalltick \d+ +runq 0)")))
+        << text.out;
+}
+
+// The table of state layouts (built from the DWARF of real binaries of each release) equals the DWARF of the
+// go1.19 fixtures field by field, and covers every release from 1.17 to 1.27 except 1.18.
+TEST(StateLayout, TableEqualsTheFixturesDwarfAndCoversTheReleases) {
+    for (const char *variant : {"plain", "pie", "cgo"}) {
+        std::string bin = fixture(std::string("lifecycle-") + variant);
+        struct go_version v {};
+        v.major = 1;
+        v.minor = 19;
+        struct state_layout dwarf, table, chosen;
+        ASSERT_TRUE(state_layout_from_dwarf(bin.c_str(), &dwarf)) << bin;
+        state_layout_from_table(&v, &table);
+        for (int f = 0; f < STATE_FIELDS; f++) {
+            EXPECT_EQ(dwarf.f[f].offset, table.f[f].offset) << state_field_name((enum state_field)f);
+            EXPECT_EQ(dwarf.f[f].size, table.f[f].size) << state_field_name((enum state_field)f);
+            EXPECT_EQ(dwarf.f[f].base, table.f[f].base) << state_field_name((enum state_field)f);
+            if (f != HEAP_SYS) { // go1.17 only
+                EXPECT_TRUE(state_has(&dwarf, (enum state_field)f)) << state_field_name((enum state_field)f);
+            }
+        }
+        state_layout_select(bin.c_str(), &v, &chosen);
+        EXPECT_STREQ(chosen.from, "DWARF");
+        EXPECT_EQ(chosen.mismatches, 0) << chosen.first_mismatch;
+    }
+    for (int minor = 17; minor <= 27; minor++) {
+        struct go_version v {};
+        v.major = 1;
+        v.minor = minor;
+        struct state_layout l;
+        state_layout_from_table(&v, &l);
+        EXPECT_EQ(l.from[0] != 0, minor != 18) << "go1." << minor;
+        EXPECT_EQ(state_has(&l, SCHED_NPIDLE), minor != 18) << "go1." << minor;
+    }
+}
+
 class SummaryCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 // esbuild in watch mode (alive until its stdin closes), stripped, go1.17 to go1.26: allgs from code, the
@@ -150,6 +252,36 @@ TEST_P(SummaryCorpus, RuntimeGoroutinesOfRealStrippedBinaries) {
     EXPECT_EQ(json_field(r.out, "allgs_from"), "code of runtime.allgadd") << r.out;
     EXPECT_EQ(json_field(r.out, "gomaxprocs"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN))) << r.out;
     EXPECT_EQ(json_field(r.out, "go_version"), e.go_version);
+    // The header: a layout from gmon's table for every release but go1.18 (no binary with DWARF to build
+    // its row from was found), globals found from code, and figures that agree with the process.
+    if (e.go_version == "go1.18") {
+        EXPECT_EQ(json_field(r.out, "state_layout_from"), "") << r.out;
+        EXPECT_NE(r.out.find(R"("sched":null,"gc":null,"heap":null,"ps":null)"), std::string::npos) << r.out;
+        return;
+    }
+    EXPECT_EQ(json_field(r.out, "state_layout_from"),
+              "table (" + e.go_version.substr(0, e.go_version.find('.', 4)) + ")")
+        << r.out;
+    EXPECT_LE(object_u(r.out, "gc", "forced"), object_u(r.out, "gc", "cycles")) << r.out;
+    uint64_t inuse = object_u(r.out, "heap", "inuse_bytes");
+    long rss_kib = 0;
+    for (const auto &l : lines(read_file("/proc/" + pid + "/status")))
+        if (l.rfind("VmRSS:", 0) == 0)
+            rss_kib = std::stol(l.substr(6));
+    EXPECT_GT(inuse, 256u * 1024) << r.out;
+    EXPECT_LE(inuse, (uint64_t)rss_kib * 1024) << "heap in use beyond the resident set: " << r.out;
+    EXPECT_GE(object_u(r.out, "heap", "sys_bytes"), inuse) << r.out;
+    if (e.go_version != "go1.17.2") { // gcController (the live heap) is not found from go1.17's code
+        EXPECT_LE(object_u(r.out, "heap", "live_bytes"), inuse) << r.out;
+    }
+    EXPECT_GT(object_u(r.out, "heap", "objects"), 1000u) << r.out;
+    EXPECT_LE(object_u(r.out, "sched", "idle_ps"), (uint64_t)sysconf(_SC_NPROCESSORS_ONLN)) << r.out;
+    EXPECT_GE(object_u(r.out, "sched", "ms_created"), 2u) << r.out;
+    std::regex ps(R"re(\{"id":(\d+),"status":"(idle|running|syscall)","schedtick")re");
+    std::string json = r.out;
+    EXPECT_EQ(std::distance(std::sregex_iterator(json.begin(), json.end(), ps), std::sregex_iterator()),
+              sysconf(_SC_NPROCESSORS_ONLN))
+        << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Npm, SummaryCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);

@@ -6,13 +6,14 @@
 
 #include "../symbolize/layout_select.h"
 #include "../symbolize/probe_plan.h"
+#include "../symbolize/runtime_state_layout.h"
 #include "cli.h"
 #include "commands.h"
 #include "json_writer.h"
 #include "target.h"
 
 static const char USAGE[] =
-    "Usage: gmon info (--path BIN | --pid PID) [--json] [--go-version auto|1.NN]\n"
+    "Usage: gmon info (--path BIN | --pid PID) [--json] [--go-version auto|1.NN] [--state-layout]\n"
     "\n"
     "Reads a Go binary (or the binary of a running process) and prints what gmon knows about it: the Go "
     "version\n"
@@ -29,6 +30,9 @@ static const char USAGE[] =
     "                     containers work); with --path too, both must be the same file\n"
     "  --json             one JSON object instead of text\n"
     "  --go-version V     'auto' (default) reads the version from the binary; 1.NN overrides it\n"
+    "  --state-layout     print only where the scheduler, GC and heap figures of summary, top and heap are\n"
+    "                     in this release's runtime structures (offset, size, structure), from DWARF or\n"
+    "                     gmon's table, as rows of that table (symbolize/runtime_state_table.inc)\n"
     "  --help             this text\n"
     "\n"
     "Options take one or two dashes (-path or --path). Exit status: 0 ok, 2 bad input or unsupported "
@@ -362,14 +366,34 @@ static void print_json(const struct info *in) {
     json_end_object(&w);
 }
 
+/* The state layout as rows of runtime_state_table.inc, so that a binary with DWARF extends the table. */
+static void print_state_layout(const struct target *t) {
+    struct state_layout l;
+    state_layout_select(t->bin.elf.path, &t->bin.version, &l);
+    printf("/* %s, %s: state layout from %s */\n", t->bin.elf.path, t->bin.version_string,
+           l.from[0] ? l.from : "nowhere (no DWARF, and the release is not in the table)");
+    if (l.mismatches)
+        printf("/* DWARF and the table disagree on %d fields, first %s */\n", l.mismatches, l.first_mismatch);
+    for (int f = 0; f < STATE_FIELDS; f++) {
+        if (state_has(&l, f))
+            printf("[%s] = {%d, %d, %s}, /* %s */\n", state_field_id(f), l.f[f].offset, l.f[f].size,
+                   state_base_id(l.f[f].base), state_field_name(f));
+        else
+            printf("/* %s: absent */\n", state_field_id(f));
+    }
+}
+
 int cmd_info(int argc, char *argv[]) {
-    static const struct option opts[] = {
-        {"path", required_argument, NULL, 'p'}, {"pid", required_argument, NULL, 'P'},
-        {"json", no_argument, NULL, 'j'},       {"go-version", required_argument, NULL, 'g'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"path", required_argument, NULL, 'p'},
+                                         {"pid", required_argument, NULL, 'P'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"go-version", required_argument, NULL, 'g'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"state-layout", no_argument, NULL, 's'},
+                                         {NULL, 0, NULL, 0}};
     const char *path = NULL, *go_version = "auto";
     int pid = 0;
-    bool json = false;
+    bool json = false, state_layout = false;
     if (cli_wants_help(argc, argv)) {
         fputs(USAGE, stdout);
         return GMON_EXIT_OK;
@@ -391,6 +415,9 @@ int cmd_info(int argc, char *argv[]) {
         case 'g':
             go_version = optarg;
             break;
+        case 's':
+            state_layout = true;
+            break;
         default:
             return cli_bad_option("info", argv, optind);
         }
@@ -409,6 +436,11 @@ int cmd_info(int argc, char *argv[]) {
     if (target_open(&in.t, path, pid, go_version, &err) != 0) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
+    }
+    if (state_layout) {
+        print_state_layout(&in.t);
+        target_close(&in.t);
+        return GMON_EXIT_OK;
     }
     if (layout_select(&in.t.bin, &in.layout, &err) != 0) {
         cli_error(NULL, "%s: %s", in.t.pid ? in.t.proc.exe : in.t.bin.elf.path, err.msg);

@@ -135,6 +135,7 @@ static void print_json(const struct goroutine_snapshot *s) {
     json_uint(&w, s->bytes_read);
     json_key(&w, "uptime_s");
     json_int(&w, (int64_t)s->threads.uptime_s);
+    runtime_state_json(&s->state, s->now_ns, &w);
     json_key(&w, "threads");
     json_begin_object(&w);
     for (int i = 0; i < 26; i++) {

@@ -231,6 +231,7 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, struct gmon_error *err)
     if (go_runtime_globals_find(&s->t.bin, &s->globals, err) != 0)
         return -1;
     s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
+    runtime_state_init(&s->state, &s->t, s->layout.layout);
     return 0;
 }
 
@@ -244,6 +245,7 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     clock_gettime(CLOCK_MONOTONIC, &ts);
     s->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     s->gomaxprocs = read_gomaxprocs(s);
+    runtime_state_read(&s->state, &s->t, s->gomaxprocs > 0 ? s->globals.allp : 0, &s->bytes_read);
     proc_threads_read(s->t.pid, &s->threads);
     int rc = read_goroutines(s, err);
     if (rc == 0 && s->walk_stacks)
@@ -265,6 +267,7 @@ void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out) {
         fprintf(out, "GOMAXPROCS: %d\n", s->gomaxprocs);
     else
         fprintf(out, "GOMAXPROCS: ? (runtime.allp not found or not consistent)\n");
+    runtime_state_print(&s->state, s->now_ns, out);
     fprintf(out, "goroutines: %zu", s->n);
     const char *sep = " (";
     for (int st = 0; st < STATUSES; st++) {

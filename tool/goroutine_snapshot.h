@@ -12,6 +12,7 @@
 #include "go_string_table.h"
 #include "layout_select.h"
 #include "proc_threads.h"
+#include "runtime_state.h"
 #include "target.h"
 
 /* One goroutine as read. */
@@ -54,6 +55,7 @@ struct goroutine_snapshot {
     int64_t now_ns; /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
     int gomaxprocs; /* -1: unknown */
     struct proc_threads threads;
+    struct runtime_state state; /* scheduler, GC, heap and per-P figures */
 };
 
 /* Opens the process and finds what every snapshot needs (layout, allgs, wait reason strings). */
@@ -73,7 +75,8 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
                             enum snapshot_pc pc, char *out, size_t size);
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
-/* The header lines summary and top print: binary, GOMAXPROCS, goroutines by status, threads, uptime. */
+/* The header lines summary and top print: binary, GOMAXPROCS, scheduler, GC, heap, Ps, goroutines by status,
+ * threads, uptime. */
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);
 
 #endif

@@ -1,0 +1,363 @@
+#include "runtime_state.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "json_writer.h"
+#include "proc_target.h"
+#include "table_text.h"
+
+struct reader {
+    const struct runtime_state *s;
+    int pid;
+    uint64_t bias;
+    uint64_t *bytes;
+};
+
+/* A field of the object at obj (a P, an M, ...); false when the layout lacks it or the read fails. */
+static bool field_at(const struct reader *r, uint64_t obj, enum state_field f, uint64_t *out) {
+    const struct state_offset *o = &r->s->layout.f[f];
+    *out = 0;
+    if (o->offset < 0 || o->size <= 0 || o->size > 8 || !obj)
+        return false;
+    *r->bytes += (uint64_t)o->size;
+    return proc_read(r->pid, obj + (uint64_t)o->offset, out, (size_t)o->size);
+}
+
+/* A field of one of the runtime's global structures (sched, memstats, gcController, mheap_). */
+static bool global_field(const struct reader *r, enum state_field f, uint64_t *out) {
+    enum state_base base = r->s->layout.f[f].base;
+    *out = 0;
+    if (base >= STATE_BASES || !r->s->globals.addr[base])
+        return false;
+    return field_at(r, r->s->globals.addr[base] + r->bias, f, out);
+}
+
+static bool global_fields(const struct reader *r, const enum state_field *f, uint64_t *out, int n) {
+    for (int i = 0; i < n; i++)
+        if (!global_field(r, f[i], &out[i]))
+            return false;
+    return true;
+}
+
+void runtime_state_init(struct runtime_state *s, const struct target *t,
+                        const struct runtime_layout *g_layout) {
+    memset(s, 0, sizeof(*s));
+    s->g_layout = g_layout;
+    state_layout_select(t->bin.elf.path, &t->bin.version, &s->layout);
+    go_state_globals_find(&t->bin, &s->layout, &s->globals);
+    if (!s->layout.from[0])
+        snprintf(s->why_not, sizeof(s->why_not),
+                 "no DWARF, and gmon's table has no %s layout (give --bin with an unstripped build)",
+                 t->bin.version_string);
+}
+
+static void read_sched(struct runtime_state *s, const struct reader *r) {
+    static const enum state_field F[] = {SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_RUNQSIZE,
+                                         SCHED_MNEXT};
+    uint64_t v[5];
+    s->have_sched = global_fields(r, F, v, 5);
+    s->nmidle = (int32_t)v[0];
+    s->nmspinning = (int32_t)v[1];
+    s->npidle = (int32_t)v[2];
+    s->runqsize = (int32_t)v[3];
+    s->mnext = (int64_t)v[4];
+}
+
+static void read_p(struct runtime_state *s, const struct reader *r, uint64_t p, struct p_state *out) {
+    uint64_t v, head = 0, tail = 0, next = 0, m = 0;
+    field_at(r, p, P_STATUS, &v);
+    out->status = (uint32_t)v;
+    field_at(r, p, P_SCHEDTICK, &v);
+    out->schedtick = (uint32_t)v;
+    field_at(r, p, P_SYSCALLTICK, &v);
+    out->syscalltick = (uint32_t)v;
+    field_at(r, p, P_RUNQHEAD, &head);
+    field_at(r, p, P_RUNQTAIL, &tail);
+    field_at(r, p, P_RUNNEXT, &next);
+    out->runq = (uint32_t)(tail - head) + (next != 0);
+    field_at(r, p, P_MCACHE, &out->mcache);
+    out->m_id = -1;
+    out->m_tid = 0;
+    if (field_at(r, p, P_M, &m) && m && field_at(r, m, M_ID, &v)) {
+        out->m_id = (int64_t)v;
+        *r->bytes += 8;
+        proc_read(r->pid, m + (uint64_t)s->g_layout->m.procid, &out->m_tid, 8);
+    }
+}
+
+static void read_ps(struct runtime_state *s, const struct reader *r, uint64_t allp) {
+    uint64_t hdr[3];
+    s->np = 0;
+    s->have_ps = false;
+    if (!allp || !state_has(&s->layout, P_STATUS))
+        return;
+    *r->bytes += sizeof(hdr);
+    if (!proc_read(r->pid, allp + r->bias, hdr, sizeof(hdr)) || hdr[1] == 0 || hdr[1] > STATE_MAX_P)
+        return;
+    for (uint64_t i = 0; i < hdr[1]; i++) {
+        uint64_t p;
+        *r->bytes += 8;
+        if (!proc_read(r->pid, hdr[0] + i * 8, &p, 8))
+            return;
+        read_p(s, r, p, &s->ps[s->np++]);
+    }
+    s->have_ps = true;
+}
+
+static void read_gc(struct runtime_state *s, const struct reader *r) {
+    static const enum state_field F[] = {GC_NUMGC, GC_NUMFORCEDGC, GC_PAUSE_TOTAL_NS, GC_LAST_NANOTIME};
+    uint64_t v[4];
+    s->have_gc = global_fields(r, F, v, 4) && v[1] <= v[0];
+    s->numgc = (uint32_t)v[0];
+    s->numforcedgc = (uint32_t)v[1];
+    s->pause_total_ns = v[2];
+    s->last_gc_nanotime = (int64_t)v[3];
+}
+
+/* go1.17 keeps the heap's total instead of its free bytes. */
+static bool read_heap_free(const struct reader *r, uint64_t inuse, uint64_t released, uint64_t *free) {
+    uint64_t sys;
+    if (state_has(&r->s->layout, HEAP_FREE))
+        return global_field(r, HEAP_FREE, free);
+    if (!global_field(r, HEAP_SYS, &sys) || sys < inuse + released)
+        return false;
+    *free = sys - inuse - released;
+    return true;
+}
+
+/* heapMarked is in gcController, which go1.17's code does not pin down (it only shares two known fields with
+ * the layout); the rest of the heap line does without it. */
+static void read_heap(struct runtime_state *s, const struct reader *r) {
+    static const enum state_field F[] = {HEAP_INUSE, HEAP_RELEASED};
+    uint64_t v[3];
+    /* Page counts in bytes: anything else means the global or the layout is wrong. */
+    s->have_heap = global_fields(r, F, v, 2) && read_heap_free(r, v[0], v[1], &v[2]) && v[0] % 8192 == 0 &&
+                   v[1] % 8192 == 0 && v[2] % 8192 == 0;
+    s->inuse = v[0];
+    s->released = v[1];
+    s->free = v[2];
+    s->have_marked = global_field(r, HEAP_MARKED, &s->marked) && s->marked <= s->inuse + s->free;
+}
+
+/* Sums a [n]uint64 array field of one heapStatsDelta. */
+static uint64_t sum_array(const struct reader *r, uint64_t delta, enum state_field f) {
+    const struct state_offset *o = &r->s->layout.f[f];
+    uint64_t counts[128] = {0}, total = 0;
+    size_t n = o->size > 0 ? (size_t)o->size / 8 : 0;
+    if (n > 128 || !n)
+        return 0;
+    *r->bytes += n * 8;
+    if (!proc_read(r->pid, delta + (uint64_t)o->offset, counts, n * 8))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        total += counts[i];
+    return total;
+}
+
+/* memstats.heapStats keeps its counts as three deltas whose sum is the running total (what the runtime's
+ * own unsynchronised read does); the tiny allocations still counted in each P's mcache are added. */
+static void read_objects(struct runtime_state *s, const struct reader *r) {
+    const struct state_layout *l = &s->layout;
+    uint64_t stats = s->globals.addr[BASE_MSTATS];
+    s->have_objects = false;
+    if (!stats || !state_has(l, HEAP_STATS) || !state_has(l, HEAPSTATS_SIZE) ||
+        !state_has(l, HS_SMALL_ALLOCS))
+        return;
+    s->mallocs = s->frees = s->large_alloc = s->large_allocs = s->large_free = s->large_frees = 0;
+    for (int d = 0; d < 3; d++) {
+        uint64_t delta =
+            stats + r->bias + (uint64_t)l->f[HEAP_STATS].offset + (uint64_t)(d * l->f[HEAPSTATS_SIZE].size);
+        uint64_t tiny, la, lac, lf, lfc;
+        if (!field_at(r, delta, HS_TINY_ALLOCS, &tiny) || !field_at(r, delta, HS_LARGE_ALLOC, &la) ||
+            !field_at(r, delta, HS_LARGE_ALLOCS, &lac) || !field_at(r, delta, HS_LARGE_FREE, &lf) ||
+            !field_at(r, delta, HS_LARGE_FREES, &lfc))
+            return;
+        s->mallocs += tiny + lac + sum_array(r, delta, HS_SMALL_ALLOCS);
+        s->frees += tiny + lfc + sum_array(r, delta, HS_SMALL_FREES);
+        s->large_alloc += la;
+        s->large_allocs += lac;
+        s->large_free += lf;
+        s->large_frees += lfc;
+    }
+    for (int i = 0; i < s->np; i++) {
+        uint64_t tiny;
+        if (field_at(r, s->ps[i].mcache, MCACHE_TINY_ALLOCS, &tiny)) {
+            s->mallocs += tiny;
+            s->frees += tiny;
+        }
+    }
+    s->have_objects = s->mallocs >= s->frees;
+}
+
+void runtime_state_read(struct runtime_state *s, const struct target *t, uint64_t allp, uint64_t *bytes) {
+    struct reader r = {s, t->pid, t->load_bias, bytes};
+    read_sched(s, &r);
+    read_ps(s, &r, allp);
+    read_gc(s, &r);
+    read_heap(s, &r);
+    read_objects(s, &r);
+}
+
+const char *p_status_name(uint32_t status) {
+    static const char *const NAMES[] = {"idle", "running", "syscall", "gcstop", "dead"};
+    return status < 5 ? NAMES[status] : "?";
+}
+
+static void print_missing(const struct runtime_state *s, const char *what, FILE *out) {
+    fprintf(out, "%-11s ? (%s)\n", what,
+            s->why_not[0] ? s->why_not : "its runtime structure was not found in this binary");
+}
+
+static void print_gc(const struct runtime_state *s, int64_t now_ns, FILE *out) {
+    char pause[32], ago[32];
+    duration_text((int64_t)s->pause_total_ns, pause, sizeof(pause));
+    duration_text(now_ns - s->last_gc_nanotime, ago, sizeof(ago));
+    fprintf(out, "gc:         %" PRIu32 " cycles (%" PRIu32 " forced), total pause %s, last %s ago\n",
+            s->numgc, s->numforcedgc, pause, s->numgc && s->last_gc_nanotime ? ago : "never");
+}
+
+static void print_heap(const struct runtime_state *s, FILE *out) {
+    char inuse[32], sys[32], live[32] = "?";
+    bytes_text(s->inuse, inuse, sizeof(inuse));
+    bytes_text(s->inuse + s->free + s->released, sys, sizeof(sys));
+    if (s->have_marked)
+        bytes_text(s->marked, live, sizeof(live));
+    fprintf(out, "heap:       in use %s, sys %s, live %s (marked by the last GC)", inuse, sys, live);
+    if (s->have_objects)
+        fprintf(out, ", objects %" PRIu64 " (mallocs %" PRIu64 ", frees %" PRIu64 ")", s->mallocs - s->frees,
+                s->mallocs, s->frees);
+    fputc('\n', out);
+}
+
+void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *out) {
+    if (s->have_sched)
+        fprintf(out,
+                "sched:      %" PRId64 " Ms created, %" PRId32 " idle, %" PRId32 " spinning; %" PRId32
+                " idle Ps; global run queue %" PRId32 "\n",
+                s->mnext, s->nmidle, s->nmspinning, s->npidle, s->runqsize);
+    else
+        print_missing(s, "sched:", out);
+    if (s->have_gc)
+        print_gc(s, now_ns, out);
+    else
+        print_missing(s, "gc:", out);
+    if (s->have_heap)
+        print_heap(s, out);
+    else
+        print_missing(s, "heap:", out);
+    for (int i = 0; s->have_ps && i < s->np; i++) {
+        const struct p_state *p = &s->ps[i];
+        fprintf(out, "P%-3d        %-8s schedtick %-9" PRIu32 " syscalltick %-9" PRIu32 " runq %-4" PRIu32, i,
+                p_status_name(p->status), p->schedtick, p->syscalltick, p->runq);
+        if (p->m_id >= 0)
+            fprintf(out, " M%" PRId64 " (thread %" PRIu64 ")", p->m_id, p->m_tid);
+        fputc('\n', out);
+    }
+}
+
+static void json_u(struct json_writer *w, const char *key, uint64_t v) {
+    json_key(w, key);
+    json_uint(w, v);
+}
+
+static void json_sched(const struct runtime_state *s, struct json_writer *w) {
+    json_key(w, "sched");
+    if (!s->have_sched) {
+        json_null(w);
+        return;
+    }
+    json_begin_object(w);
+    json_u(w, "ms_created", (uint64_t)s->mnext);
+    json_u(w, "idle_ms", (uint64_t)s->nmidle);
+    json_u(w, "spinning_ms", (uint64_t)s->nmspinning);
+    json_u(w, "idle_ps", (uint64_t)s->npidle);
+    json_u(w, "global_runq", (uint64_t)s->runqsize);
+    json_end_object(w);
+}
+
+static void json_gc(const struct runtime_state *s, int64_t now_ns, struct json_writer *w) {
+    json_key(w, "gc");
+    if (!s->have_gc) {
+        json_null(w);
+        return;
+    }
+    json_begin_object(w);
+    json_u(w, "cycles", s->numgc);
+    json_u(w, "forced", s->numforcedgc);
+    json_u(w, "pause_total_ns", s->pause_total_ns);
+    json_key(w, "last_gc_ago_ns");
+    if (s->numgc && s->last_gc_nanotime)
+        json_int(w, now_ns - s->last_gc_nanotime);
+    else
+        json_null(w);
+    json_end_object(w);
+}
+
+static void json_heap(const struct runtime_state *s, struct json_writer *w) {
+    json_key(w, "heap");
+    if (!s->have_heap) {
+        json_null(w);
+        return;
+    }
+    json_begin_object(w);
+    json_u(w, "inuse_bytes", s->inuse);
+    json_u(w, "sys_bytes", s->inuse + s->free + s->released);
+    json_u(w, "free_bytes", s->free);
+    json_u(w, "released_bytes", s->released);
+    json_key(w, "live_bytes");
+    if (s->have_marked)
+        json_uint(w, s->marked);
+    else
+        json_null(w);
+    if (s->have_objects) {
+        json_u(w, "objects", s->mallocs - s->frees);
+        json_u(w, "mallocs", s->mallocs);
+        json_u(w, "frees", s->frees);
+        json_u(w, "large_allocs", s->large_allocs);
+        json_u(w, "large_alloc_bytes", s->large_alloc);
+        json_u(w, "large_frees", s->large_frees);
+        json_u(w, "large_free_bytes", s->large_free);
+    }
+    json_end_object(w);
+}
+
+static void json_ps(const struct runtime_state *s, struct json_writer *w) {
+    json_key(w, "ps");
+    if (!s->have_ps) {
+        json_null(w);
+        return;
+    }
+    json_begin_array(w);
+    for (int i = 0; i < s->np; i++) {
+        const struct p_state *p = &s->ps[i];
+        json_begin_object(w);
+        json_u(w, "id", (uint64_t)i);
+        json_key(w, "status");
+        json_string(w, p_status_name(p->status));
+        json_u(w, "schedtick", p->schedtick);
+        json_u(w, "syscalltick", p->syscalltick);
+        json_u(w, "runq", p->runq);
+        json_key(w, "m");
+        if (p->m_id >= 0)
+            json_int(w, p->m_id);
+        else
+            json_null(w);
+        json_key(w, "thread");
+        if (p->m_id >= 0)
+            json_uint(w, p->m_tid);
+        else
+            json_null(w);
+        json_end_object(w);
+    }
+    json_end_array(w);
+}
+
+void runtime_state_json(const struct runtime_state *s, int64_t now_ns, struct json_writer *w) {
+    json_key(w, "state_layout_from");
+    json_string(w, s->layout.from);
+    json_sched(s, w);
+    json_gc(s, now_ns, w);
+    json_heap(s, w);
+    json_ps(s, w);
+}
