@@ -1,7 +1,7 @@
 /* gmon summary --pid PID: the goroutines of a running Go program, read from its memory without stopping it
  * and without eBPF: runtime.allgs (found through the symbol table, or from the code of runtime.allgadd in
- * stripped binaries), each g read with the release's layout. First slice of issue 5: the header has the
- * binary, Go version, GOMAXPROCS and counts by status and wait reason; one row per goroutine. */
+ * stripped binaries), each g read with the release's layout, under a header of scheduler, GC, heap and
+ * per-P figures (runtime_state.h); one row per goroutine. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,13 +18,16 @@ static const char USAGE[] =
     "Usage: gmon summary --pid PID [--pc start|caller|current] [--freeze] [--json] [--no-color]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
-    "without stopping it and without eBPF: a header with the binary, Go version, GOMAXPROCS and the number "
-    "of\n"
-    "goroutines by status and wait reason, then one row per goroutine: ID, status, wait reason (the "
-    "target's\n"
-    "own strings) and where it is from. The target keeps running: a goroutine whose state changes while it "
-    "is\n"
-    "read may show its old or new state; unreadable ones are counted, never printed as garbage.\n"
+    "without stopping it and without eBPF. A header: binary, Go version, GOMAXPROCS, the scheduler (Ms, "
+    "idle\n"
+    "Ps, global run queue), GC (cycles, forced, total pause, last), heap (in use, sys, live, objects, "
+    "mallocs,\n"
+    "frees), one line per P (status, ticks, run queue, M and its thread), goroutines by status, threads and\n"
+    "uptime; then one row per goroutine: ID, status, wait reason (the target's own strings), how long it "
+    "has\n"
+    "waited (~, as the runtime's GC stamps it), and where it is from. The target keeps running: a goroutine\n"
+    "whose state changes while it is read may show its old or new state; unreadable ones are counted, never\n"
+    "printed as garbage. Figures gmon cannot locate in this release show ? with the reason.\n"
     "\n"
     "  --pid PID         the process\n"
     "  --pc WHICH        LOCATION is the goroutine's start function (start, the default), its go statement\n"
