@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 struct dwarf_field_query {
-    const char *type; /* a named struct type: "runtime.schedt" */
+    const char *type; /* a named struct type of the runtime package: "runtime.schedt" */
     const char *path; /* dot-separated members: "runq.size"; "" asks for the size of the type */
     int offset;       /* out: the member's offset (or the type's size), -1 when DWARF has no such member */
     int size;         /* out: the size of the member's type, -1 when unknown */
