@@ -120,17 +120,17 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
     return 0;
 }
 
-/* len(allp) when every allp[i].id == i (the check that the address found from code is right); else -1. */
+/* len(allp) when every allp[i].id == i (the check that the address found from code is right); else -1.
+ * Keeps the Ps' addresses for the runtime figures. */
 static int read_gomaxprocs(struct goroutine_snapshot *s) {
     uint64_t hdr[3];
     if (!s->globals.allp || !read_target(s, s->globals.allp + s->t.load_bias, hdr, sizeof(hdr)) ||
-        hdr[1] == 0 || hdr[1] > hdr[2] || hdr[1] > 4096)
+        hdr[1] == 0 || hdr[1] > hdr[2] || hdr[1] > STATE_MAX_P ||
+        !read_target(s, hdr[0], s->ps, hdr[1] * sizeof(s->ps[0])))
         return -1;
     for (uint64_t i = 0; i < hdr[1]; i++) {
-        uint64_t p;
         int32_t id;
-        if (!read_target(s, hdr[0] + i * 8, &p, 8) ||
-            !read_target(s, p + (uint64_t)s->layout.layout->p.id, &id, 4) || id != (int32_t)i)
+        if (!read_target(s, s->ps[i] + (uint64_t)s->layout.layout->p.id, &id, 4) || id != (int32_t)i)
             return -1;
     }
     return (int)hdr[1];
@@ -245,7 +245,7 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     clock_gettime(CLOCK_MONOTONIC, &ts);
     s->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     s->gomaxprocs = read_gomaxprocs(s);
-    runtime_state_read(&s->state, &s->t, s->gomaxprocs > 0 ? s->globals.allp : 0, &s->bytes_read);
+    runtime_state_read(&s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0, &s->bytes_read);
     proc_threads_read(s->t.pid, &s->threads);
     int rc = read_goroutines(s, err);
     if (rc == 0 && s->walk_stacks)

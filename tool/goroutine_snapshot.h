@@ -52,8 +52,9 @@ struct goroutine_snapshot {
     uint64_t bytes_read; /* from the target, by the last snapshot */
     bool walk_stacks;    /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
     uint64_t counts[STATUSES];
-    int64_t now_ns; /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
-    int gomaxprocs; /* -1: unknown */
+    int64_t now_ns;           /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
+    int gomaxprocs;           /* -1: unknown */
+    uint64_t ps[STATE_MAX_P]; /* allp[0..gomaxprocs) */
     struct proc_threads threads;
     struct runtime_state state; /* scheduler, GC, heap and per-P figures */
 };

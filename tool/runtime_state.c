@@ -86,23 +86,11 @@ static void read_p(struct runtime_state *s, const struct reader *r, uint64_t p, 
     }
 }
 
-static void read_ps(struct runtime_state *s, const struct reader *r, uint64_t allp) {
-    uint64_t hdr[3];
+static void read_ps(struct runtime_state *s, const struct reader *r, const uint64_t *ps, int np) {
     s->np = 0;
-    s->have_ps = false;
-    if (!allp || !state_has(&s->layout, P_STATUS))
-        return;
-    *r->bytes += sizeof(hdr);
-    if (!proc_read(r->pid, allp + r->bias, hdr, sizeof(hdr)) || hdr[1] == 0 || hdr[1] > STATE_MAX_P)
-        return;
-    for (uint64_t i = 0; i < hdr[1]; i++) {
-        uint64_t p;
-        *r->bytes += 8;
-        if (!proc_read(r->pid, hdr[0] + i * 8, &p, 8))
-            return;
-        read_p(s, r, p, &s->ps[s->np++]);
-    }
-    s->have_ps = true;
+    s->have_ps = np > 0 && np <= STATE_MAX_P && state_has(&s->layout, P_STATUS);
+    for (int i = 0; s->have_ps && i < np; i++)
+        read_p(s, r, ps[i], &s->ps[s->np++]);
 }
 
 static void read_gc(struct runtime_state *s, const struct reader *r) {
@@ -190,10 +178,11 @@ static void read_objects(struct runtime_state *s, const struct reader *r) {
     s->have_objects = s->mallocs >= s->frees;
 }
 
-void runtime_state_read(struct runtime_state *s, const struct target *t, uint64_t allp, uint64_t *bytes) {
+void runtime_state_read(struct runtime_state *s, const struct target *t, const uint64_t *ps, int np,
+                        uint64_t *bytes) {
     struct reader r = {s, t->pid, t->load_bias, bytes};
     read_sched(s, &r);
-    read_ps(s, &r, allp);
+    read_ps(s, &r, ps, np);
     read_gc(s, &r);
     read_heap(s, &r);
     read_objects(s, &r);

@@ -13,7 +13,7 @@
 #include "runtime_state_layout.h"
 #include "target.h"
 
-enum { STATE_MAX_P = 1024, STATE_SPAN_CLASSES = 136 };
+enum { STATE_MAX_P = 4096 };
 
 /* One P: runtime.p's status (idle, running, syscall, gcstop, dead) and counters, and its M. */
 struct p_state {
@@ -44,8 +44,9 @@ struct runtime_state {
 /* Finds the layout and globals (once per process). */
 void runtime_state_init(struct runtime_state *s, const struct target *t,
                         const struct runtime_layout *g_layout);
-/* Reads every figure it can now; allp is the address of runtime.allp (0: unknown). Reads count into bytes. */
-void runtime_state_read(struct runtime_state *s, const struct target *t, uint64_t allp, uint64_t *bytes);
+/* Reads every figure it can now; ps are the np Ps of allp (np 0: unknown). Reads count into bytes. */
+void runtime_state_read(struct runtime_state *s, const struct target *t, const uint64_t *ps, int np,
+                        uint64_t *bytes);
 
 const char *p_status_name(uint32_t status);
 /* The header lines: sched, GC, heap, one line per P. now_ns is CLOCK_MONOTONIC. */
