@@ -175,33 +175,72 @@ static bool in_runtime(const char *function) {
 
 enum { STACK_WALK_FRAMES = 32 };
 
-/* Where a goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in g.sched
- * (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the runtime;
- * for the runtime's own goroutines, the outermost runtime function below runtime.goexit. A stack that moves
- * while it is read ends the walk early. */
-static uint64_t current_pc(struct goroutine_snapshot *s, const struct goroutine *g) {
-    const struct pclntab *t = &s->t.bin.pcln;
-    uint64_t pc = g->sched_pc, outermost = 0, frame[2] = {g->sched_bp, 0};
-    for (int i = 0; i < STACK_WALK_FRAMES && pc; i++) {
-        struct go_frame f[8];
-        int n = pclntab_frames_at_return(t, pc - s->t.load_bias, f, 8);
-        if (n > 0 && !in_runtime(f[0].function))
-            return pc;
-        if (n > 0 && strcmp(f[n - 1].function, "runtime.goexit") != 0)
-            outermost = pc;
-        if (!frame[0] || !read_target(s, frame[0], frame, sizeof(frame)))
-            break;
-        pc = frame[1];
+/* One goroutine's walk: the PC to look at next and the frame pointer above it. */
+struct stack_walk {
+    struct goroutine *g;
+    uint64_t pc, bp, outermost;
+};
+
+/* Looks at w->pc: true when the walk is over (w->g->current_pc set), false when it needs the frame at w->bp.
+ */
+static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) {
+    struct go_frame f[8];
+    int n = w->pc ? pclntab_frames_at_return(&s->t.bin.pcln, w->pc - s->t.load_bias, f, 8) : 0;
+    if (n > 0 && !in_runtime(f[0].function)) {
+        w->g->current_pc = w->pc;
+        return true;
     }
-    return outermost;
+    if (n > 0 && strcmp(f[n - 1].function, "runtime.goexit") != 0)
+        w->outermost = w->pc;
+    if (!w->pc || !w->bp) {
+        w->g->current_pc = w->outermost;
+        return true;
+    }
+    return false;
 }
 
+/* Where each goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in
+ * g.sched (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the
+ * runtime; for the runtime's own goroutines, the outermost runtime function below runtime.goexit. All stacks
+ * are walked a level at a time, so that each level's frames (saved BP, return PC) are read with one system
+ * call per 1,024 goroutines. A stack that moves while it is read ends that walk early. */
 static void walk_stacks(struct goroutine_snapshot *s) {
-    for (size_t i = 0; i < s->n; i++) {
+    enum { CHUNK = 1024 };
+    struct stack_walk *w = calloc(s->n ? s->n : 1, sizeof(*w));
+    uint64_t *addrs = calloc(CHUNK, sizeof(*addrs)), (*frames)[2] = calloc(CHUNK, sizeof(*frames));
+    bool ok[CHUNK];
+    size_t active = 0;
+    for (size_t i = 0; w && i < s->n; i++) {
         struct goroutine *g = &s->gs[i];
         if (g->status != GOROUTINE_RUNNING) /* a running goroutine's saved state is stale */
-            g->current_pc = current_pc(s, g);
+            w[active++] = (struct stack_walk){g, g->sched_pc, g->sched_bp, 0};
     }
+    for (int level = 0; addrs && frames && level < STACK_WALK_FRAMES && active; level++) {
+        size_t kept = 0;
+        for (size_t i = 0; i < active; i++)
+            if (!walk_step(s, &w[i]))
+                w[kept++] = w[i];
+        active = kept;
+        if (level + 1 == STACK_WALK_FRAMES)
+            break; /* the frames above would not be looked at */
+        for (size_t base = 0; base < active; base += CHUNK) {
+            size_t n = active - base < CHUNK ? active - base : CHUNK;
+            for (size_t i = 0; i < n; i++)
+                addrs[i] = w[base + i].bp;
+            s->bytes_read += n * sizeof(frames[0]);
+            proc_read_blocks(s->t.pid, addrs, n, sizeof(frames[0]), frames, ok);
+            for (size_t i = 0; i < n; i++) {
+                struct stack_walk *x = &w[base + i];
+                x->bp = ok[i] ? frames[i][0] : 0;
+                x->pc = ok[i] ? frames[i][1] : 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < active; i++) /* deeper than STACK_WALK_FRAMES, or out of memory */
+        w[i].g->current_pc = w[i].outermost;
+    free(w);
+    free(addrs);
+    free(frames);
 }
 
 void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
