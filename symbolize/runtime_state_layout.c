@@ -78,6 +78,7 @@ static const struct field_spec SPECS[STATE_FIELDS] = {
     ONE(MSPAN_SPANCLASS, "runtime.mspan", "spanclass"),
     ONE(MSPAN_STATE, "runtime.mspan", "state"),
     ONE(MSPAN_ELEMSIZE, "runtime.mspan", "elemsize"),
+    ONE(MSPAN_SWEEPGEN, "runtime.mspan", "sweepgen"),
 };
 
 #undef SCHED

@@ -78,6 +78,7 @@ enum state_field {
     MSPAN_SPANCLASS,
     MSPAN_STATE,
     MSPAN_ELEMSIZE,
+    MSPAN_SWEEPGEN, /* against mheap.sweepgen: swept this cycle, unswept, being swept (mgcsweep.go) */
     STATE_FIELDS
 };
 

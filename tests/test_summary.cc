@@ -130,15 +130,6 @@ uint64_t ready_figure(const population &p, const std::string &key) {
     return std::stoull(m[1]);
 }
 
-uint64_t object_u(const std::string &json, const std::string &object, const std::string &key) {
-    size_t at = json.find("\"" + object + "\":{");
-    if (at == std::string::npos)
-        return ~0ull;
-    std::string obj = json.substr(at, json.find('}', at) - at + 1);
-    std::string v = json_field(obj.substr(obj.find('{')), key);
-    return v.empty() ? ~0ull : std::stoull(v);
-}
-
 // The header's scheduler, GC and heap figures against runtime.ReadMemStats, which the fixture calls after its
 // two GCs and prints on its ready line (the process is idle from then on), on every variant: the stripped one
 // finds runtime.sched, memstats, gcController and mheap_ from code and takes the layout from gmon's table.
@@ -188,6 +179,23 @@ TEST_P(SummaryFixture, HeaderAgreesWithReadMemStats) {
         << text.out;
 }
 
+// --bin on the stripped build: the unstripped build's symbol table gives allgs and its DWARF the layouts; the
+// population is counted the same.
+TEST(Summary, BinGivesAStrippedTargetTheUnstrippedBuildsSymbols) {
+    population p(fixture("lifecycle-stripped"));
+    auto r = gmon("summary --json --pid " + p.pid() + " --bin " + fixture("lifecycle-plain"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(json_field(r.out, "allgs_from"), "symbol table") << r.out;
+    EXPECT_EQ(json_field(r.out, "state_layout_from"), "DWARF of --bin") << r.out;
+    auto c = census(r.out);
+    EXPECT_EQ(c["main.popRecv|waiting|chan receive"], 100) << r.out;
+    EXPECT_EQ(c["main.popSyscall|syscall|"], 5) << r.out;
+    EXPECT_EQ(object_u(r.out, "gc", "cycles"), ready_figure(p, "numgc")) << r.out;
+    auto other = gmon("summary --pid " + p.pid() + " --bin " + fixture("httpserver-plain"));
+    EXPECT_EQ(other.status, 2);
+    EXPECT_NE(other.err.find("not a build of the same program"), std::string::npos) << other.err;
+}
+
 // The table of state layouts (built from the DWARF of real binaries of each release) equals the DWARF of the
 // go1.19 fixtures field by field, and covers every release from 1.17 to 1.27 except 1.18.
 TEST(StateLayout, TableEqualsTheFixturesDwarfAndCoversTheReleases) {
@@ -228,20 +236,8 @@ class SummaryCorpus : public ::testing::TestWithParam<corpus_entry> {};
 // runtime's own goroutines with their start functions and wait reasons, allp consistent.
 TEST_P(SummaryCorpus, RuntimeGoroutinesOfRealStrippedBinaries) {
     const corpus_entry &e = GetParam();
-    std::string dir = scratch_dir() + "/summary-" + e.name;
-    run("mkdir -p " + dir);
-    write_file(dir + "/entry.js", "console.log(1);\n");
-    background watch("sh -c 'sleep 30 | " + corpus(e.name) + " " + dir +
-                     "/entry.js --bundle --outfile=" + dir + "/out.js --watch'");
-    for (int i = 0; i < 100 && read_file(dir + "/out.js").empty(); i++)
-        usleep(50 * 1000);
-    // The esbuild process: among the processes whose command line names the project, the one running esbuild.
-    std::string pid;
-    for (const auto &p : lines(run("pgrep -f " + dir + "/entry.js").out)) {
-        char exe[4096] = {0};
-        if (readlink(("/proc/" + p + "/exe").c_str(), exe, sizeof(exe) - 1) > 0 && corpus(e.name) == exe)
-            pid = p;
-    }
+    idle_esbuild watch(e, "summary");
+    const std::string &pid = watch.pid;
     ASSERT_FALSE(pid.empty()) << "esbuild --watch is not running";
     auto r = gmon("summary --json --pid " + pid);
     ASSERT_EQ(r.status, 0) << r.err;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -98,6 +99,16 @@ std::string json_field(const std::string &line, const std::string &key);
 // The strings of an array field ("stack":["a","b"]).
 std::vector<std::string> json_strings(const std::string &line, const std::string &key);
 
+// A number member of a named object in gmon's JSON ("heap":{..."inuse_bytes":N...}); ~0 when absent.
+inline uint64_t object_u(const std::string &json, const std::string &object, const std::string &key) {
+    size_t at = json.find("\"" + object + "\":{");
+    if (at == std::string::npos)
+        return ~0ull;
+    std::string obj = json.substr(at, json.find('}', at) - at + 1);
+    std::string v = json_field(obj.substr(obj.find('{')), key);
+    return v.empty() ? ~0ull : std::stoull(v);
+}
+
 struct corpus_entry {
     std::string name, package, go_version, module, sha256, main_package;
 };
@@ -116,6 +127,14 @@ inline std::string corpus_test_name(const ::testing::TestParamInfo<corpus_entry>
             c = '_';
     return name;
 }
+
+// esbuild of the corpus in watch mode (a real stripped Go program that stays alive, idle, until destroyed),
+// on a one-line project in the scratch directory. pid is the esbuild process ("" when it did not start).
+struct idle_esbuild {
+    std::string dir, pid;
+    std::unique_ptr<background> proc;
+    explicit idle_esbuild(const corpus_entry &e, const std::string &tag);
+};
 
 // A fixture process in `wait` mode (it runs until its stdin closes, at destruction).
 struct running_fixture {

@@ -2,7 +2,6 @@
  * and without eBPF: runtime.allgs (found through the symbol table, or from the code of runtime.allgadd in
  * stripped binaries), each g read with the release's layout, under a header of scheduler, GC, heap and
  * per-P figures (runtime_state.h); one row per goroutine. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,10 @@
 #include "commands.h"
 #include "goroutine_snapshot.h"
 #include "json_writer.h"
+#include "snapshot_options.h"
 
 static const char USAGE[] =
-    "Usage: gmon summary --pid PID [--pc start|caller|current] [--freeze] [--json] [--no-color]\n"
+    "Usage: gmon summary --pid PID [--bin BIN] [--pc start|caller|current] [--freeze] [--json] [--no-color]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
     "without stopping it and without eBPF. A header: binary, Go version, GOMAXPROCS, the scheduler (Ms, "
@@ -30,6 +30,8 @@ static const char USAGE[] =
     "printed as garbage. Figures gmon cannot locate in this release show ? with the reason.\n"
     "\n"
     "  --pid PID         the process\n"
+    "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
+    "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
     "  --pc WHICH        LOCATION is the goroutine's start function (start, the default), its go statement\n"
     "                    (caller), or where it is now (current: the first function outside the runtime on "
     "its\n"
@@ -40,52 +42,6 @@ static const char USAGE[] =
     "                    whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
     "\n"
     "Exit status: 0 ok, 2 bad input (no such process, not a Go program, unsupported release).\n";
-
-enum { OPT_PID = 1000, OPT_PC, OPT_JSON, OPT_FREEZE, OPT_NO_COLOR };
-
-struct options {
-    int pid;
-    bool json, freeze, no_color;
-    enum snapshot_pc pc;
-};
-
-static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {
-        {"pid", required_argument, NULL, OPT_PID},     {"pc", required_argument, NULL, OPT_PC},
-        {"json", no_argument, NULL, OPT_JSON},         {"freeze", no_argument, NULL, OPT_FREEZE},
-        {"no-color", no_argument, NULL, OPT_NO_COLOR}, {NULL, 0, NULL, 0}};
-    memset(o, 0, sizeof(*o));
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        if (c == OPT_PID) {
-            if (!cli_parse_pid("summary", optarg, &o->pid))
-                return -1;
-        } else if (c == OPT_PC) {
-            if (!snapshot_parse_pc("summary", optarg, &o->pc))
-                return -1;
-        } else if (c == OPT_JSON) {
-            o->json = true;
-        } else if (c == OPT_FREEZE) {
-            o->freeze = true;
-        } else if (c == OPT_NO_COLOR) {
-            o->no_color = true;
-        } else {
-            cli_bad_option("summary", argv, optind);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        cli_error("summary", "unexpected argument \"%s\" (see 'gmon summary --help')", argv[optind]);
-        return -1;
-    }
-    if (!o->pid) {
-        cli_error("summary", "give --pid PID (see 'gmon summary --help')");
-        return -1;
-    }
-    return 0;
-}
 
 /* The terminal colour of a status: green running, cyan runnable, yellow syscall, default otherwise. */
 static const char *status_color(uint32_t status) {
@@ -123,19 +79,11 @@ static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, 
 static void print_json(const struct goroutine_snapshot *s) {
     struct json_writer w;
     json_init(&w, stdout);
-    json_begin_object(&w);
-    json_key(&w, "binary");
-    json_string(&w, s->t.proc.exe);
-    json_key(&w, "go_version");
-    json_string(&w, s->t.bin.version_string);
-    json_key(&w, "gomaxprocs");
-    json_int(&w, s->gomaxprocs);
+    snapshot_json_begin(s, &w);
     json_key(&w, "allgs_from");
     json_string(&w, s->globals.allgs_from);
     json_key(&w, "unreadable");
     json_uint(&w, s->unreadable);
-    json_key(&w, "bytes_read");
-    json_uint(&w, s->bytes_read);
     json_key(&w, "uptime_s");
     json_int(&w, (int64_t)s->threads.uptime_s);
     runtime_state_json(&s->state, s->now_ns, &w);
@@ -187,13 +135,14 @@ int cmd_summary(int argc, char *argv[]) {
         fputs(USAGE, stdout);
         return GMON_EXIT_OK;
     }
-    struct options o;
-    if (parse_options(argc, argv, &o) != 0)
+    struct snapshot_options o;
+    if (snapshot_parse_options("summary", SNAP_BIN | SNAP_PC | SNAP_JSON | SNAP_FREEZE | SNAP_NO_COLOR, argc,
+                               argv, &o) != 0)
         return GMON_EXIT_BAD_INPUT;
     static struct goroutine_snapshot s;
     struct gmon_error err;
     int rc = GMON_EXIT_OK;
-    int opened = snapshot_open(&s, o.pid, &err);
+    int opened = snapshot_open(&s, o.pid, o.bin, &err);
     s.walk_stacks = o.pc == PC_CURRENT || o.json;
     if (opened != 0 || snapshot_take(&s, o.freeze, &err) != 0) {
         cli_error("summary", "%s", err.msg);

@@ -2,7 +2,6 @@
  * function, or go statement with --pc caller), busiest first, under the summary header. Keys on a terminal:
  * q quits, s switches the sort (count / function), p pauses. When stdout is not a terminal it prints one
  * plain table per refresh. No eBPF: each refresh is a goroutine_snapshot. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,11 +14,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "goroutine_snapshot.h"
+#include "snapshot_options.h"
 #include "table_text.h"
 #include "trace_loop.h"
 
 static const char USAGE[] =
-    "Usage: gmon top --pid PID [--refresh SECS] [--pc start|caller|current] [--count N]\n"
+    "Usage: gmon top --pid PID [--bin BIN] [--refresh SECS] [--pc start|caller|current] [--count N]\n"
     "\n"
     "A refreshing view of the goroutines of a running Go program (Go 1.17-1.27, stripped or not), grouped "
     "by\n"
@@ -29,56 +29,12 @@ static const char USAGE[] =
     "terminal, prints one plain table per refresh until Ctrl-C or --count.\n"
     "\n"
     "  --pid PID         the process\n"
+    "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
+    "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
     "  --refresh SECS    seconds between refreshes (default 2)\n"
     "  --pc WHICH        group by start function (start, default), go statement (caller) or where the\n"
     "                    goroutines are now (current: first function outside the runtime, file:line)\n"
     "  --count N         stop after N refreshes\n";
-
-enum { OPT_PID = 1000, OPT_REFRESH, OPT_PC, OPT_COUNT };
-
-struct options {
-    int pid;
-    uint64_t refresh_s, count;
-    enum snapshot_pc pc;
-};
-
-static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {{"pid", required_argument, NULL, OPT_PID},
-                                         {"refresh", required_argument, NULL, OPT_REFRESH},
-                                         {"pc", required_argument, NULL, OPT_PC},
-                                         {"count", required_argument, NULL, OPT_COUNT},
-                                         {NULL, 0, NULL, 0}};
-    *o = (struct options){.refresh_s = 2};
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        bool ok = true;
-        if (c == OPT_PID)
-            ok = cli_parse_pid("top", optarg, &o->pid);
-        else if (c == OPT_REFRESH)
-            ok = cli_parse_uint("top", "--refresh", optarg, 1, 3600, &o->refresh_s);
-        else if (c == OPT_COUNT)
-            ok = cli_parse_uint("top", "--count", optarg, 1, 1000000, &o->count);
-        else if (c == OPT_PC)
-            ok = snapshot_parse_pc("top", optarg, &o->pc);
-        else {
-            cli_bad_option("top", argv, optind);
-            return -1;
-        }
-        if (!ok)
-            return -1;
-    }
-    if (optind < argc) {
-        cli_error("top", "unexpected argument \"%s\" (see 'gmon top --help')", argv[optind]);
-        return -1;
-    }
-    if (!o->pid) {
-        cli_error("top", "give --pid PID (see 'gmon top --help')");
-        return -1;
-    }
-    return 0;
-}
 
 /* Goroutines that share a function. */
 struct group {
@@ -87,7 +43,7 @@ struct group {
 };
 
 struct top {
-    struct options opt;
+    struct snapshot_options opt;
     struct goroutine_snapshot snap;
     struct group *groups;
     size_t ngroups, cap;
@@ -264,10 +220,11 @@ int cmd_top(int argc, char *argv[]) {
     }
     static struct top t;
     memset(&t, 0, sizeof(t));
-    if (parse_options(argc, argv, &t.opt) != 0)
+    if (snapshot_parse_options("top", SNAP_BIN | SNAP_PC | SNAP_REFRESH | SNAP_COUNT, argc, argv, &t.opt) !=
+        0)
         return GMON_EXIT_BAD_INPUT;
     struct gmon_error err;
-    if (snapshot_open(&t.snap, t.opt.pid, &err) != 0) {
+    if (snapshot_open(&t.snap, t.opt.pid, t.opt.bin, &err) != 0) {
         cli_error("top", "%s", err.msg);
         snapshot_close(&t.snap);
         return GMON_EXIT_BAD_INPUT;

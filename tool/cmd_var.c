@@ -2,7 +2,6 @@
  * program, read from its memory without stopping it. The variable is found in the ELF symbol table and typed
  * with DWARF: the target's own, or those of --bin, an unstripped build of the same program for stripped
  * targets. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "dwarf_variable.h"
 #include "freeze.h"
 #include "json_writer.h"
+#include "snapshot_options.h"
 #include "target.h"
 
 static const char USAGE[] =
@@ -35,50 +35,6 @@ static const char USAGE[] =
     "\n"
     "Exit status: 0 ok, 2 bad input (no such process or variable, no symbols, --bin of another program).\n";
 
-enum { OPT_PID = 1000, OPT_NAME, OPT_BIN, OPT_JSON, OPT_FREEZE };
-
-struct options {
-    int pid;
-    const char *name, *bin;
-    bool json, freeze;
-};
-
-static int parse_options(int argc, char *argv[], struct options *o) {
-    static const struct option opts[] = {
-        {"pid", required_argument, NULL, OPT_PID}, {"name", required_argument, NULL, OPT_NAME},
-        {"bin", required_argument, NULL, OPT_BIN}, {"json", no_argument, NULL, OPT_JSON},
-        {"freeze", no_argument, NULL, OPT_FREEZE}, {NULL, 0, NULL, 0}};
-    memset(o, 0, sizeof(*o));
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        if (c == OPT_PID && !cli_parse_pid("var", optarg, &o->pid))
-            return -1;
-        else if (c == OPT_NAME)
-            o->name = optarg;
-        else if (c == OPT_BIN)
-            o->bin = optarg;
-        else if (c == OPT_JSON)
-            o->json = true;
-        else if (c == OPT_FREEZE)
-            o->freeze = true;
-        else if (c != OPT_PID) {
-            cli_bad_option("var", argv, optind);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        cli_error("var", "unexpected argument \"%s\" (see 'gmon var --help')", argv[optind]);
-        return -1;
-    }
-    if (!o->pid || !o->name) {
-        cli_error("var", "give --pid PID and --name NAME (see 'gmon var --help')");
-        return -1;
-    }
-    return 0;
-}
-
 struct variable {
     char name[256];
     uint64_t link_addr, addr, size;
@@ -87,24 +43,6 @@ struct variable {
     uint8_t bytes[64]; /* the first bytes of its value */
     char *text;        /* a string's contents */
 };
-
-/* --bin must be a build of the target's program: same Go release, main.main and runtime.main at the same
- * addresses. */
-static int check_same_program(const struct go_binary *target, const struct go_binary *bin,
-                              const char *bin_path, struct gmon_error *err) {
-    const char *names[] = {"main.main", "runtime.main"};
-    if (strcmp(target->version_string, bin->version_string) != 0)
-        return gmon_fail(err, "%s: built by %s, the target by %s: not the same program", bin_path,
-                         bin->version_string, target->version_string);
-    for (int i = 0; i < 2; i++) {
-        struct go_func a, b;
-        if (!go_binary_find_func(target, names[i], &a, NULL) ||
-            !go_binary_find_func(bin, names[i], &b, NULL) || a.entry != b.entry)
-            return gmon_fail(err, "%s: %s is not where the target has it: not a build of the same program",
-                             bin_path, names[i]);
-    }
-    return 0;
-}
 
 static int locate(const struct go_binary *symbols, const char *symbols_path, const char *name,
                   struct variable *v, struct gmon_error *err) {
@@ -260,8 +198,8 @@ int cmd_var(int argc, char *argv[]) {
         fputs(USAGE, stdout);
         return GMON_EXIT_OK;
     }
-    struct options o;
-    if (parse_options(argc, argv, &o) != 0)
+    struct snapshot_options o;
+    if (snapshot_parse_options("var", SNAP_NAME | SNAP_BIN | SNAP_JSON | SNAP_FREEZE, argc, argv, &o) != 0)
         return GMON_EXIT_BAD_INPUT;
     static struct target t;
     static struct go_binary other;
@@ -274,11 +212,9 @@ int cmd_var(int argc, char *argv[]) {
     const struct go_binary *symbols = &t.bin;
     const char *symbols_path = t.proc.exe;
     if (o.bin) {
-        if (go_binary_open(&other, o.bin, &err) != 0)
+        if (target_open_symbols(&t, o.bin, &other, &err) != 0)
             goto fail;
         other_open = true;
-        if (check_same_program(&t.bin, &other, o.bin, &err) != 0)
-            goto fail;
         symbols = &other;
         symbols_path = o.bin;
     }

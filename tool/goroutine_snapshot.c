@@ -7,6 +7,8 @@
 
 #include "cli.h"
 #include "freeze.h"
+#include "heap_view.h"
+#include "json_writer.h"
 #include "table_text.h"
 
 enum { MAX_GOROUTINES = 1 << 24, G_READ = 512 };
@@ -261,16 +263,24 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
         snprintf(out, size, "%s", fn.name);
 }
 
-int snapshot_open(struct goroutine_snapshot *s, int pid, struct gmon_error *err) {
+int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
-    if (target_open(&s->t, NULL, pid, "auto", err) != 0 || layout_select(&s->t.bin, &s->layout, err) != 0)
+    if (target_open(&s->t, NULL, pid, "auto", err) != 0)
+        return -1;
+    s->symbols = &s->t.bin;
+    if (bin) {
+        if (target_open_symbols(&s->t, bin, &s->bin, err) != 0)
+            return -1;
+        s->symbols = &s->bin;
+    }
+    if (layout_select(s->symbols, &s->layout, err) != 0)
         return -1;
     if (!s->layout.layout)
         return gmon_fail(err, "%s", s->layout.problem);
-    if (go_runtime_globals_find(&s->t.bin, &s->globals, err) != 0)
+    if (go_runtime_globals_find(s->symbols, &s->globals, err) != 0)
         return -1;
     s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
-    runtime_state_init(&s->state, &s->t, s->layout.layout);
+    runtime_state_init(&s->state, &s->t, s->symbols, s->layout.layout);
     return 0;
 }
 
@@ -286,9 +296,11 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     s->gomaxprocs = read_gomaxprocs(s);
     runtime_state_read(&s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0, &s->bytes_read);
     proc_threads_read(s->t.pid, &s->threads);
-    int rc = read_goroutines(s, err);
+    int rc = s->no_goroutines ? 0 : read_goroutines(s, err);
     if (rc == 0 && s->walk_stacks)
         walk_stacks(s);
+    if (rc == 0 && s->heap)
+        heap_view_read(s->heap, &s->state, &s->t, &s->bytes_read);
     thaw_process(); /* the reading is done: the target runs again before gmon prints */
     return rc;
 }
@@ -296,8 +308,22 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
 void snapshot_close(struct goroutine_snapshot *s) {
     free(s->gs);
     go_string_table_free(&s->reasons);
+    if (s->symbols == &s->bin)
+        go_binary_close(&s->bin);
     target_close(&s->t);
     memset(s, 0, sizeof(*s));
+}
+
+void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w) {
+    json_begin_object(w);
+    json_key(w, "binary");
+    json_string(w, s->t.proc.exe);
+    json_key(w, "go_version");
+    json_string(w, s->t.bin.version_string);
+    json_key(w, "gomaxprocs");
+    json_int(w, s->gomaxprocs);
+    json_key(w, "bytes_read");
+    json_uint(w, s->bytes_read);
 }
 
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out) {

@@ -15,6 +15,8 @@
 #include "runtime_state.h"
 #include "target.h"
 
+struct heap_view;
+
 /* One goroutine as read. */
 struct goroutine {
     uint64_t goid, parent, startpc, gopc;
@@ -43,6 +45,8 @@ enum {
 
 struct goroutine_snapshot {
     struct target t;
+    struct go_binary bin;            /* --bin, an unstripped build of the target's program, when given */
+    const struct go_binary *symbols; /* where symbols, DWARF and layouts come from: &bin or &t.bin */
     struct layout_choice layout;
     struct go_runtime_globals globals;
     struct go_string_table reasons;
@@ -51,6 +55,8 @@ struct goroutine_snapshot {
     size_t n, cap, unreadable;
     uint64_t bytes_read; /* from the target, by the last snapshot */
     bool walk_stacks;    /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
+    bool no_goroutines;  /* only the runtime's figures (gmon heap) */
+    struct heap_view *heap; /* when set, read in the same (frozen) moment as the rest */
     uint64_t counts[STATUSES];
     int64_t now_ns;           /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
     int gomaxprocs;           /* -1: unknown */
@@ -59,8 +65,9 @@ struct goroutine_snapshot {
     struct runtime_state state; /* scheduler, GC, heap and per-P figures */
 };
 
-/* Opens the process and finds what every snapshot needs (layout, allgs, wait reason strings). */
-int snapshot_open(struct goroutine_snapshot *s, int pid, struct gmon_error *err);
+/* Opens the process and finds what every snapshot needs (layout, allgs, wait reason strings), from the
+ * symbols and DWARF of bin (an unstripped build of the same program) when it is not NULL. */
+int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err);
 /* Reads the goroutines, GOMAXPROCS and threads now; with freeze, the process is stopped meanwhile (and
  * resumed before this returns). */
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err);
@@ -76,6 +83,10 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
                             enum snapshot_pc pc, char *out, size_t size);
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
+/* Opens the JSON object of a snapshot command with what every one of them starts with: "binary",
+ * "go_version", "gomaxprocs" and "bytes_read". */
+struct json_writer;
+void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w);
 /* The header lines summary and top print: binary, GOMAXPROCS, scheduler, GC, heap, Ps, goroutines by status,
  * threads, uptime. */
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);

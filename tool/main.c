@@ -24,6 +24,8 @@ static const char USAGE[] =
     "  sched      scheduling latency (runnable -> running) and time blocked per wait reason\n"
     "  summary    the goroutines of a running program by status, wait reason and start (no eBPF, no stop)\n"
     "  top        a refreshing view of the goroutines grouped by function (no eBPF, no stop)\n"
+    "  heap       the heap of a running program: pages, sweep, large objects, mcaches, spans by size class\n"
+    "             (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -48,6 +50,7 @@ static const struct command COMMANDS[] = {
     {"var", cmd_var},
     {"summary", cmd_summary},
     {"top", cmd_top},
+    {"heap", cmd_heap},
 };
 /* clang-format on */
 

@@ -40,16 +40,31 @@ static bool global_fields(const struct reader *r, const enum state_field *f, uin
     return true;
 }
 
-void runtime_state_init(struct runtime_state *s, const struct target *t,
+bool runtime_state_field(const struct runtime_state *s, const struct target *t, uint64_t obj,
+                         enum state_field f, uint64_t *out, uint64_t *bytes) {
+    struct reader r = {s, t->pid, t->load_bias, bytes};
+    return field_at(&r, obj, f, out);
+}
+
+bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
+                          uint64_t *out, uint64_t *bytes) {
+    struct reader r = {s, t->pid, t->load_bias, bytes};
+    return global_field(&r, f, out);
+}
+
+void runtime_state_init(struct runtime_state *s, const struct target *t, const struct go_binary *symbols,
                         const struct runtime_layout *g_layout) {
     memset(s, 0, sizeof(*s));
     s->g_layout = g_layout;
-    state_layout_select(t->bin.elf.path, &t->bin.version, &s->layout);
-    go_state_globals_find(&t->bin, &s->layout, &s->globals);
+    state_layout_select(symbols->elf.path, &symbols->version, &s->layout);
+    go_state_globals_find(symbols, &s->layout, &s->globals);
+    if (symbols != &t->bin && strcmp(s->layout.from, "DWARF") == 0)
+        snprintf(s->layout.from, sizeof(s->layout.from), "DWARF of --bin");
     if (!s->layout.from[0])
-        snprintf(s->why_not, sizeof(s->why_not),
-                 "no DWARF, and gmon's table has no %s layout (give --bin with an unstripped build)",
-                 t->bin.version_string);
+        snprintf(
+            s->why_not, sizeof(s->why_not),
+            "no DWARF, and gmon's table has no %s layout (give --bin, an unstripped build of the program)",
+            t->bin.version_string);
 }
 
 static void read_sched(struct runtime_state *s, const struct reader *r) {
@@ -219,14 +234,7 @@ static void print_heap(const struct runtime_state *s, FILE *out) {
     fputc('\n', out);
 }
 
-void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *out) {
-    if (s->have_sched)
-        fprintf(out,
-                "sched:      %" PRId64 " Ms created, %" PRId32 " idle, %" PRId32 " spinning; %" PRId32
-                " idle Ps; global run queue %" PRId32 "\n",
-                s->mnext, s->nmidle, s->nmspinning, s->npidle, s->runqsize);
-    else
-        print_missing(s, "sched:", out);
+void runtime_state_print_memory(const struct runtime_state *s, int64_t now_ns, FILE *out) {
     if (s->have_gc)
         print_gc(s, now_ns, out);
     else
@@ -235,6 +243,17 @@ void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *ou
         print_heap(s, out);
     else
         print_missing(s, "heap:", out);
+}
+
+void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *out) {
+    if (s->have_sched)
+        fprintf(out,
+                "sched:      %" PRId64 " Ms created, %" PRId32 " idle, %" PRId32 " spinning; %" PRId32
+                " idle Ps; global run queue %" PRId32 "\n",
+                s->mnext, s->nmidle, s->nmspinning, s->npidle, s->runqsize);
+    else
+        print_missing(s, "sched:", out);
+    runtime_state_print_memory(s, now_ns, out);
     for (int i = 0; s->have_ps && i < s->np; i++) {
         const struct p_state *p = &s->ps[i];
         fprintf(out, "P%-3d        %-8s schedtick %-9" PRIu32 " syscalltick %-9" PRIu32 " runq %-4" PRIu32, i,

@@ -41,16 +41,26 @@ struct runtime_state {
     uint64_t mallocs, frees, large_alloc, large_allocs, large_free, large_frees;
 };
 
-/* Finds the layout and globals (once per process). */
-void runtime_state_init(struct runtime_state *s, const struct target *t,
+/* Finds the layout and globals (once per process) in symbols: the target's binary, or an unstripped build of
+ * it (--bin). */
+void runtime_state_init(struct runtime_state *s, const struct target *t, const struct go_binary *symbols,
                         const struct runtime_layout *g_layout);
 /* Reads every figure it can now; ps are the np Ps of allp (np 0: unknown). Reads count into bytes. */
 void runtime_state_read(struct runtime_state *s, const struct target *t, const uint64_t *ps, int np,
                         uint64_t *bytes);
 
+/* One field of the object at obj (a P, an mcache, a span, ...), or of the global structure the field is in;
+ * false when the layout or the global lacks it or the read fails. Reads count into bytes. */
+bool runtime_state_field(const struct runtime_state *s, const struct target *t, uint64_t obj,
+                         enum state_field f, uint64_t *out, uint64_t *bytes);
+bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
+                          uint64_t *out, uint64_t *bytes);
+
 const char *p_status_name(uint32_t status);
 /* The header lines: sched, GC, heap, one line per P. now_ns is CLOCK_MONOTONIC. */
 void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *out);
+/* Only the GC and heap lines. */
+void runtime_state_print_memory(const struct runtime_state *s, int64_t now_ns, FILE *out);
 /* The same as JSON members "sched", "gc", "heap" and "ps" (null when unknown) of an open object. */
 struct json_writer;
 void runtime_state_json(const struct runtime_state *s, int64_t now_ns, struct json_writer *w);

@@ -18,5 +18,9 @@ struct target {
  * Errors start with the file or process they are about. */
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err);
 void target_close(struct target *t);
+/* Opens bin, an unstripped build of the target's program (--bin), for its symbols and DWARF: it must be built
+ * by the same Go release and have main.main and runtime.main at the target's addresses. */
+int target_open_symbols(const struct target *t, const char *bin, struct go_binary *out,
+                        struct gmon_error *err);
 
 #endif

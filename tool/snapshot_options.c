@@ -1,0 +1,79 @@
+#include "snapshot_options.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { OPT_PID = 1000 }; /* the others are their enum snapshot_option bit */
+
+static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID},
+                                        {"bin", required_argument, NULL, SNAP_BIN},
+                                        {"json", no_argument, NULL, SNAP_JSON},
+                                        {"freeze", no_argument, NULL, SNAP_FREEZE},
+                                        {"no-color", no_argument, NULL, SNAP_NO_COLOR},
+                                        {"pc", required_argument, NULL, SNAP_PC},
+                                        {"refresh", required_argument, NULL, SNAP_REFRESH},
+                                        {"count", required_argument, NULL, SNAP_COUNT},
+                                        {"name", required_argument, NULL, SNAP_NAME},
+                                        {NULL, 0, NULL, 0}};
+
+/* One accepted option's value into o; false after printing why it is bad. */
+static bool take(const char *cmd, int c, const char *arg, struct snapshot_options *o) {
+    switch (c) {
+    case OPT_PID:
+        return cli_parse_pid(cmd, arg, &o->pid);
+    case SNAP_BIN:
+        o->bin = arg;
+        return true;
+    case SNAP_NAME:
+        o->name = arg;
+        return true;
+    case SNAP_JSON:
+        o->json = true;
+        return true;
+    case SNAP_FREEZE:
+        o->freeze = true;
+        return true;
+    case SNAP_NO_COLOR:
+        o->no_color = true;
+        return true;
+    case SNAP_PC:
+        return snapshot_parse_pc(cmd, arg, &o->pc);
+    case SNAP_REFRESH:
+        return cli_parse_uint(cmd, "--refresh", arg, 1, 3600, &o->refresh_s);
+    default: /* SNAP_COUNT */
+        return cli_parse_uint(cmd, "--count", arg, 1, 1000000, &o->count);
+    }
+}
+
+int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
+                           struct snapshot_options *o) {
+    *o = (struct snapshot_options){.refresh_s = 2};
+    opterr = 0;
+    optind = 1;
+    int c, which = -1;
+    while ((c = getopt_long_only(argc, argv, "", OPTIONS, &which)) != -1) {
+        if (c == '?' || c == ':') {
+            cli_bad_option(cmd, argv, optind);
+            return -1;
+        }
+        if (c != OPT_PID && !(accepted & (unsigned)c)) {
+            cli_error(cmd, "--%s is not an option of gmon %s (see 'gmon %s --help')", OPTIONS[which].name,
+                      cmd, cmd);
+            return -1;
+        }
+        if (!take(cmd, c, optarg, o))
+            return -1;
+    }
+    if (optind < argc) {
+        cli_error(cmd, "unexpected argument \"%s\" (see 'gmon %s --help')", argv[optind], cmd);
+        return -1;
+    }
+    if (!o->pid || ((accepted & SNAP_NAME) && !o->name)) {
+        cli_error(cmd, "give --pid PID%s (see 'gmon %s --help')",
+                  accepted & SNAP_NAME ? " and --name NAME" : "", cmd);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* The options of the snapshot commands (summary, top, heap, var), parsed in one place so that they mean the
+ * same everywhere; each command names the ones it takes, and any other is refused as unknown. */
+#ifndef GMON_SNAPSHOT_OPTIONS_H
+#define GMON_SNAPSHOT_OPTIONS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "goroutine_snapshot.h"
+
+enum snapshot_option {
+    SNAP_BIN = 1 << 0,      /* --bin BIN: symbols and DWARF from an unstripped build of the same program */
+    SNAP_JSON = 1 << 1,     /* --json */
+    SNAP_FREEZE = 1 << 2,   /* --freeze */
+    SNAP_NO_COLOR = 1 << 3, /* --no-color */
+    SNAP_PC = 1 << 4,       /* --pc start|caller|current */
+    SNAP_REFRESH = 1 << 5,  /* --refresh SECS (default 2) */
+    SNAP_COUNT = 1 << 6,    /* --count N */
+    SNAP_NAME = 1 << 7,     /* --name NAME (required when taken) */
+};
+
+struct snapshot_options {
+    int pid; /* --pid, required by every snapshot command */
+    const char *bin, *name;
+    bool json, freeze, no_color;
+    enum snapshot_pc pc;
+    uint64_t refresh_s, count;
+};
+
+/* Parses argv for command cmd, which takes --pid and the options in accepted (enum snapshot_option bits).
+ * Returns 0, or -1 after printing one line saying what is wrong. */
+int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
+                           struct snapshot_options *o);
+
+#endif
