@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "bcc_library.h"
 #include "grow_array.h"
 
 #include <bcc/bcc_common.h>
@@ -75,7 +76,8 @@ static int check_uprobe_support(struct gmon_error *err) {
 }
 
 int bpf_preflight(struct gmon_error *err) {
-    if (check_privileges(err) != 0 || check_kernel_headers(err) != 0 || check_uprobe_support(err) != 0)
+    if (check_privileges(err) != 0 || check_kernel_headers(err) != 0 || check_uprobe_support(err) != 0 ||
+        bcc_library_load(err) != 0)
         return -1;
     return 0;
 }

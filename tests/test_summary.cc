@@ -70,17 +70,19 @@ TEST(Summary, TableHasTheHeaderAndARowPerGoroutine) {
     EXPECT_TRUE(std::regex_search(
         r.out, std::regex(R"(\ngoroutines: \d+ \(runnable \d+, |goroutines: \d+ \(.*waiting 18\d)")))
         << r.out;
-    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +WAITED +START\n)")))
+    EXPECT_TRUE(
+        std::regex_search(r.out, std::regex(R"(\nGOID +PARENT +STATUS +WAIT REASON +WAITED +START\n)")))
         << r.out;
-    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\d+ +waiting +chan receive +\S+ +main\.popRecv\n)")))
+    EXPECT_TRUE(
+        std::regex_search(r.out, std::regex(R"(\n\d+ +- +waiting +chan receive +\S+ +main\.popRecv\n)")))
         << r.out;
     auto current = gmon("summary --pc current --pid " + p.pid());
-    EXPECT_TRUE(
-        std::regex_search(current.out, std::regex(R"(\nGOID +STATUS +WAIT REASON +WAITED +NOW AT\n)")))
+    EXPECT_TRUE(std::regex_search(current.out,
+                                  std::regex(R"(\nGOID +PARENT +STATUS +WAIT REASON +WAITED +NOW AT\n)")))
         << current.out;
     EXPECT_TRUE(std::regex_search(
         current.out,
-        std::regex(R"(\n\d+ +waiting +chan receive +\S+ +main\.popRecv \(.*population\.go:\d+\)\n)")))
+        std::regex(R"(\n\d+ +- +waiting +chan receive +\S+ +main\.popRecv \(.*population\.go:\d+\)\n)")))
         << current.out;
     auto caller = gmon("summary --pc caller --pid " + p.pid());
     EXPECT_TRUE(
@@ -98,7 +100,7 @@ TEST(Summary, WaitedComesFromTheGCStamp) {
     auto r = gmon("summary --json --pid " + p.pid());
     ASSERT_EQ(r.status, 0) << r.err;
     std::regex g(
-        R"re("status":"([a-z]+)","wait_reason":"[^"]*","start":"([^"]*)",[^{}]*"waited_approx_ns":(\d+|null)\})re");
+        R"re("status":"([a-z]+)","wait_reason":"[^"]*","start":"([^"]*)",[^{}]*"waited_approx_ns":(\d+|null),"parent_id":(\d+|null)\})re");
     int blocked = 0;
     double uptime_ns = std::stod(json_field(r.out, "uptime_s")) * 1e9 + 1e9;
     for (std::sregex_iterator i(r.out.begin(), r.out.end(), g), end; i != end; ++i) {
@@ -117,7 +119,7 @@ TEST(Summary, WaitedComesFromTheGCStamp) {
     EXPECT_EQ(blocked, 185) << r.out;
     auto text = gmon("summary --pid " + p.pid());
     EXPECT_TRUE(
-        std::regex_search(text.out, std::regex(R"(\n\d+ +waiting +sleep +~1\.\d\ds +main\.popSleep\n)")))
+        std::regex_search(text.out, std::regex(R"(\n\d+ +- +waiting +sleep +~1\.\d\ds +main\.popSleep\n)")))
         << text.out;
 }
 
@@ -243,6 +245,13 @@ TEST_P(SummaryCorpus, RuntimeGoroutinesOfRealStrippedBinaries) {
     ASSERT_EQ(r.status, 0) << r.err;
     auto c = census(r.out);
     EXPECT_EQ(c["runtime.forcegchelper|waiting|force gc (idle)"], 1) << r.out;
+    // The creator, recorded from go1.21 (g.parentGoid): runtime's init, run by goroutine 1, starts
+    // forcegchelper.
+    std::smatch fgc;
+    std::regex forcegc(R"re("start":"runtime\.forcegchelper"[^}]*"parent_id":(\d+|null)\})re");
+    ASSERT_TRUE(std::regex_search(r.out, fgc, forcegc)) << r.out;
+    int minor = std::stoi(e.go_version.substr(4));
+    EXPECT_EQ(fgc[1].str(), minor >= 21 ? "1" : "null") << e.go_version;
     EXPECT_NE(r.out.find(R"({"id":1,"status":")"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(R"("start":"runtime.main")"), std::string::npos) << r.out;
     EXPECT_EQ(json_field(r.out, "allgs_from"), "code of runtime.allgadd") << r.out;

@@ -1,5 +1,6 @@
 // gmon top: in a real terminal (tmux: keys sent, the screen captured) and with stdout on a pipe, on the
 // Go 1.19 fixture holding a known population.
+#include <csignal>
 #include <regex>
 
 #include "test_support.h"
@@ -99,6 +100,24 @@ TEST(Top, PlainTablesWhenStdoutIsNotATerminal) {
     EXPECT_TRUE(std::regex_search(
         r.out, std::regex(R"(\n +185 +0 +0 +180 +5  main\.population\.func1 \(.*population\.go:\d+\)\n)")))
         << r.out;
+}
+
+// The snapshot commands never load libbcc (and the LLVM it carries): it is dlopen'ed by tracing commands
+// only, which is what keeps a snapshot's start-up in milliseconds. The tracing command, once attached, has
+// it.
+TEST(Top, SnapshotsNeverLoadLibbccTracingDoes) {
+    population p(fixture("lifecycle-plain"));
+    background top(std::string(GMON_BINARY) + " top --refresh 1 --count 5 --pid " + p.pid());
+    ASSERT_TRUE(top.wait_for("COUNT", 10000)) << top.err();
+    std::string maps = read_file("/proc/" + std::to_string(top.pid()) + "/maps");
+    EXPECT_NE(maps.find("/gmon"), std::string::npos) << "not gmon's maps";
+    EXPECT_EQ(maps.find("libbcc"), std::string::npos) << maps;
+    EXPECT_EQ(maps.find("libLLVM"), std::string::npos) << maps;
+    background gc(std::string(GMON_BINARY) + " gc --pid " + p.pid());
+    ASSERT_TRUE(gc.wait_for("gmon: probes attached", 30000, true)) << gc.err();
+    EXPECT_NE(read_file("/proc/" + std::to_string(gc.pid()) + "/maps").find("libbcc.so"), std::string::npos);
+    gc.signal(SIGINT);
+    EXPECT_EQ(gc.wait(10), 0) << gc.err();
 }
 
 TEST(Top, BadInputIsRefusedWithOneLine) {

@@ -59,19 +59,21 @@ static const char *status_color(uint32_t status) {
 
 static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, bool color) {
     snapshot_print_header(s, stdout);
-    printf("\n%-8s %-10s %-24s %-9s %s\n", "GOID", "STATUS", "WAIT REASON", "WAITED",
+    printf("\n%-8s %-8s %-10s %-24s %-9s %s\n", "GOID", "PARENT", "STATUS", "WAIT REASON", "WAITED",
            pc == PC_START    ? "START"
            : pc == PC_CALLER ? "GO STATEMENT"
                              : "NOW AT");
     for (size_t i = 0; i < s->n; i++) {
         const struct goroutine *g = &s->gs[i];
-        char reason[96], where[512], waited[32];
+        char reason[96], where[512], waited[32], parent[24] = "-";
         snapshot_reason_text(s, g, reason, sizeof(reason));
         snapshot_location_text(s, g, pc, where, sizeof(where));
         snapshot_waited_text(g, waited, sizeof(waited));
         const char *on = color ? status_color(g->status) : "";
-        printf("%-8" PRIu64 " %s%-10s%s %-24s %-9s %s\n", g->goid, on, snapshot_status_name(g->status),
-               on[0] ? "\033[0m" : "", reason, waited, where);
+        if (snapshot_has_parent(s))
+            snprintf(parent, sizeof(parent), "%" PRIu64, g->parent);
+        printf("%-8" PRIu64 " %-8s %s%-10s%s %-24s %-9s %s\n", g->goid, parent, on,
+               snapshot_status_name(g->status), on[0] ? "\033[0m" : "", reason, waited, where);
     }
 }
 
@@ -122,6 +124,11 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_key(&w, "waited_approx_ns");
         if (g->waited_ns >= 0)
             json_int(&w, g->waited_ns);
+        else
+            json_null(&w);
+        json_key(&w, "parent_id");
+        if (snapshot_has_parent(s))
+            json_uint(&w, g->parent);
         else
             json_null(&w);
         json_end_object(&w);

@@ -138,6 +138,10 @@ static int read_gomaxprocs(struct goroutine_snapshot *s) {
     return (int)hdr[1];
 }
 
+bool snapshot_has_parent(const struct goroutine_snapshot *s) {
+    return s->layout.layout && s->layout.layout->g.parent_goid >= 0;
+}
+
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size) {
     if (g->waited_ns < 0) {
         snprintf(out, size, "-");
@@ -186,13 +190,12 @@ struct stack_walk {
 /* Looks at w->pc: true when the walk is over (w->g->current_pc set), false when it needs the frame at w->bp.
  */
 static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) {
-    struct go_frame f[8];
-    int n = w->pc ? pclntab_frames_at_return(&s->t.bin.pcln, w->pc - s->t.load_bias, f, 8) : 0;
-    if (n > 0 && !in_runtime(f[0].function)) {
+    const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, w->pc ? w->pc - s->t.load_bias : 0);
+    if (sym->n > 0 && !in_runtime(sym->inner.function)) {
         w->g->current_pc = w->pc;
         return true;
     }
-    if (n > 0 && strcmp(f[n - 1].function, "runtime.goexit") != 0)
+    if (sym->n > 0 && strcmp(sym->outer.function, "runtime.goexit") != 0)
         w->outermost = w->pc;
     if (!w->pc || !w->bp) {
         w->g->current_pc = w->outermost;
@@ -247,20 +250,19 @@ static void walk_stacks(struct goroutine_snapshot *s) {
 
 void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
                             enum snapshot_pc pc, char *out, size_t size) {
-    const struct pclntab *t = &s->t.bin.pcln;
     snprintf(out, size, "?");
     if (pc == PC_CALLER || pc == PC_CURRENT) {
         uint64_t ret = pc == PC_CALLER ? g->gopc : g->current_pc;
-        struct go_frame f[8];
-        if (ret && pclntab_frames_at_return(t, ret - s->t.load_bias, f, 8) > 0)
-            snprintf(out, size, "%s (%s:%d)", f[0].function, f[0].file, f[0].line);
+        const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, ret ? ret - s->t.load_bias : 0);
+        if (sym->n > 0)
+            snprintf(out, size, "%s (%s:%d)", sym->inner.function, sym->inner.file, sym->inner.line);
         else if (pc == PC_CURRENT && g->status == GOROUTINE_RUNNING)
             snprintf(out, size, "- (running)");
         return;
     }
-    struct go_func fn;
-    if (g->startpc && pclntab_func_at(t, g->startpc - s->t.load_bias, &fn))
-        snprintf(out, size, "%s", fn.name);
+    const struct pc_symbol *start = pc_cache_get(&s->pcs->func, g->startpc ? g->startpc - s->t.load_bias : 0);
+    if (start->n > 0)
+        snprintf(out, size, "%s", start->inner.function);
 }
 
 int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err) {
@@ -281,6 +283,10 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
         return -1;
     s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
     runtime_state_init(&s->state, &s->t, s->symbols, s->layout.layout);
+    if (!(s->pcs = calloc(1, sizeof(*s->pcs))))
+        return gmon_fail(err, "out of memory");
+    pc_cache_init(&s->pcs->at_return, &s->t.bin.pcln, PC_AT_RETURN);
+    pc_cache_init(&s->pcs->func, &s->t.bin.pcln, PC_FUNC);
     return 0;
 }
 
@@ -308,6 +314,11 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
 void snapshot_close(struct goroutine_snapshot *s) {
     free(s->gs);
     go_string_table_free(&s->reasons);
+    if (s->pcs) {
+        pc_cache_free(&s->pcs->at_return);
+        pc_cache_free(&s->pcs->func);
+        free(s->pcs);
+    }
     if (s->symbols == &s->bin)
         go_binary_close(&s->bin);
     target_close(&s->t);

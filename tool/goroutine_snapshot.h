@@ -11,6 +11,7 @@
 #include "go_runtime_globals.h"
 #include "go_string_table.h"
 #include "layout_select.h"
+#include "pc_cache.h"
 #include "proc_threads.h"
 #include "runtime_state.h"
 #include "target.h"
@@ -19,7 +20,8 @@ struct heap_view;
 
 /* One goroutine as read. */
 struct goroutine {
-    uint64_t goid, parent, startpc, gopc;
+    uint64_t goid, startpc, gopc;
+    uint64_t parent; /* the goroutine that created it (g.parentGoid, Go 1.21+; see snapshot_has_parent) */
     uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
     uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
     int64_t waited_ns;   /* blocked about this long (g.waitsince, stamped by the GC); -1: unknown */
@@ -63,6 +65,9 @@ struct goroutine_snapshot {
     uint64_t ps[STATE_MAX_P]; /* allp[0..gomaxprocs) */
     struct proc_threads threads;
     struct runtime_state state; /* scheduler, GC, heap and per-P figures */
+    struct snapshot_pcs {
+        struct pc_cache at_return, func; /* symbolized once per PC, kept across refreshes */
+    } * pcs;
 };
 
 /* Opens the process and finds what every snapshot needs (layout, allgs, wait reason strings), from the
@@ -73,6 +78,8 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err);
 void snapshot_close(struct goroutine_snapshot *s);
 
+/* True when the release records each goroutine's creator (g.parentGoid, from Go 1.21). */
+bool snapshot_has_parent(const struct goroutine_snapshot *s);
 /* "waiting", "syscall", ... */
 const char *snapshot_status_name(uint32_t status);
 /* The wait reason of a waiting goroutine, "-" otherwise. */

@@ -65,10 +65,24 @@ static int utf8_length(const unsigned char *s) {
     return n;
 }
 
+/* Length of the run of printable ASCII at s that needs no escaping. */
+static size_t plain_run(const unsigned char *s) {
+    size_t n = 0;
+    while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+        n++;
+    return n;
+}
+
 void json_write_escaped(FILE *out, const char *str) {
     const unsigned char *s = (const unsigned char *)str;
     fputc('"', out);
     while (*s) {
+        size_t run = plain_run(s); /* written at once: a snapshot writes a few hundred thousand strings */
+        if (run) {
+            fwrite(s, 1, run, out);
+            s += run;
+            continue;
+        }
         unsigned char c = *s;
         if (c == '"' || c == '\\') {
             fputc('\\', out);

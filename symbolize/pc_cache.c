@@ -1,0 +1,81 @@
+#include "pc_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup lookup) {
+    memset(c, 0, sizeof(*c));
+    c->t = t;
+    c->lookup = lookup;
+}
+
+void pc_cache_free(struct pc_cache *c) {
+    free(c->slots);
+    c->slots = NULL;
+    c->cap = c->used = 0;
+}
+
+static size_t slot_of(uint64_t pc, size_t cap) {
+    return (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+}
+
+static struct pc_symbol *find_slot(struct pc_symbol *slots, size_t cap, uint64_t pc) {
+    size_t i = slot_of(pc, cap);
+    while (slots[i].pc && slots[i].pc != pc)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+/* Doubles the table (from 256 slots); false when out of memory. */
+static bool grow(struct pc_cache *c) {
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    struct pc_symbol *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slots[i].pc)
+            *find_slot(slots, cap, c->slots[i].pc) = c->slots[i];
+    free(c->slots);
+    c->slots = slots;
+    c->cap = cap;
+    return true;
+}
+
+static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out) {
+    *out = (struct pc_symbol){.pc = pc};
+    if (c->lookup == PC_FUNC) {
+        struct go_func fn;
+        if (pclntab_func_at(c->t, pc, &fn)) {
+            out->n = 1;
+            out->inner = out->outer = (struct go_frame){fn.name, "?", 0, false};
+        }
+        return;
+    }
+    struct go_frame f[16];
+    out->n = pclntab_frames_at_return(c->t, pc, f, 16);
+    if (out->n > 0) {
+        out->inner = f[0];
+        out->outer = f[out->n - 1];
+    }
+}
+
+const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
+    static const struct pc_symbol none;
+    static struct pc_symbol uncached;
+    if (!pc)
+        return &none;
+    if (c->cap) {
+        struct pc_symbol *s = find_slot(c->slots, c->cap, pc);
+        if (s->pc == pc)
+            return s;
+    }
+    c->misses++;
+    if ((c->used + 1) * 2 > c->cap && !grow(c)) {
+        look_up(c, pc, &uncached); /* answered, not kept */
+        return &uncached;
+    }
+    struct pc_symbol *s = find_slot(c->slots, c->cap, pc);
+    look_up(c, pc, s);
+    c->used++;
+    return s;
+}
