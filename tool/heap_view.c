@@ -187,8 +187,6 @@ static bool read_mcache(struct heap_view *h, const struct runtime_state *st, con
 
 static void read_mcaches(struct heap_view *h, const struct runtime_state *st, const struct target *t,
                          uint64_t *bytes) {
-    free(h->mcaches);
-    h->np = 0;
     h->mcaches = st->have_ps && st->np ? calloc((size_t)st->np, sizeof(*h->mcaches)) : NULL;
     if (!h->mcaches)
         return;
@@ -205,17 +203,17 @@ void heap_view_init(struct heap_view *h, const struct target *t) {
 
 void heap_view_read(struct heap_view *h, const struct runtime_state *st, const struct target *t,
                     uint64_t *bytes) {
-    struct heap_view keep = *h;
+    /* Every figure is read afresh; only what heap_view_init found (the size classes) is kept. */
+    struct go_size_classes classes = h->classes;
+    bool classes_disagree = h->classes_disagree;
+    heap_view_free(h);
     memset(h, 0, sizeof(*h));
-    h->classes = keep.classes;
-    h->classes_disagree = keep.classes_disagree;
-    h->mcaches = keep.mcaches;
+    h->classes = classes;
+    h->classes_disagree = classes_disagree;
     uint64_t sweepgen, in_use, swept;
     if (st->why_not[0] || !st->globals.addr[BASE_MHEAP]) {
         snprintf(h->why_not, sizeof(h->why_not), "%s",
                  st->why_not[0] ? st->why_not : "runtime.mheap_ was not found in this binary");
-        free(h->mcaches);
-        h->mcaches = NULL;
         return;
     }
     h->have_pages = runtime_state_global(st, t, MHEAP_SWEEPGEN, &sweepgen, bytes) &&
