@@ -328,23 +328,18 @@ void heap_view_print(const struct heap_view *h, const struct runtime_state *st, 
         print_class_row(h, 0, out);
 }
 
-static void json_u(struct json_writer *w, const char *key, uint64_t v) {
-    json_key(w, key);
-    json_uint(w, v);
-}
-
 static void json_class(const struct heap_view *h, int c, struct json_writer *w) {
     const struct span_use *u = &h->by_class[c];
     json_begin_object(w);
-    json_u(w, "class", (uint64_t)c);
-    json_u(w, "object_size", heap_class_size(h, c));
-    json_u(w, "spans", u->spans);
-    json_u(w, "pages", u->pages);
-    json_u(w, "objects", u->allocated);
-    json_u(w, "slots", u->slots);
-    json_u(w, "bytes", c ? u->allocated * heap_class_size(h, c) : u->pages * PAGE_SIZE_GO);
-    json_u(w, "unswept_spans", u->unswept);
-    json_u(w, "cached_spans", u->cached);
+    json_member_uint(w, "class", (uint64_t)c);
+    json_member_uint(w, "object_size", heap_class_size(h, c));
+    json_member_uint(w, "spans", u->spans);
+    json_member_uint(w, "pages", u->pages);
+    json_member_uint(w, "objects", u->allocated);
+    json_member_uint(w, "slots", u->slots);
+    json_member_uint(w, "bytes", c ? u->allocated * heap_class_size(h, c) : u->pages * PAGE_SIZE_GO);
+    json_member_uint(w, "unswept_spans", u->unswept);
+    json_member_uint(w, "cached_spans", u->cached);
     json_end_object(w);
 }
 
@@ -355,13 +350,13 @@ static void json_spans(const struct heap_view *h, struct json_writer *w) {
         return;
     }
     json_begin_object(w);
-    json_u(w, "all", h->all_spans);
-    json_u(w, "in_use", h->in_use_spans);
-    json_u(w, "manual", h->manual_spans);
-    json_u(w, "manual_pages", h->manual_pages);
-    json_u(w, "free", h->dead_spans);
-    json_u(w, "unreadable", h->unreadable_spans);
-    json_u(w, "being_swept", h->sweeping);
+    json_member_uint(w, "all", h->all_spans);
+    json_member_uint(w, "in_use", h->in_use_spans);
+    json_member_uint(w, "manual", h->manual_spans);
+    json_member_uint(w, "manual_pages", h->manual_pages);
+    json_member_uint(w, "free", h->dead_spans);
+    json_member_uint(w, "unreadable", h->unreadable_spans);
+    json_member_uint(w, "being_swept", h->sweeping);
     json_end_object(w);
     json_key(w, "size_classes");
     json_begin_array(w);
@@ -374,23 +369,23 @@ static void json_spans(const struct heap_view *h, struct json_writer *w) {
 static void json_mcache(const struct heap_view *h, int p, struct json_writer *w) {
     const struct mcache_view *m = &h->mcaches[p];
     json_begin_object(w);
-    json_u(w, "p", (uint64_t)p);
-    json_u(w, "flush_gen", m->flush_gen);
-    json_u(w, "tiny_allocs", m->tiny_allocs);
-    json_u(w, "tiny_offset", m->tiny_offset);
+    json_member_uint(w, "p", (uint64_t)p);
+    json_member_uint(w, "flush_gen", m->flush_gen);
+    json_member_uint(w, "tiny_allocs", m->tiny_allocs);
+    json_member_uint(w, "tiny_offset", m->tiny_offset);
     json_key(w, "spans");
     json_begin_array(w);
     for (int i = 0; i < m->nspans; i++) {
         const struct span_read *s = &m->spans[i].span;
         json_begin_object(w);
-        json_u(w, "span_class", m->spans[i].spanclass);
-        json_u(w, "size_class", (uint64_t)(m->spans[i].spanclass >> 1));
+        json_member_uint(w, "span_class", m->spans[i].spanclass);
+        json_member_uint(w, "size_class", (uint64_t)(m->spans[i].spanclass >> 1));
         json_key(w, "noscan");
         json_bool(w, m->spans[i].spanclass & 1);
-        json_u(w, "object_size", s->elemsize);
-        json_u(w, "pages", s->npages);
-        json_u(w, "slots", s->nelems);
-        json_u(w, "objects", s->alloc_count);
+        json_member_uint(w, "object_size", s->elemsize);
+        json_member_uint(w, "pages", s->npages);
+        json_member_uint(w, "slots", s->nelems);
+        json_member_uint(w, "objects", s->alloc_count);
         json_end_object(w);
     }
     json_end_array(w);
@@ -401,9 +396,9 @@ void heap_view_json(const struct heap_view *h, struct json_writer *w) {
     json_key(w, "pages");
     if (h->have_pages) {
         json_begin_object(w);
-        json_u(w, "in_use", h->pages_in_use);
-        json_u(w, "swept", h->pages_swept);
-        json_u(w, "sweepgen", h->sweepgen);
+        json_member_uint(w, "in_use", h->pages_in_use);
+        json_member_uint(w, "swept", h->pages_swept);
+        json_member_uint(w, "sweepgen", h->sweepgen);
         json_end_object(w);
     } else {
         json_null(w);

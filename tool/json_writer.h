@@ -23,6 +23,8 @@ void json_end_array(struct json_writer *w);
 void json_key(struct json_writer *w, const char *key);
 void json_string(struct json_writer *w, const char *s);
 void json_uint(struct json_writer *w, uint64_t v);
+/* "key":v, the usual member of an object. */
+void json_member_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_int(struct json_writer *w, int64_t v);
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);

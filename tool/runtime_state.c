@@ -264,11 +264,6 @@ void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *ou
     }
 }
 
-static void json_u(struct json_writer *w, const char *key, uint64_t v) {
-    json_key(w, key);
-    json_uint(w, v);
-}
-
 static void json_sched(const struct runtime_state *s, struct json_writer *w) {
     json_key(w, "sched");
     if (!s->have_sched) {
@@ -276,11 +271,11 @@ static void json_sched(const struct runtime_state *s, struct json_writer *w) {
         return;
     }
     json_begin_object(w);
-    json_u(w, "ms_created", (uint64_t)s->mnext);
-    json_u(w, "idle_ms", (uint64_t)s->nmidle);
-    json_u(w, "spinning_ms", (uint64_t)s->nmspinning);
-    json_u(w, "idle_ps", (uint64_t)s->npidle);
-    json_u(w, "global_runq", (uint64_t)s->runqsize);
+    json_member_uint(w, "ms_created", (uint64_t)s->mnext);
+    json_member_uint(w, "idle_ms", (uint64_t)s->nmidle);
+    json_member_uint(w, "spinning_ms", (uint64_t)s->nmspinning);
+    json_member_uint(w, "idle_ps", (uint64_t)s->npidle);
+    json_member_uint(w, "global_runq", (uint64_t)s->runqsize);
     json_end_object(w);
 }
 
@@ -291,9 +286,9 @@ static void json_gc(const struct runtime_state *s, int64_t now_ns, struct json_w
         return;
     }
     json_begin_object(w);
-    json_u(w, "cycles", s->numgc);
-    json_u(w, "forced", s->numforcedgc);
-    json_u(w, "pause_total_ns", s->pause_total_ns);
+    json_member_uint(w, "cycles", s->numgc);
+    json_member_uint(w, "forced", s->numforcedgc);
+    json_member_uint(w, "pause_total_ns", s->pause_total_ns);
     json_key(w, "last_gc_ago_ns");
     if (s->numgc && s->last_gc_nanotime)
         json_int(w, now_ns - s->last_gc_nanotime);
@@ -309,23 +304,23 @@ static void json_heap(const struct runtime_state *s, struct json_writer *w) {
         return;
     }
     json_begin_object(w);
-    json_u(w, "inuse_bytes", s->inuse);
-    json_u(w, "sys_bytes", s->inuse + s->free + s->released);
-    json_u(w, "free_bytes", s->free);
-    json_u(w, "released_bytes", s->released);
+    json_member_uint(w, "inuse_bytes", s->inuse);
+    json_member_uint(w, "sys_bytes", s->inuse + s->free + s->released);
+    json_member_uint(w, "free_bytes", s->free);
+    json_member_uint(w, "released_bytes", s->released);
     json_key(w, "live_bytes");
     if (s->have_marked)
         json_uint(w, s->marked);
     else
         json_null(w);
     if (s->have_objects) {
-        json_u(w, "objects", s->mallocs - s->frees);
-        json_u(w, "mallocs", s->mallocs);
-        json_u(w, "frees", s->frees);
-        json_u(w, "large_allocs", s->large_allocs);
-        json_u(w, "large_alloc_bytes", s->large_alloc);
-        json_u(w, "large_frees", s->large_frees);
-        json_u(w, "large_free_bytes", s->large_free);
+        json_member_uint(w, "objects", s->mallocs - s->frees);
+        json_member_uint(w, "mallocs", s->mallocs);
+        json_member_uint(w, "frees", s->frees);
+        json_member_uint(w, "large_allocs", s->large_allocs);
+        json_member_uint(w, "large_alloc_bytes", s->large_alloc);
+        json_member_uint(w, "large_frees", s->large_frees);
+        json_member_uint(w, "large_free_bytes", s->large_free);
     }
     json_end_object(w);
 }
@@ -340,12 +335,12 @@ static void json_ps(const struct runtime_state *s, struct json_writer *w) {
     for (int i = 0; i < s->np; i++) {
         const struct p_state *p = &s->ps[i];
         json_begin_object(w);
-        json_u(w, "id", (uint64_t)i);
+        json_member_uint(w, "id", (uint64_t)i);
         json_key(w, "status");
         json_string(w, p_status_name(p->status));
-        json_u(w, "schedtick", p->schedtick);
-        json_u(w, "syscalltick", p->syscalltick);
-        json_u(w, "runq", p->runq);
+        json_member_uint(w, "schedtick", p->schedtick);
+        json_member_uint(w, "syscalltick", p->syscalltick);
+        json_member_uint(w, "runq", p->runq);
         json_key(w, "m");
         if (p->m_id >= 0)
             json_int(w, p->m_id);
