@@ -1,5 +1,6 @@
 #include "proc_target.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +35,11 @@ static int read_nspid(int pid) {
     return nspid;
 }
 
+/* True when gmon itself runs in a Docker or Podman container, which mark their root. */
+static bool in_container(void) {
+    return access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0;
+}
+
 static bool same_mount_ns(int pid) {
     struct stat self, other;
     char path[64];
@@ -43,13 +49,43 @@ static bool same_mount_ns(int pid) {
     return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
 }
 
+/* The first run of exactly 64 hex digits in text, bounded by non-hex characters. */
+static bool find_hex64(const char *text, char id[65]) {
+    for (const char *p = text; *p;) {
+        size_t n = strspn(p, "0123456789abcdef");
+        if (n == 64 && !isxdigit((unsigned char)p[n])) {
+            memcpy(id, p, 64);
+            id[64] = '\0';
+            return true;
+        }
+        p += n ? n : 1;
+    }
+    return false;
+}
+
+bool proc_container_id(int pid, char id[65]) {
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+    FILE *f = fopen(path, "re");
+    bool found = false;
+    id[0] = '\0';
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = find_hex64(line, id);
+    fclose(f);
+    return found;
+}
+
 int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
     memset(t, 0, sizeof(*t));
     t->pid = pid;
     if (pid <= 0)
         return gmon_fail(err, "invalid PID %d", pid);
     if (!proc_exists(pid))
-        return gmon_fail(err, "no process with PID %d", pid);
+        return gmon_fail(
+            err, "no process with PID %d%s", pid,
+            in_container() ? " (gmon runs in a container: give it the host's PIDs with --pid=host)" : "");
     snprintf(t->open_path, sizeof(t->open_path), "/proc/%d/exe", pid);
     ssize_t n = readlink(t->open_path, t->exe, sizeof(t->exe) - 1);
     if (n < 0) {
@@ -69,6 +105,7 @@ int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
     }
     t->nspid = read_nspid(pid);
     t->other_mount_ns = !same_mount_ns(pid);
+    proc_container_id(pid, t->container_id);
     snprintf(t->host_path, sizeof(t->host_path), "/proc/%d/root%s", pid, t->exe);
     return 0;
 }
@@ -138,6 +175,25 @@ int proc_load_bias(const struct proc_target *t, const struct elf_image *img, uin
 bool proc_read(int pid, uint64_t addr, void *buf, size_t len) {
     struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
     return len == 0 || process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+int proc_check_memory_access(int pid, struct gmon_error *err) {
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "re");
+    unsigned long long start = 0;
+    bool have = f && fgets(line, sizeof(line), f) && sscanf(line, "%llx-", &start) == 1;
+    if (f)
+        fclose(f);
+    uint8_t byte;
+    if (!have || proc_read(pid, start, &byte, 1))
+        return 0; /* an exited process or an odd map is left to the reads that follow to report */
+    if (errno == EPERM || errno == EACCES)
+        return gmon_fail(err,
+                         "permission denied reading the memory of process %d: gmon needs root with "
+                         "CAP_SYS_PTRACE (in a container: docker run --cap-add SYS_PTRACE)",
+                         pid);
+    return 0;
 }
 
 enum { BLOCKS_PER_CALL = 1024 }; /* IOV_MAX */

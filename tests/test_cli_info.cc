@@ -181,4 +181,53 @@ TEST(CliInfo, NoPermission) {
     expect_one_line_error(r, "/proc/1/exe", "permission denied");
 }
 
+// A process in its own PID namespace (as in a container, without one): gmon names both of its PIDs.
+TEST(CliInfo, ProcessInAnotherPidNamespace) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "pidns");
+    background ns("sh -c 'sleep 600 | unshare --pid --fork --kill-child " + bin + " population'");
+    ASSERT_TRUE(ns.wait_for("ready 1", 20000))
+        << "the fixture sees itself as PID 1: " << ns.out() << ns.err();
+    auto found = run("sh -c 'for p in $(pgrep -f " + bin + "); do [ \"$(readlink /proc/$p/exe)\" = " + bin +
+                     " ] && echo $p; done; true'");
+    ASSERT_EQ(lines(found.out).size(), 1u) << found.out;
+    std::string pid = lines(found.out)[0];
+    auto info = gmon("info --pid " + pid);
+    EXPECT_NE(info.out.find("process:        PID " + pid + " (PID 1 in "), std::string::npos) << info.out;
+    auto summary = gmon("summary --json --pid " + pid);
+    ASSERT_EQ(summary.status, 0) << summary.err;
+    EXPECT_EQ(json_field(summary.out, "pid"), pid);
+    EXPECT_EQ(json_field(summary.out, "nspid"), "1");
+    auto text = gmon("summary --pid " + pid);
+    EXPECT_NE(text.out.find("\nprocess:    PID " + pid + " (PID 1 in "), std::string::npos) << text.out;
+    // Outside any namespace there is no process line, and nspid is the PID.
+    running_fixture plain(fixture("lifecycle-plain"));
+    auto host = gmon("summary --json --pid " + std::to_string(plain.pid));
+    EXPECT_EQ(json_field(host.out, "nspid"), std::to_string(plain.pid)) << host.out;
+    EXPECT_EQ(gmon("summary --pid " + std::to_string(plain.pid)).out.find("\nprocess:"), std::string::npos);
+}
+
+// --container without an engine, with a name that cannot be one, or with --pid: one line that says why. The
+// Dockerized tests (test_containers.cc) cover the engine's own answers.
+TEST(CliInfo, ContainerOptionWithoutAnEngine) {
+    std::string no_engine = "env DOCKER_HOST=unix://" + scratch_dir() + "/no-docker.sock ";
+    for (const char *cmd : {"info", "summary", "top", "heap", "var --name x", "lifecycle", "gc", "sched"}) {
+        auto r = run(no_engine + GMON_BINARY + " " + cmd + " --container web");
+        expect_one_line_error(r, "--container web", "no container engine");
+        EXPECT_NE(r.err.find("no-docker.sock does not exist. Start one (dockerd)"), std::string::npos)
+            << r.err;
+    }
+    expect_one_line_error(
+        run("env DOCKER_HOST=ssh://host " + std::string(GMON_BINARY) + " summary --container web"),
+        "ssh://host", "unix:// or tcp://");
+    expect_one_line_error(gmon("summary --container 'web;rm'"), "web;rm", "not a container name or ID");
+    expect_one_line_error(gmon("summary --pid 1 --container web"), "summary", "one of --pid and --container");
+    expect_one_line_error(gmon("gc --pid 1 --container web"), "gc", "one of --pid and --container");
+    expect_one_line_error(gmon("info --pid 1 --container web"), "info", "one of --pid and --container");
+    // A closed port: the engine is not there.
+    int port = free_port();
+    expect_one_line_error(run("env DOCKER_HOST=tcp://127.0.0.1:" + std::to_string(port) + " " + GMON_BINARY +
+                              " summary --container web"),
+                          "tcp://127.0.0.1", "no container engine answers");
+}
+
 } // namespace

@@ -153,7 +153,7 @@ TEST(Heap, BinGivesAStrippedTargetTheUnstrippedBuildsDwarf) {
 TEST(Heap, BadInputIsRefusedWithOneLine) {
     auto none = gmon("heap");
     EXPECT_EQ(none.status, 2);
-    EXPECT_EQ(none.err, "gmon heap: give --pid PID (see 'gmon heap --help')\n");
+    EXPECT_EQ(none.err, "gmon heap: give --pid PID or --container NAME (see 'gmon heap --help')\n");
     auto bad = gmon("heap --pid 1x");
     EXPECT_EQ(bad.status, 2);
     EXPECT_EQ(lines(bad.err).size(), 1u) << bad.err;
@@ -166,7 +166,7 @@ TEST(Heap, BadInputIsRefusedWithOneLine) {
     EXPECT_EQ(foreign.err, "gmon heap: --pc is not an option of gmon heap (see 'gmon heap --help')\n");
     auto help = gmon("heap --help");
     EXPECT_EQ(help.status, 0);
-    EXPECT_NE(help.out.find("Usage: gmon heap --pid PID"), std::string::npos);
+    EXPECT_NE(help.out.find("Usage: gmon heap (--pid PID | --container NAME)"), std::string::npos);
 }
 
 } // namespace

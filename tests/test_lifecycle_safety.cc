@@ -123,7 +123,7 @@ TEST(LifecycleBadInput, OneClearLineAndStatus2) {
     expect_refusal(gmon_bin + " --format xml --path " + plain, "--format must be");
     expect_refusal(gmon_bin + " --metrics 70000 --path " + plain, "--metrics");
     expect_refusal(gmon_bin + " --metrics-addr localhost --metrics 1 --path " + plain, "not an IPv4 or IPv6");
-    expect_refusal(gmon_bin + " --level INFO", "give --path BIN or --pid PID");
+    expect_refusal(gmon_bin + " --level INFO", "give --path BIN, --pid PID or --container NAME");
     expect_refusal(gmon_bin + " --path /bin/ls", "/bin/ls");
     expect_refusal(gmon_bin + " --path /nonexistent/binary", "/nonexistent/binary");
     expect_refusal(gmon_bin + " --pid 999999999", "999999999");

@@ -75,3 +75,8 @@ bool cli_wants_version(int argc, char *const argv[]) {
     }
     return false;
 }
+
+int cli_one_process(const char *cmd) {
+    cli_error(cmd, "give one of --pid and --container, not both (see 'gmon %s --help')", cmd ? cmd : "");
+    return -1;
+}

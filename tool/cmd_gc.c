@@ -18,7 +18,7 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon gc --path BIN | --pid PID [OPTIONS]\n"
+    "Usage: gmon gc --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "\n"
     "Traces garbage collection in a running Go program (Go 1.17-1.27) with eBPF uprobes: one line per GC\n"
     "cycle with its number (counted from when gmon attached), trigger (heap, periodic, forced), the\n"
@@ -30,7 +30,8 @@ static const char USAGE[] =
     "stderr.\n"
     "\n"
     "  --path BIN          trace every process running BIN, including ones started later\n"
-    "  --pid PID           trace one process\n"
+    "  --pid PID           trace one process (in a container too: give its host PID)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
     "  --format F          table (default), logfmt or json (one object per line)\n"
     "  --duration SECS     stop after SECS seconds\n"

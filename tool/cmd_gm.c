@@ -18,7 +18,7 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon gm --path BIN | --pid PID [OPTIONS]\n"
+    "Usage: gmon gm --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "\n"
     "Counts the allocations of a running Go program (Go 1.17-1.27) by Go size class, with eBPF uprobes on\n"
     "the runtime's allocator: runtime.mallocgc, or from Go 1.24 the allocators it dispatches to (and the\n"
@@ -31,7 +31,8 @@ static const char USAGE[] =
     "README, Performance); --sample lowers gmon's own work, not the trap.\n"
     "\n"
     "  --path BIN          trace every process running BIN, including ones started later (merged)\n"
-    "  --pid PID           trace one process\n"
+    "  --pid PID           trace one process (in a container too: give its host PID)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --sample N          count 1 allocation in N, chosen at random, and scale the counts by N (default 1)\n"
     "  --by site           also the allocating stacks with the most bytes since gmon attached\n"
     "  --top N             stacks shown with --by site (default 10)\n"

@@ -17,7 +17,7 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon gr --path BIN | --pid PID [OPTIONS]\n"
+    "Usage: gmon gr --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "       gmon gr seq ...   (goroutine lifetime histogram: gmon gr seq --help)\n"
     "\n"
     "Shows goroutine events of a running Go program (Go 1.17-1.27) as they happen, with eBPF uprobes: one "
@@ -29,7 +29,8 @@ static const char USAGE[] =
     "process, then prints counts on stderr.\n"
     "\n"
     "  --path BIN          trace every process running BIN, including ones started later\n"
-    "  --pid PID           trace one process\n"
+    "  --pid PID           trace one process (in a container too: give its host PID)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  -v, --verbose       also the scheduler's run-queue events: runq-put (a goroutine put on the global "
     "run\n"
     "                      queue), runq-get (taken from it to run) and steal (taken from another P's "

@@ -12,7 +12,7 @@
 #include "snapshot_options.h"
 
 static const char USAGE[] =
-    "Usage: gmon heap --pid PID [--bin BIN] [--freeze] [--json]\n"
+    "Usage: gmon heap (--pid PID | --container NAME) [--bin BIN] [--freeze] [--json]\n"
     "\n"
     "The heap of a running Go program (Go 1.17-1.27, stripped or not), read from its memory without "
     "stopping it\n"
@@ -30,7 +30,9 @@ static const char USAGE[] =
     "is\n"
     "read is counted and skipped; --freeze gives exact totals.\n"
     "\n"
-    "  --pid PID    the process\n"
+    "  --pid PID    the process (in a container too: its host PID)\n"
+    "  --container NAME\n"
+    "               the main process of a Docker container, by name or ID (asks the engine)\n"
     "  --bin BIN    an unstripped build of the same program (same source and Go, without -s -w): its\n"
     "               symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
     "  --json       one JSON object: \"gc\", \"heap\", \"pages\", \"spans\", \"size_classes\" and "
@@ -42,7 +44,7 @@ static const char USAGE[] =
     "Exit status: 0 ok, 2 bad input (no such process, not a Go program, unsupported release).\n";
 
 static void print_text(const struct goroutine_snapshot *s, const struct heap_view *h) {
-    printf("binary:     %s (%s)\n", s->t.proc.exe, s->t.bin.version_string);
+    snapshot_print_binary(s, stdout);
     runtime_state_print_memory(&s->state, s->now_ns, stdout);
     heap_view_print(h, &s->state, stdout);
 }

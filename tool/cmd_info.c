@@ -9,11 +9,13 @@
 #include "../symbolize/runtime_state_layout.h"
 #include "cli.h"
 #include "commands.h"
+#include "container_lookup.h"
 #include "json_writer.h"
 #include "target.h"
 
 static const char USAGE[] =
-    "Usage: gmon info (--path BIN | --pid PID) [--json] [--go-version auto|1.NN] [--state-layout]\n"
+    "Usage: gmon info (--path BIN | --pid PID | --container NAME) [--json] [--go-version auto|1.NN]\n"
+    "                 [--state-layout]\n"
     "\n"
     "Reads a Go binary (or the binary of a running process) and prints what gmon knows about it: the Go "
     "version\n"
@@ -28,6 +30,7 @@ static const char USAGE[] =
     "  --path BIN         the Go executable\n"
     "  --pid PID          a running Go process (its binary is read through /proc/PID/exe, so processes in\n"
     "                     containers work); with --path too, both must be the same file\n"
+    "  --container NAME   the main process of a Docker container, by name or ID (asks the engine)\n"
     "  --json             one JSON object instead of text\n"
     "  --go-version V     'auto' (default) reads the version from the binary; 1.NN overrides it\n"
     "  --state-layout     print only where the scheduler, GC and heap figures of summary, top and heap are\n"
@@ -129,9 +132,8 @@ static void print_text(const struct info *in) {
     const struct go_buildinfo *bi = &b->buildinfo;
     printf("binary:         %s\n", in->t.pid ? in->t.proc.exe : b->elf.path);
     if (in->t.pid) {
-        printf("process:        PID %d", in->t.pid);
-        if (in->t.proc.nspid != in->t.pid)
-            printf(" (PID %d in its namespace)", in->t.proc.nspid);
+        char process[128];
+        printf("process:        %s", target_process_text(&in->t, process, sizeof(process)));
         printf("%s%s\n", in->t.proc.other_mount_ns ? ", another mount namespace" : "",
                in->t.proc.exe_deleted ? ", binary deleted on disk" : "");
         printf("host path:      %s\n", in->t.proc.host_path);
@@ -270,10 +272,7 @@ static void json_process(struct json_writer *w, const struct target *t) {
         return;
     }
     json_begin_object(w);
-    json_key(w, "pid");
-    json_int(w, t->pid);
-    json_key(w, "nspid");
-    json_int(w, t->proc.nspid);
+    target_json_process(w, t);
     json_key(w, "exe");
     json_string(w, t->proc.exe);
     json_key(w, "host_path");
@@ -384,14 +383,12 @@ static void print_state_layout(const struct target *t) {
 }
 
 int cmd_info(int argc, char *argv[]) {
-    static const struct option opts[] = {{"path", required_argument, NULL, 'p'},
-                                         {"pid", required_argument, NULL, 'P'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"go-version", required_argument, NULL, 'g'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"state-layout", no_argument, NULL, 's'},
-                                         {NULL, 0, NULL, 0}};
-    const char *path = NULL, *go_version = "auto";
+    static const struct option opts[] = {
+        {"path", required_argument, NULL, 'p'},       {"pid", required_argument, NULL, 'P'},
+        {"container", required_argument, NULL, 'C'},  {"json", no_argument, NULL, 'j'},
+        {"go-version", required_argument, NULL, 'g'}, {"help", no_argument, NULL, 'h'},
+        {"state-layout", no_argument, NULL, 's'},     {NULL, 0, NULL, 0}};
+    const char *path = NULL, *go_version = "auto", *container = NULL;
     int pid = 0;
     bool json = false, state_layout = false;
     if (cli_wants_help(argc, argv)) {
@@ -406,7 +403,14 @@ int cmd_info(int argc, char *argv[]) {
             path = optarg;
             break;
         case 'P':
-            if (!cli_parse_pid("info", optarg, &pid))
+        case 'C':
+            if (pid || container) {
+                cli_one_process("info");
+                return GMON_EXIT_BAD_INPUT;
+            }
+            container = c == 'C' ? optarg : NULL;
+            if (!(c == 'C' ? container_option_pid("info", optarg, &pid)
+                           : cli_parse_pid("info", optarg, &pid)))
                 return GMON_EXIT_BAD_INPUT;
             break;
         case 'j':
@@ -427,7 +431,7 @@ int cmd_info(int argc, char *argv[]) {
         return GMON_EXIT_BAD_INPUT;
     }
     if (!path && !pid) {
-        cli_error("info", "give --path BIN or --pid PID (see 'gmon info --help')");
+        cli_error("info", "give --path BIN, --pid PID or --container NAME (see 'gmon info --help')");
         return GMON_EXIT_BAD_INPUT;
     }
     static struct info in; /* large: keep it off the stack */

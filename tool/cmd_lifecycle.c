@@ -26,16 +26,17 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon [lifecycle] --path BIN | --pid PID [OPTIONS]\n"
+    "Usage: gmon [lifecycle] --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "\n"
     "Traces goroutine creations and exits in a running Go program (Go 1.17-1.27, stripped or not, PIE or\n"
     "not) with eBPF uprobes, prints a log line for each, and serves Prometheus metrics by creation site.\n"
-    "Needs root. Stops on Ctrl-C (or SIGTERM, or --duration) with a summary on stderr; with --pid it also\n"
-    "stops when the process exits.\n"
+    "Needs root. Stops on Ctrl-C (or SIGTERM, or --duration) with a summary on stderr; with --pid or\n"
+    "--container it also stops when the process exits (or its container stops).\n"
     "\n"
     "Target:\n"
     "  --path BIN          trace every process running BIN, including ones started later\n"
     "  --pid PID           trace one process (its binary is found through /proc/PID/exe, containers too)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --go-version V      'auto' (default: read from the binary) or a release like 1.21 for binaries whose\n"
     "                      build info is damaged; checked against the binary's pclntab\n"
     "Output:\n"
@@ -233,12 +234,11 @@ static int attach(struct monitor *m, struct gmon_error *err) {
 static void log_attached(struct monitor *m) {
     double ms = (double)(monotonic_ns() - m->started_ns) / 1e6;
     /* Feedback for people on stderr whatever the level: stdout may be a pipe of log lines. */
-    fprintf(stderr,
-            "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops and prints a summary\n",
-            traced_program_name(&m->prog), m->prog.target.bin.version_string, m->shared.attached_probes, ms);
+    char banner[4400];
+    fprintf(stderr, "%s; Ctrl-C stops and prints a summary\n",
+            traced_program_banner(&m->prog, m->shared.attached_probes, ms, banner, sizeof(banner)));
     log_begin(&m->log, LOG_INFO, wall_ns(), "probes attached");
-    if (m->prog.target.pid)
-        log_int(&m->log, "pid", m->prog.target.pid);
+    target_log_process(&m->log, &m->prog.target);
     log_str(&m->log, "binary", traced_program_name(&m->prog));
     log_str(&m->log, "go_version", m->prog.target.bin.version_string);
     log_uint(&m->log, "probes", m->shared.attached_probes);
@@ -306,7 +306,7 @@ static bool housekeeping(void *ctx) {
     if (m->prog.target.pid) {
         if (!process_alive(m->prog.target.pid)) {
             log_begin(&m->log, LOG_INFO, wall_ns(), "target process exited");
-            log_int(&m->log, "pid", m->prog.target.pid);
+            target_log_process(&m->log, &m->prog.target);
             log_end(&m->log);
             return false;
         }
@@ -387,8 +387,9 @@ static void stop(struct monitor *m, bool attached) {
     runtime_collectors_close(&m->collectors);
     if (attached) {
         double secs = (double)(monotonic_ns() - m->started_ns) / 1e9;
-        lifecycle_summary_print(stderr, &m->sites, &stats, traced_program_name(&m->prog), m->prog.target.pid,
-                                secs);
+        char process[128];
+        lifecycle_summary_print(stderr, &m->sites, &stats, traced_program_name(&m->prog),
+                                target_process_text(&m->prog.target, process, sizeof(process)), secs);
     }
     goroutine_stats_free(&stats);
     creation_sites_free(&m->sites);

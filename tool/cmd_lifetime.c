@@ -20,7 +20,7 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon gr seq --path BIN | --pid PID [OPTIONS]      (also: gmon lifetime ...)\n"
+    "Usage: gmon gr seq --path BIN | --pid PID | --container NAME [OPTIONS]      (also: gmon lifetime ...)\n"
     "\n"
     "Histogram of goroutine lifetimes in a running Go program (Go 1.17-1.27), in microseconds on a log2\n"
     "scale (the rows of bcc's tools: 4 -> 7 counts lifetimes of 4 to 7 us). Counted inside the kernel with\n"
@@ -30,7 +30,8 @@ static const char USAGE[] =
     "the --pid process) the histogram of every goroutine that exited since gmon attached.\n"
     "\n"
     "  --path BIN          trace every process running BIN, including ones started later (one histogram)\n"
-    "  --pid PID           trace one process\n"
+    "  --pid PID           trace one process (in a container too: give its host PID)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --by site           one histogram per creation site (the go statement, with its function and line),\n"
     "                      busiest first\n"
     "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"

@@ -19,7 +19,7 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon sched --path BIN | --pid PID [OPTIONS]\n"
+    "Usage: gmon sched --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "\n"
     "Measures the Go scheduler of a running program (Go 1.17-1.27) with an eBPF uprobe on every goroutine\n"
     "status change (runtime.casgstatus):\n"
@@ -33,7 +33,8 @@ static const char USAGE[] =
     "the totals since gmon attached.\n"
     "\n"
     "  --path BIN          trace every process running BIN, including ones started later (merged)\n"
-    "  --pid PID           trace one process\n"
+    "  --pid PID           trace one process (in a container too: give its host PID)\n"
+    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
     "  -v, --verbose       also a histogram of blocked time for each wait reason\n"
     "  --format F          table (default), logfmt or json: a record for the latency and one per wait "

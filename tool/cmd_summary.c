@@ -15,7 +15,8 @@
 #include "snapshot_options.h"
 
 static const char USAGE[] =
-    "Usage: gmon summary --pid PID [--bin BIN] [--pc start|caller|current] [--freeze] [--json] [--no-color]\n"
+    "Usage: gmon summary (--pid PID | --container NAME) [--bin BIN] [--pc start|caller|current]\n"
+    "                    [--freeze] [--json] [--no-color]\n"
     "\n"
     "Lists the goroutines of a running Go program (Go 1.17-1.27, stripped or not) by reading its memory,\n"
     "without stopping it and without eBPF. A header: binary, Go version, GOMAXPROCS, the scheduler (Ms, "
@@ -29,7 +30,9 @@ static const char USAGE[] =
     "whose state changes while it is read may show its old or new state; unreadable ones are counted, never\n"
     "printed as garbage. Figures gmon cannot locate in this release show ? with the reason.\n"
     "\n"
-    "  --pid PID         the process\n"
+    "  --pid PID         the process (in a container too: its host PID)\n"
+    "  --container NAME\n"
+    "                    the main process of a Docker container, by name or ID (asks the engine)\n"
     "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
     "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
     "  --pc WHICH        LOCATION is the goroutine's start function (start, the default), its go statement\n"

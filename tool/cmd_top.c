@@ -19,7 +19,8 @@
 #include "trace_loop.h"
 
 static const char USAGE[] =
-    "Usage: gmon top --pid PID [--bin BIN] [--refresh SECS] [--pc start|caller|current] [--count N]\n"
+    "Usage: gmon top (--pid PID | --container NAME) [--bin BIN] [--refresh SECS]\n"
+    "                [--pc start|caller|current] [--count N]\n"
     "\n"
     "A refreshing view of the goroutines of a running Go program (Go 1.17-1.27, stripped or not), grouped "
     "by\n"
@@ -28,7 +29,9 @@ static const char USAGE[] =
     "Keys on a terminal: q quit, s sort by count or by function, p pause / resume. When stdout is not a\n"
     "terminal, prints one plain table per refresh until Ctrl-C or --count.\n"
     "\n"
-    "  --pid PID         the process\n"
+    "  --pid PID         the process (in a container too: its host PID)\n"
+    "  --container NAME\n"
+    "                    the main process of a Docker container, by name or ID (asks the engine)\n"
     "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
     "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
     "  --refresh SECS    seconds between refreshes (default 2)\n"

@@ -16,7 +16,7 @@
 #include "target.h"
 
 static const char USAGE[] =
-    "Usage: gmon var --pid PID --name NAME [--bin BIN] [--freeze] [--json]\n"
+    "Usage: gmon var (--pid PID | --container NAME) --name NAME [--bin BIN] [--freeze] [--json]\n"
     "\n"
     "Prints the type and current value of a global variable of a running Go program (Go 1.17-1.27), read\n"
     "from its memory without stopping it: integers, unsigned integers, bools, floats, strings, and pointers\n"
@@ -26,7 +26,9 @@ static const char USAGE[] =
     "same\n"
     "program (same source, same Go, without -s -w), whose addresses gmon checks match the target's.\n"
     "\n"
-    "  --pid PID     the process\n"
+    "  --pid PID     the process (in a container too: its host PID)\n"
+    "  --container NAME\n"
+    "                the main process of a Docker container, by name or ID (asks the engine)\n"
     "  --name NAME   the variable\n"
     "  --bin BIN     read symbols and types from BIN instead of the target's own binary\n"
     "  --json        one JSON object: name, type, kind, address, size, value\n"
@@ -207,7 +209,7 @@ int cmd_var(int argc, char *argv[]) {
     struct gmon_error err;
     int rc = GMON_EXIT_BAD_INPUT;
     bool other_open = false;
-    if (target_open(&t, NULL, o.pid, "auto", &err) != 0)
+    if (target_open(&t, NULL, o.pid, "auto", &err) != 0 || proc_check_memory_access(o.pid, &err) != 0)
         goto fail;
     const struct go_binary *symbols = &t.bin;
     const char *symbols_path = t.proc.exe;

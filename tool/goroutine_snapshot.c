@@ -267,7 +267,7 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
 
 int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
-    if (target_open(&s->t, NULL, pid, "auto", err) != 0)
+    if (target_open(&s->t, NULL, pid, "auto", err) != 0 || proc_check_memory_access(pid, err) != 0)
         return -1;
     s->symbols = &s->t.bin;
     if (bin) {
@@ -331,14 +331,23 @@ void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer 
     json_string(w, s->t.proc.exe);
     json_key(w, "go_version");
     json_string(w, s->t.bin.version_string);
+    target_json_process(w, &s->t);
     json_key(w, "gomaxprocs");
     json_int(w, s->gomaxprocs);
     json_key(w, "bytes_read");
     json_uint(w, s->bytes_read);
 }
 
-void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out) {
+void snapshot_print_binary(const struct goroutine_snapshot *s, FILE *out) {
     fprintf(out, "binary:     %s (%s)\n", s->t.proc.exe, s->t.bin.version_string);
+    if (s->t.proc.nspid != s->t.pid || s->t.proc.container_id[0]) {
+        char process[128];
+        fprintf(out, "process:    %s\n", target_process_text(&s->t, process, sizeof(process)));
+    }
+}
+
+void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out) {
+    snapshot_print_binary(s, out);
     if (s->gomaxprocs > 0)
         fprintf(out, "GOMAXPROCS: %d\n", s->gomaxprocs);
     else

@@ -91,9 +91,11 @@ void snapshot_location_text(const struct goroutine_snapshot *s, const struct gor
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
 /* Opens the JSON object of a snapshot command with what every one of them starts with: "binary",
- * "go_version", "gomaxprocs" and "bytes_read". */
+ * "go_version", "pid", "nspid", "container_id", "gomaxprocs" and "bytes_read". */
 struct json_writer;
 void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w);
+/* The "binary:" line, and a "process:" line with the container's view of the PID when it runs in one. */
+void snapshot_print_binary(const struct goroutine_snapshot *s, FILE *out);
 /* The header lines summary and top print: binary, GOMAXPROCS, scheduler, GC, heap, Ps, goroutines by status,
  * threads, uptime. */
 void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out);

@@ -55,7 +55,7 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
 }
 
 void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, const struct goroutine_stats *s,
-                             const char *target, int pid, double seconds) {
+                             const char *target, const char *process, double seconds) {
     uint64_t created = 0, exited = 0, live = 0;
     for (size_t i = 0; i < s->nsets; i++) {
         created += s->by_set[i].sum.created;
@@ -64,8 +64,8 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
     }
     const uint64_t *c = s->counters;
     fprintf(out, "\ngmon: traced %s", target);
-    if (pid)
-        fprintf(out, " (PID %d)", pid);
+    if (process[0])
+        fprintf(out, ", %s,", process);
     fprintf(out, " for %.1fs: %llu goroutines created, %llu exited, %llu still live\n", seconds,
             (unsigned long long)created, (unsigned long long)exited, (unsigned long long)live);
     if (s->nsets)

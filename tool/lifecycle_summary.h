@@ -6,8 +6,9 @@
 #include "creation_sites.h"
 #include "goroutine_metrics.h"
 
+/* process: target_process_text of the --pid target, "" for --path. */
 void lifecycle_summary_print(FILE *out, const struct creation_sites *sites,
-                             const struct goroutine_stats *stats, const char *target, int pid,
+                             const struct goroutine_stats *stats, const char *target, const char *process,
                              double seconds);
 
 #endif

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "container_lookup.h"
 
-enum { OPT_PID = 1000 }; /* the others are their enum snapshot_option bit */
+enum { OPT_PID = 1000, OPT_CONTAINER }; /* the others are their enum snapshot_option bit */
 
 static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID},
+                                        {"container", required_argument, NULL, OPT_CONTAINER},
                                         {"bin", required_argument, NULL, SNAP_BIN},
                                         {"json", no_argument, NULL, SNAP_JSON},
                                         {"freeze", no_argument, NULL, SNAP_FREEZE},
@@ -22,7 +24,12 @@ static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID
 static bool take(const char *cmd, int c, const char *arg, struct snapshot_options *o) {
     switch (c) {
     case OPT_PID:
-        return cli_parse_pid(cmd, arg, &o->pid);
+        return o->container ? cli_one_process(cmd) == 0 : cli_parse_pid(cmd, arg, &o->pid);
+    case OPT_CONTAINER:
+        if (o->pid)
+            return cli_one_process(cmd) == 0;
+        o->container = arg;
+        return container_option_pid(cmd, arg, &o->pid);
     case SNAP_BIN:
         o->bin = arg;
         return true;
@@ -58,7 +65,7 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
             cli_bad_option(cmd, argv, optind);
             return -1;
         }
-        if (c != OPT_PID && !(accepted & (unsigned)c)) {
+        if (c != OPT_PID && c != OPT_CONTAINER && !(accepted & (unsigned)c)) {
             cli_error(cmd, "--%s is not an option of gmon %s (see 'gmon %s --help')", OPTIONS[which].name,
                       cmd, cmd);
             return -1;
@@ -71,7 +78,7 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
         return -1;
     }
     if (!o->pid || ((accepted & SNAP_NAME) && !o->name)) {
-        cli_error(cmd, "give --pid PID%s (see 'gmon %s --help')",
+        cli_error(cmd, "give --pid PID or --container NAME%s (see 'gmon %s --help')",
                   accepted & SNAP_NAME ? " and --name NAME" : "", cmd);
         return -1;
     }

@@ -19,15 +19,16 @@ enum snapshot_option {
 };
 
 struct snapshot_options {
-    int pid; /* --pid, required by every snapshot command */
+    int pid;               /* --pid, or the main process of --container: every snapshot command needs one */
+    const char *container; /* --container as given */
     const char *bin, *name;
     bool json, freeze, no_color;
     enum snapshot_pc pc;
     uint64_t refresh_s, count;
 };
 
-/* Parses argv for command cmd, which takes --pid and the options in accepted (enum snapshot_option bits).
- * Returns 0, or -1 after printing one line saying what is wrong. */
+/* Parses argv for command cmd, which takes --pid (or --container) and the options in accepted (enum
+ * snapshot_option bits). Returns 0, or -1 after printing one line saying what is wrong. */
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o);
 

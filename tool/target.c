@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -48,6 +49,47 @@ int target_open(struct target *t, const char *path, int pid, const char *go_vers
 
 void target_close(struct target *t) {
     go_binary_close(&t->bin);
+}
+
+const char *target_process_text(const struct target *t, char *buf, size_t size) {
+    if (!t->pid)
+        snprintf(buf, size, "%s", "");
+    else if (t->proc.container_id[0])
+        snprintf(buf, size, "PID %d (PID %d in container %.12s)", t->pid, t->proc.nspid,
+                 t->proc.container_id);
+    else if (t->proc.nspid != t->pid)
+        snprintf(buf, size, "PID %d (PID %d in its PID namespace)", t->pid, t->proc.nspid);
+    else
+        snprintf(buf, size, "PID %d", t->pid);
+    return buf;
+}
+
+void target_log_process(struct log_writer *w, const struct target *t) {
+    if (!t->pid)
+        return;
+    log_int(w, "pid", t->pid);
+    if (t->proc.nspid != t->pid)
+        log_int(w, "nspid", t->proc.nspid);
+    if (t->proc.container_id[0])
+        log_str(w, "container_id", t->proc.container_id);
+}
+
+static void json_int_or_null(struct json_writer *w, const char *key, bool present, int64_t value) {
+    json_key(w, key);
+    if (present)
+        json_int(w, value);
+    else
+        json_null(w);
+}
+
+void target_json_process(struct json_writer *w, const struct target *t) {
+    json_int_or_null(w, "pid", t->pid != 0, t->pid);
+    json_int_or_null(w, "nspid", t->pid != 0, t->proc.nspid);
+    json_key(w, "container_id");
+    if (t->proc.container_id[0])
+        json_string(w, t->proc.container_id);
+    else
+        json_null(w);
 }
 
 int target_open_symbols(const struct target *t, const char *bin, struct go_binary *out,

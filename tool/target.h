@@ -5,6 +5,8 @@
 
 #include "../symbolize/go_binary.h"
 #include "../symbolize/proc_target.h"
+#include "json_writer.h"
+#include "log_writer.h"
 
 struct target {
     const char *path; /* --path as given, or NULL */
@@ -18,6 +20,16 @@ struct target {
  * Errors start with the file or process they are about. */
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err);
 void target_close(struct target *t);
+/* How gmon names the process to people: "PID 4242", and when it runs in a container or another PID namespace
+ * also its own view, "PID 4242 (PID 1 in container 96ee84ab2e05)", the ID cut to 12 characters as `docker ps`
+ * shows it. "" without --pid. */
+const char *target_process_text(const struct target *t, char *buf, size_t size);
+/* The process as log fields: pid, and nspid and container_id when it runs in a container (none without
+ * --pid). */
+void target_log_process(struct log_writer *w, const struct target *t);
+/* The same as JSON members: "pid", "nspid" and "container_id" (null outside containers; pid null without
+ * --pid). */
+void target_json_process(struct json_writer *w, const struct target *t);
 /* Opens bin, an unstripped build of the target's program (--bin), for its symbols and DWARF: it must be built
  * by the same Go release and have main.main and runtime.main at the target's addresses. */
 int target_open_symbols(const struct target *t, const char *bin, struct go_binary *out,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "container_lookup.h"
 
 void trace_options_init(struct trace_options *t) {
     memset(t, 0, sizeof(*t));
@@ -15,7 +16,14 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
         t->path = arg;
         return 1;
     case TRACE_OPT_PID:
+        if (t->container)
+            return cli_one_process(cmd);
         return cli_parse_pid(cmd, arg, &t->pid) ? 1 : -1;
+    case TRACE_OPT_CONTAINER:
+        if (t->pid)
+            return cli_one_process(cmd);
+        t->container = arg;
+        return container_option_pid(cmd, arg, &t->pid) ? 1 : -1;
     case TRACE_OPT_GOVER:
         t->go_version = arg;
         return 1;
@@ -43,7 +51,7 @@ int trace_options_finish(const char *cmd, int argc, char *const argv[], const st
         return -1;
     }
     if (!t->path && !t->pid) {
-        cli_error(cmd, "give --path BIN or --pid PID (see 'gmon %s --help')", cmd);
+        cli_error(cmd, "give --path BIN, --pid PID or --container NAME (see 'gmon %s --help')", cmd);
         return -1;
     }
     return 0;

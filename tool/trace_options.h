@@ -1,4 +1,5 @@
-/* The options every live-tracing command takes: the target (--path/--pid), --go-version, --duration and
+/* The options every live-tracing command takes: the target (--path/--pid/--container), --go-version,
+ * --duration and
  * --perf-buffer. Each command lists TRACE_LONG_OPTIONS in its getopt table and hands the codes it does not
  * know to trace_options_parse, so the shared options are spelled, checked and refused the same everywhere. */
 #ifndef GMON_TRACE_OPTIONS_H
@@ -12,15 +13,24 @@
 
 struct trace_options {
     const char *path, *go_version;
+    const char *container; /* --container, already resolved into pid */
     int pid;
     uint64_t duration_s; /* 0: until Ctrl-C */
     bool perf_buffer;
 };
 
-enum { TRACE_OPT_PATH = 900, TRACE_OPT_PID, TRACE_OPT_GOVER, TRACE_OPT_DURATION, TRACE_OPT_PERF };
+enum {
+    TRACE_OPT_PATH = 900,
+    TRACE_OPT_PID,
+    TRACE_OPT_CONTAINER,
+    TRACE_OPT_GOVER,
+    TRACE_OPT_DURATION,
+    TRACE_OPT_PERF
+};
 
 #define TRACE_LONG_OPTIONS                                                                                   \
     {"path", required_argument, NULL, TRACE_OPT_PATH}, {"pid", required_argument, NULL, TRACE_OPT_PID},      \
+        {"container", required_argument, NULL, TRACE_OPT_CONTAINER},                                         \
         {"go-version", required_argument, NULL, TRACE_OPT_GOVER},                                            \
         {"duration", required_argument, NULL, TRACE_OPT_DURATION}, {                                         \
         "perf-buffer", no_argument, NULL, TRACE_OPT_PERF                                                     \

@@ -52,8 +52,18 @@ int traced_program_start(struct traced_program *p, const char *cmd, const char *
     return -1;
 }
 
+const char *traced_program_banner(const struct traced_program *p, size_t nprobes, double ms, char *buf,
+                                  size_t size) {
+    char process[128];
+    snprintf(buf, size, "gmon: probes attached to %s%s%s: %s, %zu uprobes, in %.0f ms",
+             traced_program_name(p), p->target.pid ? ", " : "",
+             target_process_text(&p->target, process, sizeof(process)), p->target.bin.version_string, nprobes,
+             ms);
+    return buf;
+}
+
 void traced_program_report_attached(const struct traced_program *p, size_t nprobes, int64_t started_ns) {
-    fprintf(stderr, "gmon: probes attached to %s (%s, %zu uprobes) in %.0f ms; Ctrl-C stops\n",
-            traced_program_name(p), p->target.bin.version_string, nprobes,
-            (double)(monotonic_ns() - started_ns) / 1e6);
+    char banner[4400];
+    traced_program_banner(p, nprobes, (double)(monotonic_ns() - started_ns) / 1e6, banner, sizeof(banner));
+    fprintf(stderr, "%s; Ctrl-C stops\n", banner);
 }

@@ -1,0 +1,29 @@
+/* --container NAME_OR_ID: asks the Docker engine (its HTTP API on a unix socket, or DOCKER_HOST) which host
+ * process is the container's main process, so that people need not run `docker inspect` themselves.
+ * Podman's Docker-compatible socket works too, through DOCKER_HOST. */
+#ifndef GMON_CONTAINER_LOOKUP_H
+#define GMON_CONTAINER_LOOKUP_H
+
+#include <stdbool.h>
+
+#include "../symbolize/gmon_error.h"
+
+struct container_info {
+    int pid;          /* the main process, in gmon's PID namespace (State.Pid) */
+    char id[65];      /* full ID */
+    char name[256];   /* without Docker's leading '/' */
+    char status[32];  /* running, paused, exited, ... */
+    char image[256];  /* Config.Image */
+    char engine[300]; /* where the engine was asked: the socket's path or the tcp:// address */
+};
+
+/* Looks the container up and checks that gmon sees its main process: running, and in gmon's PID namespace
+ * (gmon in a container needs --pid=host). Errors say what to do: start the engine, mount its socket, run the
+ * container, share the host's PID namespace. */
+int container_lookup(const char *name_or_id, struct container_info *out, struct gmon_error *err);
+
+/* The option's job in every command: sets *pid to the container's main process, or prints why not (as
+ * "gmon CMD: ...") and returns false. */
+bool container_option_pid(const char *cmd, const char *name_or_id, int *pid);
+
+#endif
