@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # gmon's entry point for people and for CI. Idempotent: run any command as often as you like.
 #
-#   ./gmon.sh deps      install what gmon needs from Debian (and link kernel headers for BCC)
-#   ./gmon.sh build     build gmon, its tests and benchmarks into build/
-#   ./gmon.sh test      deps + build + every test, then the same suite under ASan+UBSan (build-asan/)
-#   ./gmon.sh demo      deps + build + trace the bundled demo Go service live (log lines, /metrics, summary)
-#   ./gmon.sh format    clang-format the C/C++ sources in place (--check: fail on a difference instead)
+#   ./gmon.sh deps         install what gmon needs from Debian (and link kernel headers for BCC)
+#   ./gmon.sh build        build gmon, its tests and benchmarks into build/
+#   ./gmon.sh test         deps + build + every test (the Dockerized ones too when a Docker engine can be
+#                          started), then the same suite under ASan+UBSan (build-asan/)
+#   ./gmon.sh docker-test  deps + build + Docker engine + images + the Dockerized end-to-end tests only
+#   ./gmon.sh docker-build the images: local Debian base, gmon, the test fixture (cached; see docker/)
+#   ./gmon.sh demo         deps + build + trace the bundled demo Go service live (log lines, /metrics, summary)
+#   ./gmon.sh format       clang-format the C/C++ sources in place (--check: fail on a difference instead)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +26,11 @@ PACKAGES=(
     binutils python3 util-linux ca-certificates curl
     prometheus bpftrace bpftool wrk tmux
 )
+
+# The Docker engine (and its client) and debootstrap, which builds the local base image: no registry is
+# reachable, so every image starts from Debian's packages.
+DOCKER_PACKAGES=(docker.io debootstrap)
+DOCKERD_LOG=/var/log/gmon-dockerd.log
 
 log() { printf 'gmon.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -101,17 +109,80 @@ cmd_build() {
     log "built $BUILD/gmon"
 }
 
+# Every test but the Dockerized ones (label "docker"), which run_docker_suite runs once, on the release build.
 run_suite() {
     local dir=$1 label=$2
     log "running the test suite ($label)"
-    (cd "$dir" && ctest --output-on-failure -j "$JOBS")
+    (cd "$dir" && ctest --output-on-failure -j "$JOBS" -LE docker)
+}
+
+docker_answers() {
+    docker info >/dev/null 2>&1
+}
+
+# Installs and starts a Docker engine unless one answers: systemd's docker.service where systemd runs, dockerd
+# in the background otherwise (CI runners, containers). Returns 1, having said why, when none comes up.
+docker_engine_up() {
+    (apt_install "${DOCKER_PACKAGES[@]}") || return 1
+    docker_answers && return 0
+    if [ -d /run/systemd/system ]; then
+        systemctl start docker >/dev/null 2>&1 || true
+    fi
+    if ! docker_answers; then
+        log "starting dockerd in the background (log: $DOCKERD_LOG)"
+        setsid nohup dockerd </dev/null >>"$DOCKERD_LOG" 2>&1 &
+    fi
+    local waited
+    for waited in $(seq 1 60); do
+        docker_answers && { log "Docker engine ready ($(docker version -f '{{.Server.Version}}'))"; return 0; }
+        sleep 1
+    done
+    tail -n 5 "$DOCKERD_LOG" >&2 2>/dev/null || true
+    log "no Docker engine answered within 60 s"
+    return 1
+}
+
+ensure_fixtures() {
+    if [ ! -x "$BUILD/fixtures/httpserver-plain" ]; then
+        log "building the Go test fixtures with Debian's Go 1.19"
+        "$ROOT/tests/fixtures/build.sh" "$BUILD/fixtures" >/dev/null
+    fi
+}
+
+cmd_docker_build() {
+    cmd_deps
+    cmd_build
+    docker_engine_up || die "the images need a Docker engine, and none could be started here"
+    ensure_fixtures
+    "$ROOT/docker/build_images.sh" "$BUILD/fixtures"
+}
+
+# The Dockerized end-to-end tests: ctest's setup.docker_images builds (or finds cached) the images first.
+run_docker_suite() {
+    log "running the Dockerized tests (release build)"
+    (cd "$BUILD" && ctest --output-on-failure -j "$JOBS" -L docker)
+}
+
+cmd_docker_test() {
+    cmd_deps
+    cmd_build
+    docker_engine_up || die "the Dockerized tests need a Docker engine, and none could be started here"
+    local started=$SECONDS
+    run_docker_suite || die "Dockerized tests FAILED (see above)"
+    log "Dockerized tests passed in $((SECONDS - started)) s"
 }
 
 cmd_test() {
     cmd_deps
     cmd_build
-    local status=0
+    local status=0 docker_ran=yes
     run_suite "$BUILD" "release build" || status=1
+    if docker_engine_up; then
+        run_docker_suite || status=1
+    else
+        docker_ran=no
+        log "######## THE DOCKERIZED TESTS DID NOT RUN: no Docker engine could be started (see above) ########"
+    fi
     log "building with AddressSanitizer + UndefinedBehaviorSanitizer into $BUILD_ASAN"
     configure_and_build "$BUILD_ASAN" -DGMON_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -119,17 +190,18 @@ cmd_test() {
     if [ $status -ne 0 ]; then
         die "tests FAILED (see above)"
     fi
-    log "all tests passed (release and ASan+UBSan builds)"
+    if [ $docker_ran = no ]; then
+        log "all tests that could run passed (release and ASan+UBSan builds); the Dockerized ones DID NOT RUN"
+    else
+        log "all tests passed (release and ASan+UBSan builds, and the Dockerized tests)"
+    fi
 }
 
 cmd_demo() {
     cmd_deps
     cmd_build
     local fixtures=$BUILD/fixtures
-    if [ ! -x "$fixtures/httpserver-plain" ]; then
-        log "building the demo Go service with Debian's Go 1.19"
-        "$ROOT/tests/fixtures/build.sh" "$fixtures" >/dev/null
-    fi
+    ensure_fixtures
     local port=18080 metrics=15500
     "$fixtures/httpserver-plain" -addr 127.0.0.1:$port 2>/dev/null &
     local service=$!
@@ -182,9 +254,11 @@ main() {
         deps) cmd_deps ;;
         build) cmd_build ;;
         test) cmd_test ;;
+        docker-test) cmd_docker_test ;;
+        docker-build) cmd_docker_build ;;
         demo) cmd_demo ;;
         format) cmd_format "$@" ;;
-        -h | --help | help | "") sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+        -h | --help | help | "") sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
     esac
 }
