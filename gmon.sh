@@ -56,8 +56,9 @@ apt_install() {
     log "installing from Debian: $(echo $missing)"
     local try
     for try in 1 2 3; do
-        if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            $missing >/dev/null; then
+        # needrestart (pulled in by some packages) would print warnings and may ask about services: suspend it.
+        if apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+            apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
             return 0
         fi
         log "apt-get failed (attempt $try of 3), retrying"
