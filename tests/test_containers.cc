@@ -202,6 +202,33 @@ TEST_F(Containers, HostTracesTheFixtureInAContainerByHostPid) {
     EXPECT_NE(info.out.find("/proc/" + pid + "/root/app/httpserver-plain"), std::string::npos) << info.out;
 }
 
+// Every command on the container's process by --container: the tracing ones attach (their banner names the
+// container) and end after --duration with status 0; the snapshot ones read it.
+TEST_F(Containers, EveryCommandWorksOnAContainer) {
+    container web("every", FIXTURE_IMAGE);
+    std::string base = "http://" + web.ip + ":8080";
+    ASSERT_TRUE(http_ok(base + "/get/200")) << web.logs();
+    std::string target = " --container " + web.name,
+                in_container = "(PID 1 in container " + web.id.substr(0, 12);
+    for (const char *cmd : {"gc", "gr", "gr seq", "gm", "sched", "lifecycle --metrics 0"}) {
+        background g(gmon_command(std::string(cmd) + target + " --duration 3"));
+        ASSERT_TRUE(attached(g)) << cmd;
+        drive(base, 2);
+        EXPECT_EQ(g.wait(20), 0) << cmd << ": " << g.err();
+        EXPECT_NE(g.err().find(in_container), std::string::npos) << cmd << ": " << g.err();
+    }
+    auto top = gmon("top" + target + " --count 1");
+    EXPECT_EQ(top.status, 0) << top.err;
+    EXPECT_NE(top.out.find("main.main.func2.1"), std::string::npos) << "the leaked goroutines: " << top.out;
+    auto heap = gmon("heap" + target + " --json");
+    EXPECT_EQ(heap.status, 0) << heap.err;
+    EXPECT_EQ(json_field(heap.out, "container_id"), web.id);
+    EXPECT_NE(heap.out.find("\"size_classes\":["), std::string::npos) << heap.out;
+    auto var = gmon("var" + target + " --name runtime.ncpu --json");
+    EXPECT_EQ(var.status, 0) << var.err;
+    EXPECT_EQ(json_field(var.out, "value"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN))) << var.out;
+}
+
 // The binary in the container is stripped: the same trace, symbolized from its .gopclntab alone.
 TEST_F(Containers, HostTracesAStrippedBinaryInAContainer) {
     container web("stripped", std::string("--entrypoint /app/httpserver-stripped ") + FIXTURE_IMAGE +
