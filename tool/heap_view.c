@@ -210,7 +210,7 @@ void heap_view_read(struct heap_view *h, const struct runtime_state *st, const s
     memset(h, 0, sizeof(*h));
     h->classes = classes;
     h->classes_disagree = classes_disagree;
-    uint64_t sweepgen, in_use, swept;
+    uint64_t sweepgen = 0, in_use = 0, swept = 0; /* a failed read leaves them as they are */
     if (st->why_not[0] || !st->globals.addr[BASE_MHEAP]) {
         snprintf(h->why_not, sizeof(h->why_not), "%s",
                  st->why_not[0] ? st->why_not : "runtime.mheap_ was not found in this binary");
