@@ -72,6 +72,40 @@ TEST(LifecycleSafety, DeepRecursionInThousandsOfGoroutinesRuns30sUnharmed) {
     EXPECT_EQ(g.wait(10), 0);
 }
 
+// SIGKILL gives gmon no chance to detach: the kernel must do it. gmon attaches through perf-event file
+// descriptors (the uprobe PMU), which die with the process, and creates no tracefs event that would outlive
+// it.
+TEST(LifecycleSafety, SigkillOfGmonLeavesNothingAttached) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "sigkill");
+    uint64_t ret_offset = newproc1_ret_offset(bin);
+    ASSERT_NE(ret_offset, 0u);
+    background target(bin + " on-signal 20 10");
+    ASSERT_TRUE(target.wait_for("ready", 10000));
+    uint64_t ret_address = runtime_address(target.pid(), bin, ret_offset);
+    ASSERT_NE(ret_address, 0u);
+    std::string attach_path = "uprobe  filename /proc/" + std::to_string(target.pid()) + "/exe";
+    for (const char *cmd : {"--metrics 0", "gc", "sched", "gm"}) {
+        background g(gmon_command(std::string(cmd) + " --pid " + std::to_string(target.pid())));
+        if (!attached(g))
+            return;
+        EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos) << cmd;
+        g.signal(SIGKILL);
+        EXPECT_EQ(g.wait(10), 128 + SIGKILL);
+        // The kernel releases the perf events and programs of a dead process's last descriptors at once,
+        // but a moment later than the signal.
+        bool clean = false;
+        for (int i = 0; i < 50 && !clean; i++, usleep(100 * 1000))
+            clean = run("bpftool perf list").out.find(attach_path) == std::string::npos;
+        EXPECT_TRUE(clean) << cmd << ": a uprobe outlived gmon";
+        EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << cmd << ": newproc1's RET is restored";
+        std::string events = read_file("/sys/kernel/tracing/uprobe_events");
+        EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
+    }
+    target.signal(SIGUSR1);
+    EXPECT_EQ(target.wait(30), 0) << "the target carries on";
+    EXPECT_EQ(fixture_goroutines(target.out()).size(), 20u);
+}
+
 TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "detach");
     uint64_t ret_offset = newproc1_ret_offset(bin);
