@@ -229,8 +229,10 @@ int32_t pclntab_pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, u
         uint32_t uv, pcdelta;
         if (!read_uvarint(&p, end, &uv) || (uv == 0 && !first))
             return -1;
-        /* zig-zag: the low bit is the sign */
-        val += (uv & 1) ? (int32_t) ~(uv >> 1) : (int32_t)(uv >> 1);
+        /* zig-zag: the low bit is the sign. The sum wraps as Go's int32 does (unsigned arithmetic): a hostile
+         * table must not reach signed overflow, which C leaves undefined (found by fuzz_pclntab). */
+        uint32_t delta = (uv & 1) ? ~(uv >> 1) : (uv >> 1);
+        val = (int32_t)((uint32_t)val + delta);
         if (!read_uvarint(&p, end, &pcdelta))
             return -1;
         pc += (uint64_t)pcdelta * t->quantum;
