@@ -4,9 +4,11 @@
 #   ./gmon.sh deps         install what gmon needs from Debian (and link kernel headers for BCC)
 #   ./gmon.sh build        build gmon, its tests and benchmarks into build/
 #   ./gmon.sh test         deps + build + every test (the Dockerized ones too when a Docker engine can be
-#                          started), then the same suite under ASan+UBSan (build-asan/)
+#                          started), the same suite under ASan+UBSan (build-asan/), then the fuzz targets
 #   ./gmon.sh docker-test  deps + build + Docker engine + images + the Dockerized end-to-end tests only
 #   ./gmon.sh docker-build the images: local Debian base, gmon, the test fixture (cached; see docker/)
+#   ./gmon.sh fuzz [SECS]  the libFuzzer targets of tests/fuzz/ (clang, ASan+UBSan, build-fuzz/), SECS each
+#                          (default 30; ./gmon.sh test runs them too); bench/fuzz.sh runs them longer
 #   ./gmon.sh demo         deps + build + trace the bundled demo Go service live (log lines, /metrics, summary)
 #   ./gmon.sh format       clang-format the C/C++ sources in place (--check: fail on a difference instead)
 set -euo pipefail
@@ -14,6 +16,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=$ROOT/build
 BUILD_ASAN=$ROOT/build-asan
+BUILD_FUZZ=$ROOT/build-fuzz
+FUZZ_SECONDS_IN_TEST=30
 JOBS=$(nproc)
 
 # Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
@@ -188,14 +192,36 @@ cmd_test() {
     configure_and_build "$BUILD_ASAN" -DGMON_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_suite "$BUILD_ASAN" "ASan+UBSan build" || status=1
+    fuzz_targets "$FUZZ_SECONDS_IN_TEST" || status=1
     if [ $status -ne 0 ]; then
         die "tests FAILED (see above)"
     fi
     if [ $docker_ran = no ]; then
-        log "all tests that could run passed (release and ASan+UBSan builds); the Dockerized ones DID NOT RUN"
+        log "all tests that could run passed (release, ASan+UBSan, fuzzing); the Dockerized ones DID NOT RUN"
     else
-        log "all tests passed (release and ASan+UBSan builds, and the Dockerized tests)"
+        log "all tests passed (release and ASan+UBSan builds, the Dockerized tests, fuzzing)"
     fi
+}
+
+# The fuzz targets, $1 seconds each, after the regression inputs: see tests/fuzz/run.sh.
+fuzz_targets() {
+    local seconds=$1
+    ensure_fixtures
+    "$ROOT/tests/corpus/fetch.sh" >/dev/null
+    log "building the fuzz targets with clang (libFuzzer, ASan+UBSan) into $BUILD_FUZZ"
+    mkdir -p "$BUILD_FUZZ"
+    CC=clang CXX=clang++ configure_and_build "$BUILD_FUZZ" -DGMON_FUZZ=ON
+    log "fuzzing each target for $seconds s (corpora kept in $BUILD_FUZZ/work)"
+    "$ROOT/tests/fuzz/run.sh" "$BUILD_FUZZ" "$BUILD/fixtures" "${GMON_CACHE:-$HOME/.cache/gmon}/corpus" \
+        "$seconds" "$BUILD_FUZZ/work"
+}
+
+cmd_fuzz() {
+    local seconds=${1:-30}
+    [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECS must be a positive number of seconds, not '$seconds'"
+    cmd_deps
+    cmd_build
+    fuzz_targets "$seconds"
 }
 
 cmd_demo() {
@@ -257,9 +283,10 @@ main() {
         test) cmd_test ;;
         docker-test) cmd_docker_test ;;
         docker-build) cmd_docker_build ;;
+        fuzz) cmd_fuzz "$@" ;;
         demo) cmd_demo ;;
         format) cmd_format "$@" ;;
-        -h | --help | help | "") sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+        -h | --help | help | "") sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
     esac
 }

@@ -58,7 +58,7 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
                            struct snapshot_options *o) {
     *o = (struct snapshot_options){.refresh_s = 2};
     opterr = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c, which = -1;
     while ((c = getopt_long_only(argc, argv, "", OPTIONS, &which)) != -1) {
         if (c == '?' || c == ':') {

@@ -61,7 +61,7 @@ int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct o
                          const char *shortopts, struct trace_options *t, own_option_fn own, void *ctx) {
     trace_options_init(t);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c;
     while ((c = getopt_long_only(argc, argv, shortopts, opts, NULL)) != -1) {
         int handled = trace_options_parse(cmd, c, optarg, t);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of tests/fuzz/ for SECONDS each, on seed corpora made from the test binaries,
+# then once over the saved regression inputs (tests/fuzz/regressions/TARGET/: every crash found so far).
+# Prints one line per target: executions, executions per second, corpus size, coverage, crashes. Exit 1 when
+# a target crashed (its input is saved as WORK/crashes/TARGET-crash-*; copy it into regressions/ once fixed).
+# Usage: tests/fuzz/run.sh FUZZ_BUILD FIXTURES CORPUS_DIR SECONDS WORK
+#   FUZZ_BUILD  a build tree configured with CC=clang CXX=clang++ -DGMON_FUZZ=ON
+#   FIXTURES    tests/fixtures/build.sh's output; CORPUS_DIR: the npm corpus (tests/corpus/fetch.sh)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
+targets=(go_binary pclntab dwarf proc_maps modinfo cli)
+log() { echo "fuzz: $*" >&2; }
+
+seed_go_binary() {
+    cp "$fixtures/lifecycle-stripped" "$fixtures/lifecycle-pie" "$1/"
+}
+
+# Each release family's table: go1.19 from the fixtures, the others from the corpus (cut to 256 KiB: the
+# header, the function table and the start of every area; the mutations reach the rest).
+seed_pclntab() {
+    objcopy -O binary --only-section=.gopclntab "$fixtures/lifecycle-plain" "$1/go1.19"
+    local bin
+    for bin in "$corpus"/*; do
+        [ -f "$bin" ] && file -b "$bin" | grep -q ELF || continue
+        objcopy -O binary --only-section=.gopclntab "$bin" "$1/tmp" 2>/dev/null || continue
+        head -c 262144 "$1/tmp" >"$1/$(basename "$bin")"
+    done
+    rm -f "$1/tmp"
+}
+
+seed_dwarf() {
+    cp "$fixtures/lifecycle-plain" "$1/"
+}
+
+seed_proc_maps() {
+    local i=0 line
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >"$1/line$((i++))"
+    done </proc/self/maps
+}
+
+# The modinfo blob between its two 16-byte sentinels, as `go version -m` reads it.
+seed_modinfo() {
+    local bin
+    for bin in "$fixtures/lifecycle-plain" "$fixtures/httpserver-cgo"; do
+        python3 - "$bin" "$1/$(basename "$bin")" <<'PY'
+import sys
+data = open(sys.argv[1], 'rb').read()
+start = data.find(bytes.fromhex('3077af0c9274080241e1c107e6d618e6'))
+end = data.find(bytes.fromhex('f932433186182072008242104116d8f2'), start)
+open(sys.argv[2], 'wb').write(data[start:end + 16])
+PY
+    done
+}
+
+seed_cli() {
+    local i=0 args
+    for args in '--pid 1 --json' '--pid 42 --bin /x --freeze' '--container web --pc caller' \
+        '--pid 7 --refresh 3 --count 9' '--name main.x --pid 1' '--path /bin/x --duration 5 --level INFO' \
+        '-pid 12 -go-version 1.21 -perf-buffer' '--pid=3 --format=json'; do
+        printf '%s' "$args" | tr ' ' '\0' >"$1/args$((i++))"
+    done
+}
+
+run_target() {
+    local t=$1 out=$work/$1.log
+    local seeds=$work/seeds/$t corpus_dir=$work/corpus/$t
+    mkdir -p "$seeds" "$corpus_dir" "$work/crashes"
+    [ -n "$(ls -A "$seeds")" ] || "seed_$t" "$seeds"
+    local status=0
+    "$build/tests/fuzz/fuzz_$t" "$corpus_dir" "$seeds" -max_total_time="$seconds" -print_final_stats=1 \
+        -close_fd_mask=3 -artifact_prefix="$work/crashes/$t-" -rss_limit_mb=4096 -max_len=$((8 << 20)) \
+        >"$out" 2>&1 || status=$?
+    local execs rate cov units
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out" | tail -1)
+    cov=$(grep -o 'cov: [0-9]*' "$out" | tail -1 | cut -d' ' -f2)
+    units=$(ls "$corpus_dir" | wc -l)
+    if [ $status -ne 0 ]; then
+        tail -40 "$out" >&2
+        printf '%-10s CRASHED after %s executions (log: %s)\n' "$t" "${execs:-?}" "$out"
+        return 1
+    fi
+    printf '%-10s %10s executions in %ss (%s/s), coverage %s edges, corpus %s inputs, 0 crashes\n' "$t" \
+        "${execs:-?}" "$seconds" "${rate:-?}" "${cov:-?}" "$units"
+}
+
+run_regressions() {
+    local t=$1 dir=$here/regressions/$1
+    [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || return 0
+    "$build/tests/fuzz/fuzz_$t" "$dir"/* -close_fd_mask=3 >"$work/$t-regressions.log" 2>&1 || {
+        tail -40 "$work/$t-regressions.log" >&2
+        echo "$t: a saved regression input crashes again"
+        return 1
+    }
+    echo "$t: $(ls "$dir" | wc -l) regression inputs pass"
+}
+
+mkdir -p "$work"
+failed=0
+for t in "${targets[@]}"; do
+    run_regressions "$t" || failed=1
+    run_target "$t" || failed=1
+done
+exit $failed
