@@ -49,32 +49,51 @@ static bool same_mount_ns(int pid) {
     return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
 }
 
-/* The first run of exactly 64 hex digits in text, bounded by non-hex characters. */
-static bool find_hex64(const char *text, char id[65]) {
+/* Calls each(run, ctx) for every run of exactly 64 hex digits in text (bounded by non-hex characters), in
+ * order, until it returns true. Returns whether one did. */
+static bool each_hex64(const char *text, bool (*each)(const char *run, void *ctx), void *ctx) {
     for (const char *p = text; *p;) {
         size_t n = strspn(p, "0123456789abcdef");
-        if (n == 64 && !isxdigit((unsigned char)p[n])) {
-            memcpy(id, p, 64);
-            id[64] = '\0';
+        if (n == 64 && !isxdigit((unsigned char)p[n]) && each(p, ctx))
             return true;
-        }
         p += n ? n : 1;
     }
     return false;
 }
 
-bool proc_container_id(int pid, char id[65]) {
+/* Calls each for every 64-hex run of every line of /proc/PID/cgroup, until it returns true. */
+static bool each_cgroup_id(int pid, bool (*each)(const char *run, void *ctx), void *ctx) {
     char path[64], line[1024];
     snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
     FILE *f = fopen(path, "re");
-    bool found = false;
+    bool stopped = false;
+    while (f && !stopped && fgets(line, sizeof(line), f))
+        stopped = each_hex64(line, each, ctx);
+    if (f)
+        fclose(f);
+    return stopped;
+}
+
+/* Keeps the run: the last one wins, as nested containers list the outer one first. */
+static bool keep_innermost(const char *run, void *ctx) {
+    char *id = ctx;
+    memcpy(id, run, 64);
+    id[64] = '\0';
+    return false;
+}
+
+bool proc_container_id(int pid, char id[65]) {
     id[0] = '\0';
-    if (!f)
-        return false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = find_hex64(line, id);
-    fclose(f);
-    return found;
+    each_cgroup_id(pid, keep_innermost, id);
+    return id[0] != '\0';
+}
+
+static bool same_id(const char *run, void *ctx) {
+    return memcmp(run, ctx, 64) == 0;
+}
+
+bool proc_cgroup_mentions(int pid, const char *id) {
+    return strlen(id) == 64 && each_cgroup_id(pid, same_id, (void *)id);
 }
 
 int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
@@ -85,7 +104,9 @@ int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
     if (!proc_exists(pid))
         return gmon_fail(
             err, "no process with PID %d%s", pid,
-            in_container() ? " (gmon runs in a container: give it the host's PIDs with --pid=host)" : "");
+            in_container()
+                ? " (if gmon runs in a container without --pid=host, it cannot see the host's PIDs)"
+                : "");
     snprintf(t->open_path, sizeof(t->open_path), "/proc/%d/exe", pid);
     ssize_t n = readlink(t->open_path, t->exe, sizeof(t->exe) - 1);
     if (n < 0) {

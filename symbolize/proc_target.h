@@ -33,9 +33,11 @@ struct maps_entry {
 int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err);
 
 /* The ID of the container process pid runs in, as Docker, containerd and Podman name its cgroup (64 hex
- * digits in a path such as /docker/ID or /system.slice/docker-ID.scope): true and id set when there is one.
- */
+ * digits in a path such as /docker/ID or /system.slice/docker-ID.scope; the innermost one when containers
+ * nest): true and id set when there is one. */
 bool proc_container_id(int pid, char id[65]);
+/* True when a cgroup path of process pid names the container id (64 hex digits), at any nesting level. */
+bool proc_cgroup_mentions(int pid, const char *id);
 
 /* Parses one line of /proc/PID/maps (modifies line: the path is cut at the newline). */
 bool proc_maps_parse_line(char *line, struct maps_entry *e);

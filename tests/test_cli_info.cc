@@ -184,8 +184,16 @@ TEST(CliInfo, NoPermission) {
 // A process in its own PID namespace (as in a container, without one): gmon names both of its PIDs.
 TEST(CliInfo, ProcessInAnotherPidNamespace) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "pidns");
-    background ns("sh -c 'sleep 600 | unshare --pid --fork --kill-child " + bin + " population'");
-    ASSERT_TRUE(ns.wait_for("ready 1", 20000))
+    // Its own process group, killed whole at the end: the sleep feeding the fixture's stdin, unshare,
+    // fixture.
+    background ns("setsid sh -c 'sleep 600 | unshare --pid --fork --kill-child " + bin + " population'");
+    struct group_killer {
+        pid_t pgid;
+        ~group_killer() {
+            kill(-pgid, SIGKILL);
+        }
+    } killer{ns.pid()};
+    ASSERT_TRUE(ns.wait_for("ready 1 ", 20000))
         << "the fixture sees itself as PID 1: " << ns.out() << ns.err();
     auto found = run("sh -c 'for p in $(pgrep -f " + bin + "); do [ \"$(readlink /proc/$p/exe)\" = " + bin +
                      " ] && echo $p; done; true'");
@@ -210,7 +218,8 @@ TEST(CliInfo, ProcessInAnotherPidNamespace) {
 // Dockerized tests (test_containers.cc) cover the engine's own answers.
 TEST(CliInfo, ContainerOptionWithoutAnEngine) {
     std::string no_engine = "env DOCKER_HOST=unix://" + scratch_dir() + "/no-docker.sock ";
-    for (const char *cmd : {"info", "summary", "top", "heap", "var --name x", "lifecycle", "gc", "sched"}) {
+    for (const char *cmd : {"info", "summary", "top", "heap", "var --name x", "lifecycle", "gc", "gr",
+                            "gr seq", "lifetime", "gm", "sched"}) {
         auto r = run(no_engine + GMON_BINARY + " " + cmd + " --container web");
         expect_one_line_error(r, "--container web", "no container engine");
         EXPECT_NE(r.err.find("no-docker.sock does not exist. Start one (dockerd)"), std::string::npos)
@@ -218,11 +227,12 @@ TEST(CliInfo, ContainerOptionWithoutAnEngine) {
     }
     expect_one_line_error(
         run("env DOCKER_HOST=ssh://host " + std::string(GMON_BINARY) + " summary --container web"),
-        "ssh://host", "unix:// or tcp://");
+        "ssh://host", "unix://PATH or tcp://");
     expect_one_line_error(gmon("summary --container 'web;rm'"), "web;rm", "not a container name or ID");
-    expect_one_line_error(gmon("summary --pid 1 --container web"), "summary", "one of --pid and --container");
-    expect_one_line_error(gmon("gc --pid 1 --container web"), "gc", "one of --pid and --container");
-    expect_one_line_error(gmon("info --pid 1 --container web"), "info", "one of --pid and --container");
+    expect_one_line_error(gmon("summary --pid 1 --container web"), "summary",
+                          "one process: --pid or --container");
+    expect_one_line_error(gmon("gc --pid 1 --container web"), "gc", "one process: --pid or --container");
+    expect_one_line_error(gmon("info --pid 1 --container web"), "info", "one process: --pid or --container");
     // A closed port: the engine is not there.
     int port = free_port();
     expect_one_line_error(run("env DOCKER_HOST=tcp://127.0.0.1:" + std::to_string(port) + " " + GMON_BINARY +

@@ -77,6 +77,6 @@ bool cli_wants_version(int argc, char *const argv[]) {
 }
 
 int cli_one_process(const char *cmd) {
-    cli_error(cmd, "give one of --pid and --container, not both (see 'gmon %s --help')", cmd ? cmd : "");
+    cli_error(cmd, "give one process: --pid or --container, once (see 'gmon %s --help')", cmd ? cmd : "");
     return -1;
 }

@@ -404,7 +404,7 @@ int cmd_info(int argc, char *argv[]) {
             break;
         case 'P':
         case 'C':
-            if (pid || container) {
+            if (container || (c == 'C' && pid)) { /* a second --pid wins, as before --container existed */
                 cli_one_process("info");
                 return GMON_EXIT_BAD_INPUT;
             }

@@ -32,19 +32,21 @@ static int engine_from_env(struct engine *e, struct container_info *out, struct 
     if (!host || !*host)
         host = DEFAULT_ENGINE;
     memset(e, 0, sizeof(*e));
-    if (strncmp(host, "unix://", 7) == 0) {
+    if (strncmp(host, "unix://", 7) == 0 && host[7]) {
         snprintf(e->socket, sizeof(e->socket), "%s", host + 7);
-        snprintf(e->url, sizeof(e->url), "http://docker");
+        snprintf(e->url, sizeof(e->url), "http://localhost");
         snprintf(out->engine, sizeof(out->engine), "%s", e->socket);
         return 0;
     }
-    if (strncmp(host, "tcp://", 6) == 0) {
-        snprintf(e->url, sizeof(e->url), "http://%s", host + 6);
+    if (strncmp(host, "tcp://", 6) == 0 && host[6]) {
+        /* The docker CLI's default port when DOCKER_HOST names none. */
+        snprintf(e->url, sizeof(e->url), "http://%s%s", host + 6, strchr(host + 6, ':') ? "" : ":2375");
         snprintf(out->engine, sizeof(out->engine), "%s", host);
         return 0;
     }
-    return gmon_fail(err, "DOCKER_HOST=%s: gmon reaches a container engine by unix:// or tcp:// (no TLS)",
-                     host);
+    return gmon_fail(
+        err, "DOCKER_HOST=%s: gmon reaches a container engine by unix://PATH or tcp://HOST[:PORT] (no TLS)",
+        host);
 }
 
 /* Docker's names are [a-zA-Z0-9][a-zA-Z0-9_.-]*; IDs and their prefixes are hex. Checked before the name
@@ -94,15 +96,28 @@ static int http_get(const struct engine *e, const char *url, struct reply *r, lo
     if (!h)
         return curl ? gmon_fail(err, "libcurl could not start") : -1;
     char curl_error[CURL_ERROR_SIZE] = "";
-    curl->easy_setopt(h, CURLOPT_URL, url);
-    if (e->socket[0])
-        curl->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, e->socket);
-    curl->easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    curl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl->easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
-    curl->easy_setopt(h, CURLOPT_WRITEFUNCTION, append_reply);
-    curl->easy_setopt(h, CURLOPT_WRITEDATA, r);
-    CURLcode rc = curl->easy_perform(h);
+    /* Every option must take: without the socket path the request would go out over TCP. No proxy from the
+     * environment either: the engine is local, or named by DOCKER_HOST itself. */
+    CURLcode rc = curl->easy_setopt(h, CURLOPT_URL, url);
+    if (rc == CURLE_OK && e->socket[0])
+        rc = curl->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_PROXY, "");
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_WRITEFUNCTION, append_reply);
+    if (rc == CURLE_OK)
+        rc = curl->easy_setopt(h, CURLOPT_WRITEDATA, r);
+    if (rc != CURLE_OK) {
+        curl->easy_cleanup(h);
+        return gmon_fail(err, "libcurl refused an option: %s", curl->easy_strerror(rc));
+    }
+    rc = curl->easy_perform(h);
     curl->easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl->easy_cleanup(h);
     const char *why = curl_error[0] ? curl_error : curl->easy_strerror(rc);
@@ -129,7 +144,7 @@ static void engine_message(const char *body, char *out, size_t size) {
     json_object_put(root);
 }
 
-static int parse_inspect(const char *body, struct container_info *out, struct gmon_error *err) {
+int container_parse_inspect(const char *body, struct container_info *out, struct gmon_error *err) {
     json_object *root = body ? json_tokener_parse(body) : NULL, *state, *config, *pid;
     if (!root || !json_object_object_get_ex(root, "State", &state) ||
         !json_object_object_get_ex(state, "Pid", &pid)) {
@@ -166,19 +181,20 @@ static int ask_engine(const char *name, struct container_info *out, struct gmon_
             rc = gmon_fail(err, "the engine answered HTTP %ld: %s", status, said[0] ? said : "no message");
     }
     if (rc == 0)
-        rc = parse_inspect(r.data, out, err);
+        rc = container_parse_inspect(r.data, out, err);
     free(r.data);
     return rc == 0 ? 0 : gmon_fail_context(err, "container engine at %s", out->engine);
 }
 
 /* The PID the engine gives is in the host's PID namespace: make sure gmon sees that very process. */
 static int check_visible(const struct container_info *c, struct gmon_error *err) {
-    char seen[65];
+    char innermost[65];
     if (c->pid <= 0)
         return gmon_fail(err, "container %s (%.12s) is not running (status %s): start it, or give --pid",
                          c->name, c->id, c->status[0] ? c->status : "unknown");
     bool exists = proc_exists(c->pid);
-    if (exists && (!proc_container_id(c->pid, seen) || strcmp(seen, c->id) == 0))
+    /* A cgroup without any container ID cannot be checked (an unusual cgroup layout): taken on trust. */
+    if (exists && (proc_cgroup_mentions(c->pid, c->id) || !proc_container_id(c->pid, innermost)))
         return 0;
     return gmon_fail(err,
                      "container %s runs as host PID %d, which is %s from gmon's PID namespace: run gmon's "

@@ -22,6 +22,10 @@ struct container_info {
  * container, share the host's PID namespace. */
 int container_lookup(const char *name_or_id, struct container_info *out, struct gmon_error *err);
 
+/* Reads the engine's answer to GET /containers/NAME/json (exposed for the fuzzer): the main process's PID,
+ * the ID, name, status and image. Fails when the reply is not JSON or has no State.Pid. */
+int container_parse_inspect(const char *body, struct container_info *out, struct gmon_error *err);
+
 /* The option's job in every command: sets *pid to the container's main process, or prints why not (as
  * "gmon CMD: ...") and returns false. */
 bool container_option_pid(const char *cmd, const char *name_or_id, int *pid);

@@ -26,7 +26,7 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
     case OPT_PID:
         return o->container ? cli_one_process(cmd) == 0 : cli_parse_pid(cmd, arg, &o->pid);
     case OPT_CONTAINER:
-        if (o->pid)
+        if (o->pid || o->container)
             return cli_one_process(cmd) == 0;
         o->container = arg;
         return container_option_pid(cmd, arg, &o->pid);

@@ -20,7 +20,7 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
             return cli_one_process(cmd);
         return cli_parse_pid(cmd, arg, &t->pid) ? 1 : -1;
     case TRACE_OPT_CONTAINER:
-        if (t->pid)
+        if (t->pid || t->container)
             return cli_one_process(cmd);
         t->container = arg;
         return container_option_pid(cmd, arg, &t->pid) ? 1 : -1;
