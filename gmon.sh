@@ -130,20 +130,29 @@ docker_answers() {
 docker_engine_up() {
     (apt_install "${DOCKER_PACKAGES[@]}") || return 1
     docker_answers && return 0
+    if [ "$(id -u)" != 0 ]; then
+        log "no Docker engine answers, and starting one needs root"
+        return 1
+    fi
     if [ -d /run/systemd/system ]; then
         systemctl start docker >/dev/null 2>&1 || true
     fi
+    local dockerd=
     if ! docker_answers; then
         log "starting dockerd in the background (log: $DOCKERD_LOG)"
         setsid nohup dockerd </dev/null >>"$DOCKERD_LOG" 2>&1 &
+        dockerd=$!
     fi
     local waited
     for waited in $(seq 1 60); do
         docker_answers && { log "Docker engine ready ($(docker version -f '{{.Server.Version}}'))"; return 0; }
+        if [ -n "$dockerd" ] && ! kill -0 "$dockerd" 2>/dev/null; then
+            break # it exited: no point in waiting
+        fi
         sleep 1
     done
     tail -n 5 "$DOCKERD_LOG" >&2 2>/dev/null || true
-    log "no Docker engine answered within 60 s"
+    log "no Docker engine answered (waited ${waited} s; dockerd's log: $DOCKERD_LOG)"
     return 1
 }
 

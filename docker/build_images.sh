@@ -8,6 +8,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 fixtures=${1:-}
+if [ -n "$fixtures" ]; then
+    fixtures=$(cd "$fixtures" && pwd) # tar -C below changes directory first
+fi
 log() { echo "docker/build_images.sh: $*" >&2; }
 
 # The legacy builder: Debian's engine has no BuildKit (buildx) plugin, and the legacy builder's layer cache is
@@ -18,9 +21,10 @@ build() {
     shift 2
     local logf
     logf=$(mktemp)
-    local started=$SECONDS
+    local started=$SECONDS proxy=()
+    [ -z "${http_proxy:-}" ] || proxy=(--build-arg "http_proxy=$http_proxy")
     if ! tar -c "$@" |
-        DOCKER_BUILDKIT=0 docker build -f "$dockerfile" -t "$name" - >"$logf" 2>&1; then
+        DOCKER_BUILDKIT=0 docker build "${proxy[@]}" -f "$dockerfile" -t "$name" - >"$logf" 2>&1; then
         cat "$logf" >&2
         rm -f "$logf"
         log "building $name failed"

@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
-targets=(go_binary pclntab dwarf proc_maps modinfo cli)
+targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply)
 log() { echo "fuzz: $*" >&2; }
 
 seed_go_binary() {
@@ -22,7 +22,7 @@ seed_pclntab() {
     objcopy -O binary --only-section=.gopclntab "$fixtures/lifecycle-plain" "$1/go1.19"
     local bin
     for bin in "$corpus"/*; do
-        [ -f "$bin" ] && file -b "$bin" | grep -q ELF || continue
+        [ -f "$bin" ] && [ "$(head -c 4 "$bin" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || continue # ELF
         objcopy -O binary --only-section=.gopclntab "$bin" "$1/tmp" 2>/dev/null || continue
         head -c 262144 "$1/tmp" >"$1/$(basename "$bin")"
     done
@@ -63,11 +63,21 @@ seed_cli() {
     done
 }
 
+# A real inspect reply of Docker 20.10 (trimmed) and its "No such container" error, kept in seeds/.
+seed_engine_reply() {
+    cp "$here"/seeds/engine_reply/* "$1/"
+}
+
 run_target() {
     local t=$1 out=$work/$1.log
     local seeds=$work/seeds/$t corpus_dir=$work/corpus/$t
-    mkdir -p "$seeds" "$corpus_dir" "$work/crashes"
-    [ -n "$(ls -A "$seeds")" ] || "seed_$t" "$seeds"
+    mkdir -p "$work/seeds" "$corpus_dir" "$work/crashes"
+    if [ ! -d "$seeds" ]; then # made whole or not at all: an interrupted run leaves no half-made seed set
+        rm -rf "$seeds.tmp"
+        mkdir "$seeds.tmp"
+        "seed_$t" "$seeds.tmp"
+        mv "$seeds.tmp" "$seeds"
+    fi
     local status=0
     "$build/tests/fuzz/fuzz_$t" "$corpus_dir" "$seeds" -max_total_time="$seconds" -print_final_stats=1 \
         -close_fd_mask=3 -artifact_prefix="$work/crashes/$t-" -rss_limit_mb=4096 -max_len=$((8 << 20)) \
