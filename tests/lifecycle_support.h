@@ -88,6 +88,16 @@ inline void trace_workload(background &g, const std::string &workload, std::stri
     EXPECT_EQ(g.wait(10), 0) << g.err();
 }
 
+// tracefs's uprobe_events (where it is mounted), to check that gmon left no named uprobe event behind. Fails
+// the test when tracefs is nowhere: an empty string would make that check pass without looking.
+inline std::string uprobe_events() {
+    for (const char *path : {"/sys/kernel/tracing/uprobe_events", "/sys/kernel/debug/tracing/uprobe_events"})
+        if (access(path, R_OK) == 0)
+            return read_file(path);
+    ADD_FAILURE() << "tracefs is not mounted: uprobe_events cannot be checked";
+    return "";
+}
+
 inline std::string scrape(int port) {
     return run("curl -sf http://127.0.0.1:" + std::to_string(port) + "/metrics").out;
 }

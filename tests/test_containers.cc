@@ -16,6 +16,9 @@ using namespace gmon_test;
 namespace {
 
 const char *const FIXTURE_IMAGE = "gmon-test-httpserver:latest";
+// On every container a test makes: cleanup.docker_containers removes whatever a crashed or timed-out test
+// left (a gmon container with uprobes on host processes, among others).
+const char *const TEST_LABEL = "--label gmon-test=1";
 const char *const GMON_IMAGE = "gmon:latest";
 // What gmon's container needs on an engine that may not grant every capability (--privileged asks for all of
 // them, CAP_SYS_RESOURCE too, which the engines of these machines cannot give): BPF and perf events come with
@@ -46,7 +49,7 @@ struct container {
 
     container(const std::string &tag, const std::string &run_args) : name(unique_name(tag)) {
         run("docker rm -f " + name + " >/dev/null 2>&1");
-        id = docker("run -d --name " + name + " " + run_args);
+        id = docker("run -d " + std::string(TEST_LABEL) + " --name " + name + " " + run_args);
         refresh();
     }
     ~container() {
@@ -96,6 +99,20 @@ std::string handler_site(const std::string &handler) {
            "stack_3=\"net/http.serverHandler.ServeHTTP\",stack_4=\"net/http.(*conn).serve\"}";
 }
 const std::string GET_SITE = handler_site("main.main.func1"), LEAK_SITE = handler_site("main.main.func2");
+
+// The /metrics page at port once it counts `gets` creations at the GET handler's site and one at the leak's
+// (events reach gmon a moment after the requests return; up to 10 s under load), or the last page read.
+std::string scrape_fixture_metrics(int port, int gets) {
+    std::string page;
+    for (int waited = 0; waited < 10000; waited += 100) {
+        page = scrape(port);
+        if (sample_value(page, "gmon_goroutines_created_total" + GET_SITE) == gets &&
+            sample_value(page, "gmon_goroutines_created_total" + LEAK_SITE) == 1)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return page;
+}
 
 // Checks a /metrics page of a trace that saw `gets` plain requests and one /leak, and lints it with promtool.
 void expect_fixture_metrics(const std::string &metrics, int gets) {
@@ -154,9 +171,8 @@ TEST_F(Containers, HostTracesTheFixtureInAContainerByHostPid) {
     ASSERT_TRUE(attached(g));
     EXPECT_NE(g.err().find("PID " + pid + " (PID 1 in container " + short_id + ")"), std::string::npos)
         << g.err();
-    drive(base, 3);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    expect_fixture_metrics(scrape(port), 3);
+    ASSERT_NO_FATAL_FAILURE(drive(base, 3));
+    expect_fixture_metrics(scrape_fixture_metrics(port, 3), 3);
     g.signal(SIGINT);
     ASSERT_EQ(g.wait(10), 0) << g.err();
 
@@ -213,7 +229,7 @@ TEST_F(Containers, EveryCommandWorksOnAContainer) {
     for (const char *cmd : {"gc", "gr", "gr seq", "gm", "sched", "lifecycle --metrics 0"}) {
         background g(gmon_command(std::string(cmd) + target + " --duration 3"));
         ASSERT_TRUE(attached(g)) << cmd;
-        drive(base, 2);
+        ASSERT_NO_FATAL_FAILURE(drive(base, 2));
         EXPECT_EQ(g.wait(20), 0) << cmd << ": " << g.err();
         EXPECT_NE(g.err().find(in_container), std::string::npos) << cmd << ": " << g.err();
     }
@@ -238,9 +254,8 @@ TEST_F(Containers, HostTracesAStrippedBinaryInAContainer) {
     int port = free_port();
     background g(gmon_command("--container " + web.name + " --metrics " + std::to_string(port)));
     ASSERT_TRUE(attached(g));
-    drive(base, 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    expect_fixture_metrics(scrape(port), 2);
+    ASSERT_NO_FATAL_FAILURE(drive(base, 2));
+    expect_fixture_metrics(scrape_fixture_metrics(port, 2), 2);
     g.signal(SIGINT);
     EXPECT_EQ(g.wait(10), 0) << g.err();
 }
@@ -272,11 +287,10 @@ TEST_F(Containers, GmonImageTracesAHostProcessAndAContainer) {
 
     EXPECT_TRUE(uprobes_on(host_service.pid())) << "bpftool sees the image's uprobes on the host process";
     EXPECT_TRUE(uprobes_on(web.pid)) << "and on the container's process";
-    drive(host_base, 2);
-    drive(web_base, 4);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    expect_fixture_metrics(scrape(host_port), 2);
-    expect_fixture_metrics(scrape(web_port), 4);
+    ASSERT_NO_FATAL_FAILURE(drive(host_base, 2));
+    ASSERT_NO_FATAL_FAILURE(drive(web_base, 4));
+    expect_fixture_metrics(scrape_fixture_metrics(host_port, 2), 2);
+    expect_fixture_metrics(scrape_fixture_metrics(web_port, 4), 4);
 
     // SIGTERM from `docker stop`: each gmon detaches, prints its summary and exits 0.
     docker("stop -t 10 " + gmon_host.name + " " + gmon_web.name);
@@ -289,7 +303,7 @@ TEST_F(Containers, GmonImageTracesAHostProcessAndAContainer) {
     EXPECT_FALSE(uprobes_on(web.pid)) << "no uprobe left on the container's process";
 
     // A snapshot from the image, through the engine's socket.
-    auto s = run(std::string("docker run --rm ") + GMON_RUN_FLAGS +
+    auto s = run(std::string("docker run --rm ") + TEST_LABEL + " " + GMON_RUN_FLAGS +
                  " -v /var/run/docker.sock:/var/run/docker.sock " + GMON_IMAGE + " summary --container " +
                  web.name + " --json");
     ASSERT_EQ(s.status, 0) << s.err;
@@ -301,19 +315,21 @@ TEST_F(Containers, GmonImageTracesAHostProcessAndAContainer) {
 TEST_F(Containers, GmonImageExplainsMissingPidNamespaceAndCapability) {
     container web("explain", FIXTURE_IMAGE);
     std::string pid = std::to_string(web.pid);
-    auto no_pidns =
-        run(std::string("docker run --rm --cap-add SYS_PTRACE ") + GMON_IMAGE + " summary --pid " + pid);
+    auto no_pidns = run(std::string("docker run --rm --label gmon-test=1 --cap-add SYS_PTRACE ") +
+                        GMON_IMAGE + " summary --pid " + pid);
     EXPECT_EQ(no_pidns.status, 2);
     EXPECT_NE(no_pidns.err.find("--pid=host"), std::string::npos) << no_pidns.err;
-    auto by_name = run(std::string("docker run --rm -v /var/run/docker.sock:/var/run/docker.sock ") +
-                       GMON_IMAGE + " summary --container " + web.name);
+    auto by_name =
+        run(std::string("docker run --rm --label gmon-test=1 -v /var/run/docker.sock:/var/run/docker.sock ") +
+            GMON_IMAGE + " summary --container " + web.name);
     EXPECT_EQ(by_name.status, 2);
     EXPECT_NE(by_name.err.find("run gmon's container with --pid=host"), std::string::npos) << by_name.err;
-    auto no_ptrace = run(std::string("docker run --rm --pid=host ") + GMON_IMAGE + " summary --pid " + pid);
+    auto no_ptrace = run(std::string("docker run --rm --label gmon-test=1 --pid=host ") + GMON_IMAGE +
+                         " summary --pid " + pid);
     EXPECT_EQ(no_ptrace.status, 2);
     EXPECT_NE(no_ptrace.err.find("--cap-add SYS_PTRACE"), std::string::npos) << no_ptrace.err;
-    auto no_socket =
-        run(std::string("docker run --rm --pid=host ") + GMON_IMAGE + " summary --container " + web.name);
+    auto no_socket = run(std::string("docker run --rm --label gmon-test=1 --pid=host ") + GMON_IMAGE +
+                         " summary --container " + web.name);
     EXPECT_EQ(no_socket.status, 2);
     EXPECT_NE(no_socket.err.find("-v /var/run/docker.sock:/var/run/docker.sock"), std::string::npos)
         << no_socket.err;
@@ -331,14 +347,14 @@ TEST_F(Containers, ContainerStoppedWhileTraced) {
     ASSERT_TRUE(attached(lifecycle));
     ASSERT_TRUE(attached(gc));
     EXPECT_TRUE(uprobes_on(web.pid)) << "bpftool sees the uprobes while tracing";
-    drive(base, 1);
+    ASSERT_NO_FATAL_FAILURE(drive(base, 1));
 
-    auto stopped_at = std::chrono::steady_clock::now();
     docker("stop -t 10 " + web.name);
+    auto stopped_at = std::chrono::steady_clock::now(); // the process is gone once docker stop returns
     EXPECT_EQ(lifecycle.wait(10), 0) << lifecycle.err();
     EXPECT_EQ(gc.wait(10), 0) << gc.err();
     auto took = std::chrono::steady_clock::now() - stopped_at;
-    EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(took).count(), 5)
+    EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(took).count(), 3)
         << "both notice the exit within their 500 ms housekeeping tick";
 
     std::string exited;
@@ -351,7 +367,7 @@ TEST_F(Containers, ContainerStoppedWhileTraced) {
         << lifecycle.err();
     EXPECT_NE(gc.err().find("gmon gc: process " + pid + " exited"), std::string::npos) << gc.err();
     EXPECT_FALSE(uprobes_on(web.pid)) << "no uprobe left";
-    std::string events = read_file("/sys/kernel/tracing/uprobe_events");
+    std::string events = uprobe_events();
     EXPECT_EQ(events.find("gmon_" + std::to_string(lifecycle.pid()) + "_"), std::string::npos) << events;
     EXPECT_EQ(events.find("gmon_" + std::to_string(gc.pid()) + "_"), std::string::npos) << events;
 }
@@ -363,7 +379,7 @@ TEST_F(Containers, ContainerOptionNamesTheProblem) {
     EXPECT_NE(unknown.err.find("No such container: gmon-test-no-such-container"), std::string::npos)
         << unknown.err;
     std::string name = unique_name("created");
-    docker(std::string("create --name ") + name + " " + FIXTURE_IMAGE);
+    docker(std::string("create ") + TEST_LABEL + " --name " + name + " " + FIXTURE_IMAGE);
     auto created = gmon("--container " + name);
     run("docker rm -f " + name + " >/dev/null 2>&1");
     EXPECT_EQ(created.status, 2);

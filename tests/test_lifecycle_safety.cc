@@ -98,7 +98,7 @@ TEST(LifecycleSafety, SigkillOfGmonLeavesNothingAttached) {
             clean = run("bpftool perf list").out.find(attach_path) == std::string::npos;
         EXPECT_TRUE(clean) << cmd << ": a uprobe outlived gmon";
         EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << cmd << ": newproc1's RET is restored";
-        std::string events = read_file("/sys/kernel/tracing/uprobe_events");
+        std::string events = uprobe_events();
         EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
     }
     target.signal(SIGUSR1);
@@ -134,7 +134,7 @@ TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
 
     EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << "the original instruction is restored";
     EXPECT_EQ(run("bpftool perf list").out.find(attach_path), std::string::npos) << "no uprobe is left";
-    std::string events = read_file("/sys/kernel/tracing/uprobe_events");
+    std::string events = uprobe_events();
     EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
     // The target carries on as if nothing happened.
     target.signal(SIGUSR1);
