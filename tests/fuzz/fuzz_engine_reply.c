@@ -1,0 +1,23 @@
+/* libFuzzer target: the Docker engine's answer to GET /containers/NAME/json as --container reads it (json-c,
+ * then State.Pid, Id, Name, State.Status, Config.Image into fixed buffers). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container_lookup.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *body = malloc(size + 1);
+    if (!body)
+        return 0;
+    memcpy(body, data, size);
+    body[size] = '\0';
+    struct container_info c;
+    struct gmon_error err;
+    memset(&c, 0, sizeof(c));
+    if (container_parse_inspect(body, &c, &err) == 0 &&
+        (strnlen(c.id, sizeof(c.id)) == sizeof(c.id) || strnlen(c.name, sizeof(c.name)) == sizeof(c.name)))
+        __builtin_trap(); /* every field stays a terminated string */
+    free(body);
+    return 0;
+}
