@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 static const char CONTENT_TYPE[] = "text/plain; version=0.0.4; charset=utf-8";
+/* A scraper sends its request at once; a client silent this long is dropped (slowloris). */
+enum { CONNECTION_TIMEOUT_S = 10, CONNECTION_LIMIT = 256 };
 static const char INDEX[] = "gmon: Prometheus metrics are at /metrics\n";
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
@@ -88,8 +90,12 @@ int metrics_server_start(struct metrics_server *s, const char *addr, int port, m
     s->listen_fd = bind_listener(addr, port, err);
     if (s->listen_fd < 0)
         return -1;
-    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, s,
-                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_END);
+    /* One epoll thread serves every client, so a slow or idle one holds a connection slot but never the
+     * thread; connections idle for CONNECTION_TIMEOUT_S are closed, at most CONNECTION_LIMIT are open. */
+    s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned int)CONNECTION_LIMIT, MHD_OPTION_END);
     if (!s->daemon) {
         close(s->listen_fd);
         return gmon_fail(err, "libmicrohttpd could not start the metrics server on %s:%d", addr, port);
