@@ -72,58 +72,75 @@ TEST(LifecycleSafety, DeepRecursionInThousandsOfGoroutinesRuns30sUnharmed) {
     EXPECT_EQ(g.wait(10), 0);
 }
 
+// The on-signal fixture (20 goroutines, released by SIGUSR1) with where newproc1's first RET is in its
+// memory, to watch gmon's breakpoint come and go, and the line bpftool lists for its uprobes.
+struct ret_watched_fixture {
+    std::string bin, attach_path;
+    std::unique_ptr<background> target;
+    uint64_t ret_address = 0; // 0 when the fixture or the probe plan failed
+
+    explicit ret_watched_fixture(const std::string &tag)
+        : bin(private_copy(fixture("lifecycle-plain"), tag)) {
+        uint64_t ret_offset = newproc1_ret_offset(bin);
+        target = std::make_unique<background>(bin + " on-signal 20 10");
+        if (ret_offset && target->wait_for("ready", 10000))
+            ret_address = runtime_address(target->pid(), bin, ret_offset);
+        // With --pid, gmon attaches through /proc/PID/exe (the very file the process runs, containers too).
+        attach_path = "uprobe  filename /proc/" + std::to_string(target->pid()) + "/exe";
+    }
+    std::string pid() const {
+        return std::to_string(target->pid());
+    }
+    int ret_byte() const {
+        return byte_at(target->pid(), ret_address);
+    }
+    bool uprobes_listed() const {
+        return run("bpftool perf list").out.find(attach_path) != std::string::npos;
+    }
+    // Releases the goroutines: the fixture must end as if nothing had happened.
+    void expect_carries_on() {
+        target->signal(SIGUSR1);
+        EXPECT_EQ(target->wait(30), 0) << "the target carries on";
+        EXPECT_EQ(fixture_goroutines(target->out()).size(), 20u);
+    }
+};
+
 // SIGKILL gives gmon no chance to detach: the kernel must do it. gmon attaches through perf-event file
 // descriptors (the uprobe PMU), which die with the process, and creates no tracefs event that would outlive
 // it.
 TEST(LifecycleSafety, SigkillOfGmonLeavesNothingAttached) {
-    std::string bin = private_copy(fixture("lifecycle-plain"), "sigkill");
-    uint64_t ret_offset = newproc1_ret_offset(bin);
-    ASSERT_NE(ret_offset, 0u);
-    background target(bin + " on-signal 20 10");
-    ASSERT_TRUE(target.wait_for("ready", 10000));
-    uint64_t ret_address = runtime_address(target.pid(), bin, ret_offset);
-    ASSERT_NE(ret_address, 0u);
-    std::string attach_path = "uprobe  filename /proc/" + std::to_string(target.pid()) + "/exe";
+    ret_watched_fixture f("sigkill");
+    ASSERT_NE(f.ret_address, 0u);
     for (const char *cmd : {"--metrics 0", "gc", "sched", "gm"}) {
-        background g(gmon_command(std::string(cmd) + " --pid " + std::to_string(target.pid())));
+        background g(gmon_command(std::string(cmd) + " --pid " + f.pid()));
         if (!attached(g))
             return;
-        EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos) << cmd;
+        EXPECT_TRUE(f.uprobes_listed()) << cmd;
         g.signal(SIGKILL);
         EXPECT_EQ(g.wait(10), 128 + SIGKILL);
         // The kernel releases the perf events and programs of a dead process's last descriptors at once,
         // but a moment later than the signal.
         bool clean = false;
         for (int i = 0; i < 50 && !clean; i++, usleep(100 * 1000))
-            clean = run("bpftool perf list").out.find(attach_path) == std::string::npos;
+            clean = !f.uprobes_listed();
         EXPECT_TRUE(clean) << cmd << ": a uprobe outlived gmon";
-        EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << cmd << ": newproc1's RET is restored";
+        EXPECT_EQ(f.ret_byte(), 0xc3) << cmd << ": newproc1's RET is restored";
         std::string events = uprobe_events();
         EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
     }
-    target.signal(SIGUSR1);
-    EXPECT_EQ(target.wait(30), 0) << "the target carries on";
-    EXPECT_EQ(fixture_goroutines(target.out()).size(), 20u);
+    f.expect_carries_on();
 }
 
 TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
-    std::string bin = private_copy(fixture("lifecycle-plain"), "detach");
-    uint64_t ret_offset = newproc1_ret_offset(bin);
-    ASSERT_NE(ret_offset, 0u);
-    background target(bin + " on-signal 20 10");
-    ASSERT_TRUE(target.wait_for("ready", 10000));
-    uint64_t ret_address = runtime_address(target.pid(), bin, ret_offset);
-    ASSERT_NE(ret_address, 0u);
-    ASSERT_EQ(byte_at(target.pid(), ret_address), 0xc3) << "newproc1's RET before gmon attaches";
+    ret_watched_fixture f("detach");
+    ASSERT_NE(f.ret_address, 0u);
+    ASSERT_EQ(f.ret_byte(), 0xc3) << "newproc1's RET before gmon attaches";
 
-    background g(gmon_command("--pid " + std::to_string(target.pid()) + " --metrics 0"));
+    background g(gmon_command("--pid " + f.pid() + " --metrics 0"));
     if (!attached(g))
         return;
-    EXPECT_EQ(byte_at(target.pid(), ret_address), 0xcc) << "the uprobe's breakpoint is in place";
-    // With --pid, gmon attaches through /proc/PID/exe (the very file the process runs, containers too).
-    std::string attach_path = "uprobe  filename /proc/" + std::to_string(target.pid()) + "/exe";
-    EXPECT_NE(run("bpftool perf list").out.find(attach_path), std::string::npos)
-        << "bpftool sees the uprobes";
+    EXPECT_EQ(f.ret_byte(), 0xcc) << "the uprobe's breakpoint is in place";
+    EXPECT_TRUE(f.uprobes_listed()) << "bpftool sees the uprobes";
 
     auto start = std::chrono::steady_clock::now();
     g.signal(SIGINT);
@@ -132,14 +149,11 @@ TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
     EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 1000)
         << "gmon must exit within a second of SIGINT";
 
-    EXPECT_EQ(byte_at(target.pid(), ret_address), 0xc3) << "the original instruction is restored";
-    EXPECT_EQ(run("bpftool perf list").out.find(attach_path), std::string::npos) << "no uprobe is left";
+    EXPECT_EQ(f.ret_byte(), 0xc3) << "the original instruction is restored";
+    EXPECT_FALSE(f.uprobes_listed()) << "no uprobe is left";
     std::string events = uprobe_events();
     EXPECT_EQ(events.find("gmon_" + std::to_string(g.pid()) + "_"), std::string::npos) << events;
-    // The target carries on as if nothing happened.
-    target.signal(SIGUSR1);
-    EXPECT_EQ(target.wait(30), 0);
-    EXPECT_EQ(fixture_goroutines(target.out()).size(), 20u);
+    f.expect_carries_on();
 }
 
 // Runs gmon expecting a refusal: exit status 2 and exactly one line on stderr containing `reason`.
