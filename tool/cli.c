@@ -75,8 +75,3 @@ bool cli_wants_version(int argc, char *const argv[]) {
     }
     return false;
 }
-
-int cli_one_process(const char *cmd) {
-    cli_error(cmd, "give one process: --pid or --container, once (see 'gmon %s --help')", cmd ? cmd : "");
-    return -1;
-}

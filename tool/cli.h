@@ -22,10 +22,6 @@ bool cli_parse_pid(const char *cmd, const char *text, int *pid);
 bool cli_parse_uint(const char *cmd, const char *option, const char *text, uint64_t min, uint64_t max,
                     uint64_t *out);
 
-/* Refuses a second process option (--pid and --container, or two --container: each names one process):
- * prints why, returns -1. */
-int cli_one_process(const char *cmd);
-
 /* Reports the option getopt rejected (argv[optind - 1]) and returns GMON_EXIT_BAD_INPUT. */
 int cli_bad_option(const char *cmd, char *const argv[], int optind_now);
 

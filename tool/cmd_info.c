@@ -404,13 +404,7 @@ int cmd_info(int argc, char *argv[]) {
             break;
         case 'P':
         case 'C':
-            if (container || (c == 'C' && pid)) { /* a second --pid wins, as before --container existed */
-                cli_one_process("info");
-                return GMON_EXIT_BAD_INPUT;
-            }
-            container = c == 'C' ? optarg : NULL;
-            if (!(c == 'C' ? container_option_pid("info", optarg, &pid)
-                           : cli_parse_pid("info", optarg, &pid)))
+            if (!process_option("info", c == 'C', optarg, &pid, &container))
                 return GMON_EXIT_BAD_INPUT;
             break;
         case 'j':

@@ -209,7 +209,8 @@ int container_lookup(const char *name_or_id, struct container_info *out, struct 
     return ask_engine(name_or_id, out, err) == 0 ? check_visible(out, err) : -1;
 }
 
-bool container_option_pid(const char *cmd, const char *name_or_id, int *pid) {
+/* --container's job: *pid is the container's main process, or false after printing why not. */
+static bool container_option_pid(const char *cmd, const char *name_or_id, int *pid) {
     struct container_info c;
     struct gmon_error err;
     if (container_lookup(name_or_id, &c, &err) != 0) {
@@ -218,4 +219,15 @@ bool container_option_pid(const char *cmd, const char *name_or_id, int *pid) {
     }
     *pid = c.pid;
     return true;
+}
+
+bool process_option(const char *cmd, bool is_container, const char *arg, int *pid, const char **container) {
+    if (*container || (is_container && *pid)) {
+        cli_error(cmd, "give one process: --pid or --container, once (see 'gmon %s --help')", cmd);
+        return false;
+    }
+    if (!is_container)
+        return cli_parse_pid(cmd, arg, pid);
+    *container = arg;
+    return container_option_pid(cmd, arg, pid);
 }

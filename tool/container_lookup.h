@@ -26,8 +26,10 @@ int container_lookup(const char *name_or_id, struct container_info *out, struct 
  * the ID, name, status and image. Fails when the reply is not JSON or has no State.Pid. */
 int container_parse_inspect(const char *body, struct container_info *out, struct gmon_error *err);
 
-/* The option's job in every command: sets *pid to the container's main process, or prints why not (as
- * "gmon CMD: ...") and returns false. */
-bool container_option_pid(const char *cmd, const char *name_or_id, int *pid);
+/* The process options of every command, --pid PID and --container NAME (is_container), one at a time as
+ * getopt hands them over: sets *pid (for --container, to the container's main process) and *container (the
+ * name, or left as it is for --pid). A second process option is refused, except a repeated --pid (the last
+ * wins). Returns false after printing why (as "gmon CMD: ..."). */
+bool process_option(const char *cmd, bool is_container, const char *arg, int *pid, const char **container);
 
 #endif

@@ -24,12 +24,8 @@ static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID
 static bool take(const char *cmd, int c, const char *arg, struct snapshot_options *o) {
     switch (c) {
     case OPT_PID:
-        return o->container ? cli_one_process(cmd) == 0 : cli_parse_pid(cmd, arg, &o->pid);
     case OPT_CONTAINER:
-        if (o->pid || o->container)
-            return cli_one_process(cmd) == 0;
-        o->container = arg;
-        return container_option_pid(cmd, arg, &o->pid);
+        return process_option(cmd, c == OPT_CONTAINER, arg, &o->pid, &o->container);
     case SNAP_BIN:
         o->bin = arg;
         return true;

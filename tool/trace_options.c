@@ -16,14 +16,8 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
         t->path = arg;
         return 1;
     case TRACE_OPT_PID:
-        if (t->container)
-            return cli_one_process(cmd);
-        return cli_parse_pid(cmd, arg, &t->pid) ? 1 : -1;
     case TRACE_OPT_CONTAINER:
-        if (t->pid || t->container)
-            return cli_one_process(cmd);
-        t->container = arg;
-        return container_option_pid(cmd, arg, &t->pid) ? 1 : -1;
+        return process_option(cmd, c == TRACE_OPT_CONTAINER, arg, &t->pid, &t->container) ? 1 : -1;
     case TRACE_OPT_GOVER:
         t->go_version = arg;
         return 1;
