@@ -90,6 +90,39 @@ TEST(LogWriter, RecordsBelowTheLevelAreDropped) {
     EXPECT_EQ(out, "");
 }
 
+// Records ended while held are written on release, in order, and nothing before: the lifecycle monitor builds
+// lines under the lock it shares with the metrics server and writes them after unlocking.
+TEST(LogWriter, HeldRecordsAreWrittenOnReleaseInOrder) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct log_writer w;
+    log_writer_init(&w, out, LOG_JSON, LOG_INFO);
+    log_begin(&w, LOG_INFO, WALL, "before");
+    log_end(&w);
+    log_hold(&w);
+    for (int i = 0; i < 3; i++) {
+        log_begin(&w, LOG_INFO, WALL, "held");
+        log_int(&w, "i", i);
+        log_end(&w);
+    }
+    log_begin(&w, LOG_DEBUG, WALL, "below the level");
+    log_end(&w);
+    fflush(out);
+    std::string before_release(buf, len);
+    log_release(&w);
+    log_begin(&w, LOG_INFO, WALL, "after");
+    log_end(&w);
+    log_writer_close(&w);
+    fclose(out);
+    std::string all(buf);
+    free(buf);
+    const std::string prefix = "{\"time\":\"2023-11-14T22:13:20.123456789Z\",\"level\":\"INFO\",\"msg\":";
+    EXPECT_EQ(before_release, prefix + "\"before\"}\n");
+    EXPECT_EQ(all, prefix + "\"before\"}\n" + prefix + "\"held\",\"i\":0}\n" + prefix +
+                       "\"held\",\"i\":1}\n" + prefix + "\"held\",\"i\":2}\n" + prefix + "\"after\"}\n");
+}
+
 TEST(LogWriter, LevelAndFormatNames) {
     enum log_level l;
     enum log_format f;

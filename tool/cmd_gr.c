@@ -249,7 +249,7 @@ int cmd_gr(int argc, char *argv[]) {
     if (parse_options(argc, argv, &m.opt) != 0)
         return GMON_EXIT_BAD_INPUT;
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
-    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+    if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
     struct trace_command run = {.start = start,
                                 .stop = stop,

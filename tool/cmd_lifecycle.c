@@ -160,6 +160,19 @@ static void log_site(struct log_writer *log, const struct site *s) {
     log_str_list(log, "stack", (const char *const *)s->frames, s->nframes);
 }
 
+/* The event thread takes the lock it shares with the metrics thread through these two: the lines it logs
+ * meanwhile are written after unlocking, so a stdout nobody reads blocks the event thread alone and /metrics
+ * still answers. */
+static void lock_for_logging(struct monitor *m) {
+    pthread_mutex_lock(&m->shared.lock);
+    log_hold(&m->log);
+}
+
+static void unlock_and_write(struct monitor *m) {
+    pthread_mutex_unlock(&m->shared.lock);
+    log_release(&m->log);
+}
+
 /* An exit of a goroutine created before gmon attached: nothing is known of it but its ID. */
 static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
     log_begin(&m->log, LOG_DEBUG, wall, "goroutine exited");
@@ -179,7 +192,7 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     if (!log_enabled(&m->log, LOG_INFO))
         return;
     char function[256];
-    pthread_mutex_lock(&m->shared.lock); /* the metrics thread resolves sites too */
+    lock_for_logging(m); /* the metrics thread resolves sites too */
     const struct site *s = creation_sites_get(&m->sites, &ev->site);
     creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
     bool exited = ev->kind == LIFECYCLE_EXITED;
@@ -193,7 +206,7 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     if (s)
         log_site(&m->log, s);
     log_end(&m->log);
-    pthread_mutex_unlock(&m->shared.lock);
+    unlock_and_write(m);
 }
 
 static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
@@ -312,9 +325,9 @@ static bool housekeeping(void *ctx) {
         }
         return true;
     }
-    pthread_mutex_lock(&m->shared.lock);
+    lock_for_logging(m);
     retire_exited_processes(m);
-    pthread_mutex_unlock(&m->shared.lock);
+    unlock_and_write(m);
     return true;
 }
 
@@ -376,11 +389,11 @@ static void stop(struct monitor *m, bool attached) {
     metrics_server_stop(&m->server);
     struct goroutine_stats stats = {0};
     if (attached) {
-        pthread_mutex_lock(&m->shared.lock);
+        lock_for_logging(m);
         if (!m->prog.target.pid)
             retire_exited_processes(m);
         goroutine_stats_collect(&m->shared, &stats);
-        pthread_mutex_unlock(&m->shared.lock);
+        unlock_and_write(m);
     }
     /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
@@ -409,7 +422,7 @@ int cmd_lifecycle(int argc, char *argv[]) {
         return GMON_EXIT_BAD_INPUT;
     m.started_ns = monotonic_ns();
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
-    if (log_writer_init(&m.log, stdout, m.opt.format, m.opt.level) != 0)
+    if (trace_log_writer_init(&m.log, m.opt.format, m.opt.level) != 0)
         return GMON_EXIT_FAILED;
     trace_loop_install_signals();
     int rc = start(&m);

@@ -312,7 +312,7 @@ int cmd_sched(int argc, char *argv[]) {
     memset(&m, 0, sizeof(m));
     if (parse_options(argc, argv, &m.opt) != 0)
         return GMON_EXIT_BAD_INPUT;
-    if (log_writer_init(&m.log, stdout, m.opt.format, LOG_INFO) != 0)
+    if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
     struct trace_command run = {
         .start = start,

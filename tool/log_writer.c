@@ -1,9 +1,12 @@
 #include "log_writer.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const LEVEL_NAMES[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -116,7 +119,8 @@ void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, cons
     w->recording = log_enabled(w, level);
     if (!w->recording)
         return;
-    rewind(w->mem);
+    if (!w->held)
+        rewind(w->mem);
     char when[64];
     format_time(wall_ns, w->format == LOG_JSON, when, sizeof(when));
     if (w->format == LOG_JSON) {
@@ -212,6 +216,47 @@ void log_uint_group(struct log_writer *w, const char *key, const char *const *na
         fprintf(w->mem, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
 }
 
+/* Once a stop is asked for, waits at most a second for out to take more. */
+static bool writable_before_giving_up(struct log_writer *w, int fd) {
+    if (!w->give_up || !w->give_up())
+        return true;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, 1000) == 1;
+}
+
+/* write(2) rather than stdio: stdio turns the EINTR of a stop signal into an error, loses track of what
+ * was written, and cannot wait with a time limit. */
+static bool write_out(struct log_writer *w, const char *p, size_t n) {
+    int fd = fileno(w->out);
+    if (fd < 0) /* a memory stream (tests) */
+        return fwrite(p, 1, n, w->out) == n && fflush(w->out) == 0;
+    fflush(w->out);
+    while (n > 0) {
+        if (!writable_before_giving_up(w, fd))
+            return false;
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* Writes the records in mem since the last rewind, and rewinds. */
+static void write_pending(struct log_writer *w) {
+    fflush(w->mem);
+    if (w->len && !w->abandoned && !write_out(w, w->buf, w->len)) {
+        w->abandoned = true;
+        fprintf(stderr, "gmon: stdout %s: no more log lines are written\n",
+                w->give_up && w->give_up() ? "did not drain after the stop request" : "failed");
+    }
+    rewind(w->mem);
+    fflush(w->mem);
+}
+
 void log_end(struct log_writer *w) {
     if (!w->recording)
         return;
@@ -219,10 +264,22 @@ void log_end(struct log_writer *w) {
         json_end_object(&w->json); /* ends the line itself */
     else
         fputc('\n', w->mem);
-    fflush(w->mem);
-    fwrite(w->buf, 1, w->len, w->out);
-    fflush(w->out);
     w->recording = false;
+    if (!w->held)
+        write_pending(w);
+}
+
+void log_hold(struct log_writer *w) {
+    if (!w->held)
+        rewind(w->mem);
+    w->held = true;
+}
+
+void log_release(struct log_writer *w) {
+    if (!w->held)
+        return;
+    w->held = false;
+    write_pending(w);
 }
 
 /* Writes v/unit with up to `digits` decimals, trailing zeros trimmed ("1.5", "2"). */

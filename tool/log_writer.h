@@ -21,6 +21,11 @@ struct log_writer {
     size_t len;
     struct json_writer json;
     bool recording; /* false when the current record is below min_level: attributes are ignored */
+    bool held;      /* between log_hold and log_release: records pile up in mem */
+    /* When it returns true (a stop was asked for), a write that cannot go on within a second is abandoned
+     * with every later one: a stdout nobody reads must not keep gmon from stopping. NULL: never. */
+    bool (*give_up)(void);
+    bool abandoned; /* out failed or was given up: nothing more is written */
 };
 
 /* Parses "DEBUG", "info", ... Returns false for anything else. */
@@ -44,6 +49,12 @@ void log_str_list(struct log_writer *w, const char *key, const char *const *valu
 void log_uint_group(struct log_writer *w, const char *key, const char *const *names, const uint64_t *values,
                     size_t n);
 void log_end(struct log_writer *w);
+
+/* Records ended between log_hold and log_release are kept in memory and written by log_release. A caller
+ * that builds records under a lock holds them and releases after unlocking: writing to a stdout that nobody
+ * reads blocks, and must not block the threads waiting for that lock (the metrics server). */
+void log_hold(struct log_writer *w);
+void log_release(struct log_writer *w);
 
 /* Go's time.Duration.String() for a non-negative duration, e.g. "1h2m3.5s", "100.2ms", "0s". */
 void format_go_duration(uint64_t ns, char *out, size_t size);

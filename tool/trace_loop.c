@@ -29,6 +29,13 @@ bool trace_loop_stop_requested(void) {
     return stop_requested;
 }
 
+int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log_level min_level) {
+    if (log_writer_init(w, stdout, format, min_level) != 0)
+        return -1;
+    w->give_up = trace_loop_stop_requested;
+    return 0;
+}
+
 static int64_t clock_ns(clockid_t id) {
     struct timespec ts;
     clock_gettime(id, &ts);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "log_writer.h"
 
 struct trace_loop {
     /* Delivers pending events, waiting up to timeout_ms; non-zero on failure (EINTR is not one). NULL for
@@ -20,6 +21,8 @@ struct trace_loop {
 /* SIGINT and SIGTERM request a stop; SIGPIPE is ignored (stdout may be a closed pipe). */
 void trace_loop_install_signals(void);
 bool trace_loop_stop_requested(void);
+/* The log writer of a tracing command: stdout, given up on after a stop request if stdout does not drain. */
+int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log_level min_level);
 /* Runs until a stop. Returns a GMON_EXIT_* status. */
 int trace_loop_run(const struct trace_loop *l);
 /* The life of a tracing command once its options are parsed: install the signal handlers, start (attach;

@@ -1,0 +1,154 @@
+// Faults around a running lifecycle monitor: stdout that stops reading, a live map too small for the target,
+// a target killed or replaced by exec while traced. gmon must count what it loses, keep its metrics
+// consistent, keep its memory bounded, and never report a wrong lifetime.
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+
+#include "lifecycle_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+const std::string STORM_SITE =
+    "{stack_0=\"main.storm\",stack_1=\"main.main\",stack_2=\"runtime.main\",stack_3=\"runtime.goexit\","
+    "stack_4=\"none\"}";
+
+long rss_kb(pid_t pid) {
+    for (const auto &l : lines(read_file("/proc/" + std::to_string(pid) + "/status")))
+        if (l.rfind("VmRSS:", 0) == 0)
+            return std::atol(l.c_str() + 6);
+    return -1;
+}
+
+// A scrape that gives up after a few seconds: a stalled server must fail the test, not hang it.
+run_result scrape_within(int port, int seconds) {
+    return run("curl -sf --max-time " + std::to_string(seconds) +
+               " http://127.0.0.1:" + std::to_string(port) + "/metrics");
+}
+
+// A FIFO for gmon's stdout that the test reads only when it wants to, shrunk to one page so that a few lines
+// fill it.
+struct stalled_stdout {
+    std::string path;
+    explicit stalled_stdout(const std::string &tag)
+        : path(scratch_dir() + "/" + tag + "-" + std::to_string(getpid()) + ".fifo") {
+        unlink(path.c_str());
+        EXPECT_EQ(mkfifo(path.c_str(), 0600), 0);
+    }
+    ~stalled_stdout() {
+        unlink(path.c_str());
+    }
+    // Returns once gmon's shell has opened the writing end.
+    int open_reader() const {
+        int fd = open(path.c_str(), O_RDONLY);
+        if (fd >= 0)
+            fcntl(fd, F_SETPIPE_SZ, 4096);
+        return fd;
+    }
+};
+
+// Reads a pipe to its end on a thread, so that the writer can finish.
+struct pipe_drain {
+    int fd;
+    std::string data;
+    std::thread t;
+    explicit pipe_drain(int fd_) : fd(fd_) {
+        t = std::thread([this] {
+            char buf[65536];
+            ssize_t n;
+            while ((n = read(fd, buf, sizeof(buf))) > 0)
+                data.append(buf, (size_t)n);
+        });
+    }
+    ~pipe_drain() {
+        if (t.joinable())
+            t.join();
+        close(fd);
+    }
+};
+
+// gmon's stdout is a pipe nobody reads during a storm of 200,000 goroutines: the event buffer overflows.
+// Events are lost and counted, /metrics still answers at once with exact counts (they come from BPF maps, not
+// from the events), memory stays flat, and once the pipe is read again gmon stops cleanly with whole lines.
+TEST(LifecycleFaults, StdoutThatStopsReadingLosesLogLinesNotMetrics) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "slowpipe");
+    int port = free_port();
+    stalled_stdout pipe("slowpipe");
+    background g(gmon_command("--path " + bin + " --format json --metrics " + std::to_string(port)) + " >" +
+                 pipe.path);
+    int reader = pipe.open_reader();
+    ASSERT_GE(reader, 0);
+    if (!attached(g))
+        return;
+    long rss_before = rss_kb(g.pid());
+
+    const int n = 200000;
+    background target(bin + " storm " + std::to_string(n));
+    int scrapes = 0;
+    while (target.running()) {
+        auto r = scrape_within(port, 5);
+        ASSERT_EQ(r.status, 0) << "/metrics must answer while stdout is blocked";
+        double created = sample_value(r.out, "gmon_goroutines_created_total" + STORM_SITE);
+        double exited = sample_value(r.out, "gmon_goroutines_exited_total" + STORM_SITE);
+        if (created >= 0) {
+            EXPECT_GE(created, exited) << r.out;
+        }
+        scrapes++;
+        usleep(200 * 1000);
+    }
+    ASSERT_EQ(target.wait(5), 0) << target.err();
+    EXPECT_GT(scrapes, 1);
+    std::string metrics;
+    for (int tries = 0; tries < 50; tries++) { // the last exits may still be on their way into the maps
+        metrics = scrape_within(port, 5).out;
+        if (sample_value(metrics, "gmon_goroutines_exited_total" + STORM_SITE) >= n)
+            break;
+        usleep(100 * 1000);
+    }
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + STORM_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + STORM_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutine_lifetime_seconds_count" + STORM_SITE), n);
+    double lost = sample_value(metrics, "gmon_events_lost_total");
+    EXPECT_GT(lost, 0) << "a pipe nobody reads must overflow the event buffer\n" << metrics;
+    long rss_after = rss_kb(g.pid());
+    EXPECT_LT(rss_after, rss_before + 16 * 1024) << "RSS grew from " << rss_before << " kB";
+
+    pipe_drain drain(reader);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    drain.t.join();
+    size_t events = 0;
+    for (const auto &l : lines(drain.data)) {
+        ASSERT_TRUE(l.size() > 2 && l.front() == '{' && l.back() == '}') << "a broken line: " << l;
+        events +=
+            json_field(l, "msg") == "goroutine is created" || json_field(l, "msg") == "goroutine exited";
+    }
+    EXPECT_LT(events, 2.0 * n) << "lines were lost, so fewer than two per goroutine can be out";
+    EXPECT_NE(g.err().find("events lost"), std::string::npos) << g.err();
+}
+
+// A stop request while stdout is full and nobody reads: gmon gives up on stdout after a second, says so, and
+// stops with its summary instead of waiting forever.
+TEST(LifecycleFaults, StopsWhenAskedEvenIfStdoutNeverDrains) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "stuckpipe");
+    stalled_stdout pipe("stuckpipe");
+    background g(gmon_command("--path " + bin + " --format json --metrics 0") + " >" + pipe.path);
+    int reader = pipe.open_reader();
+    ASSERT_GE(reader, 0);
+    if (!attached(g))
+        return;
+    ASSERT_EQ(run(bin + " storm 2000").status, 0);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    EXPECT_NE(g.err().find("gmon: stdout did not drain after the stop request"), std::string::npos)
+        << g.err();
+    EXPECT_NE(g.err().find("goroutines created, 2000 exited"), std::string::npos)
+        << "the summary is complete\n"
+        << g.err();
+    close(reader);
+}
+
+} // namespace
