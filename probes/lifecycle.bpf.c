@@ -24,6 +24,8 @@ BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PRE
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
+/* Set once the live map has refused a goroutine: from then on an exit missing from it may be one of those. */
+BPF_ARRAY(live_overflowed, u32, 1);
 #if LIFETIME_LOG2
 BPF_HASH(lifetime_log2, struct lifetime_slot_key, u64, MAX_LOG2_KEYS);
 #endif
@@ -43,8 +45,9 @@ static __always_inline u32 begin_probe(int hit_counter) {
 
 /* A creation or exit event for a tracked goroutine. */
 static __always_inline void send_goroutine(struct pt_regs *ctx, u32 kind, struct goroutine_key *key,
-                                           struct goroutine_info *info, u64 time_ns, u64 lifetime_ns) {
-    struct lifecycle_event ev = {.kind = kind, .tgid = key->tgid, .goid = key->goid};
+                                           struct goroutine_info *info, u64 time_ns, u64 lifetime_ns,
+                                           u32 flags) {
+    struct lifecycle_event ev = {.kind = kind, .tgid = key->tgid, .goid = key->goid, .flags = flags};
     ev.parent_goid = info->parent_goid;
     ev.startpc = info->startpc;
     ev.time_ns = time_ns;
@@ -123,6 +126,20 @@ static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
     return goid;
 }
 
+static __always_inline void note_live_map_full(void) {
+    count(COUNTER_LIVE_MAP_FULL);
+    u32 zero = 0;
+    u32 *overflowed = live_overflowed.lookup(&zero);
+    if (overflowed && !*overflowed)
+        *overflowed = 1;
+}
+
+static __always_inline int live_map_was_full(void) {
+    u32 zero = 0;
+    u32 *overflowed = live_overflowed.lookup(&zero);
+    return overflowed && *overflowed;
+}
+
 int on_newproc1_ret(struct pt_regs *ctx) {
     u32 tgid = begin_probe(COUNTER_CREATE_HITS);
     if (!tgid)
@@ -138,13 +155,18 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     info.site.tgid = tgid;
     info.site.stack = creation_stack(ctx, info.site.gopc);
     info.created_ns = bpf_ktime_get_ns();
-    if (live.update(&key, &info) != 0)
-        count(COUNTER_LIVE_MAP_FULL);
+    int tracked = live.update(&key, &info) == 0;
+    if (!tracked)
+        note_live_map_full();
     struct site_stats *stats = site_stats_of(&info.site);
-    if (stats)
+    if (stats) {
         __sync_fetch_and_add(&stats->created, 1);
+        if (!tracked)
+            __sync_fetch_and_add(&stats->untracked, 1);
+    }
 #if EMIT_CREATED
-    send_goroutine(ctx, LIFECYCLE_CREATED, &key, &info, info.created_ns, 0);
+    send_goroutine(ctx, LIFECYCLE_CREATED, &key, &info, info.created_ns, 0,
+                   tracked ? 0 : LIFECYCLE_NOT_TRACKED);
 #endif
     return 0;
 }
@@ -167,14 +189,19 @@ static __always_inline void count_lifetime_log2(struct site_key *site, u64 lifet
 #endif
 }
 
+/* An exit missing from the live map: a goroutine created before gmon attached, or, once the map has been
+ * full, possibly one it had no room for. Its lifetime is unknown; log lines say so (at INFO in the second
+ * case, since its creation was logged). */
 static __always_inline void exited_untracked(struct pt_regs *ctx, struct goroutine_key *key, u64 now) {
     count(COUNTER_EXIT_UNTRACKED);
-#if EMIT_UNTRACKED
+    u32 flags = live_map_was_full() ? LIFECYCLE_MAYBE_DROPPED : 0;
+    if (!EMIT_UNTRACKED && !(EMIT_EXITED && flags))
+        return;
     struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED_UNTRACKED, .tgid = key->tgid, .goid = key->goid};
     ev.time_ns = now;
+    ev.flags = flags;
     read_u64(ctx->r14 + G_STARTPC, &ev.startpc);
     send_event(ctx, &ev, sizeof(ev));
-#endif
 }
 
 int on_goexit1(struct pt_regs *ctx) {
@@ -203,7 +230,7 @@ int on_goexit1(struct pt_regs *ctx) {
             __sync_fetch_and_add(&stats->buckets[b], 1);
     }
 #if EMIT_EXITED
-    send_goroutine(ctx, LIFECYCLE_EXITED, &key, &info, now, lifetime);
+    send_goroutine(ctx, LIFECYCLE_EXITED, &key, &info, now, lifetime, 0);
 #endif
     return 0;
 }

@@ -85,6 +85,7 @@ struct goroutine_info {
 
 struct site_stats {
     __u64 created;
+    __u64 untracked; /* of the created, those the live map had no room for: their exits are not counted */
     __u64 exited;
     __u64 lifetime_sum_ns;
     __u64 buckets[LIFECYCLE_BUCKETS]; /* not cumulative */
@@ -101,6 +102,15 @@ struct lifetime_slot_key {
     __u32 pad;
 };
 
+/* lifecycle_event.flags */
+enum {
+    /* A creation the live map had no room for: its exit will come without a lifetime. */
+    LIFECYCLE_NOT_TRACKED = 1,
+    /* An untracked exit after the live map has been full once: it may be one of those, not only a goroutine
+     * created before gmon attached. */
+    LIFECYCLE_MAYBE_DROPPED = 2,
+};
+
 struct lifecycle_event {
     __u32 kind;
     __u32 tgid;
@@ -110,6 +120,8 @@ struct lifecycle_event {
     __u64 time_ns;     /* CLOCK_MONOTONIC */
     __u64 lifetime_ns; /* exits only */
     struct site_key site;
+    __u32 flags; /* LIFECYCLE_NOT_TRACKED, LIFECYCLE_MAYBE_DROPPED */
+    __u32 pad;
 };
 
 #endif

@@ -152,3 +152,78 @@ TEST(LifecycleFaults, StopsWhenAskedEvenIfStdoutNeverDrains) {
 }
 
 } // namespace
+
+namespace {
+
+const std::string SPAWN_SITE =
+    "{stack_0=\"main.spawnWorkers\",stack_1=\"main.main\",stack_2=\"runtime.main\","
+    "stack_3=\"runtime.goexit\",stack_4=\"none\"}";
+
+// A live map of 1,024 entries (the least --max-goroutines takes) for 1,500 goroutines alive at once: most
+// creations do not fit. They are counted, by site and in total, their log lines say so, their exits carry no
+// lifetime, and the lifetimes that are reported are right. The live gauge leaves the untracked out and ends
+// at 0.
+TEST(LifecycleFaults, FullLiveMapGivesUnknownLifetimesNeverWrongOnes) {
+    const int n = 1500, ms = 300, room = 1024;
+    std::string bin = private_copy(fixture("lifecycle-plain"), "mapfull");
+    int port = free_port();
+    background g(gmon_command("--path " + bin + " --format json --max-goroutines 1024 --metrics " +
+                              std::to_string(port)));
+    if (!attached(g))
+        return;
+    background target(bin + " spawn " + std::to_string(n) + " " + std::to_string(ms));
+    ASSERT_EQ(target.wait(60), 0) << target.err();
+    auto truth = fixture_goroutines(target.out());
+    ASSERT_EQ(truth.size(), (size_t)n);
+    std::string metrics;
+    for (int tries = 0; tries < 50; tries++) {
+        metrics = scrape(port);
+        double exited = sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE);
+        double untracked = sample_value(metrics, "gmon_goroutines_untracked_total" + SPAWN_SITE);
+        if (exited >= 0 && exited + std::max(untracked, 0.0) >= n)
+            break;
+        usleep(100 * 1000);
+    }
+    double untracked = sample_value(metrics, "gmon_goroutines_untracked_total" + SPAWN_SITE);
+    double exited = sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE);
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
+    EXPECT_GE(untracked, n - room) << metrics;
+    EXPECT_EQ(exited + untracked, n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutine_lifetime_seconds_count" + SPAWN_SITE), exited);
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + SPAWN_SITE), 0) << metrics;
+    EXPECT_GE(sample_value(metrics, "gmon_map_full_total{map=\"live\"}"), untracked);
+    EXPECT_GE(sample_value(metrics, "gmon_goroutine_exits_untracked_total"), untracked);
+
+    g.signal(SIGINT);
+    ASSERT_EQ(g.wait(10), 0) << g.err();
+    std::set<long> flagged_created, unknown_exits, timed_exits;
+    for (const auto &l : lines(g.out())) {
+        if (json_field(l, "pid") != std::to_string(target.pid()))
+            continue;
+        long goid = std::atol(json_field(l, "goroutine_id").c_str());
+        if (!truth.count(goid))
+            continue;
+        std::string msg = json_field(l, "msg");
+        if (msg == "goroutine is created" && !json_field(l, "untracked").empty())
+            flagged_created.insert(goid);
+        if (msg != "goroutine exited")
+            continue;
+        SCOPED_TRACE(l);
+        if (json_field(l, "lifetime").empty()) {
+            EXPECT_EQ(json_field(l, "created").rfind("unknown", 0), 0u);
+            EXPECT_EQ(json_field(l, "function").rfind("main.spawnWorkers.func", 0), 0u);
+            unknown_exits.insert(goid);
+            continue;
+        }
+        timed_exits.insert(goid);
+        double lifetime_ms = std::atof(json_field(l, "lifetime").c_str()) / 1e6;
+        EXPECT_GE(lifetime_ms, ms);
+        EXPECT_LT(lifetime_ms, ms + 500);
+    }
+    EXPECT_EQ(flagged_created.size(), (size_t)untracked) << "each untracked creation says so";
+    EXPECT_EQ(unknown_exits, flagged_created) << "exactly the untracked exit without a lifetime";
+    EXPECT_EQ(timed_exits.size() + unknown_exits.size(), (size_t)n);
+    EXPECT_NE(g.out().find("\"level\":\"WARN\",\"msg\":\"live-goroutine map full"), std::string::npos);
+}
+
+} // namespace

@@ -173,13 +173,23 @@ static void unlock_and_write(struct monitor *m) {
     log_release(&m->log);
 }
 
-/* An exit of a goroutine created before gmon attached: nothing is known of it but its ID. */
+/* An exit of a goroutine missing from the live map: nothing is known of it but its ID and function, so no
+ * lifetime is given. Once the map has been full it may be one whose creation was logged: INFO then. */
 static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
-    log_begin(&m->log, LOG_DEBUG, wall, "goroutine exited");
-    log_str(&m->log, "created", "before gmon attached");
+    bool maybe_dropped = ev->flags & LIFECYCLE_MAYBE_DROPPED;
+    char function[256];
+    lock_for_logging(m);
+    creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+    log_begin(&m->log, maybe_dropped ? LOG_INFO : LOG_DEBUG, wall, "goroutine exited");
     log_uint(&m->log, "goroutine_id", ev->goid);
     log_uint(&m->log, "pid", ev->tgid);
+    log_str(&m->log, "function", function);
+    /* No lifetime attribute at all rather than a made-up or non-numeric one: filters on lifetime skip it. */
+    log_str(&m->log, "created",
+            maybe_dropped ? "unknown: before gmon attached, or untracked (live-goroutine map full)"
+                          : "before gmon attached");
     log_end(&m->log);
+    unlock_and_write(m);
 }
 
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
@@ -203,6 +213,9 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     log_str(&m->log, "function", function);
     if (exited)
         log_duration(&m->log, "lifetime", ev->lifetime_ns);
+    if (ev->flags & LIFECYCLE_NOT_TRACKED)
+        log_str(&m->log, "untracked",
+                "live-goroutine map full: its exit will have no lifetime (--max-goroutines)");
     if (s)
         log_site(&m->log, s);
     log_end(&m->log);

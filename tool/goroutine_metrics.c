@@ -40,6 +40,7 @@ static void remember_site(void *ctx, const struct site_key *key, const struct si
 
 static void add_stats(struct site_stats *into, const struct site_stats *s) {
     into->created += s->created;
+    into->untracked += s->untracked;
     into->exited += s->exited;
     into->lifetime_sum_ns += s->lifetime_sum_ns;
     for (int b = 0; b < LIFECYCLE_BUCKETS; b++)
@@ -77,7 +78,9 @@ int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats 
     for (size_t i = 0; i < walk.n; i++) {
         struct label_totals *t = &out->by_set[walk.items[i].set];
         add_stats(&t->sum, &walk.items[i].stats);
-        t->live += walk.items[i].stats.created - walk.items[i].stats.exited;
+        /* Goroutines the live map had no room for are left out: their exits are never counted. */
+        const struct site_stats *st = &walk.items[i].stats;
+        t->live += st->created - st->untracked - st->exited;
     }
     free(walk.items);
     for (size_t i = 0; i < out->nsets; i++)
@@ -153,11 +156,21 @@ static void render_live(FILE *out, const struct goroutine_monitor *m, const stru
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
     prom_family(out, "gmon_goroutines_live", "gauge",
-                "Goroutines created since gmon attached that have not exited, by creation site.");
+                "Goroutines created since gmon attached that have not exited, by creation site (those in "
+                "gmon_goroutines_untracked_total are left out).");
     struct prom_sample p;
     for (size_t i = 0; i < s->nsets; i++) {
         site_sample(&p, out, "gmon_goroutines_live", &m->sites->sets[i]);
         prom_sample_end(&p, (double)s->by_set[i].live);
+    }
+    prom_family(out, "gmon_goroutines_untracked_total", "counter",
+                "Goroutines created while the live-goroutine map was full, by creation site: their exits and "
+                "lifetimes are unknown (raise --max-goroutines). Only sites with some are listed.");
+    for (size_t i = 0; i < s->nsets; i++) {
+        if (!s->by_set[i].sum.untracked)
+            continue;
+        site_sample(&p, out, "gmon_goroutines_untracked_total", &m->sites->sets[i]);
+        prom_sample_end(&p, (double)s->by_set[i].sum.untracked);
     }
     prom_family(
         out, "gmon_goroutine_oldest_live_age_seconds", "gauge",
@@ -207,7 +220,7 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
     render_plain(out, "gmon_read_failures_total", "counter", "Reads of runtime.g fields that faulted.",
                  (double)c[COUNTER_READ_FAILED]);
     render_plain(out, "gmon_goroutine_exits_untracked_total", "counter",
-                 "Exits of goroutines gmon did not see created (they predate attaching).",
+                 "Exits of goroutines missing from the live map: created before gmon attached, or untracked.",
                  (double)c[COUNTER_EXIT_UNTRACKED]);
     render_plain(out, "gmon_creation_sites_folded_total", "counter",
                  "Creation sites counted under stack_0=\"other\" because the label-set cap was reached.",

@@ -71,7 +71,8 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
     if (s->nsets)
         print_top_sites(out, sites, s);
     fprintf(out,
-            "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines created before attaching)\n",
+            "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines not tracked: created before "
+            "attaching, or while the live map was full)\n",
             (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
             (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
     fprintf(out,
