@@ -22,10 +22,14 @@ void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
     cs->other = SIZE_MAX;
 }
 
+static void free_site(struct site *s) {
+    for (size_t f = 0; f < s->nframes; f++)
+        free(s->frames[f]);
+}
+
 void creation_sites_free(struct creation_sites *cs) {
     for (size_t i = 0; i < cs->capacity; i++)
-        for (size_t f = 0; f < cs->table[i].nframes; f++)
-            free(cs->table[i].frames[f]);
+        free_site(&cs->table[i]);
     for (size_t i = 0; i < cs->nsets; i++)
         for (int l = 0; l < SITE_LABELS; l++)
             free(cs->sets[i].labels[l]);
@@ -50,18 +54,38 @@ static struct site *slot_for(struct site *table, size_t capacity, const struct s
             return &table[i];
 }
 
-static int grow_table(struct creation_sites *cs) {
-    size_t capacity = cs->capacity ? cs->capacity * 2 : 256;
+/* Moves the sites into a new table of the given capacity, leaving out (and freeing) those of process
+ * drop_tgid (0: none). */
+static int rehash(struct creation_sites *cs, size_t capacity, uint32_t drop_tgid) {
     struct site *table = calloc(capacity, sizeof(*table));
     if (!table)
         return -1;
-    for (size_t i = 0; i < cs->capacity; i++)
-        if (cs->table[i].used)
-            *slot_for(table, capacity, &cs->table[i].key) = cs->table[i];
+    size_t kept = 0;
+    for (size_t i = 0; i < cs->capacity; i++) {
+        struct site *s = &cs->table[i];
+        if (!s->used)
+            continue;
+        if (drop_tgid && s->key.tgid == drop_tgid) {
+            free_site(s);
+            continue;
+        }
+        *slot_for(table, capacity, &s->key) = *s;
+        kept++;
+    }
     free(cs->table);
     cs->table = table;
     cs->capacity = capacity;
+    cs->nsites = kept;
     return 0;
+}
+
+static int grow_table(struct creation_sites *cs) {
+    return rehash(cs, cs->capacity ? cs->capacity * 2 : 256, 0);
+}
+
+void creation_sites_forget_process(struct creation_sites *cs, uint32_t tgid) {
+    if (cs->capacity)
+        rehash(cs, cs->capacity, tgid); /* out of memory: the sites stay, which is only a waste */
 }
 
 static void add_frame(struct site *s, const char *name) {

@@ -50,6 +50,9 @@ void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
 void creation_sites_free(struct creation_sites *cs);
 /* The site for a key, symbolized on first sight. NULL only when out of memory. */
 const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key);
+/* Drops the sites of a process that has ended (its counts live on in the label sets' retired totals): a
+ * --path trace of a program started every second would otherwise grow without end. */
+void creation_sites_forget_process(struct creation_sites *cs, uint32_t tgid);
 /* Names the function at a runtime PC of process tgid ("main.worker"), or "0x..." when unknown. */
 void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
                                   size_t size);

@@ -104,6 +104,7 @@ void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid) 
         add_stats(&m->sites->sets[walk.items[i].set].retired, &walk.items[i].stats);
     free(walk.items);
     lifecycle_forget_process(m->probes, tgid);
+    creation_sites_forget_process(m->sites, tgid);
 }
 
 static void site_sample(struct prom_sample *p, FILE *out, const char *name, const struct label_set *set) {
