@@ -26,7 +26,7 @@ JOBS=$(nproc)
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev libcurl4-openssl-dev libjson-c-dev
-    libgtest-dev googletest golang-1.19-go linux-headers-amd64
+    libcap-dev libgtest-dev googletest golang-1.19-go linux-headers-amd64
     binutils python3 util-linux ca-certificates curl
     prometheus bpftrace bpftool wrk tmux
 )

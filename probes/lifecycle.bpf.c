@@ -9,8 +9,8 @@
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
  * EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of lifetimes, per process;
  * 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v); USE_RINGBUF (else a perf
- * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS (map sizes); EMPTY_PROBES (bench floor: programs that
- * do nothing).
+ * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes); EMPTY_PROBES (bench floor:
+ * programs that do nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain rather than with bpf_get_stackid: the
  * kernel's walk does the same reads but cost ~4 us per call on our test VM against ~0.3 us for this loop, and
@@ -24,6 +24,9 @@ BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PRE
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
+/* Processes whose Go runtime gmon saw start; LRU, so that a --path trace of many short processes never fills
+ * it (the host also deletes the entry of a process that ended). */
+BPF_TABLE("lru_hash", u32, struct process_image, images, MAX_IMAGES);
 /* Set once the live map has refused a goroutine: from then on an exit missing from it may be one of those. */
 BPF_ARRAY(live_overflowed, u32, 1);
 #if LIFETIME_LOG2
@@ -140,6 +143,22 @@ static __always_inline int live_map_was_full(void) {
     return overflowed && *overflowed;
 }
 
+/* The image number creations of this process are counted under: goroutine 1 (runtime.main) starts a new
+ * one, and the host hears of it at once to retire the previous one. */
+static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid) {
+    struct process_image *seen = images.lookup(&tgid);
+    if (goid != 1)
+        return seen ? seen->image : 0;
+    struct process_image started = {.started_ns = bpf_ktime_get_ns(), .image = seen ? seen->image + 1 : 1};
+    images.update(&tgid, &started);
+    struct lifecycle_event ev = {.kind = LIFECYCLE_RUNTIME_STARTED, .tgid = tgid, .goid = goid};
+    ev.time_ns = started.started_ns;
+    ev.site.tgid = tgid;
+    ev.site.image = started.image;
+    send_event(ctx, &ev, sizeof(ev));
+    return started.image;
+}
+
 int on_newproc1_ret(struct pt_regs *ctx) {
     u32 tgid = begin_probe(COUNTER_CREATE_HITS);
     if (!tgid)
@@ -153,6 +172,7 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     read_u64(newg + G_STARTPC, &info.startpc);
     info.parent_goid = parent_goid(ctx, newg);
     info.site.tgid = tgid;
+    info.site.image = current_image(ctx, tgid, key.goid);
     info.site.stack = creation_stack(ctx, info.site.gopc);
     info.created_ns = bpf_ktime_get_ns();
     int tracked = live.update(&key, &info) == 0;

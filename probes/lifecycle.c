@@ -31,6 +31,7 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "MAX_LIVE", o->max_live);
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
+    bpf_define(c, "MAX_IMAGES", 4096);
     bpf_define(c, "EMPTY_PROBES", o->empty_probes);
     bpf_define(c, "LIFETIME_LOG2", o->lifetime_log2);
     bpf_define(c, "MAX_LOG2_KEYS", o->max_sites * 4 + LIFETIME_LOG2_SLOTS);
@@ -109,6 +110,7 @@ static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
     lp->stacks_fd = bpf_program_map_fd(&lp->prog, "stacks");
     lp->counters_fd = bpf_program_map_fd(&lp->prog, "counters");
     lp->log2_fd = bpf_program_map_fd(&lp->prog, "lifetime_log2"); /* only with lifetime_log2 */
+    lp->images_fd = bpf_program_map_fd(&lp->prog, "images");
     if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
         return gmon_fail(err, "the compiled BPF program lacks one of its maps");
     return 0;
@@ -193,18 +195,21 @@ void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slo
     }
 }
 
-/* Deleting while iterating a BPF hash map restarts the walk, so collect the keys first. */
-static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
+/* Deletes the entries of map fd that doomed picks. Deleting while iterating a BPF hash map restarts the
+ * walk, so the keys are collected first. */
+static void delete_entries(int fd, size_t key_size, size_t value_size,
+                           bool (*doomed)(const void *key, const void *value, const void *ctx),
+                           const void *ctx) {
     size_t cap = 0, n = 0;
     uint8_t *keys = NULL;
-    uint8_t key[32], next[32];
+    uint8_t key[64], next[64], value[256];
+    if (key_size > sizeof(key) || value_size > sizeof(value))
+        return;
     void *prev = NULL;
     while (bpf_get_next_key(fd, prev, next) == 0) {
         memcpy(key, next, key_size);
         prev = key;
-        uint32_t key_tgid;
-        memcpy(&key_tgid, key, sizeof(key_tgid)); /* both key structs start with tgid */
-        if (key_tgid != tgid)
+        if (bpf_lookup_elem(fd, key, value) != 0 || !doomed(key, value, ctx))
             continue;
         uint8_t *grown = grow_array(keys, &cap, n, key_size, 256);
         if (!grown)
@@ -217,11 +222,46 @@ static void delete_process_keys(int fd, size_t key_size, uint32_t tgid) {
     free(keys);
 }
 
+static bool of_process(const void *key, const void *value, const void *ctx) {
+    (void)value;
+    uint32_t tgid;
+    memcpy(&tgid, key, sizeof(tgid)); /* every key struct starts with tgid */
+    return tgid == *(const uint32_t *)ctx;
+}
+
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
-    delete_process_keys(lp->live_fd, sizeof(struct goroutine_key), tgid);
-    delete_process_keys(lp->sites_fd, sizeof(struct site_key), tgid);
+    delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info), of_process,
+                   &tgid);
+    delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), of_process, &tgid);
     if (lp->log2_fd >= 0)
-        delete_process_keys(lp->log2_fd, sizeof(struct lifetime_slot_key), tgid);
+        delete_entries(lp->log2_fd, sizeof(struct lifetime_slot_key), sizeof(uint64_t), of_process, &tgid);
+    if (lp->images_fd >= 0)
+        bpf_delete_elem(lp->images_fd, &tgid);
+}
+
+struct image_change {
+    uint32_t tgid, image;
+    uint64_t started_ns;
+};
+
+static bool live_before_start(const void *key, const void *value, const void *ctx) {
+    const struct image_change *c = ctx;
+    const struct goroutine_info *info = value;
+    return of_process(key, value, &c->tgid) && info->created_ns < c->started_ns;
+}
+
+static bool site_of_older_image(const void *key, const void *value, const void *ctx) {
+    const struct image_change *c = ctx;
+    const struct site_key *site = key;
+    (void)value;
+    return site->tgid == c->tgid && site->image != c->image;
+}
+
+void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns) {
+    struct image_change c = {tgid, image, started_ns};
+    delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info),
+                   live_before_start, &c);
+    delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), site_of_older_image, &c);
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {

@@ -28,7 +28,7 @@ typedef void (*lifecycle_event_fn)(void *ctx, const struct lifecycle_event *ev);
 struct lifecycle_probes {
     struct bpf_program prog;
     struct event_reader reader;
-    int live_fd, sites_fd, stacks_fd, counters_fd, log2_fd;
+    int live_fd, sites_fd, stacks_fd, counters_fd, log2_fd, images_fd;
     int ncpus;
     lifecycle_event_fn on_event;
     void *ctx;
@@ -58,6 +58,9 @@ typedef void (*lifecycle_slot_fn)(void *ctx, const struct lifetime_slot_key *key
 void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slot_fn fn, void *ctx);
 /* Forgets a process that exited: its live goroutines and creation sites. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
+/* A new Go runtime (image) started in process tgid at started_ns: forgets the live goroutines created before
+ * it and the sites of its other images (their counts must have been retired first). */
+void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns);
 void lifecycle_close(struct lifecycle_probes *lp);
 
 #endif

@@ -23,6 +23,9 @@ enum lifecycle_event_kind {
     LIFECYCLE_RUNQ_PUT = 4,
     LIFECYCLE_RUNQ_GET = 5,
     LIFECYCLE_RUNQ_STEAL = 6,
+    /* A process's Go runtime created goroutine 1 (runtime.main): the process started, or an exec replaced
+     * its program with the same binary. site.image holds the new image number, time_ns when it started. */
+    LIFECYCLE_RUNTIME_STARTED = 7,
 };
 
 /* gmon's own counters, one slot each in a per-CPU array. */
@@ -49,7 +52,8 @@ enum lifecycle_counter {
 #define PROBE_COUNTER_READ_FAILED COUNTER_READ_FAILED
 #endif
 
-/* A live goroutine, keyed by process and goroutine ID (goids are unique for a process's lifetime). */
+/* A live goroutine, keyed by process and goroutine ID (goids are unique for the life of a Go runtime; after
+ * an exec, a new goroutine overwrites any stale entry with its ID when it is created). */
 struct goroutine_key {
     __u32 tgid;
     __u32 pad;
@@ -58,10 +62,12 @@ struct goroutine_key {
 
 /* A creation site: the process, the `go` statement's PC (g.gopc) and the hash of the user stack that ran it
  * (the key of its frames in the `stacks` map). stack is 0 when the stack could not be walked or stored; gopc
- * alone then names the site. */
+ * alone then names the site. image tells the programs one process has run apart: 0 for the one running when
+ * gmon attached, then 1, 2, ... for each start of a Go runtime gmon saw in it (an exec of the same binary
+ * starts a new one: new load address, goroutine IDs from 1 again). */
 struct site_key {
     __u32 tgid;
-    __u32 pad;
+    __u32 image;
     __u64 gopc;
     __u64 stack;
 };
@@ -94,6 +100,13 @@ struct site_stats {
 /* Lifetimes as a log2 histogram of microseconds (gmon gr seq), laid out as bcc's print_log2_hist: slot s
  * counts lifetimes in [2^(s-1), 2^s - 1] us, and slot 1 also counts 0. */
 #define LIFETIME_LOG2_SLOTS 48
+
+/* The latest Go runtime start seen in a process (images map, by tgid). */
+struct process_image {
+    __u64 started_ns;
+    __u32 image;
+    __u32 pad;
+};
 
 /* One slot of the lifetime histogram of a process (site.tgid only, the rest 0) or of a creation site. */
 struct lifetime_slot_key {

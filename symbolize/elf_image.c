@@ -35,7 +35,10 @@ static int map_file(struct elf_image *img, const char *path, struct gmon_error *
         close(fd);
         return gmon_fail(err, "not an ELF file (only %lld bytes)", (long long)st.st_size);
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* Writable (never written): the kernel puts the breakpoints of uprobes already on this file (another
+     * gmon, any tracer) into every read-only private mapping of it, so a read-only one shows 0xCC where the
+     * code has RETs. It leaves writable ones alone. */
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return gmon_fail(err, "cannot map the file: %s", strerror(errno));

@@ -35,7 +35,7 @@ struct elf_section {
 
 struct elf_image {
     char path[4096];
-    const uint8_t *data; /* the whole file, mapped read-only */
+    const uint8_t *data; /* the whole file, mapped privately (writable, never written: see elf_image.c) */
     size_t size;
     uint16_t type; /* ET_EXEC or ET_DYN */
     uint64_t entry;

@@ -346,3 +346,121 @@ TEST(LifecycleFaults, OneMinuteStormLeavesMemoryFlat) {
 }
 
 } // namespace
+
+namespace {
+
+const std::string HOLDER_SITE =
+    "{stack_0=\"main.startHolders\",stack_1=\"main.init.0\",stack_2=\"runtime.doInit\","
+    "stack_3=\"runtime.main\",stack_4=\"runtime.goexit\"}";
+
+// A PIE target execs its own binary while traced by PID, with 30 goroutines alive that gmon saw created. The
+// exec ends them: they leave the live gauge, none gets a lifetime, and the goroutine IDs the new program
+// reuses from 1 never meet their stale entries. The new program is traced on, symbolized at its new load
+// address.
+TEST(LifecycleFaults, ExecOfTheSameBinaryStartsAFreshTrace) {
+    std::string bin = private_copy(fixture("lifecycle-pie"), "execself");
+    background target(bin + " exec-self 30");
+    ASSERT_TRUE(target.wait_for("ready", 10000));
+    int port = free_port();
+    background g(gmon_command("--pid " + std::to_string(target.pid()) + " --format json --metrics " +
+                              std::to_string(port)));
+    if (!attached(g))
+        return;
+    target.signal(SIGUSR1);
+    ASSERT_TRUE(target.wait_for("holding", 10000));
+    std::string metrics;
+    ASSERT_EQ(await_sample(port, "gmon_goroutines_live" + HOLDER_SITE, 30, &metrics), 30) << metrics;
+
+    target.signal(SIGUSR2); // exec: the same binary, waiting for SIGUSR1 in on-signal mode
+    ASSERT_TRUE(g.wait_for("\"msg\":\"process replaced its program (exec of the same binary)\"", 5000))
+        << g.out().substr(0, 4000);
+    ASSERT_TRUE(target.wait_for("ready", 10000));
+    EXPECT_EQ(await_sample(port, "gmon_goroutines_live" + HOLDER_SITE, 0, &metrics), 0) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + HOLDER_SITE), 30);
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + HOLDER_SITE), 0);
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutine_oldest_live_age_seconds" + HOLDER_SITE), -1)
+        << "no stale goroutine may look like a leak\n"
+        << metrics;
+
+    target.signal(SIGUSR1);
+    ASSERT_EQ(target.wait(30), 0) << target.err();
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    auto truth = fixture_goroutines(target.out());
+    std::string out = g.out(); // the new program's lines only: goroutine IDs start from 1 again
+    auto traced = traced_goroutines(out.substr(out.find("(exec of the same binary)")), target.pid());
+    ASSERT_EQ(truth.size(), 10u) << target.out();
+    for (const auto &[goid, want] : truth) {
+        SCOPED_TRACE("goroutine " + std::to_string(goid));
+        const traced_goroutine &got = traced[goid];
+        ASSERT_TRUE(got.created && got.exited);
+        EXPECT_EQ(got.stack.at(0), "main.spawnWorkers") << "symbolized with the new load bias";
+        EXPECT_GE(got.lifetime_ms, 50);
+        EXPECT_LT(got.lifetime_ms, 550) << "a stale entry of the old program would give a longer one";
+    }
+    EXPECT_NE(g.err().find("10 exited"), std::string::npos) << g.err();
+}
+
+// Execing another program ends the traced Go program: with --path the process is retired like an exited
+// one; with --pid gmon stops, exit status 0, and says why.
+TEST(LifecycleFaults, ExecOfAnotherProgramRetiresTheProcess) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "execother");
+    int port = free_port();
+    background by_path(gmon_command("--path " + bin + " --format json --metrics " + std::to_string(port)));
+    if (!attached(by_path))
+        return;
+    background target(bin + " exec-other 20");
+    ASSERT_TRUE(target.wait_for("ready", 10000));
+    background by_pid(gmon_command("--pid " + std::to_string(target.pid()) + " --format json --metrics 0"));
+    if (!attached(by_pid))
+        return;
+    target.signal(SIGUSR1);
+    ASSERT_TRUE(target.wait_for("holding", 10000));
+    std::string metrics;
+    ASSERT_EQ(await_sample(port, "gmon_goroutines_live" + HOLDER_SITE, 20, &metrics), 20) << metrics;
+    target.signal(SIGUSR2); // exec /bin/sleep
+    std::string line = "\"msg\":\"process replaced its program (exec of another binary)\",\"pid\":" +
+                       std::to_string(target.pid());
+    EXPECT_TRUE(by_path.wait_for(line, 5000)) << by_path.out().substr(0, 4000);
+    EXPECT_EQ(await_sample(port, "gmon_goroutines_live" + HOLDER_SITE, 0, &metrics), 0) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + HOLDER_SITE), 20);
+    EXPECT_EQ(by_pid.wait(5), 0) << by_pid.err();
+    EXPECT_NE(by_pid.out().find("\"msg\":\"target process replaced its program (exec of another binary)\""),
+              std::string::npos)
+        << by_pid.out();
+    EXPECT_TRUE(target.running()) << "the new program runs on";
+    by_path.signal(SIGINT);
+    EXPECT_EQ(by_path.wait(10), 0);
+}
+
+} // namespace
+
+namespace {
+
+// A second gmon on a binary the first one already probes: the kernel wrote the first one's breakpoints into
+// every read-only mapping of the file, so the second one once read 0xCC where newproc1 returns and refused
+// ("0 RET instructions"). Both must attach and both must see every goroutine.
+TEST(LifecycleFaults, TwoMonitorsOnOneBinaryBothSeeEverything) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "twomon");
+    background first(gmon_command("--path " + bin + " --format json --metrics 0"));
+    if (!attached(first))
+        return;
+    background second(gmon_command("--path " + bin + " --format json --metrics 0"));
+    if (!attached(second))
+        return;
+    background target(bin + " spawn 12 20");
+    ASSERT_EQ(target.wait(30), 0);
+    usleep(300 * 1000);
+    first.signal(SIGINT);
+    second.signal(SIGINT);
+    ASSERT_EQ(first.wait(10), 0) << first.err();
+    ASSERT_EQ(second.wait(10), 0) << second.err();
+    auto truth = fixture_goroutines(target.out());
+    ASSERT_EQ(truth.size(), 12u);
+    for (background *g : {&first, &second}) {
+        auto traced = traced_goroutines(g->out(), target.pid());
+        for (const auto &[goid, want] : truth)
+            EXPECT_TRUE(traced[goid].created && traced[goid].exited) << goid;
+    }
+}
+
+} // namespace

@@ -156,6 +156,69 @@ TEST(LifecycleSafety, InterruptDetachesEverythingAndTheTargetRunsOn) {
     f.expect_carries_on();
 }
 
+struct thread_privileges {
+    std::string name, permitted, effective, no_new_privs;
+};
+
+std::vector<thread_privileges> privileges_of(pid_t pid) {
+    std::vector<thread_privileges> threads;
+    for (const auto &task : lines(run("ls /proc/" + std::to_string(pid) + "/task").out)) {
+        std::string dir = "/proc/" + std::to_string(pid) + "/task/" + task;
+        thread_privileges t;
+        t.name = lines(read_file(dir + "/comm")).at(0);
+        for (const auto &l : lines(read_file(dir + "/status"))) {
+            std::string value = l.substr(l.find(':') + 1);
+            value.erase(0, value.find_first_not_of(" \t"));
+            if (l.rfind("CapPrm:", 0) == 0)
+                t.permitted = value;
+            else if (l.rfind("CapEff:", 0) == 0)
+                t.effective = value;
+            else if (l.rfind("NoNewPrivs:", 0) == 0)
+                t.no_new_privs = value;
+        }
+        threads.push_back(t);
+    }
+    return threads;
+}
+
+// Once attached, gmon's main thread keeps CAP_SYS_PTRACE alone, the metrics server's thread nothing, and
+// neither can regain any (no_new_privs). Everything after attaching still works without them: a PIE process
+// started later is symbolized (its load bias is read from /proc), /metrics answers, and SIGINT detaches.
+TEST(LifecycleSafety, AfterAttachingOnlyPtraceRemains) {
+    const std::string ptrace_only = "0000000000080000"; // 1 << CAP_SYS_PTRACE (19)
+    std::string bin = private_copy(fixture("lifecycle-pie"), "caps");
+    int port = free_port();
+    background g(
+        gmon_command("--path " + bin + " --format json --collect gc --metrics " + std::to_string(port)));
+    if (!attached(g))
+        return;
+    auto threads = privileges_of(g.pid());
+    ASSERT_EQ(threads.size(), 2u) << "gmon and its metrics server";
+    for (const auto &t : threads) {
+        SCOPED_TRACE(t.name);
+        bool main_thread = t.name == "gmon";
+        EXPECT_EQ(t.permitted, main_thread ? ptrace_only : "0000000000000000");
+        EXPECT_EQ(t.effective, main_thread ? ptrace_only : "0000000000000000");
+        EXPECT_EQ(t.no_new_privs, "1");
+    }
+    auto r = run(bin + " spawn 5 10");
+    ASSERT_EQ(r.status, 0);
+    g.wait_for("main.spawnWorkers", 5000);
+    EXPECT_NE(scrape(port).find("gmon_goroutines_created_total{stack_0=\"main.spawnWorkers\""),
+              std::string::npos);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    EXPECT_EQ(fixture_goroutines(r.out).size(), 5u);
+    int symbolized = 0;
+    for (const auto &l : lines(g.out())) {
+        auto stack = json_strings(l, "stack");
+        symbolized += json_field(l, "msg") == "goroutine is created" && !stack.empty() &&
+                      stack[0] == "main.spawnWorkers";
+    }
+    EXPECT_EQ(symbolized, 5) << g.out();
+    EXPECT_EQ(uprobe_events().find(bin), std::string::npos);
+}
+
 // Runs gmon expecting a refusal: exit status 2 and exactly one line on stderr containing `reason`.
 void expect_refusal(const std::string &command, const std::string &reason) {
     auto r = run(command, 60);

@@ -192,9 +192,28 @@ static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *
     unlock_and_write(m);
 }
 
+/* A Go runtime started in a process: a new one, or the same binary again after an exec, whose previous
+ * program is then retired like an exited process. */
+static void on_runtime_start(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
+    lock_for_logging(m);
+    process_watch_restarted(&m->procs, ev->tgid);
+    size_t retired = goroutine_stats_retire_image(&m->shared, ev->tgid, ev->site.image, ev->time_ns);
+    if (retired) {
+        log_begin(&m->log, LOG_INFO, wall, "process replaced its program (exec of the same binary)");
+        log_uint(&m->log, "pid", ev->tgid);
+        log_uint(&m->log, "image", ev->site.image);
+        log_end(&m->log);
+    }
+    unlock_and_write(m);
+}
+
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct monitor *m = ctx;
     int64_t wall = (int64_t)ev->time_ns + m->mono_to_wall_ns;
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED) {
+        on_runtime_start(m, ev, wall);
+        return;
+    }
     if (ev->kind == LIFECYCLE_EXITED_UNTRACKED) {
         log_untracked_exit(m, ev, wall);
         return;
@@ -311,10 +330,11 @@ static void warn_on_problems(struct monitor *m) {
 }
 
 /* Called with the shared lock held. */
-static void on_process_exit(void *ctx, uint32_t tgid) {
+static void on_process_exit(void *ctx, uint32_t tgid, bool execed) {
     struct monitor *m = ctx;
     goroutine_stats_retire_process(&m->shared, tgid);
-    log_begin(&m->log, LOG_INFO, wall_ns(), "process exited");
+    log_begin(&m->log, LOG_INFO, wall_ns(),
+              execed ? "process replaced its program (exec of another binary)" : "process exited");
     log_uint(&m->log, "pid", tgid);
     log_end(&m->log);
 }
@@ -330,8 +350,11 @@ static bool housekeeping(void *ctx) {
     struct monitor *m = ctx;
     warn_on_problems(m);
     if (m->prog.target.pid) {
-        if (!process_alive(m->prog.target.pid)) {
-            log_begin(&m->log, LOG_INFO, wall_ns(), "target process exited");
+        bool alive = process_alive(m->prog.target.pid);
+        if (!alive || !process_watch_runs_binary(&m->procs, m->prog.target.pid)) {
+            log_begin(&m->log, LOG_INFO, wall_ns(),
+                      alive ? "target process replaced its program (exec of another binary)"
+                            : "target process exited");
             target_log_process(&m->log, &m->prog.target);
             log_end(&m->log);
             return false;
@@ -441,6 +464,10 @@ int cmd_lifecycle(int argc, char *argv[]) {
     int rc = start(&m);
     if (rc != GMON_EXIT_OK) {
         stop(&m, false);
+        return rc;
+    }
+    if ((rc = trace_drop_privileges()) != GMON_EXIT_OK) {
+        stop(&m, true);
         return rc;
     }
     log_attached(&m);

@@ -40,12 +40,12 @@ void creation_sites_free(struct creation_sites *cs) {
 
 static uint64_t hash_key(const struct site_key *k) {
     uint64_t h = k->gopc * 0x9E3779B97F4A7C15ULL;
-    h ^= (k->stack + k->tgid) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (k->stack + k->tgid + ((uint64_t)k->image << 32)) * 0xC2B2AE3D27D4EB4FULL;
     return h ^ (h >> 29);
 }
 
 static bool same_key(const struct site_key *a, const struct site_key *b) {
-    return a->tgid == b->tgid && a->stack == b->stack && a->gopc == b->gopc;
+    return a->tgid == b->tgid && a->image == b->image && a->stack == b->stack && a->gopc == b->gopc;
 }
 
 static struct site *slot_for(struct site *table, size_t capacity, const struct site_key *key) {

@@ -21,11 +21,15 @@ struct site_walk {
     struct pending_site *items;
     size_t n, cap;
     uint32_t only_tgid; /* 0: every process */
+    bool but_image;     /* with only_tgid: leave out the sites of image */
+    uint32_t image;
 };
 
 static void remember_site(void *ctx, const struct site_key *key, const struct site_stats *stats) {
     struct site_walk *w = ctx;
     if (w->only_tgid && key->tgid != w->only_tgid)
+        return;
+    if (w->but_image && key->image == w->image)
         return;
     const struct site *s = creation_sites_get(w->m->sites, key);
     if (!s)
@@ -97,14 +101,29 @@ void goroutine_stats_free(struct goroutine_stats *s) {
     memset(s, 0, sizeof(*s));
 }
 
+/* Moves the counts of the sites walk picked into their label sets' retired totals; returns how many. */
+static size_t retire_sites(struct goroutine_monitor *m, struct site_walk *walk) {
+    lifecycle_for_each_site(m->probes, remember_site, walk);
+    for (size_t i = 0; i < walk->n; i++)
+        add_stats(&m->sites->sets[walk->items[i].set].retired, &walk->items[i].stats);
+    free(walk->items);
+    return walk->n;
+}
+
 void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid) {
     struct site_walk walk = {.m = m, .only_tgid = tgid};
-    lifecycle_for_each_site(m->probes, remember_site, &walk);
-    for (size_t i = 0; i < walk.n; i++)
-        add_stats(&m->sites->sets[walk.items[i].set].retired, &walk.items[i].stats);
-    free(walk.items);
+    retire_sites(m, &walk);
     lifecycle_forget_process(m->probes, tgid);
     creation_sites_forget_process(m->sites, tgid);
+}
+
+size_t goroutine_stats_retire_image(struct goroutine_monitor *m, uint32_t tgid, uint32_t image,
+                                    uint64_t started_ns) {
+    struct site_walk walk = {.m = m, .only_tgid = tgid, .but_image = true, .image = image};
+    size_t retired = retire_sites(m, &walk);
+    lifecycle_forget_image(m->probes, tgid, image, started_ns);
+    creation_sites_forget_process(m->sites, tgid); /* symbolized again with the new load bias */
+    return retired;
 }
 
 static void site_sample(struct prom_sample *p, FILE *out, const char *name, const struct label_set *set) {

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "privileges.h"
 
 static const char CONTENT_TYPE[] = "text/plain; version=0.0.4; charset=utf-8";
 /* A scraper sends its request at once; a client silent this long is dropped (slowloris). */
@@ -82,6 +85,24 @@ static int bind_listener(const char *addr, int port, struct gmon_error *err) {
     return fd;
 }
 
+/* Runs on a thread of its own, which first gives up every capability: the server's thread, created by
+ * libmicrohttpd from this one, inherits none, though the rest of gmon still holds them while it attaches. */
+static void *start_daemon_without_privileges(void *arg) {
+    struct metrics_server *s = arg;
+    if (privileges_drop_all_in_thread(&s->drop_error) != 0) {
+        s->drop_failed = true;
+        close(s->listen_fd);
+        return NULL;
+    }
+    /* One epoll thread serves every client, so a slow or idle one holds a connection slot but never the
+     * thread; connections idle for CONNECTION_TIMEOUT_S are closed, at most CONNECTION_LIMIT are open. */
+    s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned int)CONNECTION_LIMIT, MHD_OPTION_END);
+    return NULL;
+}
+
 int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
                          void *ctx, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
@@ -90,12 +111,18 @@ int metrics_server_start(struct metrics_server *s, const char *addr, int port, m
     s->listen_fd = bind_listener(addr, port, err);
     if (s->listen_fd < 0)
         return -1;
-    /* One epoll thread serves every client, so a slow or idle one holds a connection slot but never the
-     * thread; connections idle for CONNECTION_TIMEOUT_S are closed, at most CONNECTION_LIMIT are open. */
-    s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
-                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned int)CONNECTION_LIMIT, MHD_OPTION_END);
+    pthread_t launcher;
+    if (pthread_create(&launcher, NULL, start_daemon_without_privileges, s) != 0) {
+        close(s->listen_fd);
+        return gmon_fail(err, "cannot start the metrics server's thread");
+    }
+    pthread_join(launcher, NULL);
+    if (s->drop_failed) {
+        if (s->daemon)
+            MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        return gmon_fail(err, "%s", s->drop_error.msg);
+    }
     if (!s->daemon) {
         close(s->listen_fd);
         return gmon_fail(err, "libmicrohttpd could not start the metrics server on %s:%d", addr, port);

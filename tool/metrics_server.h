@@ -2,6 +2,7 @@
  * daemon starts so that "port in use" is reported precisely and at once. */
 #ifndef GMON_METRICS_SERVER_H
 #define GMON_METRICS_SERVER_H
+#include <stdbool.h>
 #include <stdio.h>
 #include "gmon_error.h"
 
@@ -12,10 +13,12 @@ struct metrics_server {
     int listen_fd;
     metrics_render_fn render;
     void *ctx;
+    bool drop_failed; /* the thread that starts the daemon could not give up its capabilities */
+    struct gmon_error drop_error;
 };
 
 /* Starts serving GET /metrics on addr:port (IPv4 or IPv6 literal). render is called on the server's thread,
- * once per scrape. */
+ * once per scrape. That thread holds no capability. */
 int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
                          void *ctx, struct gmon_error *err);
 void metrics_server_stop(struct metrics_server *s);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "grow_array.h"
 
@@ -20,9 +21,34 @@ bool process_alive(int pid) {
     return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
+bool process_exe_identity(int pid, struct exe_identity *id) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    return true;
+}
+
 void process_watch_init(struct process_watch *w, const struct target *target) {
     memset(w, 0, sizeof(*w));
     w->target = target;
+    struct stat st;
+    if (target->pid)
+        w->binary_known = process_exe_identity(target->pid, &w->binary);
+    else if (target->path && stat(target->path, &st) == 0) {
+        w->binary = (struct exe_identity){st.st_dev, st.st_ino};
+        w->binary_known = true;
+    }
+}
+
+bool process_watch_runs_binary(const struct process_watch *w, int pid) {
+    struct exe_identity now;
+    if (!w->binary_known || !process_exe_identity(pid, &now))
+        return true; /* unknown, or gone: process_alive tells */
+    return now.dev == w->binary.dev && now.ino == w->binary.ino;
 }
 
 void process_watch_free(struct process_watch *w) {
@@ -51,8 +77,9 @@ static struct watched_process *find_or_add(struct process_watch *w, uint32_t tgi
     return p;
 }
 
-static bool read_bias(const struct target *t, uint32_t tgid, uint64_t *bias) {
-    if (t->pid && (uint32_t)t->pid == tgid) {
+static bool read_bias(const struct target *t, const struct watched_process *p, uint64_t *bias) {
+    uint32_t tgid = p->tgid;
+    if (t->pid && (uint32_t)t->pid == tgid && !p->restarted) {
         *bias = t->load_bias;
         return true;
     }
@@ -69,7 +96,7 @@ bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *b
     if (!p)
         return false;
     if (!p->bias_known)
-        p->bias_known = read_bias(w->target, tgid, &p->bias);
+        p->bias_known = read_bias(w->target, p, &p->bias);
     *bias = p->bias;
     return p->bias_known;
 }
@@ -83,14 +110,25 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
     lifecycle_for_each_site(probes, note_site_process, w);
 }
 
-void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid), void *ctx) {
+void process_watch_restarted(struct process_watch *w, uint32_t tgid) {
+    struct watched_process *p = find_or_add(w, tgid);
+    if (p) {
+        p->restarted = true;
+        p->bias_known = false;
+    }
+}
+
+void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),
+                        void *ctx) {
     for (size_t i = 0; i < w->n;) {
-        if (process_alive((int)w->procs[i].tgid)) {
+        int pid = (int)w->procs[i].tgid;
+        bool alive = process_alive(pid), execed = alive && !process_watch_runs_binary(w, pid);
+        if (alive && !execed) {
             i++;
             continue;
         }
         uint32_t tgid = w->procs[i].tgid;
         w->procs[i] = w->procs[--w->n];
-        on_exit(ctx, tgid);
+        on_exit(ctx, tgid, execed);
     }
 }

@@ -4,23 +4,35 @@
 #define GMON_PROCESS_WATCH_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "lifecycle.h"
 #include "target.h"
 
 struct watched_process {
     uint32_t tgid;
     bool bias_known;
+    bool restarted; /* its Go runtime started again (exec): the target's load bias no longer holds */
     uint64_t bias;
+};
+
+/* The file a process runs: an exec into another program changes it. */
+struct exe_identity {
+    dev_t dev;
+    ino_t ino;
 };
 
 struct process_watch {
     const struct target *target;
+    struct exe_identity binary; /* the traced binary */
+    bool binary_known;
     struct watched_process *procs;
     size_t n, cap;
 };
 
 /* True while the process exists and is not a zombie. */
 bool process_alive(int pid);
+/* The identity of the file process pid runs (/proc/PID/exe); false when it cannot be read. */
+bool process_exe_identity(int pid, struct exe_identity *id);
 
 void process_watch_init(struct process_watch *w, const struct target *target);
 void process_watch_free(struct process_watch *w);
@@ -28,7 +40,13 @@ void process_watch_free(struct process_watch *w);
 bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias);
 /* Learns the processes that appear in the probes' creation-site map. */
 void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes);
-/* Calls on_exit for each known process that has exited, and forgets it. */
-void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid), void *ctx);
+/* The process's Go runtime started again (an exec of the same binary): its load bias is read anew. */
+void process_watch_restarted(struct process_watch *w, uint32_t tgid);
+/* True unless process pid has replaced the traced binary with another program by exec. */
+bool process_watch_runs_binary(const struct process_watch *w, int pid);
+/* Calls on_exit for each known process that has exited or now runs another program (execed true), and
+ * forgets it. */
+void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),
+                        void *ctx);
 
 #endif

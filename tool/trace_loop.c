@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "privileges.h"
 #include "process_watch.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -92,16 +93,48 @@ bool interval_due(struct interval *i) {
     return true;
 }
 
-bool trace_target_running(const char *cmd, int pid) {
-    if (!pid || process_alive(pid))
+/* Whether process pid still runs the program it ran on the first call for it. */
+static bool still_runs_first_program(int pid) {
+    static int known_pid;
+    static struct exe_identity first;
+    static bool first_known;
+    if (known_pid != pid) {
+        known_pid = pid;
+        first_known = process_exe_identity(pid, &first);
         return true;
-    fprintf(stderr, "gmon %s: process %d exited\n", cmd, pid);
-    return false;
+    }
+    struct exe_identity now;
+    return !first_known || !process_exe_identity(pid, &now) || (now.dev == first.dev && now.ino == first.ino);
+}
+
+bool trace_target_running(const char *cmd, int pid) {
+    if (!pid)
+        return true;
+    if (!process_alive(pid)) {
+        fprintf(stderr, "gmon %s: process %d exited\n", cmd, pid);
+        return false;
+    }
+    if (!still_runs_first_program(pid)) {
+        fprintf(stderr, "gmon %s: process %d replaced its program (exec): the Go program traced has ended\n",
+                cmd, pid);
+        return false;
+    }
+    return true;
+}
+
+int trace_drop_privileges(void) {
+    struct gmon_error err;
+    if (privileges_keep_only_ptrace(&err) == 0)
+        return GMON_EXIT_OK;
+    cli_error(NULL, "%s", err.msg);
+    return GMON_EXIT_FAILED;
 }
 
 int trace_command_run(const struct trace_command *c) {
     trace_loop_install_signals();
     int rc = c->start(c->loop.ctx);
+    if (rc == GMON_EXIT_OK)
+        rc = trace_drop_privileges();
     if (rc != GMON_EXIT_OK) {
         c->stop(c->loop.ctx, false);
         return rc;

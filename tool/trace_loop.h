@@ -22,6 +22,9 @@ struct trace_loop {
 void trace_loop_install_signals(void);
 bool trace_loop_stop_requested(void);
 /* The log writer of a tracing command: stdout, given up on after a stop request if stdout does not drain. */
+/* Once the probes are attached: every capability but CAP_SYS_PTRACE goes (tool/privileges.h). A failure is
+ * printed; the command must then stop (GMON_EXIT_FAILED). */
+int trace_drop_privileges(void);
 int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log_level min_level);
 /* Runs until a stop. Returns a GMON_EXIT_* status. */
 int trace_loop_run(const struct trace_loop *l);
@@ -42,8 +45,9 @@ struct interval {
 void interval_start(struct interval *i, uint64_t seconds);
 /* True once per elapsed interval. */
 bool interval_due(struct interval *i);
-/* For ticks: true while the --pid target runs (always for --path: pid 0); once it has exited, says so on
- * stderr ("gmon CMD: process PID exited") and returns false, which ends the loop. */
+/* For ticks: true while the --pid target runs the program it ran at the first call (always for --path: pid
+ * 0); once it has exited or replaced its program by exec, says so on stderr ("gmon CMD: process PID exited")
+ * and returns false, which ends the loop. */
 bool trace_target_running(const char *cmd, int pid);
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
 int64_t monotonic_ns(void);
