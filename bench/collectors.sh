@@ -21,11 +21,10 @@ build=${4:-$root/build}
 gmon=$build/gmon
 src=$build/fixtures/httpserver-plain
 storm_src=$build/fixtures/lifecycle-plain
-for f in "$gmon" "$src" "$storm_src"; do
-  [ -e "$f" ] || { echo "collectors.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "collectors.sh: wrk missing: run ./gmon.sh deps" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "collectors.sh: needs root (uprobes)" >&2; exit 2; }
+source "$root/bench/common.sh"
+bench_require_files "$gmon" "$src" "$storm_src"
+bench_require_commands wrk
+bench_require_root
 
 work=$(mktemp -d)
 server=
@@ -40,11 +39,6 @@ port=$((20000 + RANDOM % 20000))
 server=$!
 sleep 0.5
 url=http://127.0.0.1:$port/get/200
-
-wait_for() { # file pattern
-  for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "collectors.sh: gmon did not start: $(cat "$1")" >&2; exit 1
-}
 
 # One wrk run: "requests/s p99(ms)".
 load() {

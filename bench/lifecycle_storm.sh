@@ -16,11 +16,10 @@ rounds=${2:-3}
 build=${3:-$root/build}
 gmon=$build/gmon
 src=$build/fixtures/lifecycle-plain
-for f in "$gmon" "$src"; do
-  [ -e "$f" ] || { echo "lifecycle_storm.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
-command -v bpftrace >/dev/null || { echo "lifecycle_storm.sh: bpftrace missing: run ./gmon.sh deps" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "lifecycle_storm.sh: needs root (uprobes)" >&2; exit 2; }
+source "$root/bench/common.sh"
+bench_require_files "$gmon" "$src"
+bench_require_commands bpftrace
+bench_require_root
 
 work=$(mktemp -d)
 trap 'pkill -INT -P $$ 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -31,11 +30,6 @@ storm() { "$bin" storm "$n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
 
 # Starts a tracer in the background, waits for its probes, runs the storm; prints "ns" and leaves the tracer's
 # pid in $tracer.
-wait_for() { # file pattern
-  for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "lifecycle_storm.sh: tracer did not start: $(cat "$1")" >&2; exit 1
-}
-
 gmon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run_gmon() { # label extra-args...

@@ -16,10 +16,9 @@ rounds=${2:-3}
 build=${3:-$root/build}
 gmon=$build/gmon
 src=$build/fixtures/lifecycle-plain
-for f in "$gmon" "$src"; do
-  [ -e "$f" ] || { echo "malloc.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
-[ "$(id -u)" = 0 ] || { echo "malloc.sh: needs root (uprobes)" >&2; exit 2; }
+source "$root/bench/common.sh"
+bench_require_files "$gmon" "$src"
+bench_require_root
 
 work=$(mktemp -d)
 trap 'pkill -INT -P $$ 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -27,11 +26,6 @@ bin=$work/alloc-fixture # a private inode: nothing else on the machine fires the
 cp "$src" "$bin"
 
 allocate() { "$bin" alloc "$k" 16 64 256 | sed -n 's/.*ns_per_alloc=\([0-9]*\).*/\1/p'; }
-
-wait_for() { # file pattern
-  for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "malloc.sh: gmon did not start: $(cat "$1")" >&2; exit 1
-}
 
 run_gm() { # label extra-args...
   local label=$1; shift

@@ -14,11 +14,10 @@ storm_n=${2:-100000}
 build=${3:-$root/build}
 gmon=$build/gmon
 src=$build/fixtures/lifecycle-plain
-for f in "$gmon" "$src"; do
-  [ -e "$f" ] || { echo "metrics_load.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "metrics_load.sh: wrk missing: run ./gmon.sh deps" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "metrics_load.sh: needs root (uprobes)" >&2; exit 2; }
+source "$root/bench/common.sh"
+bench_require_files "$gmon" "$src"
+bench_require_commands wrk
+bench_require_root
 
 work=$(mktemp -d)
 gmon_pid=
@@ -30,8 +29,7 @@ url=http://127.0.0.1:$port/metrics
 
 "$gmon" --path "$bin" --level WARN --metrics "$port" >/dev/null 2>"$work/gmon.err" &
 gmon_pid=$!
-for _ in $(seq 1 300); do grep -q "probes attached" "$work/gmon.err" && break; sleep 0.05; done
-grep -q "probes attached" "$work/gmon.err" || { cat "$work/gmon.err" >&2; exit 1; }
+wait_for "$work/gmon.err" "probes attached"
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$gmon_pid/status"; }
 
 # "scrapes/s p99(ms) errors" of one wrk run of SECS.

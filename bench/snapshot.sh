@@ -13,9 +13,8 @@ counts=("$@")
 build=${BUILD:-$root/build}
 gmon=$build/gmon
 fixture=$build/fixtures/lifecycle-plain
-for f in "$gmon" "$fixture"; do
-  [ -e "$f" ] || { echo "snapshot.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
+source "$root/bench/common.sh"
+bench_require_files "$gmon" "$fixture"
 [ -x /usr/bin/time ] || { echo "snapshot.sh: /usr/bin/time missing (Debian package time)" >&2; exit 2; }
 
 work=$(mktemp -d)

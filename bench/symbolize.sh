@@ -9,9 +9,8 @@ bench=$build/bench_symbolize
 fixture=$build/fixtures/lifecycle-plain
 corpus=${GMON_CACHE:-$HOME/.cache/gmon}/corpus
 go=${GO:-/usr/lib/go-1.19/bin/go}
-for f in "$bench" "$fixture"; do
-  [ -e "$f" ] || { echo "symbolize.sh: $f missing: run ./gmon.sh test first" >&2; exit 2; }
-done
+source "$root/bench/common.sh"
+bench_require_files "$bench" "$fixture"
 largest=$(ls -S "$corpus"/esbuild-* 2>/dev/null | head -1 || true)
 [ -n "$largest" ] || { echo "symbolize.sh: no corpus in $corpus: run tests/corpus/fetch.sh" >&2; exit 2; }
 
