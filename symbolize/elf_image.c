@@ -49,8 +49,11 @@ static int map_file(struct elf_image *img, const char *path, struct gmon_error *
 
 static int read_program_headers(struct elf_image *img, Elf *elf, struct gmon_error *err) {
     size_t n;
-    if (elf_getphdrnum(elf, &n) != 0 || n > MAX_PHDRS)
+    if (elf_getphdrnum(elf, &n) != 0)
         return gmon_fail(err, "corrupted ELF program headers");
+    if (n > MAX_PHDRS)
+        return gmon_fail(err, "corrupted ELF program headers: %zu of them (gmon reads at most %d)", n,
+                         MAX_PHDRS);
     img->loads = calloc(n ? n : 1, sizeof(*img->loads));
     if (!img->loads)
         return gmon_fail(err, "out of memory");
@@ -98,8 +101,11 @@ static void read_dynamic_needed(struct elf_image *img, Elf *elf, Elf_Scn *scn, c
 
 static int read_section_headers(struct elf_image *img, Elf *elf, struct gmon_error *err) {
     size_t n, shstrndx;
-    if (elf_getshdrnum(elf, &n) != 0 || n > MAX_SECTIONS)
+    if (elf_getshdrnum(elf, &n) != 0)
         return gmon_fail(err, "corrupted ELF section headers");
+    if (n > MAX_SECTIONS)
+        return gmon_fail(err, "corrupted ELF section headers: %zu of them (gmon reads at most %d)", n,
+                         MAX_SECTIONS);
     if (n == 0)
         return 0; /* section headers removed (sstrip): segments are enough */
     if (elf_getshdrstrndx(elf, &shstrndx) != 0)

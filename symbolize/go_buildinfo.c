@@ -103,10 +103,14 @@ static void parse_line(const char *line, size_t n, struct go_buildinfo *bi) {
             copy_field(bi->mod_version, sizeof(bi->mod_version), ver,
                        t3 ? (size_t)(t3 - ver) : rlen - plen - 1);
         }
-    } else if (klen == 5 && memcmp(line, "build", 5) == 0 && bi->nsettings < GO_BUILDINFO_MAX_SETTINGS) {
+    } else if (klen == 5 && memcmp(line, "build", 5) == 0) {
         const char *eq = memchr(rest, '=', rlen);
         if (!eq)
             return;
+        if (bi->nsettings == GO_BUILDINFO_MAX_SETTINGS) {
+            bi->settings_not_kept++;
+            return;
+        }
         struct go_build_setting *s = &bi->settings[bi->nsettings++];
         copy_field(s->key, sizeof(s->key), rest, (size_t)(eq - rest));
         copy_field(s->value, sizeof(s->value), eq + 1, rlen - (size_t)(eq - rest) - 1);

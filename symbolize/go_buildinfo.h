@@ -29,6 +29,7 @@ struct go_buildinfo {
     char mod_version[128];
     struct go_build_setting settings[GO_BUILDINFO_MAX_SETTINGS];
     size_t nsettings;
+    size_t settings_not_kept; /* build lines past GO_BUILDINFO_MAX_SETTINGS: counted so gmon can say so */
 };
 
 /* Reads the build info blob. Returns 0 with found=false when the binary has none, -1 when it has a damaged

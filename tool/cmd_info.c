@@ -148,6 +148,9 @@ static void print_text(const struct info *in) {
     printf("build settings:");
     for (size_t i = 0; i < bi->nsettings; i++)
         printf(" %s=%s", bi->settings[i].key, bi->settings[i].value);
+    if (bi->settings_not_kept)
+        printf(" (and %zu more not kept: gmon keeps the first %d)", bi->settings_not_kept,
+               GO_BUILDINFO_MAX_SETTINGS);
     printf("%s\n", bi->nsettings ? "" : " (none recorded)");
     printf("pclntab:        %s (magic 0x%08x) in %s at 0x%" PRIx64 ", %" PRIu64 " functions, %" PRIu64
            " files\n",
@@ -303,6 +306,8 @@ static void json_buildinfo(struct json_writer *w, const struct go_binary *b) {
         json_string(w, bi->settings[i].value);
     }
     json_end_object(w);
+    json_key(w, "build_settings_not_kept");
+    json_int(w, (int64_t)bi->settings_not_kept);
 }
 
 static void print_json(const struct info *in) {

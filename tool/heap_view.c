@@ -125,8 +125,16 @@ static void read_all_spans(struct heap_view *h, const struct runtime_state *st, 
     uint64_t mheap = st->globals.addr[BASE_MHEAP] + t->load_bias;
     const struct state_offset *o = &st->layout.f[MHEAP_ALLSPANS];
     if (o->offset < 0 || o->size != 24 || !proc_read(t->pid, mheap + (uint64_t)o->offset, slice, 24) ||
-        slice[1] > slice[2] || slice[1] > HEAP_MAX_SPANS || (slice[1] && !slice[0])) {
+        (slice[1] && !slice[0])) {
         snprintf(h->why_not, sizeof(h->why_not), "mheap_.allspans is not readable or not a slice of spans");
+        return;
+    }
+    /* The runtime appends under its lock, so len <= cap; the length is checked before it sizes any read. */
+    if (slice[1] > slice[2] || slice[1] > HEAP_MAX_SPANS) {
+        snprintf(h->why_not, sizeof(h->why_not),
+                 "mheap_.allspans has an implausible length %" PRIu64 " (cap %" PRIu64
+                 "; gmon reads at most %d)",
+                 slice[1], slice[2], HEAP_MAX_SPANS);
         return;
     }
     *bytes += 24;
