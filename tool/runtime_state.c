@@ -290,8 +290,9 @@ static void json_gc(const struct runtime_state *s, int64_t now_ns, struct json_w
     json_member_uint(w, "forced", s->numforcedgc);
     json_member_uint(w, "pause_total_ns", s->pause_total_ns);
     json_key(w, "last_gc_ago_ns");
+    /* now_ns is taken before the reads: a GC that ended while gmon was reading ended 0 ns ago, not later. */
     if (s->numgc && s->last_gc_nanotime)
-        json_int(w, now_ns - s->last_gc_nanotime);
+        json_int(w, now_ns > s->last_gc_nanotime ? now_ns - s->last_gc_nanotime : 0);
     else
         json_null(w);
     json_end_object(w);
