@@ -145,13 +145,14 @@ static __always_inline int live_map_was_full(void) {
 
 /* The image number creations of this process are counted under: goroutine 1 (runtime.main) starts a new
  * one, and the host hears of it at once to retire the previous one. */
-static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid) {
+static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid, u64 startpc) {
     struct process_image *seen = images.lookup(&tgid);
     if (goid != 1)
         return seen ? seen->image : 0;
     struct process_image started = {.started_ns = bpf_ktime_get_ns(), .image = seen ? seen->image + 1 : 1};
     images.update(&tgid, &started);
     struct lifecycle_event ev = {.kind = LIFECYCLE_RUNTIME_STARTED, .tgid = tgid, .goid = goid};
+    ev.startpc = startpc; /* runtime.main's address: the host derives the load bias from it */
     ev.time_ns = started.started_ns;
     ev.site.tgid = tgid;
     ev.site.image = started.image;
@@ -172,7 +173,7 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     read_u64(newg + G_STARTPC, &info.startpc);
     info.parent_goid = parent_goid(ctx, newg);
     info.site.tgid = tgid;
-    info.site.image = current_image(ctx, tgid, key.goid);
+    info.site.image = current_image(ctx, tgid, key.goid, info.startpc);
     info.site.stack = creation_stack(ctx, info.site.gopc);
     info.created_ns = bpf_ktime_get_ns();
     int tracked = live.update(&key, &info) == 0;

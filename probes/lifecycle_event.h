@@ -24,7 +24,8 @@ enum lifecycle_event_kind {
     LIFECYCLE_RUNQ_GET = 5,
     LIFECYCLE_RUNQ_STEAL = 6,
     /* A process's Go runtime created goroutine 1 (runtime.main): the process started, or an exec replaced
-     * its program with the same binary. site.image holds the new image number, time_ns when it started. */
+     * its program with the same binary. site.image holds the new image number, time_ns when it started,
+     * startpc where runtime.main is loaded. */
     LIFECYCLE_RUNTIME_STARTED = 7,
 };
 

@@ -110,11 +110,20 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
     lifecycle_for_each_site(probes, note_site_process, w);
 }
 
-void process_watch_restarted(struct process_watch *w, uint32_t tgid) {
+void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint64_t main_pc) {
     struct watched_process *p = find_or_add(w, tgid);
-    if (p) {
-        p->restarted = true;
-        p->bias_known = false;
+    if (!p)
+        return;
+    p->restarted = true; /* the target's bias, read before attaching, may be the replaced program's */
+    p->bias_known = false;
+    struct go_func fn;
+    if (!elf_image_is_pie(&w->target->bin.elf)) {
+        p->bias = 0;
+        p->bias_known = true;
+    } else if (main_pc && go_binary_find_func(&w->target->bin, "runtime.main", &fn, NULL) &&
+               main_pc >= fn.entry) {
+        p->bias = main_pc - fn.entry;
+        p->bias_known = true; /* else read from /proc when needed */
     }
 }
 

@@ -40,8 +40,11 @@ void process_watch_free(struct process_watch *w);
 bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias);
 /* Learns the processes that appear in the probes' creation-site map. */
 void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes);
-/* The process's Go runtime started again (an exec of the same binary): its load bias is read anew. */
-void process_watch_restarted(struct process_watch *w, uint32_t tgid);
+/* A Go runtime started in the process (a new process, or an exec of the same binary), with runtime.main at
+ * main_pc: its load bias is that minus runtime.main's link-time address. Known from the event itself, it
+ * holds even when the process is gone by the time its stacks are symbolized, and replaces the previous
+ * program's. */
+void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint64_t main_pc);
 /* True unless process pid has replaced the traced binary with another program by exec. */
 bool process_watch_runs_binary(const struct process_watch *w, int pid);
 /* Calls on_exit for each known process that has exited or now runs another program (execed true), and
