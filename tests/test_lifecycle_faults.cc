@@ -401,7 +401,7 @@ TEST(LifecycleFaults, ExecOfTheSameBinaryStartsAFreshTrace) {
 }
 
 // Execing another program ends the traced Go program: with --path the process is retired like an exited
-// one; with --pid gmon stops, exit status 0, and says why.
+// one; with --pid gmon stops (the lifecycle monitor and gmon gc alike), exit status 0, and says why.
 TEST(LifecycleFaults, ExecOfAnotherProgramRetiresTheProcess) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "execother");
     int port = free_port();
@@ -412,6 +412,9 @@ TEST(LifecycleFaults, ExecOfAnotherProgramRetiresTheProcess) {
     ASSERT_TRUE(target.wait_for("ready", 10000));
     background by_pid(gmon_command("--pid " + std::to_string(target.pid()) + " --format json --metrics 0"));
     if (!attached(by_pid))
+        return;
+    background gc_by_pid(gmon_command("gc --pid " + std::to_string(target.pid())));
+    if (!attached(gc_by_pid))
         return;
     target.signal(SIGUSR1);
     ASSERT_TRUE(target.wait_for("holding", 10000));
@@ -427,6 +430,11 @@ TEST(LifecycleFaults, ExecOfAnotherProgramRetiresTheProcess) {
     EXPECT_NE(by_pid.out().find("\"msg\":\"target process replaced its program (exec of another binary)\""),
               std::string::npos)
         << by_pid.out();
+    EXPECT_EQ(gc_by_pid.wait(5), 0) << gc_by_pid.err();
+    EXPECT_NE(gc_by_pid.err().find("gmon gc: process " + std::to_string(target.pid()) +
+                                   " replaced its program (exec)"),
+              std::string::npos)
+        << gc_by_pid.err();
     EXPECT_TRUE(target.running()) << "the new program runs on";
     by_path.signal(SIGINT);
     EXPECT_EQ(by_path.wait(10), 0);

@@ -207,7 +207,7 @@ static int poll_events(void *ctx, int timeout_ms) {
 
 static bool target_still_runs(void *ctx) {
     struct gc_monitor *m = ctx;
-    return trace_target_running("gc", m->prog.target.pid);
+    return trace_target_running("gc", &m->prog.target);
 }
 
 /* Go 1.21+ passes stopTheWorldWithSema a reason; its names are read from the binary. */

@@ -302,7 +302,7 @@ static bool tick(void *ctx) {
     struct gm_monitor *m = ctx;
     if (interval_due(&m->interval))
         print_all(m, false);
-    return trace_target_running("gm", m->prog.target.pid);
+    return trace_target_running("gm", &m->prog.target);
 }
 
 /* The target's own class table, checked against gmon's for its release. */

@@ -172,7 +172,7 @@ static int poll_events(void *ctx, int timeout_ms) {
 
 static bool target_still_runs(void *ctx) {
     struct gr_monitor *m = ctx;
-    return trace_target_running("gr", m->prog.target.pid);
+    return trace_target_running("gr", &m->prog.target);
 }
 
 static int start(void *ctx) {

@@ -352,7 +352,7 @@ static bool housekeeping(void *ctx) {
     warn_on_problems(m);
     if (m->prog.target.pid) {
         bool alive = process_alive(m->prog.target.pid);
-        if (!alive || !process_watch_runs_binary(&m->procs, m->prog.target.pid)) {
+        if (!alive || !target_runs_its_binary(&m->prog.target, m->prog.target.pid)) {
             log_begin(&m->log, LOG_INFO, wall_ns(),
                       alive ? "target process replaced its program (exec of another binary)"
                             : "target process exited");

@@ -208,7 +208,7 @@ static bool tick(void *ctx) {
     struct lifetime_monitor *m = ctx;
     if (interval_due(&m->interval))
         print_all(m, false);
-    return trace_target_running("gr seq", m->prog.target.pid);
+    return trace_target_running("gr seq", &m->prog.target);
 }
 
 static int start(void *ctx) {

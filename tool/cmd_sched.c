@@ -256,7 +256,7 @@ static bool tick(void *ctx) {
     struct sched_monitor *m = ctx;
     if (interval_due(&m->interval))
         print_all(m, false);
-    return trace_target_running("sched", m->prog.target.pid);
+    return trace_target_running("sched", &m->prog.target);
 }
 
 static void find_reasons(struct sched_monitor *m) {

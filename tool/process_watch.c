@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "grow_array.h"
 
@@ -21,34 +20,9 @@ bool process_alive(int pid) {
     return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
-bool process_exe_identity(int pid, struct exe_identity *id) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return false;
-    id->dev = st.st_dev;
-    id->ino = st.st_ino;
-    return true;
-}
-
 void process_watch_init(struct process_watch *w, const struct target *target) {
     memset(w, 0, sizeof(*w));
     w->target = target;
-    struct stat st;
-    if (target->pid)
-        w->binary_known = process_exe_identity(target->pid, &w->binary);
-    else if (target->path && stat(target->path, &st) == 0) {
-        w->binary = (struct exe_identity){st.st_dev, st.st_ino};
-        w->binary_known = true;
-    }
-}
-
-bool process_watch_runs_binary(const struct process_watch *w, int pid) {
-    struct exe_identity now;
-    if (!w->binary_known || !process_exe_identity(pid, &now))
-        return true; /* unknown, or gone: process_alive tells */
-    return now.dev == w->binary.dev && now.ino == w->binary.ino;
 }
 
 void process_watch_free(struct process_watch *w) {
@@ -131,7 +105,7 @@ void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint
                         void *ctx) {
     for (size_t i = 0; i < w->n;) {
         int pid = (int)w->procs[i].tgid;
-        bool alive = process_alive(pid), execed = alive && !process_watch_runs_binary(w, pid);
+        bool alive = process_alive(pid), execed = alive && !target_runs_its_binary(w->target, pid);
         if (alive && !execed) {
             i++;
             continue;

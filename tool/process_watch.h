@@ -4,7 +4,6 @@
 #define GMON_PROCESS_WATCH_H
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include "lifecycle.h"
 #include "target.h"
 
@@ -15,24 +14,14 @@ struct watched_process {
     uint64_t bias;
 };
 
-/* The file a process runs: an exec into another program changes it. */
-struct exe_identity {
-    dev_t dev;
-    ino_t ino;
-};
-
 struct process_watch {
     const struct target *target;
-    struct exe_identity binary; /* the traced binary */
-    bool binary_known;
     struct watched_process *procs;
     size_t n, cap;
 };
 
 /* True while the process exists and is not a zombie. */
 bool process_alive(int pid);
-/* The identity of the file process pid runs (/proc/PID/exe); false when it cannot be read. */
-bool process_exe_identity(int pid, struct exe_identity *id);
 
 void process_watch_init(struct process_watch *w, const struct target *target);
 void process_watch_free(struct process_watch *w);
@@ -45,8 +34,6 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
  * holds even when the process is gone by the time its stacks are symbolized, and replaces the previous
  * program's. */
 void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint64_t main_pc);
-/* True unless process pid has replaced the traced binary with another program by exec. */
-bool process_watch_runs_binary(const struct process_watch *w, int pid);
 /* Calls on_exit for each known process that has exited or now runs another program (execed true), and
  * forgets it. */
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),

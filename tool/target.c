@@ -27,6 +27,23 @@ static int open_process(struct target *t, struct gmon_error *err) {
     return 0;
 }
 
+static bool identity_of(const char *path, struct file_identity *id) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    *id = (struct file_identity){st.st_dev, st.st_ino};
+    return true;
+}
+
+bool target_runs_its_binary(const struct target *t, int pid) {
+    char exe[64];
+    snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+    struct file_identity now;
+    if (!t->binary_known || !identity_of(exe, &now))
+        return true;
+    return now.dev == t->binary.dev && now.ino == t->binary.ino;
+}
+
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err) {
     memset(t, 0, sizeof(*t));
     t->path = path;
@@ -39,6 +56,7 @@ int target_open(struct target *t, const char *path, int pid, const char *go_vers
     } else if (go_binary_open(&t->bin, path, err) != 0) {
         return gmon_fail_context(err, "%s", path);
     }
+    t->binary_known = identity_of(pid > 0 ? t->proc.open_path : path, &t->binary);
     if (go_version && strcmp(go_version, "auto") != 0 &&
         go_binary_set_version(&t->bin, go_version, err) != 0) {
         go_binary_close(&t->bin);

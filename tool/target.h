@@ -3,23 +3,37 @@
 #ifndef GMON_TARGET_H
 #define GMON_TARGET_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "../symbolize/go_binary.h"
 #include "../symbolize/proc_target.h"
 #include "json_writer.h"
 #include "log_writer.h"
+
+/* A file by device and inode: what a process runs, which an exec into another program changes. */
+struct file_identity {
+    dev_t dev;
+    ino_t ino;
+};
 
 struct target {
     const char *path; /* --path as given, or NULL */
     int pid;          /* --pid, or 0 */
     struct proc_target proc;
     struct go_binary bin;
-    uint64_t load_bias; /* runtime address - link-time address (PIE), with --pid */
+    uint64_t load_bias;          /* runtime address - link-time address (PIE), with --pid */
+    struct file_identity binary; /* the file opened */
+    bool binary_known;
 };
 
 /* Opens the target. go_version is "auto" (or NULL) to detect, or a release such as "1.21" to override.
  * Errors start with the file or process they are about. */
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err);
 void target_close(struct target *t);
+/* False once process pid runs another file than the target's binary (an exec): true while it runs it, and
+ * when that cannot be told (the process is gone: process_alive says so). */
+bool target_runs_its_binary(const struct target *t, int pid);
 /* How gmon names the process to people: "PID 4242", and when it runs in a container or another PID namespace
  * also its own view, "PID 4242 (PID 1 in container 96ee84ab2e05)", the ID cut to 12 characters as `docker ps`
  * shows it. "" without --pid. */

@@ -93,28 +93,15 @@ bool interval_due(struct interval *i) {
     return true;
 }
 
-/* Whether process pid still runs the program it ran on the first call for it. */
-static bool still_runs_first_program(int pid) {
-    static int known_pid;
-    static struct exe_identity first;
-    static bool first_known;
-    if (known_pid != pid) {
-        known_pid = pid;
-        first_known = process_exe_identity(pid, &first);
-        return true;
-    }
-    struct exe_identity now;
-    return !first_known || !process_exe_identity(pid, &now) || (now.dev == first.dev && now.ino == first.ino);
-}
-
-bool trace_target_running(const char *cmd, int pid) {
+bool trace_target_running(const char *cmd, const struct target *t) {
+    int pid = t->pid;
     if (!pid)
         return true;
     if (!process_alive(pid)) {
         fprintf(stderr, "gmon %s: process %d exited\n", cmd, pid);
         return false;
     }
-    if (!still_runs_first_program(pid)) {
+    if (!target_runs_its_binary(t, pid)) {
         fprintf(stderr, "gmon %s: process %d replaced its program (exec): the Go program traced has ended\n",
                 cmd, pid);
         return false;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "log_writer.h"
+#include "target.h"
 
 struct trace_loop {
     /* Delivers pending events, waiting up to timeout_ms; non-zero on failure (EINTR is not one). NULL for
@@ -45,10 +46,10 @@ struct interval {
 void interval_start(struct interval *i, uint64_t seconds);
 /* True once per elapsed interval. */
 bool interval_due(struct interval *i);
-/* For ticks: true while the --pid target runs the program it ran at the first call (always for --path: pid
- * 0); once it has exited or replaced its program by exec, says so on stderr ("gmon CMD: process PID exited")
- * and returns false, which ends the loop. */
-bool trace_target_running(const char *cmd, int pid);
+/* For ticks: true while the --pid target runs the binary gmon opened (always for --path); once it has
+ * exited or replaced its program by exec, says so on stderr ("gmon CMD: process PID exited") and returns
+ * false, which ends the loop. */
+bool trace_target_running(const char *cmd, const struct target *t);
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
 int64_t monotonic_ns(void);
 int64_t wall_ns(void);
