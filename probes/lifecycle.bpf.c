@@ -24,9 +24,9 @@ BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PRE
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
-/* Processes whose Go runtime gmon saw start; LRU, so that a --path trace of many short processes never fills
- * it (the host also deletes the entry of a process that ended). */
-BPF_TABLE("lru_hash", u32, struct process_image, images, MAX_IMAGES);
+/* Processes whose Go runtime gmon saw start. Not an LRU map: an evicted entry would number a later image
+ * again. The host deletes the entry of a process that ended. */
+BPF_F_TABLE("hash", u32, struct process_image, images, MAX_IMAGES, BPF_F_NO_PREALLOC);
 /* Set once the live map has refused a goroutine: from then on an exit missing from it may be one of those. */
 BPF_ARRAY(live_overflowed, u32, 1);
 #if LIFETIME_LOG2

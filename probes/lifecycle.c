@@ -31,7 +31,7 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "MAX_LIVE", o->max_live);
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
-    bpf_define(c, "MAX_IMAGES", 4096);
+    bpf_define(c, "MAX_IMAGES", 65536);
     bpf_define(c, "EMPTY_PROBES", o->empty_probes);
     bpf_define(c, "LIFETIME_LOG2", o->lifetime_log2);
     bpf_define(c, "MAX_LOG2_KEYS", o->max_sites * 4 + LIFETIME_LOG2_SLOTS);
@@ -254,7 +254,7 @@ static bool site_of_older_image(const void *key, const void *value, const void *
     const struct image_change *c = ctx;
     const struct site_key *site = key;
     (void)value;
-    return site->tgid == c->tgid && site->image != c->image;
+    return site->tgid == c->tgid && site->image < c->image;
 }
 
 void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns) {

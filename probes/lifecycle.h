@@ -59,7 +59,7 @@ void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slo
 /* Forgets a process that exited: its live goroutines and creation sites. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
 /* A new Go runtime (image) started in process tgid at started_ns: forgets the live goroutines created before
- * it and the sites of its other images (their counts must have been retired first). */
+ * it and the sites of its older images (their counts must have been retired first). */
 void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns);
 void lifecycle_close(struct lifecycle_probes *lp);
 

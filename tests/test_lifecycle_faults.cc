@@ -152,6 +152,24 @@ TEST(LifecycleFaults, StopsWhenAskedEvenIfStdoutNeverDrains) {
     close(reader);
 }
 
+// The same when the trace ends by itself (--duration) rather than by a signal: the end of the loop counts as
+// a stop for stdout too.
+TEST(LifecycleFaults, DurationEndsTheTraceEvenIfStdoutNeverDrains) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "stuckduration");
+    stalled_stdout pipe("stuckduration");
+    background g(gmon_command("--path " + bin + " --format json --metrics 0 --duration 4") + " >" +
+                 pipe.path);
+    int reader = pipe.open_reader();
+    ASSERT_GE(reader, 0);
+    if (!attached(g))
+        return;
+    ASSERT_EQ(run(bin + " storm 2000").status, 0);
+    EXPECT_EQ(g.wait(15), 0) << g.err();
+    EXPECT_NE(g.err().find("gmon: stdout did not drain after the stop request"), std::string::npos)
+        << g.err();
+    close(reader);
+}
+
 } // namespace
 
 namespace {

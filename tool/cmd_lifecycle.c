@@ -197,8 +197,10 @@ static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *
  * program is then retired like an exited process. */
 static void on_runtime_start(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
     lock_for_logging(m);
-    process_watch_runtime_started(&m->procs, ev->tgid, ev->startpc);
+    /* Retire first: old sites not symbolized yet still need the old program's load bias. */
     size_t retired = goroutine_stats_retire_image(&m->shared, ev->tgid, ev->site.image, ev->time_ns);
+    if (!process_watch_runtime_started(&m->procs, ev->tgid, ev->site.image, ev->startpc))
+        retired = 0; /* a late event of an older image: nothing of it was left to retire */
     if (retired) {
         log_begin(&m->log, LOG_INFO, wall, "process replaced its program (exec of the same binary)");
         log_uint(&m->log, "pid", ev->tgid);

@@ -21,7 +21,7 @@ struct site_walk {
     struct pending_site *items;
     size_t n, cap;
     uint32_t only_tgid; /* 0: every process */
-    bool but_image;     /* with only_tgid: leave out the sites of image */
+    bool older_only;    /* with only_tgid: only the sites of images older than image */
     uint32_t image;
 };
 
@@ -29,7 +29,7 @@ static void remember_site(void *ctx, const struct site_key *key, const struct si
     struct site_walk *w = ctx;
     if (w->only_tgid && key->tgid != w->only_tgid)
         return;
-    if (w->but_image && key->image == w->image)
+    if (w->older_only && key->image >= w->image)
         return;
     const struct site *s = creation_sites_get(w->m->sites, key);
     if (!s)
@@ -84,7 +84,8 @@ int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats 
         add_stats(&t->sum, &walk.items[i].stats);
         /* Goroutines the live map had no room for are left out: their exits are never counted. */
         const struct site_stats *st = &walk.items[i].stats;
-        t->live += st->created - st->untracked - st->exited;
+        uint64_t ended = st->untracked + st->exited; /* more only if an exec's start event was lost */
+        t->live += st->created > ended ? st->created - ended : 0;
     }
     free(walk.items);
     for (size_t i = 0; i < out->nsets; i++)
@@ -119,8 +120,11 @@ void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid) 
 
 size_t goroutine_stats_retire_image(struct goroutine_monitor *m, uint32_t tgid, uint32_t image,
                                     uint64_t started_ns) {
-    struct site_walk walk = {.m = m, .only_tgid = tgid, .but_image = true, .image = image};
+    struct site_walk walk = {.m = m, .only_tgid = tgid, .older_only = true, .image = image};
     size_t retired = retire_sites(m, &walk);
+    if (!retired)
+        return 0; /* a new process (the common case): no older image has a site, so none has a live goroutine
+                   */
     lifecycle_forget_image(m->probes, tgid, image, started_ns);
     creation_sites_forget_process(m->sites, tgid); /* symbolized again with the new load bias */
     return retired;

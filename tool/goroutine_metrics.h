@@ -38,7 +38,7 @@ void goroutine_stats_free(struct goroutine_stats *s);
  * (caller holds the lock). */
 void goroutine_stats_retire_process(struct goroutine_monitor *m, uint32_t tgid);
 /* Process tgid started a new Go runtime (image) at started_ns, by an exec of the same binary: the counts of
- * its other images are retired, their live goroutines forgotten (they ended with the exec), and its sites are
+ * its older images are retired, their live goroutines forgotten (they ended with the exec), and its sites are
  * symbolized again. Returns how many sites were retired (0 for a process gmon had not seen before). Called
  * with the lock held. */
 size_t goroutine_stats_retire_image(struct goroutine_monitor *m, uint32_t tgid, uint32_t image,

@@ -1,6 +1,7 @@
 #include "log_writer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,26 +217,28 @@ void log_uint_group(struct log_writer *w, const char *key, const char *const *na
         fprintf(w->mem, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
 }
 
-/* Once a stop is asked for, waits at most a second for out to take more. */
-static bool writable_before_giving_up(struct log_writer *w, int fd) {
-    if (!w->give_up || !w->give_up())
-        return true;
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, 1000) == 1;
-}
-
-/* write(2) rather than stdio: stdio turns the EINTR of a stop signal into an error, loses track of what
- * was written, and cannot wait with a time limit. */
+/* write(2) rather than stdio, a page at a time after poll said there is room for one: a blocking write to a
+ * stdout nobody reads would never return, while this one looks every 100 ms whether gmon is stopping, and
+ * gives up after a second of waiting then. stdio would also turn the EINTR of a stop signal into an error
+ * and lose track of what was written. */
 static bool write_out(struct log_writer *w, const char *p, size_t n) {
     int fd = fileno(w->out);
     if (fd < 0) /* a memory stream (tests) */
         return fwrite(p, 1, n, w->out) == n && fflush(w->out) == 0;
     fflush(w->out);
+    int waited_stopping_ms = 0;
     while (n > 0) {
-        if (!writable_before_giving_up(w, fd))
+        struct pollfd ready = {.fd = fd, .events = POLLOUT};
+        int r = poll(&ready, 1, 100);
+        if (r < 0 && errno != EINTR)
             return false;
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
+        if (r <= 0) {
+            if (w->give_up && w->give_up() && (waited_stopping_ms += 100) >= 1000)
+                return false;
+            continue;
+        }
+        ssize_t k = write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (k <= 0)
             return false;

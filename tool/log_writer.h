@@ -22,8 +22,8 @@ struct log_writer {
     struct json_writer json;
     bool recording; /* false when the current record is below min_level: attributes are ignored */
     bool held;      /* between log_hold and log_release: records pile up in mem */
-    /* When it returns true (a stop was asked for), a write that cannot go on within a second is abandoned
-     * with every later one: a stdout nobody reads must not keep gmon from stopping. NULL: never. */
+    /* When it returns true (gmon is stopping), a write that has waited a second for room is abandoned with
+     * every later one: a stdout nobody reads must not keep gmon from stopping. NULL: never. */
     bool (*give_up)(void);
     bool abandoned; /* out failed or was given up: nothing more is written */
 };

@@ -85,11 +85,12 @@ static int bind_listener(const char *addr, int port, struct gmon_error *err) {
     return fd;
 }
 
-/* Runs on a thread of its own, which first gives up every capability: the server's thread, created by
- * libmicrohttpd from this one, inherits none, though the rest of gmon still holds them while it attaches. */
+/* Runs on a thread of its own, which first gives up what tracing no longer needs: the server's thread,
+ * created by libmicrohttpd from this one, inherits that much (it reads /proc/PID/maps and BPF maps while
+ * rendering), though the rest of gmon still holds everything while it attaches. */
 static void *start_daemon_without_privileges(void *arg) {
     struct metrics_server *s = arg;
-    if (privileges_drop_all_in_thread(&s->drop_error) != 0) {
+    if (privileges_keep_only_what_tracing_needs(&s->drop_error) != 0) {
         s->drop_failed = true;
         close(s->listen_fd);
         return NULL;

@@ -18,7 +18,7 @@ struct metrics_server {
 };
 
 /* Starts serving GET /metrics on addr:port (IPv4 or IPv6 literal). render is called on the server's thread,
- * once per scrape. That thread holds no capability. */
+ * once per scrape. That thread holds only the capabilities tracing needs after attaching (privileges.h). */
 int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
                          void *ctx, struct gmon_error *err);
 void metrics_server_stop(struct metrics_server *s);

@@ -1,9 +1,58 @@
 #include "privileges.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
+
+enum { MAX_KEPT = 3 };
+
+/* Before Linux 5.19, kernel.unprivileged_bpf_disabled (Debian's default: 2) made every bpf() command need
+ * CAP_BPF or CAP_SYS_ADMIN, reading and deleting map entries included; 5.19 checks it only where programs
+ * and maps are created. */
+static bool map_access_needs_a_capability(void) {
+    struct utsname u;
+    int major = 0, minor = 0, disabled = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return true;
+    if (major > 5 || (major == 5 && minor >= 19))
+        return false;
+    FILE *f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "r");
+    if (f) {
+        if (fscanf(f, "%d", &disabled) != 1)
+            disabled = 1;
+        fclose(f);
+    }
+    return disabled != 0;
+}
+
+static bool permitted(cap_value_t cap) {
+    cap_t now = cap_get_proc();
+    cap_flag_value_t v = CAP_CLEAR;
+    if (now) {
+        cap_get_flag(now, cap, CAP_PERMITTED, &v);
+        cap_free(now);
+    }
+    return v == CAP_SET;
+}
+
+/* What gmon still needs once attached, among what it has: CAP_SYS_PTRACE for /proc/PID/maps, exe and mem,
+ * and on older kernels the capability that reading BPF maps takes (CAP_BPF from 5.8, CAP_SYS_ADMIN before).
+ */
+static int capabilities_to_keep(cap_value_t keep[MAX_KEPT]) {
+    int n = 0;
+    if (permitted(CAP_SYS_PTRACE))
+        keep[n++] = CAP_SYS_PTRACE;
+    if (map_access_needs_a_capability()) {
+        cap_value_t bpf = CAP_IS_SUPPORTED(CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
+        if (permitted(bpf))
+            keep[n++] = bpf;
+    }
+    return n;
+}
 
 /* Sets the calling thread's capabilities to exactly keep[0..n) (effective and permitted). */
 static int set_thread_capabilities(const cap_value_t *keep, int n, struct gmon_error *err) {
@@ -28,15 +77,9 @@ static int forbid_new_privileges(struct gmon_error *err) {
     return 0;
 }
 
-int privileges_keep_only_ptrace(struct gmon_error *err) {
-    const cap_value_t keep[] = {CAP_SYS_PTRACE};
-    if (set_thread_capabilities(keep, 1, err) != 0)
-        return -1;
-    return forbid_new_privileges(err);
-}
-
-int privileges_drop_all_in_thread(struct gmon_error *err) {
-    if (set_thread_capabilities(NULL, 0, err) != 0)
+int privileges_keep_only_what_tracing_needs(struct gmon_error *err) {
+    cap_value_t keep[MAX_KEPT];
+    if (set_thread_capabilities(keep, capabilities_to_keep(keep), err) != 0)
         return -1;
     return forbid_new_privileges(err);
 }

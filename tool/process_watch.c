@@ -84,10 +84,13 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
     lifecycle_for_each_site(probes, note_site_process, w);
 }
 
-void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint64_t main_pc) {
+bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc) {
     struct watched_process *p = find_or_add(w, tgid);
     if (!p)
-        return;
+        return true;
+    if (image < p->image)
+        return false;
+    p->image = image;
     p->restarted = true; /* the target's bias, read before attaching, may be the replaced program's */
     p->bias_known = false;
     struct go_func fn;
@@ -99,6 +102,7 @@ void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint6
         p->bias = main_pc - fn.entry;
         p->bias_known = true; /* else read from /proc when needed */
     }
+    return true;
 }
 
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),

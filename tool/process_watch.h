@@ -11,6 +11,7 @@ struct watched_process {
     uint32_t tgid;
     bool bias_known;
     bool restarted; /* its Go runtime started again (exec): the target's load bias no longer holds */
+    uint32_t image; /* the latest runtime start seen (lifecycle_event.h) */
     uint64_t bias;
 };
 
@@ -32,8 +33,9 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
 /* A Go runtime started in the process (a new process, or an exec of the same binary), with runtime.main at
  * main_pc: its load bias is that minus runtime.main's link-time address. Known from the event itself, it
  * holds even when the process is gone by the time its stacks are symbolized, and replaces the previous
- * program's. */
-void process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint64_t main_pc);
+ * program's. Returns false, changing nothing, for an image older than one already seen (a perf buffer can
+ * deliver two execs' events out of order). */
+bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc);
 /* Calls on_exit for each known process that has exited or now runs another program (execed true), and
  * forgets it. */
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),

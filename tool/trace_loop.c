@@ -11,6 +11,8 @@
 #include "process_watch.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t loop_ended; /* by --duration or a tick (the target exited): stopping too */
+static int64_t loop_deadline_ns;         /* --duration's end, 0: none */
 
 static void on_stop_signal(int sig) {
     (void)sig;
@@ -30,10 +32,14 @@ bool trace_loop_stop_requested(void) {
     return stop_requested;
 }
 
+bool trace_loop_stopping(void) {
+    return stop_requested || loop_ended || (loop_deadline_ns && monotonic_ns() >= loop_deadline_ns);
+}
+
 int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log_level min_level) {
     if (log_writer_init(w, stdout, format, min_level) != 0)
         return -1;
-    w->give_up = trace_loop_stop_requested;
+    w->give_up = trace_loop_stopping;
     return 0;
 }
 
@@ -62,10 +68,12 @@ static int wait_without_events(const struct trace_loop *l, int timeout_ms) {
 
 int trace_loop_run(const struct trace_loop *l) {
     int64_t deadline = l->duration_s ? monotonic_ns() + (int64_t)l->duration_s * 1000000000LL : 0;
+    loop_deadline_ns = deadline;
     int64_t next_tick = monotonic_ns() + (int64_t)l->tick_ms * 1000000LL;
     while (!stop_requested) {
         if (wait_without_events(l, 100) != 0) {
             cli_error(NULL, "reading events failed: %s", strerror(errno));
+            loop_ended = 1;
             return GMON_EXIT_FAILED;
         }
         int64_t now = monotonic_ns();
@@ -77,6 +85,7 @@ int trace_loop_run(const struct trace_loop *l) {
             next_tick = now + (int64_t)l->tick_ms * 1000000LL;
         }
     }
+    loop_ended = 1;
     wait_without_events(l, 0); /* what is still buffered */
     return GMON_EXIT_OK;
 }
@@ -111,7 +120,7 @@ bool trace_target_running(const char *cmd, const struct target *t) {
 
 int trace_drop_privileges(void) {
     struct gmon_error err;
-    if (privileges_keep_only_ptrace(&err) == 0)
+    if (privileges_keep_only_what_tracing_needs(&err) == 0)
         return GMON_EXIT_OK;
     cli_error(NULL, "%s", err.msg);
     return GMON_EXIT_FAILED;

@@ -22,9 +22,12 @@ struct trace_loop {
 /* SIGINT and SIGTERM request a stop; SIGPIPE is ignored (stdout may be a closed pipe). */
 void trace_loop_install_signals(void);
 bool trace_loop_stop_requested(void);
+/* True from a stop request, --duration's end or the end of trace_loop_run on: the log writer then stops
+ * waiting for stdout. */
+bool trace_loop_stopping(void);
 /* The log writer of a tracing command: stdout, given up on after a stop request if stdout does not drain. */
-/* Once the probes are attached: every capability but CAP_SYS_PTRACE goes (tool/privileges.h). A failure is
- * printed; the command must then stop (GMON_EXIT_FAILED). */
+/* Once the probes are attached: every capability tracing no longer needs goes (tool/privileges.h). A
+ * failure is printed; the command must then stop (GMON_EXIT_FAILED). */
 int trace_drop_privileges(void);
 int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log_level min_level);
 /* Runs until a stop. Returns a GMON_EXIT_* status. */
