@@ -214,41 +214,43 @@ std::string crafted(const std::string &name, const std::string &bytes) {
 // count it had not checked.
 constexpr long INFO_ADDRESS_SPACE_MIB = 256, INFO_RSS_MIB = 64;
 
-TEST(AllocationBounds, ProgramHeadersAtTheBoundAreRead) {
-    std::string path =
-        crafted("phdrs-at", with_program_headers(read_file(fixture("lifecycle-plain")), MAX_PHDRS));
+// gmon info on a crafted copy of the fixture must print what it prints for the fixture itself (all its
+// sections still found: build info, .gopclntab, symbols, DWARF), within the memory bounds.
+void expect_read_like_the_fixture(const std::string &name, const std::string &bytes) {
+    std::string path = crafted(name, bytes);
     auto b = gmon_within("info --path " + path, INFO_ADDRESS_SPACE_MIB);
     ASSERT_EQ(b.r.status, 0) << b.r.err;
     EXPECT_EQ(but_the_name(b.r.out), but_the_name(gmon("info --path " + fixture("lifecycle-plain")).out));
     EXPECT_LT(b.max_rss_mib, rss_allowance(INFO_RSS_MIB));
+}
+
+// gmon info on a crafted copy must refuse it with exactly "PATH: message", within the memory bounds.
+void expect_refused(const std::string &name, const std::string &bytes, const std::string &message) {
+    std::string path = crafted(name, bytes);
+    auto b = gmon_within("info --path " + path, INFO_ADDRESS_SPACE_MIB);
+    expect_one_line_error(b.r, path + ": " + message);
+    EXPECT_LT(b.max_rss_mib, rss_allowance(INFO_RSS_MIB));
+}
+
+TEST(AllocationBounds, ProgramHeadersAtTheBoundAreRead) {
+    expect_read_like_the_fixture("phdrs-at",
+                                 with_program_headers(read_file(fixture("lifecycle-plain")), MAX_PHDRS));
 }
 
 TEST(AllocationBounds, ProgramHeadersPastTheBoundAreRefused) {
-    std::string path =
-        crafted("phdrs-past", with_program_headers(read_file(fixture("lifecycle-plain")), MAX_PHDRS + 1));
-    auto b = gmon_within("info --path " + path, INFO_ADDRESS_SPACE_MIB);
-    expect_one_line_error(b.r,
-                          path + ": corrupted ELF program headers: 4097 of them (gmon reads at most 4096)");
-    EXPECT_LT(b.max_rss_mib, rss_allowance(INFO_RSS_MIB));
+    expect_refused("phdrs-past", with_program_headers(read_file(fixture("lifecycle-plain")), MAX_PHDRS + 1),
+                   "corrupted ELF program headers: 4097 of them (gmon reads at most 4096)");
 }
 
 TEST(AllocationBounds, SectionsAtTheBoundAreRead) {
-    std::string path =
-        crafted("sections-at", with_section_headers(read_file(fixture("lifecycle-plain")), MAX_SECTIONS));
-    auto b = gmon_within("info --path " + path, INFO_ADDRESS_SPACE_MIB);
-    ASSERT_EQ(b.r.status, 0) << b.r.err;
-    // The fixture's own sections are all still found: build info, .gopclntab, the symbols and the DWARF.
-    EXPECT_EQ(but_the_name(b.r.out), but_the_name(gmon("info --path " + fixture("lifecycle-plain")).out));
-    EXPECT_LT(b.max_rss_mib, rss_allowance(INFO_RSS_MIB));
+    expect_read_like_the_fixture("sections-at",
+                                 with_section_headers(read_file(fixture("lifecycle-plain")), MAX_SECTIONS));
 }
 
 TEST(AllocationBounds, SectionsPastTheBoundAreRefused) {
-    std::string path = crafted("sections-past",
-                               with_section_headers(read_file(fixture("lifecycle-plain")), MAX_SECTIONS + 1));
-    auto b = gmon_within("info --path " + path, INFO_ADDRESS_SPACE_MIB);
-    expect_one_line_error(b.r,
-                          path + ": corrupted ELF section headers: 65537 of them (gmon reads at most 65536)");
-    EXPECT_LT(b.max_rss_mib, rss_allowance(INFO_RSS_MIB));
+    expect_refused("sections-past",
+                   with_section_headers(read_file(fixture("lifecycle-plain")), MAX_SECTIONS + 1),
+                   "corrupted ELF section headers: 65537 of them (gmon reads at most 65536)");
 }
 
 // Build settings past the 64th are not errors: gmon keeps the first 64 and says how many it left out.
