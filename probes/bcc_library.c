@@ -45,6 +45,7 @@ static void *library;
     X(void *, bpf_new_ringbuf, (int map_fd, ring_buffer_sample_fn sample_cb, void *ctx),                     \
       (map_fd, sample_cb, ctx))                                                                              \
     X(int, bpf_poll_ringbuf, (struct ring_buffer * rb, int timeout_ms), (rb, timeout_ms))                    \
+    X(int, bpf_consume_ringbuf, (struct ring_buffer * rb), (rb))                                             \
     V(bpf_free_ringbuf, (struct ring_buffer * rb), (rb))                                                     \
     X(void *, bpf_open_perf_buffer,                                                                          \
       (perf_reader_raw_cb raw_cb, perf_reader_lost_cb lost_cb, void *cb_cookie, int pid, int cpu,            \
@@ -52,6 +53,7 @@ static void *library;
       (raw_cb, lost_cb, cb_cookie, pid, cpu, page_cnt))                                                      \
     X(int, perf_reader_poll, (int num_readers, struct perf_reader **readers, int timeout),                   \
       (num_readers, readers, timeout))                                                                       \
+    X(int, perf_reader_consume, (int num_readers, struct perf_reader **readers), (num_readers, readers))     \
     X(int, perf_reader_fd, (struct perf_reader * reader), (reader))                                          \
     V(perf_reader_free, (void *ptr), (ptr))
 

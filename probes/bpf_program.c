@@ -196,12 +196,36 @@ int bpf_program_map_fd(struct bpf_program *p, const char *name) {
     return p->module ? bpf_table_fd(p->module, name) : -1;
 }
 
-void bpf_program_close(struct bpf_program *p) {
+/* A program that a thread entered before tracing was turned off runs to its end (a few microseconds): the
+ * maps are final once those have returned. */
+enum { SETTLE_US = 20000 };
+
+static int set_tracing(struct bpf_program *p, uint32_t on) {
+    int fd = bpf_program_map_fd(p, "gmon_tracing");
+    uint32_t zero = 0;
+    return fd >= 0 && bpf_update_elem(fd, &zero, &on, BPF_ANY) == 0 ? 0 : -1;
+}
+
+int bpf_program_start_tracing(struct bpf_program *p, struct gmon_error *err) {
+    if (set_tracing(p, 1) != 0)
+        return gmon_fail(err, "cannot turn the probes on (its gmon_tracing map): %s", strerror(errno));
+    return 0;
+}
+
+void bpf_program_detach(struct bpf_program *p) {
+    if (p->nprobes > 0 && set_tracing(p, 0) == 0)
+        usleep(SETTLE_US);
     for (size_t i = 0; i < p->nprobes; i++) {
         bpf_close_perf_event_fd(p->probes[i].perf_fd);
         bpf_detach_uprobe(p->probes[i].event_name);
     }
     free(p->probes);
+    p->probes = NULL;
+    p->nprobes = p->cap = 0;
+}
+
+void bpf_program_close(struct bpf_program *p) {
+    bpf_program_detach(p);
     for (size_t i = 0; i < p->nprogs; i++)
         close(p->prog_fds[i]);
     if (p->module)

@@ -53,6 +53,13 @@ int bpf_program_attach_rets(struct bpf_program *p, int prog_fd, const char *bina
 void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n);
 /* The fd of a map (BPF_HASH, ...) declared in the source, or -1. */
 int bpf_program_map_fd(struct bpf_program *p, const char *name);
+/* Turns the program's probes on, all at once, once every one is attached (gmon_tracing in
+ * probe_common.bpf.h): until then they return at once. */
+int bpf_program_start_tracing(struct bpf_program *p, struct gmon_error *err);
+/* Turns every probe off at once, waits for the programs already running to finish, and detaches them; the
+ * maps stay readable. After it nothing changes the maps or writes events, so final figures read then agree
+ * with each other. */
+void bpf_program_detach(struct bpf_program *p);
 /* Detaches every probe, unloads the programs and frees the module. Safe on a zeroed or half-built struct. */
 void bpf_program_close(struct bpf_program *p);
 

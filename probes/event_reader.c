@@ -82,6 +82,13 @@ int event_reader_poll(struct event_reader *r, int timeout_ms) {
     return rc < 0 ? -1 : 0;
 }
 
+void event_reader_drain(struct event_reader *r) {
+    if (r->rb)
+        bpf_consume_ringbuf(r->rb);
+    else if (r->nreaders)
+        perf_reader_consume(r->nreaders, (struct perf_reader **)r->perf_readers);
+}
+
 void event_reader_close(struct event_reader *r) {
     if (r->rb)
         bpf_free_ringbuf(r->rb);

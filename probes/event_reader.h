@@ -26,6 +26,9 @@ int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf
                       void *ctx, struct gmon_error *err);
 /* Waits up to timeout_ms for events and hands each to the handler. Returns -1 on error (not EINTR). */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
+/* Hands every event still buffered to the handler, without waiting: after the probes are detached, what is
+ * left to read before the final figures. */
+void event_reader_drain(struct event_reader *r);
 void event_reader_close(struct event_reader *r);
 
 #endif

@@ -75,7 +75,8 @@ int gc_probes_open(struct gc_probes *gp, const struct gc_probe_options *o, const
     }
     if (attach_all(gp, o, plan, err) != 0 ||
         event_reader_open(&gp->reader, bpf_program_map_fd(&gp->prog, "events"), ringbuf, PERF_PAGES, deliver,
-                          gp, err) != 0) {
+                          gp, err) != 0 ||
+        bpf_program_start_tracing(&gp->prog, err) != 0) {
         gc_probes_close(gp);
         return -1;
     }
@@ -89,6 +90,11 @@ int gc_probes_poll(struct gc_probes *gp, int timeout_ms) {
 void gc_probes_counters(struct gc_probes *gp, uint64_t out[GC_COUNTERS]) {
     bpf_sum_percpu_counters(gp->counters_fd, gp->ncpus, out, GC_COUNTERS);
     out[GC_COUNTER_EVENTS_LOST] += gp->reader.perf_lost + gp->malformed_events;
+}
+
+void gc_probes_detach(struct gc_probes *gp) {
+    bpf_program_detach(&gp->prog);
+    event_reader_drain(&gp->reader);
 }
 
 void gc_probes_close(struct gc_probes *gp) {

@@ -36,6 +36,8 @@ int gc_probes_open(struct gc_probes *gp, const struct gc_probe_options *o, const
 int gc_probes_poll(struct gc_probes *gp, int timeout_ms);
 /* Sums the per-CPU counters (enum gc_counter); perf-buffer losses are added to GC_COUNTER_EVENTS_LOST. */
 void gc_probes_counters(struct gc_probes *gp, uint64_t out[GC_COUNTERS]);
+/* Detaches the probes and delivers the events still buffered: the figures read afterwards are final. */
+void gc_probes_detach(struct gc_probes *gp);
 void gc_probes_close(struct gc_probes *gp);
 
 #endif

@@ -68,11 +68,12 @@ static __always_inline int lifetime_bucket(u64 ns) {
     return LIFECYCLE_BUCKETS - 1;
 }
 
-static __always_inline struct site_stats *site_stats_of(struct site_key *site) {
+/* The counts of a creation site; NULL (counted under map_full) when the map has no room for a new one. */
+static __always_inline struct site_stats *site_stats_of(struct site_key *site, int map_full) {
     struct site_stats zero = {};
     struct site_stats *stats = sites.lookup_or_try_init(site, &zero);
     if (!stats)
-        count(COUNTER_SITE_MAP_FULL);
+        count(map_full);
     return stats;
 }
 
@@ -167,8 +168,10 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     u64 newg = ctx->ax;
     struct goroutine_key key = {.tgid = tgid};
     struct goroutine_info info = {};
-    if (!newg || read_u64(newg + G_GOID, &key.goid) != 0)
+    if (!newg || read_u64(newg + G_GOID, &key.goid) != 0) {
+        count(COUNTER_CREATE_UNREADABLE);
         return 0;
+    }
     read_u64(newg + G_GOPC, &info.site.gopc);
     read_u64(newg + G_STARTPC, &info.startpc);
     info.parent_goid = parent_goid(ctx, newg);
@@ -179,7 +182,7 @@ int on_newproc1_ret(struct pt_regs *ctx) {
     int tracked = live.update(&key, &info) == 0;
     if (!tracked)
         note_live_map_full();
-    struct site_stats *stats = site_stats_of(&info.site);
+    struct site_stats *stats = site_stats_of(&info.site, COUNTER_SITE_MAP_FULL);
     if (stats) {
         __sync_fetch_and_add(&stats->created, 1);
         if (!tracked)
@@ -231,8 +234,10 @@ int on_goexit1(struct pt_regs *ctx) {
         return 0;
     u64 now = bpf_ktime_get_ns();
     struct goroutine_key key = {.tgid = tgid};
-    if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0)
+    if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0) {
+        count(COUNTER_EXIT_UNREADABLE);
         return 0;
+    }
     struct goroutine_info *found = live.lookup(&key);
     if (!found) {
         exited_untracked(ctx, &key, now);
@@ -242,7 +247,7 @@ int on_goexit1(struct pt_regs *ctx) {
     live.delete(&key);
     u64 lifetime = now - info.created_ns;
     count_lifetime_log2(&info.site, lifetime);
-    struct site_stats *stats = site_stats_of(&info.site);
+    struct site_stats *stats = site_stats_of(&info.site, COUNTER_EXIT_SITE_MAP_FULL);
     if (stats) {
         __sync_fetch_and_add(&stats->exited, 1);
         __sync_fetch_and_add(&stats->lifetime_sum_ns, lifetime);

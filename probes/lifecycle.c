@@ -130,7 +130,8 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
         return -1;
     if (find_maps(lp, err) != 0 || attach_all(lp, o, plan, err) != 0 ||
         event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
-                          lp, err) != 0) {
+                          lp, err) != 0 ||
+        bpf_program_start_tracing(&lp->prog, err) != 0) {
         lifecycle_close(lp);
         return -1;
     }
@@ -262,6 +263,11 @@ void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info),
                    live_before_start, &c);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), site_of_older_image, &c);
+}
+
+void lifecycle_detach(struct lifecycle_probes *lp) {
+    bpf_program_detach(&lp->prog);
+    event_reader_drain(&lp->reader);
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {

@@ -61,6 +61,9 @@ void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
 /* A new Go runtime (image) started in process tgid at started_ns: forgets the live goroutines created before
  * it and the sites of its older images (their counts must have been retired first). */
 void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns);
+/* Detaches the probes and delivers the events still buffered: from then on the maps, the counters and what
+ * on_event was given are final and agree with each other. */
+void lifecycle_detach(struct lifecycle_probes *lp);
 void lifecycle_close(struct lifecycle_probes *lp);
 
 #endif

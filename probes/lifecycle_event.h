@@ -36,12 +36,18 @@ enum lifecycle_counter {
     COUNTER_EVENTS_SENT,    /* events written to the ring/perf buffer */
     COUNTER_EVENTS_LOST,    /* events the buffer had no room for */
     COUNTER_LIVE_MAP_FULL,  /* creations not tracked: the live-goroutine map was full */
-    COUNTER_SITE_MAP_FULL,  /* creations/exits not aggregated: the creation-site map was full */
+    COUNTER_SITE_MAP_FULL,  /* creations not counted by site: the creation-site map was full */
     COUNTER_STACK_FAILED,   /* user stacks that could not be walked or stored */
     COUNTER_READ_FAILED,    /* reads of runtime.g fields that faulted */
     COUNTER_EXIT_UNTRACKED, /* exits of goroutines created before attaching (or lost) */
     COUNTER_LOG2_MAP_FULL,  /* lifetimes not put in the log2 histogram: its map was full */
     COUNTER_RUNQ_HITS,      /* run-queue probe hits (gr -v) */
+    /* With the ones above, every probe hit is accounted for: newproc1 hits = creations counted by site +
+     * SITE_MAP_FULL + CREATE_UNREADABLE; goexit1 hits = exits counted by site + EXIT_UNTRACKED +
+     * EXIT_SITE_MAP_FULL + EXIT_UNREADABLE. */
+    COUNTER_CREATE_UNREADABLE,  /* creations whose new g could not be read: not counted */
+    COUNTER_EXIT_UNREADABLE,    /* exits whose g could not be read: not counted */
+    COUNTER_EXIT_SITE_MAP_FULL, /* exits not counted by site: the creation-site map was full */
     LIFECYCLE_COUNTERS
 };
 

@@ -104,13 +104,17 @@ int on_malloc(struct pt_regs *ctx) {
     if (!tgid)
         return 0;
     count(MALLOC_COUNTER_HITS);
+    u64 size = ctx->ax;
+    if (size == 0) {
+        /* mallocgc(0) returns runtime.zerobase: nothing is allocated (Go 1.24's mallocgc returns before it
+         * calls the allocators probed there). Counted apart, exactly, before sampling. */
+        count(MALLOC_COUNTER_ZERO_SIZE);
+        return 0;
+    }
 #if SAMPLE > 1
     if (bpf_get_prandom_u32() % SAMPLE != 0)
         return 0;
 #endif
-    u64 size = ctx->ax;
-    if (size == 0)
-        return 0; /* mallocgc(0) returns runtime.zerobase: nothing is allocated */
     count(MALLOC_COUNTER_SAMPLED);
     count_class(size);
 #if BY_SITE

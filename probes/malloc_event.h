@@ -12,13 +12,16 @@
 /* Return addresses kept per allocating stack (--by site). A power of two for the verifier's masked index. */
 #define MALLOC_STACK_DEPTH 16
 
+/* Every hit is accounted for: HITS = ZERO_SIZE + SAMPLED + the ones --sample skipped; with --by site,
+ * SAMPLED = the counts of the sites + MAP_FULL. */
 enum malloc_counter {
     MALLOC_COUNTER_HITS,        /* allocator probe hits (every allocation, sampled or not) */
-    MALLOC_COUNTER_SAMPLED,     /* allocations counted (1 in --sample) */
+    MALLOC_COUNTER_SAMPLED,     /* allocations counted (1 in --sample), in the size classes */
     MALLOC_COUNTER_EVENTS_SENT, /* unused: everything is aggregated in maps */
     MALLOC_COUNTER_EVENTS_LOST,
     MALLOC_COUNTER_READ_FAILED,
-    MALLOC_COUNTER_MAP_FULL, /* allocating stacks that did not fit their maps (--by site) */
+    MALLOC_COUNTER_MAP_FULL,  /* allocating stacks that did not fit their maps (--by site) */
+    MALLOC_COUNTER_ZERO_SIZE, /* mallocgc(0) up to Go 1.23: returns runtime.zerobase, allocates nothing */
     MALLOC_COUNTERS
 };
 

@@ -116,7 +116,8 @@ int malloc_probes_open(struct malloc_probes *mp, const struct malloc_probe_optio
         return gmon_fail(err, "the compiled allocation program lacks one of its maps");
     }
     /* The class map is filled before any probe can read it. */
-    if (fill_class_index(mp, o->classes, err) != 0 || attach_all(mp, o, fns, err) != 0) {
+    if (fill_class_index(mp, o->classes, err) != 0 || attach_all(mp, o, fns, err) != 0 ||
+        bpf_program_start_tracing(&mp->prog, err) != 0) {
         malloc_probes_close(mp);
         return -1;
     }
@@ -184,6 +185,10 @@ bool malloc_probes_load_bias(struct malloc_probes *mp, uint32_t tgid, uint64_t *
 
 void malloc_probes_counters(struct malloc_probes *mp, uint64_t out[MALLOC_COUNTERS]) {
     bpf_sum_percpu_counters(mp->counters_fd, mp->ncpus, out, MALLOC_COUNTERS);
+}
+
+void malloc_probes_detach(struct malloc_probes *mp) {
+    bpf_program_detach(&mp->prog);
 }
 
 void malloc_probes_close(struct malloc_probes *mp) {

@@ -55,6 +55,8 @@ int malloc_probes_stack(struct malloc_probes *mp, uint64_t stack, uint64_t *pcs,
  * works after the process exited. False when no probe fired there. */
 bool malloc_probes_load_bias(struct malloc_probes *mp, uint32_t tgid, uint64_t *bias);
 void malloc_probes_counters(struct malloc_probes *mp, uint64_t out[MALLOC_COUNTERS]);
+/* Detaches the probes: the maps and counters read afterwards are final. */
+void malloc_probes_detach(struct malloc_probes *mp);
 void malloc_probes_close(struct malloc_probes *mp);
 
 #endif

@@ -13,6 +13,11 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_PERF_OUTPUT(events);
 #endif
 BPF_PERCPU_ARRAY(counters, u64, PROBE_COUNTERS);
+/* Non-zero while gmon traces: the host sets it once every probe is attached and clears it before detaching
+ * any. Attaching or detaching one uprobe takes milliseconds, so without it a creation probe could run while
+ * the exit probe is not yet (or no longer) there and miss the other end of thousands of goroutines; with it,
+ * every probe of a program starts and stops at the same instant. */
+BPF_ARRAY(gmon_tracing, u32, 1);
 
 static __always_inline void count(int which) {
     int key = which;
@@ -21,9 +26,13 @@ static __always_inline void count(int which) {
         __sync_fetch_and_add(slot, 1); /* per-CPU, but programs on one CPU can preempt each other */
 }
 
-/* The current process when gmon traces it, else 0. Uprobes attached to one process already filter; this is
- * the belt to those braces. */
+/* The current process when gmon traces it, else 0 (also while tracing is off). Uprobes attached to one
+ * process already filter; this is the belt to those braces. */
 static __always_inline u32 traced_tgid(void) {
+    int zero = 0;
+    u32 *on = gmon_tracing.lookup(&zero);
+    if (!on || !*on)
+        return 0;
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     return TARGET_TGID && tgid != TARGET_TGID ? 0 : tgid;
 }

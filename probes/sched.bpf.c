@@ -40,6 +40,7 @@ static __always_inline void record(u32 tgid, u32 reason, u64 ns) {
     __sync_fetch_and_add(&t->count, 1);
     __sync_fetch_and_add(&t->sum_ns, ns);
     __sync_fetch_and_add(n, 1);
+    count(SCHED_COUNTER_RECORDED);
 }
 
 static __always_inline u64 wait_reason(u64 gp) {

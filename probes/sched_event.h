@@ -23,6 +23,7 @@ enum sched_counter {
     SCHED_COUNTER_EVENTS_LOST,
     SCHED_COUNTER_READ_FAILED, /* reads of runtime.g fields that faulted */
     SCHED_COUNTER_MAP_FULL,    /* goroutines or histogram slots that did not fit their map */
+    SCHED_COUNTER_RECORDED,    /* durations recorded: the counts of the totals map add up to it */
     SCHED_COUNTERS
 };
 

@@ -46,6 +46,10 @@ int sched_probes_open(struct sched_probes *sp, const struct sched_probe_options 
         sched_probes_close(sp);
         return gmon_fail(err, "the compiled scheduler program lacks one of its maps");
     }
+    if (bpf_program_start_tracing(&sp->prog, err) != 0) {
+        sched_probes_close(sp);
+        return -1;
+    }
     return 0;
 }
 
@@ -72,6 +76,10 @@ void sched_probes_for_each(struct sched_probes *sp, sched_slot_fn on_slot, sched
 
 void sched_probes_counters(struct sched_probes *sp, uint64_t out[SCHED_COUNTERS]) {
     bpf_sum_percpu_counters(sp->counters_fd, sp->ncpus, out, SCHED_COUNTERS);
+}
+
+void sched_probes_detach(struct sched_probes *sp) {
+    bpf_program_detach(&sp->prog);
 }
 
 void sched_probes_close(struct sched_probes *sp) {

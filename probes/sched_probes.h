@@ -31,6 +31,8 @@ typedef void (*sched_total_fn)(void *ctx, const struct sched_slot_key *key, cons
 void sched_probes_for_each(struct sched_probes *sp, sched_slot_fn on_slot, sched_total_fn on_total,
                            void *ctx);
 void sched_probes_counters(struct sched_probes *sp, uint64_t out[SCHED_COUNTERS]);
+/* Detaches the probes: the maps read afterwards are final. */
+void sched_probes_detach(struct sched_probes *sp);
 void sched_probes_close(struct sched_probes *sp);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "go_release_evidence.h"
+
 const char *go_version_source_name(enum go_version_source s) {
     switch (s) {
     case GOVER_BUILDINFO:
@@ -176,6 +178,33 @@ static uint32_t magic_of_minor(int minor) {
     return minor <= 17 ? PCLNTAB_MAGIC_116 : minor <= 19 ? PCLNTAB_MAGIC_118 : PCLNTAB_MAGIC_120;
 }
 
+/* A release the binary itself contradicts: what its build info or runtime.buildVersion says, or what its
+ * runtime functions show. */
+static bool contradicted(const struct go_binary *b, const char *user, const struct go_version *v,
+                         struct gmon_error *err) {
+    bool says = b->version_source != GOVER_PCLNTAB_FAMILY && b->version_source != GOVER_USER;
+    if (says && (b->version.major != v->major || b->version.minor != v->minor)) {
+        gmon_fail(err,
+                  "--go-version %s contradicts the binary's %s, which says %s (--go-version is for binaries "
+                  "whose build info is damaged)",
+                  user, go_version_source_name(b->version_source), b->version_string);
+        return true;
+    }
+    struct go_release_evidence e;
+    go_release_evidence_read(&b->pcln, &e);
+    if (v->minor < e.min_minor && e.min_because[0]) {
+        gmon_fail(err, "--go-version %s contradicts the binary: it has %s, which Go 1.%d introduced", user,
+                  e.min_because, e.min_minor);
+        return true;
+    }
+    if (v->minor > e.max_minor && e.max_because[0]) {
+        gmon_fail(err, "--go-version %s contradicts the binary: it has %s, which Go 1.%d removed", user,
+                  e.max_because, e.max_minor + 1);
+        return true;
+    }
+    return false;
+}
+
 int go_binary_set_version(struct go_binary *b, const char *user, struct gmon_error *err) {
     struct go_version v;
     if (go_version_parse_user(user, &v, err) != 0)
@@ -183,6 +212,8 @@ int go_binary_set_version(struct go_binary *b, const char *user, struct gmon_err
     if (v.minor >= 16 && magic_of_minor(v.minor) != b->pcln.magic)
         return gmon_fail(err, "--go-version %s does not match the binary, whose pclntab is from %s", user,
                          pclntab_family_name(b->pcln.magic));
+    if (contradicted(b, user, &v, err))
+        return -1;
     b->version = v;
     snprintf(b->version_string, sizeof(b->version_string), "go%d.%d.%d", v.major, v.minor, v.patch);
     b->version_source = GOVER_USER;

@@ -41,8 +41,9 @@ struct go_binary {
 int go_binary_open(struct go_binary *b, const char *path, struct gmon_error *err);
 void go_binary_close(struct go_binary *b);
 
-/* Replaces the detected version with one the user gave (--go-version), after checking it is plausible for the
- * binary's pclntab family. */
+/* Replaces the detected version with one the user gave (--go-version), for a binary whose build info is
+ * damaged: refused when the binary contradicts it (its build info or runtime.buildVersion names another
+ * release, its pclntab is of another family, or it has runtime functions of other releases). */
 int go_binary_set_version(struct go_binary *b, const char *user_version, struct gmon_error *err);
 
 /* The function named exactly name, skipping ABI0->ABIInternal wrappers that share it. *wrappers (may be NULL)

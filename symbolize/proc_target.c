@@ -16,6 +16,35 @@ bool proc_exists(int pid) {
     return access(path, F_OK) == 0;
 }
 
+/* Whether this process has CAP_SYS_PTRACE in its effective set (CapEff of /proc/self/status, bit 19). */
+static bool has_ptrace_capability(void) {
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long long caps = 0;
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = sscanf(line, "CapEff: %llx", &caps) == 1;
+    if (f)
+        fclose(f);
+    return found && (caps >> 19 & 1);
+}
+
+/* The reason a permission was denied on process pid: gmon's own lack of CAP_SYS_PTRACE (fixable by the
+ * user), or a kernel that refuses even that. */
+static int permission_denied(int pid, const char *what, struct gmon_error *err) {
+    if (!has_ptrace_capability())
+        return gmon_fail(err,
+                         "permission denied reading %s: gmon needs root with CAP_SYS_PTRACE (in a container: "
+                         "docker run --cap-add SYS_PTRACE)",
+                         what);
+    return gmon_fail(
+        err,
+        "permission denied reading %s, although gmon has CAP_SYS_PTRACE: the kernel will not let "
+        "this process inspect process %d (a security module such as Yama, AppArmor, SELinux or "
+        "Landlock, or a process gmon's namespace may not trace)",
+        what, pid);
+}
+
 static int read_nspid(int pid) {
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -111,8 +140,7 @@ int proc_target_open(int pid, struct proc_target *t, struct gmon_error *err) {
     ssize_t n = readlink(t->open_path, t->exe, sizeof(t->exe) - 1);
     if (n < 0) {
         if (errno == EACCES || errno == EPERM)
-            return gmon_fail(err, "permission denied reading %s (gmon needs root or CAP_SYS_PTRACE)",
-                             t->open_path);
+            return permission_denied(pid, t->open_path, err);
         if (errno == ENOENT)
             return gmon_fail(err, "process %d has no executable (a kernel thread, or it has exited)", pid);
         return gmon_fail(err, "cannot read %s: %s", t->open_path, strerror(errno));
@@ -209,11 +237,11 @@ int proc_check_memory_access(int pid, struct gmon_error *err) {
     uint8_t byte;
     if (!have || proc_read(pid, start, &byte, 1))
         return 0; /* an exited process or an odd map is left to the reads that follow to report */
-    if (errno == EPERM || errno == EACCES)
-        return gmon_fail(err,
-                         "permission denied reading the memory of process %d: gmon needs root with "
-                         "CAP_SYS_PTRACE (in a container: docker run --cap-add SYS_PTRACE)",
-                         pid);
+    if (errno == EPERM || errno == EACCES) {
+        char what[64];
+        snprintf(what, sizeof(what), "the memory of process %d", pid);
+        return permission_denied(pid, what, err);
+    }
     return 0;
 }
 

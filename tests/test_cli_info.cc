@@ -78,11 +78,48 @@ TEST(CliInfo, BadArguments) {
                           "does not match");
 }
 
-TEST(CliInfo, GoVersionOverride) {
-    auto r = gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.18");
+// A copy of the stripped fixture whose build info and runtime.buildVersion string are destroyed: only the
+// pclntab's format tells its release family (go1.18-1.19), the case --go-version is for.
+std::string damaged_build_info(const std::string &tag) {
+    std::string data = read_file(fixture("lifecycle-stripped"));
+    const std::string magic = "\xff Go buildinf:";
+    for (size_t at = data.find(magic); at != std::string::npos; at = data.find(magic, at + 1))
+        data.replace(at, magic.size(), std::string(magic.size(), '\0'));
+    for (size_t at = data.find("go1.19"); at != std::string::npos; at = data.find("go1.19", at + 1))
+        data.replace(at, 2, "xx");
+    std::string path = scratch_dir() + "/" + tag;
+    write_file(path, data);
+    chmod(path.c_str(), 0755);
+    return path;
+}
+
+TEST(CliInfo, GoVersionOverrideForDamagedBuildInfo) {
+    std::string bin = damaged_build_info("no-buildinfo");
+    auto detected = gmon("info --path " + bin);
+    ASSERT_EQ(detected.status, 0) << detected.err;
+    EXPECT_NE(detected.out.find("(from pclntab magic"), std::string::npos) << detected.out;
+    auto r = gmon("info --path " + bin + " --go-version 1.19");
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_NE(r.out.find("go1.18.0 (from --go-version)"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("table row go1.18-1.18"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("go1.19.0 (from --go-version)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("table row go1.19"), std::string::npos) << r.out;
+    // 1.18 is in the pclntab's family, but the code has Go 1.19's GC CPU limiter.
+    expect_one_line_error(gmon("info --path " + bin + " --go-version 1.18"), "1.18",
+                          "contradicts the binary: it has runtime.(*gcCPULimiterState).update, which Go 1.19 "
+                          "introduced");
+}
+
+// --go-version is not a way to override what the build info says: a wrong release prints wrong values.
+TEST(CliInfo, GoVersionContradictingTheBuildInfoIsRefused) {
+    expect_one_line_error(gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.18"), "1.18",
+                          "contradicts the binary's build info (.go.buildinfo), which says go1.19.8");
+    for (const char *cmd : {"gr", "gm", "lifecycle"}) {
+        auto r = gmon(std::string(cmd) + " --path " + fixture("lifecycle-plain") + " --go-version 1.18");
+        EXPECT_EQ(r.status, 2) << cmd << r.err;
+        EXPECT_NE(r.err.find("contradicts"), std::string::npos) << cmd << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << cmd << ": " << r.err;
+    }
+    auto same = gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.19.2");
+    EXPECT_EQ(same.status, 0) << "the same release, another patch: " << same.err;
 }
 
 TEST(CliInfo, BadFiles) {
@@ -179,6 +216,27 @@ TEST(CliInfo, NoPermission) {
     r = run("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(GMON_BINARY) +
             " info --pid 1");
     expect_one_line_error(r, "/proc/1/exe", "permission denied");
+}
+
+// Root with CAP_SYS_PTRACE, and still refused: the kernel (here Landlock, as a sandbox or a security module
+// would) will not let gmon inspect the process. The hint must say so, not ask for the capability gmon has.
+TEST(CliInfo, RefusalDespiteCapSysPtraceIsExplained) {
+    running_fixture target(fixture("lifecycle-plain"));
+    ASSERT_GT(target.pid, 0);
+    std::string pid = std::to_string(target.pid);
+    std::string landlocked = std::string(GMON_TEST_TOOLS) + "/landlocked.py " + GMON_BINARY;
+    for (const char *cmd : {"info --pid ", "summary --pid "}) {
+        auto r = run(landlocked + " " + cmd + pid);
+        expect_one_line_error(r, "/proc/" + pid + "/exe", "although gmon has CAP_SYS_PTRACE");
+        EXPECT_NE(r.err.find("the kernel will not let this process inspect process " + pid),
+                  std::string::npos)
+            << r.err;
+        EXPECT_EQ(r.err.find("gmon needs root"), std::string::npos) << r.err;
+    }
+    // Without the capability the hint is the capability.
+    auto r = run("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(GMON_BINARY) +
+                 " summary --pid " + pid);
+    expect_one_line_error(r, pid, "gmon needs root with CAP_SYS_PTRACE");
 }
 
 // A process in its own PID namespace (as in a container, without one): gmon names both of its PIDs.

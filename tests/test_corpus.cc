@@ -3,6 +3,7 @@
 
 extern "C" {
 #include "go_binary.h"
+#include "go_release_evidence.h"
 #include "go_string_table.h"
 #include "layout_select.h"
 #include "probe_plan.h"
@@ -36,6 +37,29 @@ TEST_P(Corpus, ExactGoVersionAndModule) {
     struct gmon_error err;
     ASSERT_EQ(layout_select(&bin, &c, &err), 0) << err.msg;
     EXPECT_NE(c.layout, nullptr) << c.problem;
+}
+
+// The runtime functions that bound a binary's release agree with the release of every binary of the corpus,
+// and bound it: --go-version of the release before (the one the issue found accepted against a go1.22
+// esbuild: 1.20) is refused, and so is the one after where a marker rules it out.
+TEST_P(Corpus, ReleaseEvidenceContainsTheReleaseAndRefusesOthers) {
+    struct go_release_evidence e;
+    go_release_evidence_read(&bin.pcln, &e);
+    int minor = bin.version.minor;
+    EXPECT_LE(e.min_minor, minor) << e.min_because;
+    EXPECT_GE(e.max_minor, minor) << e.max_because;
+    EXPECT_GE(e.min_minor, std::min(minor, 24) - (minor == 17))
+        << "1.18 to 1.24 each have a marker of their own";
+    std::string bin_path = corpus(GetParam().name);
+    for (int wrong : {minor - 1, minor - 2}) {
+        if (wrong < 17)
+            continue;
+        auto r = gmon("info --path " + bin_path + " --go-version 1." + std::to_string(wrong));
+        EXPECT_EQ(r.status, 2) << wrong << r.out;
+        bool refused = r.err.find("contradicts the binary") != std::string::npos ||
+                       r.err.find("does not match the binary") != std::string::npos;
+        EXPECT_TRUE(refused) << r.err;
+    }
 }
 
 // Enum names come from the binary: runtime.waitReasonStrings in every release (reordered in 1.20, 1.24,

@@ -1,6 +1,8 @@
 // End-to-end tests of the live lifecycle monitor: real BPF, real Go processes, gmon run as a subprocess.
 // Each test traces its own copy of a fixture (uprobes attach to an inode), so tests can run in parallel.
+#include <algorithm>
 #include <csignal>
+#include <memory>
 #include <map>
 #include <set>
 #include <sstream>
@@ -223,6 +225,41 @@ TEST(Lifecycle, MetricsScrapedDuringStartupAreServed) {
     EXPECT_GT(served, 0) << "the metrics server answers before the probes are attached";
     g.signal(SIGINT);
     EXPECT_EQ(g.wait(10), 0);
+}
+
+// --path says which processes it traces: those running the binary when it attached, each one started later
+// (before any of its goroutines), and each one's exit.
+TEST(Lifecycle, PathLogsEveryProcessItTraces) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "processes");
+    auto before = std::make_unique<running_fixture>(bin);
+    ASSERT_GT(before->pid, 0);
+    std::string early = std::to_string(before->pid);
+    background g(gmon_command("--path " + bin + " --format json --metrics 0"));
+    ASSERT_TRUE(attached(g));
+    background later(bin + " spawn 3 5");
+    ASSERT_EQ(later.wait(60), 0) << later.err();
+    std::string late = std::to_string(later.pid());
+    before.reset(); // its stdin closes: it exits
+    g.wait_for("\"msg\":\"process exited\",\"pid\":" + early, 5000);
+    g.wait_for("\"msg\":\"process exited\",\"pid\":" + late, 5000);
+    g.signal(SIGINT);
+    ASSERT_EQ(g.wait(20), 0) << g.err();
+    std::vector<std::string> seen; // "msg pid" of the process lines, and the first creation of the later one
+    for (const auto &l : lines(g.out())) {
+        std::string msg = json_field(l, "msg"), pid = json_field(l, "pid");
+        if (msg.rfind("process", 0) == 0 || (msg == "goroutine is created" && pid == late))
+            seen.push_back(msg + " " + pid);
+    }
+    auto at = [&](const std::string &what) {
+        return std::find(seen.begin(), seen.end(), what) - seen.begin();
+    };
+    EXPECT_LT(at("process found running " + early), (long)seen.size()) << g.out();
+    EXPECT_LT(at("process started " + late), at("goroutine is created " + late)) << g.out();
+    EXPECT_LT(at("goroutine is created " + late), (long)seen.size()) << g.out();
+    EXPECT_LT(at("process exited " + late), (long)seen.size()) << g.out();
+    EXPECT_LT(at("process exited " + early), (long)seen.size()) << g.out();
+    EXPECT_EQ(at("process started " + early), (long)seen.size()) << "it ran before gmon attached\n"
+                                                                 << g.out();
 }
 
 } // namespace

@@ -13,7 +13,7 @@ namespace {
 std::map<std::string, std::string> final_records(const std::string &out) {
     std::map<std::string, std::string> got;
     for (const auto &l : lines(out))
-        if (json_field(l, "period").find("since gmon attached") != std::string::npos)
+        if (json_field(l, "span") == "since_attach")
             got[json_field(l, "msg") == "scheduling latency" ? "" : json_field(l, "reason")] = l;
     return got;
 }

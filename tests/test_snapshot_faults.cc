@@ -327,6 +327,52 @@ TEST(SnapshotFaults, GomaxprocsChangingUnderTheSnapshot) {
     }
 }
 
+// The Ps (read first) and the goroutines' statuses of a scheduler that moves every millisecond: a summary
+// never shows counts that cannot both be true. Each goroutine read as running is what a running P's M runs,
+// and the reverse; a read the scheduler tore is read again, and one still torn says so ("consistent": false).
+TEST(SnapshotFaults, BusySchedulerNeverShowsContradictoryCounts) {
+    fixture_process f({"busy", "100"}, 20000);
+    ASSERT_TRUE(f.ready()) << "the fixture did not start";
+    int consistent = 0, torn = 0, with_running = 0;
+    std::regex running_p(R"re(\{"id":\d+,"status":"running",[^}]*"goroutine":(\d+)\})re");
+    for (int i = 0; i < 100 && !HasFailure(); i++) {
+        auto r = gmon("summary --json --pid " + f.pid(), 30);
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::string head = r.out.substr(0, r.out.find("\"goroutines\":["));
+        expect_consistent_header(r.out);
+        if (json_field(r.out, "consistent") != "true") {
+            EXPECT_EQ(json_field(r.out, "consistent"), "false") << head;
+            torn++;
+            continue;
+        }
+        consistent++;
+        std::set<std::string> claimed;
+        for (std::sregex_iterator m(head.begin(), head.end(), running_p), end; m != end; ++m)
+            claimed.insert((*m)[1]);
+        std::set<std::string> running;
+        std::string gs = r.out.substr(head.size());
+        std::regex g(R"re(\{"id":(\d+),"status":"running")re");
+        for (std::sregex_iterator m(gs.begin(), gs.end(), g), end; m != end; ++m)
+            running.insert((*m)[1]);
+        EXPECT_EQ(claimed, running) << head;
+        with_running += !running.empty();
+    }
+    std::cout << "[          ] " << consistent << " consistent summaries (" << with_running
+              << " with a goroutine running), " << torn << " marked torn\n";
+    EXPECT_GE(consistent, 80) << "reading again should make most summaries consistent";
+    EXPECT_GE(with_running, 10) << "the fixture's goroutines should be seen running";
+
+    // The text says what each running P runs, and says so when the read stayed torn.
+    auto text = gmon("summary --pid " + f.pid(), 30);
+    ASSERT_EQ(text.status, 0) << text.err;
+    for (const auto &l : lines(text.out))
+        if (std::regex_search(l, std::regex(R"(^P\d+ +running )"))) {
+            EXPECT_TRUE(
+                std::regex_search(l, std::regex(R"( (goroutine \d+|no goroutine \(in the scheduler\))$)")))
+                << l;
+        }
+}
+
 // A million goroutines blocked on a channel: summary (text and JSON) and one refresh of top count exactly
 // them plus the runtime's own, each goroutine once, in bounded time and memory. The fixture needs about
 // 2.7 GB.

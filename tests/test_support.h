@@ -142,7 +142,7 @@ struct running_fixture {
     FILE *stdin_pipe = nullptr;
     explicit running_fixture(const std::string &bin) {
         int fds[2];
-        if (pipe(fds) != 0)
+        if (pipe2(fds, O_CLOEXEC) != 0) // the write end stays out of processes started later (gmon)
             return;
         pid = fork();
         if (pid == 0) {

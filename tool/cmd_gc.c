@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
     "  --format F          table (default), logfmt or json (one object per line)\n"
-    "  --duration SECS     stop after SECS seconds\n"
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
 
 enum { OPT_FORMAT = 1000 };
@@ -62,6 +62,7 @@ struct gc_monitor {
     struct gc_totals totals;
     int64_t mono_to_wall_ns;
     bool header_printed;
+    uint64_t received; /* events delivered: all the probes sent, once they are detached */
 };
 
 static int parse_own_option(int c, const char *arg, void *ctx) {
@@ -90,21 +91,22 @@ static int64_t pause_ns(const struct stw_pause *p) {
 
 /* The heap a cycle left (live) and the goal of the next, read from the process right after the cycle; false
  * when the binary does not let gmon find them, or the process is gone. */
-static bool heap_of(struct gc_monitor *m, uint32_t tgid, uint64_t *live, uint64_t *goal) {
+static bool heap_of(struct gc_monitor *m, uint32_t tgid, uint64_t *live, uint64_t *goal, bool *have_goal) {
     uint64_t bias = 0;
-    if (!m->heap.usable || !process_watch_load_bias(&m->procs, tgid, &bias))
+    if (!m->heap.live_usable || !process_watch_load_bias(&m->procs, tgid, &bias))
         return false;
-    return gc_heap_read(&m->heap, tgid, bias, live, goal);
+    return gc_heap_read(&m->heap, tgid, bias, live, goal, have_goal);
 }
 
 static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     char when[32], sweep[32], mark[32], markterm[32], stw[32], live_text[32] = "-", goal_text[32] = "-";
     uint64_t live, goal;
-    if (heap_of(m, c->tgid, &live, &goal)) {
+    bool have_goal;
+    if (heap_of(m, c->tgid, &live, &goal, &have_goal)) {
         bytes_text(live, live_text, sizeof(live_text));
-        if (goal == UINT64_MAX) /* GOGC=off and no memory limit: no goal */
+        if (have_goal && goal == UINT64_MAX) /* GOGC=off and no memory limit: no goal */
             snprintf(goal_text, sizeof(goal_text), "off");
-        else
+        else if (have_goal)
             bytes_text(goal, goal_text, sizeof(goal_text));
     }
     clock_text(c->mark_termination.end_ns + m->mono_to_wall_ns, when, sizeof(when));
@@ -145,9 +147,10 @@ static void log_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
     log_duration(w, "mark_termination", (uint64_t)pause_ns(&c->mark_termination));
     log_duration(w, "stw", (uint64_t)(pause_ns(&c->sweep_termination) + pause_ns(&c->mark_termination)));
     uint64_t live, goal;
-    if (heap_of(m, c->tgid, &live, &goal)) {
+    bool have_goal;
+    if (heap_of(m, c->tgid, &live, &goal, &have_goal)) {
         log_uint(w, "heap_live", live);
-        if (goal != UINT64_MAX) /* GOGC=off and no memory limit: no goal */
+        if (have_goal && goal != UINT64_MAX) /* GOGC=off and no memory limit: no goal */
             log_uint(w, "heap_goal", goal);
     }
     log_end(w);
@@ -192,6 +195,7 @@ static void on_cycle(void *ctx, const struct gc_cycle *c) {
 
 static void on_event(void *ctx, const struct gc_event *ev) {
     struct gc_monitor *m = ctx;
+    m->received++;
     gc_cycles_event(&m->cycles, ev);
 }
 
@@ -228,9 +232,11 @@ static int start(void *ctx) {
     if (traced_program_start(&m->prog, "gc", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
     bool reasons = find_reasons(m);
-    gc_heap_reader_init(&m->heap, &m->prog.target.bin);
-    if (!m->heap.usable)
-        fprintf(stderr, "gmon gc: live heap and heap goal not shown: %s\n", m->heap.why);
+    gc_heap_reader_init(&m->heap, &m->prog.target, m->prog.layout.layout);
+    if (!m->heap.live_usable)
+        fprintf(stderr, "gmon gc: live heap and heap goal not shown: %s\n", m->heap.why_no_live);
+    else if (!m->heap.goal_usable)
+        fprintf(stderr, "gmon gc: heap goal not shown: %s\n", m->heap.why_no_goal);
     process_watch_init(&m->procs, &m->prog.target);
     gc_cycles_init(&m->cycles, &m->prog.target.bin, &m->reasons, load_bias_of, m, on_pause, on_cycle, m);
     struct gc_probe_options po = {.layout = m->prog.layout.layout,
@@ -268,13 +274,22 @@ static void print_summary(struct gc_monitor *m) {
         "losses: %llu events lost, %llu events out of order (gmon attached mid-cycle), %llu failed reads\n",
         (unsigned long long)c[GC_COUNTER_EVENTS_LOST], (unsigned long long)m->cycles.unpaired,
         (unsigned long long)c[GC_COUNTER_READ_FAILED]);
+    fprintf(stderr, "probe hits: %llu; events: %llu sent, %llu received\n",
+            (unsigned long long)c[GC_COUNTER_HITS], (unsigned long long)c[GC_COUNTER_EVENTS_SENT],
+            (unsigned long long)m->received);
+    if (m->received + m->probes.malformed_events != c[GC_COUNTER_EVENTS_SENT])
+        fprintf(stderr, "gmon gc: %llu events sent by the probes but %llu received (please report this)\n",
+                (unsigned long long)c[GC_COUNTER_EVENTS_SENT], (unsigned long long)m->received);
 }
 
 static void stop(void *ctx, bool attached) {
     struct gc_monitor *m = ctx;
-    gc_probes_close(&m->probes);
-    if (attached)
+    if (attached) {
+        /* Detach, then deliver what was still buffered: the final figures agree with the probe counters. */
+        gc_probes_detach(&m->probes);
         print_summary(m);
+    }
+    gc_probes_close(&m->probes);
     gc_cycles_free(&m->cycles);
     go_string_table_free(&m->reasons);
     process_watch_free(&m->procs);

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "go_runtime_code.h"
 #include "grow_array.h"
 #include "log_writer.h"
 #include "malloc_probes.h"
@@ -39,7 +40,7 @@ static const char USAGE[] =
     "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
     "  --format F          table (default), logfmt or json\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop after SECS seconds\n";
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n";
 
 enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_SAMPLE, OPT_BY, OPT_TOP };
 
@@ -55,6 +56,13 @@ struct alloc_site {
     struct malloc_class_stat stat;
 };
 
+/* A row of --by site: the symbolized stack ("location\tframe0\tframe1..."), whatever process and load
+ * address it was seen at, so that --path merges the processes of one binary. */
+struct alloc_row {
+    char *text;
+    uint64_t count, bytes;
+};
+
 struct gm_monitor {
     struct options opt;
     struct traced_program prog;
@@ -66,6 +74,7 @@ struct gm_monitor {
     struct malloc_class_stat reported[MALLOC_CLASSES];
     struct alloc_site *sites;
     size_t nsites, sites_cap;
+    uint64_t site_count; /* allocations counted by the sites, unscaled (the final reconciliation) */
     struct interval interval;
 };
 
@@ -114,7 +123,8 @@ static void class_name(const struct gm_monitor *m, int cls, char *out, size_t si
 
 enum { BAR_WIDTH = 30 };
 
-static void table_classes(struct gm_monitor *m, const char *period, const struct malloc_class_stat *shown) {
+static void table_classes(struct gm_monitor *m, const struct report_span *span,
+                          const struct malloc_class_stat *shown) {
     uint64_t count = 0, bytes = 0, max = 0;
     int first = -1, last = -1;
     for (size_t c = 1; c < m->classes.n; c++) {
@@ -128,8 +138,9 @@ static void table_classes(struct gm_monitor *m, const char *period, const struct
         bytes += shown[c].bytes;
         max = shown[c].count > max ? shown[c].count : max;
     }
-    char total[32];
+    char total[32], period[96];
     bytes_text(bytes, total, sizeof(total));
+    report_span_text(span, "", period, sizeof(period));
     printf("%s: %llu allocations, %s", period, (unsigned long long)count, total);
     if (m->opt.sample > 1)
         printf(" (1 in %llu sampled, counts scaled)", (unsigned long long)m->opt.sample);
@@ -152,7 +163,8 @@ static void table_classes(struct gm_monitor *m, const char *period, const struct
     }
 }
 
-static void log_classes(struct gm_monitor *m, const char *period, const struct malloc_class_stat *shown) {
+static void log_classes(struct gm_monitor *m, const struct report_span *span,
+                        const struct malloc_class_stat *shown) {
     char names[MALLOC_CLASSES][24];
     const char *name_ptrs[MALLOC_CLASSES];
     uint64_t counts[MALLOC_CLASSES], bytes[MALLOC_CLASSES], total_count = 0, total_bytes = 0;
@@ -168,8 +180,8 @@ static void log_classes(struct gm_monitor *m, const char *period, const struct m
         bytes[n++] = shown[c].bytes;
     }
     struct log_writer *w = &m->log;
-    log_begin(w, LOG_INFO, wall_ns(), "allocations");
-    log_str(w, "period", period);
+    log_begin(w, LOG_INFO, span->end_wall_ns, "allocations");
+    log_report_span(w, span);
     log_uint(w, "sample", m->opt.sample);
     log_uint(w, "count", total_count);
     log_uint(w, "bytes", total_bytes);
@@ -197,76 +209,162 @@ static void add_site(void *ctx, const struct malloc_site_key *key, const struct 
 }
 
 static int by_bytes_desc(const void *a, const void *b) {
-    uint64_t x = ((const struct alloc_site *)a)->stat.bytes, y = ((const struct alloc_site *)b)->stat.bytes;
-    return x < y ? 1 : x > y ? -1 : 0;
+    uint64_t x = ((const struct alloc_row *)a)->bytes, y = ((const struct alloc_row *)b)->bytes;
+    return x < y   ? 1
+           : x > y ? -1
+                   : strcmp(((const struct alloc_row *)a)->text, ((const struct alloc_row *)b)->text);
+}
+
+static int by_text(const void *a, const void *b) {
+    return strcmp(((const struct alloc_row *)a)->text, ((const struct alloc_row *)b)->text);
 }
 
 enum { SITE_FRAMES = 6 };
 
+/* An allocating stack as gm shows it. */
+struct site_symbols {
+    char via[256]; /* the runtime function that called the allocator, when frames were skipped to reach the
+                      program's own (runtime.makeslice, or runtime.malg for a goroutine the GC started) */
+    char location[320];
+    char frames[SITE_FRAMES][256];
+    size_t n;
+};
+
 /* The frames of a stack from its first one outside the runtime (the allocator's entry points such as
- * runtime.newobject or runtime.makeslice say nothing about who allocates), or from the top when the runtime
- * allocates for itself. */
-static size_t stack_frames(struct gm_monitor *m, const uint64_t *pcs, int depth, uint64_t bias,
-                           bool skip_runtime, char frames[][256], char *location, size_t location_size) {
-    size_t n = 0;
-    snprintf(location, location_size, "?");
-    for (int i = 0; i < depth && n < SITE_FRAMES; i++) {
+ * runtime.newobject or runtime.makeslice, or the map code of internal/runtime/maps, say nothing about who
+ * allocates), or from the top when the runtime allocates for itself. */
+static void stack_frames(struct gm_monitor *m, const uint64_t *pcs, int depth, uint64_t bias,
+                         bool skip_runtime, struct site_symbols *out) {
+    out->n = 0;
+    out->via[0] = '\0';
+    snprintf(out->location, sizeof(out->location), "?");
+    for (int i = 0; i < depth && out->n < SITE_FRAMES; i++) {
         struct go_frame f[8];
         int nf = pclntab_frames_at_return(&m->prog.target.bin.pcln, pcs[i] - bias, f, 8);
-        for (int j = 0; j < nf && n < SITE_FRAMES; j++) {
-            if (n == 0 && skip_runtime && strncmp(f[j].function, "runtime.", 8) == 0)
+        for (int j = 0; j < nf && out->n < SITE_FRAMES; j++) {
+            if (out->n == 0 && skip_runtime && go_is_runtime_function(f[j].function)) {
+                if (!out->via[0])
+                    snprintf(out->via, sizeof(out->via), "%s", f[j].function);
                 continue;
-            if (n == 0)
-                snprintf(location, location_size, "%s:%d", f[j].file, f[j].line);
-            snprintf(frames[n++], 256, "%s", f[j].function);
+            }
+            if (out->n == 0)
+                snprintf(out->location, sizeof(out->location), "%s:%d", f[j].file, f[j].line);
+            snprintf(out->frames[out->n++], sizeof(out->frames[0]), "%s", f[j].function);
         }
     }
-    return n;
 }
 
-static size_t site_frames(struct gm_monitor *m, const struct alloc_site *s, char frames[][256],
-                          char *location, size_t location_size) {
+static void site_symbols(struct gm_monitor *m, const struct alloc_site *s, struct site_symbols *out) {
     uint64_t pcs[MALLOC_STACK_DEPTH], bias = 0;
     int depth = malloc_probes_stack(&m->probes, s->key.stack, pcs, MALLOC_STACK_DEPTH);
     if (!malloc_probes_load_bias(&m->probes, s->key.tgid, &bias))
         process_watch_load_bias(&m->procs, s->key.tgid, &bias);
-    size_t n = stack_frames(m, pcs, depth, bias, true, frames, location, location_size);
-    return n ? n : stack_frames(m, pcs, depth, bias, false, frames, location, location_size);
+    stack_frames(m, pcs, depth, bias, true, out);
+    if (!out->n)
+        stack_frames(m, pcs, depth, bias, false, out);
+}
+
+/* "via\tlocation\tframe0\tframe1...", allocated: the key rows are merged by, and what they print. */
+static char *site_text(struct gm_monitor *m, const struct alloc_site *s) {
+    struct site_symbols sym;
+    site_symbols(m, s, &sym);
+    size_t len = strlen(sym.via) + strlen(sym.location) + 2;
+    for (size_t f = 0; f < sym.n; f++)
+        len += strlen(sym.frames[f]) + 1;
+    char *text = malloc(len), *at = text;
+    if (!text)
+        return NULL;
+    at += sprintf(at, "%s\t%s", sym.via, sym.location);
+    for (size_t f = 0; f < sym.n; f++)
+        at += sprintf(at, "\t%s", sym.frames[f]);
+    return text;
+}
+
+/* The sites as rows, those with the same symbolized stack merged, most bytes first. Returns how many. */
+static size_t site_rows(struct gm_monitor *m, struct alloc_row **out) {
+    m->nsites = 0;
+    m->site_count = 0;
+    malloc_probes_for_each_site(&m->probes, add_site, m);
+    struct alloc_row *rows = calloc(m->nsites ? m->nsites : 1, sizeof(*rows));
+    size_t n = 0;
+    for (size_t i = 0; rows && i < m->nsites; i++) {
+        m->site_count += m->sites[i].stat.count;
+        char *text = site_text(m, &m->sites[i]);
+        if (text)
+            rows[n++] = (struct alloc_row){text, m->sites[i].stat.count, m->sites[i].stat.bytes};
+    }
+    qsort(rows, n, sizeof(*rows), by_text);
+    size_t merged = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (merged && strcmp(rows[merged - 1].text, rows[i].text) == 0) {
+            rows[merged - 1].count += rows[i].count;
+            rows[merged - 1].bytes += rows[i].bytes;
+            free(rows[i].text);
+            continue;
+        }
+        rows[merged++] = rows[i];
+    }
+    qsort(rows, merged, sizeof(*rows), by_bytes_desc);
+    *out = rows;
+    return merged;
+}
+
+/* Splits a row's text into its via, location and frames (in place). Returns the number of frames. */
+static size_t split_row(char *text, const char **via, const char **location,
+                        const char *frames[SITE_FRAMES]) {
+    const char *fields[SITE_FRAMES + 2];
+    size_t n = 0;
+    fields[n++] = text;
+    for (char *tab = strchr(text, '\t'); tab && n < SITE_FRAMES + 2; tab = strchr(tab + 1, '\t')) {
+        *tab = '\0';
+        fields[n++] = tab + 1;
+    }
+    *via = fields[0];
+    *location = n > 1 ? fields[1] : "?";
+    for (size_t i = 2; i < n; i++)
+        frames[i - 2] = fields[i];
+    return n > 2 ? n - 2 : 0;
+}
+
+static void print_site(struct gm_monitor *m, size_t rank, const struct alloc_row *r) {
+    const char *via, *location, *frames[SITE_FRAMES];
+    size_t n = split_row(r->text, &via, &location, frames);
+    uint64_t count = r->count * m->opt.sample, bytes = r->bytes * m->opt.sample;
+    if (!m->opt.table) {
+        log_begin(&m->log, LOG_INFO, wall_ns(), "allocation site");
+        log_uint(&m->log, "rank", rank);
+        log_uint(&m->log, "bytes", bytes);
+        log_uint(&m->log, "count", count);
+        log_str(&m->log, "function", n ? frames[0] : "?");
+        log_str(&m->log, "location", location);
+        if (via[0])
+            log_str(&m->log, "via", via);
+        log_str_list(&m->log, "stack", frames, n);
+        log_end(&m->log);
+        return;
+    }
+    char b[32];
+    bytes_text(bytes, b, sizeof(b));
+    printf("  %-10s %-10llu %s (%s)", b, (unsigned long long)count, n ? frames[0] : "?", location);
+    for (size_t f = 1; f < n; f++)
+        printf(" <- %s", frames[f]);
+    if (via[0])
+        printf("  [via %s]", via);
+    printf("\n");
 }
 
 static void print_sites(struct gm_monitor *m) {
-    m->nsites = 0;
-    malloc_probes_for_each_site(&m->probes, add_site, m);
-    qsort(m->sites, m->nsites, sizeof(*m->sites), by_bytes_desc);
-    size_t shown = m->nsites < m->opt.top ? m->nsites : m->opt.top;
+    struct alloc_row *rows = NULL;
+    size_t n = site_rows(m, &rows);
+    size_t shown = n < m->opt.top ? n : m->opt.top;
     if (m->opt.table)
-        printf("top %zu allocating stacks since gmon attached (of %zu):\n  %-10s %-10s %s\n", shown,
-               m->nsites, "BYTES", "COUNT", "FUNCTION (LOCATION) <- CALLERS");
-    for (size_t i = 0; i < shown; i++) {
-        const struct alloc_site *s = &m->sites[i];
-        char frames[SITE_FRAMES][256], location[320], b[32];
-        size_t n = site_frames(m, s, frames, location, sizeof(location));
-        uint64_t count = s->stat.count * m->opt.sample, bytes = s->stat.bytes * m->opt.sample;
-        if (!m->opt.table) {
-            const char *ptrs[SITE_FRAMES];
-            for (size_t f = 0; f < n; f++)
-                ptrs[f] = frames[f];
-            log_begin(&m->log, LOG_INFO, wall_ns(), "allocation site");
-            log_uint(&m->log, "rank", i + 1);
-            log_uint(&m->log, "bytes", bytes);
-            log_uint(&m->log, "count", count);
-            log_str(&m->log, "function", n ? frames[0] : "?");
-            log_str(&m->log, "location", location);
-            log_str_list(&m->log, "stack", ptrs, n);
-            log_end(&m->log);
-            continue;
-        }
-        bytes_text(bytes, b, sizeof(b));
-        printf("  %-10s %-10llu %s (%s)", b, (unsigned long long)count, n ? frames[0] : "?", location);
-        for (size_t f = 1; f < n; f++)
-            printf(" <- %s", frames[f]);
-        printf("\n");
-    }
+        printf("top %zu allocating stacks since gmon attached (of %zu):\n  %-10s %-10s %s\n", shown, n,
+               "BYTES", "COUNT", "FUNCTION (LOCATION) <- CALLERS");
+    for (size_t i = 0; i < shown; i++)
+        print_site(m, i + 1, &rows[i]);
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].text);
+    free(rows);
 }
 
 static void print_all(struct gm_monitor *m, bool final) {
@@ -280,17 +378,11 @@ static void print_all(struct gm_monitor *m, bool final) {
         }
         m->reported[c] = now[c];
     }
-    char when[32], period[96];
-    clock_text(wall_ns(), when, sizeof(when));
-    if (final)
-        snprintf(period, sizeof(period), "%s allocations since gmon attached", when);
-    else
-        snprintf(period, sizeof(period), "%s allocations in the last %llus", when,
-                 (unsigned long long)m->opt.interval_s);
+    struct report_span span = interval_report(&m->interval, final);
     if (m->opt.table)
-        table_classes(m, period, shown);
+        table_classes(m, &span, shown);
     else
-        log_classes(m, period, shown);
+        log_classes(m, &span, shown);
     if (m->opt.by_site)
         print_sites(m);
     if (m->opt.table)
@@ -351,15 +443,38 @@ static int start(void *ctx) {
     return GMON_EXIT_OK;
 }
 
+/* Where every probe hit went, read after detaching so that the figures add up exactly. */
+static void print_accounting(struct gm_monitor *m) {
+    uint64_t c[MALLOC_COUNTERS];
+    malloc_probes_counters(&m->probes, c);
+    uint64_t counted = c[MALLOC_COUNTER_SAMPLED], zero = c[MALLOC_COUNTER_ZERO_SIZE];
+    uint64_t skipped = c[MALLOC_COUNTER_HITS] - zero - counted;
+    fprintf(stderr, "allocator probe hits: %llu = %llu counted above + %llu of size 0 (nothing allocated)",
+            (unsigned long long)c[MALLOC_COUNTER_HITS], (unsigned long long)counted,
+            (unsigned long long)zero);
+    if (m->opt.sample > 1)
+        fprintf(stderr, " + %llu not sampled", (unsigned long long)skipped);
+    fprintf(stderr, "\n");
+    if (m->opt.sample == 1 && skipped)
+        fprintf(stderr, "gmon gm: %lld probe hits not accounted for (please report this)\n",
+                (long long)skipped);
+    if (!m->opt.by_site)
+        return;
+    fprintf(stderr, "sites: %llu allocations in %zu stacks; losses: %llu stacks not stored\n",
+            (unsigned long long)m->site_count, m->nsites, (unsigned long long)c[MALLOC_COUNTER_MAP_FULL]);
+    if (m->site_count + c[MALLOC_COUNTER_MAP_FULL] != counted)
+        fprintf(stderr,
+                "gmon gm: the sites count %llu allocations and %llu losses of %llu (please report this)\n",
+                (unsigned long long)m->site_count, (unsigned long long)c[MALLOC_COUNTER_MAP_FULL],
+                (unsigned long long)counted);
+}
+
 static void stop(void *ctx, bool attached) {
     struct gm_monitor *m = ctx;
     if (attached) {
+        malloc_probes_detach(&m->probes); /* the classes, sites and counters read next are final */
         print_all(m, true);
-        uint64_t c[MALLOC_COUNTERS];
-        malloc_probes_counters(&m->probes, c);
-        fprintf(stderr, "allocator probe hits: %llu, counted: %llu; losses: %llu stacks not stored\n",
-                (unsigned long long)c[MALLOC_COUNTER_HITS], (unsigned long long)c[MALLOC_COUNTER_SAMPLED],
-                (unsigned long long)c[MALLOC_COUNTER_MAP_FULL]);
+        print_accounting(m);
     }
     malloc_probes_close(&m->probes);
     malloc_functions_free(&m->functions);

@@ -38,7 +38,7 @@ static const char USAGE[] =
     "                      These are frequent: expect a row per scheduling decision that uses them.\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
     "  --format F          table (default), logfmt or json (one object per line)\n"
-    "  --duration SECS     stop after SECS seconds\n"
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
 
 enum { OPT_FORMAT = 1000, OPT_VERBOSE };
@@ -61,6 +61,7 @@ struct gr_monitor {
     int64_t mono_to_wall_ns;
     bool header_printed;
     uint64_t seen[EVENT_KINDS];
+    uint64_t received; /* every event, rows or not */
 };
 
 static const char *const EVENT_NAMES[EVENT_KINDS] = {
@@ -102,8 +103,9 @@ static void print_header(struct gr_monitor *m) {
     if (m->header_printed)
         return;
     m->header_printed = true;
-    printf("%-12s %-7s %-8s %-8s %-8s %-40s %s\n", "TIME", "PID", "GOID", "PARENT", "EVENT", "FUNCTION",
-           "LIFETIME");
+    /* The function last: Go names can be of any length, and a column after them would not stay aligned. */
+    printf("%-12s %-7s %-8s %-8s %-8s %-10s %s\n", "TIME", "PID", "GOID", "PARENT", "EVENT", "LIFETIME",
+           "FUNCTION");
 }
 
 /* What is known of the parent: nothing for a goroutine created before gmon attached (before Go 1.21 the
@@ -124,8 +126,10 @@ static void table_row(struct gr_monitor *m, const struct lifecycle_event *ev, co
     else if (ev->kind == LIFECYCLE_EXITED_UNTRACKED)
         snprintf(lifetime, sizeof(lifetime), "?");
     print_header(m);
-    printf("%-12s %-7u %-8llu %-8s %-8s %-40s %s\n", when, ev->tgid, (unsigned long long)ev->goid, parent,
-           EVENT_NAMES[ev->kind], function, lifetime);
+    printf("%-12s %-7u %-8llu %-8s %-8s ", when, ev->tgid, (unsigned long long)ev->goid, parent,
+           EVENT_NAMES[ev->kind]);
+    print_cell(lifetime, 10);
+    printf("%s\n", function);
 }
 
 static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, const char *function) {
@@ -146,8 +150,9 @@ static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, cons
 
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct gr_monitor *m = ctx;
+    m->received++;
     if (ev->kind < LIFECYCLE_CREATED || ev->kind >= EVENT_KINDS)
-        return;
+        return; /* a runtime start: no row */
     m->seen[ev->kind]++;
     char function[256] = "?";
     if (ev->startpc)
@@ -218,19 +223,31 @@ static void print_summary(struct gr_monitor *m) {
         fprintf(stderr, "; run queue: %llu put, %llu got, %llu stolen",
                 (unsigned long long)n[LIFECYCLE_RUNQ_PUT], (unsigned long long)n[LIFECYCLE_RUNQ_GET],
                 (unsigned long long)n[LIFECYCLE_RUNQ_STEAL]);
+    fprintf(stderr, "\nprobe hits: newproc1 %llu, goexit1 %llu", (unsigned long long)c[COUNTER_CREATE_HITS],
+            (unsigned long long)c[COUNTER_EXIT_HITS]);
+    if (m->opt.verbose)
+        fprintf(stderr, ", run queue %llu", (unsigned long long)c[COUNTER_RUNQ_HITS]);
     fprintf(stderr,
-            "\nlosses: %llu events lost, %llu goroutines not tracked (live map full), %llu failed reads\n",
+            "\nlosses: %llu events lost, %llu goroutines not tracked (live map full), %llu goroutines "
+            "unreadable, %llu failed reads\n",
             (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
+            (unsigned long long)(c[COUNTER_CREATE_UNREADABLE] + c[COUNTER_EXIT_UNREADABLE]),
             (unsigned long long)c[COUNTER_READ_FAILED]);
+    /* Read after detaching: every event sent was delivered, so a difference is a gmon bug. */
+    if (m->received + m->probes.malformed_events != c[COUNTER_EVENTS_SENT])
+        fprintf(stderr, "gmon gr: %llu events sent by the probes but %llu received (please report this)\n",
+                (unsigned long long)c[COUNTER_EVENTS_SENT], (unsigned long long)m->received);
 }
 
 static void stop(void *ctx, bool attached) {
     struct gr_monitor *m = ctx;
-    if (attached)
-        lifecycle_poll(&m->probes, 0); /* what is still buffered */
-    lifecycle_close(&m->probes);
-    if (attached)
+    if (attached) {
+        /* Detach, then deliver what was still buffered: the final figures agree with the probe counters. */
+        lifecycle_detach(&m->probes);
+        fflush(stdout);
         print_summary(m);
+    }
+    lifecycle_close(&m->probes);
     creation_sites_free(&m->sites);
     process_watch_free(&m->procs);
     traced_program_close(&m->prog);

@@ -143,8 +143,13 @@ static void print_text(const struct info *in) {
     if (b->buildinfo_problem[0])
         printf("build info:     damaged: %s\n", b->buildinfo_problem);
     printf("main package:   %s\n", bi->main_path[0] ? bi->main_path : "(unknown)");
-    printf("module:         %s %s%s\n", bi->mod_path[0] ? bi->mod_path : "(unknown)", bi->mod_version,
-           b->module_inferred ? "(inferred from source file names: the binary has no build info)" : "");
+    /* Words joined by single spaces, whichever are there: no trailing blank. */
+    printf("module:         %s", bi->mod_path[0] ? bi->mod_path : "(unknown)");
+    if (bi->mod_version[0])
+        printf(" %s", bi->mod_version);
+    if (b->module_inferred)
+        printf(" (inferred from source file names: the binary has no build info)");
+    printf("\n");
     printf("build settings:");
     for (size_t i = 0; i < bi->nsettings; i++)
         printf(" %s=%s", bi->settings[i].key, bi->settings[i].value);

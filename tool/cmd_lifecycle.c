@@ -51,7 +51,7 @@ static const char USAGE[] =
     "                      sched and malloc trap on every status change / allocation: see README, "
     "Performance\n"
     "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default 1)\n"
-    "  --duration SECS     stop after SECS seconds\n"
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
     "Limits:\n"
     "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as untracked,\n"
     "                      their lifetimes unknown)\n"
@@ -197,6 +197,12 @@ static void log_untracked_exit(struct monitor *m, const struct lifecycle_event *
  * program is then retired like an exited process. */
 static void on_runtime_start(struct monitor *m, const struct lifecycle_event *ev, int64_t wall) {
     lock_for_logging(m);
+    if (!m->prog.target.pid && !process_watch_knows(&m->procs, ev->tgid)) {
+        /* --path: a new process of the binary (its exit is logged too, once it is retired) */
+        log_begin(&m->log, LOG_INFO, wall, "process started");
+        log_uint(&m->log, "pid", ev->tgid);
+        log_end(&m->log);
+    }
     /* Retire first: old sites not symbolized yet still need the old program's load bias. */
     size_t retired = goroutine_stats_retire_image(&m->shared, ev->tgid, ev->site.image, ev->time_ns);
     if (!process_watch_runtime_started(&m->procs, ev->tgid, ev->site.image, ev->startpc))
@@ -308,7 +314,8 @@ static const struct {
      "events lost: the event buffer was full, some log lines are missing (metrics are complete)"},
     {COUNTER_LIVE_MAP_FULL,
      "live-goroutine map full: new goroutines are not tracked (raise --max-goroutines)"},
-    {COUNTER_SITE_MAP_FULL, "creation-site map full: some creations and exits are not counted"},
+    {COUNTER_SITE_MAP_FULL, "creation-site map full: some creations are not counted"},
+    {COUNTER_EXIT_SITE_MAP_FULL, "creation-site map full: some exits are not counted"},
     {COUNTER_STACK_FAILED,
      "creation stacks could not be walked: those sites are named by the go statement alone"},
     {COUNTER_READ_FAILED, "reads of runtime.g fields failed"},
@@ -338,6 +345,14 @@ static void on_process_exit(void *ctx, uint32_t tgid, bool execed) {
     goroutine_stats_retire_process(&m->shared, tgid);
     log_begin(&m->log, LOG_INFO, wall_ns(),
               execed ? "process replaced its program (exec of another binary)" : "process exited");
+    log_uint(&m->log, "pid", tgid);
+    log_end(&m->log);
+}
+
+/* --path: the processes that ran the binary before gmon attached, now traced. Called with the lock held. */
+static void on_found_running(void *ctx, uint32_t tgid) {
+    struct monitor *m = ctx;
+    log_begin(&m->log, LOG_INFO, wall_ns(), "process found running");
     log_uint(&m->log, "pid", tgid);
     log_end(&m->log);
 }
@@ -393,9 +408,7 @@ static int run_loop(struct monitor *m) {
                               .ctx = m,
                               .tick_ms = 500,
                               .duration_s = m->opt.trace.duration_s};
-    int rc = trace_loop_run(&loop);
-    warn_on_problems(m); /* one last time, after the buffered events */
-    return rc;
+    return trace_loop_run(&loop);
 }
 
 static int start(struct monitor *m) {
@@ -425,6 +438,13 @@ static int start(struct monitor *m) {
 }
 
 static void stop(struct monitor *m, bool attached) {
+    if (attached) {
+        /* Detach, then log what was still buffered: the summary, the last log lines and the probe counters
+         * are then read from the same final state, and the target runs at full speed again at once. */
+        lifecycle_detach(&m->probes);
+        runtime_collectors_detach(&m->collectors);
+        warn_on_problems(m); /* one last time, with the final counters */
+    }
     metrics_server_stop(&m->server);
     struct goroutine_stats stats = {0};
     if (attached) {
@@ -434,7 +454,6 @@ static void stop(struct monitor *m, bool attached) {
         goroutine_stats_collect(&m->shared, &stats);
         unlock_and_write(m);
     }
-    /* Detach before printing: the target runs at full speed again at once. */
     lifecycle_close(&m->probes);
     runtime_collectors_close(&m->collectors);
     if (attached) {
@@ -474,6 +493,11 @@ int cmd_lifecycle(int argc, char *argv[]) {
         return rc;
     }
     log_attached(&m);
+    if (!m.prog.target.pid) {
+        lock_for_logging(&m);
+        process_watch_find_running(&m.procs, on_found_running, &m);
+        unlock_and_write(&m);
+    }
     rc = run_loop(&m);
     stop(&m, true);
     return rc;

@@ -38,7 +38,7 @@ static const char USAGE[] =
     "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
     "                      {\"low-high\": count}\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop after SECS seconds\n"
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
     "  --perf-buffer       use a perf buffer even if the kernel has a ring buffer\n";
 
 enum { OPT_FORMAT = 1000, OPT_BY, OPT_INTERVAL };
@@ -146,15 +146,17 @@ static int by_count_desc(const void *a, const void *b) {
                : strcmp(((const struct lifetime_group *)a)->name, ((const struct lifetime_group *)b)->name);
 }
 
-static void print_histogram(struct lifetime_monitor *m, const char *title, const char *group,
+static void print_histogram(struct lifetime_monitor *m, const struct report_span *span, const char *group,
                             const struct log2_hist *h) {
     if (m->opt.table) {
+        char title[128];
+        report_span_text(span, "goroutines that exited", title, sizeof(title));
         printf("%s%s%s\n", title, m->opt.by_site ? ": " : "", m->opt.by_site ? group : "");
         log2_hist_print(stdout, h, "lifetime (us)");
         return;
     }
-    log_begin(&m->log, LOG_INFO, wall_ns(), "goroutine lifetimes");
-    log_str(&m->log, "period", title);
+    log_begin(&m->log, LOG_INFO, span->end_wall_ns, "goroutine lifetimes");
+    log_report_span(&m->log, span);
     if (m->opt.by_site)
         log_str(&m->log, "site", group);
     log_uint(&m->log, "goroutines", log2_hist_total(h));
@@ -166,13 +168,7 @@ static void print_histogram(struct lifetime_monitor *m, const char *title, const
 static void print_all(struct lifetime_monitor *m, bool final) {
     read_totals(m);
     qsort(m->groups, m->ngroups, sizeof(*m->groups), by_count_desc);
-    char when[32], title[96];
-    clock_text(wall_ns(), when, sizeof(when));
-    if (final)
-        snprintf(title, sizeof(title), "%s goroutines that exited since gmon attached", when);
-    else
-        snprintf(title, sizeof(title), "%s goroutines that exited in the last %llus", when,
-                 (unsigned long long)m->opt.interval_s);
+    struct report_span span = interval_report(&m->interval, final);
     bool any = false;
     for (size_t i = 0; i < m->ngroups; i++) {
         struct lifetime_group *g = &m->groups[i];
@@ -184,11 +180,14 @@ static void print_all(struct lifetime_monitor *m, bool final) {
         g->reported = g->total;
         if (!log2_hist_total(&shown))
             continue;
-        print_histogram(m, title, g->name, &shown);
+        print_histogram(m, &span, g->name, &shown);
         any = true;
     }
-    if (!any && m->opt.table)
+    if (!any && m->opt.table) {
+        char title[128];
+        report_span_text(&span, "goroutines that exited", title, sizeof(title));
         printf("%s: none\n", title);
+    }
     if (m->opt.table)
         printf("\n");
     fflush(stdout);
@@ -247,11 +246,22 @@ static void print_losses(struct lifetime_monitor *m) {
             (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
             (unsigned long long)c[COUNTER_EXIT_UNTRACKED], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
             (unsigned long long)c[COUNTER_LOG2_MAP_FULL], (unsigned long long)c[COUNTER_READ_FAILED]);
+    /* Read after detaching: every exit is in a histogram, or one of the losses. */
+    uint64_t in_histograms = 0;
+    for (size_t i = 0; i < m->ngroups; i++)
+        in_histograms += log2_hist_total(&m->groups[i].total);
+    uint64_t lost = c[COUNTER_EXIT_UNTRACKED] + c[COUNTER_LOG2_MAP_FULL] + c[COUNTER_EXIT_UNREADABLE];
+    if (in_histograms + lost != c[COUNTER_EXIT_HITS])
+        fprintf(stderr,
+                "gmon gr seq: %llu exits, but %llu in the histograms and %llu lost (please report this)\n",
+                (unsigned long long)c[COUNTER_EXIT_HITS], (unsigned long long)in_histograms,
+                (unsigned long long)lost);
 }
 
 static void stop(void *ctx, bool attached) {
     struct lifetime_monitor *m = ctx;
     if (attached) {
+        lifecycle_detach(&m->probes); /* the histograms and counters read next are final */
         print_all(m, true);
         print_losses(m);
     }

@@ -40,7 +40,7 @@ static const char USAGE[] =
     "  --format F          table (default), logfmt or json: a record for the latency and one per wait "
     "reason\n"
     "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop after SECS seconds\n";
+    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n";
 
 enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_VERBOSE };
 
@@ -159,11 +159,11 @@ static int64_t mean_ns(const struct sched_total *t) {
     return t->count ? (int64_t)(t->sum_ns / t->count) : 0;
 }
 
-static void log_reason(struct sched_monitor *m, const char *period, const char *msg, const char *reason,
-                       const struct shown *s) {
+static void log_reason(struct sched_monitor *m, const struct report_span *span, const char *msg,
+                       const char *reason, const struct shown *s) {
     struct log_writer *w = &m->log;
-    log_begin(w, LOG_INFO, wall_ns(), msg);
-    log_str(w, "period", period);
+    log_begin(w, LOG_INFO, span->end_wall_ns, msg);
+    log_report_span(w, span);
     if (reason)
         log_str(w, "reason", reason);
     log_uint(w, "count", s->total.count);
@@ -173,8 +173,9 @@ static void log_reason(struct sched_monitor *m, const char *period, const char *
     log_end(w);
 }
 
-static void table_latency(const char *period, const struct shown *s) {
-    char mean[32];
+static void table_latency(const struct report_span *span, const struct shown *s) {
+    char mean[32], period[96];
+    report_span_text(span, "", period, sizeof(period));
     duration_text(mean_ns(&s->total), mean, sizeof(mean));
     printf("%s\nscheduling latency (runnable -> running): %llu goroutines scheduled, mean %s\n", period,
            (unsigned long long)s->total.count, mean);
@@ -219,12 +220,7 @@ static void table_reasons(struct sched_monitor *m, struct reason_row *rows, size
 
 static void print_all(struct sched_monitor *m, bool final) {
     read_stats(m);
-    char when[32], period[96];
-    clock_text(wall_ns(), when, sizeof(when));
-    if (final)
-        snprintf(period, sizeof(period), "%s since gmon attached", when);
-    else
-        snprintf(period, sizeof(period), "%s in the last %llus", when, (unsigned long long)m->opt.interval_s);
+    struct report_span span = interval_report(&m->interval, final);
     struct shown latency;
     take(&m->stats[LATENCY], final, &latency);
     static struct reason_row rows[256];
@@ -238,15 +234,15 @@ static void print_all(struct sched_monitor *m, bool final) {
     }
     qsort(rows, n, sizeof(rows[0]), by_total_desc);
     if (m->opt.table) {
-        table_latency(period, &latency);
+        table_latency(&span, &latency);
         table_reasons(m, rows, n);
         printf("\n");
     } else {
-        log_reason(m, period, "scheduling latency", NULL, &latency);
+        log_reason(m, &span, "scheduling latency", NULL, &latency);
         for (size_t i = 0; i < n; i++) {
             char name[96];
             reason_name(m, rows[i].reason, name, sizeof(name));
-            log_reason(m, period, "blocked", name, &rows[i].s);
+            log_reason(m, &span, "blocked", name, &rows[i].s);
         }
     }
     fflush(stdout);
@@ -287,15 +283,33 @@ static int start(void *ctx) {
     return GMON_EXIT_OK;
 }
 
+/* Read after detaching: what the histograms and totals hold adds up to what the probes recorded. */
+static void print_accounting(struct sched_monitor *m) {
+    uint64_t c[SCHED_COUNTERS], in_totals = 0, in_histograms = 0;
+    sched_probes_counters(&m->probes, c);
+    for (int i = 0; i < SCHED_REASONS; i++) {
+        in_totals += m->stats[i].total.count;
+        in_histograms += log2_hist_total(&m->stats[i].hist);
+    }
+    fprintf(stderr,
+            "status changes seen: %llu; durations recorded: %llu; losses: %llu map full, %llu failed reads\n",
+            (unsigned long long)c[SCHED_COUNTER_HITS], (unsigned long long)c[SCHED_COUNTER_RECORDED],
+            (unsigned long long)c[SCHED_COUNTER_MAP_FULL], (unsigned long long)c[SCHED_COUNTER_READ_FAILED]);
+    if (in_totals != c[SCHED_COUNTER_RECORDED] || in_histograms != c[SCHED_COUNTER_RECORDED])
+        fprintf(
+            stderr,
+            "gmon sched: %llu durations recorded, but %llu in the totals and %llu in the histograms (please "
+            "report this)\n",
+            (unsigned long long)c[SCHED_COUNTER_RECORDED], (unsigned long long)in_totals,
+            (unsigned long long)in_histograms);
+}
+
 static void stop(void *ctx, bool attached) {
     struct sched_monitor *m = ctx;
     if (attached) {
+        sched_probes_detach(&m->probes); /* the maps and counters read next are final */
         print_all(m, true);
-        uint64_t c[SCHED_COUNTERS];
-        sched_probes_counters(&m->probes, c);
-        fprintf(stderr, "status changes seen: %llu; losses: %llu map full, %llu failed reads\n",
-                (unsigned long long)c[SCHED_COUNTER_HITS], (unsigned long long)c[SCHED_COUNTER_MAP_FULL],
-                (unsigned long long)c[SCHED_COUNTER_READ_FAILED]);
+        print_accounting(m);
     }
     sched_probes_close(&m->probes);
     go_string_table_free(&m->reasons);

@@ -236,7 +236,8 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
                  (double)c[COUNTER_EVENTS_LOST]);
     prom_family(out, "gmon_map_full_total", "counter", "Updates dropped because a BPF map was full.");
     render_labelled(out, "gmon_map_full_total", "map", "live", (double)c[COUNTER_LIVE_MAP_FULL]);
-    render_labelled(out, "gmon_map_full_total", "map", "sites", (double)c[COUNTER_SITE_MAP_FULL]);
+    render_labelled(out, "gmon_map_full_total", "map", "sites",
+                    (double)(c[COUNTER_SITE_MAP_FULL] + c[COUNTER_EXIT_SITE_MAP_FULL]));
     render_plain(
         out, "gmon_stack_walk_failures_total", "counter",
         "Creation stacks that could not be walked or stored (the site is then named by g.gopc only).",

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "freeze.h"
+#include "go_runtime_code.h"
 #include "heap_view.h"
 #include "json_writer.h"
 #include "table_text.h"
@@ -175,10 +176,6 @@ bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc) {
     return false;
 }
 
-static bool in_runtime(const char *function) {
-    return strncmp(function, "runtime.", 8) == 0 || strncmp(function, "internal/runtime/", 17) == 0;
-}
-
 enum { STACK_WALK_FRAMES = 32 };
 
 /* One goroutine's walk: the PC to look at next and the frame pointer above it. */
@@ -191,7 +188,7 @@ struct stack_walk {
  */
 static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) {
     const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, w->pc ? w->pc - s->t.load_bias : 0);
-    if (sym->n > 0 && !in_runtime(sym->inner.function)) {
+    if (sym->n > 0 && !go_is_runtime_function(sym->inner.function)) {
         w->g->current_pc = w->pc;
         return true;
     }
@@ -290,19 +287,62 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
     return 0;
 }
 
-int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err) {
-    s->n = s->unreadable = 0;
-    s->bytes_read = 0;
-    memset(s->counts, 0, sizeof(s->counts));
-    if (freeze && freeze_process(s->t.pid, err) != 0)
-        return -1;
+/* True when what the Ps run agrees with the goroutines' statuses: every goroutine read as running is the one
+ * a running P's M runs, and the reverse. The Ps are read before the goroutines, so a busy scheduler can make
+ * the two disagree; such a snapshot is read again. */
+static bool scheduler_consistent(const struct goroutine_snapshot *s) {
+    if (!s->state.have_ps || s->no_goroutines)
+        return true;
+    size_t running = 0, claimed = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->gs[i].status != GOROUTINE_RUNNING)
+            continue;
+        running++;
+        bool found = false;
+        for (int p = 0; p < s->state.np && !found; p++)
+            found = s->state.ps[p].status == P_RUNNING && s->state.ps[p].curg &&
+                    s->state.ps[p].curg_goid == s->gs[i].goid;
+        if (!found)
+            return false;
+    }
+    for (int p = 0; p < s->state.np; p++)
+        claimed += s->state.ps[p].status == P_RUNNING && s->state.ps[p].curg;
+    return claimed == running;
+}
+
+static int64_t now_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    s->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int read_once(struct goroutine_snapshot *s, struct gmon_error *err) {
+    s->n = s->unreadable = 0;
+    memset(s->counts, 0, sizeof(s->counts));
+    s->now_ns = now_monotonic_ns();
     s->gomaxprocs = read_gomaxprocs(s);
     runtime_state_read(&s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0, &s->bytes_read);
     proc_threads_read(s->t.pid, &s->threads);
-    int rc = s->no_goroutines ? 0 : read_goroutines(s, err);
+    return s->no_goroutines ? 0 : read_goroutines(s, err);
+}
+
+/* Reads taken again when the scheduler moved during one, while a read is this quick. */
+enum { CONSISTENT_ATTEMPTS = 5, RETRY_WITHIN_NS = 50 * 1000000 };
+
+int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err) {
+    s->bytes_read = 0;
+    if (freeze && freeze_process(s->t.pid, err) != 0)
+        return -1;
+    int rc = 0;
+    s->attempts = 0;
+    do {
+        int64_t started = now_monotonic_ns();
+        rc = read_once(s, err);
+        s->attempts++;
+        s->consistent = rc != 0 || scheduler_consistent(s);
+        if (now_monotonic_ns() - started > RETRY_WITHIN_NS)
+            break;
+    } while (!s->consistent && s->attempts < CONSISTENT_ATTEMPTS);
     if (rc == 0 && s->walk_stacks)
         walk_stacks(s);
     if (rc == 0 && s->heap)
@@ -336,6 +376,9 @@ void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer 
     json_int(w, s->gomaxprocs);
     json_key(w, "bytes_read");
     json_uint(w, s->bytes_read);
+    /* false: the Ps and the goroutines' statuses were read at moments the scheduler told apart */
+    json_key(w, "consistent");
+    json_bool(w, s->consistent);
 }
 
 void snapshot_print_binary(const struct goroutine_snapshot *s, FILE *out) {
@@ -364,6 +407,12 @@ void snapshot_print_header(const struct goroutine_snapshot *s, FILE *out) {
     fprintf(out, "%s; allgs from the %s", s->n ? ")" : "", s->globals.allgs_from);
     if (s->unreadable)
         fprintf(out, "; %zu changed while read, skipped", s->unreadable);
+    if (!s->consistent)
+        fprintf(
+            out,
+            "\n            (the scheduler moved while gmon read, %d times: the Ps above and these statuses "
+            "are from moments apart)",
+            s->attempts);
     fprintf(out, "\nthreads:    %d", s->threads.total);
     sep = " (";
     for (int i = 0; i < 26; i++) {

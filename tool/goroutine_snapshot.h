@@ -65,6 +65,10 @@ struct goroutine_snapshot {
     uint64_t ps[STATE_MAX_P]; /* allp[0..gomaxprocs) */
     struct proc_threads threads;
     struct runtime_state state; /* scheduler, GC, heap and per-P figures */
+    /* Whether the Ps (read first) and the goroutines' statuses agree (each running goroutine is what a
+     * running P's M runs); reads are taken again until they do, a few times at most. */
+    bool consistent;
+    int attempts;
     struct snapshot_pcs {
         struct pc_cache at_return, func; /* symbolized once per PC, kept across refreshes */
     } * pcs;

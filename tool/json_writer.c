@@ -123,6 +123,10 @@ void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
     json_key(w, key);
     json_uint(w, v);
 }
+void json_fixed(struct json_writer *w, double v, int decimals) {
+    before_value(w);
+    fprintf(w->out, "%.*f", decimals, v);
+}
 void json_int(struct json_writer *w, int64_t v) {
     before_value(w);
     fprintf(w->out, "%" PRId64, v);

@@ -26,6 +26,8 @@ void json_uint(struct json_writer *w, uint64_t v);
 /* "key":v, the usual member of an object. */
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_int(struct json_writer *w, int64_t v);
+/* A number with `decimals` digits after the point (finite values only). */
+void json_fixed(struct json_writer *w, double v, int decimals);
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);
 /* Writes an address as a "0x..." string (JSON numbers lose precision above 2^53). */

@@ -54,6 +54,21 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
     free(order);
 }
 
+/* Every probe hit is either counted by a site or one of the losses above (lifecycle_event.h); the figures
+ * are read after the probes are detached, so a difference would be a gmon bug, and is never hidden. */
+static void print_unaccounted(FILE *out, uint64_t created, uint64_t exited, const uint64_t *c) {
+    uint64_t creations = created + c[COUNTER_SITE_MAP_FULL] + c[COUNTER_CREATE_UNREADABLE];
+    uint64_t exits =
+        exited + c[COUNTER_EXIT_UNTRACKED] + c[COUNTER_EXIT_SITE_MAP_FULL] + c[COUNTER_EXIT_UNREADABLE];
+    if (creations == c[COUNTER_CREATE_HITS] && exits == c[COUNTER_EXIT_HITS])
+        return;
+    fprintf(out,
+            "gmon: probe hits not accounted for: newproc1 %llu against %llu counted or lost, goexit1 %llu "
+            "against %llu (please report this)\n",
+            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)creations,
+            (unsigned long long)c[COUNTER_EXIT_HITS], (unsigned long long)exits);
+}
+
 void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, const struct goroutine_stats *s,
                              const char *target, const char *process, double seconds) {
     uint64_t created = 0, exited = 0, live = 0;
@@ -77,8 +92,10 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
             (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
     fprintf(out,
             "losses: %llu events lost, %llu untracked (live map full), %llu uncounted (site map full), "
-            "%llu stack walks failed, %llu sites folded into \"other\"\n",
+            "%llu unreadable, %llu stack walks failed, %llu sites folded into \"other\"\n",
             (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
-            (unsigned long long)c[COUNTER_SITE_MAP_FULL], (unsigned long long)c[COUNTER_STACK_FAILED],
-            (unsigned long long)s->folded_sites);
+            (unsigned long long)(c[COUNTER_SITE_MAP_FULL] + c[COUNTER_EXIT_SITE_MAP_FULL]),
+            (unsigned long long)(c[COUNTER_CREATE_UNREADABLE] + c[COUNTER_EXIT_UNREADABLE]),
+            (unsigned long long)c[COUNTER_STACK_FAILED], (unsigned long long)s->folded_sites);
+    print_unaccounted(out, created, exited, c);
 }

@@ -148,6 +148,25 @@ void log_str(struct log_writer *w, const char *key, const char *value) {
     write_logfmt_value(w->mem, value);
 }
 
+void log_fixed(struct log_writer *w, const char *key, double value, int decimals) {
+    if (!w->recording)
+        return;
+    if (w->format == LOG_JSON) {
+        json_key(&w->json, key);
+        json_fixed(&w->json, value, decimals);
+    } else {
+        fprintf(w->mem, " %s=%.*f", key, decimals, value);
+    }
+}
+
+void log_time(struct log_writer *w, const char *key, int64_t wall_ns) {
+    if (!w->recording)
+        return;
+    char when[64];
+    format_time(wall_ns, w->format == LOG_JSON, when, sizeof(when));
+    log_str(w, key, when);
+}
+
 void log_int(struct log_writer *w, const char *key, int64_t value) {
     if (!w->recording)
         return;

@@ -41,6 +41,10 @@ void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, cons
 void log_str(struct log_writer *w, const char *key, const char *value);
 void log_int(struct log_writer *w, const char *key, int64_t value);
 void log_uint(struct log_writer *w, const char *key, uint64_t value);
+/* A number with `decimals` digits after the point, the same in both formats. */
+void log_fixed(struct log_writer *w, const char *key, double value, int decimals);
+/* A time.Time (wall_ns: CLOCK_REALTIME), formatted as slog formats the record's own time. */
+void log_time(struct log_writer *w, const char *key, int64_t wall_ns);
 /* A time.Duration: "1.5s" in logfmt, integer nanoseconds in JSON (as slog prints it). */
 void log_duration(struct log_writer *w, const char *key, uint64_t ns);
 /* A group of strings: key.0=a key.1=b in logfmt (slog.Group), an array in JSON. */

@@ -1,5 +1,7 @@
 #include "process_watch.h"
 
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,29 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
     lifecycle_for_each_site(probes, note_site_process, w);
 }
 
+bool process_watch_knows(const struct process_watch *w, uint32_t tgid) {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->procs[i].tgid == tgid)
+            return true;
+    return false;
+}
+
+void process_watch_find_running(struct process_watch *w, void (*on_found)(void *ctx, uint32_t tgid),
+                                void *ctx) {
+    DIR *proc = opendir("/proc");
+    struct dirent *e;
+    while (proc && (e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid > INT32_MAX || process_watch_knows(w, (uint32_t)pid) ||
+            !target_process_runs_binary(w->target, (int)pid) || !find_or_add(w, (uint32_t)pid))
+            continue;
+        on_found(ctx, (uint32_t)pid);
+    }
+    if (proc)
+        closedir(proc);
+}
+
 bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc) {
     struct watched_process *p = find_or_add(w, tgid);
     if (!p)
@@ -114,8 +139,9 @@ void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint
             i++;
             continue;
         }
-        uint32_t tgid = w->procs[i].tgid;
+        /* Told while its entry is still here: retiring its sites names them with its load bias, which only
+         * the entry knows once the process is gone. on_exit only appends entries: index i stays its own. */
+        on_exit(ctx, w->procs[i].tgid, execed);
         w->procs[i] = w->procs[--w->n];
-        on_exit(ctx, tgid, execed);
     }
 }

@@ -36,6 +36,12 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
  * program's. Returns false, changing nothing, for an image older than one already seen (a perf buffer can
  * deliver two execs' events out of order). */
 bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc);
+/* Whether the process is known (seen in the sites, at a runtime start, or found running). */
+bool process_watch_knows(const struct process_watch *w, uint32_t tgid);
+/* Learns every process that runs the target's binary now (a --path trace's processes that started before it
+ * attached) and calls on_found for each it did not know. */
+void process_watch_find_running(struct process_watch *w, void (*on_found)(void *ctx, uint32_t tgid),
+                                void *ctx);
 /* Calls on_exit for each known process that has exited or now runs another program (execed true), and
  * forgets it. */
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),

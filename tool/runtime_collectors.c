@@ -307,6 +307,14 @@ void runtime_collectors_render(struct runtime_collectors *c, FILE *out) {
         render_malloc(c, out);
 }
 
+void runtime_collectors_detach(struct runtime_collectors *c) {
+    if (!c->opened)
+        return;
+    gc_probes_detach(&c->gc);
+    sched_probes_detach(&c->sched);
+    malloc_probes_detach(&c->malloc);
+}
+
 void runtime_collectors_close(struct runtime_collectors *c) {
     if (!c->opened)
         return;

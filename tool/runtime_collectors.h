@@ -67,6 +67,9 @@ int runtime_collectors_poll(struct runtime_collectors *c);
 void runtime_collectors_render(struct runtime_collectors *c, FILE *out);
 /* Uprobes the collectors attached. */
 size_t runtime_collectors_probes(const struct runtime_collectors *c);
+/* Detaches every collector's probes and feeds the GC pairing what was still buffered: what is rendered
+ * afterwards is final. */
+void runtime_collectors_detach(struct runtime_collectors *c);
 void runtime_collectors_close(struct runtime_collectors *c);
 
 #endif

@@ -48,7 +48,12 @@ bool runtime_state_field(const struct runtime_state *s, const struct target *t, 
 
 bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
                           uint64_t *out, uint64_t *bytes) {
-    struct reader r = {s, t->pid, t->load_bias, bytes};
+    return runtime_state_global_in(s, t->pid, t->load_bias, f, out, bytes);
+}
+
+bool runtime_state_global_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_field f,
+                             uint64_t *out, uint64_t *bytes) {
+    struct reader r = {s, pid, bias, bytes};
     return global_field(&r, f, out);
 }
 
@@ -93,11 +98,14 @@ static void read_p(struct runtime_state *s, const struct reader *r, uint64_t p, 
     out->runq = (uint32_t)(tail - head) + (next != 0);
     field_at(r, p, P_MCACHE, &out->mcache);
     out->m_id = -1;
-    out->m_tid = 0;
+    out->m_tid = out->curg = out->curg_goid = 0;
     if (field_at(r, p, P_M, &m) && m && field_at(r, m, M_ID, &v)) {
         out->m_id = (int64_t)v;
-        *r->bytes += 8;
+        *r->bytes += 24;
         proc_read(r->pid, m + (uint64_t)s->g_layout->m.procid, &out->m_tid, 8);
+        if (proc_read(r->pid, m + (uint64_t)s->g_layout->m.curg, &out->curg, 8) && out->curg &&
+            !proc_read(r->pid, out->curg + (uint64_t)s->g_layout->g.goid, &out->curg_goid, 8))
+            out->curg = 0;
     }
 }
 
@@ -221,13 +229,23 @@ static void print_gc(const struct runtime_state *s, int64_t now_ns, FILE *out) {
             s->numgc, s->numforcedgc, pause, s->numgc && s->last_gc_nanotime ? ago : "never");
 }
 
+/* Why the live heap (gcController.heapMarked) is not shown. */
+static const char *live_unknown_because(const struct runtime_state *s) {
+    if (!state_has(&s->layout, HEAP_MARKED))
+        return "not in this release's known layout";
+    if (!s->globals.addr[BASE_GCCONTROLLER])
+        return "runtime.gcController not found";
+    return "gcController.heapMarked unreadable or implausible";
+}
+
 static void print_heap(const struct runtime_state *s, FILE *out) {
     char inuse[32], sys[32], live[32] = "?";
     bytes_text(s->inuse, inuse, sizeof(inuse));
     bytes_text(s->inuse + s->free + s->released, sys, sizeof(sys));
     if (s->have_marked)
         bytes_text(s->marked, live, sizeof(live));
-    fprintf(out, "heap:       in use %s, sys %s, live %s (marked by the last GC)", inuse, sys, live);
+    fprintf(out, "heap:       in use %s, sys %s, live %s (%s)", inuse, sys, live,
+            s->have_marked ? "marked by the last GC" : live_unknown_because(s));
     if (s->have_objects)
         fprintf(out, ", objects %" PRIu64 " (mallocs %" PRIu64 ", frees %" PRIu64 ")", s->mallocs - s->frees,
                 s->mallocs, s->frees);
@@ -260,6 +278,10 @@ void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *ou
                 p_status_name(p->status), p->schedtick, p->syscalltick, p->runq);
         if (p->m_id >= 0)
             fprintf(out, " M%" PRId64 " (thread %" PRIu64 ")", p->m_id, p->m_tid);
+        if (p->curg)
+            fprintf(out, " goroutine %" PRIu64, p->curg_goid);
+        else if (p->m_id >= 0 && p->status == P_RUNNING)
+            fprintf(out, " no goroutine (in the scheduler)");
         fputc('\n', out);
     }
 }
@@ -350,6 +372,11 @@ static void json_ps(const struct runtime_state *s, struct json_writer *w) {
         json_key(w, "thread");
         if (p->m_id >= 0)
             json_uint(w, p->m_tid);
+        else
+            json_null(w);
+        json_key(w, "goroutine");
+        if (p->curg)
+            json_uint(w, p->curg_goid);
         else
             json_null(w);
         json_end_object(w);

@@ -18,9 +18,11 @@ enum { STATE_MAX_P = 4096 };
 /* One P: runtime.p's status (idle, running, syscall, gcstop, dead) and counters, and its M. */
 struct p_state {
     uint32_t status, schedtick, syscalltick;
-    uint32_t runq;   /* goroutines in its local run queue (runnext included) */
-    int64_t m_id;    /* -1: no M */
-    uint64_t m_tid;  /* the M's thread ID (m.procid) */
+    uint32_t runq;  /* goroutines in its local run queue (runnext included) */
+    int64_t m_id;   /* -1: no M */
+    uint64_t m_tid; /* the M's thread ID (m.procid) */
+    uint64_t curg;  /* the goroutine its M runs (m.curg), 0: none (the M is in the scheduler, on g0) */
+    uint64_t curg_goid;
     uint64_t mcache; /* address, for the heap view */
 };
 
@@ -55,7 +57,12 @@ bool runtime_state_field(const struct runtime_state *s, const struct target *t, 
                          enum state_field f, uint64_t *out, uint64_t *bytes);
 bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
                           uint64_t *out, uint64_t *bytes);
+/* The same in process pid at load bias bias: one of the processes a --path trace follows. */
+bool runtime_state_global_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_field f,
+                             uint64_t *out, uint64_t *bytes);
 
+/* runtime.p.status values (runtime2.go: _Pidle ... _Pdead, the same in Go 1.17-1.27). */
+enum { P_IDLE, P_RUNNING, P_SYSCALL, P_GCSTOP, P_DEAD };
 const char *p_status_name(uint32_t status);
 /* The header lines: sched, GC, heap, one line per P. now_ns is CLOCK_MONOTONIC. */
 void runtime_state_print(const struct runtime_state *s, int64_t now_ns, FILE *out);

@@ -35,13 +35,23 @@ static bool identity_of(const char *path, struct file_identity *id) {
     return true;
 }
 
-bool target_runs_its_binary(const struct target *t, int pid) {
+/* 1: pid runs the binary, 0: another file, -1: cannot be told (no such process, a kernel thread, no access).
+ */
+static int runs_binary(const struct target *t, int pid) {
     char exe[64];
     snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
     struct file_identity now;
     if (!t->binary_known || !identity_of(exe, &now))
-        return true;
+        return -1;
     return now.dev == t->binary.dev && now.ino == t->binary.ino;
+}
+
+bool target_runs_its_binary(const struct target *t, int pid) {
+    return runs_binary(t, pid) != 0;
+}
+
+bool target_process_runs_binary(const struct target *t, int pid) {
+    return runs_binary(t, pid) == 1;
 }
 
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err) {

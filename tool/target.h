@@ -34,6 +34,8 @@ void target_close(struct target *t);
 /* False once process pid runs another file than the target's binary (an exec): true while it runs it, and
  * when that cannot be told (the process is gone: process_alive says so). */
 bool target_runs_its_binary(const struct target *t, int pid);
+/* True only when process pid is known to run the target's binary (for finding the processes of --path). */
+bool target_process_runs_binary(const struct target *t, int pid);
 /* How gmon names the process to people: "PID 4242", and when it runs in a container or another PID namespace
  * also its own view, "PID 4242 (PID 1 in container 96ee84ab2e05)", the ID cut to 12 characters as `docker ps`
  * shows it. "" without --pid. */

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "privileges.h"
 #include "process_watch.h"
+#include "table_text.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t loop_ended; /* by --duration or a tick (the target exited): stopping too */
@@ -69,9 +70,13 @@ static int wait_without_events(const struct trace_loop *l, int timeout_ms) {
 int trace_loop_run(const struct trace_loop *l) {
     int64_t deadline = l->duration_s ? monotonic_ns() + (int64_t)l->duration_s * 1000000000LL : 0;
     loop_deadline_ns = deadline;
-    int64_t next_tick = monotonic_ns() + (int64_t)l->tick_ms * 1000000LL;
+    int64_t tick_ns = (int64_t)l->tick_ms * 1000000LL, next_tick = monotonic_ns() + tick_ns;
     while (!stop_requested) {
-        if (wait_without_events(l, 100) != 0) {
+        /* At most 100 ms, and no later than the next tick: ticks (and the --interval reports they print) come
+         * on time rather than up to a wait late. */
+        int64_t until_tick_ms = (next_tick - monotonic_ns() + 999999) / 1000000;
+        int timeout_ms = until_tick_ms < 0 ? 0 : until_tick_ms > 100 ? 100 : (int)until_tick_ms;
+        if (wait_without_events(l, timeout_ms) != 0) {
             cli_error(NULL, "reading events failed: %s", strerror(errno));
             loop_ended = 1;
             return GMON_EXIT_FAILED;
@@ -82,7 +87,9 @@ int trace_loop_run(const struct trace_loop *l) {
         if (l->tick && now >= next_tick) {
             if (!l->tick(l->ctx))
                 break;
-            next_tick = now + (int64_t)l->tick_ms * 1000000LL;
+            next_tick += tick_ns;
+            if (next_tick <= now) /* a tick that took longer than tick_ms: no burst of ticks to catch up */
+                next_tick = now + tick_ns;
         }
     }
     loop_ended = 1;
@@ -92,7 +99,36 @@ int trace_loop_run(const struct trace_loop *l) {
 
 void interval_start(struct interval *i, uint64_t seconds) {
     i->every_ns = (int64_t)seconds * 1000000000LL;
-    i->next_ns = monotonic_ns() + i->every_ns;
+    i->started_ns = i->last_ns = monotonic_ns();
+    i->next_ns = i->started_ns + i->every_ns;
+}
+
+struct report_span interval_report(struct interval *i, bool final) {
+    int64_t now = monotonic_ns(), to_wall = wall_ns() - now;
+    struct report_span s = {.start_wall_ns = (final ? i->started_ns : i->last_ns) + to_wall,
+                            .end_wall_ns = now + to_wall,
+                            .since_attach = final};
+    if (!final)
+        i->last_ns = now;
+    return s;
+}
+
+void report_span_text(const struct report_span *s, const char *what, char *out, size_t size) {
+    char when[32];
+    clock_text(s->end_wall_ns, when, sizeof(when));
+    double secs = (double)(s->end_wall_ns - s->start_wall_ns) / 1e9;
+    const char *sep = what[0] ? " " : "";
+    if (s->since_attach)
+        snprintf(out, size, "%s%s%s since gmon attached (%.1fs)", when, sep, what, secs);
+    else
+        snprintf(out, size, "%s%s%s in the last %.2fs", when, sep, what, secs);
+}
+
+void log_report_span(struct log_writer *w, const struct report_span *s) {
+    log_time(w, "start", s->start_wall_ns);
+    log_time(w, "end", s->end_wall_ns);
+    log_fixed(w, "seconds", (double)(s->end_wall_ns - s->start_wall_ns) / 1e9, 3);
+    log_str(w, "span", s->since_attach ? "since_attach" : "interval");
 }
 
 bool interval_due(struct interval *i) {

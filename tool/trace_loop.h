@@ -44,11 +44,27 @@ int trace_command_run(const struct trace_command *c);
 
 /* Printing every --interval seconds from a tick. */
 struct interval {
-    int64_t every_ns, next_ns; /* every_ns 0: never due */
+    int64_t every_ns, next_ns;   /* every_ns 0: never due */
+    int64_t started_ns, last_ns; /* CLOCK_MONOTONIC: interval_start (the attach), the last report */
 };
+/* Called once the probes are attached: the start of the first report and of the final one. */
 void interval_start(struct interval *i, uint64_t seconds);
 /* True once per elapsed interval. */
 bool interval_due(struct interval *i);
+
+/* The time a report covers, as measured (ticks are not exactly --interval apart): from the previous report
+ * (or the attach) to now for an interval report, from the attach to now for the final one. */
+struct report_span {
+    int64_t start_wall_ns, end_wall_ns; /* CLOCK_REALTIME */
+    bool since_attach;
+};
+/* The span of the report being printed now; an interval report starts the next span. */
+struct report_span interval_report(struct interval *i, bool final);
+/* "10:14:21.486 WHAT in the last 1.02s" / "10:14:21.486 WHAT since gmon attached (12.3s)" (WHAT may be "").
+ */
+void report_span_text(const struct report_span *s, const char *what, char *out, size_t size);
+/* The span as log attributes: start and end (times), seconds, span ("interval" or "since_attach"). */
+void log_report_span(struct log_writer *w, const struct report_span *s);
 /* For ticks: true while the --pid target runs the binary gmon opened (always for --path); once it has
  * exited or replaced its program by exec, says so on stderr ("gmon CMD: process PID exited") and returns
  * false, which ends the loop. */
