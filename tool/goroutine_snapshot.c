@@ -287,27 +287,58 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
     return 0;
 }
 
-/* True when what the Ps run agrees with the goroutines' statuses: every goroutine read as running is the one
- * a running P's M runs, and the reverse. The Ps are read before the goroutines, so a busy scheduler can make
- * the two disagree; such a snapshot is read again. */
+/* The goroutine a P's M runs, read with the Ps: NULL when the P runs none, or it is not among the goroutines.
+ */
+static const struct goroutine *goroutine_of(const struct goroutine_snapshot *s, const struct p_state *p) {
+    for (size_t i = 0; p->curg && i < s->n; i++)
+        if (s->gs[i].goid == p->curg_goid)
+            return &s->gs[i];
+    return NULL;
+}
+
+/* A goroutine that runs GC work and says so: the runtime marks it waiting meanwhile, so that its stack can be
+ * scanned (mgc.go gcBgMarkWorker: "GC worker (active)" from Go 1.21, and before that the reason of its last
+ * park, "GC worker (idle)"; mgcmark.go gcAssistAlloc: "GC assist marking"; markroot scanning its own stack:
+ * "garbage collection scan"). It is the curg of its P's M meanwhile. Without the reason strings: any waiting
+ * one. */
+static bool running_gc_work(const struct goroutine_snapshot *s, const struct goroutine *g) {
+    if (g->status != GOROUTINE_WAITING)
+        return false;
+    const char *reason = s->have_reasons ? go_string_table_get(&s->reasons, g->reason) : NULL;
+    if (!reason)
+        return true;
+    return strcmp(reason, "GC worker (active)") == 0 || strcmp(reason, "GC worker (idle)") == 0 ||
+           strcmp(reason, "GC assist marking") == 0 || strcmp(reason, "garbage collection scan") == 0;
+}
+
+/* True when what the Ps run agrees with the goroutines' statuses: every goroutine read as running is what the
+ * M of a running P runs (or of a P stopped for the GC: the goroutine that stops the world keeps running with
+ * its P in gcstop), and every running P's goroutine reads as running, or as waiting on GC work it does
+ * itself. The Ps are read before the goroutines, so a busy scheduler can make the two disagree; such a
+ * snapshot is read again. */
 static bool scheduler_consistent(const struct goroutine_snapshot *s) {
     if (!s->state.have_ps || s->no_goroutines)
         return true;
-    size_t running = 0, claimed = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (s->gs[i].status != GOROUTINE_RUNNING)
             continue;
-        running++;
-        bool found = false;
-        for (int p = 0; p < s->state.np && !found; p++)
-            found = s->state.ps[p].status == P_RUNNING && s->state.ps[p].curg &&
-                    s->state.ps[p].curg_goid == s->gs[i].goid;
-        if (!found)
+        bool claimed = false;
+        for (int p = 0; p < s->state.np && !claimed; p++) {
+            const struct p_state *ps = &s->state.ps[p];
+            claimed = (ps->status == P_RUNNING || ps->status == P_GCSTOP) && ps->curg &&
+                      ps->curg_goid == s->gs[i].goid;
+        }
+        if (!claimed)
             return false;
     }
-    for (int p = 0; p < s->state.np; p++)
-        claimed += s->state.ps[p].status == P_RUNNING && s->state.ps[p].curg;
-    return claimed == running;
+    for (int p = 0; p < s->state.np; p++) {
+        const struct p_state *ps = &s->state.ps[p];
+        const struct goroutine *g = goroutine_of(s, ps);
+        if (ps->status == P_RUNNING && ps->curg &&
+            (!g || (g->status != GOROUTINE_RUNNING && !running_gc_work(s, g))))
+            return false;
+    }
+    return true;
 }
 
 static int64_t now_monotonic_ns(void) {
@@ -322,12 +353,11 @@ static int read_once(struct goroutine_snapshot *s, struct gmon_error *err) {
     s->now_ns = now_monotonic_ns();
     s->gomaxprocs = read_gomaxprocs(s);
     runtime_state_read(&s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0, &s->bytes_read);
-    proc_threads_read(s->t.pid, &s->threads);
     return s->no_goroutines ? 0 : read_goroutines(s, err);
 }
 
 /* Reads taken again when the scheduler moved during one, while a read is this quick. */
-enum { CONSISTENT_ATTEMPTS = 5, RETRY_WITHIN_NS = 50 * 1000000 };
+enum { CONSISTENT_ATTEMPTS = 3, RETRY_WITHIN_NS = 50 * 1000000 };
 
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err) {
     s->bytes_read = 0;
@@ -343,6 +373,7 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
         if (now_monotonic_ns() - started > RETRY_WITHIN_NS)
             break;
     } while (!s->consistent && s->attempts < CONSISTENT_ATTEMPTS);
+    proc_threads_read(s->t.pid, &s->threads);
     if (rc == 0 && s->walk_stacks)
         walk_stacks(s);
     if (rc == 0 && s->heap)
