@@ -81,7 +81,8 @@ long long sum_of_final_records(const std::string &out, const std::string &field)
     return sum;
 }
 
-// The storm runs one goroutine at a time: at most one is live when gmon attaches and one when it detaches.
+// The storm runs a goroutine at a time, but a worker that has signalled main may not have exited yet when
+// main starts the next one: at most two are live when gmon attaches, and two when it detaches.
 TEST(Accounting, LifecycleStoppedMidStormAccountsForEveryProbeHit) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "acct-lifecycle");
     busy_fixture storm(bin, "storm 1000000000");
@@ -99,8 +100,8 @@ TEST(Accounting, LifecycleStoppedMidStormAccountsForEveryProbeHit) {
     EXPECT_EQ(created, hits[0]) << r.err;
     EXPECT_EQ(exited + untracked, hits[1]) << r.err;
     EXPECT_EQ(live, created - exited) << r.err;
-    EXPECT_LE(live, 1) << "one storm goroutine at a time\n" << r.err;
-    EXPECT_LE(untracked, 1) << "only a goroutine created before the attach exits untracked\n" << r.err;
+    EXPECT_LE(live, 2) << "at most two storm goroutines at a time\n" << r.err;
+    EXPECT_LE(untracked, 2) << "only goroutines created before the attach exit untracked\n" << r.err;
     EXPECT_EQ(lost, (std::vector<long long>{0, 0, 0})) << r.err;
     EXPECT_EQ((long long)count_lines(r.out, "msg", "goroutine is created"), created) << r.err;
     EXPECT_EQ((long long)count_lines(r.out, "msg", "goroutine exited"), exited) << r.err;
@@ -119,7 +120,7 @@ TEST(Accounting, GrStoppedMidStormShowsARowForEveryProbeHit) {
     EXPECT_GT(shown[0], 5000) << r.err;
     EXPECT_EQ(shown[0], hits[0]) << r.err;
     EXPECT_EQ(shown[1], hits[1]) << r.err;
-    EXPECT_LE(shown[2], 1) << r.err;
+    EXPECT_LE(shown[2], 2) << r.err;
     EXPECT_EQ((long long)count_lines(r.out, "event", "create"), shown[0]);
     EXPECT_EQ((long long)count_lines(r.out, "event", "exit"), shown[1]);
 }
@@ -133,7 +134,7 @@ TEST(Accounting, GrSeqHistogramsHoldEveryTrackedExit) {
     long long in_histograms = sum_of_final_records(r.out, "goroutines");
     EXPECT_GT(counts[1], 5000) << r.err;
     EXPECT_EQ(in_histograms, counts[1] - counts[2]) << r.out << r.err;
-    EXPECT_LE(counts[2], 1) << r.err;
+    EXPECT_LE(counts[2], 2) << r.err;
 }
 
 TEST(Accounting, SchedTotalsAndHistogramsHoldEveryRecordedDuration) {

@@ -509,7 +509,7 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     fixture_process f({"gc-loop", "1000", "200000"}, 30000, "asyncpreemptoff=1");
     ASSERT_TRUE(f.ready()) << "the fixture did not start";
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int summaries = 0, heaps = 0, marking = 0, stopped = 0, sweeping = 0, consistent = 0;
+    int summaries = 0, heaps = 0, marking = 0, stopped = 0, sweeping = 0, consistent = 0, sweep_known = 0;
     uint64_t last_cycles = 0, first_cycles = ~0ull, last_pause = 0;
     // At most 60 s: a loaded machine (the ASan build, tests in parallel) takes longer per snapshot.
     auto until = clock_type::now() + std::chrono::seconds(60);
@@ -532,15 +532,22 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
                 << r.out.substr(0, 2000);
             std::regex row(
                 R"re(\{"class":(\d+),"object_size":(\d+),"spans":(\d+),"pages":(\d+),"objects":(\d+),)re"
-                R"re("slots":(\d+),"bytes":(\d+),"unswept_spans":(\d+),"cached_spans":(\d+)\})re");
+                R"re("slots":(\d+),"bytes":(\d+),"unswept_spans":(\d+|null),"cached_spans":(\d+)\})re");
+            // A GC cycle that began while the spans were read (three times in a row) leaves their sweep
+            // states incomparable: gmon shows them as null rather than as swept.
+            bool known = object_field(r.out, "spans", "sweep_state_known") == "true";
+            sweep_known += known;
             uint64_t unswept = 0;
             int classes = 0;
             for (std::sregex_iterator k(r.out.begin(), r.out.end(), row), end; k != end; ++k, ++classes) {
                 auto v = [&](int n) { return std::stoull((*k)[n]); };
                 EXPECT_LE(v(5), v(6)) << "objects > slots in class " << v(1);
                 EXPECT_LE(v(9), v(3)) << "cached > spans in class " << v(1);
-                EXPECT_LE(v(8), v(3)) << "unswept > spans in class " << v(1);
-                unswept += v(8);
+                EXPECT_EQ((*k)[8] == "null", !known) << "unswept in class " << v(1);
+                if (known) {
+                    EXPECT_LE(v(8), v(3)) << "unswept > spans in class " << v(1);
+                    unswept += v(8);
+                }
             }
             EXPECT_GT(classes, 10) << r.out.substr(0, 2000);
             sweeping += unswept > 0;
@@ -575,7 +582,8 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     }
     std::cout << "[          ] " << summaries << " summaries (" << consistent << " consistent): " << marking
               << " in a mark phase, " << stopped << " with the world stopped; " << heaps << " heap views, "
-              << sweeping << " with spans left to sweep; " << (last_cycles - first_cycles)
+              << sweep_known << " with a steady sweep generation, " << sweeping
+              << " of them with spans left to sweep; " << (last_cycles - first_cycles)
               << " GC cycles meanwhile\n";
     EXPECT_GE(summaries, 20);
     EXPECT_GE(consistent, summaries / 2)
@@ -584,7 +592,13 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     EXPECT_GE(last_cycles - first_cycles, 50u) << "the GC did not run continuously";
     EXPECT_GE(marking, 3) << "no snapshot caught a mark phase";
     EXPECT_GE(stopped, 1) << "no snapshot caught the world stopped";
-    EXPECT_GE(sweeping, 1) << "no heap view caught the sweep";
+    // A slow build (ASan, tests in parallel) can take longer to read the spans than the GC takes per cycle:
+    // then no view has a steady generation, and the sweep cannot be caught; it is said rather than assumed.
+    if (sweep_known >= 10)
+        EXPECT_GE(sweeping, 1) << "no heap view caught the sweep";
+    else
+        std::cout
+            << "[          ] the sweep was not looked for: too few heap views read within one GC cycle\n";
 
     // top's refreshes during the GC count the population exactly too.
     auto top = gmon("top --pid " + f.pid() + " --count 2 --refresh 1", 30);

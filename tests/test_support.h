@@ -99,13 +99,18 @@ std::string json_field(const std::string &line, const std::string &key);
 // The strings of an array field ("stack":["a","b"]).
 std::vector<std::string> json_strings(const std::string &line, const std::string &key);
 
-// A number member of a named object in gmon's JSON ("heap":{..."inuse_bytes":N...}); ~0 when absent.
-inline uint64_t object_u(const std::string &json, const std::string &object, const std::string &key) {
+// A member of a named object (without nested objects) in gmon's JSON, as text; "" when absent.
+inline std::string object_field(const std::string &json, const std::string &object, const std::string &key) {
     size_t at = json.find("\"" + object + "\":{");
     if (at == std::string::npos)
-        return ~0ull;
+        return "";
     std::string obj = json.substr(at, json.find('}', at) - at + 1);
-    std::string v = json_field(obj.substr(obj.find('{')), key);
+    return json_field(obj.substr(obj.find('{')), key);
+}
+
+// A number member of a named object in gmon's JSON ("heap":{..."inuse_bytes":N...}); ~0 when absent.
+inline uint64_t object_u(const std::string &json, const std::string &object, const std::string &key) {
+    std::string v = object_field(json, object, key);
     return v.empty() ? ~0ull : std::stoull(v);
 }
 

@@ -11,6 +11,7 @@
 #include "gc_cycles.h"
 #include "gc_heap.h"
 #include "log_writer.h"
+#include "proc_target.h"
 #include "process_watch.h"
 #include "table_text.h"
 #include "trace_loop.h"
@@ -47,6 +48,7 @@ struct options {
 
 struct gc_totals {
     uint64_t cycles, by_trigger[GC_TRIGGER_UNKNOWN + 1], pauses, other_pauses;
+    uint64_t heap_unread, heap_unread_exited; /* cycles shown without their live heap, and why */
     int64_t stw_ns, max_pause_ns;
 };
 
@@ -89,13 +91,20 @@ static int64_t pause_ns(const struct stw_pause *p) {
     return p->end_ns - p->begin_ns;
 }
 
-/* The heap a cycle left (live) and the goal of the next, read from the process right after the cycle; false
- * when the binary does not let gmon find them, or the process is gone. */
+/* The heap a cycle left (live) and the goal of the next, read from the process when its event arrives; false
+ * when the binary does not let gmon find them, or the read failed: a process that exits right after a cycle
+ * is gone before gmon can read it, and the summary counts those cycles. */
 static bool heap_of(struct gc_monitor *m, uint32_t tgid, uint64_t *live, uint64_t *goal, bool *have_goal) {
     uint64_t bias = 0;
-    if (!m->heap.live_usable || !process_watch_load_bias(&m->procs, tgid, &bias))
+    if (!m->heap.live_usable)
         return false;
-    return gc_heap_read(&m->heap, tgid, bias, live, goal, have_goal);
+    if (process_watch_load_bias(&m->procs, tgid, &bias) &&
+        gc_heap_read(&m->heap, tgid, bias, live, goal, have_goal))
+        return true;
+    m->totals.heap_unread++;
+    if (!proc_exists((int)tgid))
+        m->totals.heap_unread_exited++;
+    return false;
 }
 
 static void table_cycle(struct gc_monitor *m, const struct gc_cycle *c) {
@@ -274,6 +283,9 @@ static void print_summary(struct gc_monitor *m) {
         "losses: %llu events lost, %llu events out of order (gmon attached mid-cycle), %llu failed reads\n",
         (unsigned long long)c[GC_COUNTER_EVENTS_LOST], (unsigned long long)m->cycles.unpaired,
         (unsigned long long)c[GC_COUNTER_READ_FAILED]);
+    if (t->heap_unread)
+        fprintf(stderr, "live heap not read for %llu cycles (%llu of them: the process had exited)\n",
+                (unsigned long long)t->heap_unread, (unsigned long long)t->heap_unread_exited);
     fprintf(stderr, "probe hits: %llu; events: %llu sent, %llu received\n",
             (unsigned long long)c[GC_COUNTER_HITS], (unsigned long long)c[GC_COUNTER_EVENTS_SENT],
             (unsigned long long)m->received);

@@ -209,8 +209,9 @@ void heap_view_init(struct heap_view *h, const struct target *t) {
         h->classes.n = 0;
 }
 
-void heap_view_read(struct heap_view *h, const struct runtime_state *st, const struct target *t,
-                    uint64_t *bytes) {
+/* Reads mheap_'s pages and spans once; says whether the sweep generation held while the spans were read. */
+static void read_heap_once(struct heap_view *h, const struct runtime_state *st, const struct target *t,
+                           uint64_t *bytes) {
     /* Every figure is read afresh; only what heap_view_init found (the size classes) is kept. */
     struct go_size_classes classes = h->classes;
     bool classes_disagree = h->classes_disagree;
@@ -230,8 +231,27 @@ void heap_view_read(struct heap_view *h, const struct runtime_state *st, const s
     h->sweepgen = (uint32_t)sweepgen;
     h->pages_in_use = in_use;
     h->pages_swept = swept;
-    if (h->have_pages) /* a span's sweep state is relative to the heap's generation */
-        read_all_spans(h, st, t, bytes);
+    if (!h->have_pages) /* a span's sweep state is relative to the heap's generation */
+        return;
+    read_all_spans(h, st, t, bytes);
+    uint64_t after = sweepgen;
+    if (h->have_spans && runtime_state_global(st, t, MHEAP_SWEEPGEN, &after, bytes)) {
+        h->sweepgen_after = (uint32_t)after;
+        h->sweep_moved = h->sweepgen_after != h->sweepgen;
+    }
+}
+
+/* A GC cycle that begins while the spans are read (mgc.go, gcStart: mheap_.sweepgen += 2) makes their sweep
+ * states incomparable; a slow read on a GC-heavy program meets one often, so the spans are read again. */
+enum { HEAP_READ_ATTEMPTS = 3 };
+
+void heap_view_read(struct heap_view *h, const struct runtime_state *st, const struct target *t,
+                    uint64_t *bytes) {
+    for (int attempt = 1;; attempt++) {
+        read_heap_once(h, st, t, bytes);
+        if (!h->sweep_moved || attempt == HEAP_READ_ATTEMPTS)
+            break;
+    }
     read_mcaches(h, st, t, bytes);
 }
 
@@ -248,6 +268,9 @@ static void print_sweep(const struct heap_view *h, FILE *out) {
     fprintf(out, "sweep:      generation %" PRIu32 " (GC cycle %" PRIu32 "): ", h->sweepgen, h->sweepgen / 2);
     if (!h->have_spans)
         fprintf(out, "? (%s)\n", h->why_not);
+    else if (h->sweep_moved)
+        fprintf(out, "? (GC cycle %" PRIu32 " began while gmon read the spans, %d times in a row)\n",
+                h->sweepgen_after / 2, HEAP_READ_ATTEMPTS);
     else if (!unswept)
         fprintf(out, "done, every in-use span swept\n");
     else
@@ -299,17 +322,17 @@ static void print_mcaches(const struct heap_view *h, FILE *out) {
 
 static void print_class_row(const struct heap_view *h, int c, FILE *out) {
     const struct span_use *u = &h->by_class[c];
-    char size[32] = "large", in_use[32], used[16] = "-";
+    char size[32] = "large", in_use[32], used[16] = "-", unswept[24] = "?";
     uint64_t bytes = c ? u->allocated * heap_class_size(h, c) : u->pages * PAGE_SIZE_GO;
     if (c)
         bytes_text(heap_class_size(h, c), size, sizeof(size));
     bytes_text(bytes, in_use, sizeof(in_use));
     if (u->slots)
         snprintf(used, sizeof(used), "%" PRIu64 "%%", u->allocated * 100 / u->slots);
-    fprintf(out,
-            "%-5d %-9s %7" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %5s %10s %7" PRIu64 " %6" PRIu64
-            "\n",
-            c, size, u->spans, u->pages, u->allocated, u->slots, used, in_use, u->unswept, u->cached);
+    if (!h->sweep_moved)
+        snprintf(unswept, sizeof(unswept), "%" PRIu64, u->unswept);
+    fprintf(out, "%-5d %-9s %7" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %5s %10s %7s %6" PRIu64 "\n",
+            c, size, u->spans, u->pages, u->allocated, u->slots, used, in_use, unswept, u->cached);
 }
 
 void heap_view_print(const struct heap_view *h, const struct runtime_state *st, FILE *out) {
@@ -346,7 +369,11 @@ static void json_class(const struct heap_view *h, int c, struct json_writer *w) 
     json_member_uint(w, "objects", u->allocated);
     json_member_uint(w, "slots", u->slots);
     json_member_uint(w, "bytes", c ? u->allocated * heap_class_size(h, c) : u->pages * PAGE_SIZE_GO);
-    json_member_uint(w, "unswept_spans", u->unswept);
+    json_key(w, "unswept_spans");
+    if (h->sweep_moved)
+        json_null(w);
+    else
+        json_uint(w, u->unswept);
     json_member_uint(w, "cached_spans", u->cached);
     json_end_object(w);
 }
@@ -364,7 +391,13 @@ static void json_spans(const struct heap_view *h, struct json_writer *w) {
     json_member_uint(w, "manual_pages", h->manual_pages);
     json_member_uint(w, "free", h->dead_spans);
     json_member_uint(w, "unreadable", h->unreadable_spans);
-    json_member_uint(w, "being_swept", h->sweeping);
+    json_key(w, "being_swept");
+    if (h->sweep_moved)
+        json_null(w);
+    else
+        json_uint(w, h->sweeping);
+    json_key(w, "sweep_state_known");
+    json_bool(w, !h->sweep_moved);
     json_end_object(w);
     json_key(w, "size_classes");
     json_begin_array(w);

@@ -58,6 +58,10 @@ struct heap_view {
     uint64_t all_spans; /* len(mheap_.allspans): every span the heap ever set up, free ones included */
     uint64_t in_use_spans, manual_spans, manual_pages, dead_spans, unreadable_spans;
     uint64_t sweeping; /* in-use spans being swept right now */
+    /* The GC began a cycle while the spans were read, on every attempt: a span's sweep state is relative to
+     * the generation, so unswept and sweeping mean nothing and are not shown. */
+    bool sweep_moved;
+    uint32_t sweepgen_after; /* the generation after the last attempt's spans */
     struct span_use by_class[GO_SIZE_CLASSES_MAX];
     int np;
     struct mcache_view *mcaches; /* np of them */
