@@ -1,4 +1,4 @@
-/* GC cycle and stop-the-world probes, compiled at run time by libbcc (gc.c supplies the -D flags).
+/* GC cycle and stop-the-world probes, compiled at run time by libbcc (gc_probes.c supplies the -D flags).
  *
  *   on_gc_start      runtime.gcStart after its stack-split check (it runs on a goroutine stack, where an
  * entry probe can fire twice): RAX, RBX, ECX hold the gcTrigger; R14 is the calling g. on_stw_begin

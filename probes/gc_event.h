@@ -1,5 +1,5 @@
-/* Structures shared by the GC / stop-the-world BPF program (gc.bpf.c) and its host side (gc.c). The build
- * embeds this header in front of the BPF source. */
+/* Structures shared by the GC / stop-the-world BPF program (gc.bpf.c) and its host side (gc_probes.c). The
+ * build embeds this header in front of the BPF source. */
 #ifndef GMON_GC_EVENT_H
 #define GMON_GC_EVENT_H
 

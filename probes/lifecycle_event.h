@@ -1,5 +1,6 @@
-/* Structures shared by the goroutine lifecycle BPF program (lifecycle.bpf.c) and its host side (lifecycle.c).
- * The build embeds this header in front of the BPF source, so both sides compile the very same text. */
+/* Structures shared by the goroutine lifecycle BPF program (lifecycle.bpf.c) and its host side
+ * (lifecycle_probes.c). The build embeds this header in front of the BPF source, so both sides compile the
+ * very same text. */
 #ifndef GMON_LIFECYCLE_EVENT_H
 #define GMON_LIFECYCLE_EVENT_H
 

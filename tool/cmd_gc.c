@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "gc.h"
+#include "gc_probes.h"
 #include "gc_cycles.h"
 #include "gc_heap.h"
 #include "log_writer.h"

@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "creation_sites.h"
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 #include "log_writer.h"
 #include "process_watch.h"
 #include "table_text.h"

@@ -14,7 +14,7 @@
 #include "creation_sites.h"
 #include "goroutine_metrics.h"
 #include "layout_select.h"
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 #include "lifecycle_summary.h"
 #include "log_writer.h"
 #include "metrics_server.h"

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "creation_sites.h"
 #include "grow_array.h"
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 #include "log2_hist.h"
 #include "log_writer.h"
 #include "process_watch.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "go_binary.h"
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 
 enum { SITE_LABELS = 5, SITE_MAX_FRAMES = 48 };
 

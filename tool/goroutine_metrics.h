@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "creation_sites.h"
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 
 struct label_totals {
     struct site_stats sum;      /* created, exited, lifetimes: every site of the set, live and retired */

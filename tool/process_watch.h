@@ -4,7 +4,7 @@
 #define GMON_PROCESS_WATCH_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 #include "target.h"
 
 struct watched_process {

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "gc.h"
+#include "gc_probes.h"
 #include "gc_cycles.h"
 #include "go_size_classes.h"
 #include "go_string_table.h"

@@ -1,8 +1,8 @@
 /* Host side of the GC / stop-the-world probes (gc.bpf.c): compiles the program for one Go runtime layout,
  * attaches it to runtime.gcStart, stopTheWorldWithSema and startTheWorldWithSema, and delivers the raw,
  * timestamped events (tool/gc_cycles.c pairs them into cycles and pauses). */
-#ifndef GMON_GC_H
-#define GMON_GC_H
+#ifndef GMON_GC_PROBES_H
+#define GMON_GC_PROBES_H
 #include <stdbool.h>
 #include <stdint.h>
 #include "bpf_program.h"

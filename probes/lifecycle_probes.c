@@ -1,4 +1,4 @@
-#include "lifecycle.h"
+#include "lifecycle_probes.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "gc.h"
+#include "gc_probes.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /* Host side of the goroutine lifecycle probes (lifecycle.bpf.c): compiles the program for one Go runtime
  * layout, attaches it to a binary's newproc1 RETs and goexit1, and reads what it collects: events,
  * creation-site statistics, live goroutines, user stacks and gmon's own counters. */
-#ifndef GMON_LIFECYCLE_H
-#define GMON_LIFECYCLE_H
+#ifndef GMON_LIFECYCLE_PROBES_H
+#define GMON_LIFECYCLE_PROBES_H
 #include <stdbool.h>
 #include <stdint.h>
 #include "bpf_program.h"
