@@ -6,7 +6,7 @@
 
 #include <curl/curl.h>
 
-#include "../symbolize/gmon_error.h"
+#include "gmon_error.h"
 
 /* The libcurl functions gmon calls, by their libcurl names without the curl_ prefix. */
 struct curl_library {

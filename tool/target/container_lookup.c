@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../symbolize/proc_target.h"
+#include "proc_target.h"
 #include "cli.h"
 #include "curl_library.h"
 

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "../symbolize/go_binary.h"
-#include "../symbolize/proc_target.h"
+#include "go_binary.h"
+#include "proc_target.h"
 #include "json_writer.h"
 #include "log_writer.h"
 

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "../symbolize/gmon_error.h"
+#include "gmon_error.h"
 
 struct container_info {
     int pid;          /* the main process, in gmon's PID namespace (State.Pid) */

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../symbolize/layout_select.h"
-#include "../symbolize/probe_plan.h"
-#include "../symbolize/runtime_state_layout.h"
+#include "layout_select.h"
+#include "probe_plan.h"
+#include "runtime_state_layout.h"
 #include "cli.h"
 #include "commands.h"
 #include "container_lookup.h"
