@@ -3,6 +3,7 @@
 // consistent, keep its memory bounded, and never report a wrong lifetime.
 #include <csignal>
 #include <iostream>
+#include <regex>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <thread>
@@ -149,6 +150,15 @@ TEST(LifecycleFaults, StopsWhenAskedEvenIfStdoutNeverDrains) {
     EXPECT_NE(g.err().find("goroutines created, 2000 exited"), std::string::npos)
         << "the summary is complete\n"
         << g.err();
+    // The runtime's own goroutines (created at start, never exited) ended with the process: said, not lost.
+    std::smatch m;
+    std::string err = g.err();
+    ASSERT_TRUE(std::regex_search(
+        err, m,
+        std::regex(
+            R"(: (\d+) goroutines created, (\d+) exited, (\d+) still live, (\d+) ended with their process)")))
+        << g.err();
+    EXPECT_EQ(std::stoll(m[1]), std::stoll(m[2]) + std::stoll(m[3]) + std::stoll(m[4])) << g.err();
     close(reader);
 }
 

@@ -81,8 +81,12 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
     fprintf(out, "\ngmon: traced %s", target);
     if (process[0])
         fprintf(out, ", %s,", process);
-    fprintf(out, " for %.1fs: %llu goroutines created, %llu exited, %llu still live\n", seconds,
+    fprintf(out, " for %.1fs: %llu goroutines created, %llu exited, %llu still live", seconds,
             (unsigned long long)created, (unsigned long long)exited, (unsigned long long)live);
+    /* A process that exits takes its running goroutines with it: they never reach goexit1. */
+    if (created > exited + live)
+        fprintf(out, ", %llu ended with their process", (unsigned long long)(created - exited - live));
+    fputc('\n', out);
     if (s->nsets)
         print_top_sites(out, sites, s);
     fprintf(out,
