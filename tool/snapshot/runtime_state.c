@@ -225,8 +225,12 @@ static void print_gc(const struct runtime_state *s, int64_t now_ns, FILE *out) {
     char pause[32], ago[32];
     duration_text((int64_t)s->pause_total_ns, pause, sizeof(pause));
     duration_text(now_ns - s->last_gc_nanotime, ago, sizeof(ago));
-    fprintf(out, "gc:         %" PRIu32 " cycles (%" PRIu32 " forced), total pause %s, last %s ago\n",
-            s->numgc, s->numforcedgc, pause, s->numgc && s->last_gc_nanotime ? ago : "never");
+    if (!s->numgc || !s->last_gc_nanotime)
+        snprintf(ago, sizeof(ago), "none yet");
+    else
+        strncat(ago, " ago", sizeof(ago) - strlen(ago) - 1);
+    fprintf(out, "gc:         %" PRIu32 " cycles (%" PRIu32 " forced), total pause %s, last %s\n", s->numgc,
+            s->numforcedgc, pause, ago);
 }
 
 /* Why the live heap (gcController.heapMarked) is not shown. */
