@@ -75,3 +75,13 @@ bool cli_wants_version(int argc, char *const argv[]) {
     }
     return false;
 }
+
+bool cli_wants_option_list(int argc, char *const argv[]) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--list-options") == 0)
+            return true;
+    }
+    return false;
+}

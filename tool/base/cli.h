@@ -31,4 +31,9 @@ bool cli_wants_help(int argc, char *const argv[]);
 /* True when an argument is -version/--version: every command answers it. */
 bool cli_wants_version(int argc, char *const argv[]);
 
+/* True when an argument is --list-options, a hidden option the tests use to check that every long option a
+ * command accepts is described in its --help and in its page of docs/. The command then prints the names of
+ * its long options, one per line, and exits 0. */
+bool cli_wants_option_list(int argc, char *const argv[]);
+
 #endif

@@ -11,6 +11,7 @@
 #include "gc_cycles.h"
 #include "gc_heap.h"
 #include "log_writer.h"
+#include "option_help.h"
 #include "proc_target.h"
 #include "process_watch.h"
 #include "table_text.h"
@@ -23,20 +24,20 @@ static const char USAGE[] =
     "\n"
     "Traces garbage collection in a running Go program (Go 1.17-1.27) with eBPF uprobes: one line per GC\n"
     "cycle with its number (counted from when gmon attached), trigger (heap, periodic, forced), the\n"
-    "sweep-termination stop-the-world pause, the concurrent mark, the mark-termination pause and the total\n"
-    "stop-the-world time; and one line per other stop-the-world (runtime.ReadMemStats, GOMAXPROCS, ...) "
-    "with\n"
-    "its reason (the runtime's own words from Go 1.21) and the function that asked for it.\n"
-    "Needs root. Runs until Ctrl-C, --duration, or the end of the --pid process; prints a summary on "
-    "stderr.\n"
+    "sweep-termination stop-the-world pause, the concurrent mark, the mark-termination pause, the total\n"
+    "stop-the-world time and the live heap and goal after it; and one line per other stop-the-world\n"
+    "(runtime.ReadMemStats, GOMAXPROCS, ...) with its reason (the runtime's own words from Go 1.21) and the\n"
+    "function that asked for it. Needs root. Runs until Ctrl-C, --duration, or the end of the --pid "
+    "process;\n"
+    "prints a summary on stderr.\n"
+    "\n" HELP_TRACE_TARGET
+    "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
+        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gc.md.\n"
     "\n"
-    "  --path BIN          trace every process running BIN, including ones started later\n"
-    "  --pid PID           trace one process (in a container too: give its host PID)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
-    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --format F          table (default), logfmt or json (one object per line)\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
-    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
+    "Examples:\n"
+    "  gmon gc --pid 4242                          a line per GC cycle until Ctrl-C\n"
+    "  gmon gc --path /usr/bin/app --format json   every process running /usr/bin/app, as JSON lines\n"
+    "  gmon gc --container web --duration 60       one minute of the main process of container 'web'\n";
 
 enum { OPT_FORMAT = 1000 };
 

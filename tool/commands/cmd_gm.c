@@ -12,6 +12,7 @@
 #include "grow_array.h"
 #include "log_writer.h"
 #include "malloc_probes.h"
+#include "option_help.h"
 #include "process_watch.h"
 #include "table_text.h"
 #include "trace_loop.h"
@@ -27,20 +28,21 @@ static const char USAGE[] =
     "(runtime.class_to_size, checked against gmon's table for the release); objects over 32 KiB are "
     "'large'.\n"
     "Sizes are the bytes asked for. Prints the allocations of each interval, and at the end (Ctrl-C,\n"
-    "--duration, end of the --pid process) those since gmon attached. Needs root.\n"
-    "Every allocation traps into the kernel: expect the target to slow down a lot while gmon gm runs (see\n"
-    "README, Performance); --sample lowers gmon's own work, not the trap.\n"
-    "\n"
-    "  --path BIN          trace every process running BIN, including ones started later (merged)\n"
-    "  --pid PID           trace one process (in a container too: give its host PID)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
+    "--duration, end of the --pid process) those since gmon attached. With --path, the processes running "
+    "BIN\n"
+    "are merged. Needs root. Every allocation traps into the kernel: expect the target to slow down a lot\n"
+    "while gmon gm runs (bench/README.md has the figures); --sample lowers gmon's own work, not the trap.\n"
+    "\n" HELP_TRACE_TARGET
     "  --sample N          count 1 allocation in N, chosen at random, and scale the counts by N (default 1)\n"
     "  --by site           also the allocating stacks with the most bytes since gmon attached\n"
-    "  --top N             stacks shown with --by site (default 10)\n"
-    "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
-    "  --format F          table (default), logfmt or json\n"
-    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n";
+    "  --top N             stacks shown with --by site (default 10)\n" HELP_INTERVAL
+    "  --format F          table (default), logfmt or json\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER
+        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gm.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon gm --pid 4242                          allocations by size class, every 5 seconds\n"
+    "  gmon gm --pid 4242 --by site --top 5 --interval 0 --duration 10\n"
+    "                                              the 5 stacks that allocated most in 10 seconds\n";
 
 enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_SAMPLE, OPT_BY, OPT_TOP };
 

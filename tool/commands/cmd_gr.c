@@ -10,6 +10,7 @@
 #include "creation_sites.h"
 #include "lifecycle_probes.h"
 #include "log_writer.h"
+#include "option_help.h"
 #include "process_watch.h"
 #include "table_text.h"
 #include "trace_loop.h"
@@ -27,19 +28,18 @@ static const char USAGE[] =
     "attached\n"
     "show their exit with lifetime '?'. Needs root. Runs until Ctrl-C, --duration, or the end of the --pid\n"
     "process, then prints counts on stderr.\n"
-    "\n"
-    "  --path BIN          trace every process running BIN, including ones started later\n"
-    "  --pid PID           trace one process (in a container too: give its host PID)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
-    "  -v, --verbose       also the scheduler's run-queue events: runq-put (a goroutine put on the global "
-    "run\n"
+    "\n" HELP_TRACE_TARGET "  -v, --verbose       also the scheduler's run-queue events: runq-put (a "
+    "goroutine put on the global run\n"
     "                      queue), runq-get (taken from it to run) and steal (taken from another P's "
     "queue).\n"
     "                      These are frequent: expect a row per scheduling decision that uses them.\n"
-    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --format F          table (default), logfmt or json (one object per line)\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
-    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n";
+    "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
+        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gr.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon gr --pid 4242                          a row per goroutine created and exited\n"
+    "  gmon gr --pid 4242 -v --duration 5          with the run-queue events, for 5 seconds\n"
+    "  gmon gr --path ./server --format json       every process running ./server, as JSON lines\n";
 
 enum { OPT_FORMAT = 1000, OPT_VERBOSE };
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "container_lookup.h"
 #include "json_writer.h"
+#include "option_help.h"
 #include "target.h"
 
 static const char USAGE[] =
@@ -25,21 +26,21 @@ static const char USAGE[] =
     "whether\n"
     "the binary's DWARF confirmed it), and the probe plan: the file offset of each probed runtime function "
     "and\n"
-    "of each of its RET instructions. Works on stripped binaries.\n"
+    "of each of its RET instructions. Works on stripped binaries. Needs no privilege for --path.\n"
     "\n"
-    "  --path BIN         the Go executable\n"
-    "  --pid PID          a running Go process (its binary is read through /proc/PID/exe, so processes in\n"
-    "                     containers work); with --path too, both must be the same file\n"
-    "  --container NAME   the main process of a Docker container, by name or ID (asks the engine)\n"
-    "  --json             one JSON object instead of text\n"
-    "  --go-version V     'auto' (default) reads the version from the binary; 1.NN overrides it\n"
-    "  --state-layout     print only where the scheduler, GC and heap figures of summary, top and heap are\n"
-    "                     in this release's runtime structures (offset, size, structure), from DWARF or\n"
-    "                     gmon's table, as rows of that table (symbolize/runtime_state_table.inc)\n"
-    "  --help             this text\n"
+    "  --path BIN          the Go executable\n"
+    "  --pid PID           a running Go process (its binary is read through /proc/PID/exe, so processes in\n"
+    "                      containers work); with --path too, both must be the same "
+    "file\n" HELP_SNAPSHOT_CONTAINER "  --json              one JSON object instead of text\n" HELP_GO_VERSION
+    "  --state-layout      print only where the scheduler, GC and heap figures of summary, top and heap are\n"
+    "                      in this release's runtime structures (offset, size, structure), from DWARF or\n"
+    "                      gmon's table, as rows of that table "
+    "(symbolize/runtime_state_table.inc)\n" HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/info.md.\n"
     "\n"
-    "Options take one or two dashes (-path or --path). Exit status: 0 ok, 2 bad input or unsupported "
-    "binary.\n";
+    "Examples:\n"
+    "  gmon info --path ./app                      version, layout and probe plan of a binary\n"
+    "  gmon info --pid 4242 --json                 the same for a running process, as JSON\n"
+    "  gmon info --path ./app --state-layout       where summary, top and heap find their figures\n";
 
 struct info {
     struct target t;
@@ -403,6 +404,11 @@ int cmd_info(int argc, char *argv[]) {
     bool json = false, state_layout = false;
     if (cli_wants_help(argc, argv)) {
         fputs(USAGE, stdout);
+        return GMON_EXIT_OK;
+    }
+    if (cli_wants_option_list(argc, argv)) {
+        for (const struct option *o = opts; o->name; o++)
+            puts(o->name);
         return GMON_EXIT_OK;
     }
     opterr = 0;

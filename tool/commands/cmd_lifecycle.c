@@ -18,6 +18,7 @@
 #include "lifecycle_summary.h"
 #include "log_writer.h"
 #include "metrics_server.h"
+#include "option_help.h"
 #include "probe_plan.h"
 #include "runtime_collectors.h"
 #include "process_watch.h"
@@ -33,13 +34,7 @@ static const char USAGE[] =
     "Needs root. Stops on Ctrl-C (or SIGTERM, or --duration) with a summary on stderr; with --pid or\n"
     "--container it also stops when the process exits (or its container stops).\n"
     "\n"
-    "Target:\n"
-    "  --path BIN          trace every process running BIN, including ones started later\n"
-    "  --pid PID           trace one process (its binary is found through /proc/PID/exe, containers too)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
-    "  --go-version V      'auto' (default: read from the binary) or a release like 1.21 for binaries whose\n"
-    "                      build info is damaged; checked against the binary's pclntab\n"
-    "Output:\n"
+    "Target:\n" HELP_TRACE_TARGET HELP_GO_VERSION "Output:\n"
     "  --level L           DEBUG, INFO (default: a line per creation and exit), WARN (problems only), ERROR\n"
     "  --format F          logfmt (default, as Go's slog TextHandler) or json (one object per line)\n"
     "  --metrics PORT      serve /metrics on PORT (default 5500); 0 disables the server\n"
@@ -48,17 +43,21 @@ static const char USAGE[] =
     "                      trigger, stop-the-world pauses by reason), sched (scheduling latency, blocked "
     "time\n"
     "                      by wait reason), malloc (allocations by size class); goroutines are always on.\n"
-    "                      sched and malloc trap on every status change / allocation: see README, "
-    "Performance\n"
-    "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default 1)\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
-    "Limits:\n"
+    "                      sched and malloc trap on every status change / allocation (bench/README.md)\n"
+    "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default "
+    "1)\n" HELP_DURATION "Limits:\n"
     "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as untracked,\n"
     "                      their lifetimes unknown)\n"
     "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
-    "Diagnostics:\n"
-    "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
-    "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n";
+    "Diagnostics:\n" HELP_PERF_BUFFER
+    "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n" HELP_HELP
+    "\n" HELP_EXIT_STATUS "Reference: docs/lifecycle.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon --pid 4242                             a log line per goroutine; /metrics on 127.0.0.1:5500\n"
+    "  gmon --path /usr/bin/app --format json      every process running /usr/bin/app, now and later\n"
+    "  gmon --container web --collect gc,sched --metrics 9100\n"
+    "                                              goroutine, GC and scheduler series of container 'web'\n";
 
 enum {
     OPT_LEVEL = 1000,

@@ -13,6 +13,7 @@
 #include "lifecycle_probes.h"
 #include "log2_hist.h"
 #include "log_writer.h"
+#include "option_help.h"
 #include "process_watch.h"
 #include "table_text.h"
 #include "trace_loop.h"
@@ -27,19 +28,19 @@ static const char USAGE[] =
     "eBPF uprobes on goroutine creation and exit, so no goroutine is missed whatever the rate; only\n"
     "goroutines created after gmon attached have a known lifetime. Needs root.\n"
     "Prints the goroutines that exited in each interval, and at the end (Ctrl-C, --duration or the end of\n"
-    "the --pid process) the histogram of every goroutine that exited since gmon attached.\n"
-    "\n"
-    "  --path BIN          trace every process running BIN, including ones started later (one histogram)\n"
-    "  --pid PID           trace one process (in a container too: give its host PID)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
+    "the --pid process) the histogram of every goroutine that exited since gmon attached. With --path, the\n"
+    "processes running BIN share one histogram.\n"
+    "\n" HELP_TRACE_TARGET
     "  --by site           one histogram per creation site (the go statement, with its function and line),\n"
-    "                      busiest first\n"
-    "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
+    "                      busiest first\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
-    "                      {\"low-high\": count}\n"
-    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n"
-    "  --perf-buffer       use a perf buffer even if the kernel has a ring buffer\n";
+    "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP
+    "\n" HELP_EXIT_STATUS "Reference: docs/gr.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon gr seq --pid 4242                      lifetimes of the goroutines that exit, every 5 seconds\n"
+    "  gmon gr seq --pid 4242 --by site --interval 0 --duration 30\n"
+    "                                              one histogram per go statement, after 30 seconds\n";
 
 enum { OPT_FORMAT = 1000, OPT_BY, OPT_INTERVAL };
 

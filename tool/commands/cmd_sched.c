@@ -11,6 +11,7 @@
 #include "go_string_table.h"
 #include "log2_hist.h"
 #include "log_writer.h"
+#include "option_help.h"
 #include "process_watch.h"
 #include "sched_probes.h"
 #include "table_text.h"
@@ -28,19 +29,19 @@ static const char USAGE[] =
     "wait,\n"
     "    sync.Mutex.Lock, ...; the target's own words, read from the binary), with counts and means.\n"
     "Only waits that begin after gmon attached are measured. Every status change traps into the kernel: on\n"
-    "busy programs this probe costs far more than gmon gc's (see README, Performance). Needs root.\n"
+    "busy programs this probe costs far more than gmon gc's (bench/README.md has the figures). Needs root.\n"
     "Prints what happened in each interval, and at the end (Ctrl-C, --duration, end of the --pid process)\n"
-    "the totals since gmon attached.\n"
-    "\n"
-    "  --path BIN          trace every process running BIN, including ones started later (merged)\n"
-    "  --pid PID           trace one process (in a container too: give its host PID)\n"
-    "  --container NAME    trace the main process of a Docker container (name or ID; asks the engine)\n"
-    "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
+    "the totals since gmon attached. With --path, the processes running BIN are merged.\n"
+    "\n" HELP_TRACE_TARGET HELP_INTERVAL
     "  -v, --verbose       also a histogram of blocked time for each wait reason\n"
     "  --format F          table (default), logfmt or json: a record for the latency and one per wait "
-    "reason\n"
-    "  --go-version V      'auto' (default) or a release like 1.21 for binaries with damaged build info\n"
-    "  --duration SECS     stop SECS seconds after the probes are attached (attaching takes 0.5-3 s)\n";
+    "reason\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: docs/sched.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon sched --pid 4242                       latency and blocked time, every 5 seconds\n"
+    "  gmon sched --pid 4242 -v --interval 0 --duration 10\n"
+    "                                              10 seconds, with a histogram per wait reason\n";
 
 enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_VERBOSE };
 

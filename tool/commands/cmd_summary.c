@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "goroutine_snapshot.h"
 #include "json_writer.h"
+#include "option_help.h"
 #include "snapshot_options.h"
 
 static const char USAGE[] =
@@ -29,22 +30,20 @@ static const char USAGE[] =
     "waited (~, as the runtime's GC stamps it), and where it is from. The target keeps running: a goroutine\n"
     "whose state changes while it is read may show its old or new state; unreadable ones are counted, never\n"
     "printed as garbage. Figures gmon cannot locate in this release show ? with the reason.\n"
-    "\n"
-    "  --pid PID         the process (in a container too: its host PID)\n"
-    "  --container NAME\n"
-    "                    the main process of a Docker container, by name or ID (asks the engine)\n"
-    "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
-    "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
-    "  --pc WHICH        LOCATION is the goroutine's start function (start, the default), its go statement\n"
-    "                    (caller), or where it is now (current: the first function outside the runtime on "
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN
+    "  --pc WHICH          LOCATION is the goroutine's start function (start, the default), its go "
+    "statement\n"
+    "                      (caller), or where it is now (current: the first function outside the runtime on "
     "its\n"
-    "                    stack, with file:line)\n"
-    "  --json            one JSON object: header fields and a \"goroutines\" array\n"
-    "  --no-color        no colours (they are only used when stdout is a terminal anyway)\n"
-    "  --freeze          stop the process (SIGSTOP) while reading it, for a consistent view; it is resumed\n"
-    "                    whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
+    "                      stack, with file:line)\n"
+    "  --json              one JSON object: header fields and a \"goroutines\" array\n"
+    "  --no-color          no colours (they are only used when stdout is a terminal anyway)\n" HELP_FREEZE
+        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/summary.md.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad input (no such process, not a Go program, unsupported release).\n";
+    "Examples:\n"
+    "  gmon summary --pid 4242                     every goroutine, with the header\n"
+    "  gmon summary --pid 4242 --pc current        where each goroutine is now (file:line)\n"
+    "  gmon summary --pid 4242 --bin ./app.debug   a stripped target, with an unstripped build's symbols\n";
 
 /* The terminal colour of a status: green running, cyan runnable, yellow syscall, default otherwise. */
 static const char *status_color(uint32_t status) {

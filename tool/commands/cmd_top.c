@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "goroutine_snapshot.h"
+#include "option_help.h"
 #include "snapshot_options.h"
 #include "table_text.h"
 #include "trace_loop.h"
@@ -28,16 +29,16 @@ static const char USAGE[] =
     "Read from the process's memory: no eBPF, and the target is never stopped.\n"
     "Keys on a terminal: q quit, s sort by count or by function, p pause / resume. When stdout is not a\n"
     "terminal, prints one plain table per refresh until Ctrl-C or --count.\n"
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN
+    "  --refresh SECS      seconds between refreshes (default 2)\n"
+    "  --pc WHICH          group by start function (start, default), go statement (caller) or where the\n"
+    "                      goroutines are now (current: first function outside the runtime, file:line)\n"
+    "  --count N           stop after N refreshes\n" HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: docs/top.md.\n"
     "\n"
-    "  --pid PID         the process (in a container too: its host PID)\n"
-    "  --container NAME\n"
-    "                    the main process of a Docker container, by name or ID (asks the engine)\n"
-    "  --bin BIN         an unstripped build of the same program (same source and Go, without -s -w): its\n"
-    "                    symbols and DWARF locate the runtime's structures (gmon checks its addresses)\n"
-    "  --refresh SECS    seconds between refreshes (default 2)\n"
-    "  --pc WHICH        group by start function (start, default), go statement (caller) or where the\n"
-    "                    goroutines are now (current: first function outside the runtime, file:line)\n"
-    "  --count N         stop after N refreshes\n";
+    "Examples:\n"
+    "  gmon top --pid 4242                         refreshing every 2 seconds; q quits\n"
+    "  gmon top --pid 4242 --pc caller --count 1   once, grouped by go statement\n";
 
 /* Goroutines that share a function. */
 struct group {

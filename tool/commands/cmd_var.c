@@ -12,6 +12,7 @@
 #include "dwarf_variable.h"
 #include "freeze.h"
 #include "json_writer.h"
+#include "option_help.h"
 #include "snapshot_options.h"
 #include "target.h"
 
@@ -22,20 +23,15 @@ static const char USAGE[] =
     "from its memory without stopping it: integers, unsigned integers, bools, floats, strings, and pointers\n"
     "(their address); other types as raw bytes. NAME is the variable's Go name with its package path, e.g.\n"
     "runtime.ncpu, main.Counter, net/http.DefaultMaxHeaderBytes. The variable is located through the ELF\n"
-    "symbol table and typed through DWARF; for a stripped target give --bin, an unstripped build of the "
-    "same\n"
-    "program (same source, same Go, without -s -w), whose addresses gmon checks match the target's.\n"
+    "symbol table and typed through DWARF; for a stripped target give --bin.\n"
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER "  --name NAME         the variable\n" HELP_BIN
+    "  --json              one JSON object: name, type, kind, address, size, value\n" HELP_FREEZE HELP_HELP
+    "\n" HELP_EXIT_STATUS "Reference: docs/var.md.\n"
     "\n"
-    "  --pid PID     the process (in a container too: its host PID)\n"
-    "  --container NAME\n"
-    "                the main process of a Docker container, by name or ID (asks the engine)\n"
-    "  --name NAME   the variable\n"
-    "  --bin BIN     read symbols and types from BIN instead of the target's own binary\n"
-    "  --json        one JSON object: name, type, kind, address, size, value\n"
-    "  --freeze      stop the process (SIGSTOP) while reading, so a string and its length agree; it is\n"
-    "                resumed whatever happens to gmon, except SIGKILL (then: kill -CONT PID)\n"
-    "\n"
-    "Exit status: 0 ok, 2 bad input (no such process or variable, no symbols, --bin of another program).\n";
+    "Examples:\n"
+    "  gmon var --pid 4242 --name main.Counter\n"
+    "  gmon var --pid 4242 --name runtime.ncpu --json\n"
+    "  gmon var --pid 4242 --name main.Config --bin ./app.debug   a stripped target\n";
 
 struct variable {
     char name[256];

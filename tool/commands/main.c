@@ -31,7 +31,15 @@ static const char USAGE[] =
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
     "  --version   print gmon's version\n"
-    "  --help      this text\n";
+    "  --help      this text\n"
+    "\n"
+    "Reference: docs/README.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon --pid 4242                   goroutines created and exited, live, with /metrics on port 5500\n"
+    "  gmon summary --pid 4242           every goroutine of process 4242 and where it waits\n"
+    "  gmon gc --container web           GC cycles and pauses of the main process of container 'web'\n"
+    "  gmon info --path ./app            what gmon reads from a binary\n";
 
 struct command {
     const char *name;

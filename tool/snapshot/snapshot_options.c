@@ -1,6 +1,8 @@
 #include "snapshot_options.h"
 
 #include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -53,6 +55,12 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o) {
     *o = (struct snapshot_options){.refresh_s = 2};
+    if (cli_wants_option_list(argc, argv)) {
+        for (const struct option *opt = OPTIONS; opt->name; opt++)
+            if (opt->val == OPT_PID || opt->val == OPT_CONTAINER || (accepted & (unsigned)opt->val))
+                puts(opt->name);
+        exit(GMON_EXIT_OK);
+    }
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c, which = -1;

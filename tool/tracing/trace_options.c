@@ -1,5 +1,7 @@
 #include "trace_options.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -54,6 +56,11 @@ int trace_options_finish(const char *cmd, int argc, char *const argv[], const st
 int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct option *opts,
                          const char *shortopts, struct trace_options *t, own_option_fn own, void *ctx) {
     trace_options_init(t);
+    if (cli_wants_option_list(argc, argv)) {
+        for (const struct option *o = opts; o->name; o++)
+            puts(o->name);
+        exit(GMON_EXIT_OK);
+    }
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c;
