@@ -9,7 +9,8 @@
 #   ./gmon.sh docker-build the images: local Debian base, gmon, the test fixture (cached; see docker/)
 #   ./gmon.sh fuzz [SECS]  the libFuzzer targets of tests/fuzz/ (clang, ASan+UBSan, build-fuzz/), SECS each
 #                          (default 30; ./gmon.sh test runs them too); bench/fuzz.sh runs them longer
-#   ./gmon.sh demo         deps + build + trace the bundled demo Go service live (log lines, /metrics, summary)
+#   ./gmon.sh demo         deps + build + every view of gmon on the bundled demo Go service, each titled
+#                          (--no-build: skip deps and build; GMON and FIXTURES name other binaries)
 #   ./gmon.sh format       clang-format the C/C++ sources in place (--check: fail on a difference instead)
 set -euo pipefail
 
@@ -233,38 +234,128 @@ cmd_fuzz() {
     fuzz_targets "$seconds"
 }
 
-cmd_demo() {
-    cmd_deps
-    cmd_build
-    local fixtures=$BUILD/fixtures
-    ensure_fixtures
-    local port=18080 metrics=15500
-    "$fixtures/httpserver-plain" -addr 127.0.0.1:$port 2>/dev/null &
-    local service=$!
-    trap "kill $service 2>/dev/null || true" EXIT # expanded now: the locals are gone when the trap runs
-    sleep 0.5
-    kill -0 $service 2>/dev/null || die "the demo service did not start (is port $port in use?)"
-    log "demo service running as PID $service on 127.0.0.1:$port"
-    echo "\$ gmon info --pid $service   (what gmon reads from the binary; abridged)"
-    "$BUILD/gmon" info --pid "$service" | head -12
-    echo
-    echo "\$ gmon --pid $service --metrics $metrics   (live goroutine lifecycle; 3 requests and a leak follow)"
-    "$BUILD/gmon" --pid "$service" --metrics $metrics &
-    local gmon_pid=$!
-    for _ in $(seq 1 100); do
-        curl -s "127.0.0.1:$metrics/metrics" >/dev/null 2>&1 && break
+# The demo: the bundled HTTP service (tests/fixtures/httpserver) traced and read by every view, each section
+# titled. GMON and FIXTURES default to this build's; the demo test (tests/test_demo.cc) points them at the
+# binaries under test.
+demo_title() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+# Runs gmon with ARGS in the background, its stderr in $demo_dir/NAME.err, and waits for "probes attached".
+demo_trace() {
+    local name=$1
+    shift
+    "$GMON" "$@" >"$demo_dir/$name.out" 2>"$demo_dir/$name.err" &
+    demo_pid=$!
+    local waited
+    for waited in $(seq 1 300); do
+        grep -q 'probes attached' "$demo_dir/$name.err" && return 0
+        kill -0 $demo_pid 2>/dev/null || break
         sleep 0.1
     done
-    sleep 0.5
-    for path in get/200 get/200 get/200 leak; do
-        curl -s "127.0.0.1:$port/$path" >/dev/null
+    cat "$demo_dir/$name.err" >&2
+    die "demo: gmon $1 did not attach"
+}
+
+# Runs gmon with ARGS to the end, then shows the first LINES lines of its output (NAME names the file): a
+# pipe into head would kill gmon with SIGPIPE, which set -o pipefail turns into the demo's failure.
+demo_view() {
+    local name=$1 lines=$2
+    shift 2
+    "$GMON" "$@" >"$demo_dir/$name.out"
+    head -n "$lines" "$demo_dir/$name.out"
+}
+
+# Stops the background gmon and waits for it.
+demo_stop() {
+    kill -INT $demo_pid 2>/dev/null || true
+    wait $demo_pid || true
+}
+
+# Two seconds of HTTP load on the service (wrk is one of the packages cmd_deps installs).
+demo_load() {
+    wrk -t2 -c20 -d2s "http://127.0.0.1:$demo_port/get/200" >/dev/null || die "demo: wrk failed"
+}
+
+# Requests to the service: N of /get/200 (each starts a 50 ms goroutine).
+demo_requests() {
+    local i
+    for i in $(seq 1 "$1"); do curl -s "127.0.0.1:$demo_port/get/200" >/dev/null; done
+}
+
+demo_show() {
+    GMON=${GMON:-$BUILD/gmon}
+    FIXTURES=${FIXTURES:-$BUILD/fixtures}
+    demo_dir=$(mktemp -d)
+    demo_port=${GMON_DEMO_PORT:-18080}
+    local metrics=${GMON_DEMO_METRICS:-15500}
+    "$FIXTURES/httpserver-plain" -addr 127.0.0.1:$demo_port 2>/dev/null &
+    local service=$!
+    trap "kill $service 2>/dev/null || true; rm -rf $demo_dir" EXIT # expanded now: the locals are gone then
+    local waited
+    for waited in $(seq 1 50); do
+        curl -s "127.0.0.1:$demo_port/get/200" >/dev/null 2>&1 && break
+        sleep 0.1
     done
+    kill -0 $service 2>/dev/null || die "the demo service did not start (is port $demo_port in use?)"
+    echo "demo service: $FIXTURES/httpserver-plain, PID $service, on 127.0.0.1:$demo_port"
+
+    demo_title "gmon info --pid $service   (what gmon reads from the binary; abridged)"
+    demo_view info 12 info --pid "$service"
+
+    demo_title "gmon --pid $service --metrics $metrics   (every goroutine created and exited; 5 requests and a leak)"
+    demo_trace lifecycle --pid "$service" --metrics "$metrics"
+    demo_requests 5
+    curl -s "127.0.0.1:$demo_port/leak" >/dev/null
     sleep 1
+    head -8 "$demo_dir/lifecycle.out"
+    echo "... ($(wc -l <"$demo_dir/lifecycle.out") log lines in all)"
+    demo_title "curl 127.0.0.1:$metrics/metrics   (the goroutine series; abridged)"
+    curl -s "127.0.0.1:$metrics/metrics" >"$demo_dir/metrics.txt"
+    grep -E '^gmon_goroutines_(created_total|live)' "$demo_dir/metrics.txt" | head -6
+    demo_stop
+    demo_title "the monitor's summary on Ctrl-C"
+    sed -n '/^gmon: traced/,$p' "$demo_dir/lifecycle.err"
+
+    demo_title "gmon summary --pid $service   (every goroutine, read from memory: no probe, no stop)"
+    demo_view summary 30 summary --no-color --pid "$service"
+    demo_title "gmon top --pid $service --count 1   (grouped by function)"
+    "$GMON" top --pid "$service" --count 1 >"$demo_dir/top.out"
+    sed -n '/COUNT/,$p' "$demo_dir/top.out" | head -12
+
+    demo_title "gmon gc --pid $service   (GC cycles and stops of the world, during 2 s of load)"
+    demo_trace gc gc --pid "$service"
+    demo_load
+    demo_stop
+    head -8 "$demo_dir/gc.out"
+    grep -E '^gc cycles' "$demo_dir/gc.err" || true
+
+    demo_title "gmon gm --pid $service --by site --top 3   (allocations, during 2 s of load)"
+    demo_trace gm gm --pid "$service" --by site --top 3 --interval 0
+    demo_load
+    demo_stop
+    grep -E 'allocations,|^top |^  [0-9.]+[KMG]?i?B ' "$demo_dir/gm.out" | head -6
+    grep -E '^allocator probe hits' "$demo_dir/gm.err" || true
+
+    demo_title "gmon sched --pid $service   (scheduling latency and time blocked by wait reason, 2 s of load)"
+    demo_trace sched sched --pid "$service" --interval 0
+    demo_load
+    demo_stop
+    sed -n '/^scheduling latency/p; /^blocked goroutines/,$p' "$demo_dir/sched.out" | head -8
+
+    demo_title "gmon heap --pid $service   (the heap, read from memory; abridged)"
+    demo_view heap 12 heap --pid "$service"
     echo
-    echo "\$ curl -s 127.0.0.1:$metrics/metrics | grep -E '^gmon_goroutines_(created_total|live)'"
-    curl -s "127.0.0.1:$metrics/metrics" | grep -E '^gmon_goroutines_(created_total|live)' || true
-    kill -INT $gmon_pid
-    wait $gmon_pid || true
+    echo "More: gmon COMMAND --help, and docs/README.md"
+}
+
+cmd_demo() {
+    if [ "${1:-}" != --no-build ]; then
+        cmd_deps
+        cmd_build
+        ensure_fixtures
+    fi
+    demo_show
 }
 
 format_files() {
@@ -293,9 +384,9 @@ main() {
         docker-test) cmd_docker_test ;;
         docker-build) cmd_docker_build ;;
         fuzz) cmd_fuzz "$@" ;;
-        demo) cmd_demo ;;
+        demo) cmd_demo "$@" ;;
         format) cmd_format "$@" ;;
-        -h | --help | help | "") sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+        -h | --help | help | "") sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
     esac
 }
