@@ -1,4 +1,5 @@
-/* Conventions shared by every gmon command: exit statuses, error lines, numeric option values.
+/* Conventions shared by every gmon command: numeric option values, help, unknown options (exit statuses and
+ * error lines are messages.h's).
  * Long options take one or two dashes (`-path` as the seed gmon, or `--path`): getopt_long_only. */
 #ifndef GMON_CLI_H
 #define GMON_CLI_H
@@ -6,16 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum {
-    GMON_EXIT_OK = 0,
-    GMON_EXIT_FAILED = 1,    /* something went wrong while running */
-    GMON_EXIT_BAD_INPUT = 2, /* bad arguments, or a target gmon cannot work on */
-};
-
-#define GMON_VERSION_STRING "0.1.0"
-
-/* Prints "gmon[ CMD]: message" on stderr as one line. */
-void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include "messages.h"
 
 /* Parses a PID / port / positive count; prints the error and returns false on bad input. */
 bool cli_parse_pid(const char *cmd, const char *text, int *pid);

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "grow_array.h"
+#include "messages.h"
 #include "prom_text.h"
 
 static const uint64_t BUCKET_BOUNDS_NS[LIFECYCLE_BUCKETS - 1] = LIFECYCLE_BUCKET_BOUNDS_NS;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "messages.h"
 #include "prom_text.h"
 
 int runtime_collectors_parse(const char *list, unsigned *which) {

@@ -15,6 +15,9 @@
 #include "target.h"
 
 enum { HEAP_SPAN_CLASSES = 2 * GO_SIZE_CLASSES_MAX, HEAP_MAX_SPANS = 1 << 25 };
+/* The runtime's page (runtime/malloc.go, _PageShift = 13); how often the spans are read again when a GC cycle
+ * begins meanwhile. */
+enum { PAGE_SIZE_GO = 8192, HEAP_READ_ATTEMPTS = 3 };
 
 /* mspan.state */
 enum { SPAN_DEAD = 0, SPAN_IN_USE = 1, SPAN_MANUAL = 2 };

@@ -88,3 +88,15 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
     }
     return 0;
 }
+
+bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc) {
+    static const char *const NAMES[] = {"start", "caller", "current"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(arg, NAMES[i]) == 0) {
+            *pc = (enum snapshot_pc)i;
+            return true;
+        }
+    }
+    cli_error(cmd, "--pc takes start, caller or current, not \"%s\"", arg);
+    return false;
+}

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_writer.h"
+#include "log_writer.h"
+
 static int check_same_file(const char *path, const struct proc_target *p, struct gmon_error *err) {
     struct stat a, b;
     if (stat(path, &a) != 0 || stat(p->open_path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)

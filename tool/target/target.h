@@ -8,8 +8,9 @@
 
 #include "go_binary.h"
 #include "proc_target.h"
-#include "json_writer.h"
-#include "log_writer.h"
+
+struct json_writer; /* output/: only target.c writes into them */
+struct log_writer;
 
 /* A file by device and inode: what a process runs, which an exec into another program changes. */
 struct file_identity {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "messages.h"
 #include "privileges.h"
 #include "process_watch.h"
 #include "table_text.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bpf_program.h"
-#include "cli.h"
+#include "messages.h"
 #include "trace_loop.h"
 
 const char *traced_program_name(const struct traced_program *p) {
