@@ -60,8 +60,7 @@ static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out
 }
 
 const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
-    static const struct pc_symbol none;
-    static struct pc_symbol uncached;
+    static const struct pc_symbol none; /* immutable: shared by every cache and thread */
     if (!pc)
         return &none;
     if (c->cap) {
@@ -71,8 +70,8 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     }
     c->misses++;
     if ((c->used + 1) * 2 > c->cap && !grow(c)) {
-        look_up(c, pc, &uncached); /* answered, not kept */
-        return &uncached;
+        look_up(c, pc, &c->uncached); /* answered, not kept: valid until the next call on this cache */
+        return &c->uncached;
     }
     struct pc_symbol *s = find_slot(c->slots, c->cap, pc);
     look_up(c, pc, s);

@@ -29,7 +29,8 @@ struct pc_cache {
     enum pc_lookup lookup;
     struct pc_symbol *slots;
     size_t cap, used;
-    uint64_t misses; /* lookups that went to the pclntab */
+    uint64_t misses;           /* lookups that went to the pclntab */
+    struct pc_symbol uncached; /* the last answer that could not be kept (out of memory) */
 };
 
 void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup lookup);

@@ -224,7 +224,11 @@ static void print_all(struct sched_monitor *m, bool final) {
     struct report_span span = interval_report(&m->interval, final);
     struct shown latency;
     take(&m->stats[LATENCY], final, &latency);
-    static struct reason_row rows[256];
+    struct reason_row *rows = calloc(LATENCY, sizeof(*rows)); /* one per wait reason */
+    if (!rows) {
+        fprintf(stderr, "gmon sched: out of memory: the wait reasons of this interval are not shown\n");
+        return;
+    }
     size_t n = 0;
     for (int r = 0; r < 256; r++) {
         take(&m->stats[r], final, &rows[n].s);
@@ -246,6 +250,7 @@ static void print_all(struct sched_monitor *m, bool final) {
             log_reason(m, &span, "blocked", name, &rows[i].s);
         }
     }
+    free(rows);
     fflush(stdout);
 }
 
