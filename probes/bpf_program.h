@@ -46,7 +46,8 @@ int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error 
 int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset,
                               int pid, struct gmon_error *err);
 /* Attaches program fd to a uprobe on every RET of a function of the probe plan: how results are read
- * without a uretprobe (go-runtime.md §2.4). Refuses a function with no RET or more than PROBE_MAX_RETS. */
+ * without a uretprobe (which would crash a Go program: docs/design.md). Refuses a function with no RET or
+ * more than PROBE_MAX_RETS. */
 int bpf_program_attach_rets(struct bpf_program *p, int prog_fd, const char *binary,
                             const struct probe_site *site, int pid, struct gmon_error *err);
 /* Sums a BPF_PERCPU_ARRAY of u64 counters (slots 0..n-1) over the CPUs. Slots that cannot be read are 0. */

@@ -5,7 +5,7 @@
  * runtime.stopTheWorldWithSema's entry. It runs on g0 (always inside systemstack), so R14 is g0 and g0.m.curg
  * the goroutine that asked; from Go 1.21 AL is the stwReason. The asking goroutine's saved state names the
  * caller (gcStart, gcMarkDone, stopTheWorld <- ...). on_stw_stopped   each RET of stopTheWorldWithSema (g0:
- * no return-address tricks, go-runtime.md §2.4). on_stw_end       each RET of startTheWorldWithSema (g0 too).
+ * no return-address tricks, docs/design.md). on_stw_end       each RET of startTheWorldWithSema (g0 too).
  * Only one stop-the-world runs at a time in a process (worldsema), so the host pairs these per process.
  * GC events are rare (a few per second at most): the host does the pairing, BPF only timestamps.
  *

@@ -1,6 +1,7 @@
-/* Goroutine lifecycle probes, compiled at run time by libbcc (lifecycle_probes.c supplies the -D flags below).
+/* Goroutine lifecycle probes, compiled at run time by libbcc (lifecycle_probes.c supplies the -D flags
+ * below).
  *
- *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: go-runtime.md §2.4). RAX is
+ *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: docs/design.md). RAX is
  * the new g; newproc1 runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine. on_goexit1 uprobe
  * after runtime.goexit1's stack-split check (an entry probe would fire twice when the check fails); R14 is
  * the exiting g.

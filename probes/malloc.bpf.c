@@ -2,8 +2,8 @@
  *
  *   on_malloc   runtime.mallocgc (Go 1.17-1.23), or each allocator mallocgc dispatches to from Go 1.24
  *               (mallocgcTiny, mallocgcSmallNoscan, ..., and the size-specialised mallocgc*SC<n> that Go 1.27
- *               code calls directly): one of them runs per allocation, never two (go-runtime.md §2.6). All
- *               run on goroutine stacks and have a stack-split check: the probe sits after it, so it fires
+ *               code calls directly): one of them runs per allocation, never two (runtime/malloc.go,
+ * mallocgc). All run on goroutine stacks and have a stack-split check: the probe sits after it, so it fires
  *               once per call even when the stack grows. RAX is the size asked for (at every call site).
  *
  * Sampling (SAMPLE > 1) keeps 1 allocation in SAMPLE at random, so that periodic allocation patterns are not

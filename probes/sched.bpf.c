@@ -1,7 +1,7 @@
 /* Scheduler probes, compiled at run time by libbcc (sched_probes.c supplies the -D flags): every goroutine
  * status change goes through runtime.casgstatus(gp RAX, oldval EBX, newval ECX), a nosplit function (no
  * stack-split check: its entry fires once per call) that runs on goroutine stacks and g0 alike; an entry
- * probe is all it needs (go-runtime.md §0.2).
+ * probe is all it needs (runtime/proc.go, casgstatus).
  *
  *   X -> _Grunnable            remember when gp became runnable
  *   _Grunnable -> _Grunning    scheduling latency: now - runnable since

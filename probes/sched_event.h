@@ -12,7 +12,7 @@
 /* The "reason" of the scheduling-latency histogram (runnable -> running); wait reasons are 0..255. */
 #define SCHED_RUN_LATENCY 0xffff
 
-/* runtime.g.atomicstatus values passed to casgstatus (identical in Go 1.17-1.27, go-runtime.md §5.1). */
+/* runtime.g.atomicstatus values passed to casgstatus (runtime/runtime2.go, identical in Go 1.17-1.27). */
 #define G_STATUS_RUNNABLE 1
 #define G_STATUS_RUNNING  2
 #define G_STATUS_WAITING  4

@@ -1,8 +1,8 @@
 /* Where the runtime's scheduler globals live in a binary: runtime.allgs (the []*g of every goroutine) and
  * runtime.allp (the []*p). From the ELF symbol table when the binary has one; otherwise from the code of the
- * runtime functions that use them (go-runtime.md §7.2): in runtime.allgadd, the lowest data address A
- * referenced together with A+8 and A+16 (a slice header); in runtime.procresize, the lowest such triple
- * (callers validate it: len(allp) == GOMAXPROCS, allp[i].id == i). */
+ * runtime functions that use them (runtime/proc.go, allgadd and procresize): in runtime.allgadd, the lowest
+ * data address A referenced together with A+8 and A+16 (a slice header); in runtime.procresize, the lowest
+ * such triple (callers validate it: len(allp) == GOMAXPROCS, allp[i].id == i). */
 #ifndef GMON_GO_RUNTIME_GLOBALS_H
 #define GMON_GO_RUNTIME_GLOBALS_H
 #include <stdbool.h>

@@ -6,13 +6,39 @@
 
 enum { PCDATA_INL_TREE_INDEX = 2, FUNCDATA_INL_TREE = 3 };
 
-/* Where the fields of a _func record sit, per table family (runtime/symtab.go of each release). */
+/* Where the fields of a _func record sit, per table family (runtime/symtab.go, type _func, of each release:
+ * 1.16-1.17 with an 8-byte entry PC, 1.18-1.19 with a 4-byte entryOff, 1.20+ with startLine before funcID).
+ */
 struct func_layout {
     uint32_t size, nameoff, pcfile, pcln, npcdata, cuoff, funcid, flag, nfuncdata;
 };
-static const struct func_layout FUNC_116 = {44, 8, 24, 28, 32, 36, 40, 41, 43};
-static const struct func_layout FUNC_118 = {40, 4, 20, 24, 28, 32, 36, 37, 39};
-static const struct func_layout FUNC_120 = {44, 4, 20, 24, 28, 32, 40, 41, 43};
+static const struct func_layout FUNC_116 = {.size = 44,
+                                            .nameoff = 8,
+                                            .pcfile = 24,
+                                            .pcln = 28,
+                                            .npcdata = 32,
+                                            .cuoff = 36,
+                                            .funcid = 40,
+                                            .flag = 41,
+                                            .nfuncdata = 43};
+static const struct func_layout FUNC_118 = {.size = 40,
+                                            .nameoff = 4,
+                                            .pcfile = 20,
+                                            .pcln = 24,
+                                            .npcdata = 28,
+                                            .cuoff = 32,
+                                            .funcid = 36,
+                                            .flag = 37,
+                                            .nfuncdata = 39};
+static const struct func_layout FUNC_120 = {.size = 44,
+                                            .nameoff = 4,
+                                            .pcfile = 20,
+                                            .pcln = 24,
+                                            .npcdata = 28,
+                                            .cuoff = 32,
+                                            .funcid = 40,
+                                            .flag = 41,
+                                            .nfuncdata = 43};
 
 /* inlinedCall: 20 bytes with the name at +12 and parentPc at +16 up to 1.19; 16 bytes with name +4, parentPc
  * +8. */

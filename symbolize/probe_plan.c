@@ -6,7 +6,7 @@
 #include "x86_prologue.h"
 #include "x86_rets.h"
 
-/* The runtime functions of go-runtime.md §0.2, with the releases that have them. */
+/* The runtime functions gmon probes (docs/design.md), with the releases that have them. */
 static const struct {
     const char *name;
     int first_minor, last_minor;

@@ -1,6 +1,7 @@
 /* Offsets of runtime.g / runtime.m / runtime.p fields and the registers holding the arguments of the runtime
- * functions gmon probes, per Go release (amd64). Source: shared/reference/go-runtime.md §0.1, §0.2, §8; every
- * entry that DWARF can confirm is checked against it when the binary has DWARF (dwarf_layout.h). */
+ * functions gmon probes, per Go release (amd64). Source: runtime/runtime2.go (types g, m, p) of
+ * each release and each probed function's signature under the register ABI (cmd/compile/abi-internal.md);
+ * every entry that DWARF can confirm is checked against it when the binary has DWARF (dwarf_layout.h). */
 #ifndef GMON_RUNTIME_LAYOUT_H
 #define GMON_RUNTIME_LAYOUT_H
 

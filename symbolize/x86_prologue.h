@@ -1,7 +1,8 @@
 /* Finds where a Go function's body starts, after its stack-split check. An entry uprobe on a function that
  * runs on a goroutine stack fires twice when the check fails: the function calls morestack and then jumps
- * back to its own entry (go-runtime.md §2.5; stack growth and preemption requests both take that path). A
- * uprobe on the first instruction after the check's conditional jump fires once per call. */
+ * back to its own entry (runtime/asm_amd64.s, morestack, and runtime/stack.go, newstack; stack growth and
+ * preemption requests both take that path). A uprobe on the first instruction after the check's conditional
+ * jump fires once per call. */
 #ifndef GMON_X86_PROLOGUE_H
 #define GMON_X86_PROLOGUE_H
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* The data addresses a function's code refers to through RIP-relative operands (mov X(%rip), lea X(%rip),
  * ...): how gmon finds runtime globals such as runtime.allgs in stripped binaries, from the code that uses
- * them (go-runtime.md §7.2). Decoded with Zydis. */
+ * them (runtime/proc.go: allgadd, procresize). Decoded with Zydis. */
 #ifndef GMON_X86_RIP_REFS_H
 #define GMON_X86_RIP_REFS_H
 #include <stddef.h>

@@ -34,7 +34,8 @@ enum snapshot_pc { PC_START, PC_CALLER, PC_CURRENT };
 /* Parses --pc start|caller|current for command cmd; false after printing why the value is bad. */
 bool snapshot_parse_pc(const char *cmd, const char *arg, enum snapshot_pc *pc);
 
-/* runtime.g.atomicstatus values (go-runtime.md §5.1); named apart from sched_event.h's BPF macros. */
+/* runtime.g.atomicstatus values (runtime/runtime2.go, _Gidle.._Gpreempted, the same in Go 1.17-1.27); named
+ * apart from sched_event.h's BPF macros. */
 enum {
     GOROUTINE_RUNNABLE = 1,
     GOROUTINE_RUNNING = 2,
