@@ -1,9 +1,10 @@
-// Counts that a binary or a process hands gmon size what gmon allocates, so each has a bound (README,
-// "Bounds on what a binary or a process can make gmon allocate"). Each is tried at the bound, which gmon must
-// take, and just past it, which gmon must refuse with one line saying why (gmon heap: in place of the spans),
-// or cut where it keeps a prefix (build settings, string tables). The real gmon binary runs with its address
-// space capped, so that an allocation sized by an unchecked count fails the test, and its peak resident size
-// is checked; string tables, which no command prints from a file, go through gmon's reader in this process.
+// Counts that a binary or a process hands gmon size what gmon allocates, so each has a bound
+// (docs/reliability.md, "Bounds on what a binary or a process can make gmon allocate"). Each is tried at the
+// bound, which gmon must take, and just past it, which gmon must refuse with one line saying why (gmon heap:
+// in place of the spans), or cut where it keeps a prefix (build settings, string tables). The real gmon
+// binary runs with its address space capped, so that an allocation sized by an unchecked count fails the
+// test, and its peak resident size is checked; string tables, which no command prints from a file, go through
+// gmon's reader in this process.
 #include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,7 +31,7 @@ using namespace gmon_test;
 
 namespace {
 
-// The limits under test, as the code sets them (symbolize/elf_image.c, tool/goroutine_snapshot.c).
+// The limits under test, as the code sets them (symbolize/elf_image.c, tool/snapshot/goroutine_snapshot.c).
 constexpr size_t MAX_PHDRS = 4096, MAX_SECTIONS = 65536;
 constexpr uint64_t MAX_GOROUTINES = 1ull << 24, MAX_SPANS = 1ull << 25;
 

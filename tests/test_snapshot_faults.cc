@@ -486,9 +486,9 @@ TEST(SnapshotFaults, MillionGoroutinesAreCountedExactly) {
               << f.rss_kb() / 1024 << " MB; gmon top --count 1 " << top.seconds << " s, max RSS "
               << top.max_rss_kb / 1024 << " MB; summary " << text.seconds << " s, " << text.max_rss_kb / 1024
               << " MB; summary --json " << json.seconds << " s, " << json.max_rss_kb / 1024 << " MB\n";
-    // README (bench/snapshot.sh): 2.42 s and 106 MB for summary --json on an idle machine; this one may be
-    // shared, so the bounds are loose but would catch reading every g at once or a quadratic step. ASan's
-    // shadow memory and quarantine make RSS meaningless in the ASan build.
+    // bench/README.md (bench/snapshot.sh): 2.42 s and 106 MB for summary --json on an idle machine; this one
+    // may be shared, so the bounds are loose but would catch reading every g at once or a quadratic step.
+    // ASan's shadow memory and quarantine make RSS meaningless in the ASan build.
     for (const measured *r : {&top, &text, &json}) {
         EXPECT_LT(r->seconds, 20 * slower);
 #ifndef __SANITIZE_ADDRESS__
