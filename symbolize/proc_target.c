@@ -16,6 +16,17 @@ bool proc_exists(int pid) {
     return access(path, F_OK) == 0;
 }
 
+bool proc_memory_gone(int pid) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return !proc_exists(pid); /* gone, or not ours to read: only the first is "gone" */
+    bool empty = fgetc(f) == EOF;
+    fclose(f);
+    return empty;
+}
+
 /* Whether this process has CAP_SYS_PTRACE in its effective set (CapEff of /proc/self/status, bit 19). */
 static bool has_ptrace_capability(void) {
     FILE *f = fopen("/proc/self/status", "re");

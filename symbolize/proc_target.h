@@ -48,6 +48,9 @@ int proc_load_bias(const struct proc_target *t, const struct elf_image *img, uin
 
 /* True when /proc/PID exists (the process is alive or a zombie). */
 bool proc_exists(int pid);
+/* True when the process has exited or is exiting: no /proc entry, or one without a single mapping (a zombie,
+ * or a process whose memory the kernel has already released in do_exit). */
+bool proc_memory_gone(int pid);
 /* Copies len bytes at addr of process pid's memory into buf, without stopping it (process_vm_readv). Returns
  * true only when every byte was read. */
 bool proc_read(int pid, uint64_t addr, void *buf, size_t len);

@@ -85,3 +85,7 @@ bool cli_wants_option_list(int argc, char *const argv[]) {
     }
     return false;
 }
+
+int cli_exit_after_parse(int parsed) {
+    return parsed > 0 ? GMON_EXIT_OK : GMON_EXIT_BAD_INPUT;
+}

@@ -103,7 +103,7 @@ static bool heap_of(struct gc_monitor *m, uint32_t tgid, uint64_t *live, uint64_
         gc_heap_read(&m->heap, tgid, bias, live, goal, have_goal))
         return true;
     m->totals.heap_unread++;
-    if (!proc_exists((int)tgid))
+    if (proc_memory_gone((int)tgid))
         m->totals.heap_unread_exited++;
     return false;
 }
@@ -285,7 +285,8 @@ static void print_summary(struct gc_monitor *m) {
         (unsigned long long)c[GC_COUNTER_EVENTS_LOST], (unsigned long long)m->cycles.unpaired,
         (unsigned long long)c[GC_COUNTER_READ_FAILED]);
     if (t->heap_unread)
-        fprintf(stderr, "live heap not read for %llu cycles (%llu of them: the process had exited)\n",
+        fprintf(stderr,
+                "live heap not read for %llu cycles (%llu of them: the process was exiting or gone)\n",
                 (unsigned long long)t->heap_unread, (unsigned long long)t->heap_unread_exited);
     fprintf(stderr, "probe hits: %llu; events: %llu sent, %llu received\n",
             (unsigned long long)c[GC_COUNTER_HITS], (unsigned long long)c[GC_COUNTER_EVENTS_SENT],
@@ -317,8 +318,9 @@ int cmd_gc(int argc, char *argv[]) {
     }
     static struct gc_monitor m;
     memset(&m, 0, sizeof(m));
-    if (parse_options(argc, argv, &m.opt) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed = parse_options(argc, argv, &m.opt);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
     if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;

@@ -493,8 +493,9 @@ int cmd_gm(int argc, char *argv[]) {
     }
     static struct gm_monitor m;
     memset(&m, 0, sizeof(m));
-    if (parse_options(argc, argv, &m.opt) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed = parse_options(argc, argv, &m.opt);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
     struct trace_command run = {

@@ -55,8 +55,9 @@ int cmd_heap(int argc, char *argv[]) {
         return GMON_EXIT_OK;
     }
     struct snapshot_options o;
-    if (snapshot_parse_options("heap", SNAP_BIN | SNAP_JSON | SNAP_FREEZE, argc, argv, &o) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed = snapshot_parse_options("heap", SNAP_BIN | SNAP_JSON | SNAP_FREEZE, argc, argv, &o);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     static struct goroutine_snapshot s;
     static struct heap_view h;
     struct gmon_error err;

@@ -475,8 +475,9 @@ int cmd_lifecycle(int argc, char *argv[]) {
     }
     static struct monitor m;
     memset(&m, 0, sizeof(m));
-    if (parse_options(argc, argv, &m.opt) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed = parse_options(argc, argv, &m.opt);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     m.started_ns = monotonic_ns();
     m.mono_to_wall_ns = wall_ns() - monotonic_ns();
     if (trace_log_writer_init(&m.log, m.opt.format, m.opt.level) != 0)

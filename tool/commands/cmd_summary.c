@@ -145,9 +145,10 @@ int cmd_summary(int argc, char *argv[]) {
         return GMON_EXIT_OK;
     }
     struct snapshot_options o;
-    if (snapshot_parse_options("summary", SNAP_BIN | SNAP_PC | SNAP_JSON | SNAP_FREEZE | SNAP_NO_COLOR, argc,
-                               argv, &o) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed = snapshot_parse_options(
+        "summary", SNAP_BIN | SNAP_PC | SNAP_JSON | SNAP_FREEZE | SNAP_NO_COLOR, argc, argv, &o);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     static struct goroutine_snapshot s;
     struct gmon_error err;
     int rc = GMON_EXIT_OK;

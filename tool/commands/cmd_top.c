@@ -224,9 +224,10 @@ int cmd_top(int argc, char *argv[]) {
     }
     static struct top t;
     memset(&t, 0, sizeof(t));
-    if (snapshot_parse_options("top", SNAP_BIN | SNAP_PC | SNAP_REFRESH | SNAP_COUNT, argc, argv, &t.opt) !=
-        0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed =
+        snapshot_parse_options("top", SNAP_BIN | SNAP_PC | SNAP_REFRESH | SNAP_COUNT, argc, argv, &t.opt);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     struct gmon_error err;
     if (snapshot_open(&t.snap, t.opt.pid, t.opt.bin, &err) != 0) {
         cli_error("top", "%s", err.msg);

@@ -197,8 +197,10 @@ int cmd_var(int argc, char *argv[]) {
         return GMON_EXIT_OK;
     }
     struct snapshot_options o;
-    if (snapshot_parse_options("var", SNAP_NAME | SNAP_BIN | SNAP_JSON | SNAP_FREEZE, argc, argv, &o) != 0)
-        return GMON_EXIT_BAD_INPUT;
+    int parsed =
+        snapshot_parse_options("var", SNAP_NAME | SNAP_BIN | SNAP_JSON | SNAP_FREEZE, argc, argv, &o);
+    if (parsed != 0)
+        return cli_exit_after_parse(parsed);
     static struct target t;
     static struct go_binary other;
     struct variable v = {0};

@@ -2,7 +2,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,7 +58,7 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
         for (const struct option *opt = OPTIONS; opt->name; opt++)
             if (opt->val == OPT_PID || opt->val == OPT_CONTAINER || (accepted & (unsigned)opt->val))
                 puts(opt->name);
-        exit(GMON_EXIT_OK);
+        return 1;
     }
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */

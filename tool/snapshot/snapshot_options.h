@@ -28,7 +28,8 @@ struct snapshot_options {
 };
 
 /* Parses argv for command cmd, which takes --pid (or --container) and the options in accepted (enum
- * snapshot_option bits). Returns 0, or -1 after printing one line saying what is wrong. */
+ * snapshot_option bits). Returns 0, -1 after printing one line saying what is wrong, or 1 when --list-options
+ * printed the options cmd takes (the command then exits 0: cli_exit_after_parse). */
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o);
 

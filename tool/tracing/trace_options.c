@@ -1,7 +1,6 @@
 #include "trace_options.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,7 +58,7 @@ int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct o
     if (cli_wants_option_list(argc, argv)) {
         for (const struct option *o = opts; o->name; o++)
             puts(o->name);
-        exit(GMON_EXIT_OK);
+        return 1;
     }
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */

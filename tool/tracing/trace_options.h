@@ -46,7 +46,8 @@ int trace_options_parse_format(const char *cmd, const char *arg, bool *table, en
 /* A command's own options: 1 handled, 0 not one of its own, -1 bad value (already printed). */
 typedef int (*own_option_fn)(int c, const char *arg, void *ctx);
 /* The getopt loop of a tracing command: resets t, applies the shared options, hands the others to own, then
- * refuses unknown options, leftover arguments and a missing target. Returns 0, or -1 (printed). */
+ * refuses unknown options, leftover arguments and a missing target. Returns 0, -1 (printed), or 1 when
+ * --list-options printed the long options of opts (the command then exits 0: cli_exit_after_parse). */
 int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct option *opts,
                          const char *shortopts, struct trace_options *t, own_option_fn own, void *ctx);
 /* Call after the getopt loop: refuses leftover arguments and a missing target. Returns 0 or -1 (printed). */
