@@ -56,34 +56,28 @@ int cli_bad_option(const char *cmd, char *const argv[], int optind_now) {
     return GMON_EXIT_BAD_INPUT;
 }
 
-bool cli_wants_help(int argc, char *const argv[]) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return false;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0)
-            return true;
-    }
+/* True when one of the arguments before "--" is one of names (NULL-terminated). */
+static bool has_flag(int argc, char *const argv[], const char *const names[]) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        for (const char *const *n = names; *n; n++)
+            if (strcmp(argv[i], *n) == 0)
+                return true;
     return false;
+}
+
+bool cli_wants_help(int argc, char *const argv[]) {
+    static const char *const NAMES[] = {"-h", "-help", "--help", NULL};
+    return has_flag(argc, argv, NAMES);
 }
 
 bool cli_wants_version(int argc, char *const argv[]) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return false;
-        if (strcmp(argv[i], "-version") == 0 || strcmp(argv[i], "--version") == 0)
-            return true;
-    }
-    return false;
+    static const char *const NAMES[] = {"-version", "--version", NULL};
+    return has_flag(argc, argv, NAMES);
 }
 
 bool cli_wants_option_list(int argc, char *const argv[]) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return false;
-        if (strcmp(argv[i], "--list-options") == 0)
-            return true;
-    }
-    return false;
+    static const char *const NAMES[] = {"--list-options", NULL};
+    return has_flag(argc, argv, NAMES);
 }
 
 int cli_exit_after_parse(int parsed) {
