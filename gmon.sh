@@ -28,8 +28,9 @@ PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev libcurl4-openssl-dev libjson-c-dev
     libcap-dev libgtest-dev googletest golang-1.19-go linux-headers-amd64
+    libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
     binutils python3 util-linux ca-certificates curl
-    prometheus bpftrace bpftool wrk tmux
+    prometheus bpftrace bpftool wrk tmux panicparse
 )
 
 # The Docker engine (and its client) and debootstrap, which builds the local base image: no registry is

@@ -17,7 +17,8 @@ static const struct {
     {"runtime.g", "parentGoid"},   {"runtime.g", "gopc"},      {"runtime.g", "startpc"},
     {"runtime.g", "labels"},       {"runtime.g", "waitsince"}, {"runtime.m", "g0"},
     {"runtime.m", "procid"},       {"runtime.m", "curg"},      {"runtime.m", "p"},
-    {"runtime.p", "id"},           {"runtime.g", ""}, /* the size of g: whether DWARF has runtime.g at all */
+    {"runtime.p", "id"},           {"runtime.g", "syscallsp"}, {"runtime.g", "syscallpc"},
+    {"runtime.g", "lockedm"},      {"runtime.g", ""}, /* the size of g: whether DWARF has runtime.g at all */
 };
 enum { NFIELDS = sizeof(FIELDS) / sizeof(FIELDS[0]) };
 
@@ -41,7 +42,10 @@ bool dwarf_layout_read(const char *path, struct g_offsets *g, struct m_offsets *
                             .gopc = q[10].offset,
                             .startpc = q[11].offset,
                             .labels = q[12].offset,
-                            .waitsince = q[13].offset};
+                            .waitsince = q[13].offset,
+                            .syscallsp = q[19].offset,
+                            .syscallpc = q[20].offset,
+                            .lockedm = q[21].offset};
     *m = (struct m_offsets){
         .g0 = q[14].offset, .procid = q[15].offset, .curg = q[16].offset, .p = q[17].offset};
     *p = (struct p_offsets){.id = q[18].offset};
@@ -83,6 +87,9 @@ int dwarf_layout_check(const char *path, const struct runtime_layout *l, struct 
     compare(v, "g.startpc", l->g.startpc, g.startpc);
     compare(v, "g.labels", l->g.labels, g.labels);
     compare(v, "g.waitsince", l->g.waitsince, g.waitsince);
+    compare(v, "g.syscallsp", l->g.syscallsp, g.syscallsp);
+    compare(v, "g.syscallpc", l->g.syscallpc, g.syscallpc);
+    compare(v, "g.lockedm", l->g.lockedm, g.lockedm);
     compare(v, "m.g0", l->m.g0, m.g0);
     compare(v, "m.procid", l->m.procid, m.procid);
     compare(v, "m.curg", l->m.curg, m.curg);

@@ -47,7 +47,7 @@ static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out
         struct go_func fn;
         if (pclntab_func_at(c->t, pc, &fn)) {
             out->n = 1;
-            out->inner = out->outer = (struct go_frame){fn.name, "?", 0, false};
+            out->inner = out->outer = (struct go_frame){.function = fn.name, .file = "?"};
         }
         return;
     }

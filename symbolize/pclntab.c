@@ -4,16 +4,17 @@
 
 #include "elf_image.h" /* le32/le64 */
 
-enum { PCDATA_INL_TREE_INDEX = 2, FUNCDATA_INL_TREE = 3 };
+enum { PCDATA_INL_TREE_INDEX = 2 };
 
 /* Where the fields of a _func record sit, per table family (runtime/symtab.go, type _func, of each release:
  * 1.16-1.17 with an 8-byte entry PC, 1.18-1.19 with a 4-byte entryOff, 1.20+ with startLine before funcID).
  */
 struct func_layout {
-    uint32_t size, nameoff, pcfile, pcln, npcdata, cuoff, funcid, flag, nfuncdata;
+    uint32_t size, nameoff, pcsp, pcfile, pcln, npcdata, cuoff, start_line, funcid, flag, nfuncdata;
 };
 static const struct func_layout FUNC_116 = {.size = 44,
                                             .nameoff = 8,
+                                            .pcsp = 20,
                                             .pcfile = 24,
                                             .pcln = 28,
                                             .npcdata = 32,
@@ -23,6 +24,7 @@ static const struct func_layout FUNC_116 = {.size = 44,
                                             .nfuncdata = 43};
 static const struct func_layout FUNC_118 = {.size = 40,
                                             .nameoff = 4,
+                                            .pcsp = 16,
                                             .pcfile = 20,
                                             .pcln = 24,
                                             .npcdata = 28,
@@ -32,21 +34,25 @@ static const struct func_layout FUNC_118 = {.size = 40,
                                             .nfuncdata = 39};
 static const struct func_layout FUNC_120 = {.size = 44,
                                             .nameoff = 4,
+                                            .pcsp = 16,
                                             .pcfile = 20,
                                             .pcln = 24,
                                             .npcdata = 28,
                                             .cuoff = 32,
+                                            .start_line = 36,
                                             .funcid = 40,
                                             .flag = 41,
                                             .nfuncdata = 43};
 
-/* inlinedCall: 20 bytes with the name at +12 and parentPc at +16 up to 1.19; 16 bytes with name +4, parentPc
- * +8. */
+/* inlinedCall (runtime/symtab.go): up to 1.19 {parent int16, funcID uint8, _ byte, file, line, func_,
+ * parentPc int32}; from 1.20 {funcID uint8, _ [3]byte, nameOff, parentPc, startLine int32}. start_line 0: not
+ * recorded. */
 struct inline_layout {
-    uint32_t size, nameoff, parent_pc;
+    uint32_t size, funcid, nameoff, parent_pc, start_line;
 };
-static const struct inline_layout INL_116 = {20, 12, 16};
-static const struct inline_layout INL_120 = {16, 4, 8};
+static const struct inline_layout INL_116 = {.size = 20, .funcid = 2, .nameoff = 12, .parent_pc = 16};
+static const struct inline_layout INL_120 = {
+    .size = 16, .funcid = 0, .nameoff = 4, .parent_pc = 8, .start_line = 12};
 
 static const struct func_layout *func_layout(const struct pclntab *t) {
     switch (t->magic) {
@@ -309,11 +315,10 @@ bool pclntab_line(const struct pclntab *t, const struct go_func *fn, uint64_t pc
     return true;
 }
 
-/* Link-time address of fn's inline tree, or 0. */
-static uint64_t inline_tree_addr(const struct pclntab *t, const struct go_func *fn) {
+uint64_t pclntab_funcdata(const struct pclntab *t, const struct go_func *fn, uint32_t index) {
     const struct func_layout *l = func_layout(t);
     const uint8_t *rec = func_record(t, fn->funcoff);
-    if (!rec || rec[l->nfuncdata] <= FUNCDATA_INL_TREE)
+    if (!rec || rec[l->nfuncdata] <= index)
         return 0;
     uint64_t base = (uint64_t)fn->funcoff + l->size + 4ull * le32(rec + l->npcdata);
     uint64_t avail = t->size - t->pcln;
@@ -321,20 +326,38 @@ static uint64_t inline_tree_addr(const struct pclntab *t, const struct go_func *
         /* 1.16-1.17: pointer-sized absolute addresses, 8-aligned in memory */
         if ((t->vaddr + t->pcln + base) & 4)
             base += 4;
-        uint64_t at = base + 8ull * FUNCDATA_INL_TREE;
+        uint64_t at = base + 8ull * index;
         return at + 8 <= avail ? le64(t->data + t->pcln + at) : 0;
     }
-    uint64_t at = base + 4ull * FUNCDATA_INL_TREE;
+    /* 1.18+: 32-bit offsets from moduledata.gofunc, ^0 for none */
+    uint64_t at = base + 4ull * index;
     if (at + 4 > avail || t->gofunc == 0)
         return 0;
     uint32_t off = le32(t->data + t->pcln + at);
     return off == 0xffffffff ? 0 : t->gofunc + off;
 }
 
+int32_t pclntab_sp_delta(const struct pclntab *t, const struct go_func *fn, uint64_t pc) {
+    const uint8_t *rec = func_record(t, fn->funcoff);
+    uint32_t off = rec ? le32(rec + func_layout(t)->pcsp) : 0;
+    return off ? pclntab_pcvalue(t, off, fn->entry, pc) : -1;
+}
+
+int pclntab_start_line(const struct pclntab *t, const struct go_func *fn) {
+    const struct func_layout *l = func_layout(t);
+    const uint8_t *rec = func_record(t, fn->funcoff);
+    return rec && l->start_line ? (int)le32(rec + l->start_line) : 0;
+}
+
 static void set_frame(const struct pclntab *t, const struct go_func *fn, uint64_t pc, const char *name,
                       bool inlined, struct go_frame *f) {
     f->function = name;
     f->inlined = inlined;
+    f->pc = pc;
+    if (!inlined) {
+        f->funcid = fn->funcid;
+        f->start_line = pclntab_start_line(t, fn);
+    }
     if (!pclntab_line(t, fn, pc, &f->file, &f->line)) {
         f->file = "?";
         f->line = 0;
@@ -346,7 +369,7 @@ int pclntab_frames(const struct pclntab *t, const struct go_func *fn, uint64_t p
     if (max <= 0)
         return 0;
     int n = 0;
-    uint64_t tree = t->read_vaddr ? inline_tree_addr(t, fn) : 0;
+    uint64_t tree = t->read_vaddr ? pclntab_funcdata(t, fn, FUNCDATA_INL_TREE) : 0;
     const struct inline_layout *il = inline_layout(t);
     while (tree && n < max - 1) {
         int32_t idx = pclntab_pcdata(t, fn, PCDATA_INL_TREE_INDEX, pc);
@@ -356,7 +379,10 @@ int pclntab_frames(const struct pclntab *t, const struct go_func *fn, uint64_t p
         if (!call)
             break;
         const char *name = string_in(t, t->funcnametab, t->funcnametab_end, le32(call + il->nameoff));
-        set_frame(t, fn, pc, name ? name : "?", true, &out[n++]);
+        struct go_frame *f = &out[n++];
+        set_frame(t, fn, pc, name ? name : "?", true, f);
+        f->funcid = call[il->funcid];
+        f->start_line = il->start_line ? (int)le32(call + il->start_line) : 0;
         /* Continue at an instruction whose position is the call site in the caller. */
         pc = fn->entry + (uint32_t)le32(call + il->parent_pc);
     }

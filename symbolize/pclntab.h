@@ -56,7 +56,17 @@ struct go_frame {
     const char *file; /* "?" when unknown */
     int line;         /* 0 when unknown */
     bool inlined;     /* true for every frame but the outermost (the physical function) */
+    uint8_t funcid;   /* the release's abi.FuncID of the (inlined) function */
+    int start_line;   /* line of its func keyword (Go 1.20+), 0 when not recorded */
+    uint64_t pc; /* where file:line was looked up: the physical frame's is its inlined callee's call site */
 };
+
+/* FUNCDATA numbers (internal/abi/symtab.go; runtime/symtab.go before 1.21), the same in 1.17-1.27. */
+enum { FUNCDATA_INL_TREE = 3, FUNCDATA_ARG_INFO = 5, FUNCDATA_ARG_LIVE_INFO = 6 };
+/* PCDATA numbers: the argument liveness index (1.18+). */
+enum { PCDATA_ARG_LIVE_INDEX = 3 };
+/* _func.flag bits (abi.FuncFlag): the outermost frame of a stack, a function that writes SP arbitrarily. */
+enum { FUNCFLAG_TOPFRAME = 1, FUNCFLAG_SPWRITE = 2 };
 
 /* Parses a pcHeader at data (size bytes available). */
 int pclntab_parse(struct pclntab *t, const uint8_t *data, size_t size, uint64_t vaddr,
@@ -86,6 +96,13 @@ int pclntab_frames(const struct pclntab *t, const struct go_func *fn, uint64_t p
 /* The logical frames of a stack's return address (a link-time address): those of the CALL before it. Returns
  * 0 when no function holds it. */
 int pclntab_frames_at_return(const struct pclntab *t, uint64_t return_pc, struct go_frame *out, int max);
+
+/* Link-time address of fn's funcdata number index (FUNCDATA_*), 0 when it has none. */
+uint64_t pclntab_funcdata(const struct pclntab *t, const struct go_func *fn, uint32_t index);
+/* How far SP is below the function's entry SP at pc (its pcsp table), -1 when unknown. */
+int32_t pclntab_sp_delta(const struct pclntab *t, const struct go_func *fn, uint64_t pc);
+/* The line of fn's func keyword (Go 1.20+ record it), 0 otherwise. */
+int pclntab_start_line(const struct pclntab *t, const struct go_func *fn);
 
 /* Value of pc-value table number `table` (PCDATA index) at pc, or -1. Exposed for probes and tests. */
 int32_t pclntab_pcdata(const struct pclntab *t, const struct go_func *fn, uint32_t table, uint64_t pc);

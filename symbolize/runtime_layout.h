@@ -27,7 +27,7 @@ struct probe_arg {
 
 struct g_offsets {
     int stack_lo, stack_hi, m, sched_sp, sched_pc, sched_bp, atomicstatus, goid, waitreason, parent_goid,
-        gopc, startpc, labels, waitsince;
+        gopc, startpc, labels, waitsince, syscallsp, syscallpc, lockedm;
 };
 struct m_offsets {
     int g0, procid, curg, p;

@@ -13,5 +13,6 @@ int cmd_var(int argc, char *argv[]);
 int cmd_summary(int argc, char *argv[]);
 int cmd_top(int argc, char *argv[]);
 int cmd_heap(int argc, char *argv[]);
+int cmd_stacks(int argc, char *argv[]);
 
 #endif

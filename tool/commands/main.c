@@ -26,6 +26,7 @@ static const char USAGE[] =
     "  top        a refreshing view of the goroutines grouped by function (no eBPF, no stop)\n"
     "  heap       the heap of a running program: pages, sweep, large objects, mcaches, spans by size class\n"
     "             (no eBPF, no stop)\n"
+    "  stacks     every goroutine's whole stack, as Go's own dump prints it (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -59,6 +60,7 @@ static const struct command COMMANDS[] = {
     {"summary", cmd_summary},
     {"top", cmd_top},
     {"heap", cmd_heap},
+    {"stacks", cmd_stacks},
 };
 /* clang-format on */
 

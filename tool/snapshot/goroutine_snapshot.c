@@ -26,8 +26,9 @@ static uint64_t field(const uint8_t *g, int off, int size) {
 
 /* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
 static size_t g_extent(const struct g_offsets *o) {
-    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,  o->gopc,
-                    o->parent_goid,  o->sched_pc, o->sched_bp,   o->waitsince};
+    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,   o->gopc,      o->parent_goid,
+                    o->sched_pc,     o->sched_bp, o->sched_sp,   o->waitsince, o->syscallsp, o->syscallpc,
+                    o->stack_lo,     o->stack_hi, o->lockedm,    o->labels};
     int end = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         end = fields[i] + 8 > end ? fields[i] + 8 : end;
@@ -48,7 +49,9 @@ static int64_t waited(const struct g_offsets *o, const uint8_t *g, uint32_t stat
 
 /* Decodes one g's bytes; false when they do not look like a g (it may have been reused meanwhile). */
 static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, struct goroutine *out) {
-    out->status = (uint32_t)field(g, o->atomicstatus, 4) & ~(uint32_t)G_SCAN;
+    uint32_t status = (uint32_t)field(g, o->atomicstatus, 4);
+    out->status = status & ~(uint32_t)G_SCAN;
+    out->scan = (status & G_SCAN) != 0;
     out->goid = field(g, o->goid, 8);
     out->reason = (uint8_t)field(g, o->waitreason, 1);
     out->startpc = field(g, o->startpc, 8);
@@ -56,6 +59,13 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, s
     out->parent = field(g, o->parent_goid, 8);
     out->sched_pc = field(g, o->sched_pc, 8);
     out->sched_bp = field(g, o->sched_bp, 8);
+    out->sched_sp = field(g, o->sched_sp, 8);
+    out->syscall_pc = field(g, o->syscallpc, 8);
+    out->syscall_sp = field(g, o->syscallsp, 8);
+    out->stack_lo = field(g, o->stack_lo, 8);
+    out->stack_hi = field(g, o->stack_hi, 8);
+    out->lockedm = field(g, o->lockedm, 8);
+    out->labels = field(g, o->labels, 8);
     out->current_pc = 0;
     out->waited_ns = waited(o, g, out->status, now);
     return out->status < STATUSES;
@@ -317,6 +327,8 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
         walk_stacks(s);
     if (rc == 0 && s->heap)
         heap_view_read(s->heap, &s->state, &s->t, &s->bytes_read);
+    if (rc == 0 && s->while_stopped)
+        s->while_stopped(s, s->while_stopped_ctx);
     thaw_process(); /* the reading is done: the target runs again before gmon prints */
     return rc;
 }

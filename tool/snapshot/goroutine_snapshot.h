@@ -22,11 +22,15 @@ struct heap_view;
 struct goroutine {
     uint64_t goid, startpc, gopc;
     uint64_t parent; /* the goroutine that created it (g.parentGoid, Go 1.21+; see snapshot_has_parent) */
-    uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
+    uint64_t sched_pc, sched_bp, sched_sp; /* where it stopped running (stale while it runs) */
+    uint64_t syscall_pc, syscall_sp;       /* where it entered a system call (0: it is not in one) */
+    uint64_t stack_lo, stack_hi;           /* its stack: [lo, hi) */
+    uint64_t lockedm, labels;              /* the M it is locked to (0: none); its pprof labels (0: none) */
     uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
     int64_t waited_ns;   /* blocked about this long (g.waitsince, stamped by the GC); -1: unknown */
     uint32_t status;
     uint8_t reason;
+    bool scan; /* the GC holds its _Gscan bit: it is scanning the stack now */
 };
 
 /* Which location of a goroutine to show: its start function, its go statement, or where it is now. */
@@ -70,6 +74,10 @@ struct goroutine_snapshot {
      * running P's M runs); reads are taken again until they do, a few times at most. */
     bool consistent;
     int attempts;
+    /* Called once the goroutines are read, while the process is still frozen (--freeze): for readers that
+     * need more of its memory in the same moment (gmon stacks walks every stack there). */
+    void (*while_stopped)(struct goroutine_snapshot *s, void *ctx);
+    void *while_stopped_ctx;
     struct snapshot_pcs {
         struct pc_cache at_return, func; /* symbolized once per PC, kept across refreshes */
     } * pcs;

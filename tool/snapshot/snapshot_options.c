@@ -19,6 +19,12 @@ static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID
                                         {"refresh", required_argument, NULL, SNAP_REFRESH},
                                         {"count", required_argument, NULL, SNAP_COUNT},
                                         {"name", required_argument, NULL, SNAP_NAME},
+                                        {"goid", required_argument, NULL, SNAP_GOID},
+                                        {"match", required_argument, NULL, SNAP_MATCH},
+                                        {"group", no_argument, NULL, SNAP_GROUP},
+                                        {"system", no_argument, NULL, SNAP_SYSTEM},
+                                        {"output", required_argument, NULL, SNAP_OUTPUT},
+                                        {"o", required_argument, NULL, SNAP_OUTPUT},
                                         {NULL, 0, NULL, 0}};
 
 /* One accepted option's value into o; false after printing why it is bad. */
@@ -44,6 +50,24 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
         return true;
     case SNAP_PC:
         return snapshot_parse_pc(cmd, arg, &o->pc);
+    case SNAP_GOID:
+        if (o->ngoids == SNAPSHOT_MAX_GOIDS) {
+            cli_error(cmd, "at most %d --goid options", SNAPSHOT_MAX_GOIDS);
+            return false;
+        }
+        return cli_parse_uint(cmd, "--goid", arg, 1, UINT64_MAX, &o->goids[o->ngoids++]);
+    case SNAP_MATCH:
+        o->match = arg;
+        return true;
+    case SNAP_GROUP:
+        o->group = true;
+        return true;
+    case SNAP_SYSTEM:
+        o->system = true;
+        return true;
+    case SNAP_OUTPUT:
+        o->output = arg;
+        return true;
     case SNAP_REFRESH:
         return cli_parse_uint(cmd, "--refresh", arg, 1, 3600, &o->refresh_s);
     default: /* SNAP_COUNT */

@@ -16,13 +16,21 @@ enum snapshot_option {
     SNAP_REFRESH = 1 << 5,  /* --refresh SECS (default 2) */
     SNAP_COUNT = 1 << 6,    /* --count N */
     SNAP_NAME = 1 << 7,     /* --name NAME (required when taken) */
+    SNAP_GOID = 1 << 8,     /* --goid N, repeatable */
+    SNAP_MATCH = 1 << 9,    /* --match REGEX */
+    SNAP_GROUP = 1 << 10,   /* --group */
+    SNAP_SYSTEM = 1 << 11,  /* --system */
+    SNAP_OUTPUT = 1 << 12,  /* -o / --output FILE */
 };
+enum { SNAPSHOT_MAX_GOIDS = 64 };
 
 struct snapshot_options {
     int pid;               /* --pid, or the main process of --container: every snapshot command needs one */
     const char *container; /* --container as given */
-    const char *bin, *name;
-    bool json, freeze, no_color;
+    const char *bin, *name, *match, *output;
+    bool json, freeze, no_color, group, system;
+    uint64_t goids[SNAPSHOT_MAX_GOIDS];
+    size_t ngoids;
     enum snapshot_pc pc;
     uint64_t refresh_s, count;
 };
