@@ -170,8 +170,9 @@ void trace_print_json(struct json_writer *w, const struct goroutine_snapshot *s,
     }
     json_key(w, "stack");
     json_string(w, tr->kind == TRACE_RUNNING ? "running: unavailable without --freeze"
-                   : tr->walk_complete       ? "complete"
-                                             : stack_end_text(tr->walk.end));
+                   : tr->walk.end == STACK_END_DEPTH && tr->walk_complete
+                       ? "complete up to the release's 100 frames"
+                       : stack_end_text(tr->walk.end));
     json_key(w, "frames");
     json_begin_array(w);
     for (size_t i = 0; tr->kind == TRACE_FRAMES && i < tr->n; i++)

@@ -62,6 +62,10 @@ const char *stack_end_text(enum stack_end end) {
     switch (end) {
     case STACK_END_TOP:
         return "complete";
+    case STACK_END_SPWRITE:
+        return "ends at a function that switches stacks";
+    case STACK_END_ZERO_RETURN:
+        return "ends at a zero return address";
     case STACK_END_DEPTH:
         return "deeper than the walk limit";
     case STACK_END_UNKNOWN_PC:
@@ -115,13 +119,15 @@ struct stack_walk_result stack_walk(const struct pclntab *t, uint64_t bias,
         uint8_t flag = f->fn.flag;
         if (r.n == 1 && b->in_syscall)
             flag &= (uint8_t)~FUNCFLAG_SPWRITE; /* Syscall functions move SP only after entersyscall */
-        if (flag & (FUNCFLAG_TOPFRAME | FUNCFLAG_SPWRITE))
+        if (flag & FUNCFLAG_TOPFRAME)
             return r;
+        if (flag & FUNCFLAG_SPWRITE)
+            return stop(r, STACK_END_SPWRITE, pc);
         uint64_t lr;
         if (!stack_memory_read(m, f->fp - 8, &lr, 8))
             return stop(r, STACK_END_UNREADABLE, f->fp - 8);
         if (lr == 0)
-            return r;
+            return stop(r, STACK_END_ZERO_RETURN, f->fp - 8);
         if (f->fp <= sp)
             return stop(r, STACK_END_BAD_FRAME, f->fp);
         trap = is_trap(&f->fn, rules);

@@ -40,11 +40,13 @@ struct stack_frame_raw {
 };
 
 enum stack_end {
-    STACK_END_TOP, /* reached runtime.goexit (or another TOPFRAME), an SP-writing function or a zero return */
-    STACK_END_DEPTH,      /* max frames walked: more above */
-    STACK_END_UNKNOWN_PC, /* a PC outside every Go function */
-    STACK_END_UNREADABLE, /* stack memory that could not be read */
-    STACK_END_BAD_FRAME,  /* a frame outside the stack, or one that does not move up */
+    STACK_END_TOP,         /* reached runtime.goexit (or another TOPFRAME function): the whole stack */
+    STACK_END_SPWRITE,     /* reached a function that moves SP its own way (Go's unwinder stops there too) */
+    STACK_END_ZERO_RETURN, /* a zero return address (Go's unwinder stops there too) */
+    STACK_END_DEPTH,       /* max frames walked: more above */
+    STACK_END_UNKNOWN_PC,  /* a PC outside every Go function */
+    STACK_END_UNREADABLE,  /* stack memory that could not be read */
+    STACK_END_BAD_FRAME,   /* a frame outside the stack, or one that does not move up */
 };
 
 struct stack_walk_result {
