@@ -16,6 +16,7 @@
 #include "json_writer.h"
 #include "option_help.h"
 #include "snapshot_options.h"
+#include "stack_dump.h"
 #include "stack_groups.h"
 
 static const char USAGE[] =
@@ -47,31 +48,20 @@ static const char USAGE[] =
 
 struct stacks_run {
     const struct snapshot_options *o;
-    struct traceback_rules rules;
-    struct trace_builder builder;
-    struct goroutine_trace tr;
     regex_t match;
     bool has_match;
     FILE *out; /* stdout, or a temporary file while the process is frozen */
     struct stack_groups groups;
     struct json_writer json;
-    size_t printed, system_hidden, running, incomplete;
-    bool failed;
+    size_t printed, running, incomplete;
 };
-
-static bool wanted_goid(const struct snapshot_options *o, uint64_t goid) {
-    for (size_t i = 0; i < o->ngoids; i++)
-        if (o->goids[i] == goid)
-            return true;
-    return o->ngoids == 0;
-}
 
 static bool read_memory(void *ctx, uint64_t addr, void *buf, size_t len) {
     return proc_read(*(const int *)ctx, addr, buf, len);
 }
 
 /* The goroutine's lines into a fresh buffer (header and body, or the group key); NULL when out of memory. */
-static char *render(struct stacks_run *r, const struct goroutine_snapshot *s, bool group_key) {
+static char *render(const struct stack_dump *d, const struct goroutine_snapshot *s, bool group_key) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -79,22 +69,32 @@ static char *render(struct stacks_run *r, const struct goroutine_snapshot *s, bo
         return NULL;
     if (group_key) {
         char status[96];
-        trace_status_text(s, r->tr.g, status, sizeof(status));
-        fprintf(f, "%s%s%s\n", status, r->tr.g->lockedm ? ", locked to thread" : "",
-                r->tr.kind == TRACE_RUNNING ? "" : "");
-        trace_print_body(f, &r->tr, &r->rules, false);
+        trace_status_text(s, d->tr.g, status, sizeof(status));
+        fprintf(f, "%s%s\n", status, d->tr.g->lockedm ? ", locked to thread" : "");
+        trace_print_body(f, &d->tr, &d->rules, false);
     } else {
-        trace_print(f, s, &r->tr, &r->rules);
+        trace_print(f, s, &d->tr, &d->rules);
     }
     fclose(f);
     return text;
 }
 
-static void emit(struct stacks_run *r, const struct goroutine_snapshot *s) {
-    const struct goroutine *g = r->tr.g;
-    char *text = render(r, s, false);
+static void begin(struct stack_dump *d, struct goroutine_snapshot *s) {
+    struct stacks_run *r = d->ctx;
+    if (!r->o->json)
+        return;
+    json_init(&r->json, r->out);
+    snapshot_json_begin(s, &r->json);
+    json_key(&r->json, "goroutines");
+    json_begin_array(&r->json);
+}
+
+static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
+    struct stacks_run *r = d->ctx;
+    const struct goroutine *g = d->tr.g;
+    char *text = render(d, s, false);
     if (!text) {
-        r->failed = true;
+        d->failed = true;
         return;
     }
     if (r->has_match && regexec(&r->match, text, 0, NULL, 0) != 0) {
@@ -102,63 +102,40 @@ static void emit(struct stacks_run *r, const struct goroutine_snapshot *s) {
         return;
     }
     r->printed++;
-    r->running += r->tr.kind == TRACE_RUNNING;
-    r->incomplete += r->tr.kind == TRACE_FRAMES && !r->tr.walk_complete;
+    r->running += d->tr.kind == TRACE_RUNNING;
+    r->incomplete += d->tr.kind == TRACE_FRAMES && !d->tr.walk_complete;
     if (r->o->group) {
-        char *key = render(r, s, true);
+        char *key = render(d, s, true);
         if (!key || !stack_groups_add(&r->groups, key, g->goid))
-            r->failed = true;
+            d->failed = true;
         free(key);
     } else if (r->o->json) {
         struct goroutine_labels labels;
         int pid = s->t.pid;
-        goroutine_labels_read(g->labels, r->rules.minor, read_memory, &pid, &labels);
-        trace_print_json(&r->json, s, &r->tr, &r->rules, &labels);
+        goroutine_labels_read(g->labels, d->rules.minor, read_memory, &pid, &labels);
+        trace_print_json(&r->json, s, &d->tr, &d->rules, &labels);
     } else {
         fprintf(r->out, "%s%s", r->printed > 1 ? "\n" : "", text);
     }
     free(text);
 }
 
-/* Runs while the goroutines just read are still what they were (and the process stopped, with --freeze). */
-static void walk_all(struct goroutine_snapshot *s, void *ctx) {
-    struct stacks_run *r = ctx;
-    trace_builder_init(&r->builder, &s->t.bin.pcln, s->t.load_bias, &r->rules, s->t.pid, &s->bytes_read);
-    if (r->o->json) {
-        json_init(&r->json, r->out);
-        snapshot_json_begin(s, &r->json);
-        json_key(&r->json, "goroutines");
-        json_begin_array(&r->json);
-    }
-    for (size_t i = 0; i < s->n && !r->failed; i++) {
-        const struct goroutine *g = &s->gs[i];
-        if (!wanted_goid(r->o, g->goid))
-            continue;
-        if (!goroutine_trace_build(&r->builder, g, 0, 0, &r->tr)) {
-            r->failed = true;
-            break;
-        }
-        if (!r->o->system && !r->o->ngoids &&
-            goroutine_is_system(&s->t.bin.pcln, s->t.load_bias, g, &r->tr)) {
-            r->system_hidden++;
-            continue;
-        }
-        emit(r, s);
-    }
-    if (r->o->json) {
-        json_end_array(&r->json);
-        json_end_object(&r->json);
-        fputc('\n', r->out);
-    }
-    trace_builder_free(&r->builder);
+static void end(struct stack_dump *d, struct goroutine_snapshot *s) {
+    struct stacks_run *r = d->ctx;
+    (void)s;
+    if (!r->o->json)
+        return;
+    json_end_array(&r->json);
+    json_end_object(&r->json);
+    fputc('\n', r->out);
 }
 
-static void print_summary(const struct stacks_run *r, const struct goroutine_snapshot *s) {
-    fprintf(stderr, "gmon stacks: %zu goroutines of process %d (%s)", s->n, s->t.pid,
-            s->t.bin.version_string);
-    fprintf(stderr, ": %zu printed", r->printed);
-    if (r->system_hidden)
-        fprintf(stderr, ", %zu of the runtime left out (--system shows them)", r->system_hidden);
+static void print_summary(const struct stacks_run *r, const struct stack_dump *d,
+                          const struct goroutine_snapshot *s) {
+    fprintf(stderr, "gmon stacks: %zu goroutines of process %d (%s): %zu printed", s->n, s->t.pid,
+            s->t.bin.version_string, r->printed);
+    if (d->system_hidden)
+        fprintf(stderr, ", %zu of the runtime left out (--system shows them)", d->system_hidden);
     if (r->running)
         fprintf(stderr, ", %zu running on a thread (no stack without --freeze)", r->running);
     if (r->incomplete)
@@ -177,40 +154,24 @@ static void copy_out(FILE *from) {
         fwrite(buf, 1, n, stdout);
 }
 
-static int run(struct stacks_run *r, struct goroutine_snapshot *s, const struct snapshot_options *o) {
-    struct gmon_error err;
-    if (snapshot_open(s, o->pid, o->bin, &err) != 0) {
-        cli_error("stacks", "%s", err.msg);
-        return GMON_EXIT_BAD_INPUT;
-    }
-    if (!traceback_rules_for(s->t.bin.version.minor, &r->rules)) {
-        cli_error("stacks",
-                  "process %d: Go %s is outside the releases gmon knows the traceback of (1.17-1.27)", o->pid,
-                  s->t.bin.version_string);
-        return GMON_EXIT_BAD_INPUT;
-    }
-    r->out = o->freeze ? tmpfile() : stdout;
+static int run(struct stacks_run *r, struct goroutine_snapshot *s) {
+    r->out = r->o->freeze ? tmpfile() : stdout;
     if (!r->out) {
         cli_error("stacks", "cannot create a temporary file for the frozen read");
         return GMON_EXIT_FAILED;
     }
-    s->while_stopped = walk_all;
-    s->while_stopped_ctx = r;
-    if (snapshot_take(s, o->freeze, &err) != 0) {
-        cli_error("stacks", "%s", err.msg);
-        return GMON_EXIT_BAD_INPUT;
+    struct stack_dump d = {.o = r->o, .begin = begin, .each = each, .end = end, .ctx = r};
+    int rc = stack_dump_run(&d, s, "stacks");
+    if (rc == GMON_EXIT_OK) {
+        if (r->o->freeze)
+            copy_out(r->out);
+        if (r->o->group)
+            stack_groups_print(&r->groups, stdout);
+        fflush(stdout);
+        print_summary(r, &d, s);
     }
-    if (o->freeze)
-        copy_out(r->out);
-    if (o->group)
-        stack_groups_print(&r->groups, stdout);
-    fflush(stdout);
-    print_summary(r, s);
-    if (r->failed) {
-        cli_error("stacks", "out of memory while reading the stacks");
-        return GMON_EXIT_FAILED;
-    }
-    return GMON_EXIT_OK;
+    stack_dump_free(&d);
+    return rc;
 }
 
 int cmd_stacks(int argc, char *argv[]) {
@@ -241,13 +202,12 @@ int cmd_stacks(int argc, char *argv[]) {
         }
         r.has_match = true;
     }
-    int rc = run(&r, &s, &o);
+    int rc = run(&r, &s);
     if (r.out && r.out != stdout)
         fclose(r.out);
     if (r.has_match)
         regfree(&r.match);
     stack_groups_free(&r.groups);
-    goroutine_trace_free(&r.tr);
     snapshot_close(&s);
     return rc;
 }

@@ -14,5 +14,6 @@ int cmd_summary(int argc, char *argv[]);
 int cmd_top(int argc, char *argv[]);
 int cmd_heap(int argc, char *argv[]);
 int cmd_stacks(int argc, char *argv[]);
+int cmd_pprof(int argc, char *argv[]);
 
 #endif

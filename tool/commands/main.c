@@ -27,6 +27,7 @@ static const char USAGE[] =
     "  heap       the heap of a running program: pages, sweep, large objects, mcaches, spans by size class\n"
     "             (no eBPF, no stop)\n"
     "  stacks     every goroutine's whole stack, as Go's own dump prints it (no eBPF, no stop)\n"
+    "  pprof goroutine  the goroutine profile for go tool pprof, as net/http/pprof gives it (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -61,6 +62,7 @@ static const struct command COMMANDS[] = {
     {"top", cmd_top},
     {"heap", cmd_heap},
     {"stacks", cmd_stacks},
+    {"pprof", cmd_pprof},
 };
 /* clang-format on */
 

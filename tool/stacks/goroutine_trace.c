@@ -88,9 +88,13 @@ static bool panicky(const char *callee) {
 }
 
 /* showfuncinfo at traceback level 1. callee: the logical frame just inside this one (NULL: none). */
+bool trace_elides_wrapper(const struct traceback_rules *r, uint8_t funcid, const char *callee) {
+    return funcid == r->funcid_wrapper && !panicky(callee);
+}
+
 static bool show_frame(const struct traceback_rules *r, const char *name, uint8_t funcid, const char *callee,
                        bool first_frame) {
-    if (funcid == r->funcid_wrapper && !panicky(callee))
+    if (trace_elides_wrapper(r, funcid, callee))
         return false;
     if (strcmp(name, "runtime.gopanic") == 0 && !first_frame)
         return true;
@@ -252,7 +256,10 @@ static long expand_frames(struct trace_builder *b, struct goroutine_trace *tr) {
                                         .offset = !inlined && f->pc > entry ? f->pc - entry : 0,
                                         .inlined = inlined,
                                         .args = tr->text_len,
-                                        .pc = f->pc};
+                                        .pc = f->pc,
+                                        .sym_pc = sym_pc,
+                                        .funcid = lf[j].funcid,
+                                        .start_line = lf[j].start_line};
             if (!inlined)
                 format_args(b, tr, &f->fn, f->fp, sym_pc);
             text_end(tr);
@@ -315,7 +322,7 @@ static void find_creator(struct trace_builder *b, const struct goroutine *g, str
 bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g, uint64_t regs_pc,
                            uint64_t regs_sp, struct goroutine_trace *tr) {
     tr->g = g;
-    tr->n = 0;
+    tr->n = tr->nall = 0;
     tr->text_len = 0;
     tr->walk = (struct stack_walk_result){0, STACK_END_TOP, 0};
     tr->walk_complete = true;
@@ -350,6 +357,7 @@ bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g, u
     long all = expand_frames(b, tr);
     if (all < 0)
         return false;
+    tr->nall = (size_t)all;
     select_frames(b, tr, (size_t)all);
     return true;
 }

@@ -32,8 +32,11 @@ struct trace_frame {
     int line;
     uint64_t offset; /* the +0x printed after file:line; 0: none (inlined frames, or a PC at the entry) */
     bool inlined;
-    size_t args; /* offset of the argument text in the trace's text (physical frames) */
-    uint64_t pc; /* the physical frame's PC */
+    size_t args;     /* offset of the argument text in the trace's text (physical frames) */
+    uint64_t pc;     /* the physical frame's PC */
+    uint64_t sym_pc; /* where it is looked up: pc - 1 for a return address */
+    uint8_t funcid;  /* the release's abi.FuncID */
+    int start_line;  /* of the function's declaration (Go 1.20+), 0: not recorded */
 };
 
 enum trace_kind {
@@ -61,8 +64,8 @@ struct goroutine_trace {
     size_t text_len, text_cap;
     struct stack_frame_raw *raw;
     size_t raw_cap;
-    struct trace_frame *all; /* every logical frame, before selection */
-    size_t all_cap;
+    struct trace_frame *all; /* every logical frame walked, runtime ones included, before selection */
+    size_t nall, all_cap;
     bool *shown;
 };
 
@@ -87,6 +90,9 @@ void goroutine_trace_free(struct goroutine_trace *tr);
 static inline const char *trace_frame_args(const struct goroutine_trace *tr, const struct trace_frame *f) {
     return tr->text + f->args;
 }
+
+/* elideWrapperCalling: whether Go leaves a wrapper frame out, given the frame it called (NULL: none). */
+bool trace_elides_wrapper(const struct traceback_rules *r, uint8_t funcid, const char *callee);
 
 /* True for what Go hides from tracebacks at level 1 (runtime/traceback.go isSystemGoroutine): goroutines that
  * the runtime started, except runtime.main, and the finalizer goroutine while it runs no finalizer. */

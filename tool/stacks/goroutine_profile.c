@@ -1,0 +1,67 @@
+#include "goroutine_profile.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc_target.h"
+
+uint64_t goroutine_profile_mapping(struct profile_builder *p, int pid) {
+    char path[64], exe[4096] = {0}, line[8192];
+    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+    if (readlink(path, exe, sizeof(exe) - 1) <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    uint64_t id = 0;
+    struct maps_entry e;
+    while (!id && fgets(line, sizeof(line), f))
+        if (proc_maps_parse_line(line, &e) && e.perms[2] == 'x' && strcmp(e.path, exe) == 0)
+            id = profile_add_mapping(p, e.start, e.end, e.offset, exe, NULL);
+    fclose(f);
+    return id;
+}
+
+/* runtime/mprof.go saveg: 32 frames up to 1.22 (StackRecord.Stack0), debug.profstackdepth (128) from 1.23. */
+static size_t max_depth(const struct traceback_rules *r) {
+    return r->minor >= 23 ? 128 : 32;
+}
+
+bool goroutine_profile_add(struct profile_builder *p, uint64_t mapping, const struct goroutine_trace *tr,
+                           const struct traceback_rules *r, const struct goroutine_labels *labels) {
+    enum { MAX_DEPTH = 128, MAX_LINES = 64 };
+    uint64_t locs[MAX_DEPTH];
+    size_t nlocs = 0, depth = 0, limit = max_depth(r);
+    struct profile_line lines[MAX_LINES];
+    size_t nlines = 0;
+    uint64_t at_sym = 0; /* where the physical frame of the lines gathered is looked up */
+    const char *callee = NULL;
+    for (size_t i = 0; i < tr->nall && depth < limit; i++) {
+        const struct trace_frame *f = &tr->all[i];
+        if (strcmp(f->function, "runtime.goexit") == 0)
+            break; /* runtime/pprof's allFrames stops there */
+        bool skip = trace_elides_wrapper(r, f->funcid, callee);
+        callee = f->function;
+        at_sym = f->sym_pc;
+        if (!skip && nlines < MAX_LINES) {
+            lines[nlines++] = (struct profile_line){f->function, f->file, f->line, f->start_line};
+            depth++;
+        }
+        /* a physical frame's inlined callees come first, the function itself last: one location */
+        if (!f->inlined && nlines) {
+            locs[nlocs++] = profile_location(p, mapping, at_sym, lines, nlines);
+            nlines = 0;
+        }
+    }
+    if (nlines) /* cut inside a physical frame */
+        locs[nlocs++] = profile_location(p, mapping, at_sym, lines, nlines);
+    struct profile_label pl[GOROUTINE_LABELS_MAX];
+    size_t npl = 0;
+    for (size_t i = 0; labels && !labels->problem && i < labels->n; i++)
+        pl[npl++] = (struct profile_label){labels->key[i], labels->value[i]};
+    int64_t one = 1;
+    return profile_add_sample(p, locs, nlocs, &one, pl, npl);
+}
