@@ -19,9 +19,19 @@ struct command_page {
 };
 
 const command_page COMMANDS[] = {
-    {"lifecycle", "lifecycle.md"}, {"gc", "gc.md"},   {"gr", "gr.md"},           {"gr seq", "gr.md"},
-    {"sched", "sched.md"},         {"gm", "gm.md"},   {"summary", "summary.md"}, {"top", "top.md"},
-    {"heap", "heap.md"},           {"var", "var.md"}, {"info", "info.md"},
+    {"lifecycle", "lifecycle.md"},
+    {"gc", "gc.md"},
+    {"gr", "gr.md"},
+    {"gr seq", "gr.md"},
+    {"sched", "sched.md"},
+    {"gm", "gm.md"},
+    {"summary", "summary.md"},
+    {"top", "top.md"},
+    {"heap", "heap.md"},
+    {"var", "var.md"},
+    {"info", "info.md"},
+    {"stacks", "stacks.md"},
+    {"pprof goroutine", "pprof.md"},
 };
 
 std::string read_text(const std::string &path) {

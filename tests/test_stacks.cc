@@ -216,3 +216,79 @@ TEST_P(StacksCorpus, EveryStackWalksToItsTop) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Npm, StacksCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+
+namespace {
+
+// `go tool pprof -traces` of a profile: each distinct trace (its labels, then its frames) with its count.
+std::map<std::string, int> pprof_traces(const std::string &profile) {
+    auto r = run(std::string(GO_EXECUTABLE) + " tool pprof -traces " + profile);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::map<std::string, int> out;
+    std::string labels, frames;
+    int count = -1;
+    auto flush = [&] {
+        if (count >= 0)
+            out[labels + frames] += count;
+        labels.clear();
+        frames.clear();
+        count = -1;
+    };
+    for (const auto &l : lines(r.out)) {
+        std::smatch m;
+        if (l.rfind("-----------+", 0) == 0)
+            flush();
+        else if (count < 0 && std::regex_match(l, m, std::regex(R"(\s+([\w.]+):\s+(.*))")))
+            labels += m[1].str() + "=" + m[2].str() + " ";
+        else if (count < 0 && std::regex_match(l, m, std::regex(R"(\s+(\d+)\s+(\S.*))"))) {
+            count = std::stoi(m[1]);
+            frames = m[2].str() + "\n";
+        } else if (count >= 0 && std::regex_match(l, m, std::regex(R"(\s+(\S.*))")))
+            frames += m[1].str() + "\n";
+    }
+    flush();
+    return out;
+}
+
+} // namespace
+
+// go tool pprof reads gmon's goroutine profile and lists the same stacks, counts and labels as the program's
+// own /debug/pprof/goroutine for the fixture's parked population (the spinner and the handler that serves the
+// program's own profile are on a thread).
+TEST(PprofGoroutine, SameTracesAsTheProgramsOwnProfile) {
+    stacks_fixture f(fixture("stacks-pie"));
+    std::string dir = scratch_dir();
+    ASSERT_EQ(run("curl -s -o " + dir + "/own.pb.gz 'http://" + f.addr + "/debug/pprof/goroutine'").status,
+              0);
+    auto r = gmon("pprof goroutine --pid " + std::to_string(f.pid()) + " -o " + dir + "/gmon.pb.gz");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("1 running on a thread left out"), std::string::npos) << r.err;
+    auto own = pprof_traces(dir + "/own.pb.gz"), mine = pprof_traces(dir + "/gmon.pb.gz");
+    int compared = 0;
+    for (const auto &[trace, count] : own) {
+        if (trace.find("main.") == std::string::npos || trace.find("main.spin") != std::string::npos)
+            continue;
+        compared += count;
+        EXPECT_EQ(mine[trace], count) << trace;
+    }
+    EXPECT_GE(compared, 19);
+    for (const auto &[trace, count] : mine)
+        EXPECT_EQ(own.count(trace), 1u) << "gmon's profile has a trace the program's has not:\n" << trace;
+    EXPECT_NE(mine.count("shard=7 worker=labelled runtime.gopark\nruntime.chanrecv\nruntime.chanrecv1\n"
+                         "main.labelled.func1\nruntime/pprof.Do\nmain.labelled\n"),
+              0u);
+    auto tags = run(std::string(GO_EXECUTABLE) + " tool pprof -tags " + dir + "/gmon.pb.gz");
+    EXPECT_NE(tags.out.find("labelled"), std::string::npos) << tags.out;
+    auto top = run(std::string(GO_EXECUTABLE) + " tool pprof -top " + dir + "/gmon.pb.gz");
+    EXPECT_EQ(top.status, 0) << top.err;
+    EXPECT_NE(top.out.find("Type: goroutine"), std::string::npos) << top.out;
+}
+
+TEST(PprofGoroutine, RefusesWhatItCannotWrite) {
+    auto none = gmon("pprof");
+    EXPECT_EQ(none.status, 2);
+    auto other = gmon("pprof threadcreate --pid 1");
+    EXPECT_EQ(other.status, 2);
+    EXPECT_NE(other.err.find("\"threadcreate\" is not a profile"), std::string::npos) << other.err;
+    auto dir = gmon("pprof goroutine --pid " + std::to_string(getpid()) + " -o /nonexistent/dir/p.pb.gz");
+    EXPECT_EQ(dir.status, 2) << dir.err; // this test process is not a Go program: refused before writing
+}

@@ -9,7 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
-targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply)
+targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack)
+# fuzz_goroutine_stack symbolizes the crafted stacks with a real binary's functions.
+export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
 
 seed_go_binary() {
@@ -66,6 +68,18 @@ seed_cli() {
 # A real inspect reply of Docker 20.10 (trimmed) and its "No such container" error, kept in seeds/.
 seed_engine_reply() {
     cp "$here"/seeds/engine_reply/* "$1/"
+}
+
+# Real stacks: a goroutine of the stacks fixture, read live (the 64-byte header gmon's harness expects, then
+# its stack from SP to the top), and a few shapes of bytes.
+seed_goroutine_stack() {
+    python3 - "$1" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+for i, fill in enumerate([b"\0", b"\xff", bytes(range(256))]):
+    header = struct.pack("<QBBB5xQQQQQQ", 1, 4, i & 1, 2, 0, 0x2000 * i, 64, 0x3000, 0, 8)
+    open(os.path.join(out, "shape%d" % i), "wb").write(header + fill * (8192 // len(fill)))
+PY
 }
 
 run_target() {

@@ -30,9 +30,8 @@ static const char USAGE[] =
         HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
     "\n"
     "Examples:\n"
-    "  gmon pprof goroutine --pid 4242 -o goroutines.pb.gz\n"
-    "  go tool pprof -traces goroutines.pb.gz          every distinct stack with its count\n"
-    "  gmon pprof goroutine --pid 4242 > g.pb.gz && go tool pprof -top g.pb.gz\n";
+    "  gmon pprof goroutine --pid 4242 -o g.pb.gz        then: go tool pprof -traces g.pb.gz\n"
+    "  gmon pprof goroutine --container web > g.pb.gz  then: go tool pprof -top g.pb.gz\n";
 
 struct profile_run {
     struct profile_builder p;
