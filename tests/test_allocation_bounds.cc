@@ -511,7 +511,7 @@ TEST(AllocationBounds, GoroutinesPastTheBoundAreRefused) {
 
 // At the bound gmon reads the list: the goroutines the fixture has, every other entry (nil) skipped. The
 // goroutine pointers are read whole (8 bytes each: 128 MiB here), the goroutines themselves in chunks, and
-// the array they are kept in (72 bytes each, reserved for all of them but written only for live ones) needs
+// the array they are kept in (80 bytes each, reserved for all of them but written only for live ones) needs
 // the larger address space.
 TEST(AllocationBounds, GoroutinesAtTheBoundAreRead) {
     swapped_list target("allgs", MAX_GOROUTINES);

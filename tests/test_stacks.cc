@@ -117,6 +117,67 @@ TEST_P(StacksVariant, EqualsTheProgramsOwnDump) {
 INSTANTIATE_TEST_SUITE_P(Fixture, StacksVariant,
                          ::testing::Values("plain", "stripped", "stripped-bin", "pie", "cgo"));
 
+// A minute after the fixture's GC stamped g.waitsince, Go prints ", 1 minutes" in the headers of the blocked
+// goroutines; gmon prints it in the same headers (it reads waitsince and the same monotonic clock).
+TEST(Stacks, MinutesWaitedAsGoPrintsThem) {
+    stacks_fixture f(fixture("stacks-stripped"));
+    ASSERT_FALSE(f.addr.empty());
+    sleep(61);
+    auto before = blocks(f.own_dump());
+    auto r = gmon("stacks --pid " + std::to_string(f.pid()));
+    auto after = blocks(f.own_dump());
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto mine = blocks(r.out);
+    int with_minutes = 0;
+    for (const auto &[id, block] : before) {
+        if (!after.count(id) || after[id] != block || block.find("[running]") != std::string::npos ||
+            block.find("[runnable]") != std::string::npos)
+            continue;
+        with_minutes += block.find(", 1 minutes]:") != std::string::npos;
+        EXPECT_EQ(mine[id], block) << "goroutine " << id;
+    }
+    EXPECT_GE(with_minutes, 15) << r.out;
+}
+
+// Under --freeze the spinning goroutine's thread is stopped: gmon reads its registers and prints its real
+// stack, main.spin. A thread caught in a signal handler (the runtime preempts a spinning goroutine every
+// 10 ms) is on its signal stack: then gmon says the stack is unavailable, never prints a wrong one; of five
+// frozen reads, at least one must catch the goroutine in its loop.
+TEST(Stacks, FreezeShowsTheRunningGoroutinesStack) {
+    stacks_fixture f(fixture("stacks-pie"));
+    std::string spinner;
+    int own_line = 0; // where the program's own dump (which preempts it) shows the loop
+    for (const auto &[id, block] : blocks(f.own_dump())) {
+        std::smatch m;
+        if (std::regex_search(block, m, std::regex(R"(\nmain\.spin\(\)\n\t\S+:(\d+) )"))) {
+            spinner = id;
+            own_line = std::stoi(m[1]);
+        }
+    }
+    ASSERT_FALSE(spinner.empty());
+    std::regex shown(
+        "^goroutine " + spinner +
+        R"( \[(running|runnable|preempted)\]:\nmain\.spin\(\)\n\t/\S+/main\.go:(\d+) \+0x[0-9a-f]+\n)"
+        R"(created by main\.main\n)");
+    std::regex unavailable("^goroutine " + spinner +
+                           R"( \[running\]:\n\tgoroutine running on other thread; stack unavailable\n)");
+    int caught = 0;
+    for (int i = 0; i < 5; i++) {
+        auto r = gmon("stacks --freeze --pid " + std::to_string(f.pid()) + " --goid " + spinner);
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::smatch m;
+        if (std::regex_search(r.out, m, shown)) {
+            caught++;
+            // a line of spin's loop, as the program's own dump shows it
+            EXPECT_LE(std::abs(std::stoi(m[2]) - own_line), 4) << r.out;
+        } else {
+            EXPECT_TRUE(std::regex_search(r.out, unavailable)) << r.out;
+        }
+    }
+    EXPECT_GE(caught, 1);
+    EXPECT_FALSE(f.own_dump().empty()); // the process runs again afterwards
+}
+
 // The spinning goroutine is on a thread: gmon says its stack is unavailable (or, when it was caught between
 // two time slices, shows it in main.spin), and never prints a stale stack.
 TEST(Stacks, RunningGoroutineSaysItsStackIsUnavailable) {
@@ -292,3 +353,60 @@ TEST(PprofGoroutine, RefusesWhatItCannotWrite) {
     auto dir = gmon("pprof goroutine --pid " + std::to_string(getpid()) + " -o /nonexistent/dir/p.pb.gz");
     EXPECT_EQ(dir.status, 2) << dir.err; // this test process is not a Go program: refused before writing
 }
+
+namespace {
+
+std::vector<corpus_entry> lefthook_corpus() {
+    std::vector<corpus_entry> out;
+    for (const auto &e : corpus_manifest())
+        if (e.name.rfind("lefthook-", 0) == 0)
+            out.push_back(e);
+    return out;
+}
+
+} // namespace
+
+class StacksLefthook : public ::testing::TestWithParam<corpus_entry> {};
+
+// lefthook (go1.21, go1.24, go1.27, stripped) waiting for a hook command (sleep): goroutine 1 in a system
+// call inside os/exec, the runtime's goroutines parked; every stack walks to its top, every frame symbolized,
+// and the release's header and created-by forms hold (" in goroutine N" from go1.21).
+TEST_P(StacksLefthook, EveryStackWalksToItsTop) {
+    const corpus_entry &e = GetParam();
+    std::string dir = scratch_dir() + "/lefthook-" + e.name;
+    run("mkdir -p " + dir + " && cd " + dir +
+        " && git init -q . && printf 'manual:\\n  commands:\\n    wait:\\n"
+        "      run: sleep 20\\n' > lefthook.yml");
+    background hook("sh -c 'cd " + dir + " && exec " + corpus(e.name) + " run manual'");
+    std::string pid;
+    for (int i = 0; i < 100 && pid.empty(); i++) {
+        usleep(50 * 1000);
+        if (!run("pgrep -P " + std::to_string(hook.pid()) + " -x sleep").out.empty())
+            pid = std::to_string(hook.pid());
+    }
+    ASSERT_FALSE(pid.empty()) << hook.out() << hook.err();
+    auto r = gmon("stacks --system --json --pid " + pid);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string json = r.out;
+    std::regex stack(R"re("stack":"([^"]*)")re");
+    int n = 0;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), stack); it != std::sregex_iterator();
+         ++it) {
+        n++;
+        std::string how = (*it)[1];
+        EXPECT_TRUE(how == "complete" || how.rfind("running", 0) == 0) << how << "\n" << r.out;
+    }
+    EXPECT_GE(n, 4) << r.out;
+    EXPECT_EQ(json.find(R"("file":"?")"), std::string::npos) << r.out;
+    EXPECT_NE(json.find(R"({"id":1,"status":"syscall")"), std::string::npos) << r.out;
+    EXPECT_NE(json.find(R"("function":"os/exec.(*Cmd).Wait")"), std::string::npos) << r.out;
+    auto text = gmon("stacks --pid " + pid);
+    ASSERT_EQ(text.status, 0) << text.err;
+    EXPECT_NE(text.out.find("goroutine 1 [syscall]:\n"), std::string::npos) << text.out;
+    EXPECT_TRUE(
+        std::regex_search(text.out.substr(text.out.find("\n\n") + 2),
+                          std::regex(R"(\ncreated by \S+ in goroutine \d+\n\t\S+:\d+ \+0x[0-9a-f]+\n)")))
+        << text.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, StacksLefthook, ::testing::ValuesIn(lefthook_corpus()), corpus_test_name);

@@ -62,11 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct goroutine g = {
         .goid = word(data) % 1000,
         .status = (uint32_t)(data[8] % 10),
+        .gopc = text + word(data + 48) % span,
+    };
+    struct goroutine_stack_state st = {
         .sched_pc = text + word(data + 16) % span,
         .sched_sp = IMAGE_BASE + word(data + 24) % (image_size + 16),
         .syscall_pc = data[9] & 1 ? text + word(data + 32) % span : 0,
         .syscall_sp = data[9] & 1 ? IMAGE_BASE + word(data + 40) % (image_size + 16) : 0,
-        .gopc = text + word(data + 48) % span,
         .labels = IMAGE_BASE + word(data + 56) % (image_size + 16),
         .stack_lo = IMAGE_BASE,
         .stack_hi = IMAGE_BASE + image_size,
@@ -78,10 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     b.mem.read = read_image;
     b.max_walk = 1000;
     struct goroutine_trace tr = {0};
-    goroutine_trace_build(&b, &g, 0, 0, &tr);
+    goroutine_trace_build(&b, &g, &st, 0, 0, &tr);
     goroutine_is_system(&bin->pcln, 0, &g, &tr);
     struct goroutine_labels labels;
-    goroutine_labels_read(g.labels, rules.minor, read_labels, NULL, &labels);
+    goroutine_labels_read(st.labels, rules.minor, read_labels, NULL, &labels);
     goroutine_trace_free(&tr);
     trace_builder_free(&b);
     return 0;

@@ -36,7 +36,7 @@ static const char USAGE[] =
 struct profile_run {
     struct profile_builder p;
     uint64_t mapping;
-    size_t goroutines, running, incomplete;
+    size_t goroutines, running, moving, incomplete;
 };
 
 static bool read_memory(void *ctx, uint64_t addr, void *buf, size_t len) {
@@ -50,14 +50,15 @@ static void begin(struct stack_dump *d, struct goroutine_snapshot *s) {
 
 static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
     struct profile_run *r = d->ctx;
-    if (d->tr.kind == TRACE_RUNNING) {
-        r->running++;
+    if (d->tr.kind != TRACE_FRAMES) {
+        r->running += d->tr.kind == TRACE_RUNNING;
+        r->moving += d->tr.kind == TRACE_CHANGED;
         return;
     }
     r->incomplete += !d->tr.walk_complete;
     struct goroutine_labels labels;
     int pid = s->t.pid;
-    goroutine_labels_read(d->tr.g->labels, d->rules.minor, read_memory, &pid, &labels);
+    goroutine_labels_read(d->tr.st.labels, d->rules.minor, read_memory, &pid, &labels);
     if (!goroutine_profile_add(&r->p, r->mapping, &d->tr, &d->rules, &labels))
         d->failed = true;
     r->goroutines++;
@@ -105,6 +106,8 @@ static int profile_goroutines(const struct snapshot_options *o) {
             fprintf(stderr, ", %zu of the runtime left out (--system adds them)", d.system_hidden);
         if (r.running)
             fprintf(stderr, ", %zu running on a thread left out (no stack without --freeze)", r.running);
+        if (r.moving)
+            fprintf(stderr, ", %zu that kept moving while read left out (--freeze reads them)", r.moving);
         if (r.incomplete)
             fprintf(stderr, ", %zu stacks not readable to their end", r.incomplete);
         fputc('\n', stderr);

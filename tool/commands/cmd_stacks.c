@@ -53,7 +53,7 @@ struct stacks_run {
     FILE *out; /* stdout, or a temporary file while the process is frozen */
     struct stack_groups groups;
     struct json_writer json;
-    size_t printed, running, incomplete;
+    size_t printed, running, moving, incomplete;
 };
 
 static bool read_memory(void *ctx, uint64_t addr, void *buf, size_t len) {
@@ -70,7 +70,7 @@ static char *render(const struct stack_dump *d, const struct goroutine_snapshot 
     if (group_key) {
         char status[96];
         trace_status_text(s, d->tr.g, status, sizeof(status));
-        fprintf(f, "%s%s\n", status, d->tr.g->lockedm ? ", locked to thread" : "");
+        fprintf(f, "%s%s\n", status, d->tr.st.lockedm ? ", locked to thread" : "");
         trace_print_body(f, &d->tr, &d->rules, false);
     } else {
         trace_print(f, s, &d->tr, &d->rules);
@@ -103,6 +103,7 @@ static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
     }
     r->printed++;
     r->running += d->tr.kind == TRACE_RUNNING;
+    r->moving += d->tr.kind == TRACE_CHANGED;
     r->incomplete += d->tr.kind == TRACE_FRAMES && !d->tr.walk_complete;
     if (r->o->group) {
         char *key = render(d, s, true);
@@ -112,7 +113,7 @@ static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
     } else if (r->o->json) {
         struct goroutine_labels labels;
         int pid = s->t.pid;
-        goroutine_labels_read(g->labels, d->rules.minor, read_memory, &pid, &labels);
+        goroutine_labels_read(d->tr.st.labels, d->rules.minor, read_memory, &pid, &labels);
         trace_print_json(&r->json, s, &d->tr, &d->rules, &labels);
     } else {
         fprintf(r->out, "%s%s", r->printed > 1 ? "\n" : "", text);
@@ -138,8 +139,12 @@ static void print_summary(const struct stacks_run *r, const struct stack_dump *d
         fprintf(stderr, ", %zu of the runtime left out (--system shows them)", d->system_hidden);
     if (r->running)
         fprintf(stderr, ", %zu running on a thread (no stack without --freeze)", r->running);
+    if (r->moving)
+        fprintf(stderr, ", %zu kept moving while read (--freeze reads them)", r->moving);
     if (r->incomplete)
         fprintf(stderr, ", %zu stacks not readable to their end", r->incomplete);
+    if (d->changed)
+        fprintf(stderr, ", %zu exited while read", d->changed);
     if (s->unreadable)
         fprintf(stderr, ", %zu goroutines unreadable", s->unreadable);
     fputc('\n', stderr);

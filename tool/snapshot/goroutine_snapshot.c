@@ -11,6 +11,8 @@
 
 enum { MAX_GOROUTINES = 1 << 24, G_READ = 512 };
 
+static int64_t now_monotonic_ns(void);
+
 /* Every read of the target goes through here, so that the snapshot can say how much it read. */
 static bool read_target(struct goroutine_snapshot *s, uint64_t addr, void *buf, size_t len) {
     s->bytes_read += len;
@@ -26,9 +28,8 @@ static uint64_t field(const uint8_t *g, int off, int size) {
 
 /* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
 static size_t g_extent(const struct g_offsets *o) {
-    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,   o->gopc,      o->parent_goid,
-                    o->sched_pc,     o->sched_bp, o->sched_sp,   o->waitsince, o->syscallsp, o->syscallpc,
-                    o->stack_lo,     o->stack_hi, o->lockedm,    o->labels};
+    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,  o->gopc,
+                    o->parent_goid,  o->sched_pc, o->sched_bp,   o->waitsince};
     int end = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         end = fields[i] + 8 > end ? fields[i] + 8 : end;
@@ -59,13 +60,6 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, s
     out->parent = field(g, o->parent_goid, 8);
     out->sched_pc = field(g, o->sched_pc, 8);
     out->sched_bp = field(g, o->sched_bp, 8);
-    out->sched_sp = field(g, o->sched_sp, 8);
-    out->syscall_pc = field(g, o->syscallpc, 8);
-    out->syscall_sp = field(g, o->syscallsp, 8);
-    out->stack_lo = field(g, o->stack_lo, 8);
-    out->stack_hi = field(g, o->stack_hi, 8);
-    out->lockedm = field(g, o->lockedm, 8);
-    out->labels = field(g, o->labels, 8);
     out->current_pc = 0;
     out->waited_ns = waited(o, g, out->status, now);
     return out->status < STATUSES;
@@ -107,6 +101,7 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
         proc_read_blocks(s->t.pid, ptrs + base, n, extent, bytes, ok);
         for (size_t i = 0; i < n; i++) {
             struct goroutine g;
+            g.addr = ptrs[base + i];
             if (!ok[i] || !decode_g(o, bytes + i * extent, s->now_ns, &g)) {
                 s->unreadable++;
                 continue;
@@ -331,6 +326,31 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
         s->while_stopped(s, s->while_stopped_ctx);
     thaw_process(); /* the reading is done: the target runs again before gmon prints */
     return rc;
+}
+
+bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct goroutine_stack_state *st) {
+    const struct g_offsets *o = &s->layout.layout->g;
+    int fields[] = {o->sched_sp, o->syscallpc, o->syscallsp, o->stack_lo,
+                    o->stack_hi, o->lockedm,   o->labels,    o->m};
+    int end = (int)g_extent(o);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        end = fields[i] + 8 > end ? fields[i] + 8 : end;
+    uint8_t bytes[G_READ];
+    struct goroutine now = {.addr = g->addr};
+    if (end > G_READ || !read_target(s, g->addr, bytes, (size_t)end) ||
+        !decode_g(o, bytes, now_monotonic_ns(), &now) || now.goid != g->goid || now.status == GOROUTINE_DEAD)
+        return false;
+    *g = now;
+    *st = (struct goroutine_stack_state){.sched_pc = now.sched_pc,
+                                         .sched_sp = field(bytes, o->sched_sp, 8),
+                                         .syscall_pc = field(bytes, o->syscallpc, 8),
+                                         .syscall_sp = field(bytes, o->syscallsp, 8),
+                                         .stack_lo = field(bytes, o->stack_lo, 8),
+                                         .stack_hi = field(bytes, o->stack_hi, 8),
+                                         .lockedm = field(bytes, o->lockedm, 8),
+                                         .labels = field(bytes, o->labels, 8),
+                                         .m = field(bytes, o->m, 8)};
+    return true;
 }
 
 void snapshot_close(struct goroutine_snapshot *s) {

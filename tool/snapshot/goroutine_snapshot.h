@@ -22,15 +22,21 @@ struct heap_view;
 struct goroutine {
     uint64_t goid, startpc, gopc;
     uint64_t parent; /* the goroutine that created it (g.parentGoid, Go 1.21+; see snapshot_has_parent) */
-    uint64_t sched_pc, sched_bp, sched_sp; /* where it stopped running (stale while it runs) */
-    uint64_t syscall_pc, syscall_sp;       /* where it entered a system call (0: it is not in one) */
-    uint64_t stack_lo, stack_hi;           /* its stack: [lo, hi) */
-    uint64_t lockedm, labels;              /* the M it is locked to (0: none); its pprof labels (0: none) */
+    uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
+    uint64_t addr;               /* the g's address */
     uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
     int64_t waited_ns;   /* blocked about this long (g.waitsince, stamped by the GC); -1: unknown */
     uint32_t status;
     uint8_t reason;
     bool scan; /* the GC holds its _Gscan bit: it is scanning the stack now */
+};
+
+/* What walking a goroutine's whole stack needs beyond its row (gmon stacks), read again from its g. */
+struct goroutine_stack_state {
+    uint64_t sched_pc, sched_sp;     /* where it stopped running (stale while it runs) */
+    uint64_t syscall_pc, syscall_sp; /* where it entered a system call (0: it is not in one) */
+    uint64_t stack_lo, stack_hi;     /* its stack: [lo, hi) */
+    uint64_t lockedm, labels, m;     /* the M it is locked to, its pprof labels, the M running it (0: none) */
 };
 
 /* Which location of a goroutine to show: its start function, its go statement, or where it is now. */
@@ -90,6 +96,9 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
  * resumed before this returns). */
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err);
 void snapshot_close(struct goroutine_snapshot *s);
+/* Reads goroutine g again from its g (g->addr): its row (status, wait reason, ...) into *g and what walking
+ * its stack needs into *st. False when it cannot be read, or has exited (its g is dead or holds another). */
+bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct goroutine_stack_state *st);
 
 /* True when the release records each goroutine's creator (g.parentGoid, from Go 1.21). */
 bool snapshot_has_parent(const struct goroutine_snapshot *s);

@@ -319,16 +319,18 @@ static void find_creator(struct trace_builder *b, const struct goroutine *g, str
     tr->creator_parent = b->rules.collapse_generics ? g->parent : 0; /* " in goroutine N": 1.21+ */
 }
 
-bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g, uint64_t regs_pc,
-                           uint64_t regs_sp, struct goroutine_trace *tr) {
+bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g,
+                           const struct goroutine_stack_state *st, uint64_t regs_pc, uint64_t regs_sp,
+                           struct goroutine_trace *tr) {
     tr->g = g;
+    tr->st = *st;
     tr->n = tr->nall = 0;
     tr->text_len = 0;
     tr->walk = (struct stack_walk_result){0, STACK_END_TOP, 0};
     tr->walk_complete = true;
     find_creator(b, g, tr);
     bool running =
-        g->status == GOROUTINE_RUNNING && !(b->rules.trace_running_in_syscall && g->syscall_sp != 0);
+        g->status == GOROUTINE_RUNNING && !(b->rules.trace_running_in_syscall && st->syscall_sp != 0);
     if (running && !regs_pc) {
         tr->kind = TRACE_RUNNING;
         return true;
@@ -341,13 +343,14 @@ bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g, u
         tr->raw = raw;
         tr->raw_cap = b->max_walk;
     }
-    struct stack_bounds bounds = {g->stack_lo, g->stack_hi, g->sched_pc, g->sched_sp, false};
+    struct stack_bounds bounds = {st->stack_lo, st->stack_hi, st->sched_pc, st->sched_sp, false, false};
     if (regs_pc) {
         bounds.pc = regs_pc;
         bounds.sp = regs_sp;
-    } else if (g->syscall_sp) {
-        bounds.pc = g->syscall_pc;
-        bounds.sp = g->syscall_sp;
+        bounds.from_registers = true;
+    } else if (st->syscall_sp) {
+        bounds.pc = st->syscall_pc;
+        bounds.sp = st->syscall_sp;
         bounds.in_syscall = true;
     }
     tr->walk = stack_walk(b->t, b->bias, &b->rules.walk, &b->mem, &bounds, tr->raw, b->max_walk);

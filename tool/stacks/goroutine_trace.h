@@ -42,10 +42,12 @@ struct trace_frame {
 enum trace_kind {
     TRACE_FRAMES,
     TRACE_RUNNING, /* running on a thread now: its saved registers are stale */
+    TRACE_CHANGED, /* it kept moving while its stack was read (gmon stacks without --freeze) */
 };
 
 struct goroutine_trace {
     const struct goroutine *g;
+    struct goroutine_stack_state st;
     enum trace_kind kind;
     struct trace_frame *frames; /* shown frames, innermost first */
     size_t n, cap;
@@ -83,8 +85,9 @@ void trace_builder_init(struct trace_builder *b, const struct pclntab *t, uint64
 void trace_builder_free(struct trace_builder *b);
 /* Builds g's trace into tr (whose storage is reused); false when out of memory. A goroutine whose
  * registers are given (regs_pc/regs_sp != 0: read from its stopped thread) is walked from them. */
-bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g, uint64_t regs_pc,
-                           uint64_t regs_sp, struct goroutine_trace *tr);
+bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g,
+                           const struct goroutine_stack_state *st, uint64_t regs_pc, uint64_t regs_sp,
+                           struct goroutine_trace *tr);
 void goroutine_trace_free(struct goroutine_trace *tr);
 /* A frame's argument text, "0x1, {0x2, 0x3}" (without parentheses). */
 static inline const char *trace_frame_args(const struct goroutine_trace *tr, const struct trace_frame *f) {

@@ -46,7 +46,8 @@ void trace_print_func_name(FILE *out, const char *name, const struct traceback_r
 }
 
 /* goroutineheader: "goroutine 7 [chan receive, 3 minutes, locked to thread]:". */
-static void print_header(FILE *out, const struct goroutine_snapshot *s, const struct goroutine *g) {
+static void print_header(FILE *out, const struct goroutine_snapshot *s, const struct goroutine_trace *tr) {
+    const struct goroutine *g = tr->g;
     char status[96];
     trace_status_text(s, g, status, sizeof(status));
     fprintf(out, "goroutine %" PRIu64 " [%s", g->goid, status);
@@ -55,7 +56,7 @@ static void print_header(FILE *out, const struct goroutine_snapshot *s, const st
     int64_t minutes = trace_wait_minutes(g);
     if (minutes >= 1)
         fprintf(out, ", %" PRId64 " minutes", minutes);
-    if (g->lockedm)
+    if (tr->st.lockedm)
         fputs(", locked to thread", out);
     fputs("]:\n", out);
 }
@@ -74,6 +75,8 @@ void trace_print_body(FILE *out, const struct goroutine_trace *tr, const struct 
                       bool with_args) {
     if (tr->kind == TRACE_RUNNING)
         fputs("\tgoroutine running on other thread; stack unavailable\n", out);
+    if (tr->kind == TRACE_CHANGED)
+        fputs("\tgoroutine kept running while gmon read it; stack unavailable\n", out);
     for (size_t i = 0; tr->kind == TRACE_FRAMES && i < tr->n; i++) {
         if (tr->elided && i == tr->elide_after)
             fprintf(out, "...%" PRIu64 " frames elided...\n", tr->elided);
@@ -98,7 +101,7 @@ void trace_print_body(FILE *out, const struct goroutine_trace *tr, const struct 
 
 void trace_print(FILE *out, const struct goroutine_snapshot *s, const struct goroutine_trace *tr,
                  const struct traceback_rules *r) {
-    print_header(out, s, tr->g);
+    print_header(out, s, tr);
     trace_print_body(out, tr, r, true);
 }
 
@@ -152,7 +155,7 @@ void trace_print_json(struct json_writer *w, const struct goroutine_snapshot *s,
     json_key(w, "wait_minutes");
     json_int(w, trace_wait_minutes(g));
     json_key(w, "locked_to_thread");
-    json_bool(w, g->lockedm != 0);
+    json_bool(w, tr->st.lockedm != 0);
     json_key(w, "labels");
     if (labels && !labels->problem) {
         json_begin_object(w);
@@ -169,7 +172,8 @@ void trace_print_json(struct json_writer *w, const struct goroutine_snapshot *s,
         json_string(w, labels->problem);
     }
     json_key(w, "stack");
-    json_string(w, tr->kind == TRACE_RUNNING ? "running: unavailable without --freeze"
+    json_string(w, tr->kind == TRACE_RUNNING   ? "running: unavailable without --freeze"
+                   : tr->kind == TRACE_CHANGED ? "changed while it was read: unavailable without --freeze"
                    : tr->walk.end == STACK_END_DEPTH && tr->walk_complete
                        ? "complete up to the release's 100 frames"
                        : stack_end_text(tr->walk.end));

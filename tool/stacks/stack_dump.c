@@ -1,12 +1,90 @@
 #include "stack_dump.h"
 
+#include <string.h>
+
 #include "cli.h"
+#include "thread_registers.h"
 
 static bool wanted_goid(const struct snapshot_options *o, uint64_t goid) {
     for (size_t i = 0; i < o->ngoids; i++)
         if (o->goids[i] == goid)
             return true;
     return o->ngoids == 0;
+}
+
+/* A thread stopped as the kernel enters a signal handler (the runtime preempts a goroutine that runs for
+ * long with SIGURG, every 10 ms) is at the entry of runtime.sigtramp on its signal stack; the goroutine's own
+ * registers are in the ucontext_t the kernel passes in rdx. */
+static bool interrupted_context(const struct goroutine_snapshot *s, struct thread_regs *r) {
+    struct go_func fn;
+    uint64_t bias = s->t.load_bias;
+    if (r->pc < bias || !pclntab_func_at(&s->t.bin.pcln, r->pc - bias, &fn) || fn.entry + bias != r->pc ||
+        strncmp(fn.name, "runtime.sigtramp", strlen("runtime.sigtramp")) != 0)
+        return false;
+    uint64_t sp, pc;
+    if (!proc_read(s->t.pid, r->arg3 + UCONTEXT_RSP, &sp, 8) ||
+        !proc_read(s->t.pid, r->arg3 + UCONTEXT_RIP, &pc, 8))
+        return false;
+    r->pc = pc;
+    r->sp = sp;
+    return true;
+}
+
+/* Where a running goroutine of the frozen process is: the registers of the thread of its M (m.procid), when
+ * they point into the goroutine's own stack (or those its signal handler was entered with). A thread inside
+ * the scheduler, a systemstack call, a signal handler or the vDSO leaves pc and sp 0: no stack. */
+static void running_registers(const struct goroutine_snapshot *s, const struct goroutine_stack_state *g,
+                              uint64_t *pc, uint64_t *sp) {
+    uint64_t tid = 0;
+    struct thread_regs r;
+    const char *why;
+    if (!g->m || !proc_read(s->t.pid, g->m + (uint64_t)s->layout.layout->m.procid, &tid, 8) || tid == 0 ||
+        tid > 1u << 22 || !thread_registers((int)tid, &r, &why))
+        return;
+    if ((r.sp < g->stack_lo || r.sp >= g->stack_hi) && !interrupted_context(s, &r))
+        return;
+    if (r.sp < g->stack_lo || r.sp >= g->stack_hi)
+        return;
+    *pc = r.pc;
+    *sp = r.sp;
+}
+
+static bool same_state(const struct goroutine *a, const struct goroutine_stack_state *sa,
+                       const struct goroutine *b, const struct goroutine_stack_state *sb) {
+    return a->status == b->status && a->reason == b->reason && sa->sched_pc == sb->sched_pc &&
+           sa->sched_sp == sb->sched_sp && sa->syscall_pc == sb->syscall_pc &&
+           sa->syscall_sp == sb->syscall_sp && sa->stack_lo == sb->stack_lo;
+}
+
+/* Walks goroutine g (its row refreshed in place) into d->tr. A process that runs on while it is read may
+ * move the goroutine meanwhile: its state is read before and after the walk, and the walk is taken again
+ * (3 times at most) until they agree; then the trace says it changed rather than show frames of two
+ * moments. Returns false when g is gone (exited, its g reused). */
+static bool trace_goroutine(struct stack_dump *d, struct goroutine_snapshot *s, struct goroutine *g) {
+    enum { ATTEMPTS = 3 };
+    struct goroutine_stack_state st, after;
+    if (!snapshot_reread(s, g, &st))
+        return false;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        uint64_t pc = 0, sp = 0;
+        if (d->o->freeze && g->status == GOROUTINE_RUNNING)
+            running_registers(s, &st, &pc, &sp);
+        if (!goroutine_trace_build(&d->builder, g, &st, pc, sp, &d->tr)) {
+            d->failed = true;
+            return true;
+        }
+        if (d->o->freeze || d->tr.kind == TRACE_RUNNING)
+            return true; /* nothing moves; or nothing was walked */
+        struct goroutine again = *g;
+        if (!snapshot_reread(s, &again, &after))
+            return false;
+        if (same_state(g, &st, &again, &after))
+            return true;
+        *g = again;
+        st = after;
+    }
+    d->tr.kind = TRACE_CHANGED;
+    return true;
 }
 
 /* Runs while the goroutines just read are still what they were (and the process stopped, with --freeze). */
@@ -16,13 +94,15 @@ static void walk_all(struct goroutine_snapshot *s, void *ctx) {
     if (d->begin)
         d->begin(d, s);
     for (size_t i = 0; i < s->n && !d->failed; i++) {
-        const struct goroutine *g = &s->gs[i];
+        struct goroutine *g = &s->gs[i];
         if (!wanted_goid(d->o, g->goid))
             continue;
-        if (!goroutine_trace_build(&d->builder, g, 0, 0, &d->tr)) {
-            d->failed = true;
-            break;
+        if (!trace_goroutine(d, s, g)) {
+            d->changed++; /* it exited since the snapshot */
+            continue;
         }
+        if (d->failed)
+            break;
         /* Go leaves the runtime's goroutines out of its dumps and profiles; --goid names them on purpose */
         if (!d->o->system && !d->o->ngoids &&
             goroutine_is_system(&s->t.bin.pcln, s->t.load_bias, g, &d->tr)) {

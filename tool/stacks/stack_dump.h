@@ -20,8 +20,8 @@ struct stack_dump {
     void (*each)(struct stack_dump *d, struct goroutine_snapshot *s);
     void (*end)(struct stack_dump *d, struct goroutine_snapshot *s);
     void *ctx;
-    size_t system_hidden;
-    bool failed; /* out of memory */
+    size_t system_hidden, changed; /* left out: the runtime's; the ones that exited since the snapshot */
+    bool failed;                   /* out of memory */
 };
 
 /* Opens o->pid and reads it; returns a GMON_EXIT_* status after printing any error as command cmd. */

@@ -98,7 +98,7 @@ struct stack_walk_result stack_walk(const struct pclntab *t, uint64_t bias,
                                     const struct stack_bounds *b, struct stack_frame_raw *out, size_t max) {
     struct stack_walk_result r = {0, STACK_END_TOP, 0};
     uint64_t pc = b->pc, sp = b->sp;
-    bool trap = false;
+    bool trap = b->from_registers;
     stack_memory_reset(m, b->lo, b->hi);
     for (;;) {
         if (r.n == max)

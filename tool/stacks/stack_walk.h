@@ -14,9 +14,10 @@
 
 /* Where a walk starts and what it may read. */
 struct stack_bounds {
-    uint64_t lo, hi; /* the goroutine's stack */
-    uint64_t pc, sp; /* the innermost frame */
-    bool in_syscall; /* pc/sp are g.syscallpc/sp: that frame's SP writes come after them */
+    uint64_t lo, hi;     /* the goroutine's stack */
+    uint64_t pc, sp;     /* the innermost frame */
+    bool in_syscall;     /* pc/sp are g.syscallpc/sp: that frame's SP writes come after them */
+    bool from_registers; /* pc/sp are a stopped thread's: pc is where it is, not a return address */
 };
 
 /* The bytes of one stack, read a window at a time (one system call for most goroutines). */
