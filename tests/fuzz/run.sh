@@ -70,8 +70,8 @@ seed_engine_reply() {
     cp "$here"/seeds/engine_reply/* "$1/"
 }
 
-# Real stacks: a goroutine of the stacks fixture, read live (the 64-byte header gmon's harness expects, then
-# its stack from SP to the top), and a few shapes of bytes.
+# Stack images: the 64-byte goroutine header the harness reads (goid, status, flags, then sched.pc/sp,
+# syscallpc/sp, gopc and labels), then 8 KiB of zeros, of 0xff and of a byte ramp; the mutations do the rest.
 seed_goroutine_stack() {
     python3 - "$1" <<'PY'
 import os, struct, sys
