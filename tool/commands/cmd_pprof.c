@@ -95,7 +95,7 @@ static int profile_goroutines(const struct snapshot_options *o) {
         cli_error("pprof", "out of memory");
         return GMON_EXIT_FAILED;
     }
-    struct stack_dump d = {.o = o, .begin = begin, .each = each, .ctx = &r};
+    struct stack_dump d = {.o = o, .no_args = true, .begin = begin, .each = each, .ctx = &r};
     int rc = stack_dump_run(&d, &s, "pprof");
     if (rc == GMON_EXIT_OK)
         rc = write_profile(&r, o);

@@ -43,11 +43,13 @@ void trace_builder_init(struct trace_builder *b, const struct pclntab *t, uint64
     b->bias = bias;
     b->rules = *rules;
     stack_memory_init(&b->mem, pid, bytes_read);
+    frame_cache_init(&b->cache, t);
     b->max_walk = rules->first_and_last_50 ? MAX_WALK_FRAMES : TRACEBACK_MAX_FRAMES_OLD;
 }
 
 void trace_builder_free(struct trace_builder *b) {
     stack_memory_free(&b->mem);
+    frame_cache_free(&b->cache);
 }
 
 void goroutine_trace_free(struct goroutine_trace *tr) {
@@ -156,7 +158,7 @@ static bool arg_live(const struct pclntab *t, const struct arg_liveness *l, uint
  * the stack at argp (the caller's SP: spill slots under the register ABI), "?" after the ones that may be
  * stale (1.18+). */
 static void format_args(struct trace_builder *b, struct goroutine_trace *tr, const struct go_func *fn,
-                        uint64_t argp, uint64_t sym_pc) {
+                        uint64_t argp, int32_t live_index) {
     enum { END_SEQ = 0xff, START_AGG = 0xfe, END_AGG = 0xfd, DOTDOTDOT = 0xfc, OFFSET_TOO_LARGE = 0xfb };
     uint64_t info = pclntab_funcdata(b->t, fn, FUNCDATA_ARG_INFO);
     if (!info)
@@ -164,7 +166,7 @@ static void format_args(struct trace_builder *b, struct goroutine_trace *tr, con
     struct arg_liveness live = {0, 0, 0xff};
     if (b->rules.arg_liveness) {
         live.info = pclntab_funcdata(b->t, fn, FUNCDATA_ARG_LIVE_INFO);
-        live.index = pclntab_pcdata(b->t, fn, PCDATA_ARG_LIVE_INDEX, sym_pc - b->bias);
+        live.index = live_index;
         if (live.info && !arg_info_byte(b->t, live.info, &live.start))
             live.info = 0;
     }
@@ -244,7 +246,12 @@ static long expand_frames(struct trace_builder *b, struct goroutine_trace *tr) {
         uint64_t entry = f->fn.entry + b->bias;
         /* the CALL before a return address; the PC itself at the entry and after a trap */
         uint64_t sym_pc = f->trap || f->pc == entry ? f->pc : f->pc - 1;
-        int nl = pclntab_frames(b->t, &f->fn, sym_pc - b->bias, lf, MAX_INLINED);
+        int32_t live_index = -1;
+        int nl = b->cache.slots
+                     ? frame_cache_frames(&b->cache, f->pc - b->bias, f->trap, lf, MAX_INLINED, &live_index)
+                     : pclntab_frames(b->t, &f->fn, sym_pc - b->bias, lf, MAX_INLINED);
+        if (!b->cache.slots)
+            live_index = pclntab_pcdata(b->t, &f->fn, PCDATA_ARG_LIVE_INDEX, sym_pc - b->bias);
         if (!reserve_frames(tr, n + (size_t)nl))
             return -1;
         for (int j = 0; j < nl; j++) {
@@ -260,8 +267,8 @@ static long expand_frames(struct trace_builder *b, struct goroutine_trace *tr) {
                                         .sym_pc = sym_pc,
                                         .funcid = lf[j].funcid,
                                         .start_line = lf[j].start_line};
-            if (!inlined)
-                format_args(b, tr, &f->fn, f->fp, sym_pc);
+            if (!inlined && !b->no_args)
+                format_args(b, tr, &f->fn, f->fp, live_index);
             text_end(tr);
             tr->shown[n] = show_frame(&b->rules, lf[j].function, lf[j].funcid, callee, nshown == 0);
             nshown += tr->shown[n];
@@ -353,7 +360,8 @@ bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g,
         bounds.sp = st->syscall_sp;
         bounds.in_syscall = true;
     }
-    tr->walk = stack_walk(b->t, b->bias, &b->rules.walk, &b->mem, &bounds, tr->raw, b->max_walk);
+    tr->walk = stack_walk(b->t, b->cache.slots ? &b->cache : NULL, b->bias, &b->rules.walk, &b->mem, &bounds,
+                          tr->raw, b->max_walk);
     /* Up to 1.20 Go itself stops after 100 physical frames. */
     tr->walk_complete =
         tr->walk.end == STACK_END_TOP || (tr->walk.end == STACK_END_DEPTH && !b->rules.first_and_last_50);

@@ -76,7 +76,9 @@ struct trace_builder {
     uint64_t bias;
     struct traceback_rules rules;
     struct stack_memory mem;
-    size_t max_walk; /* physical frames walked at most (the release's limit up to 1.20) */
+    struct frame_cache cache; /* slots NULL when it could not be allocated: no cache */
+    bool no_args;             /* leave argument words out (profiles do not show them): "" for every frame */
+    size_t max_walk;          /* physical frames walked at most (the release's limit up to 1.20) */
 };
 
 /* max_walk 0: the release's own. */

@@ -91,6 +91,7 @@ static bool trace_goroutine(struct stack_dump *d, struct goroutine_snapshot *s, 
 static void walk_all(struct goroutine_snapshot *s, void *ctx) {
     struct stack_dump *d = ctx;
     trace_builder_init(&d->builder, &s->t.bin.pcln, s->t.load_bias, &d->rules, s->t.pid, &s->bytes_read);
+    d->builder.no_args = d->no_args;
     if (d->begin)
         d->begin(d, s);
     for (size_t i = 0; i < s->n && !d->failed; i++) {

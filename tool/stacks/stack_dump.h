@@ -12,6 +12,7 @@
 
 struct stack_dump {
     const struct snapshot_options *o;
+    bool no_args; /* the command shows no argument words (a profile): they are not read */
     struct traceback_rules rules;
     struct trace_builder builder;
     struct goroutine_trace tr;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame_cache.h"
 #include "pclntab.h"
 
 /* Where a walk starts and what it may read. */
@@ -69,8 +70,9 @@ void stack_memory_reset(struct stack_memory *m, uint64_t lo, uint64_t hi);
 /* Reads len bytes (<= 8) at addr inside the stack; false when outside it or unreadable. */
 bool stack_memory_read(struct stack_memory *m, uint64_t addr, void *out, size_t len);
 
-/* Walks from b into out[0..max). bias: runtime minus link-time addresses (PIE). */
-struct stack_walk_result stack_walk(const struct pclntab *t, uint64_t bias,
+/* Walks from b into out[0..max). bias: runtime minus link-time addresses (PIE). cache: NULL, or where the
+ * functions and frame sizes of PCs are kept (of the same table t). */
+struct stack_walk_result stack_walk(const struct pclntab *t, struct frame_cache *cache, uint64_t bias,
                                     const struct stack_walk_rules *rules, struct stack_memory *m,
                                     const struct stack_bounds *b, struct stack_frame_raw *out, size_t max);
 
