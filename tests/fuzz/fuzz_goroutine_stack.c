@@ -75,9 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     };
     struct traceback_rules rules;
     traceback_rules_for(17 + data[10] % 11, &rules);
-    struct trace_builder b;
-    trace_builder_init(&b, &bin->pcln, 0, &rules, 0, NULL);
-    b.mem.read = read_image;
+    /* one builder for the whole run: its frame cache (by PC of the same binary) stays valid across inputs */
+    static struct trace_builder b;
+    static bool built;
+    if (!built) {
+        trace_builder_init(&b, &bin->pcln, 0, &rules, 0, NULL);
+        b.mem.read = read_image;
+        built = true;
+    }
+    b.rules = rules;
     b.max_walk = 1000;
     struct goroutine_trace tr = {0};
     goroutine_trace_build(&b, &g, &st, 0, 0, &tr);
@@ -85,6 +91,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct goroutine_labels labels;
     goroutine_labels_read(st.labels, rules.minor, read_labels, NULL, &labels);
     goroutine_trace_free(&tr);
-    trace_builder_free(&b);
     return 0;
 }
