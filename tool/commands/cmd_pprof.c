@@ -39,10 +39,6 @@ struct profile_run {
     size_t goroutines, running, moving, incomplete;
 };
 
-static bool read_memory(void *ctx, uint64_t addr, void *buf, size_t len) {
-    return proc_read(*(const int *)ctx, addr, buf, len);
-}
-
 static void begin(struct stack_dump *d, struct goroutine_snapshot *s) {
     struct profile_run *r = d->ctx;
     r->mapping = goroutine_profile_mapping(&r->p, s->t.pid);
@@ -57,8 +53,7 @@ static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
     }
     r->incomplete += !d->tr.walk_complete;
     struct goroutine_labels labels;
-    int pid = s->t.pid;
-    goroutine_labels_read(d->tr.st.labels, d->rules.minor, read_memory, &pid, &labels);
+    goroutine_labels_read_process(d->tr.st.labels, d->rules.minor, s->t.pid, &labels);
     if (!goroutine_profile_add(&r->p, r->mapping, &d->tr, &d->rules, &labels))
         d->failed = true;
     r->goroutines++;

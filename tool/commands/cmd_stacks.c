@@ -56,10 +56,6 @@ struct stacks_run {
     size_t printed, running, moving, incomplete;
 };
 
-static bool read_memory(void *ctx, uint64_t addr, void *buf, size_t len) {
-    return proc_read(*(const int *)ctx, addr, buf, len);
-}
-
 /* The goroutine's lines into a fresh buffer (header and body, or the group key); NULL when out of memory. */
 static char *render(const struct stack_dump *d, const struct goroutine_snapshot *s, bool group_key) {
     char *text = NULL;
@@ -112,8 +108,7 @@ static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
         free(key);
     } else if (r->o->json) {
         struct goroutine_labels labels;
-        int pid = s->t.pid;
-        goroutine_labels_read(d->tr.st.labels, d->rules.minor, read_memory, &pid, &labels);
+        goroutine_labels_read_process(d->tr.st.labels, d->rules.minor, s->t.pid, &labels);
         trace_print_json(&r->json, s, &d->tr, &d->rules, &labels);
     } else {
         fprintf(r->out, "%s%s", r->printed > 1 ? "\n" : "", text);

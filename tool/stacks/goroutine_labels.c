@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_target.h"
+
 /* runtime/map.go (Go 1.17-1.23): hmap {count int; flags, B uint8; noverflow uint16; hash0 uint32; buckets,
  * oldbuckets unsafe.Pointer; ...}; a map[string]string bucket {tophash [8]uint8; keys [8]string;
  * elems [8]string; overflow *bmap}. Slots with tophash < minTopHash (5) are empty or evacuated. */
@@ -110,6 +112,14 @@ static void read_list(uint64_t set, labels_read_fn read, void *ctx, struct gorou
 
 static int by_key(const void *a, const void *b) {
     return strcmp(a, b);
+}
+
+static bool read_process(void *ctx, uint64_t addr, void *buf, size_t len) {
+    return proc_read(*(const int *)ctx, addr, buf, len);
+}
+
+void goroutine_labels_read_process(uint64_t labels_ptr, int minor, int pid, struct goroutine_labels *out) {
+    goroutine_labels_read(labels_ptr, minor, read_process, &pid, out);
 }
 
 void goroutine_labels_read(uint64_t labels_ptr, int minor, labels_read_fn read, void *ctx,

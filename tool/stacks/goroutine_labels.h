@@ -23,4 +23,7 @@ typedef bool (*labels_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 void goroutine_labels_read(uint64_t labels_ptr, int minor, labels_read_fn read, void *ctx,
                            struct goroutine_labels *out);
 
+/* The same from process pid's memory (process_vm_readv). */
+void goroutine_labels_read_process(uint64_t labels_ptr, int minor, int pid, struct goroutine_labels *out);
+
 #endif

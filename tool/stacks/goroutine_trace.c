@@ -323,7 +323,7 @@ static void find_creator(struct trace_builder *b, const struct goroutine *g, str
         tr->creator_line = 0;
     }
     tr->creator_offset = g->gopc > entry ? g->gopc - entry : 0;
-    tr->creator_parent = b->rules.collapse_generics ? g->parent : 0; /* " in goroutine N": 1.21+ */
+    tr->creator_parent = g->parent; /* g.parentGoid, 0 before Go 1.21 (no such field): no " in goroutine N" */
 }
 
 bool goroutine_trace_build(struct trace_builder *b, const struct goroutine *g,
