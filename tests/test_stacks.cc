@@ -249,6 +249,20 @@ TEST(Stacks, RefusesBadInput) {
     EXPECT_TRUE(notgo.out.empty()) << notgo.out;
 }
 
+// The goroutines of `stacks --json`, each expected to have walked to the top of its stack (or to be running:
+// no stack without --freeze); returns how many there were.
+int stacks_walked_to_their_top(const std::string &json) {
+    std::regex stack(R"re("stack":"([^"]*)")re");
+    int n = 0;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), stack); it != std::sregex_iterator();
+         ++it) {
+        n++;
+        std::string how = (*it)[1];
+        EXPECT_TRUE(how == "complete" || how.rfind("running", 0) == 0) << how << "\n" << json;
+    }
+    return n;
+}
+
 class StacksCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 // Real stripped releases (go1.17 to go1.26): every goroutine, the runtime's included, walks to the top of its
@@ -260,15 +274,7 @@ TEST_P(StacksCorpus, EveryStackWalksToItsTop) {
     auto r = gmon("stacks --system --json --pid " + watch.pid);
     ASSERT_EQ(r.status, 0) << r.err;
     std::string json = r.out;
-    std::regex stack(R"re("stack":"([^"]*)")re");
-    int n = 0;
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), stack); it != std::sregex_iterator();
-         ++it) {
-        n++;
-        std::string how = (*it)[1];
-        EXPECT_TRUE(how == "complete" || how.rfind("running", 0) == 0) << how << "\n" << r.out;
-    }
-    EXPECT_GE(n, 6) << r.out;
+    EXPECT_GE(stacks_walked_to_their_top(json), 6) << r.out;
     EXPECT_EQ(json.find(R"("file":"?")"), std::string::npos) << r.out;
     EXPECT_EQ(json.find(R"("function":"?")"), std::string::npos) << r.out;
     EXPECT_NE(json.find(R"("function":"runtime.forcegchelper")"), std::string::npos) << r.out;
@@ -393,15 +399,7 @@ TEST_P(StacksLefthook, EveryStackWalksToItsTop) {
     auto r = gmon("stacks --system --json --pid " + pid);
     ASSERT_EQ(r.status, 0) << r.err;
     std::string json = r.out;
-    std::regex stack(R"re("stack":"([^"]*)")re");
-    int n = 0;
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), stack); it != std::sregex_iterator();
-         ++it) {
-        n++;
-        std::string how = (*it)[1];
-        EXPECT_TRUE(how == "complete" || how.rfind("running", 0) == 0) << how << "\n" << r.out;
-    }
-    EXPECT_GE(n, 4) << r.out;
+    EXPECT_GE(stacks_walked_to_their_top(json), 4) << r.out;
     EXPECT_EQ(json.find(R"("file":"?")"), std::string::npos) << r.out;
     // the goroutine that runs the hook's command, in lefthook's own code
     EXPECT_NE(json.find(R"(exec.CommandExecutor.execute","file":")"), std::string::npos) << r.out;
