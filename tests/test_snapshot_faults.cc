@@ -83,6 +83,19 @@ class fixture_process {
     std::string pid() const {
         return std::to_string(pid_);
     }
+    void signal(int sig) const {
+        kill(pid_, sig);
+    }
+    // Whether the fixture stopped (SIGSTOP) within ms milliseconds.
+    bool stopped_within(int ms) const {
+        for (int waited = 0; waited < ms; waited += 5) {
+            int st;
+            if (waitpid(pid_, &st, WNOHANG | WUNTRACED) == pid_ && WIFSTOPPED(st))
+                return true;
+            usleep(5 * 1000);
+        }
+        return false;
+    }
     // Resident memory of the fixture, from /proc (kB).
     long rss_kb() const {
         std::ifstream in("/proc/" + pid() + "/status");
@@ -497,14 +510,43 @@ TEST(SnapshotFaults, MillionGoroutinesAreCountedExactly) {
     }
 }
 
+// The sweep state of a `heap --json` view: whether the spans' sweep generations were comparable, and how many
+// spans were left to sweep; per class, the figures that must hold whatever the moment.
+struct sweep_view {
+    bool known = false;
+    uint64_t unswept = 0;
+};
+
+sweep_view read_sweep_view(const std::string &json) {
+    std::regex row(R"re(\{"class":(\d+),"object_size":(\d+),"spans":(\d+),"pages":(\d+),"objects":(\d+),)re"
+                   R"re("slots":(\d+),"bytes":(\d+),"unswept_spans":(\d+|null),"cached_spans":(\d+)\})re");
+    // A GC cycle that began while the spans were read (three times in a row) leaves their sweep states
+    // incomparable: gmon shows them as null rather than as swept.
+    sweep_view view;
+    view.known = object_field(json, "spans", "sweep_state_known") == "true";
+    int classes = 0;
+    for (std::sregex_iterator k(json.begin(), json.end(), row), end; k != end; ++k, ++classes) {
+        auto v = [&](int n) { return std::stoull((*k)[n]); };
+        EXPECT_LE(v(5), v(6)) << "objects > slots in class " << v(1);
+        EXPECT_LE(v(9), v(3)) << "cached > spans in class " << v(1);
+        EXPECT_EQ((*k)[8] == "null", !view.known) << "unswept in class " << v(1);
+        if (view.known) {
+            EXPECT_LE(v(8), v(3)) << "unswept > spans in class " << v(1);
+            view.unswept += v(8);
+        }
+    }
+    EXPECT_GT(classes, 10) << json.substr(0, 2000);
+    return view;
+}
+
 // runtime.GC in a loop with a 12 MB live heap of pointers and 1,000 blocked goroutines (GOGC=off: every cycle
 // is forced), and a goroutine that computes 20 ms at a time without a preemption point (async preemption
 // off), so that each of the GC's stops of the world waits for it with the other Ps stopped, as it would for a
 // tight loop in a real program (46f3b60 met such a stop by chance): the GC is marking, stopping the world or
 // sweeping most of the time. Every summary and heap snapshot must succeed with the population counted exactly
 // (the stacks being scanned carry the _Gscan bit) and consistent figures; some must show the GC in progress:
-// the looping goroutine waiting in "wait for GC cycle" (a mark phase), Ps in gcstop (a stop of the world),
-// spans left to sweep.
+// the looping goroutine waiting in "wait for GC cycle" (a mark phase), Ps in gcstop (a stop of the world);
+// and when the fixture stops itself in the middle of a sweep, spans left to sweep.
 TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     fixture_process f({"gc-loop", "1000", "200000"}, 30000, "asyncpreemptoff=1");
     ASSERT_TRUE(f.ready()) << "the fixture did not start";
@@ -530,27 +572,9 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
                           object_u(r.out, "spans", "free") + object_u(r.out, "spans", "unreadable"),
                       object_u(r.out, "spans", "all"))
                 << r.out.substr(0, 2000);
-            std::regex row(
-                R"re(\{"class":(\d+),"object_size":(\d+),"spans":(\d+),"pages":(\d+),"objects":(\d+),)re"
-                R"re("slots":(\d+),"bytes":(\d+),"unswept_spans":(\d+|null),"cached_spans":(\d+)\})re");
-            // A GC cycle that began while the spans were read (three times in a row) leaves their sweep
-            // states incomparable: gmon shows them as null rather than as swept.
-            bool known = object_field(r.out, "spans", "sweep_state_known") == "true";
-            sweep_known += known;
-            uint64_t unswept = 0;
-            int classes = 0;
-            for (std::sregex_iterator k(r.out.begin(), r.out.end(), row), end; k != end; ++k, ++classes) {
-                auto v = [&](int n) { return std::stoull((*k)[n]); };
-                EXPECT_LE(v(5), v(6)) << "objects > slots in class " << v(1);
-                EXPECT_LE(v(9), v(3)) << "cached > spans in class " << v(1);
-                EXPECT_EQ((*k)[8] == "null", !known) << "unswept in class " << v(1);
-                if (known) {
-                    EXPECT_LE(v(8), v(3)) << "unswept > spans in class " << v(1);
-                    unswept += v(8);
-                }
-            }
-            EXPECT_GT(classes, 10) << r.out.substr(0, 2000);
-            sweeping += unswept > 0;
+            sweep_view v = read_sweep_view(r.out);
+            sweep_known += v.known;
+            sweeping += v.unswept > 0;
             continue;
         }
         auto r = gmon("summary --json --pid " + f.pid(), 30);
@@ -592,13 +616,27 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     EXPECT_GE(last_cycles - first_cycles, 50u) << "the GC did not run continuously";
     EXPECT_GE(marking, 3) << "no snapshot caught a mark phase";
     EXPECT_GE(stopped, 1) << "no snapshot caught the world stopped";
-    // A slow build (ASan, tests in parallel) can take longer to read the spans than the GC takes per cycle:
-    // then no view has a steady generation, and the sweep cannot be caught; it is said rather than assumed.
-    if (sweep_known >= 10)
-        EXPECT_GE(sweeping, 1) << "no heap view caught the sweep";
-    else
-        std::cout
-            << "[          ] the sweep was not looked for: too few heap views read within one GC cycle\n";
+    // The sweep lasts a few percent of each cycle: views above catch it by chance (3 in 100 on an idle
+    // machine). To see it for certain, the fixture stops itself in the middle of a sweep (a finalizer run by
+    // that sweep); read then, the generation is steady and spans of the larger classes are left to sweep.
+    int stopped_mid_sweep = 0;
+    uint64_t unswept_when_stopped = 0;
+    for (int attempt = 0; attempt < 5 && unswept_when_stopped == 0 && !HasFailure(); attempt++) {
+        f.signal(SIGUSR1);
+        if (!f.stopped_within(10000))
+            continue;
+        stopped_mid_sweep++;
+        auto r = gmon("heap --json --pid " + f.pid(), 30);
+        f.signal(SIGCONT);
+        ASSERT_EQ(r.status, 0) << r.err;
+        sweep_view v = read_sweep_view(r.out);
+        EXPECT_TRUE(v.known) << "the process is stopped: its sweep generation cannot move";
+        unswept_when_stopped = v.unswept;
+    }
+    std::cout << "[          ] stopped mid-sweep " << stopped_mid_sweep << " times: " << unswept_when_stopped
+              << " spans left to sweep\n";
+    EXPECT_GE(stopped_mid_sweep, 1) << "the fixture's finalizer never stopped it";
+    EXPECT_GT(unswept_when_stopped, 0u) << "no heap view caught the sweep";
 
     // top's refreshes during the GC count the population exactly too.
     auto top = gmon("top --pid " + f.pid() + " --count 2 --refresh 1", 30);

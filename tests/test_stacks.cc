@@ -5,6 +5,7 @@
 // walk cleanly.
 #include <map>
 #include <regex>
+#include <set>
 
 #include "test_support.h"
 
@@ -85,22 +86,27 @@ TEST_P(StacksVariant, EqualsTheProgramsOwnDump) {
     }
     stacks_fixture f(fixture("stacks-" + variant));
     ASSERT_FALSE(f.addr.empty());
-    auto before = blocks(f.own_dump());
-    auto r = gmon("stacks --pid " + std::to_string(f.pid()) + extra);
-    auto after = blocks(f.own_dump());
-    ASSERT_EQ(r.status, 0) << r.err;
-    auto mine = blocks(r.out);
-    int compared = 0;
-    for (const auto &[id, block] : before) {
-        if (!after.count(id) || after[id] != block || block.find("[running]") != std::string::npos ||
-            block.find("[runnable]") != std::string::npos)
-            continue; // it moved while it was read
-        compared++;
-        EXPECT_EQ(mine[id], block) << "goroutine " << id;
+    // A goroutine that moved while it was read (main accepting the dump's own connection on a loaded machine)
+    // is left out of that round; up to three rounds, until the whole population has been compared.
+    std::set<std::string> compared;
+    run_result r;
+    for (int round = 0; round < 3 && compared.size() < 19 && !HasFailure(); round++) {
+        auto before = blocks(f.own_dump());
+        r = gmon("stacks --pid " + std::to_string(f.pid()) + extra);
+        auto after = blocks(f.own_dump());
+        ASSERT_EQ(r.status, 0) << r.err;
+        auto mine = blocks(r.out);
+        for (const auto &[id, block] : before) {
+            if (!after.count(id) || after[id] != block || block.find("[running]") != std::string::npos ||
+                block.find("[runnable]") != std::string::npos)
+                continue; // it moved while it was read
+            compared.insert(id);
+            EXPECT_EQ(mine[id], block) << "goroutine " << id;
+        }
     }
     // The population: main, 5 pooled, the channel receive, select, sleep, mutex, syscall, recursion, closure,
     // two methods, an inlined call, a generic function, the labelled one, the one locked to its thread.
-    EXPECT_GE(compared, 19) << r.out;
+    EXPECT_GE(compared.size(), 19u) << r.out;
     EXPECT_NE(r.out.find("main.waitInline(...)\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("main.genericWait[...]("), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(", locked to thread]:"), std::string::npos) << r.out;
