@@ -141,6 +141,14 @@ docker_engine_up() {
     fi
     local dockerd=
     if ! docker_answers; then
+        # A dockerd that died (a killed session, a reboot without /run on tmpfs) leaves its pid file, and a new
+        # dockerd refuses to start while it is there.
+        local stale
+        stale=$(cat /var/run/docker.pid 2>/dev/null || true)
+        if [ -n "$stale" ] && ! grep -qs dockerd "/proc/$stale/comm"; then
+            log "removing the pid file of a dockerd that is gone (PID $stale)"
+            rm -f /var/run/docker.pid
+        fi
         log "starting dockerd in the background (log: $DOCKERD_LOG)"
         setsid nohup dockerd </dev/null >>"$DOCKERD_LOG" 2>&1 &
         dockerd=$!

@@ -32,6 +32,8 @@ const command_page COMMANDS[] = {
     {"info", "info.md"},
     {"stacks", "stacks.md"},
     {"pprof goroutine", "pprof.md"},
+    {"pprof heap", "pprof.md"},
+    {"pprof allocs", "pprof.md"},
 };
 
 std::string read_text(const std::string &path) {

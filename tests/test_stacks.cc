@@ -365,18 +365,6 @@ TEST(PprofGoroutine, RefusesWhatItCannotWrite) {
     EXPECT_EQ(dir.status, 2) << dir.err; // this test process is not a Go program: refused before writing
 }
 
-namespace {
-
-std::vector<corpus_entry> lefthook_corpus() {
-    std::vector<corpus_entry> out;
-    for (const auto &e : corpus_manifest())
-        if (e.name.rfind("lefthook-", 0) == 0)
-            out.push_back(e);
-    return out;
-}
-
-} // namespace
-
 class StacksLefthook : public ::testing::TestWithParam<corpus_entry> {};
 
 // lefthook (go1.21, go1.24, go1.27, stripped) waiting for a hook command (sleep): every stack, the runtime's
@@ -384,24 +372,9 @@ class StacksLefthook : public ::testing::TestWithParam<corpus_entry> {};
 // lines have the form of these releases (" in goroutine N", from go1.21).
 TEST_P(StacksLefthook, EveryStackWalksToItsTop) {
     const corpus_entry &e = GetParam();
-    std::string dir = scratch_dir() + "/lefthook-" + e.name;
-    run("mkdir -p " + dir + " && cd " + dir +
-        " && git init -q . && printf 'manual:\\n  commands:\\n    wait:\\n"
-        "      run: sleep 20\\n' > lefthook.yml");
-    background hook("sh -c 'cd " + dir + " && exec " + corpus(e.name) + " run manual'");
-    std::string pid;
-    for (int i = 0; i < 100 && pid.empty(); i++) {
-        usleep(50 * 1000);
-        // the hook's command (sleep, perhaps under a shell) runs: lefthook waits for it (it runs git before)
-        std::string parent = std::to_string(hook.pid());
-        std::string kids =
-            run("pgrep -P " + parent).out + run("pgrep -P \"$(pgrep -d, -P " + parent + ")\"").out;
-        for (const auto &k : lines(kids))
-            if (!k.empty() && read_file("/proc/" + k + "/comm") == "sleep\n")
-                pid = parent;
-    }
-    usleep(300 * 1000); // into os/exec's Wait
-    ASSERT_FALSE(pid.empty()) << hook.out() << hook.err();
+    waiting_lefthook hook(e, "stacks");
+    ASSERT_FALSE(hook.pid.empty()) << hook.proc->out() << hook.proc->err();
+    std::string pid = hook.pid;
     auto r = gmon("stacks --system --json --pid " + pid);
     ASSERT_EQ(r.status, 0) << r.err;
     std::string json = r.out;

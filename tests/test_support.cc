@@ -233,4 +233,31 @@ idle_esbuild::idle_esbuild(const corpus_entry &e, const std::string &tag)
     }
 }
 
+std::vector<corpus_entry> lefthook_corpus() {
+    std::vector<corpus_entry> out;
+    for (const auto &e : corpus_manifest())
+        if (e.name.rfind("lefthook-", 0) == 0)
+            out.push_back(e);
+    return out;
+}
+
+waiting_lefthook::waiting_lefthook(const corpus_entry &e, const std::string &tag)
+    : dir(scratch_dir() + "/" + tag + "-" + e.name) {
+    run("mkdir -p " + dir + " && cd " + dir +
+        " && git init -q . && printf 'manual:\\n  commands:\\n    wait:\\n"
+        "      run: sleep 20\\n' > lefthook.yml");
+    proc = std::make_unique<background>("sh -c 'cd " + dir + " && exec " + corpus(e.name) + " run manual'");
+    for (int i = 0; i < 100 && pid.empty(); i++) {
+        usleep(50 * 1000);
+        // the hook's command (sleep, perhaps under a shell) runs: lefthook waits for it (it runs git before)
+        std::string parent = std::to_string(proc->pid());
+        std::string kids =
+            run("pgrep -P " + parent).out + run("pgrep -P \"$(pgrep -d, -P " + parent + ")\"").out;
+        for (const auto &k : lines(kids))
+            if (!k.empty() && read_file("/proc/" + k + "/comm") == "sleep\n")
+                pid = parent;
+    }
+    usleep(300 * 1000); // into os/exec's Wait
+}
+
 } // namespace gmon_test

@@ -120,6 +120,8 @@ struct corpus_entry {
 std::vector<corpus_entry> corpus_manifest();
 // The esbuild binaries of the corpus: the ones the live tests run a bundling workload on.
 std::vector<corpus_entry> esbuild_corpus();
+// The lefthook binaries of the corpus (go1.21, go1.24, go1.27).
+std::vector<corpus_entry> lefthook_corpus();
 // How googletest prints a corpus entry in test names and failures.
 inline void PrintTo(const corpus_entry &e, std::ostream *os) {
     *os << e.name << " (" << e.go_version << ")";
@@ -139,6 +141,14 @@ struct idle_esbuild {
     std::string dir, pid;
     std::unique_ptr<background> proc;
     explicit idle_esbuild(const corpus_entry &e, const std::string &tag);
+};
+
+// lefthook running a hook command (sleep 20) in a fresh git repository under the scratch directory: pid is
+// lefthook's own process once the command runs and lefthook waits for it ("" when it did not get there).
+struct waiting_lefthook {
+    std::string dir, pid;
+    std::unique_ptr<background> proc;
+    explicit waiting_lefthook(const corpus_entry &e, const std::string &tag);
 };
 
 // A fixture process in `wait` mode (it runs until its stdin closes, at destruction).

@@ -9,8 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
-targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack)
-# fuzz_goroutine_stack symbolizes the crafted stacks with a real binary's functions.
+targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets)
+# fuzz_goroutine_stack and fuzz_mem_buckets symbolize the crafted stacks with a real binary's functions.
 export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
 
@@ -79,6 +79,25 @@ out = sys.argv[1]
 for i, fill in enumerate([b"\0", b"\xff", bytes(range(256))]):
     header = struct.pack("<QBBB5xQQQQQQ", 1, 4, i & 1, 2, 0, 0x2000 * i, 64, 0x3000, 0, 8)
     open(os.path.join(out, "shape%d" % i), "wb").write(header + fill * (8192 // len(fill)))
+PY
+}
+
+# Bucket lists: release byte, cycle, then the image (head pointer first): an empty list, one bucket of each
+# record layout with a stack of three PCs of the binary's text, and a list that loops back to itself.
+seed_mem_buckets() {
+    python3 - "$1" <<'PY'
+import os, struct, sys
+out, base = sys.argv[1], 0x10000
+def bucket(addr, nxt, nstk, words):
+    hdr = struct.pack("<QQQQQQ", 0, nxt, 1, 0, 1024, nstk)
+    stk = struct.pack("<%dQ" % nstk, *([0x401000 + 0x40 * i for i in range(nstk)]))
+    return hdr + stk + struct.pack("<%dQ" % (4 * words), *range(1, 4 * words + 1))
+for name, minor, words, loop in [("empty", 0, 4, False), ("go119", 2, 4, False), ("go127", 10, 2, False),
+                                 ("loop", 2, 4, True)]:
+    image = struct.pack("<Q", 0 if name == "empty" else base + 8)
+    if name != "empty":
+        image += bucket(base + 8, base + 8 if loop else 0, 3, words)
+    open(os.path.join(out, name), "wb").write(bytes([minor]) + struct.pack("<Q", 7) + image)
 PY
 }
 

@@ -1,6 +1,6 @@
-/* gmon pprof goroutine --pid PID: the goroutine profile of a running Go program, read from its memory
- * without stopping it and without net/http/pprof, in the format `go tool pprof` reads (gzipped
- * profile.proto), as the program's own /debug/pprof/goroutine would give it. */
+/* gmon pprof goroutine|heap|allocs --pid PID: profiles of a running Go program, read from its memory without
+ * stopping it and without net/http/pprof, in the format `go tool pprof` reads (gzipped profile.proto), as the
+ * program's own /debug/pprof/goroutine, /heap and /allocs would give them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,12 +11,37 @@
 #include "commands.h"
 #include "goroutine_labels.h"
 #include "goroutine_profile.h"
+#include "go_profile_globals.h"
+#include "heap_profile.h"
+#include "mem_buckets.h"
 #include "option_help.h"
 #include "profile_builder.h"
 #include "snapshot_options.h"
 #include "stack_dump.h"
 
 static const char USAGE[] =
+    "Usage: gmon pprof goroutine|heap|allocs (--pid PID | --container NAME) [--bin BIN] [-o FILE] ...\n"
+    "\n"
+    "Writes a profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's own\n"
+    "/debug/pprof would, without net/http/pprof and without stopping it: a gzipped pprof profile for\n"
+    "`go tool pprof`, every frame with its file:line and inlined frames.\n"
+    "\n"
+    "  goroutine  every goroutine's stack (gmon pprof goroutine --help)\n"
+    "  heap       the runtime's own heap profile: in-use and allocated objects and bytes by allocation\n"
+    "             stack (gmon pprof heap --help)\n"
+    "  allocs     the same data, alloc_space shown by default\n"
+    "\n"
+    "Reference: docs/pprof.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon pprof goroutine --pid 4242 -o g.pb.gz   then: go tool pprof -traces g.pb.gz\n"
+    "  gmon pprof heap --pid 4242 -o heap.pb.gz     then: go tool pprof -top heap.pb.gz\n";
+
+#define HELP_PPROF_OUTPUT                                                                                    \
+    "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"      \
+    "                      terminal, else KIND-PID-TIME.pb.gz in the current directory)\n"
+
+static const char USAGE_GOROUTINE[] =
     "Usage: gmon pprof goroutine (--pid PID | --container NAME) [--bin BIN] [-o FILE] [--system] [--freeze]\n"
     "\n"
     "Writes the goroutine profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's\n"
@@ -24,14 +49,32 @@ static const char USAGE[] =
     "profile (sample type goroutine/count), one sample per distinct stack and pprof label set, every frame\n"
     "with its file:line and inlined frames, for `go tool pprof`. Goroutines running on a thread at that\n"
     "moment have no stack to read without --freeze: they are left out and counted on stderr.\n"
-    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN
-    "  -o, --output FILE   write the profile to FILE (default: stdout, when it is not a terminal)\n"
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT
     "  --system            the runtime's own goroutines too (Go's profile leaves them out)\n" HELP_FREEZE
         HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
     "\n"
     "Examples:\n"
     "  gmon pprof goroutine --pid 4242 -o g.pb.gz        then: go tool pprof -traces g.pb.gz\n"
     "  gmon pprof goroutine --container web > g.pb.gz  then: go tool pprof -top g.pb.gz\n";
+
+/* heap and allocs: %s is the kind (three times, the examples last). */
+static const char USAGE_HEAP[] =
+    "Usage: gmon pprof %s (--pid PID | --container NAME) [--bin BIN] [-o FILE]\n"
+    "\n"
+    "Writes the heap profile the Go runtime keeps in a running program (Go 1.17-1.27, stripped or not) as\n"
+    "the program's own /debug/pprof/heap would, without net/http/pprof and without stopping it: one\n"
+    "allocation sampled per runtime.MemProfileRate bytes (512 KiB by default), its stack and object size;\n"
+    "sample types alloc_objects, alloc_space, inuse_objects, inuse_space, scaled for the sampling as Go\n"
+    "scales them (the heap profile shows inuse_space by default, the allocs profile alloc_space). In-use\n"
+    "figures are as of the last GC, as Go's are. A program that never reads its memory profile has it\n"
+    "turned off by the linker, and a program may set MemProfileRate to 0: gmon then says so and writes\n"
+    "nothing (exit status 2).\n"
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: docs/pprof.md.\n"
+    "\n"
+    "Examples:\n"
+    "  gmon pprof %s --pid 4242 -o p.pb.gz        then: go tool pprof -top p.pb.gz\n"
+    "  gmon pprof %s --container web -o - > p.pb.gz\n";
 
 struct profile_run {
     struct profile_builder p;
@@ -41,7 +84,7 @@ struct profile_run {
 
 static void begin(struct stack_dump *d, struct goroutine_snapshot *s) {
     struct profile_run *r = d->ctx;
-    r->mapping = goroutine_profile_mapping(&r->p, s->t.pid);
+    r->mapping = profile_process_mapping(&r->p, s->t.pid);
 }
 
 static void each(struct stack_dump *d, struct goroutine_snapshot *s) {
@@ -65,21 +108,38 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int write_profile(struct profile_run *r, const struct snapshot_options *o) {
-    FILE *out = o->output ? fopen(o->output, "wb") : stdout;
+/* -o FILE, -o - (stdout), or without -o: stdout when it is not a terminal, else KIND-PID-TIME.pb.gz. */
+static int write_profile(struct profile_builder *p, const struct snapshot_options *o, const char *kind,
+                         int pid) {
+    char name[128];
+    const char *path = o->output && strcmp(o->output, "-") != 0 ? o->output : NULL;
+    if (!o->output && isatty(STDOUT_FILENO)) {
+        char when[32];
+        time_t t = time(NULL);
+        strftime(when, sizeof(when), "%Y%m%dT%H%M%S", localtime(&t));
+        snprintf(name, sizeof(name), "%s-%d-%s.pb.gz", kind, pid, when);
+        path = name;
+    }
+    FILE *out = path ? fopen(path, "wb") : stdout;
     if (!out) {
-        cli_error("pprof", "cannot write %s: %m", o->output);
+        cli_error("pprof", "cannot write %s: %m", path);
         return GMON_EXIT_BAD_INPUT;
     }
     struct gmon_error err;
-    int rc = profile_write(&r->p, out, now_ns(), &err);
+    int rc = profile_write(p, out, now_ns(), &err);
     if (out != stdout && fclose(out) != 0 && rc == 0)
-        rc = gmon_fail(&err, "cannot write %s", o->output);
+        rc = gmon_fail(&err, "cannot write %s", path);
     if (rc != 0) {
         cli_error("pprof", "%s", err.msg);
         return GMON_EXIT_FAILED;
     }
+    if (path == name)
+        fprintf(stderr, "gmon pprof %s: wrote %s\n", kind, name);
     return GMON_EXIT_OK;
+}
+
+static bool proc_read_fn(void *ctx, uint64_t addr, void *buf, size_t len) {
+    return proc_read(*(const int *)ctx, addr, buf, len);
 }
 
 static int profile_goroutines(const struct snapshot_options *o) {
@@ -93,7 +153,7 @@ static int profile_goroutines(const struct snapshot_options *o) {
     struct stack_dump d = {.o = o, .no_args = true, .begin = begin, .each = each, .ctx = &r};
     int rc = stack_dump_run(&d, &s, "pprof");
     if (rc == GMON_EXIT_OK)
-        rc = write_profile(&r, o);
+        rc = write_profile(&r.p, o, "goroutine", s.t.pid);
     if (rc == GMON_EXIT_OK) {
         fprintf(stderr, "gmon pprof goroutine: %zu goroutines of process %d (%s) in %zu samples",
                 r.goroutines, s.t.pid, s.t.bin.version_string, r.p.nsamples);
@@ -113,35 +173,156 @@ static int profile_goroutines(const struct snapshot_options *o) {
     return rc;
 }
 
+/* Why the target's memory profile is empty for good, or NULL: the linker's flag (set when the program never
+ * calls runtime.MemProfile), or a rate of 0. */
+static const char *memory_profiling_off(const struct go_profile_globals *g, int pid, uint64_t bias,
+                                        int64_t rate) {
+    uint8_t flag = 0;
+    if (g->flag_in_file == 1 || (g->disable_flag && proc_read(pid, g->disable_flag + bias, &flag, 1) && flag))
+        return "the linker turned memory profiling off: the program never reads its memory profile "
+               "(runtime.MemProfile is not in the binary), so the runtime records nothing";
+    if (rate == 0)
+        return "runtime.MemProfileRate is 0: the program turned memory profiling off";
+    return NULL;
+}
+
+struct heap_run {
+    struct goroutine_snapshot *s;
+    struct go_profile_globals g;
+    int64_t rate;
+    struct mem_buckets m;
+};
+
+/* Finds and reads what a heap profile needs; GMON_EXIT_OK, or the exit status after saying why not. */
+static int read_heap(struct heap_run *h, const char *cmd) {
+    struct goroutine_snapshot *s = h->s;
+    uint64_t bias = s->t.load_bias;
+    struct gmon_error err;
+    go_profile_globals_find(s->symbols, &h->g);
+    if (!h->g.mem_profile_rate || !proc_read(s->t.pid, h->g.mem_profile_rate + bias, &h->rate, 8)) {
+        cli_error(cmd, "runtime.MemProfileRate not found (no symbol table, and neither runtime.schedinit nor "
+                       "runtime.init shows it): without the sampling rate the samples cannot be scaled; "
+                       "give --bin");
+        return GMON_EXIT_BAD_INPUT;
+    }
+    const char *off = memory_profiling_off(&h->g, s->t.pid, bias, h->rate);
+    if (off) {
+        cli_error(cmd, "process %d: %s", s->t.pid, off);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    uint64_t heads[MBUCKETS_CANDIDATES];
+    for (int i = 0; i < h->g.nmbuckets; i++)
+        heads[i] = h->g.mbuckets[i] + bias;
+    int head = mem_buckets_pick_head(proc_read_fn, &s->t.pid, heads, h->g.nmbuckets);
+    if (head < 0) {
+        cli_error(cmd,
+                  "runtime.mbuckets not found (no symbol table, and no load of runtime.mProf_FlushLocked "
+                  "leads to a memory-profile bucket); give --bin");
+        return GMON_EXIT_BAD_INPUT;
+    }
+    s->no_goroutines = true;
+    if (snapshot_take(s, false, &err) != 0) {
+        cli_error(cmd, "%s", err.msg);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    /* mProf_NextCycle runs once per GC cycle, with the cycle count: cycle % 3 is numgc % 3. */
+    uint64_t cycle = s->state.have_gc ? s->state.numgc : 0;
+    if (mem_buckets_read(proc_read_fn, &s->t.pid, heads[head], s->symbols->version.minor, cycle, &h->m,
+                         &err) != 0) {
+        cli_error(cmd, "%s", err.msg);
+        return GMON_EXIT_FAILED;
+    }
+    return GMON_EXIT_OK;
+}
+
+static void report_heap(const struct heap_run *h, const char *kind, size_t samples) {
+    uint64_t inuse = 0; /* uintptr sums, as the runtime's */
+    for (size_t i = 0; i < h->m.n; i++)
+        inuse += (uint64_t)h->m.b[i].r.alloc_bytes - (uint64_t)h->m.b[i].r.free_bytes;
+    fprintf(stderr,
+            "gmon pprof %s: %zu buckets of process %d (%s) in %zu samples; one allocation sampled per %lld "
+            "bytes; %lld bytes in use by the sampled objects as of the last GC (before scaling)",
+            kind, h->m.n, h->s->t.pid, h->s->t.bin.version_string, samples, (long long)h->rate,
+            (long long)inuse);
+    if (h->m.stopped[0])
+        fprintf(stderr, "; the list was read up to a bucket that did not read as one (%s)", h->m.stopped);
+    fputc('\n', stderr);
+}
+
+static int profile_heap(const struct snapshot_options *o, const char *kind) {
+    static struct goroutine_snapshot s;
+    struct heap_run h = {.s = &s};
+    struct gmon_error err;
+    char cmd[32];
+    snprintf(cmd, sizeof(cmd), "pprof %s", kind);
+    if (snapshot_open(&s, o->pid, o->bin, &err) != 0) {
+        cli_error(cmd, "%s", err.msg);
+        snapshot_close(&s);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    int rc = read_heap(&h, cmd);
+    struct profile_builder p;
+    if (rc == GMON_EXIT_OK) {
+        bool built = heap_profile_init(&p, h.rate, strcmp(kind, "allocs") == 0 ? "alloc_space" : NULL) &&
+                     heap_profile_add(&p, profile_process_mapping(&p, s.t.pid), &s.symbols->pcln,
+                                      s.t.load_bias, s.symbols->version.minor, &h.m, h.rate);
+        rc = built ? write_profile(&p, o, kind, s.t.pid) : GMON_EXIT_FAILED;
+        if (!built)
+            cli_error(cmd, "out of memory while building the profile");
+        if (rc == GMON_EXIT_OK)
+            report_heap(&h, kind, p.nsamples);
+        profile_builder_free(&p);
+    }
+    mem_buckets_free(&h.m);
+    snapshot_close(&s);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    unsigned options;
+} KINDS[] = {
+    {"goroutine", SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM},
+    {"heap", SNAP_BIN | SNAP_OUTPUT},
+    {"allocs", SNAP_BIN | SNAP_OUTPUT},
+};
+
 int cmd_pprof(int argc, char *argv[]) {
     if (argc < 2 || argv[1][0] == '-') {
         if (cli_wants_help(argc, argv)) {
             fputs(USAGE, stdout);
             return GMON_EXIT_OK;
         }
-        cli_error("pprof", "name the profile: gmon pprof goroutine --pid PID (see 'gmon pprof --help')");
+        cli_error("pprof",
+                  "name the profile: gmon pprof goroutine|heap|allocs --pid PID (see 'gmon pprof --help')");
         return GMON_EXIT_BAD_INPUT;
     }
-    if (strcmp(argv[1], "goroutine") != 0) {
+    size_t k = 0;
+    while (k < sizeof(KINDS) / sizeof(KINDS[0]) && strcmp(argv[1], KINDS[k].name) != 0)
+        k++;
+    if (k == sizeof(KINDS) / sizeof(KINDS[0])) {
         cli_error("pprof",
-                  "\"%s\" is not a profile gmon writes; it writes: goroutine (see 'gmon pprof --help')",
+                  "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs (see 'gmon pprof "
+                  "--help')",
                   argv[1]);
         return GMON_EXIT_BAD_INPUT;
     }
     argc--;
     argv++;
     if (cli_wants_help(argc, argv)) {
-        fputs(USAGE, stdout);
+        if (k == 0)
+            fputs(USAGE_GOROUTINE, stdout);
+        else
+            printf(USAGE_HEAP, KINDS[k].name, KINDS[k].name, KINDS[k].name);
         return GMON_EXIT_OK;
     }
+    char cmd[32];
+    snprintf(cmd, sizeof(cmd), "pprof %s", KINDS[k].name);
     struct snapshot_options o;
-    int parsed = snapshot_parse_options("pprof goroutine", SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM,
-                                        argc, argv, &o);
+    int parsed = snapshot_parse_options(cmd, KINDS[k].options, argc, argv, &o);
     if (parsed != 0)
         return cli_exit_after_parse(parsed);
-    if (!o.output && isatty(STDOUT_FILENO)) {
-        cli_error("pprof", "a profile is binary: give -o FILE or redirect stdout (see 'gmon pprof --help')");
-        return GMON_EXIT_BAD_INPUT;
-    }
-    return profile_goroutines(&o);
+    if (k == 0)
+        return profile_goroutines(&o);
+    return profile_heap(&o, KINDS[k].name);
 }

@@ -132,6 +132,10 @@ bool profile_builder_init(struct profile_builder *b, size_t nvalues, const char 
     return !b->oom;
 }
 
+void profile_set_default_sample_type(struct profile_builder *b, const char *type) {
+    b->default_sample_type = string_id(b, type);
+}
+
 void profile_builder_free(struct profile_builder *b) {
     for (size_t i = 0; i < b->nstrings; i++)
         free(b->strings[i]);
@@ -286,8 +290,9 @@ static Gmon__Pprof__Sample *new_sample(struct profile_builder *b, const uint64_t
         if (!l)
             break;
         gmon__pprof__label__init(l);
-        l->key = label_ids[2 * i];
-        l->str = label_ids[2 * i + 1];
+        l->key = label_ids[3 * i];
+        l->str = label_ids[3 * i + 1];
+        l->num = label_ids[3 * i + 2];
         s->label[s->n_label++] = l;
     }
     return s;
@@ -298,24 +303,25 @@ bool profile_add_sample(struct profile_builder *b, const uint64_t *locations, si
     enum { MAX_LABELS = 64, MAX_DEPTH = 4096 };
     if (nlabels > MAX_LABELS || nlocations > MAX_DEPTH)
         return false;
-    int64_t label_ids[2 * MAX_LABELS];
+    int64_t label_ids[3 * MAX_LABELS]; /* key, str, num of each */
     for (size_t i = 0; i < nlabels; i++) {
-        label_ids[2 * i] = string_id(b, labels[i].key);
-        label_ids[2 * i + 1] = string_id(b, labels[i].value);
+        label_ids[3 * i] = string_id(b, labels[i].key);
+        label_ids[3 * i + 1] = labels[i].value ? string_id(b, labels[i].value) : 0;
+        label_ids[3 * i + 2] = labels[i].value ? 0 : labels[i].num;
     }
-    size_t len = (nlocations + 1) * sizeof(uint64_t) + 2 * nlabels * sizeof(int64_t);
+    size_t len = (nlocations + 1) * sizeof(uint64_t) + 3 * nlabels * sizeof(int64_t);
     uint64_t *key = malloc(len);
     if (!key)
         return !(b->oom = true);
     key[0] = nlocations;
     memcpy(key + 1, locations, nlocations * sizeof(uint64_t));
-    memcpy(key + 1 + nlocations, label_ids, 2 * nlabels * sizeof(int64_t));
-    struct profile_slot *slot;
-    uint64_t id = table_get(b->sample_ids, key, len, &slot);
+    memcpy(key + 1 + nlocations, label_ids, 3 * nlabels * sizeof(int64_t));
+    struct profile_slot *slot = NULL;
+    uint64_t id = b->keep_samples_apart ? 0 : table_get(b->sample_ids, key, len, &slot);
     if (!id) {
         Gmon__Pprof__Sample *s = new_sample(b, locations, nlocations, label_ids, nlabels);
         if (!s || !push(&b->samples, &b->nsamples, &b->samples_cap, s) || !s->value ||
-            !table_put(b->sample_ids, slot, key, len, b->nsamples)) {
+            (!b->keep_samples_apart && !table_put(b->sample_ids, slot, key, len, b->nsamples))) {
             free(key);
             return !(b->oom = true);
         }
@@ -382,6 +388,7 @@ int profile_write(struct profile_builder *b, FILE *out, int64_t time_ns, struct 
     p.time_nanos = time_ns;
     p.period_type = &period;
     p.period = b->period;
+    p.default_sample_type = b->default_sample_type;
     size_t len = gmon__pprof__profile__get_packed_size(&p);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf)

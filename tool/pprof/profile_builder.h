@@ -18,8 +18,11 @@ struct profile_line {
     int line, start_line;
 };
 
+/* A string label (value set), or a numeric one (value NULL: num, as Go's heap profile labels each sample
+ * with the object size, "bytes"). */
 struct profile_label {
     const char *key, *value;
+    int64_t num;
 };
 
 struct profile_table; /* a hash set, inside the .c */
@@ -33,6 +36,10 @@ struct profile_builder {
     void **functions, **locations, **samples, **mappings;
     size_t nfunctions, functions_cap, nlocations, locations_cap, nsamples, samples_cap, nmappings;
     int64_t sample_types[PROFILE_MAX_VALUES][2], period_type[2], period;
+    int64_t default_sample_type; /* string ID; 0: pprof's default, the last sample type */
+    /* Every sample kept as added, equal ones too: Go writes one sample per profile bucket (the heap
+     * profile), and tools that count samples see as many as Go's own file has. */
+    bool keep_samples_apart;
     bool oom;
 };
 
@@ -40,9 +47,14 @@ struct profile_builder {
 bool profile_builder_init(struct profile_builder *b, size_t nvalues, const char *const types[][2],
                           const char *period_type, const char *period_unit, int64_t period);
 void profile_builder_free(struct profile_builder *b);
+/* The sample type `go tool pprof` shows unless told otherwise (a type given to init, e.g. "alloc_space"). */
+void profile_set_default_sample_type(struct profile_builder *b, const char *type);
 /* The mapping of one file: [start, limit) at file offset; returns its ID. */
 uint64_t profile_add_mapping(struct profile_builder *b, uint64_t start, uint64_t limit, uint64_t offset,
                              const char *file, const char *build_id);
+/* The mapping of process pid's executable (its first executable mapping, from /proc/PID/maps); 0 when
+ * there is none. */
+uint64_t profile_process_mapping(struct profile_builder *b, int pid);
 /* A location at address with its lines, innermost inlined first; the same address and lines give the same
  * ID. 0 when out of memory. */
 uint64_t profile_location(struct profile_builder *b, uint64_t mapping, uint64_t address,

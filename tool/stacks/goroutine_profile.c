@@ -1,29 +1,6 @@
 #include "goroutine_profile.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "proc_target.h"
-
-uint64_t goroutine_profile_mapping(struct profile_builder *p, int pid) {
-    char path[64], exe[4096] = {0}, line[8192];
-    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-    if (readlink(path, exe, sizeof(exe) - 1) <= 0)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    uint64_t id = 0;
-    struct maps_entry e;
-    while (!id && fgets(line, sizeof(line), f))
-        if (proc_maps_parse_line(line, &e) && e.perms[2] == 'x' && strcmp(e.path, exe) == 0)
-            id = profile_add_mapping(p, e.start, e.end, e.offset, exe, NULL);
-    fclose(f);
-    return id;
-}
 
 /* runtime/mprof.go saveg: 32 frames up to 1.22 (StackRecord.Stack0), debug.profstackdepth (128) from 1.23. */
 static size_t max_depth(const struct traceback_rules *r) {
@@ -61,7 +38,7 @@ bool goroutine_profile_add(struct profile_builder *p, uint64_t mapping, const st
     struct profile_label pl[GOROUTINE_LABELS_MAX];
     size_t npl = 0;
     for (size_t i = 0; labels && !labels->problem && i < labels->n; i++)
-        pl[npl++] = (struct profile_label){labels->key[i], labels->value[i]};
+        pl[npl++] = (struct profile_label){labels->key[i], labels->value[i], 0};
     int64_t one = 1;
     return profile_add_sample(p, locs, nlocs, &one, pl, npl);
 }

@@ -12,8 +12,6 @@
 #include "goroutine_trace.h"
 #include "profile_builder.h"
 
-/* The mapping of the process's executable (its first executable mapping); 0 when /proc/PID/maps has none. */
-uint64_t goroutine_profile_mapping(struct profile_builder *p, int pid);
 /* Adds one goroutine (a TRACE_FRAMES trace). */
 bool goroutine_profile_add(struct profile_builder *p, uint64_t mapping, const struct goroutine_trace *tr,
                            const struct traceback_rules *r, const struct goroutine_labels *labels);
