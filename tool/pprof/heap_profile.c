@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { MAX_INLINE = 64 };
@@ -87,6 +88,66 @@ static bool is_runtime_pc(const struct pclntab *pcln, uint64_t load_bias, uint64
     return strncmp(name, "runtime.", 8) == 0 || (minor >= 24 && strncmp(name, "internal/runtime/", 17) == 0);
 }
 
+/* Each distinct PC symbolized once: 100,000 buckets share a few hundred return addresses. Open addressing
+ * keyed by runtime PC, doubled when half full. */
+struct pc_memo_slot {
+    uint64_t pc; /* 0: empty */
+    struct pc_frame frame;
+    bool runtime;
+};
+
+struct pc_memo {
+    const struct pclntab *pcln;
+    uint64_t load_bias;
+    int minor;
+    struct pc_memo_slot *slots;
+    size_t cap, used;
+    struct pc_memo_slot uncached; /* the answer when the table cannot grow */
+};
+
+static size_t memo_index(uint64_t pc, size_t cap) {
+    return (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+}
+
+static bool memo_grow(struct pc_memo *m) {
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    struct pc_memo_slot *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].pc)
+            continue;
+        size_t k = memo_index(m->slots[i].pc, cap);
+        while (slots[k].pc)
+            k = (k + 1) & (cap - 1);
+        slots[k] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+static struct pc_memo_slot memo_lookup(const struct pc_memo *m, uint64_t pc) {
+    return (struct pc_memo_slot){pc, frame_of(m->pcln, m->load_bias, pc),
+                                 is_runtime_pc(m->pcln, m->load_bias, pc, m->minor)};
+}
+
+static const struct pc_memo_slot *memo_get(struct pc_memo *m, uint64_t pc) {
+    if (pc == 0 || ((m->used + 1) * 2 > m->cap && !memo_grow(m))) {
+        m->uncached = memo_lookup(m, pc);
+        return &m->uncached;
+    }
+    size_t k = memo_index(pc, m->cap);
+    while (m->slots[k].pc && m->slots[k].pc != pc)
+        k = (k + 1) & (m->cap - 1);
+    if (!m->slots[k].pc) {
+        m->slots[k] = memo_lookup(m, pc);
+        m->used++;
+    }
+    return &m->slots[k];
+}
+
 /* The PCs of one physical frame, gathered as runtime/pprof's pcDeck gathers them (proto.go tryAdd): a PC
  * joins when the frame before it is inlined into the same function and is not the same function (recursion).
  */
@@ -126,12 +187,12 @@ static void deck_emit(struct deck *d, struct profile_builder *p, uint64_t mappin
 
 /* runtime/pprof appendLocsForStack: the locations of stk; runtime.goexit and unknown PCs end a location
  * without one of their own. */
-static size_t locations_of(struct profile_builder *p, uint64_t mapping, const struct pclntab *pcln,
-                           uint64_t load_bias, const uint64_t *stk, size_t n, uint64_t *locs) {
+static size_t locations_of(struct profile_builder *p, uint64_t mapping, struct pc_memo *memo,
+                           const uint64_t *stk, size_t n, uint64_t *locs) {
     struct deck d = {0};
     size_t nlocs = 0;
     for (size_t i = 0; i < n; i++) {
-        struct pc_frame f = frame_of(pcln, load_bias, stk[i]);
+        struct pc_frame f = memo_get(memo, stk[i])->frame;
         if (!f.found || strcmp(f.f.function, "runtime.goexit") == 0) {
             deck_emit(&d, p, mapping, locs, &nlocs);
             continue;
@@ -146,16 +207,16 @@ static size_t locations_of(struct profile_builder *p, uint64_t mapping, const st
 
 /* protomem.go: the leading runtime frames are hidden (the first frame of another package and what it called
  * of the runtime stay); when that leaves no location, every frame is shown. */
-static size_t bucket_locations(struct profile_builder *p, uint64_t mapping, const struct pclntab *pcln,
-                               uint64_t load_bias, int minor, const uint64_t *stk, size_t n, uint64_t *locs) {
+static size_t bucket_locations(struct profile_builder *p, uint64_t mapping, struct pc_memo *memo,
+                               const uint64_t *stk, size_t n, uint64_t *locs) {
     size_t from = 0;
-    while (from < n && is_runtime_pc(pcln, load_bias, stk[from], minor))
+    while (from < n && memo_get(memo, stk[from])->runtime)
         from++;
     if (from == n)
         from = 0; /* Go's loop finds no other package and keeps the whole stack */
-    size_t got = locations_of(p, mapping, pcln, load_bias, stk + from, n - from, locs);
+    size_t got = locations_of(p, mapping, memo, stk + from, n - from, locs);
     if (got == 0 && from > 0)
-        got = locations_of(p, mapping, pcln, load_bias, stk, n, locs);
+        got = locations_of(p, mapping, memo, stk, n, locs);
     return got;
 }
 
@@ -172,17 +233,18 @@ static int64_t bytes_label(const struct mem_bucket *b, int minor) {
 bool heap_profile_add(struct profile_builder *p, uint64_t mapping, const struct pclntab *pcln,
                       uint64_t load_bias, int minor, const struct mem_buckets *m, int64_t rate) {
     uint64_t locs[MEM_BUCKET_MAX_DEPTH];
-    for (size_t i = 0; i < m->n; i++) {
+    struct pc_memo memo = {.pcln = pcln, .load_bias = load_bias, .minor = minor};
+    bool ok = true;
+    for (size_t i = 0; i < m->n && ok; i++) {
         const struct mem_bucket *b = &m->b[i];
-        size_t nlocs =
-            bucket_locations(p, mapping, pcln, load_bias, minor, m->pcs + b->stk_at, b->nstk, locs);
+        size_t nlocs = bucket_locations(p, mapping, &memo, m->pcs + b->stk_at, b->nstk, locs);
         int64_t v[4];
         heap_profile_scale(b->r.allocs, b->r.alloc_bytes, rate, &v[0], &v[1]);
         heap_profile_scale(minus(b->r.allocs, b->r.frees), minus(b->r.alloc_bytes, b->r.free_bytes), rate,
                            &v[2], &v[3]);
         struct profile_label bytes = {"bytes", NULL, bytes_label(b, minor)};
-        if (!profile_add_sample(p, locs, nlocs, v, &bytes, bytes.num != 0))
-            return false;
+        ok = profile_add_sample(p, locs, nlocs, v, &bytes, bytes.num != 0);
     }
-    return !p->oom;
+    free(memo.slots);
+    return ok && !p->oom;
 }
