@@ -239,6 +239,29 @@ TEST(HeapProfile, ProfilingTurnedOffIsSaidNotWritten) {
     EXPECT_NE(access(out.c_str(), F_OK), 0) << "no file is written";
 }
 
+// Where the profile goes: -o - is stdout (gzip data); without -o on a terminal (script(1) gives gmon one), a
+// file named after the kind, the process and the time, in the current directory, which gmon names.
+TEST(HeapProfile, StdoutOrANamedFile) {
+    profiles_fixture f(fixture("profiles-plain"));
+    ASSERT_FALSE(f.addr.empty());
+    auto piped = gmon("pprof allocs --pid " + f.pid() + " -o -");
+    ASSERT_EQ(piped.status, 0) << piped.err;
+    ASSERT_GE(piped.out.size(), 2u);
+    EXPECT_EQ(piped.out.substr(0, 2), "\x1f\x8b") << "gzip";
+    std::string dir = scratch_dir() + "/named-" + f.pid();
+    run("mkdir -p " + dir);
+    auto tty = run("sh -c 'cd " + dir + " && script -qec \"" + std::string(GMON_BINARY) +
+                   " pprof heap --pid " + f.pid() + "\" /dev/null'");
+    ASSERT_EQ(tty.status, 0) << tty.out << tty.err;
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(tty.out, m, std::regex("wrote (heap-" + f.pid() + R"(-\d{8}T\d{6}\.pb\.gz))")))
+        << tty.out;
+    auto top = run(std::string(GO_EXECUTABLE) + " tool pprof -top " + dir + "/" + m[1].str());
+    EXPECT_EQ(top.status, 0) << top.err;
+    EXPECT_NE(top.out.find("main.allocSmall"), std::string::npos) << top.out;
+}
+
 TEST(HeapProfile, BadInputIsRefusedWithOneLine) {
     auto none = gmon("pprof heap");
     EXPECT_EQ(none.status, 2);
