@@ -1,6 +1,7 @@
 // Helpers shared by the test files: where fixtures live, running gmon as a subprocess, reading files.
 #pragma once
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,6 +188,15 @@ struct population {
     explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
         EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
     }
+    // The fixture reads the pipe from sleep, not from this process: killing the shell leaves it waiting for
+    // sleep's end (10 minutes). It goes with the test.
+    ~population() {
+        std::string out = proc.out();
+        if (out.rfind("ready ", 0) == 0)
+            kill((pid_t)std::stol(out.substr(6)), SIGKILL);
+    }
+    population(const population &) = delete;
+    population &operator=(const population &) = delete;
     pid_t pid_number() const {
         return (pid_t)std::stol(proc.out().substr(6));
     }
