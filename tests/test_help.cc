@@ -34,6 +34,8 @@ const command_page COMMANDS[] = {
     {"pprof goroutine", "pprof.md"},
     {"pprof heap", "pprof.md"},
     {"pprof allocs", "pprof.md"},
+    {"pprof creation", "pprof.md"},
+    {"pprof live", "pprof.md"},
 };
 
 std::string read_text(const std::string &path) {

@@ -20,22 +20,27 @@
 #include "stack_dump.h"
 
 static const char USAGE[] =
-    "Usage: gmon pprof goroutine|heap|allocs (--pid PID | --container NAME) [--bin BIN] [-o FILE] ...\n"
+    "Usage: gmon pprof goroutine|heap|allocs|creation|live (--pid PID | --container NAME) [-o FILE] ...\n"
     "\n"
     "Writes a profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's own\n"
     "/debug/pprof would, without net/http/pprof and without stopping it: a gzipped pprof profile for\n"
-    "`go tool pprof`, every frame with its file:line and inlined frames.\n"
+    "`go tool pprof`, every frame with its file:line and inlined frames. Two profiles no Go tool has come\n"
+    "from live tracing: goroutine creation and leaks by full creation stack.\n"
     "\n"
     "  goroutine  every goroutine's stack (gmon pprof goroutine --help)\n"
     "  heap       the runtime's own heap profile: in-use and allocated objects and bytes by allocation\n"
     "             stack (gmon pprof heap --help)\n"
     "  allocs     the same data, alloc_space shown by default\n"
+    "  creation   goroutines created while gmon traces (eBPF), by full creation stack: created, exited,\n"
+    "             live, lifetime (gmon pprof creation --help)\n"
+    "  live       the leak profile: those of them still alive at the end, by creation stack, with ages\n"
     "\n"
     "Reference: docs/pprof.md.\n"
     "\n"
     "Examples:\n"
     "  gmon pprof goroutine --pid 4242 -o g.pb.gz   then: go tool pprof -traces g.pb.gz\n"
-    "  gmon pprof heap --pid 4242 -o heap.pb.gz     then: go tool pprof -top heap.pb.gz\n";
+    "  gmon pprof heap --pid 4242 -o heap.pb.gz     then: go tool pprof -top heap.pb.gz\n"
+    "  gmon pprof live --pid 4242 --duration 60 -o leaks.pb.gz\n";
 
 #define HELP_PPROF_OUTPUT                                                                                    \
     "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"      \
@@ -108,12 +113,10 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* -o FILE, -o - (stdout), or without -o: stdout when it is not a terminal, else KIND-PID-TIME.pb.gz. */
-static int write_profile(struct profile_builder *p, const struct snapshot_options *o, const char *kind,
-                         int pid) {
+int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid) {
     char name[128];
-    const char *path = o->output && strcmp(o->output, "-") != 0 ? o->output : NULL;
-    if (!o->output && isatty(STDOUT_FILENO)) {
+    const char *path = output && strcmp(output, "-") != 0 ? output : NULL;
+    if (!output && isatty(STDOUT_FILENO)) {
         char when[32];
         time_t t = time(NULL);
         strftime(when, sizeof(when), "%Y%m%dT%H%M%S", localtime(&t));
@@ -122,7 +125,7 @@ static int write_profile(struct profile_builder *p, const struct snapshot_option
     }
     FILE *out = path ? fopen(path, "wb") : stdout;
     if (!out) {
-        cli_error("pprof", "cannot write %s: %m", path);
+        cli_error(cmd, "cannot write %s: %m", path);
         return GMON_EXIT_BAD_INPUT;
     }
     struct gmon_error err;
@@ -130,11 +133,11 @@ static int write_profile(struct profile_builder *p, const struct snapshot_option
     if (out != stdout && fclose(out) != 0 && rc == 0)
         rc = gmon_fail(&err, "cannot write %s", path);
     if (rc != 0) {
-        cli_error("pprof", "%s", err.msg);
+        cli_error(cmd, "%s", err.msg);
         return GMON_EXIT_FAILED;
     }
     if (path == name)
-        fprintf(stderr, "gmon pprof %s: wrote %s\n", kind, name);
+        fprintf(stderr, "gmon %s: wrote %s\n", cmd, name);
     return GMON_EXIT_OK;
 }
 
@@ -153,7 +156,7 @@ static int profile_goroutines(const struct snapshot_options *o) {
     struct stack_dump d = {.o = o, .no_args = true, .begin = begin, .each = each, .ctx = &r};
     int rc = stack_dump_run(&d, &s, "pprof");
     if (rc == GMON_EXIT_OK)
-        rc = write_profile(&r.p, o, "goroutine", s.t.pid);
+        rc = pprof_write(&r.p, o->output, "pprof goroutine", "goroutine", s.t.pid);
     if (rc == GMON_EXIT_OK) {
         fprintf(stderr, "gmon pprof goroutine: %zu goroutines of process %d (%s) in %zu samples",
                 r.goroutines, s.t.pid, s.t.bin.version_string, r.p.nsamples);
@@ -266,7 +269,7 @@ static int profile_heap(const struct snapshot_options *o, const char *kind) {
         bool built = heap_profile_init(&p, h.rate, strcmp(kind, "allocs") == 0 ? "alloc_space" : NULL) &&
                      heap_profile_add(&p, profile_process_mapping(&p, s.t.pid), &s.symbols->pcln,
                                       s.t.load_bias, s.symbols->version.minor, &h.m, h.rate);
-        rc = built ? write_profile(&p, o, kind, s.t.pid) : GMON_EXIT_FAILED;
+        rc = built ? pprof_write(&p, o->output, cmd, kind, s.t.pid) : GMON_EXIT_FAILED;
         if (!built)
             cli_error(cmd, "out of memory while building the profile");
         if (rc == GMON_EXIT_OK)
@@ -285,6 +288,8 @@ static const struct {
     {"goroutine", SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM},
     {"heap", SNAP_BIN | SNAP_OUTPUT},
     {"allocs", SNAP_BIN | SNAP_OUTPUT},
+    {"creation", 0}, /* live tracing: cmd_pprof_creation.c parses its own options */
+    {"live", 0},
 };
 
 int cmd_pprof(int argc, char *argv[]) {
@@ -301,14 +306,17 @@ int cmd_pprof(int argc, char *argv[]) {
     while (k < sizeof(KINDS) / sizeof(KINDS[0]) && strcmp(argv[1], KINDS[k].name) != 0)
         k++;
     if (k == sizeof(KINDS) / sizeof(KINDS[0])) {
-        cli_error("pprof",
-                  "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs (see 'gmon pprof "
-                  "--help')",
-                  argv[1]);
+        cli_error(
+            "pprof",
+            "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs, creation, live (see "
+            "'gmon pprof --help')",
+            argv[1]);
         return GMON_EXIT_BAD_INPUT;
     }
     argc--;
     argv++;
+    if (KINDS[k].options == 0)
+        return cmd_pprof_creation(argc, argv, KINDS[k].name);
     if (cli_wants_help(argc, argv)) {
         if (k == 0)
             fputs(USAGE_GOROUTINE, stdout);

@@ -15,5 +15,11 @@ int cmd_top(int argc, char *argv[]);
 int cmd_heap(int argc, char *argv[]);
 int cmd_stacks(int argc, char *argv[]);
 int cmd_pprof(int argc, char *argv[]);
+/* gmon pprof creation|live: argv[0] is the kind. */
+struct profile_builder;
+/* Writes a pprof profile to -o FILE, - (stdout), or without -o to stdout when it is not a terminal, else to
+ * KIND-PID-TIME.pb.gz in the current directory (named on stderr). A GMON_EXIT_* status, errors printed. */
+int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid);
+int cmd_pprof_creation(int argc, char *argv[], const char *kind);
 
 #endif

@@ -1,0 +1,123 @@
+// gmon pprof creation|live against what the lifecycle fixture did: after gmon attached, on SIGUSR1 it spawns
+// 40 workers from main.spawnWorkers that each live 300 ms, then leaves 7 goroutines of main.leak blocked for
+// good. The creation profile must hold exactly those two creation stacks with those counts (40 created and
+// exited, lifetimes summing to at least 40 x 300 ms; 7 created, none exited, 7 live), the full stack of each
+// go statement (the function, main.main, runtime.main); the live (leak) profile exactly the 7, with their
+// ages. Real BPF, real process, go tool pprof reading the files.
+#include <csignal>
+#include <regex>
+#include <sstream>
+
+#include "pprof_raw.h"
+#include "test_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+struct traced_leak {
+    std::unique_ptr<background> fixture, creation, live;
+    std::string pid, dir;
+};
+
+// The fixture waiting for its signal, and gmon tracing it for both profiles (--pid, or --path when by_path);
+// returns once the fixture has leaked and both gmon runs have ended.
+void run_leak(traced_leak &t, const std::string &bin, bool by_path) {
+    t.fixture = std::make_unique<background>("sh -c 'sleep 60 | " + bin + " on-signal-leak 40 7 300'");
+    ASSERT_TRUE(t.fixture->wait_for("ready", 20000)) << t.fixture->err();
+    std::smatch m;
+    std::string out = t.fixture->out();
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(ready (\d+))")));
+    t.pid = m[1];
+    t.dir = scratch_dir() + "/creation-" + t.pid;
+    run("mkdir -p " + t.dir);
+    std::string target = by_path ? "--path " + bin : "--pid " + t.pid;
+    t.creation = std::make_unique<background>(std::string(GMON_BINARY) + " pprof creation " + target +
+                                              " --duration 8 -o " + t.dir + "/creation.pb.gz");
+    t.live = std::make_unique<background>(std::string(GMON_BINARY) + " pprof live " + target +
+                                          " --duration 8 -o " + t.dir + "/live.pb.gz");
+    ASSERT_TRUE(t.creation->wait_for("probes attached", 30000, true)) << t.creation->err();
+    ASSERT_TRUE(t.live->wait_for("probes attached", 30000, true)) << t.live->err();
+    kill(std::stoi(t.pid), SIGUSR1);
+    ASSERT_TRUE(t.fixture->wait_for("leaked", 20000)) << t.fixture->out();
+    EXPECT_EQ(t.creation->wait(40), 0) << t.creation->err();
+    EXPECT_EQ(t.live->wait(40), 0) << t.live->err();
+}
+
+// The sample whose innermost frame is function leaf.
+const raw_sample *leaf(const std::vector<raw_sample> &samples, const std::string &function) {
+    for (const auto &s : samples)
+        if (s.stack.find(" " + function + " ") < s.stack.find('\n'))
+            return &s;
+    return nullptr;
+}
+
+std::vector<long long> numbers(const std::string &values) {
+    std::vector<long long> out;
+    std::istringstream in(values);
+    for (long long v; in >> v;)
+        out.push_back(v);
+    return out;
+}
+
+void expect_full_stack(const raw_sample &s, const std::string &function) {
+    EXPECT_TRUE(
+        std::regex_search(s.stack, std::regex("^0x[0-9a-f]+ " + function +
+                                              R"( \S+/lifecycle/main\.go:\d+ s=\d+\n)"
+                                              R"(0x[0-9a-f]+ main\.main \S+/lifecycle/main\.go:\d+ s=\d+\n)"
+                                              R"(0x[0-9a-f]+ runtime\.main \S+/proc\.go:\d+ s=\d+\n$)")))
+        << s.stack;
+}
+
+void expect_profiles(const traced_leak &t, const std::string &label) {
+    std::string header;
+    auto created = raw_samples(t.dir + "/creation.pb.gz", &header);
+    EXPECT_NE(header.find("created/count[dflt] exited/count live/count lifetime/nanoseconds"),
+              std::string::npos)
+        << header;
+    ASSERT_EQ(created.size(), 2u) << header;
+    const raw_sample *workers = leaf(created, "main.spawnWorkers"), *leaks = leaf(created, "main.leak");
+    ASSERT_NE(workers, nullptr);
+    ASSERT_NE(leaks, nullptr);
+    auto w = numbers(workers->values), l = numbers(leaks->values);
+    ASSERT_EQ(w.size(), 4u);
+    EXPECT_EQ(w[0], 40);
+    EXPECT_EQ(w[1], 40);
+    EXPECT_EQ(w[2], 0);
+    EXPECT_GE(w[3], 40 * 300000000ll) << "each worker lives 300 ms";
+    EXPECT_LT(w[3], 40 * 3000000000ll);
+    EXPECT_EQ(l, (std::vector<long long>{7, 0, 7, 0}));
+    expect_full_stack(*workers, "main.spawnWorkers");
+    expect_full_stack(*leaks, "main.leak");
+    EXPECT_EQ(workers->labels, label);
+    auto live = raw_samples(t.dir + "/live.pb.gz", nullptr);
+    ASSERT_EQ(live.size(), 1u);
+    auto a = numbers(live[0].values);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[0], 7);
+    EXPECT_GT(a[1], 7 * 100000000ll) << "leaked over a second before the end";
+    expect_full_stack(live[0], "main.leak");
+    EXPECT_EQ(live[0].labels, label);
+    auto top = run(std::string(GO_EXECUTABLE) + " tool pprof -top " + t.dir + "/live.pb.gz");
+    EXPECT_NE(top.out.find("Type: live"), std::string::npos) << top.out;
+}
+
+} // namespace
+
+// One process (--pid), PIE: the stacks symbolized at the process's load address.
+TEST(CreationProfile, CountsAndStacksOfWhatTheProgramDid) {
+    traced_leak t;
+    run_leak(t, fixture("lifecycle-pie"), false);
+    if (HasFatalFailure())
+        return;
+    expect_profiles(t, "");
+}
+
+// Every process running a stripped binary (--path): the same profiles, each sample labelled with its pid.
+TEST(CreationProfile, PathTracesLabelEachSampleWithItsPid) {
+    traced_leak t;
+    run_leak(t, fixture("lifecycle-stripped"), true);
+    if (HasFatalFailure())
+        return;
+    expect_profiles(t, "pid:[" + t.pid + "] ");
+}
