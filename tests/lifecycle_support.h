@@ -67,6 +67,29 @@ inline std::string gmon_command(const std::string &args) {
     return std::string(GMON_BINARY) + " " + args;
 }
 
+// A project of 300 ES modules in a binary tree of imports, so esbuild parses and links in parallel.
+inline std::string generated_project() {
+    static std::string dir;
+    if (!dir.empty())
+        return dir;
+    dir = scratch_dir() + "/esbuild-project";
+    run("mkdir -p " + dir);
+    const int n = 300;
+    for (int i = 0; i < n; i++) {
+        std::string text, sum = std::to_string(i);
+        for (int j : {2 * i + 1, 2 * i + 2}) {
+            if (j >= n)
+                continue;
+            text += "import { v" + std::to_string(j) + " } from './m" + std::to_string(j) + ".js';\n";
+            sum += " + v" + std::to_string(j);
+        }
+        text += "export const v" + std::to_string(i) + " = " + sum + ";\n";
+        write_file(dir + "/m" + std::to_string(i) + ".js", text);
+    }
+    write_file(dir + "/entry.js", "import { v0 } from './m0.js';\nconsole.log(v0);\n");
+    return dir;
+}
+
 // Starts gmon and waits for its probes; fails the test (returning false) if they never attach.
 inline bool attached(background &g) {
     bool ok = g.wait_for("gmon: probes attached", 30000, true);

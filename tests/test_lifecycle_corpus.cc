@@ -9,29 +9,6 @@ using namespace gmon_test;
 
 namespace {
 
-// A project of 300 ES modules in a binary tree of imports, so esbuild parses and links in parallel.
-std::string generated_project() {
-    static std::string dir;
-    if (!dir.empty())
-        return dir;
-    dir = scratch_dir() + "/esbuild-project";
-    run("mkdir -p " + dir);
-    const int n = 300;
-    for (int i = 0; i < n; i++) {
-        std::string text, sum = std::to_string(i);
-        for (int j : {2 * i + 1, 2 * i + 2}) {
-            if (j >= n)
-                continue;
-            text += "import { v" + std::to_string(j) + " } from './m" + std::to_string(j) + ".js';\n";
-            sum += " + v" + std::to_string(j);
-        }
-        text += "export const v" + std::to_string(i) + " = " + sum + ";\n";
-        write_file(dir + "/m" + std::to_string(i) + ".js", text);
-    }
-    write_file(dir + "/entry.js", "import { v0 } from './m0.js';\nconsole.log(v0);\n");
-    return dir;
-}
-
 class LifecycleCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 TEST_P(LifecycleCorpus, TracesRealStrippedBinaryWithoutChangingItsOutput) {

@@ -8,8 +8,8 @@
 #include <regex>
 #include <sstream>
 
+#include "lifecycle_support.h"
 #include "pprof_raw.h"
-#include "test_support.h"
 
 using namespace gmon_test;
 
@@ -121,3 +121,35 @@ TEST(CreationProfile, PathTracesLabelEachSampleWithItsPid) {
         return;
     expect_profiles(t, "pid:[" + t.pid + "] ");
 }
+
+class CreationCorpus : public ::testing::TestWithParam<corpus_entry> {};
+
+// esbuild (go1.17 to go1.26, stripped) bundling a project of 300 modules under `pprof creation --path`: the
+// profile has its goroutines by creation stack, in esbuild's own code, and counts at least as many as the
+// lifecycle test sees there.
+TEST_P(CreationCorpus, EsbuildBundlingByCreationStack) {
+    const corpus_entry &e = GetParam();
+    std::string bin = private_copy(corpus(e.name), "creation");
+    ASSERT_FALSE(bin.empty());
+    std::string file = scratch_dir() + "/creation-" + e.name + ".pb.gz";
+    background g(gmon_command("pprof creation --path " + bin + " -o " + file));
+    trace_workload(g, bin + " " + generated_project() + "/entry.js --bundle --log-level=warning --outfile=" +
+                          scratch_dir() + "/creation-" + e.name + ".js");
+    if (HasFatalFailure() || HasFailure())
+        return;
+    long long created = 0, exited = 0;
+    int esbuild = 0;
+    for (const auto &s : raw_samples(file, nullptr)) {
+        auto v = numbers(s.values);
+        ASSERT_EQ(v.size(), 4u) << s.text();
+        created += v[0];
+        exited += v[1];
+        EXPECT_LE(v[1] + v[2], v[0]) << s.text();
+        esbuild += s.stack.find(" github.com/evanw/esbuild/") != std::string::npos;
+    }
+    EXPECT_GT(created, 600) << "esbuild starts goroutines per file and per phase";
+    EXPECT_GT(exited, created - 20) << "worker goroutines exit before the process does";
+    EXPECT_GE(esbuild, 3) << "creation stacks in esbuild's own code";
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, CreationCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
