@@ -41,6 +41,8 @@ static int find_pclntab(struct go_binary *b, struct gmon_error *err) {
     }
     for (size_t i = 0; i < b->elf.nloads; i++) {
         const struct elf_segment *s = &b->elf.loads[i];
+        if (s->offset > b->elf.size || s->filesz > b->elf.size - s->offset)
+            continue; /* a segment header pointing outside the file (damaged or crafted) */
         const uint8_t *base = b->elf.data + s->offset;
         for (uint64_t off = 0; off + 72 <= s->filesz; off += 8) {
             if (!pclntab_header_plausible(base + off, s->filesz - off))
