@@ -32,3 +32,6 @@ wait_for() { # file pattern
   for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   bench_fail 1 "tracer did not start: $(cat "$1" 2>/dev/null)"
 }
+
+# The median of the numbers on stdin, one per line (the upper middle one of an even count).
+bench_median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

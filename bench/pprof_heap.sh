@@ -17,7 +17,6 @@ bench_require_commands curl
 work=$(mktemp -d)
 fixture_pid=
 trap 'kill $fixture_pid 2>/dev/null; rm -rf "$work"' EXIT
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 measure() { # name command...: appends "ms rss_kb" to $work/NAME
   local name=$1; shift
@@ -41,7 +40,7 @@ for n in 10000 100000; do
   "$gmon" pprof heap --pid "$fixture_pid" -o /dev/null 2>"$work/summary"
   got=$(sed -n 's/.*: \([0-9]*\) buckets of process.*/\1/p' "$work/summary")
   for name in gmon_heap own_heap; do
-    ms=$(cut -d' ' -f1 "$work/$name" | median); rss=$(cut -d' ' -f2 "$work/$name" | median)
+    ms=$(cut -d' ' -f1 "$work/$name" | bench_median); rss=$(cut -d' ' -f2 "$work/$name" | bench_median)
     eval "ms_$name=$ms"
     label=$([ $name = gmon_heap ] && echo "gmon pprof heap ($got buckets)" || echo "program's own /debug/pprof/heap")
     printf '%-10s %-30s %10s %12.1f\n' "$n" "$label" "$ms" "$(echo "$rss / 1024" | bc -l)"

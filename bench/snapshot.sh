@@ -19,7 +19,6 @@ bench_require_files "$gmon" "$fixture"
 
 work=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null || true; rm -rf "$work"' EXIT
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 printf '%10s %12s %12s %16s\n' goroutines "summary ms" "peak RSS MB" "bytes read / g"
 for n in "${counts[@]}"; do
@@ -43,7 +42,7 @@ for n in "${counts[@]}"; do
   found=$(grep -o '"id":' "$work/out.json" | wc -l)
   exec 3>&-
   wait "$fixture_pid" || true
-  awk -v n="$n" -v ms="$(median <"$work/ms-$n")" -v rss="$(median <"$work/rss-$n")" -v b="$bytes" -v f="$found" \
+  awk -v n="$n" -v ms="$(bench_median <"$work/ms-$n")" -v rss="$(bench_median <"$work/rss-$n")" -v b="$bytes" -v f="$found" \
     'BEGIN { printf "%10d %12d %12.1f %16.0f   (%d goroutines listed)\n", n, ms, rss / 1024, b / f, f }'
 done
 echo "medians of $rounds runs" >&2

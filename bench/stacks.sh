@@ -23,7 +23,6 @@ trap 'kill $fixture_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 600); do grep -q ready "$work/out" && break; sleep 0.1; done
 addr=$(awk '/ready/ {print $2}' "$work/out")
 [ -n "$addr" ] || bench_fail 1 "the fixture did not start: $(cat "$work/err")"
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 gap() { curl -s "http://$addr/maxgap"; } # µs, and resets it
 
 # Each configuration: "name" then a command; appends "ms rss_kb gap_us" per round to $work/NAME.
@@ -46,7 +45,7 @@ printf '%d goroutines, %d frames each; medians of %d rounds\n' "$n" "$depth" "$r
 printf '%-34s %10s %12s %16s\n' configuration "time ms" "peak RSS MB" "target's max pause ms"
 row() { # name label
   local ms rss g
-  ms=$(cut -d' ' -f1 "$work/$1" | median); rss=$(cut -d' ' -f2 "$work/$1" | median); g=$(cut -d' ' -f3 "$work/$1" | median)
+  ms=$(cut -d' ' -f1 "$work/$1" | bench_median); rss=$(cut -d' ' -f2 "$work/$1" | bench_median); g=$(cut -d' ' -f3 "$work/$1" | bench_median)
   printf '%-34s %10s %12.1f %16.1f\n' "$2" "$ms" "$(echo "$rss / 1024" | bc -l)" "$(echo "$g / 1000" | bc -l)"
   eval "ms_$1=$ms"
 }
