@@ -223,13 +223,11 @@ static int read_heap(struct heap_run *h, const char *cmd) {
                   "leads to a memory-profile bucket); give --bin");
         return GMON_EXIT_BAD_INPUT;
     }
-    s->no_goroutines = true;
-    if (snapshot_take(s, false, &err) != 0) {
-        cli_error(cmd, "%s", err.msg);
-        return GMON_EXIT_BAD_INPUT;
-    }
-    /* mProf_NextCycle runs once per GC cycle, with the cycle count: cycle % 3 is numgc % 3. */
-    uint64_t cycle = s->state.have_gc ? s->state.numgc : 0;
+    /* mProf_NextCycle runs once per GC cycle, with the cycle count: cycle % 3 is numgc % 3. One field, not a
+     * whole snapshot of the scheduler and the Ps. */
+    uint64_t cycle = 0, bytes = 0;
+    if (!runtime_state_global(&s->state, &s->t, GC_NUMGC, &cycle, &bytes))
+        cycle = 0;
     if (mem_buckets_read(proc_read_fn, &s->t.pid, heads[head], s->symbols->version.minor, cycle, &h->m,
                          &err) != 0) {
         cli_error(cmd, "%s", err.msg);
