@@ -7,7 +7,8 @@
 extern "C" {
 #endif
 /* Returns items, reallocated to hold at least used + 1 elements of elem_size bytes (first_cap at first, then
- * twice as many) with *cap updated, or NULL when out of memory (items and *cap are then unchanged). */
+ * twice as many, doubled again as often as used needs) with *cap updated, or NULL when out of memory (items
+ * and *cap are then unchanged). With *cap 0 it always allocates: the array is never NULL after a call. */
 void *grow_array(void *items, size_t *cap, size_t used, size_t elem_size, size_t first_cap);
 #ifdef __cplusplus
 }

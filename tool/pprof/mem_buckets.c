@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
+
 /* runtime/mprof.go bucket: {next, allnext *bucket; typ bucketType; hash uintptr; size uintptr; nstk uintptr}
  * then stk[nstk] then the memRecord {active, future[3] memRecordCycle}. Same header in 1.17-1.27. */
 enum {
@@ -55,18 +57,12 @@ static void add(struct mem_record *to, const struct mem_record *r) {
     to->free_bytes = plus(to->free_bytes, r->free_bytes);
 }
 
-/* Room for need items; allocated even for none, so that the arrays are never NULL. */
+/* Room for need items in *items (grow_array's policy); the array is allocated even for none. */
 static bool reserve(void **items, size_t *cap, size_t need, size_t size) {
-    if (need <= *cap && *items)
-        return true;
-    size_t c = *cap ? *cap * 2 : 256;
-    while (c < need)
-        c *= 2;
-    void *p = realloc(*items, c * size);
-    if (!p)
+    void *grown = grow_array(*items, cap, need ? need - 1 : 0, size, 256);
+    if (!grown)
         return false;
-    *items = p;
-    *cap = c;
+    *items = grown;
     return true;
 }
 
