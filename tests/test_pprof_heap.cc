@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "lifecycle_support.h"
 #include "mem_buckets.h"
 #include "pprof_raw.h"
 #include "test_support.h"
@@ -222,7 +223,9 @@ class HeapProfileCorpus : public ::testing::TestWithParam<corpus_entry> {};
 // in-use objects of a sample are never more than it allocated).
 TEST_P(HeapProfileCorpus, RealStrippedReleasesGiveProfilesPprofReads) {
     const corpus_entry &e = GetParam();
-    idle_esbuild watch(e, "heap");
+    // 300 modules: megabytes allocated, so that the 512 KiB sampling leaves several buckets (one module left
+    // one to three)
+    idle_esbuild watch(e, "heap", generated_project() + "/entry.js");
     ASSERT_FALSE(watch.pid.empty()) << "esbuild --watch is not running";
     std::string file = scratch_dir() + "/heap-" + e.name + ".pb.gz";
     auto r = gmon("pprof heap --pid " + watch.pid + " -o " + file);

@@ -217,16 +217,18 @@ std::vector<corpus_entry> esbuild_corpus() {
     return out;
 }
 
-idle_esbuild::idle_esbuild(const corpus_entry &e, const std::string &tag)
+idle_esbuild::idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry)
     : dir(scratch_dir() + "/" + tag + "-" + e.name) {
     run("mkdir -p " + dir);
-    write_file(dir + "/entry.js", "console.log(1);\n");
-    proc = std::make_unique<background>("sh -c 'sleep 30 | " + corpus(e.name) + " " + dir +
-                                        "/entry.js --bundle --outfile=" + dir + "/out.js --watch'");
+    std::string module = entry.empty() ? dir + "/entry.js" : entry;
+    if (entry.empty())
+        write_file(module, "console.log(1);\n");
+    proc = std::make_unique<background>("sh -c 'sleep 30 | " + corpus(e.name) + " " + module +
+                                        " --bundle --outfile=" + dir + "/out.js --watch'");
     for (int i = 0; i < 100 && read_file(dir + "/out.js").empty(); i++)
         usleep(50 * 1000);
-    // Among the processes whose command line names the project, the one running esbuild.
-    for (const auto &p : lines(run("pgrep -f " + dir + "/entry.js").out)) {
+    // Among the processes whose command line names this output file, the one running esbuild.
+    for (const auto &p : lines(run("pgrep -f " + dir + "/out.js").out)) {
         char exe[4096] = {0};
         if (readlink(("/proc/" + p + "/exe").c_str(), exe, sizeof(exe) - 1) > 0 && corpus(e.name) == exe)
             pid = p;

@@ -141,7 +141,8 @@ inline std::string corpus_test_name(const ::testing::TestParamInfo<corpus_entry>
 struct idle_esbuild {
     std::string dir, pid;
     std::unique_ptr<background> proc;
-    explicit idle_esbuild(const corpus_entry &e, const std::string &tag);
+    // entry: the module to bundle (default: a one-line module of its own).
+    explicit idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry = "");
 };
 
 // lefthook running a hook command (sleep 20) in a fresh git repository under the scratch directory: pid is
