@@ -297,7 +297,8 @@ int cmd_pprof(int argc, char *argv[]) {
             return GMON_EXIT_OK;
         }
         cli_error("pprof",
-                  "name the profile: gmon pprof goroutine|heap|allocs --pid PID (see 'gmon pprof --help')");
+                  "name the profile: gmon pprof goroutine|heap|allocs|creation|live --pid PID (see 'gmon "
+                  "pprof --help')");
         return GMON_EXIT_BAD_INPUT;
     }
     size_t k = 0;
