@@ -69,7 +69,88 @@ static bool rate_from_code(const struct go_binary *b, const char *function, stru
     return false;
 }
 
-void go_profile_globals_find(const struct go_binary *b, struct go_profile_globals *out) {
+/* The first 8-aligned data reference of the first function of names that the binary has, 0 when none. */
+static uint64_t first_load(const struct go_binary *b, const char *const *names, size_t n, const char **from) {
+    for (size_t k = 0; k < n; k++) {
+        struct go_func fn;
+        const uint8_t *code = code_of(b, names[k], &fn);
+        uint64_t refs[MAX_REFS];
+        size_t nrefs = code ? x86_rip_refs(code, fn.end - fn.entry, fn.entry, refs, MAX_REFS) : 0;
+        for (size_t i = 0; i < nrefs; i++) {
+            if (in_data(&b->md, refs[i]) && refs[i] % 8 == 0) {
+                *from = names[k];
+                return refs[i];
+            }
+        }
+    }
+    return 0;
+}
+
+/* runtime.stkbucket picks the list by bucket type: `lea mbuckets` for memProfile, `lea xbuckets` for
+ * mutexProfile, else `lea bbuckets`: the two distinct data references after mbuckets, in code order. */
+static void contention_lists_from_code(const struct go_binary *b, struct go_profile_globals *out) {
+    struct go_func fn;
+    const uint8_t *code = code_of(b, "runtime.stkbucket", &fn);
+    uint64_t refs[MAX_REFS];
+    size_t n = code ? x86_rip_refs(code, fn.end - fn.entry, fn.entry, refs, MAX_REFS) : 0;
+    for (int c = 0; c < out->nmbuckets; c++) {
+        size_t i = 0;
+        while (i < n && refs[i] != out->mbuckets[c])
+            i++;
+        uint64_t found[2] = {0, 0};
+        for (int k = 0; i < n && k < 2; i++) {
+            if (refs[i] != out->mbuckets[c] && (k == 0 || refs[i] != found[0]) && in_data(&b->md, refs[i]) &&
+                refs[i] % 8 == 0)
+                found[k++] = refs[i];
+        }
+        out->xbuckets[c] = found[0];
+        out->bbuckets[c] = found[1];
+    }
+    out->contention_from = "code of runtime.stkbucket";
+}
+
+/* runtime.ticks: {lock mutex; pad uint32; val uint64} up to Go 1.20, {lock mutex; startTicks, startTime
+ * int64; val atomic.Int64} from 1.21 (runtime.go ticksType); a mutex is one word. */
+static void ticks_find(const struct go_binary *b, int minor, struct go_profile_globals *out) {
+    uint64_t ticks = symbol(b, "runtime.ticks");
+    uint64_t val_offset = minor >= 21 ? 24 : 16;
+    out->ticks_from = "symbol table";
+    if (ticks) {
+        out->ticks_val = ticks + val_offset;
+    } else {
+        /* ticks.val.Load() (1.21+) or atomic.Load64(&ticks.val) (up to 1.20) comes first */
+        static const char *const NAMES[] = {"runtime.ticksPerSecond", "runtime.tickspersecond"};
+        out->ticks_val = first_load(b, NAMES, 2, &out->ticks_from);
+    }
+    if (out->ticks_val && minor >= 21)
+        out->ticks_start = out->ticks_val - 16;
+}
+
+static void contention_find(const struct go_binary *b, int minor, struct go_profile_globals *out) {
+    uint64_t bbuckets = symbol(b, "runtime.bbuckets"), xbuckets = symbol(b, "runtime.xbuckets");
+    out->contention_from = "symbol table";
+    for (int c = 0; c < MBUCKETS_CANDIDATES && bbuckets && xbuckets; c++) {
+        out->bbuckets[c] = bbuckets;
+        out->xbuckets[c] = xbuckets;
+    }
+    if (!bbuckets || !xbuckets)
+        contention_lists_from_code(b, out);
+    const char *from = NULL;
+    out->block_rate = symbol(b, "runtime.blockprofilerate");
+    if (!out->block_rate) {
+        static const char *const NAMES[] = {"runtime.blockevent"};
+        out->block_rate = first_load(b, NAMES, 1, &from);
+    }
+    out->mutex_rate = symbol(b, "runtime.mutexprofilerate");
+    if (!out->mutex_rate) {
+        /* runtime.mutexevent is linknamed sync.event up to 1.26 */
+        static const char *const NAMES[] = {"sync.event", "runtime.mutexevent"};
+        out->mutex_rate = first_load(b, NAMES, 2, &from);
+    }
+    ticks_find(b, minor, out);
+}
+
+void go_profile_globals_find(const struct go_binary *b, int minor, struct go_profile_globals *out) {
     memset(out, 0, sizeof(*out));
     out->flag_in_file = -1;
     out->mbuckets[0] = symbol(b, "runtime.mbuckets");
@@ -95,4 +176,5 @@ void go_profile_globals_find(const struct go_binary *b, struct go_profile_global
     struct go_func fn;
     out->marker_present = go_binary_find_func(b, "runtime.MemProfile", &fn, NULL) ||
                           go_binary_find_func(b, "runtime.memProfileInternal", &fn, NULL);
+    contention_find(b, minor, out);
 }

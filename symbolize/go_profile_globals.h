@@ -1,9 +1,13 @@
-/* Where the runtime keeps its heap profile (runtime/mprof.go): the list of memory-profile buckets
+/* Where the runtime keeps its profiles (runtime/mprof.go): the list of memory-profile buckets
  * (runtime.mbuckets), the sampling rate (runtime.MemProfileRate) and the flag by which the linker turns
- * memory profiling off in programs that never read the profile (runtime.disableMemoryProfiling). From the ELF
- * symbol table when there is one; otherwise from the code that uses them: the loads of
- * runtime.mProf_FlushLocked (mprof.go: it walks mbuckets from its head), and the flag-guarded store that
- * clears MemProfileRate (x86_flag_store.h). */
+ * memory profiling off in programs that never read the profile (runtime.disableMemoryProfiling); the
+ * blocking and mutex lists (bbuckets, xbuckets) and their rates; the CPU ticks per second by which Go turns
+ * their cycles into nanoseconds (runtime.ticks). From the ELF symbol table when there is one; otherwise from
+ * the code that uses them: the loads of runtime.mProf_FlushLocked (it walks mbuckets from its head), the
+ * flag-guarded store that clears MemProfileRate (x86_flag_store.h), the list heads runtime.stkbucket picks
+ * after mbuckets (xbuckets, then bbuckets), the first load of runtime.blockevent (blockprofilerate), of
+ * sync.event or runtime.mutexevent (mutexprofilerate) and of runtime.tickspersecond or ticksPerSecond
+ * (ticks.val). */
 #ifndef GMON_GO_PROFILE_GLOBALS_H
 #define GMON_GO_PROFILE_GLOBALS_H
 #include <stdbool.h>
@@ -30,9 +34,19 @@ struct go_profile_globals {
      * whose absence makes the linker set the flag (cmd/link/internal/ld/lib.go). */
     bool marker_present;
     const char *mbuckets_from, *rate_from; /* "symbol table" or the function whose code shows it */
+
+    /* The blocking and mutex profiles' list heads for each mbuckets candidate (0: not found). */
+    uint64_t bbuckets[MBUCKETS_CANDIDATES], xbuckets[MBUCKETS_CANDIDATES];
+    uint64_t block_rate; /* runtime.blockprofilerate: uint64 CPU ticks */
+    uint64_t mutex_rate; /* runtime.mutexprofilerate: uint64, one event in N */
+    /* runtime.ticks.val (int64): CPU ticks per second once the program computed them (0 until then);
+     * ticks_start: runtime.ticks.startTicks, startTime after it (Go 1.21+; 0 before) */
+    uint64_t ticks_val, ticks_start;
+    const char *contention_from, *ticks_from;
 };
 
-void go_profile_globals_find(const struct go_binary *b, struct go_profile_globals *out);
+/* minor: the binary's Go release (1.minor), whose runtime.ticks layout applies. */
+void go_profile_globals_find(const struct go_binary *b, int minor, struct go_profile_globals *out);
 
 #ifdef __cplusplus
 }

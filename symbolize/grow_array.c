@@ -13,3 +13,11 @@ void *grow_array(void *items, size_t *cap, size_t used, size_t elem_size, size_t
         *cap = grown_cap;
     return grown;
 }
+
+bool grow_array_reserve(void **items, size_t *cap, size_t need, size_t elem_size) {
+    void *grown = grow_array(*items, cap, need ? need - 1 : 0, elem_size, 256);
+    if (!grown)
+        return false;
+    *items = grown;
+    return true;
+}

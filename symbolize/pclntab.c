@@ -397,3 +397,7 @@ int pclntab_frames_at_return(const struct pclntab *t, uint64_t return_pc, struct
         return 0;
     return pclntab_frames(t, &fn, pc, out, max);
 }
+
+uint8_t pclntab_funcid_wrapper(int minor) {
+    return minor == 17 ? 22 : minor <= 21 ? 21 : minor <= 24 ? 22 : 23;
+}

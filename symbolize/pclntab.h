@@ -104,6 +104,9 @@ int32_t pclntab_sp_delta(const struct pclntab *t, const struct go_func *fn, uint
 /* The line of fn's func keyword (Go 1.20+ record it), 0 otherwise. */
 int pclntab_start_line(const struct pclntab *t, const struct go_func *fn);
 
+/* abi.FuncIDWrapper in release 1.minor (the FuncID numbering changed): 22 (1.17), 21 (1.18-1.21), 22
+ * (1.22-1.24), 23 (1.25+). Wrappers are elided from tracebacks and from Callers' inline expansion. */
+uint8_t pclntab_funcid_wrapper(int minor);
 /* Value of pc-value table number `table` (PCDATA index) at pc, or -1. Exposed for probes and tests. */
 int32_t pclntab_pcdata(const struct pclntab *t, const struct go_func *fn, uint32_t table, uint64_t pc);
 /* Decodes a pc-value table at pctab offset `off` for function entry `entry` at target pc; -1 when absent. */

@@ -1,13 +1,16 @@
-/* libFuzzer target: the memory-profile bucket reader (tool/pprof/mem_buckets.c) and the heap profile built
- * from what it read (heap_profile.c), on crafted target memory. The input: one byte choosing the Go release
- * (1.17-1.27), eight bytes of GC cycle count, then a memory image mapped at IMAGE_BASE whose first eight
- * bytes are the list's head pointer. Reads outside the image fail, as reads of unmapped target memory do.
- * Stacks are symbolized with a real binary's functions when GMON_FUZZ_GO_BINARY names one. */
+/* libFuzzer target: the profile bucket readers (tool/pprof/bucket_list.c, mem_buckets.c, block_buckets.c) and
+ * the heap and contention profiles built from what they read (heap_profile.c, contention_profile.c, with
+ * stack_locations.c), on crafted target memory. The input: one byte choosing the Go release (1.17-1.27) and
+ * the list (memory, blocking, mutex), eight bytes of GC cycle count (the sampling rate, the ticks per
+ * second), then a memory image mapped at IMAGE_BASE whose first eight bytes are the list's head pointer.
+ * Reads outside the image fail, as reads of unmapped target memory do. Stacks are symbolized with a real
+ * binary's functions when GMON_FUZZ_GO_BINARY names one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "go_binary.h"
+#include "contention_profile.h"
 #include "heap_profile.h"
 #include "mem_buckets.h"
 
@@ -37,13 +40,47 @@ static const struct pclntab *symbols(void) {
     return state == 1 ? &bin.pcln : NULL;
 }
 
+static void write_null(struct profile_builder *p) {
+    struct gmon_error err;
+    FILE *null = fopen("/dev/null", "wb");
+    if (null) {
+        profile_write(p, null, 0, &err);
+        fclose(null);
+    }
+}
+
+/* The blocking (typ 2) or mutex (typ 3) list and its profile. */
+static void contention(const struct image *im, int minor, enum bucket_type typ, uint64_t knob) {
+    struct block_buckets m;
+    struct gmon_error err;
+    if (block_buckets_read(read_image, (void *)im, IMAGE_BASE, typ, &m, &err) != 0)
+        return;
+    if (m.n > BUCKETS_MAX || m.npcs > m.n * (size_t)BUCKET_MAX_DEPTH)
+        abort();
+    const struct pclntab *pcln = symbols();
+    struct profile_builder p;
+    if (pcln && contention_profile_init(&p)) {
+        struct contention_rules r =
+            contention_rules_for(minor, typ == BUCKET_MUTEX, (int64_t)(knob % 7), (int64_t)(knob >> 8));
+        contention_profile_add(&p, 0, pcln, 0, &m, &r);
+        write_null(&p);
+        profile_builder_free(&p);
+    }
+    block_buckets_free(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 9)
         return 0;
     int minor = 17 + data[0] % 11;
+    int list = data[0] / 11 % 3;
     uint64_t cycle;
     memcpy(&cycle, data + 1, 8);
     struct image im = {data + 9, size - 9};
+    if (list != 0) {
+        contention(&im, minor, list == 1 ? BUCKET_BLOCK : BUCKET_MUTEX, cycle);
+        return 0;
+    }
     uint64_t head = IMAGE_BASE;
     if (mem_buckets_pick_head(read_image, &im, &head, 1) < 0)
         return 0;
@@ -58,11 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct profile_builder p;
         if (heap_profile_init(&p, (int64_t)(cycle % 4) * 262144, NULL)) {
             heap_profile_add(&p, 0, pcln, 0, minor, &m, (int64_t)(cycle % 4) * 262144);
-            FILE *null = fopen("/dev/null", "wb");
-            if (null) {
-                profile_write(&p, null, 0, &err);
-                fclose(null);
-            }
+            write_null(&p);
         }
         profile_builder_free(&p);
     }

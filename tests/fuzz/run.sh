@@ -82,22 +82,28 @@ for i, fill in enumerate([b"\0", b"\xff", bytes(range(256))]):
 PY
 }
 
-# Bucket lists: release byte, cycle, then the image (head pointer first): an empty list, one bucket of each
-# record layout with a stack of three PCs of the binary's text, and a list that loops back to itself.
+# Bucket lists: release and list byte (release 17 + b % 11; list b / 11 % 3: memory, blocking, mutex), cycle,
+# then the image (head pointer first): an empty list, one bucket of each record layout with a stack of three
+# PCs of the binary's text, and a list that loops back to itself.
 seed_mem_buckets() {
     python3 - "$1" <<'PY'
 import os, struct, sys
 out, base = sys.argv[1], 0x10000
-def bucket(addr, nxt, nstk, words):
-    hdr = struct.pack("<QQQQQQ", 0, nxt, 1, 0, 1024, nstk)
+def bucket(addr, nxt, nstk, words, typ):
+    hdr = struct.pack("<QQQQQQ", 0, nxt, typ, 0, 1024 if typ == 1 else 0, nstk)
     stk = struct.pack("<%dQ" % nstk, *([0x401000 + 0x40 * i for i in range(nstk)]))
+    if typ != 1:  # blockRecord {count float64; cycles int64}
+        return hdr + stk + struct.pack("<dq", 2.5, 123456789)
     return hdr + stk + struct.pack("<%dQ" % (4 * words), *range(1, 4 * words + 1))
-for name, minor, words, loop in [("empty", 0, 4, False), ("go119", 2, 4, False), ("go127", 10, 2, False),
-                                 ("loop", 2, 4, True)]:
+for name, selector, words, loop in [("empty", 0, 4, False), ("go119", 2, 4, False), ("go127", 10, 2, False),
+                                    ("loop", 2, 4, True), ("block119", 13, 0, False), ("mutex124", 29, 0, False),
+                                    ("mutex127", 32, 0, True)]:
+    typ = 1 + selector // 11 % 3
     image = struct.pack("<Q", 0 if name == "empty" else base + 8)
     if name != "empty":
-        image += bucket(base + 8, base + 8 if loop else 0, 3, words)
-    open(os.path.join(out, name), "wb").write(bytes([minor]) + struct.pack("<Q", 7) + image)
+        image += bucket(base + 8, base + 8 if loop else 0, 3, words, typ)
+    knob = 7 if typ == 1 else (2400000000 << 8 | 3)  # cycle; or ticks per second and mutex fraction
+    open(os.path.join(out, name), "wb").write(bytes([selector]) + struct.pack("<Q", knob) + image)
 PY
 }
 

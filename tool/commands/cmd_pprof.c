@@ -1,6 +1,7 @@
 /* gmon pprof goroutine|heap|allocs --pid PID: profiles of a running Go program, read from its memory without
  * stopping it and without net/http/pprof, in the format `go tool pprof` reads (gzipped profile.proto), as the
- * program's own /debug/pprof/goroutine, /heap and /allocs would give them. */
+ * program's own /debug/pprof/goroutine, /heap and /allocs would give them; the dispatch to the other kinds
+ * (block and mutex: cmd_pprof_contention.c; creation and live: cmd_pprof_creation.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 #include "stack_dump.h"
 
 static const char USAGE[] =
-    "Usage: gmon pprof goroutine|heap|allocs|creation|live (--pid PID | --container NAME) [-o FILE] ...\n"
+    "Usage: gmon pprof goroutine|heap|allocs|block|mutex|creation|live (--pid PID | --container NAME)\n"
+    "                  [-o FILE] ...\n"
     "\n"
     "Writes a profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's own\n"
     "/debug/pprof would, without net/http/pprof and without stopping it: a gzipped pprof profile for\n"
@@ -31,6 +33,9 @@ static const char USAGE[] =
     "  heap       the runtime's own heap profile: in-use and allocated objects and bytes by allocation\n"
     "             stack (gmon pprof heap --help)\n"
     "  allocs     the same data, alloc_space shown by default\n"
+    "  block      where goroutines blocked and for how long, when the program set a rate\n"
+    "             (gmon pprof block --help)\n"
+    "  mutex      mutex contention by the stack that unlocked, when the program set a fraction\n"
     "  creation   goroutines created while gmon traces (eBPF), by full creation stack: created, exited,\n"
     "             live, lifetime (gmon pprof creation --help)\n"
     "  live       the leak profile: those of them still alive at the end, by creation stack, with ages\n"
@@ -201,7 +206,7 @@ static int read_heap(struct heap_run *h, const char *cmd) {
     struct goroutine_snapshot *s = h->s;
     uint64_t bias = s->t.load_bias;
     struct gmon_error err;
-    go_profile_globals_find(s->symbols, &h->g);
+    go_profile_globals_find(s->symbols, s->symbols->version.minor, &h->g);
     if (!h->g.mem_profile_rate || !proc_read(s->t.pid, h->g.mem_profile_rate + bias, &h->rate, 8)) {
         cli_error(cmd, "runtime.MemProfileRate not found (no symbol table, and neither runtime.schedinit nor "
                        "runtime.init shows it): without the sampling rate the samples cannot be scaled; "
@@ -286,6 +291,8 @@ static const struct {
     {"goroutine", SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM},
     {"heap", SNAP_BIN | SNAP_OUTPUT},
     {"allocs", SNAP_BIN | SNAP_OUTPUT},
+    {"block", SNAP_BIN | SNAP_OUTPUT},
+    {"mutex", SNAP_BIN | SNAP_OUTPUT},
     {"creation", 0}, /* live tracing: cmd_pprof_creation.c parses its own options */
     {"live", 0},
 };
@@ -297,19 +304,19 @@ int cmd_pprof(int argc, char *argv[]) {
             return GMON_EXIT_OK;
         }
         cli_error("pprof",
-                  "name the profile: gmon pprof goroutine|heap|allocs|creation|live --pid PID (see 'gmon "
-                  "pprof --help')");
+                  "name the profile: gmon pprof goroutine|heap|allocs|block|mutex|creation|live --pid PID "
+                  "(see 'gmon pprof --help')");
         return GMON_EXIT_BAD_INPUT;
     }
     size_t k = 0;
     while (k < sizeof(KINDS) / sizeof(KINDS[0]) && strcmp(argv[1], KINDS[k].name) != 0)
         k++;
     if (k == sizeof(KINDS) / sizeof(KINDS[0])) {
-        cli_error(
-            "pprof",
-            "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs, creation, live (see "
-            "'gmon pprof --help')",
-            argv[1]);
+        cli_error("pprof",
+                  "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs, block, mutex, "
+                  "creation, "
+                  "live (see 'gmon pprof --help')",
+                  argv[1]);
         return GMON_EXIT_BAD_INPUT;
     }
     argc--;
@@ -317,8 +324,11 @@ int cmd_pprof(int argc, char *argv[]) {
     if (KINDS[k].options == 0)
         return cmd_pprof_creation(argc, argv, KINDS[k].name);
     if (cli_wants_help(argc, argv)) {
+        bool contention = strcmp(KINDS[k].name, "block") == 0 || strcmp(KINDS[k].name, "mutex") == 0;
         if (k == 0)
             fputs(USAGE_GOROUTINE, stdout);
+        else if (contention)
+            pprof_contention_usage(KINDS[k].name);
         else
             printf(USAGE_HEAP, KINDS[k].name, KINDS[k].name, KINDS[k].name);
         return GMON_EXIT_OK;
@@ -331,5 +341,7 @@ int cmd_pprof(int argc, char *argv[]) {
         return cli_exit_after_parse(parsed);
     if (k == 0)
         return profile_goroutines(&o);
+    if (strcmp(KINDS[k].name, "block") == 0 || strcmp(KINDS[k].name, "mutex") == 0)
+        return pprof_contention(&o, KINDS[k].name);
     return profile_heap(&o, KINDS[k].name);
 }

@@ -6,19 +6,7 @@
 
 #include "grow_array.h"
 
-/* runtime/mprof.go bucket: {next, allnext *bucket; typ bucketType; hash uintptr; size uintptr; nstk uintptr}
- * then stk[nstk] then the memRecord {active, future[3] memRecordCycle}. Same header in 1.17-1.27. */
-enum {
-    BUCKET_HEADER = 48,
-    OFF_ALLNEXT = 8,
-    OFF_TYP = 16,
-    OFF_SIZE = 32,
-    OFF_NSTK = 40,
-    MEM_PROFILE = 1,  /* bucketType memProfile */
-    FUTURES = 3,      /* memRecord.future */
-    SPECULATIVE = 32, /* PCs read with the header in one system call (maxStack up to 1.22) */
-    MAX_OBJECT = 1ull << 47,
-};
+enum { FUTURES = 3 /* memRecord.future */ };
 
 static uint64_t u64_at(const uint8_t *p, size_t off) {
     uint64_t v;
@@ -29,6 +17,11 @@ static uint64_t u64_at(const uint8_t *p, size_t off) {
 /* memRecordCycle: {allocs, frees, alloc_bytes, free_bytes uintptr} up to 1.26, {allocs, frees} from 1.27. */
 static size_t cycle_words(int minor) {
     return minor >= 27 ? 2 : 4;
+}
+
+/* memRecord: {active memRecordCycle; future [3]memRecordCycle} */
+static size_t record_size(int minor) {
+    return (1 + FUTURES) * cycle_words(minor) * 8;
 }
 
 static struct mem_record record_at(const uint8_t *p, int i, int minor, uint64_t size) {
@@ -57,63 +50,35 @@ static void add(struct mem_record *to, const struct mem_record *r) {
     to->free_bytes = plus(to->free_bytes, r->free_bytes);
 }
 
-/* Room for need items in *items (grow_array's policy); the array is allocated even for none. */
-static bool reserve(void **items, size_t *cap, size_t need, size_t size) {
-    void *grown = grow_array(*items, cap, need ? need - 1 : 0, size, 256);
-    if (!grown)
-        return false;
-    *items = grown;
-    return true;
-}
+struct walk {
+    struct mem_buckets *out;
+    int minor;
+    uint64_t cycle;
+    uint64_t *addrs; /* each bucket's address, to add all futures when no GC has published any */
+    size_t addrs_cap;
+};
 
-/* Reads one bucket at addr into raw (header, stack, record); its allnext in *next. False with out->stopped.
- */
-static bool read_bucket(mem_read_fn read, void *ctx, uint64_t addr, int minor, uint8_t *raw,
-                        struct mem_buckets *out, uint64_t *next) {
-    size_t rec = (1 + FUTURES) * cycle_words(minor) * 8;
-    size_t first = BUCKET_HEADER + SPECULATIVE * 8 + rec;
-    bool whole = read(ctx, addr, raw, first);
-    if (!whole && !read(ctx, addr, raw, BUCKET_HEADER)) {
-        snprintf(out->stopped, sizeof(out->stopped), "bucket at 0x%llx unreadable", (unsigned long long)addr);
+static bool append_bucket(void *ctx, const struct raw_bucket *raw) {
+    struct walk *w = ctx;
+    struct mem_buckets *out = w->out;
+    if (!grow_array_reserve((void **)&w->addrs, &w->addrs_cap, out->n + 1, sizeof(*w->addrs)) ||
+        !grow_array_reserve((void **)&out->b, &out->cap, out->n + 1, sizeof(*out->b)) ||
+        !grow_array_reserve((void **)&out->pcs, &out->pcs_cap, out->npcs + raw->nstk, sizeof(*out->pcs)))
         return false;
-    }
-    uint64_t typ = u64_at(raw, OFF_TYP), size = u64_at(raw, OFF_SIZE), nstk = u64_at(raw, OFF_NSTK);
-    if (typ != MEM_PROFILE || nstk > MEM_BUCKET_MAX_DEPTH || size > MAX_OBJECT) {
-        snprintf(out->stopped, sizeof(out->stopped),
-                 "bucket at 0x%llx is not a memory-profile bucket (type %llu, %llu PCs, size %llu)",
-                 (unsigned long long)addr, (unsigned long long)typ, (unsigned long long)nstk,
-                 (unsigned long long)size);
-        return false;
-    }
-    if ((!whole || nstk > SPECULATIVE) && !read(ctx, addr, raw, BUCKET_HEADER + nstk * 8 + rec)) {
-        snprintf(out->stopped, sizeof(out->stopped), "bucket at 0x%llx unreadable", (unsigned long long)addr);
-        return false;
-    }
-    *next = u64_at(raw, OFF_ALLNEXT);
-    return true;
-}
-
-static bool append_bucket(struct mem_buckets *out, const uint8_t *raw, int minor, uint64_t cycle) {
-    uint64_t size = u64_at(raw, OFF_SIZE), nstk = u64_at(raw, OFF_NSTK);
-    if (!reserve((void **)&out->b, &out->cap, out->n + 1, sizeof(*out->b)) ||
-        !reserve((void **)&out->pcs, &out->pcs_cap, out->npcs + nstk, sizeof(*out->pcs)))
-        return false;
-    const uint8_t *record = raw + BUCKET_HEADER + nstk * 8;
+    w->addrs[out->n] = raw->addr;
     struct mem_bucket *b = &out->b[out->n++];
-    b->size = size;
-    b->nstk = (uint32_t)nstk;
+    b->size = raw->size;
+    b->nstk = raw->nstk;
     b->stk_at = out->npcs;
-    memcpy(out->pcs + out->npcs, raw + BUCKET_HEADER, nstk * 8);
-    out->npcs += nstk;
+    memcpy(out->pcs + out->npcs, raw->stk, raw->nstk * 8);
+    out->npcs += raw->nstk;
     /* runtime.MemProfile: mProf_FlushLocked(cycle % 3) adds that future into active before reporting. */
-    b->r = record_at(record, 0, minor, size);
-    struct mem_record f = record_at(record, 1 + (int)(cycle % FUTURES), minor, size);
+    b->r = record_at(raw->record, 0, w->minor, raw->size);
+    struct mem_record f = record_at(raw->record, 1 + (int)(w->cycle % FUTURES), w->minor, raw->size);
     add(&b->r, &f);
     return true;
 }
 
-/* runtime.MemProfile: "Absolutely no data, suggesting that a garbage collection has not yet happened": then
- * every cycle's future record counts. Takes the buckets' futures from their raw records again. */
 static bool all_zero(const struct mem_buckets *m) {
     for (size_t i = 0; i < m->n; i++)
         if (m->b[i].r.allocs || m->b[i].r.frees)
@@ -121,65 +86,35 @@ static bool all_zero(const struct mem_buckets *m) {
     return true;
 }
 
+/* runtime.MemProfile: "Absolutely no data, suggesting that a garbage collection has not yet happened": then
+ * every cycle's future record counts. Takes the buckets' futures from their raw records again. */
+static void add_all_futures(mem_read_fn read, void *rctx, const struct walk *w) {
+    uint8_t raw[(1 + FUTURES) * 4 * 8];
+    for (size_t i = 0; i < w->out->n; i++) {
+        struct mem_bucket *b = &w->out->b[i];
+        if (!read(rctx, w->addrs[i] + BUCKET_HEADER + (size_t)b->nstk * 8, raw, record_size(w->minor)))
+            continue;
+        b->r = record_at(raw, 0, w->minor, b->size);
+        for (int c = 0; c < FUTURES; c++) {
+            struct mem_record f = record_at(raw, 1 + c, w->minor, b->size);
+            add(&b->r, &f);
+        }
+    }
+}
+
 int mem_buckets_read(mem_read_fn read, void *ctx, uint64_t head_addr, int minor, uint64_t cycle,
                      struct mem_buckets *out, struct gmon_error *err) {
     memset(out, 0, sizeof(*out));
-    uint64_t addr;
-    if (!read(ctx, head_addr, &addr, 8))
-        return gmon_fail(err, "runtime.mbuckets at 0x%llx unreadable", (unsigned long long)head_addr);
-    size_t raw_size = BUCKET_HEADER + MEM_BUCKET_MAX_DEPTH * 8 + (1 + FUTURES) * 4 * 8;
-    uint8_t *raw = malloc(raw_size);
-    uint64_t *addrs = NULL; /* each bucket's address, to add all futures when no GC has published any */
-    size_t addrs_cap = 0;
-    if (!raw)
-        return gmon_fail(err, "out of memory");
-    /* Brent's cycle detection: a list that comes back to a bucket it has passed (memory read while it
-     * changed, or not a list at all) is seen within twice its length. */
-    uint64_t saved = 0;
-    size_t power = 1, steps = 0;
-    while (addr && !out->stopped[0]) {
-        if (out->n >= MEM_BUCKETS_MAX) {
-            snprintf(out->stopped, sizeof(out->stopped), "more than %d buckets", MEM_BUCKETS_MAX);
-            break;
-        }
-        if (addr == saved) {
-            snprintf(out->stopped, sizeof(out->stopped), "the list comes back to the bucket at 0x%llx",
-                     (unsigned long long)addr);
-            break;
-        }
-        if (++steps == power) {
-            saved = addr;
-            power *= 2;
-            steps = 0;
-        }
-        uint64_t next;
-        if (!read_bucket(read, ctx, addr, minor, raw, out, &next))
-            break;
-        if (!reserve((void **)&addrs, &addrs_cap, out->n + 1, sizeof(*addrs)) ||
-            !append_bucket(out, raw, minor, cycle)) {
-            free(raw);
-            free(addrs);
-            mem_buckets_free(out);
-            return gmon_fail(err, "out of memory");
-        }
-        addrs[out->n - 1] = addr;
-        addr = next;
+    struct walk w = {out, minor, cycle, NULL, 0};
+    if (bucket_list_walk(read, ctx, head_addr, BUCKET_MEMORY, record_size(minor), append_bucket, &w,
+                         out->stopped, sizeof(out->stopped), err) != 0) {
+        free(w.addrs);
+        mem_buckets_free(out);
+        return -1;
     }
-    if (out->n && all_zero(out)) {
-        for (size_t i = 0; i < out->n; i++) {
-            struct mem_bucket *b = &out->b[i];
-            size_t rec_at = BUCKET_HEADER + (size_t)b->nstk * 8, w = cycle_words(minor) * 8;
-            if (!read(ctx, addrs[i] + rec_at, raw, (1 + FUTURES) * w))
-                continue;
-            b->r = record_at(raw, 0, minor, b->size);
-            for (int c = 0; c < FUTURES; c++) {
-                struct mem_record f = record_at(raw, 1 + c, minor, b->size);
-                add(&b->r, &f);
-            }
-        }
-    }
-    free(raw);
-    free(addrs);
+    if (out->n && all_zero(out))
+        add_all_futures(read, ctx, &w);
+    free(w.addrs);
     return 0;
 }
 
@@ -190,20 +125,5 @@ void mem_buckets_free(struct mem_buckets *m) {
 }
 
 int mem_buckets_pick_head(mem_read_fn read, void *ctx, const uint64_t *candidates, int n) {
-    int empty = -1;
-    for (int i = 0; i < n; i++) {
-        uint64_t head;
-        uint8_t header[BUCKET_HEADER];
-        if (!read(ctx, candidates[i], &head, 8))
-            continue;
-        if (head == 0) {
-            if (empty < 0)
-                empty = i;
-            continue;
-        }
-        if (read(ctx, head, header, sizeof(header)) && u64_at(header, OFF_TYP) == MEM_PROFILE &&
-            u64_at(header, OFF_NSTK) <= MEM_BUCKET_MAX_DEPTH)
-            return i;
-    }
-    return empty;
+    return bucket_list_pick_head(read, ctx, candidates, n, BUCKET_MEMORY);
 }

@@ -9,14 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bucket_list.h"
 #include "gmon_error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* runtime/mprof.go: maxStack (32) up to 1.22, debug.profstackdepth (at most 1024) from 1.23. */
-enum { MEM_BUCKET_MAX_DEPTH = 1024, MEM_BUCKETS_MAX = 1 << 22 };
+enum { MEM_BUCKET_MAX_DEPTH = BUCKET_MAX_DEPTH, MEM_BUCKETS_MAX = BUCKETS_MAX };
 
 struct mem_record {
     int64_t allocs, frees, alloc_bytes, free_bytes;
@@ -36,9 +36,6 @@ struct mem_buckets {
     size_t npcs, pcs_cap;
     char stopped[160]; /* why the walk ended before the list's end, "" when it did not */
 };
-
-/* How a memory read is done: proc_read on a live process, a buffer in the fuzzer. */
-typedef bool (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* Reads the list whose head pointer is at head_addr (runtime address). minor is the Go release (1.27 keeps
  * only counts per record: bytes are count x size). cycle is the memory profile's publication cycle (the

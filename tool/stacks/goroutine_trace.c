@@ -21,10 +21,7 @@ bool traceback_rules_for(int minor, struct traceback_rules *r) {
         return false;
     *r = (struct traceback_rules){
         .minor = minor,
-        .funcid_wrapper = minor == 17   ? 22
-                          : minor <= 21 ? 21
-                          : minor <= 24 ? 22
-                                        : 23,
+        .funcid_wrapper = pclntab_funcid_wrapper(minor),
         .exported_runtime_rcvr = minor >= 23,
         .collapse_generics = minor >= 21,
         .first_and_last_50 = minor >= 21,
