@@ -298,7 +298,7 @@ demo_show() {
     demo_dir=$(mktemp -d)
     demo_port=${GMON_DEMO_PORT:-18080}
     local metrics=${GMON_DEMO_METRICS:-15500}
-    "$FIXTURES/httpserver-plain" -addr 127.0.0.1:$demo_port 2>/dev/null &
+    "$FIXTURES/httpserver-plain" -addr 127.0.0.1:$demo_port -contention 2>/dev/null &
     local service=$!
     trap "kill $service 2>/dev/null || true; rm -rf $demo_dir" EXIT # expanded now: the locals are gone then
     local waited
@@ -354,6 +354,17 @@ demo_show() {
 
     demo_title "gmon heap --pid $service   (the heap, read from memory; abridged)"
     demo_view heap 12 heap --pid "$service"
+
+    demo_title "gmon stacks --pid $service --group   (every goroutine's stack as Go prints it; abridged)"
+    demo_view stacks 14 stacks --group --pid "$service"
+
+    local go=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)} kind
+    for kind in heap block; do
+        demo_title "gmon pprof $kind --pid $service -o $kind.pb.gz; go tool pprof -top $kind.pb.gz   (abridged)"
+        "$GMON" pprof $kind --pid "$service" -o "$demo_dir/$kind.pb.gz"
+        "$go" tool pprof -top "$demo_dir/$kind.pb.gz" 2>/dev/null >"$demo_dir/$kind.top"
+        sed -n '/flat%/,$p' "$demo_dir/$kind.top" | head -6
+    done
     echo
     echo "More: gmon COMMAND --help, and docs/README.md"
 }

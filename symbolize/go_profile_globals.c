@@ -122,6 +122,13 @@ static void ticks_find(const struct go_binary *b, int minor, struct go_profile_g
         static const char *const NAMES[] = {"runtime.ticksPerSecond", "runtime.tickspersecond"};
         out->ticks_val = first_load(b, NAMES, 2, &out->ticks_from);
     }
+    if (!out->ticks_val && minor >= 21) {
+        /* (*ticksType).init begins with lock(&ticks.lock): the struct's address (a function of its own in
+         * 1.26+ binaries that never compute ticks per second; inlined into schedinit before) */
+        static const char *const INIT[] = {"runtime.(*ticksType).init"};
+        uint64_t base = first_load(b, INIT, 1, &out->ticks_from);
+        out->ticks_val = base ? base + val_offset : 0;
+    }
     if (out->ticks_val && minor >= 21)
         out->ticks_start = out->ticks_val - 16;
 }

@@ -7,7 +7,7 @@
  * flag-guarded store that clears MemProfileRate (x86_flag_store.h), the list heads runtime.stkbucket picks
  * after mbuckets (xbuckets, then bbuckets), the first load of runtime.blockevent (blockprofilerate), of
  * sync.event or runtime.mutexevent (mutexprofilerate) and of runtime.tickspersecond or ticksPerSecond
- * (ticks.val). */
+ * (ticks.val), or else of runtime.(*ticksType).init (the struct itself). */
 #ifndef GMON_GO_PROFILE_GLOBALS_H
 #define GMON_GO_PROFILE_GLOBALS_H
 #include <stdbool.h>

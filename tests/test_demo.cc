@@ -78,4 +78,15 @@ TEST(Demo, ShowsEveryViewWithNonZeroFigures) {
     std::string heap = section(out, "gmon heap");
     EXPECT_GE(first_number(heap, R"(\npages: +(\d+) in use)"), 1) << heap;
     EXPECT_NE(heap.find("CLASS SIZE"), std::string::npos) << heap;
+
+    std::string stacks = section(out, "gmon stacks");
+    EXPECT_TRUE(std::regex_search(stacks, std::regex(R"(\n\d+ goroutines? \[)"))) << stacks;
+
+    std::string heap_profile = section(out, "gmon pprof heap");
+    EXPECT_NE(heap_profile.find("gmon pprof heap: "), std::string::npos) << heap_profile;
+    EXPECT_NE(heap_profile.find("flat  flat%"), std::string::npos) << heap_profile;
+
+    std::string block = section(out, "gmon pprof block");
+    EXPECT_NE(block.find("every blocking event recorded"), std::string::npos) << block;
+    EXPECT_NE(block.find("flat  flat%"), std::string::npos) << block;
 }

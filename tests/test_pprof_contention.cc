@@ -8,11 +8,13 @@
 // memory, give profiles of their own work; the expansion of frame-pointer stacks (Go 1.23+) is checked on
 // the real stacks of a Go program.
 #include <sys/uio.h>
+#include <x86intrin.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <regex>
 #include <sstream>
 
@@ -263,6 +265,22 @@ TEST(ContentionProfile, FramePointerStacksExpandToTheLogicalStacks) {
 // 1.23's frame-pointer stacks).
 namespace {
 
+// The TSC's ticks per second, measured over 50 ms.
+double tsc_per_second() {
+    static double rate = 0;
+    if (rate == 0) {
+        timespec t0, t1, nap = {0, 50 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t c0 = __rdtsc();
+        nanosleep(&nap, nullptr);
+        uint64_t c1 = __rdtsc();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rate =
+            double(c1 - c0) * 1e9 / double((t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec);
+    }
+    return rate;
+}
+
 bool poke_u64(const std::string &pid, uint64_t addr, uint64_t value) {
     iovec local = {&value, 8}, remote = {reinterpret_cast<void *>(addr), 8};
     return process_vm_writev(std::stoi(pid), &local, 1, &remote, 1, 0) == 8;
@@ -309,6 +327,15 @@ TEST_P(ContentionCorpus, RatesTurnedOnGiveProfilesOfItsWork) {
     }
     EXPECT_TRUE(own_frames) << block.err;
     EXPECT_TRUE(inlined) << "a location with inlined frames";
+    // The CPU ticks per second: measured by gmon, or (1.26: runtime.(*ticksType).init shows runtime.ticks)
+    // computed from the program's start-up readings as it would compute them; either way the TSC's rate.
+    std::smatch rate;
+    ASSERT_TRUE(std::regex_search(block.err, rate, std::regex(R"(converted at (\d+) CPU ticks per second)")))
+        << block.err;
+    EXPECT_NEAR(std::stod(rate[1]), tsc_per_second(), tsc_per_second() * 0.002) << block.err;
+    if (e.go_version >= "go1.26") {
+        EXPECT_NE(block.err.find("from its start-up readings"), std::string::npos) << block.err;
+    }
     auto mutex = gmon("pprof mutex --pid " + esb.pid + " -o " + esb.dir + "/mutex.pb.gz");
     ASSERT_EQ(mutex.status, 0) << mutex.err;
     EXPECT_NE(mutex.err.find("one mutex contention in 1 recorded"), std::string::npos) << mutex.err;
