@@ -361,7 +361,7 @@ demo_show() {
     local go=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)} kind
     for kind in heap block; do
         demo_title "gmon pprof $kind --pid $service -o $kind.pb.gz; go tool pprof -top $kind.pb.gz   (abridged)"
-        "$GMON" pprof $kind --pid "$service" -o "$demo_dir/$kind.pb.gz"
+        "$GMON" pprof $kind --pid "$service" -o "$demo_dir/$kind.pb.gz" 2>&1 # its summary line too
         "$go" tool pprof -top "$demo_dir/$kind.pb.gz" 2>/dev/null >"$demo_dir/$kind.top"
         sed -n '/flat%/,$p' "$demo_dir/$kind.top" | head -6
     done

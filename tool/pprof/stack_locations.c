@@ -119,9 +119,12 @@ static bool elides_wrapper(int minor, uint8_t funcid, const char *callee) {
 /* runtime_expandFinalInlineFrame (symtab.go): when the last PC is inside inlined code (a stack cut at the
  * depth limit), its outer inlined frames are added, each as the PC after its call site. Writes the stack to
  * out (room for n + STACK_MAX_INLINE); returns its length. */
-static size_t expand_final_inline_frame(const struct stack_symbols *s, const uint64_t *stk, size_t n,
+static size_t expand_final_inline_frame(struct stack_symbols *s, const uint64_t *stk, size_t n,
                                         uint64_t *out) {
     memcpy(out, stk, n * sizeof(*stk));
+    struct pc_memo_slot spare;
+    if (n == 0 || !memo_get(s, stk[n - 1], &spare)->frame.f.inlined)
+        return n; /* the common case, answered by the memo: the last frame is a physical one */
     struct go_func fn;
     struct go_frame frames[STACK_MAX_INLINE];
     if (n == 0 || !pclntab_func_at(s->pcln, stk[n - 1] - 1 - s->load_bias, &fn))
