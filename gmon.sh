@@ -22,12 +22,15 @@ FUZZ_SECONDS_IN_TEST=30
 JOBS=$(nproc)
 
 # Everything comes from Debian's archive. golang-1.19-go only builds test fixtures; gmon itself is C.
+# golang-github-prometheus-client-golang-dev: client_golang 1.14 in /usr/share/gocode, built in GOPATH mode into
+# the fixture whose own /metrics the exporter's figures are compared with.
 # prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
 # test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh; tmux: the terminal gmon top is tested in.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev libcurl4-openssl-dev libjson-c-dev
-    libcap-dev libgtest-dev googletest golang-1.19-go linux-headers-amd64
+    libcap-dev libgtest-dev googletest golang-1.19-go golang-github-prometheus-client-golang-dev
+    linux-headers-amd64
     libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
     binutils python3 util-linux ca-certificates curl
     prometheus bpftrace bpftool wrk tmux panicparse
