@@ -237,6 +237,10 @@ bool proc_read(int pid, uint64_t addr, void *buf, size_t len) {
     return len == 0 || process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
 
+bool proc_read_callback(void *pid_ptr, uint64_t addr, void *buf, size_t len) {
+    return proc_read(*(const int *)pid_ptr, addr, buf, len);
+}
+
 int proc_check_memory_access(int pid, struct gmon_error *err) {
     char path[64], line[512];
     snprintf(path, sizeof(path), "/proc/%d/maps", pid);

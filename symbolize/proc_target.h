@@ -54,6 +54,9 @@ bool proc_memory_gone(int pid);
 /* Copies len bytes at addr of process pid's memory into buf, without stopping it (process_vm_readv). Returns
  * true only when every byte was read. */
 bool proc_read(int pid, uint64_t addr, void *buf, size_t len);
+/* proc_read for readers that take a callback and its context (bucket lists, pprof labels): pid_ptr points at
+ * the pid. */
+bool proc_read_callback(void *pid_ptr, uint64_t addr, void *buf, size_t len);
 /* Fails with advice when gmon may not read process pid's memory (no CAP_SYS_PTRACE, Yama), so that commands
  * say so up front instead of reporting the first structure they could not read. */
 int proc_check_memory_access(int pid, struct gmon_error *err);

@@ -47,10 +47,6 @@ static const char USAGE[] =
     "  gmon pprof heap --pid 4242 -o heap.pb.gz     then: go tool pprof -top heap.pb.gz\n"
     "  gmon pprof live --pid 4242 --duration 60 -o leaks.pb.gz\n";
 
-#define HELP_PPROF_OUTPUT                                                                                    \
-    "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"      \
-    "                      terminal, else KIND-PID-TIME.pb.gz in the current directory)\n"
-
 static const char USAGE_GOROUTINE[] =
     "Usage: gmon pprof goroutine (--pid PID | --container NAME) [--bin BIN] [-o FILE] [--system] [--freeze]\n"
     "\n"
@@ -146,10 +142,6 @@ int pprof_write(struct profile_builder *p, const char *output, const char *cmd, 
     return GMON_EXIT_OK;
 }
 
-static bool proc_read_fn(void *ctx, uint64_t addr, void *buf, size_t len) {
-    return proc_read(*(const int *)ctx, addr, buf, len);
-}
-
 static int profile_goroutines(const struct snapshot_options *o) {
     static struct goroutine_snapshot s;
     struct profile_run r = {0};
@@ -221,7 +213,7 @@ static int read_heap(struct heap_run *h, const char *cmd) {
     uint64_t heads[MBUCKETS_CANDIDATES];
     for (int i = 0; i < h->g.nmbuckets; i++)
         heads[i] = h->g.mbuckets[i] + bias;
-    int head = mem_buckets_pick_head(proc_read_fn, &s->t.pid, heads, h->g.nmbuckets);
+    int head = mem_buckets_pick_head(proc_read_callback, &s->t.pid, heads, h->g.nmbuckets);
     if (head < 0) {
         cli_error(cmd,
                   "runtime.mbuckets not found (no symbol table, and no load of runtime.mProf_FlushLocked "
@@ -233,7 +225,7 @@ static int read_heap(struct heap_run *h, const char *cmd) {
     uint64_t cycle = 0, bytes = 0;
     if (!runtime_state_global(&s->state, &s->t, GC_NUMGC, &cycle, &bytes))
         cycle = 0;
-    if (mem_buckets_read(proc_read_fn, &s->t.pid, heads[head], s->symbols->version.minor, cycle, &h->m,
+    if (mem_buckets_read(proc_read_callback, &s->t.pid, heads[head], s->symbols->version.minor, cycle, &h->m,
                          &err) != 0) {
         cli_error(cmd, "%s", err.msg);
         return GMON_EXIT_FAILED;
@@ -284,17 +276,22 @@ static int profile_heap(const struct snapshot_options *o, const char *kind) {
     return rc;
 }
 
+/* Which code writes a kind: this file (goroutine, heap), cmd_pprof_contention.c, cmd_pprof_creation.c (live
+ * tracing, which parses its own options). */
+enum kind_writer { GOROUTINES, HEAP, CONTENTION, TRACED };
+
 static const struct {
     const char *name;
+    enum kind_writer writer;
     unsigned options;
 } KINDS[] = {
-    {"goroutine", SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM},
-    {"heap", SNAP_BIN | SNAP_OUTPUT},
-    {"allocs", SNAP_BIN | SNAP_OUTPUT},
-    {"block", SNAP_BIN | SNAP_OUTPUT},
-    {"mutex", SNAP_BIN | SNAP_OUTPUT},
-    {"creation", 0}, /* live tracing: cmd_pprof_creation.c parses its own options */
-    {"live", 0},
+    {"goroutine", GOROUTINES, SNAP_BIN | SNAP_FREEZE | SNAP_OUTPUT | SNAP_SYSTEM},
+    {"heap", HEAP, SNAP_BIN | SNAP_OUTPUT},
+    {"allocs", HEAP, SNAP_BIN | SNAP_OUTPUT},
+    {"block", CONTENTION, SNAP_BIN | SNAP_OUTPUT},
+    {"mutex", CONTENTION, SNAP_BIN | SNAP_OUTPUT},
+    {"creation", TRACED, 0},
+    {"live", TRACED, 0},
 };
 
 int cmd_pprof(int argc, char *argv[]) {
@@ -321,13 +318,12 @@ int cmd_pprof(int argc, char *argv[]) {
     }
     argc--;
     argv++;
-    if (KINDS[k].options == 0)
+    if (KINDS[k].writer == TRACED)
         return cmd_pprof_creation(argc, argv, KINDS[k].name);
     if (cli_wants_help(argc, argv)) {
-        bool contention = strcmp(KINDS[k].name, "block") == 0 || strcmp(KINDS[k].name, "mutex") == 0;
-        if (k == 0)
+        if (KINDS[k].writer == GOROUTINES)
             fputs(USAGE_GOROUTINE, stdout);
-        else if (contention)
+        else if (KINDS[k].writer == CONTENTION)
             pprof_contention_usage(KINDS[k].name);
         else
             printf(USAGE_HEAP, KINDS[k].name, KINDS[k].name, KINDS[k].name);
@@ -339,9 +335,9 @@ int cmd_pprof(int argc, char *argv[]) {
     int parsed = snapshot_parse_options(cmd, KINDS[k].options, argc, argv, &o);
     if (parsed != 0)
         return cli_exit_after_parse(parsed);
-    if (k == 0)
+    if (KINDS[k].writer == GOROUTINES)
         return profile_goroutines(&o);
-    if (strcmp(KINDS[k].name, "block") == 0 || strcmp(KINDS[k].name, "mutex") == 0)
+    if (KINDS[k].writer == CONTENTION)
         return pprof_contention(&o, KINDS[k].name);
     return profile_heap(&o, KINDS[k].name);
 }

@@ -11,7 +11,6 @@
 #include "contention_profile.h"
 #include "cpu_ticks.h"
 #include "go_profile_globals.h"
-#include "mem_buckets.h"
 #include "option_help.h"
 #include "profile_builder.h"
 #include "snapshot_options.h"
@@ -27,10 +26,8 @@ static const char USAGE[] =
     "and writes nothing (exit status 2). Delays are CPU ticks turned into nanoseconds with the program's own "
     "ticks per\n"
     "second when it has computed them, else with the figure it would compute (said on stderr).\n"
-    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN
-    "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"
-    "                      terminal, else KIND-PID-TIME.pb.gz in the current directory)\n" HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
+    "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: docs/pprof.md.\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 -o p.pb.gz        then: go tool pprof -top p.pb.gz\n"
@@ -48,10 +45,6 @@ void pprof_contention_usage(const char *kind) {
         mutex ? "runtime.SetMutexProfileFraction" : "runtime.SetBlockProfileRate", kind, kind);
 }
 
-static bool proc_read_fn(void *ctx, uint64_t addr, void *buf, size_t len) {
-    return proc_read(*(const int *)ctx, addr, buf, len);
-}
-
 struct contention_run {
     struct goroutine_snapshot *s;
     const char *cmd;
@@ -63,25 +56,20 @@ struct contention_run {
     struct cpu_ticks ticks;
 };
 
-/* The list head among the candidates: the one whose pointer leads to a bucket of the wanted type, or nil. */
+/* The list head: of the lists found beside each mbuckets candidate (go_profile_globals.h), the first whose
+ * pointer leads to a bucket of the wanted type, or holds nil. */
 static bool find_head(struct contention_run *r) {
-    struct goroutine_snapshot *s = r->s;
-    uint64_t bias = s->t.load_bias, heads[MBUCKETS_CANDIDATES];
-    for (int i = 0; i < r->g.nmbuckets; i++)
-        heads[i] = r->g.mbuckets[i] + bias;
-    int c = r->g.nmbuckets ? mem_buckets_pick_head(proc_read_fn, &s->t.pid, heads, r->g.nmbuckets) : -1;
-    for (int k = 0; k < MBUCKETS_CANDIDATES; k++) {
-        int at = k == 0 && c >= 0 ? c : k; /* the picked mbuckets' lists first */
-        uint64_t want = r->mutex ? r->g.xbuckets[at] : r->g.bbuckets[at];
-        if (!want)
-            continue;
-        int t = bucket_list_head_type(proc_read_fn, &s->t.pid, want + bias);
-        if (t == 0 || t == (r->mutex ? BUCKET_MUTEX : BUCKET_BLOCK)) {
-            r->head = want + bias;
-            return true;
-        }
+    uint64_t bias = r->s->t.load_bias, heads[MBUCKETS_CANDIDATES];
+    for (int i = 0; i < MBUCKETS_CANDIDATES; i++) {
+        uint64_t list = r->mutex ? r->g.xbuckets[i] : r->g.bbuckets[i];
+        heads[i] = list ? list + bias : 0;
     }
-    return false;
+    int at = bucket_list_pick_head(proc_read_callback, &r->s->t.pid, heads, MBUCKETS_CANDIDATES,
+                                   r->mutex ? BUCKET_MUTEX : BUCKET_BLOCK);
+    if (at < 0)
+        return false;
+    r->head = heads[at];
+    return true;
 }
 
 static const char *rate_name(bool mutex) {
@@ -108,8 +96,8 @@ static int read_contention(struct contention_run *r) {
                   r->mutex ? "xbuckets" : "bbuckets", r->mutex ? "mutex-profile" : "blocking-profile");
         return GMON_EXIT_BAD_INPUT;
     }
-    if (block_buckets_read(proc_read_fn, &s->t.pid, r->head, r->mutex ? BUCKET_MUTEX : BUCKET_BLOCK, &r->m,
-                           &err) != 0) {
+    if (block_buckets_read(proc_read_callback, &s->t.pid, r->head, r->mutex ? BUCKET_MUTEX : BUCKET_BLOCK,
+                           &r->m, &err) != 0) {
         cli_error(r->cmd, "%s", err.msg);
         return GMON_EXIT_FAILED;
     }
@@ -128,7 +116,7 @@ static int read_contention(struct contention_run *r) {
             s->t.pid, rate_name(true), 1, minor);
         return GMON_EXIT_BAD_INPUT;
     }
-    cpu_ticks_per_second(proc_read_fn, &s->t.pid, r->g.ticks_val ? r->g.ticks_val + bias : 0,
+    cpu_ticks_per_second(proc_read_callback, &s->t.pid, r->g.ticks_val ? r->g.ticks_val + bias : 0,
                          r->g.ticks_start ? r->g.ticks_start + bias : 0, &r->ticks);
     return GMON_EXIT_OK;
 }

@@ -31,10 +31,8 @@ static const char USAGE[] =
     "  live       the leak profile: those still alive at the end, live/count and age/nanoseconds (summed)\n"
     "Goroutines created before gmon attached are not counted. With --path, the processes running BIN\n"
     "share one profile, each sample labelled with its pid.\n"
-    "\n" HELP_TRACE_TARGET HELP_DURATION
-    "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"
-    "                      terminal, else KIND-PID-TIME.pb.gz in the current directory)\n" HELP_GO_VERSION
-        HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
+    "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_HELP
+    "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 --duration 30 -o p.pb.gz    then: go tool pprof -top p.pb.gz\n"

@@ -25,6 +25,9 @@
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
 
 /* The snapshot commands (summary, top, heap, var), which read a process's memory. */
+#define HELP_PPROF_OUTPUT                                                                                    \
+    "  -o, --output FILE   write the profile to FILE; - for stdout (default: stdout when it is not a\n"      \
+    "                      terminal, else KIND-PID-TIME.pb.gz in the current directory)\n"
 #define HELP_SNAPSHOT_PID "  --pid PID           the process (in a container too: its host PID)\n"
 #define HELP_SNAPSHOT_CONTAINER                                                                              \
     "  --container NAME    the main process of a Docker container, by name or ID (asks the engine)\n"

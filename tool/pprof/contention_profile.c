@@ -21,14 +21,8 @@ struct contention_rules contention_rules_for(int minor, bool mutex, int64_t mute
     return (struct contention_rules){minor, ticks_per_second, mutex && minor <= 19 ? mutex_rate : 1};
 }
 
-/* float64 to int64 as amd64 converts it (CVTTSD2SQ): out of range and NaN give INT64_MIN, where C leaves the
- * conversion undefined. Only memory read while it changed gets there. */
-static int64_t to_int64(double x) {
-    return x > -9223372036854775808.0 && x < 9223372036854775808.0 ? (int64_t)x : INT64_MIN;
-}
-
 void contention_values(const struct block_bucket *b, const struct contention_rules *r, int64_t values[2]) {
-    int64_t count = to_int64(b->count); /* blockProfileInternal: int64(bp.count), 0 made 1 */
+    int64_t count = profile_go_int64(b->count); /* blockProfileInternal: int64(bp.count), 0 made 1 */
     if (count == 0)
         count = 1;
     double ghz = (double)(r->ticks_per_second > 0 ? r->ticks_per_second : 1) / 1e9;
@@ -38,7 +32,7 @@ void contention_values(const struct block_bucket *b, const struct contention_rul
         ns = ns * (double)r->scale;
     }
     values[0] = count;
-    values[1] = to_int64(ns);
+    values[1] = profile_go_int64(ns);
 }
 
 /* writeProfileInternal sorts by cycles, most first (sort.Slice, slices.SortFunc: the order of equal ones is

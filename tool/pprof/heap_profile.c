@@ -20,12 +20,6 @@ bool heap_profile_init(struct profile_builder *p, int64_t rate, const char *defa
     return !p->oom;
 }
 
-/* float64 to int64 as amd64 converts it (CVTTSD2SQ): out of range and NaN give the "integer indefinite",
- * INT64_MIN, where C leaves the conversion undefined. Only memory read while it changed gets there. */
-static int64_t to_int64(double x) {
-    return x > -9223372036854775808.0 && x < 9223372036854775808.0 ? (int64_t)x : INT64_MIN;
-}
-
 /* a - b wrapping, as Go's int arithmetic does (counts from target memory may be anything) */
 static int64_t minus(int64_t a, int64_t b) {
     return (int64_t)((uint64_t)a - (uint64_t)b);
@@ -44,8 +38,8 @@ void heap_profile_scale(int64_t count, int64_t size, int64_t rate, int64_t *scal
     }
     double avg = (double)size / (double)count;
     double scale = 1 / (1 - exp(-avg / (double)rate));
-    *scaled_count = to_int64((double)count * scale);
-    *scaled_size = to_int64((double)size * scale);
+    *scaled_count = profile_go_int64((double)count * scale);
+    *scaled_size = profile_go_int64((double)size * scale);
 }
 
 /* protomem.go: the leading runtime frames are hidden (the first frame of another package and what it called

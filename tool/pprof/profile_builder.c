@@ -398,3 +398,7 @@ int profile_write(struct profile_builder *b, FILE *out, int64_t time_ns, struct 
     free(buf);
     return rc;
 }
+
+int64_t profile_go_int64(double x) {
+    return x > -9223372036854775808.0 && x < 9223372036854775808.0 ? (int64_t)x : INT64_MIN;
+}

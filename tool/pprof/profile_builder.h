@@ -62,6 +62,10 @@ uint64_t profile_location(struct profile_builder *b, uint64_t mapping, uint64_t 
 /* A sample (locations leaf first); merged into an equal one. */
 bool profile_add_sample(struct profile_builder *b, const uint64_t *locations, size_t nlocations,
                         const int64_t *values, const struct profile_label *labels, size_t nlabels);
+/* float64 to int64 as Go on amd64 converts it (CVTTSD2SQ): out of range and NaN give the "integer
+ * indefinite", INT64_MIN, where C leaves the conversion undefined. Only memory read while it changed gets
+ * there. */
+int64_t profile_go_int64(double x);
 /* Encodes, gzips and writes the profile. */
 int profile_write(struct profile_builder *b, FILE *out, int64_t time_ns, struct gmon_error *err);
 

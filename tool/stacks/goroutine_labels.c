@@ -114,12 +114,8 @@ static int by_key(const void *a, const void *b) {
     return strcmp(a, b);
 }
 
-static bool read_process(void *ctx, uint64_t addr, void *buf, size_t len) {
-    return proc_read(*(const int *)ctx, addr, buf, len);
-}
-
 void goroutine_labels_read_process(uint64_t labels_ptr, int minor, int pid, struct goroutine_labels *out) {
-    goroutine_labels_read(labels_ptr, minor, read_process, &pid, out);
+    goroutine_labels_read(labels_ptr, minor, proc_read_callback, &pid, out);
 }
 
 void goroutine_labels_read(uint64_t labels_ptr, int minor, labels_read_fn read, void *ctx,
