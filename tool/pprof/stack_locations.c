@@ -117,27 +117,26 @@ static bool elides_wrapper(int minor, uint8_t funcid, const char *callee) {
 }
 
 /* runtime_expandFinalInlineFrame (symtab.go): when the last PC is inside inlined code (a stack cut at the
- * depth limit), its outer inlined frames are added, each as the PC after its call site. Writes the stack to
- * out (room for n + STACK_MAX_INLINE); returns its length. */
-static size_t expand_final_inline_frame(struct stack_symbols *s, const uint64_t *stk, size_t n,
-                                        uint64_t *out) {
-    memcpy(out, stk, n * sizeof(*stk));
+ * depth limit), its outer inlined frames are added, each as the PC after its call site. The PCs that stand
+ * for the last one in tail (itself alone in the common case); returns how many. */
+static size_t final_inline_frames(struct stack_symbols *s, uint64_t last, uint64_t tail[STACK_MAX_INLINE]) {
     struct pc_memo_slot spare;
-    if (n == 0 || !memo_get(s, stk[n - 1], &spare)->frame.f.inlined)
-        return n; /* the common case, answered by the memo: the last frame is a physical one */
     struct go_func fn;
     struct go_frame frames[STACK_MAX_INLINE];
-    if (n == 0 || !pclntab_func_at(s->pcln, stk[n - 1] - 1 - s->load_bias, &fn))
-        return n;
-    int nf = pclntab_frames(s->pcln, &fn, stk[n - 1] - 1 - s->load_bias, frames, STACK_MAX_INLINE);
+    tail[0] = last;
+    if (!memo_get(s, last, &spare)->frame.f.inlined)
+        return 1; /* the common case, answered by the memo: the last frame is a physical one */
+    if (!pclntab_func_at(s->pcln, last - 1 - s->load_bias, &fn))
+        return 1;
+    int nf = pclntab_frames(s->pcln, &fn, last - 1 - s->load_bias, frames, STACK_MAX_INLINE);
     if (nf < 2)
-        return n; /* nothing inlined there */
-    size_t len = n - 1;
+        return 1; /* nothing inlined there */
+    size_t len = 0;
     const char *callee = NULL; /* abi.FuncIDNormal */
     for (int i = 0; i < nf; i++) {
         bool physical_before_121 = i == nf - 1 && s->minor < 21; /* added unchecked before inlineUnwinder */
         if (physical_before_121 || !elides_wrapper(s->minor, frames[i].funcid, callee))
-            out[len++] = frames[i].pc + s->load_bias + 1;
+            tail[len++] = frames[i].pc + s->load_bias + 1;
         callee = frames[i].function;
     }
     return len;
@@ -182,17 +181,13 @@ static void deck_emit(struct deck *d, struct profile_builder *p, uint64_t mappin
 
 size_t stack_locations(struct profile_builder *p, uint64_t mapping, struct stack_symbols *s,
                        const uint64_t *stk, size_t n, uint64_t *locs, size_t max) {
-    uint64_t *full = malloc((n + STACK_MAX_INLINE) * sizeof(*full));
-    if (!full) {
-        p->oom = true;
-        return 0;
-    }
-    n = expand_final_inline_frame(s, stk, n, full);
+    uint64_t tail[STACK_MAX_INLINE];
+    size_t ntail = n ? final_inline_frames(s, stk[n - 1], tail) : 0, total = n ? n - 1 + ntail : 0;
     struct deck d = {0};
     size_t nlocs = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < total; i++) {
         struct pc_memo_slot spare;
-        struct pc_frame f = memo_get(s, full[i], &spare)->frame;
+        struct pc_frame f = memo_get(s, i < n - 1 ? stk[i] : tail[i - (n - 1)], &spare)->frame;
         if (!f.found || strcmp(f.f.function, "runtime.goexit") == 0) {
             deck_emit(&d, p, mapping, locs, &nlocs, max);
             continue;
@@ -202,7 +197,6 @@ size_t stack_locations(struct profile_builder *p, uint64_t mapping, struct stack
         deck_add(&d, &f);
     }
     deck_emit(&d, p, mapping, locs, &nlocs, max);
-    free(full);
     return nlocs;
 }
 
