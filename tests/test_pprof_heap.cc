@@ -246,9 +246,10 @@ TEST_P(HeapProfileCorpus, RealStrippedReleasesGiveProfilesPprofReads) {
         EXPECT_EQ(s.stack.find("?"), std::string::npos) << s.text();
     }
     EXPECT_GE(own, 1) << "no sample in esbuild's own code";
-    // In-use totals consistent with gmon heap: the profile's estimate (as of the last GC, from a few dozen
-    // samples at one per 512 KiB) lies between a quarter of the heap the last GC marked (in use when the
-    // release does not say) and twice the heap in use now.
+    // In-use totals consistent with gmon heap: the profile's estimate (from a few dozen samples at one per
+    // 512 KiB) is some heap, and at most twice the heap in use now. Not bounded below by the heap the last
+    // GC marked: a malloc reaches the profile only two GC cycles after it happened, and an idle esbuild may
+    // have collected once since its last allocations (1 run in 7 had a quarter of the marked heap or less).
     auto heap = gmon("heap --pid " + watch.pid + " --json");
     ASSERT_EQ(heap.status, 0) << heap.err;
     if (json_field(heap.out, "heap") == "null" &&
@@ -261,15 +262,13 @@ TEST_P(HeapProfileCorpus, RealStrippedReleasesGiveProfilesPprofReads) {
     }
     uint64_t inuse = object_u(heap.out, "heap", "inuse_bytes");
     ASSERT_NE(inuse, ~0ull) << heap.out;
-    std::string marked = object_field(heap.out, "heap", "live_bytes"); // null before Go 1.21's gcController
-    uint64_t live = marked.empty() || marked == "null" ? inuse : std::stoull(marked);
     long long profiled = 0;
     for (const auto &s : samples) {
         long long v[4] = {0, 0, 0, 0};
         std::istringstream(s.values) >> v[0] >> v[1] >> v[2] >> v[3];
         profiled += v[3];
     }
-    EXPECT_GE(profiled, (long long)(live / 4)) << heap.out;
+    EXPECT_GT(profiled, 0) << heap.out;
     EXPECT_LE(profiled, (long long)(inuse * 2)) << heap.out;
 }
 
