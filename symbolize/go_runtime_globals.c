@@ -150,6 +150,51 @@ static uint64_t base_from_fields(const struct state_layout *l, enum state_base b
     return ties ? 0 : best;
 }
 
+/* Every base that explains the anchor and one more field of base among what its functions (both lists)
+ * refer to, most fields first. */
+size_t go_state_global_candidates(const struct go_binary *b, const struct state_layout *l,
+                                  enum state_base base, uint64_t *out, size_t max) {
+    enum { MAX_STATE_REFS = 4096 };
+    size_t found = 0, i = 0, n = 0;
+    uint64_t *refs = malloc(MAX_STATE_REFS * sizeof(*refs));
+    int *hits = calloc(max ? max : 1, sizeof(*hits));
+    while (i < sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0]) && STATE_GLOBALS[i].base != base)
+        i++;
+    if (!refs || !hits || i == sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0])) {
+        free(refs);
+        free(hits);
+        return 0;
+    }
+    for (int f = 0; f < 8 && STATE_GLOBALS[i].functions[f]; f++)
+        n = data_refs(b, STATE_GLOBALS[i].functions[f], refs, n, MAX_STATE_REFS);
+    for (int f = 0; f < 4 && STATE_GLOBALS[i].fallback[f]; f++)
+        n = data_refs(b, STATE_GLOBALS[i].fallback[f], refs, n, MAX_STATE_REFS);
+    int anchor = STATE_GLOBALS[i].anchor;
+    for (size_t r = 0; r < n; r++) {
+        for (int f = 0; f < STATE_FIELDS; f++) {
+            if (!state_has(l, f) || l->f[f].base != base || refs[r] < (uint64_t)l->f[f].offset)
+                continue;
+            uint64_t c = refs[r] - (uint64_t)l->f[f].offset;
+            int h = fields_at(l, base, c, refs, n);
+            if (h < 2 ||
+                (anchor >= 0 && state_has(l, anchor) &&
+                 !contains(refs, n, c + (uint64_t)l->f[anchor].offset)) ||
+                contains(out, found, c) || found == max)
+                continue;
+            size_t at = found++; /* insertion, most hits first */
+            for (; at > 0 && hits[at - 1] < h; at--) {
+                out[at] = out[at - 1];
+                hits[at] = hits[at - 1];
+            }
+            out[at] = c;
+            hits[at] = h;
+        }
+    }
+    free(refs);
+    free(hits);
+    return found;
+}
+
 void go_state_globals_find(const struct go_binary *b, const struct state_layout *l,
                            struct go_state_globals *out) {
     memset(out, 0, sizeof(*out));

@@ -36,6 +36,11 @@ struct go_state_globals {
 
 void go_state_globals_find(const struct go_binary *b, const struct state_layout *l,
                            struct go_state_globals *out);
+/* The bases of structure base the code could point at, for a caller that can tell the right one by its
+ * contents in a running process: every base among the data addresses its functions refer to that explains
+ * the anchor and another field, most fields first. Returns how many (at most max). */
+size_t go_state_global_candidates(const struct go_binary *b, const struct state_layout *l,
+                                  enum state_base base, uint64_t *out, size_t max);
 
 #ifdef __cplusplus
 }

@@ -79,6 +79,47 @@ enum state_field {
     MSPAN_STATE,
     MSPAN_ELEMSIZE,
     MSPAN_SWEEPGEN, /* against mheap.sweepgen: swept this cycle, unswept, being swept (mgcsweep.go) */
+    /* What runtime/metrics and ReadMemStats read (the exporter): */
+    GC_LAST_UNIX, /* memstats.last_gc_unix: the end of the last GC, ns since 1970 */
+    GC_PAUSE_NS,  /* memstats.pause_ns: [256]uint64, the ring of the last GCs' summed pauses */
+    MSTATS_STACKS_SYS,
+    MSTATS_MSPAN_SYS,
+    MSTATS_MCACHE_SYS,
+    MSTATS_BUCKHASH_SYS,
+    MSTATS_GCMISC_SYS,
+    MSTATS_OTHER_SYS,
+    HEAPSTATS_GEN, /* memstats.heapStats.gen: the shard writers add to, rotated by runtime/metrics.Read */
+    HS_COMMITTED,
+    HS_RELEASED,
+    HS_INHEAP,
+    HS_INSTACKS,
+    HS_INWORKBUFS,
+    HS_INPTRSCALARBITS, /* up to go1.24 */
+    MHEAP_SPANALLOC_INUSE,
+    MHEAP_CACHEALLOC_INUSE,
+    GCC_HEAP_GOAL, /* go1.17-1.18: the goal is a field; from 1.19 it is computed (heapGoalInternal) from: */
+    GCC_PERCENT_HEAP_GOAL,
+    GCC_SWEEP_DIST_MIN_TRIGGER,
+    GCC_TRIGGERED,
+    GCC_MEMORY_LIMIT,
+    GCC_TOTAL_ALLOC,
+    GCC_TOTAL_FREE,
+    GCC_MAPPED_READY,
+    SCHED_NGSYS,
+    SCHED_NMFREED,
+    SCHED_GFREE_N,         /* go1.17-1.24 sched.gFree.n; from 1.25 sched.gFree.stack.size */
+    SCHED_GFREE_NOSTACK_N, /* from 1.25: sched.gFree.noStack.size */
+    P_GFREE_N,             /* p.gFree.n; from 1.25 p.gFree.size */
+    SCHED_TIME_TO_RUN,     /* sched.timeToRun: the sampled scheduling-latency histogram */
+    SCHED_GOIDGEN,
+    P_GOIDCACHE,
+    P_GOIDCACHEEND,
+    SCHED_GOROUTINES_CREATED, /* from 1.26 */
+    P_GOROUTINES_CREATED,     /* from 1.26 */
+    /* Fields the runtime's code names with RIP-relative operands: more evidence of gcController's address. */
+    GCC_HEAP_LIVE,
+    GCC_TRIGGER,      /* go1.17-1.18 */
+    GCC_HEAP_MINIMUM, /* with gcPercent, what tells gcController by its contents (runtime_state.c) */
     STATE_FIELDS
 };
 

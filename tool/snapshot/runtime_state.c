@@ -24,11 +24,9 @@ static bool field_at(const struct reader *r, uint64_t obj, enum state_field f, u
 
 /* A field of one of the runtime's global structures (sched, memstats, gcController, mheap_). */
 static bool global_field(const struct reader *r, enum state_field f, uint64_t *out) {
-    enum state_base base = r->s->layout.f[f].base;
+    uint64_t base = runtime_state_base_in(r->s, r->pid, r->bias, r->s->layout.f[f].base);
     *out = 0;
-    if (base >= STATE_BASES || !r->s->globals.addr[base])
-        return false;
-    return field_at(r, r->s->globals.addr[base] + r->bias, f, out);
+    return base && field_at(r, base, f, out);
 }
 
 static bool global_fields(const struct reader *r, const enum state_field *f, uint64_t *out, int n) {
@@ -55,12 +53,72 @@ bool runtime_state_global_in(const struct runtime_state *s, int pid, uint64_t bi
     return global_field(&r, f, out);
 }
 
+/* gcControllerState.heapMinimum is defaultHeapMinimum (4 MiB, or 512 KiB with GOEXPERIMENT=heapminimum512kib)
+ * times GOGC / 100 in uint64 arithmetic, GOGC at least -1 (mgcpacer.go setGCPercent, 1.17-1.27): two words
+ * that tell gcController from other data. GOGC=0 (a heap minimum of 0, as in any zeroed memory) is not told.
+ */
+static bool looks_like_gc_controller(const struct state_layout *l, int pid, uint64_t base) {
+    const struct state_offset *percent = &l->f[GCCONTROLLER_PERCENT], *minimum = &l->f[GCC_HEAP_MINIMUM];
+    int32_t gogc = 0;
+    uint64_t min = 0;
+    if (percent->offset < 0 || minimum->offset < 0 || percent->size != 4 || minimum->size != 8 ||
+        !proc_read(pid, base + (uint64_t)percent->offset, &gogc, 4) ||
+        !proc_read(pid, base + (uint64_t)minimum->offset, &min, 8) || gogc < -1 || gogc == 0)
+        return false;
+    uint64_t g = (uint64_t)(int64_t)gogc;
+    return min == (4ull << 20) * g / 100 || min == (512ull << 10) * g / 100;
+}
+
+/* runtime.gcController found from code is checked by its contents in each process read (its methods reach
+ * their fields through the receiver, so the code names few of them, and other globals can match as many:
+ * go1.18's did); the other bases the code could mean are kept, to be tried the same way (go1.17's code
+ * elects none). */
+static void gc_controller_candidates(struct runtime_state *s, const struct go_binary *symbols) {
+    const char *from = s->globals.from[BASE_GCCONTROLLER];
+    if (from && strcmp(from, "symbol table") == 0)
+        return;
+    s->gc_candidates_n = 0;
+    if (s->globals.addr[BASE_GCCONTROLLER])
+        s->gc_candidates[s->gc_candidates_n++] = s->globals.addr[BASE_GCCONTROLLER];
+    s->gc_candidates_n += go_state_global_candidates(symbols, &s->layout, BASE_GCCONTROLLER,
+                                                     s->gc_candidates + s->gc_candidates_n,
+                                                     STATE_GC_CANDIDATES - s->gc_candidates_n);
+}
+
+uint64_t runtime_state_base_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_base base) {
+    if (base >= STATE_BASES)
+        return 0;
+    if (base != BASE_GCCONTROLLER || !s->gc_candidates_n)
+        return s->globals.addr[base] ? s->globals.addr[base] + bias : 0;
+    for (size_t i = 0; i < s->gc_candidates_n; i++)
+        if (looks_like_gc_controller(&s->layout, pid, s->gc_candidates[i] + bias))
+            return s->gc_candidates[i] + bias;
+    return 0;
+}
+
+/* With a process at hand, the candidate its contents tell is the global (summary and heap show where it came
+ * from). */
+static void check_gc_controller(struct runtime_state *s, const struct target *t) {
+    if (!s->gc_candidates_n || t->pid <= 0)
+        return;
+    uint64_t base = runtime_state_base_in(s, t->pid, t->load_bias, BASE_GCCONTROLLER);
+    bool moved =
+        base != (s->globals.addr[BASE_GCCONTROLLER] ? s->globals.addr[BASE_GCCONTROLLER] + t->load_bias : 0);
+    s->globals.addr[BASE_GCCONTROLLER] = base ? base - t->load_bias : 0;
+    if (!base)
+        s->globals.from[BASE_GCCONTROLLER] = NULL;
+    else if (moved)
+        s->globals.from[BASE_GCCONTROLLER] = "code, told by its contents";
+}
+
 void runtime_state_init(struct runtime_state *s, const struct target *t, const struct go_binary *symbols,
                         const struct runtime_layout *g_layout) {
     memset(s, 0, sizeof(*s));
     s->g_layout = g_layout;
     state_layout_select(symbols->elf.path, &symbols->version, &s->layout);
     go_state_globals_find(symbols, &s->layout, &s->globals);
+    gc_controller_candidates(s, symbols);
+    check_gc_controller(s, t);
     if (symbols != &t->bin && strcmp(s->layout.from, "DWARF") == 0)
         snprintf(s->layout.from, sizeof(s->layout.from), "DWARF of --bin");
     if (!s->layout.from[0])

@@ -13,7 +13,7 @@
 #include "runtime_state_layout.h"
 #include "target.h"
 
-enum { STATE_MAX_P = 4096 };
+enum { STATE_MAX_P = 4096, STATE_GC_CANDIDATES = 64 };
 
 /* One P: runtime.p's status (idle, running, syscall, gcstop, dead) and counters, and its M. */
 struct p_state {
@@ -29,6 +29,10 @@ struct p_state {
 struct runtime_state {
     struct state_layout layout;
     struct go_state_globals globals;
+    /* Where gcController may be when the symbol table does not say: the base code elected first, then the
+     * others it could mean; each process's contents tell which (runtime_state_base_in). */
+    uint64_t gc_candidates[STATE_GC_CANDIDATES];
+    size_t gc_candidates_n;
     const struct runtime_layout *g_layout;
     bool have_sched, have_ps, have_gc, have_heap, have_marked, have_objects;
     char why_not[128]; /* why some figures are missing, "" when none is */
@@ -57,6 +61,9 @@ bool runtime_state_field(const struct runtime_state *s, const struct target *t, 
                          enum state_field f, uint64_t *out, uint64_t *bytes);
 bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
                           uint64_t *out, uint64_t *bytes);
+/* The run-time address of a global structure in process pid (at load bias bias); 0 when unknown. gcController
+ * found from code is checked by its contents each time. */
+uint64_t runtime_state_base_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_base base);
 /* The same in process pid at load bias bias: one of the processes a --path trace follows. */
 bool runtime_state_global_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_field f,
                              uint64_t *out, uint64_t *bytes);

@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dwarf_layout.h"
-#include "proc_target.h"
+#include "runtime_metrics.h"
 
 static void find_live(struct gc_heap_reader *r, const struct target *t, const struct runtime_layout *layout) {
     runtime_state_init(&r->state, t, &t->bin, layout);
-    r->live_usable = state_has(&r->state.layout, HEAP_MARKED) && r->state.globals.addr[BASE_GCCONTROLLER];
+    r->live_usable = state_has(&r->state.layout, HEAP_MARKED) &&
+                     (r->state.globals.addr[BASE_GCCONTROLLER] || r->state.gc_candidates_n);
     if (r->live_usable)
         return;
     if (r->state.why_not[0])
@@ -18,29 +18,11 @@ static void find_live(struct gc_heap_reader *r, const struct target *t, const st
                  "runtime.gcController was found neither in the symbol table nor from code");
 }
 
+/* The goal is computed as the runtime computes it (runtime_metrics.c), from gcController's fields. */
 static void find_goal(struct gc_heap_reader *r, const struct go_binary *b) {
-    uint64_t size;
-    r->goal = r->percent_goal = r->limit_goal = r->next_gc = -1;
-    if (!elf_image_find_symbol(&b->elf, "runtime.gcController", &r->controller, &size)) {
-        snprintf(r->why_no_goal, sizeof(r->why_no_goal),
-                 "the binary has no symbol table (built with -s or stripped)");
-        return;
-    }
-    elf_image_find_symbol(&b->elf, "runtime.memstats", &r->memstats, &size);
-    const char *members[] = {"heapGoal", "gcPercentHeapGoal", "memoryLimitHeapGoal"};
-    int offsets[3];
-    if (!dwarf_struct_members(b->elf.path, "runtime.gcControllerState", members, offsets, 3)) {
-        snprintf(r->why_no_goal, sizeof(r->why_no_goal),
-                 "the binary has no DWARF (built with -w or stripped)");
-        return;
-    }
-    r->goal = offsets[0];
-    r->percent_goal = offsets[1];
-    r->limit_goal = offsets[2];
-    const char *mstats[] = {"next_gc"};
-    if (r->memstats)
-        dwarf_struct_members(b->elf.path, "runtime.mstats", mstats, &r->next_gc, 1);
-    r->goal_usable = r->goal >= 0 || r->percent_goal >= 0 || r->next_gc >= 0;
+    r->minor = b->version.major == 1 ? b->version.minor : 0;
+    r->goal_usable = r->live_usable && (state_has(&r->state.layout, GCC_HEAP_GOAL) ||
+                                        state_has(&r->state.layout, GCC_PERCENT_HEAP_GOAL));
     if (!r->goal_usable)
         snprintf(r->why_no_goal, sizeof(r->why_no_goal),
                  "this release's gcControllerState has no heap goal field gmon knows");
@@ -53,31 +35,23 @@ void gc_heap_reader_init(struct gc_heap_reader *r, const struct target *t,
     find_goal(r, &t->bin);
 }
 
-static bool read_u64(uint32_t tgid, uint64_t addr, uint64_t *out) {
-    return proc_read((int)tgid, addr, out, sizeof(*out));
-}
-
-static bool read_goal(const struct gc_heap_reader *r, uint32_t tgid, uint64_t bias, uint64_t *goal) {
-    if (r->goal >= 0)
-        return read_u64(tgid, r->controller + bias + (uint64_t)r->goal, goal);
-    if (r->percent_goal >= 0) {
-        uint64_t limit = 0;
-        if (!read_u64(tgid, r->controller + bias + (uint64_t)r->percent_goal, goal))
-            return false;
-        if (r->limit_goal >= 0 && read_u64(tgid, r->controller + bias + (uint64_t)r->limit_goal, &limit) &&
-            limit && limit < *goal)
-            *goal = limit;
-        return true;
-    }
-    return read_u64(tgid, r->memstats + bias + (uint64_t)r->next_gc, goal);
-}
-
 bool gc_heap_read(const struct gc_heap_reader *r, uint32_t tgid, uint64_t bias, uint64_t *live,
                   uint64_t *goal, bool *have_goal) {
     uint64_t bytes = 0;
     *have_goal = false;
     if (!r->live_usable || !runtime_state_global_in(&r->state, (int)tgid, bias, HEAP_MARKED, live, &bytes))
         return false;
-    *have_goal = r->goal_usable && read_goal(r, tgid, bias, goal);
+    *have_goal =
+        r->goal_usable && runtime_metrics_heap_goal(&r->state, (int)tgid, bias, r->minor, goal, &bytes);
+    /* GOGC=off without a memory limit: the runtime's goal is then MaxInt64 less the memory in use
+     * (from 1.19), which means no goal; said as such (UINT64_MAX), as up to 1.18. */
+    uint64_t percent, limit;
+    if (*have_goal &&
+        runtime_state_global_in(&r->state, (int)tgid, bias, GCCONTROLLER_PERCENT, &percent, &bytes) &&
+        (int32_t)percent < 0 &&
+        (!state_has(&r->state.layout, GCC_MEMORY_LIMIT) ||
+         (runtime_state_global_in(&r->state, (int)tgid, bias, GCC_MEMORY_LIMIT, &limit, &bytes) &&
+          limit == (uint64_t)INT64_MAX)))
+        *goal = UINT64_MAX;
     return true;
 }

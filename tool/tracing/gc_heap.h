@@ -1,11 +1,10 @@
 /* The heap figures of a GC cycle, read from the target's memory just after the cycle ends: the live heap
- * (gcController.heapMarked, the bytes the cycle marked) and the heap goal of the next cycle
- * (gcController.heapGoal in Go 1.18; gcPercentHeapGoal, lowered by memoryLimitHeapGoal when that is set,
- * from 1.19; memstats.next_gc in 1.17).
- * The live heap is read the way summary and heap read it (runtime_state: the layout from DWARF or gmon's
- * table, runtime.gcController found from the symbol table or from code), so it is there for stripped binaries
- * too. The goal's fields are in no table: they come from the binary's symbol table and DWARF, and a stripped
- * binary shows no goal, with the reason. */
+ * (gcController.heapMarked, the bytes the cycle marked) and the heap goal of the next cycle, as
+ * gcControllerState.heapGoal() computes it (runtime_metrics.h: the field up to Go 1.18; from 1.19 the GOGC
+ * goal, lowered to the memory limit's or raised to the sweeper's minimum trigger).
+ * Both are read the way summary, heap and the exporter read them (runtime_state: the layout from DWARF or
+ * gmon's table, runtime.gcController found from the symbol table or from code and told by its contents), so
+ * they are there for stripped binaries too. */
 #ifndef GMON_GC_HEAP_H
 #define GMON_GC_HEAP_H
 #include <stdbool.h>
@@ -17,9 +16,8 @@
 struct gc_heap_reader {
     bool live_usable, goal_usable;
     char why_no_live[192], why_no_goal[160];
-    struct runtime_state state;    /* where heapMarked is */
-    uint64_t controller, memstats; /* link-time addresses of runtime.gcController and runtime.memstats */
-    int goal, percent_goal, limit_goal, next_gc; /* member offsets, -1 when absent */
+    struct runtime_state state; /* where heapMarked and the goal's inputs are */
+    int minor;                  /* the target's Go 1.x release: how the goal is computed */
 };
 
 void gc_heap_reader_init(struct gc_heap_reader *r, const struct target *t,
