@@ -361,6 +361,22 @@ demo_show() {
     demo_title "gmon stacks --pid $service --group   (every goroutine's stack as Go prints it; abridged)"
     demo_view stacks 14 stacks --group --pid "$service"
 
+    demo_title "gmon exporter --pid $service   (client_golang's series, read from memory; abridged)"
+    "$GMON" exporter --pid "$service" --metrics 0 >"$demo_dir/exporter.out" 2>"$demo_dir/exporter.err" &
+    local exporter=$! url=""
+    for _ in $(seq 50); do
+        url=$(sed -n 's/^serving \(http:[^ ]*\).*/\1/p' "$demo_dir/exporter.out")
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    if [ -n "$url" ]; then
+        curl -sf "$url" | grep -E '^(go_goroutines|go_threads|go_gc_duration_seconds_count|go_memstats_(heap_alloc|next_gc)_bytes|process_resident_memory_bytes) '
+    else
+        cat "$demo_dir/exporter.err"
+    fi
+    kill "$exporter" 2>/dev/null || true
+    wait "$exporter" 2>/dev/null || true
+
     local go=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)} kind
     for kind in heap block; do
         demo_title "gmon pprof $kind --pid $service -o $kind.pb.gz; go tool pprof -top $kind.pb.gz   (abridged)"

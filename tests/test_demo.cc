@@ -82,6 +82,11 @@ TEST(Demo, ShowsEveryViewWithNonZeroFigures) {
     std::string stacks = section(out, "gmon stacks");
     EXPECT_TRUE(std::regex_search(stacks, std::regex(R"(\n\d+ goroutines? \[)"))) << stacks;
 
+    std::string exporter = section(out, "gmon exporter");
+    EXPECT_GE(first_number(exporter, R"(\ngo_goroutines (\d+))"), 1) << exporter;
+    EXPECT_GE(first_number(exporter, R"(\ngo_gc_duration_seconds_count (\d+))"), 1) << exporter;
+    EXPECT_NE(exporter.find("\ngo_memstats_heap_alloc_bytes "), std::string::npos) << exporter;
+
     std::string heap_profile = section(out, "gmon pprof heap");
     EXPECT_NE(heap_profile.find("gmon pprof heap: "), std::string::npos) << heap_profile;
     EXPECT_NE(heap_profile.find("flat  flat%"), std::string::npos) << heap_profile;

@@ -28,6 +28,7 @@ const command_page COMMANDS[] = {
     {"summary", "summary.md"},
     {"top", "top.md"},
     {"heap", "heap.md"},
+    {"exporter", "exporter.md"},
     {"var", "var.md"},
     {"info", "info.md"},
     {"stacks", "stacks.md"},

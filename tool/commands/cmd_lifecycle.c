@@ -424,6 +424,7 @@ static int start(struct monitor *m) {
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, m->opt.max_series);
     if (m->opt.metrics_port && metrics_server_start(&m->server, m->opt.metrics_addr, (int)m->opt.metrics_port,
+                                                    ", or --metrics 0 to run without the metrics server",
                                                     render_metrics, m, &err) != 0) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;

@@ -13,6 +13,7 @@ int cmd_var(int argc, char *argv[]);
 int cmd_summary(int argc, char *argv[]);
 int cmd_top(int argc, char *argv[]);
 int cmd_heap(int argc, char *argv[]);
+int cmd_exporter(int argc, char *argv[]);
 int cmd_stacks(int argc, char *argv[]);
 int cmd_pprof(int argc, char *argv[]);
 /* gmon pprof creation|live: argv[0] is the kind. */

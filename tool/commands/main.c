@@ -30,6 +30,8 @@ static const char USAGE[] =
     "  pprof      pprof goroutine|heap|allocs: the program's own profiles for go tool pprof, as\n"
     "             net/http/pprof serves them (no eBPF, no stop); pprof creation|live: goroutines by full\n"
     "             creation stack, and the ones that never exit (eBPF)\n"
+    "  exporter   Prometheus /metrics with client_golang's go_* and process_* series, read from the\n"
+    "             program's memory at each scrape (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
     "\n"
@@ -65,6 +67,7 @@ static const struct command COMMANDS[] = {
     {"heap", cmd_heap},
     {"stacks", cmd_stacks},
     {"pprof", cmd_pprof},
+    {"exporter", cmd_exporter},
 };
 /* clang-format on */
 

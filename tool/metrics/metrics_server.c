@@ -49,7 +49,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return reply(conn, MHD_HTTP_OK, buf, len, MHD_RESPMEM_MUST_FREE);
 }
 
-static int bind_listener(const char *addr, int port, struct gmon_error *err) {
+static int bind_listener(const char *addr, int port, const char *in_use_hint, struct gmon_error *err) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     socklen_t len;
@@ -76,10 +76,8 @@ static int bind_listener(const char *addr, int port, struct gmon_error *err) {
         int saved = errno;
         close(fd);
         if (saved == EADDRINUSE)
-            return gmon_fail(err,
-                             "port %d on %s is in use: choose another with --metrics PORT, or --metrics 0 "
-                             "to run without the metrics server",
-                             port, addr);
+            return gmon_fail(err, "port %d on %s is in use: choose another with --metrics PORT%s", port, addr,
+                             in_use_hint);
         return gmon_fail(err, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
     }
     return fd;
@@ -104,14 +102,20 @@ static void *start_daemon_without_privileges(void *arg) {
     return NULL;
 }
 
-int metrics_server_start(struct metrics_server *s, const char *addr, int port, metrics_render_fn render,
-                         void *ctx, struct gmon_error *err) {
+int metrics_server_start(struct metrics_server *s, const char *addr, int port, const char *in_use_hint,
+                         metrics_render_fn render, void *ctx, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
     s->render = render;
     s->ctx = ctx;
-    s->listen_fd = bind_listener(addr, port, err);
+    s->listen_fd = bind_listener(addr, port, in_use_hint, err);
     if (s->listen_fd < 0)
         return -1;
+    struct sockaddr_storage bound;
+    socklen_t len = sizeof(bound);
+    s->port = port;
+    if (getsockname(s->listen_fd, (struct sockaddr *)&bound, &len) == 0)
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
     pthread_t launcher;
     if (pthread_create(&launcher, NULL, start_daemon_without_privileges, s) != 0) {
         close(s->listen_fd);

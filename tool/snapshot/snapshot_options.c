@@ -25,6 +25,9 @@ static const struct option OPTIONS[] = {{"pid", required_argument, NULL, OPT_PID
                                         {"system", no_argument, NULL, SNAP_SYSTEM},
                                         {"output", required_argument, NULL, SNAP_OUTPUT},
                                         {"o", required_argument, NULL, SNAP_OUTPUT},
+                                        {"path", required_argument, NULL, SNAP_PATH},
+                                        {"metrics", required_argument, NULL, SNAP_METRICS},
+                                        {"metrics-addr", required_argument, NULL, SNAP_METRICS_ADDR},
                                         {NULL, 0, NULL, 0}};
 
 /* One accepted option's value into o; false after printing why it is bad. */
@@ -70,6 +73,14 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
         return true;
     case SNAP_REFRESH:
         return cli_parse_uint(cmd, "--refresh", arg, 1, 3600, &o->refresh_s);
+    case SNAP_PATH:
+        o->path = arg;
+        return true;
+    case SNAP_METRICS:
+        return cli_parse_uint(cmd, "--metrics", arg, 0, 65535, &o->metrics_port);
+    case SNAP_METRICS_ADDR:
+        o->metrics_addr = arg;
+        return true;
     default: /* SNAP_COUNT */
         return cli_parse_uint(cmd, "--count", arg, 1, 1000000, &o->count);
     }
@@ -77,7 +88,8 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
 
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o) {
-    *o = (struct snapshot_options){.refresh_s = 2};
+    *o = (struct snapshot_options){
+        .refresh_s = 2, .metrics_addr = "127.0.0.1", .metrics_port = SNAPSHOT_PORT_UNSET};
     if (cli_wants_option_list(argc, argv)) {
         for (const struct option *opt = OPTIONS; opt->name; opt++)
             if (opt->val == OPT_PID || opt->val == OPT_CONTAINER || (accepted & (unsigned)opt->val))
@@ -104,9 +116,15 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
         cli_error(cmd, "unexpected argument \"%s\" (see 'gmon %s --help')", argv[optind], cmd);
         return -1;
     }
-    if (!o->pid || ((accepted & SNAP_NAME) && !o->name)) {
-        cli_error(cmd, "give --pid PID or --container NAME%s (see 'gmon %s --help')",
-                  accepted & SNAP_NAME ? " and --name NAME" : "", cmd);
+    if (o->path && o->pid) {
+        cli_error(cmd, "give --path BIN or a process (--pid, --container), not both (see 'gmon %s --help')",
+                  cmd);
+        return -1;
+    }
+    if ((!o->pid && !o->path) || ((accepted & SNAP_NAME) && !o->name)) {
+        cli_error(cmd, "give --pid PID%s or --container NAME%s (see 'gmon %s --help')",
+                  accepted & SNAP_PATH ? ", --path BIN" : "", accepted & SNAP_NAME ? " and --name NAME" : "",
+                  cmd);
         return -1;
     }
     return 0;

@@ -21,23 +21,27 @@ enum snapshot_option {
     SNAP_GROUP = 1 << 10,   /* --group */
     SNAP_SYSTEM = 1 << 11,  /* --system */
     SNAP_OUTPUT = 1 << 12,  /* -o / --output FILE */
+    SNAP_PATH = 1 << 13,    /* --path BIN: every process running BIN, instead of --pid */
+    SNAP_METRICS = 1 << 14, /* --metrics PORT (0: one the kernel picks) */
+    SNAP_METRICS_ADDR = 1 << 15, /* --metrics-addr ADDR (default 127.0.0.1) */
 };
 enum { SNAPSHOT_MAX_GOIDS = 64 };
+#define SNAPSHOT_PORT_UNSET UINT64_MAX /* metrics_port when --metrics was not given */
 
 struct snapshot_options {
     int pid;               /* --pid, or the main process of --container: every snapshot command needs one */
     const char *container; /* --container as given */
-    const char *bin, *name, *match, *output;
+    const char *bin, *name, *match, *output, *path, *metrics_addr;
     bool json, freeze, no_color, group, system;
     uint64_t goids[SNAPSHOT_MAX_GOIDS];
     size_t ngoids;
     enum snapshot_pc pc;
-    uint64_t refresh_s, count;
+    uint64_t refresh_s, count, metrics_port;
 };
 
-/* Parses argv for command cmd, which takes --pid (or --container) and the options in accepted (enum
- * snapshot_option bits). Returns 0, -1 after printing one line saying what is wrong, or 1 when --list-options
- * printed the options cmd takes (the command then exits 0: cli_exit_after_parse). */
+/* Parses argv for command cmd, which takes --pid (or --container, or --path when accepted) and the options
+ * in accepted (enum snapshot_option bits). Returns 0, -1 after printing one line saying what is wrong, or 1
+ * when --list-options printed the options cmd takes (the command then exits 0: cli_exit_after_parse). */
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o);
 

@@ -1,0 +1,297 @@
+#include "go_exporter.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "prom_text.h"
+
+void exporter_target_compute(struct exporter_target *t) {
+    memset(&t->memstats, 0, sizeof(t->memstats));
+    if (t->have_runtime && t->m.have_heap && t->m.have_sys)
+        go_memstats_compute(&t->m.heap, &t->m.sys, &t->m.classes, &t->memstats);
+}
+
+/* One family's samples for one target; false when the target lacks the figure (nothing written). */
+typedef bool (*family_writer)(const struct exporter_target *t, double *value);
+
+struct family {
+    struct exporter_family_info info;
+    family_writer value; /* gauges and counters */
+    void (*write)(FILE *out, const char *name, const struct exporter_target *t, const char *pid); /* others */
+};
+
+static bool memstats_ok(const struct exporter_target *t) {
+    return t->have_runtime && t->m.have_heap && t->m.have_sys;
+}
+
+#define MEMSTAT(field)                                                                                       \
+    static bool memstat_##field(const struct exporter_target *t, double *v) {                                \
+        *v = (double)t->memstats.field;                                                                      \
+        return memstats_ok(t);                                                                               \
+    }
+MEMSTAT(alloc)
+MEMSTAT(total_alloc)
+MEMSTAT(buckhash_sys)
+MEMSTAT(frees)
+MEMSTAT(gc_sys)
+MEMSTAT(heap_alloc)
+MEMSTAT(heap_idle)
+MEMSTAT(heap_inuse)
+MEMSTAT(heap_objects)
+MEMSTAT(heap_released)
+MEMSTAT(heap_sys)
+MEMSTAT(lookups)
+MEMSTAT(mallocs)
+MEMSTAT(mcache_inuse)
+MEMSTAT(mcache_sys)
+MEMSTAT(mspan_inuse)
+MEMSTAT(mspan_sys)
+MEMSTAT(other_sys)
+MEMSTAT(stack_inuse)
+MEMSTAT(stack_sys)
+MEMSTAT(sys)
+#undef MEMSTAT
+
+#define PROCESS(name, have, field)                                                                           \
+    static bool process_##name(const struct exporter_target *t, double *v) {                                 \
+        *v = t->process.field;                                                                               \
+        return t->process.have;                                                                              \
+    }
+PROCESS(cpu, have_stat, cpu_seconds)
+PROCESS(max_fds, have_limits, max_fds)
+PROCESS(open_fds, have_fds, open_fds)
+PROCESS(resident, have_stat, resident_bytes)
+PROCESS(start, have_stat, start_time_seconds)
+PROCESS(virtual, have_stat, virtual_bytes)
+PROCESS(virtual_max, have_limits, virtual_max_bytes)
+#undef PROCESS
+
+static bool goroutines(const struct exporter_target *t, double *v) {
+    *v = (double)t->m.goroutines;
+    return t->have_runtime && t->m.have_goroutines;
+}
+
+static bool threads(const struct exporter_target *t, double *v) {
+    *v = (double)t->m.threads;
+    return t->have_runtime && t->m.have_threads;
+}
+
+/* client_golang go_collector.go: float64(stats.LastGC.UnixNano()) / 1e9. */
+static bool last_gc(const struct exporter_target *t, double *v) {
+    *v = (double)(int64_t)t->m.gc.last_gc_unix / 1e9;
+    return t->have_runtime && t->m.have_gc;
+}
+
+static bool next_gc(const struct exporter_target *t, double *v) {
+    *v = (double)t->m.heap_goal;
+    return t->have_runtime && t->m.have_goal;
+}
+
+/* runtime/metrics.go /gc/gogc:percent: uint64(gcController.gcPercent.Load()), so GOGC=off (-1) reads
+ * 2^64-1, as client_golang exposes it. */
+static bool gogc(const struct exporter_target *t, double *v) {
+    *v = (double)(uint64_t)(int64_t)t->m.gogc;
+    return t->have_runtime && t->m.have_gogc;
+}
+
+static bool memory_limit(const struct exporter_target *t, double *v) {
+    *v = (double)(uint64_t)t->m.memory_limit;
+    return t->have_runtime && t->m.have_memory_limit;
+}
+
+static bool gomaxprocs(const struct exporter_target *t, double *v) {
+    *v = t->gomaxprocs;
+    return t->gomaxprocs > 0;
+}
+
+static bool created(const struct exporter_target *t, double *v) {
+    *v = (double)t->m.goroutines_created;
+    return t->have_runtime && t->m.have_created;
+}
+
+static void begin(struct prom_sample *s, FILE *out, const char *name, const char *pid) {
+    prom_sample_begin(s, out, name);
+    if (pid)
+        prom_label(s, "pid", pid);
+}
+
+/* go_gc_duration_seconds as client_golang writes its const summary: the quantiles, _sum, _count. */
+static void write_gc_summary(FILE *out, const char *name, const struct exporter_target *t, const char *pid) {
+    static const char *const QUANTILES[] = {"0", "0.25", "0.5", "0.75", "1"};
+    uint64_t q[5];
+    char series[96];
+    struct prom_sample s;
+    if (!t->have_runtime || !t->m.have_gc)
+        return;
+    go_gc_pause_quantiles(&t->m.gc, q);
+    for (int i = 0; i < 5; i++) {
+        begin(&s, out, name, pid);
+        prom_label(&s, "quantile", QUANTILES[i]);
+        prom_sample_end_go(&s, go_duration_seconds(q[i]));
+    }
+    snprintf(series, sizeof(series), "%s_sum", name);
+    begin(&s, out, series, pid);
+    prom_sample_end_go(&s, go_duration_seconds(t->m.gc.pause_total_ns));
+    snprintf(series, sizeof(series), "%s_count", name);
+    begin(&s, out, series, pid);
+    prom_sample_end_go(&s, (double)t->m.gc.numgc);
+}
+
+static void write_info(FILE *out, const char *name, const struct exporter_target *t, const char *pid) {
+    struct prom_sample s;
+    if (!t->go_version[0])
+        return;
+    begin(&s, out, name, pid);
+    prom_label(&s, "version", t->go_version);
+    prom_sample_end_go(&s, 1);
+}
+
+/* Sorted by name, as client_golang's registry (Gather) writes them. The help texts are client_golang 1.14's
+ * (go_collector.go, process_collector.go), and the runtime/metrics descriptions (runtime/metrics
+ * description.go) for the names it derives from them. */
+static const struct family FAMILIES[] = {
+    {{"go_gc_duration_seconds", "summary", "A summary of the pause duration of garbage collection cycles."},
+     NULL,
+     write_gc_summary},
+    {{"go_gc_gogc_percent", "gauge",
+      "Heap size target percentage configured by the user, otherwise 100. This value is set by the GOGC "
+      "environment variable, and the runtime/debug.SetGCPercent function."},
+     gogc,
+     NULL},
+    {{"go_gc_gomemlimit_bytes", "gauge",
+      "Go runtime memory limit configured by the user, otherwise math.MaxInt64. This value is set by the "
+      "GOMEMLIMIT environment variable, and the runtime/debug.SetMemoryLimit function."},
+     memory_limit,
+     NULL},
+    {{"go_gc_heap_goal_bytes", "gauge", "Heap size target for the end of the GC cycle."}, next_gc, NULL},
+    {{"go_goroutines", "gauge", "Number of goroutines that currently exist."}, goroutines, NULL},
+    {{"go_info", "gauge", "Information about the Go environment."}, NULL, write_info},
+    {{"go_memstats_alloc_bytes", "gauge", "Number of bytes allocated and still in use."},
+     memstat_alloc,
+     NULL},
+    {{"go_memstats_alloc_bytes_total", "counter", "Total number of bytes allocated, even if freed."},
+     memstat_total_alloc,
+     NULL},
+    {{"go_memstats_buck_hash_sys_bytes", "gauge", "Number of bytes used by the profiling bucket hash table."},
+     memstat_buckhash_sys,
+     NULL},
+    {{"go_memstats_frees_total", "counter", "Total number of frees."}, memstat_frees, NULL},
+    {{"go_memstats_gc_sys_bytes", "gauge", "Number of bytes used for garbage collection system metadata."},
+     memstat_gc_sys,
+     NULL},
+    {{"go_memstats_heap_alloc_bytes", "gauge", "Number of heap bytes allocated and still in use."},
+     memstat_heap_alloc,
+     NULL},
+    {{"go_memstats_heap_idle_bytes", "gauge", "Number of heap bytes waiting to be used."},
+     memstat_heap_idle,
+     NULL},
+    {{"go_memstats_heap_inuse_bytes", "gauge", "Number of heap bytes that are in use."},
+     memstat_heap_inuse,
+     NULL},
+    {{"go_memstats_heap_objects", "gauge", "Number of allocated objects."}, memstat_heap_objects, NULL},
+    {{"go_memstats_heap_released_bytes", "gauge", "Number of heap bytes released to OS."},
+     memstat_heap_released,
+     NULL},
+    {{"go_memstats_heap_sys_bytes", "gauge", "Number of heap bytes obtained from system."},
+     memstat_heap_sys,
+     NULL},
+    {{"go_memstats_last_gc_time_seconds", "gauge",
+      "Number of seconds since 1970 of last garbage collection."},
+     last_gc,
+     NULL},
+    {{"go_memstats_lookups_total", "counter", "Total number of pointer lookups."}, memstat_lookups, NULL},
+    {{"go_memstats_mallocs_total", "counter", "Total number of mallocs."}, memstat_mallocs, NULL},
+    {{"go_memstats_mcache_inuse_bytes", "gauge", "Number of bytes in use by mcache structures."},
+     memstat_mcache_inuse,
+     NULL},
+    {{"go_memstats_mcache_sys_bytes", "gauge",
+      "Number of bytes used for mcache structures obtained from system."},
+     memstat_mcache_sys,
+     NULL},
+    {{"go_memstats_mspan_inuse_bytes", "gauge", "Number of bytes in use by mspan structures."},
+     memstat_mspan_inuse,
+     NULL},
+    {{"go_memstats_mspan_sys_bytes", "gauge",
+      "Number of bytes used for mspan structures obtained from system."},
+     memstat_mspan_sys,
+     NULL},
+    {{"go_memstats_next_gc_bytes", "gauge",
+      "Number of heap bytes when next garbage collection will take place."},
+     next_gc,
+     NULL},
+    {{"go_memstats_other_sys_bytes", "gauge", "Number of bytes used for other system allocations."},
+     memstat_other_sys,
+     NULL},
+    {{"go_memstats_stack_inuse_bytes", "gauge", "Number of bytes in use by the stack allocator."},
+     memstat_stack_inuse,
+     NULL},
+    {{"go_memstats_stack_sys_bytes", "gauge", "Number of bytes obtained from system for stack allocator."},
+     memstat_stack_sys,
+     NULL},
+    {{"go_memstats_sys_bytes", "gauge", "Number of bytes obtained from system."}, memstat_sys, NULL},
+    {{"go_sched_gomaxprocs_threads", "gauge",
+      "The current runtime.GOMAXPROCS setting, or the number of operating system threads that can execute "
+      "user-level Go code simultaneously."},
+     gomaxprocs,
+     NULL},
+    {{"go_sched_goroutines_created_goroutines_total", "counter",
+      "Count of goroutines created since program start."},
+     created,
+     NULL},
+    {{"go_threads", "gauge", "Number of OS threads created."}, threads, NULL},
+    {{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."},
+     process_cpu,
+     NULL},
+    {{"process_max_fds", "gauge", "Maximum number of open file descriptors."}, process_max_fds, NULL},
+    {{"process_open_fds", "gauge", "Number of open file descriptors."}, process_open_fds, NULL},
+    {{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes."}, process_resident, NULL},
+    {{"process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds."},
+     process_start,
+     NULL},
+    {{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes."}, process_virtual, NULL},
+    {{"process_virtual_memory_max_bytes", "gauge", "Maximum amount of virtual memory available in bytes."},
+     process_virtual_max,
+     NULL},
+};
+enum { FAMILIES_N = sizeof(FAMILIES) / sizeof(FAMILIES[0]) };
+
+int go_exporter_families(const struct exporter_family_info **out) {
+    static struct exporter_family_info infos[FAMILIES_N];
+    for (int i = 0; i < FAMILIES_N; i++)
+        infos[i] = FAMILIES[i].info;
+    *out = infos;
+    return FAMILIES_N;
+}
+
+/* Whether any target has the family's figure: a family none has is left out, header and all. */
+static bool any_has(const struct family *f, const struct exporter_target *targets, int n) {
+    for (int i = 0; i < n; i++) {
+        double v;
+        if (f->value ? f->value(&targets[i], &v)
+                     : (f->write == write_info ? targets[i].go_version[0] != 0
+                                               : targets[i].have_runtime && targets[i].m.have_gc))
+            return true;
+    }
+    return false;
+}
+
+void go_exporter_render(FILE *out, const struct exporter_target *targets, int n, bool pid_label) {
+    for (int f = 0; f < FAMILIES_N; f++) {
+        const struct family *fam = &FAMILIES[f];
+        if (!any_has(fam, targets, n))
+            continue;
+        prom_family(out, fam->info.name, fam->info.type, fam->info.help);
+        for (int i = 0; i < n; i++) {
+            char pid[16];
+            snprintf(pid, sizeof(pid), "%d", targets[i].pid);
+            double v;
+            struct prom_sample s;
+            if (fam->write) {
+                fam->write(out, fam->info.name, &targets[i], pid_label ? pid : NULL);
+            } else if (fam->value(&targets[i], &v)) {
+                begin(&s, out, fam->info.name, pid_label ? pid : NULL);
+                prom_sample_end_go(&s, v);
+            }
+        }
+    }
+}
