@@ -7,7 +7,8 @@
 #   gc         gmon gc            (what --collect gc adds: probes on gcStart and the stop-the-world functions)
 #   lifecycle  gmon --level WARN  (the goroutine monitor: newproc1 and goexit1)
 #   sched      gmon sched         (casgstatus: every goroutine status change)
-#   malloc     gmon gm            (every allocation)
+#   malloc     gmon gm --probes   (every allocation)
+#   counters   gmon gm            (one process: the runtime's per-class counters, read every 250 ms; no probe)
 # Prints the median requests per second and p99 latency of each, and the throughput lost against baseline.
 # Storm: the lifecycle fixture creates STORM goroutines one after another (bench/lifecycle_storm.sh's workload)
 # untraced and under gmon gc and gmon sched; prints ns per goroutine and the slowdown.
@@ -55,7 +56,7 @@ traced() { # output-file workload gmon-args...
   rm -f "$out.err"
   "$gmon" "$@" >/dev/null 2>"$out.err" &
   local pid=$!
-  wait_for "$out.err" "probes attached"
+  wait_for "$out.err" "probes attached\|no probe"
   $workload >>"$out"
   kill -INT $pid; wait $pid || true
 }
@@ -67,13 +68,14 @@ for r in $(seq 1 "$rounds"); do
   run_traced gc gc
   run_traced lifecycle lifecycle --level WARN --metrics 0
   run_traced sched sched --interval 0
-  run_traced malloc gm --interval 0
+  run_traced malloc gm --probes --interval 0
+  run_traced counters gm --interval 0
 done
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 base=$(cut -d' ' -f1 "$work/baseline.stats" | median)
 printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
-for label in baseline gc lifecycle sched malloc; do
+for label in baseline gc lifecycle sched malloc counters; do
   rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
   p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
   awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base" \

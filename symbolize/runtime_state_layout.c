@@ -119,6 +119,7 @@ static const struct field_spec SPECS[STATE_FIELDS] = {
     ONE(GCC_HEAP_LIVE, "runtime.gcControllerState", "heapLive"),
     ONE(GCC_TRIGGER, "runtime.gcControllerState", "trigger"),
     ONE(GCC_HEAP_MINIMUM, "runtime.gcControllerState", "heapMinimum"),
+    ONE(MSPAN_ALLOCCOUNT_BEFORE_CACHE, "runtime.mspan", "allocCountBeforeCache"),
 };
 
 #undef SCHED

@@ -120,6 +120,7 @@ enum state_field {
     GCC_HEAP_LIVE,
     GCC_TRIGGER,      /* go1.17-1.18 */
     GCC_HEAP_MINIMUM, /* with gcPercent, what tells gcController by its contents (runtime_state.c) */
+    MSPAN_ALLOCCOUNT_BEFORE_CACHE, /* from go1.19: what a cached span had allocated when cached */
     STATE_FIELDS
 };
 

@@ -112,6 +112,40 @@ TEST(Gm, TableShowsClassesFromFirstToLastAndTheTopStacks) {
         << out;
 }
 
+// One process, no --by site: the runtime's own per-class counters, no probe; exact. The fixture allocates K
+// objects of each size once SIGUSR1 comes, with gmon reading it before and after (the counts between are
+// those allocations, and the few the runtime and the program make meanwhile, in other classes).
+class GmCounters : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GmCounters, ExactCountsFromTheRuntimesOwnCounters) {
+    const int k = 2000;
+    std::string cmd =
+        "sleep 60 | " + fixture("lifecycle-" + GetParam()) + " alloc-on-signal " + std::to_string(k);
+    for (int s : SIZES)
+        cmd += " " + std::to_string(s);
+    background f("sh -c '" + cmd + "'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    pid_t pid = (pid_t)std::stol(f.out().substr(6));
+    background g(gmon_command("gm --format json --interval 0 --pid " + std::to_string(pid)));
+    ASSERT_TRUE(g.wait_for("no probe", 20000, true)) << g.err();
+    kill(pid, SIGUSR1);
+    ASSERT_TRUE(f.wait_for("allocated", 20000)) << f.out();
+    usleep(600 * 1000); // two of gmon's reads
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    auto got = by_class(parse(g.out()).classes);
+    for (const auto &c : CLASSES)
+        EXPECT_EQ(got[c], k) << c << "\n" << g.out();
+    auto bytes = by_class(parse(g.out()).classes, "bytes_by_class");
+    EXPECT_EQ(bytes["3072B"], 3072LL * k) << "the class's size: the memory handed out";
+    EXPECT_EQ(bytes["large"], 57344LL * k)
+        << "large objects: their spans' bytes, 50000 rounded up to 7 pages";
+    EXPECT_EQ(g.err().find("probes attached"), std::string::npos) << g.err();
+    kill(pid, SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, GmCounters, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
 TEST(Gm, BadInputIsRefusedWithOneLine) {
     for (const char *args : {"gm", "gm --sample 0 --path /bin/true", "gm --by pid --path /bin/true",
                              "gm --top x --path /bin/true", "gm --pid 999999999", "gm --path /bin/ls"}) {

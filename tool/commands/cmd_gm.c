@@ -1,10 +1,12 @@
 /* gmon gm --path BIN | --pid PID: allocations by Go size class (the target release's own class table), and
- * with --by site the stacks that allocate the most bytes. Counted in BPF (probes/malloc.bpf.c), optionally
- * sampled; printed every --interval and at exit. */
+ * with --by site the stacks that allocate the most bytes. For one process without --by site, read from the
+ * runtime's own per-class counters (size_class_counts.h: no probe, exact); otherwise counted in BPF
+ * (probes/malloc.bpf.c), optionally sampled. Printed every --interval and at exit. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -14,6 +16,7 @@
 #include "malloc_probes.h"
 #include "option_help.h"
 #include "process_watch.h"
+#include "size_class_counts.h"
 #include "table_text.h"
 #include "trace_loop.h"
 #include "trace_options.h"
@@ -22,33 +25,35 @@
 static const char USAGE[] =
     "Usage: gmon gm --path BIN | --pid PID | --container NAME [OPTIONS]\n"
     "\n"
-    "Counts the allocations of a running Go program (Go 1.17-1.27) by Go size class, with eBPF uprobes on\n"
-    "the runtime's allocator: runtime.mallocgc, or from Go 1.24 the allocators it dispatches to (and the\n"
-    "size-specialised ones Go 1.27 code calls directly). Size classes are the target's own\n"
-    "(runtime.class_to_size, checked against gmon's table for the release); objects over 32 KiB are "
-    "'large'.\n"
-    "Sizes are the bytes asked for. Prints the allocations of each interval, and at the end (Ctrl-C,\n"
-    "--duration, end of the --pid process) those since gmon attached. With --path, the processes running "
-    "BIN\n"
-    "are merged. Needs root. Every allocation traps into the kernel: expect the target to slow down a lot\n"
-    "while gmon gm runs (bench/README.md has the figures); --sample lowers gmon's own work, not the trap.\n"
+    "Counts the allocations of a running Go program (Go 1.17-1.27) by Go size class. Size classes are the\n"
+    "target's own (runtime.class_to_size, checked against gmon's table for the release); objects over 32\n"
+    "KiB are 'large'. Prints the allocations of each interval, and at the end (Ctrl-C, --duration, end of\n"
+    "the --pid process) those since gmon started.\n"
+    "With --pid (or --container) and neither --by site, --sample nor --probes: read from the runtime's own\n"
+    "per-class counters in the process's memory, exactly, at no cost to it (no probe, no eBPF); bytes are\n"
+    "the count times the class's size, the memory handed out.\n"
+    "Otherwise, with eBPF uprobes on the runtime's allocator (runtime.mallocgc, or from Go 1.24 the\n"
+    "allocators it dispatches to): bytes are the bytes asked for; with --path the processes running BIN\n"
+    "are merged. Every allocation then traps into the kernel: expect the target to slow down a lot\n"
+    "(bench/README.md has the figures); --sample lowers gmon's own work, not the trap. Needs root.\n"
     "\n" HELP_TRACE_TARGET
     "  --sample N          count 1 allocation in N, chosen at random, and scale the counts by N (default 1)\n"
     "  --by site           also the allocating stacks with the most bytes since gmon attached\n"
-    "  --top N             stacks shown with --by site (default 10)\n" HELP_INTERVAL
+    "  --top N             stacks shown with --by site (default 10)\n"
+    "  --probes            count with uprobes on the allocator even for one process\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER
         HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gm.md.\n"
     "\n"
     "Examples:\n"
-    "  gmon gm --pid 4242                          allocations by size class, every 5 seconds\n"
+    "  gmon gm --pid 4242                          allocations by size class, every 5 seconds (no probe)\n"
     "  gmon gm --pid 4242 --by site --top 5 --interval 0 --duration 10\n"
     "                                              the 5 stacks that allocated most in 10 seconds\n";
 
-enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_SAMPLE, OPT_BY, OPT_TOP };
+enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_SAMPLE, OPT_BY, OPT_TOP, OPT_PROBES };
 
 struct options {
     struct trace_options trace;
-    bool table, by_site;
+    bool table, by_site, probes;
     enum log_format format;
     uint64_t interval_s, sample, top;
 };
@@ -91,6 +96,9 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
         return cli_parse_uint("gm", "--sample", arg, 1, 1000000, &o->sample) ? 1 : -1;
     case OPT_TOP:
         return cli_parse_uint("gm", "--top", arg, 1, 10000, &o->top) ? 1 : -1;
+    case OPT_PROBES:
+        o->probes = true;
+        return 1;
     case OPT_BY:
         if (strcmp(arg, "site") == 0) {
             o->by_site = true;
@@ -110,6 +118,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"sample", required_argument, NULL, OPT_SAMPLE},
                                          {"by", required_argument, NULL, OPT_BY},
                                          {"top", required_argument, NULL, OPT_TOP},
+                                         {"probes", no_argument, NULL, OPT_PROBES},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5, .sample = 1, .top = 10};
     return trace_options_getopt("gm", argc, argv, opts, "", &o->trace, parse_own_option, o);
@@ -486,6 +495,82 @@ static void stop(void *ctx, bool attached) {
     free(m->sites);
 }
 
+/* The counts between two reads of the runtime's counters, as the probes' rows. */
+static void counts_between(const struct size_class_counts *from, const struct size_class_counts *to, size_t n,
+                           struct malloc_class_stat *out) {
+    memset(out, 0, sizeof(*out) * MALLOC_CLASSES);
+    for (size_t c = 0; c < n && c < MALLOC_CLASSES; c++) {
+        out[c].count = to->count[c] >= from->count[c] ? to->count[c] - from->count[c] : 0;
+        out[c].bytes = to->bytes[c] >= from->bytes[c] ? to->bytes[c] - from->bytes[c] : 0;
+    }
+}
+
+static void print_counts(struct gm_monitor *m, const struct size_class_counts *from,
+                         const struct size_class_counts *to, bool final) {
+    struct malloc_class_stat shown[MALLOC_CLASSES];
+    counts_between(from, to, m->classes.n, shown);
+    struct report_span span = interval_report(&m->interval, final);
+    if (m->opt.table)
+        table_classes(m, &span, shown);
+    else
+        log_classes(m, &span, shown);
+    if (m->opt.table)
+        printf("\n");
+    fflush(stdout);
+}
+
+/* Without probes: the runtime's counters, read every 250 ms (the last read is what the final report shows
+ * when the process exits), reported every --interval. */
+static int run_counters(struct gm_monitor *m) {
+    static struct size_class_reader r;
+    static struct size_class_counts start, last, reported, now;
+    int retries = 0;
+    struct gmon_error err;
+    int rc = GMON_EXIT_OK;
+    if (size_class_reader_open(&r, m->opt.trace.pid, NULL, &err) != 0 ||
+        !size_class_reader_read(&r, &start)) {
+        cli_error("gm", "%s", r.why_not[0] ? r.why_not : err.msg);
+        size_class_reader_close(&r);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    m->classes = r.classes;
+    fprintf(stderr,
+            "gmon gm: reading the runtime's per-size-class counters of PID %d (%s): no probe, exact counts "
+            "(--probes counts with uprobes, by the bytes asked for)\n",
+            m->opt.trace.pid, r.snap->t.bin.version_string);
+    trace_loop_install_signals();
+    interval_start(&m->interval, m->opt.interval_s);
+    int64_t deadline =
+        m->opt.trace.duration_s ? monotonic_ns() + (int64_t)m->opt.trace.duration_s * 1000000000LL : 0;
+    last = reported = start;
+    while (!trace_loop_stop_requested() && (!deadline || monotonic_ns() < deadline)) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        bool read = size_class_reader_read(&r, &now);
+        retries += now.retries;
+        if (!read) {
+            if (proc_memory_gone(m->opt.trace.pid)) {
+                fprintf(stderr,
+                        "gmon gm: process %d exited; the counts below are those of gmon's last read\n",
+                        m->opt.trace.pid);
+                break;
+            }
+            continue;
+        }
+        last = now;
+        if (interval_due(&m->interval)) {
+            print_counts(m, &reported, &last, false);
+            reported = last;
+        }
+    }
+    print_counts(m, &start, &last, true);
+    fprintf(stderr, "counter reads: %d taken again because a P cached or released a span meanwhile\n",
+            retries);
+    size_class_reader_close(&r);
+    log_writer_close(&m->log);
+    return rc;
+}
+
 int cmd_gm(int argc, char *argv[]) {
     if (cli_wants_help(argc, argv)) {
         fputs(USAGE, stdout);
@@ -498,6 +583,8 @@ int cmd_gm(int argc, char *argv[]) {
         return cli_exit_after_parse(parsed);
     if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
+    if (m.opt.trace.pid && !m.opt.trace.path && !m.opt.by_site && !m.opt.probes && m.opt.sample == 1)
+        return run_counters(&m);
     struct trace_command run = {
         .start = start,
         .stop = stop,

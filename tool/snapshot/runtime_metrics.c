@@ -282,6 +282,68 @@ static void read_created(struct reader *r, const uint64_t *ps, int np) {
     r->m->goroutines_created = total;
 }
 
+/* What one cached span puts between the heap's count of its class and the allocations made: up to go1.18
+ * mcache.refill counts the span's free slots as allocated when it caches it (the count runs ahead by
+ * nelems - allocCount); from go1.19 nothing is counted until the span is uncached (releaseAll, refill), which
+ * adds allocCount - allocCountBeforeCache (the count lags by that). Read in one call. */
+static bool span_adjust(const struct reader *r, uint64_t span, int64_t *adjust, int *cls) {
+    static const enum state_field F[] = {MSPAN_NELEMS, MSPAN_ALLOCCOUNT, MSPAN_SPANCLASS,
+                                         MSPAN_ALLOCCOUNT_BEFORE_CACHE};
+    bool lags = at(r, MSPAN_ALLOCCOUNT_BEFORE_CACHE)->offset >= 0;
+    int lo = at(r, F[0])->offset, hi = 0;
+    for (int i = 0; i < (lags ? 4 : 3); i++) {
+        const struct state_offset *o = at(r, F[i]);
+        if (o->offset < 0)
+            return false;
+        lo = o->offset < lo ? o->offset : lo;
+        hi = o->offset + o->size > hi ? o->offset + o->size : hi;
+    }
+    uint8_t buf[256];
+    if (hi - lo > (int)sizeof(buf) || !read_bytes(r, span + (uint64_t)lo, buf, (size_t)(hi - lo)))
+        return false;
+#define FIELD(f) field_in(buf, sizeof(buf), at(r, f)->offset - lo, at(r, f)->size)
+    uint64_t nelems = FIELD(MSPAN_NELEMS), used = FIELD(MSPAN_ALLOCCOUNT);
+    uint64_t before = lags ? FIELD(MSPAN_ALLOCCOUNT_BEFORE_CACHE) : 0;
+    *cls = (int)(field_in(buf, sizeof(buf), at(r, MSPAN_SPANCLASS)->offset - lo, 1) >> 1);
+#undef FIELD
+    if (used > nelems || before > used)
+        return false; /* changing under the read, or not a span */
+    *adjust = lags ? (int64_t)(used - before) : -(int64_t)(nelems - used);
+    return true;
+}
+
+bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct target *t,
+                                   const uint64_t *mcaches, int n, int64_t *adjust_by_class, int nclasses,
+                                   uint64_t *bytes) {
+    static _Thread_local struct runtime_metrics unused;
+    struct reader r = {s, t->pid, t->load_bias, bytes, &unused, 0};
+    const struct state_offset *alloc = &r.s->layout.f[MCACHE_ALLOC];
+    enum { SPAN_CLASSES_MAX = 256 };
+    uint64_t spans[SPAN_CLASSES_MAX];
+    size_t nspans = alloc->size > 0 ? (size_t)alloc->size / 8 : 0;
+    for (int c = 0; c < nclasses; c++)
+        adjust_by_class[c] = 0;
+    if (!nspans || nspans > SPAN_CLASSES_MAX)
+        return false;
+    for (int p = 0; p < n; p++) {
+        if (!mcaches[p])
+            continue;
+        if (!read_bytes(&r, mcaches[p] + (uint64_t)alloc->offset, spans, nspans * 8))
+            return false;
+        for (size_t i = 0; i < nspans; i++) {
+            int64_t adjust;
+            int cls;
+            if (!spans[i])
+                continue;
+            if (!span_adjust(&r, spans[i], &adjust, &cls))
+                return false;
+            if (cls > 0 && cls < nclasses && i / 2 == (size_t)cls) /* the slot is its span class */
+                adjust_by_class[cls] += adjust;
+        }
+    }
+    return true;
+}
+
 bool runtime_metrics_heap_goal(const struct runtime_state *s, int pid, uint64_t bias, int minor,
                                uint64_t *goal, uint64_t *bytes) {
     static _Thread_local struct runtime_metrics scratch;
