@@ -27,8 +27,9 @@ static const char USAGE[] =
     "series client_golang's Go and process collectors export (go_goroutines, go_threads, go_info,\n"
     "go_gc_duration_seconds, every go_memstats_*, process_*), under the same names, types, help texts and\n"
     "meanings, so that dashboards built for client_golang work unchanged; then go_gc_heap_goal_bytes,\n"
-    "go_gc_gogc_percent, go_gc_gomemlimit_bytes (Go 1.19+), go_sched_gomaxprocs_threads and\n"
-    "go_sched_goroutines_created_goroutines_total. Each scrape reads the runtime's own counters from the\n"
+    "go_gc_gogc_percent, go_gc_gomemlimit_bytes (Go 1.19+), go_sched_gomaxprocs_threads,\n"
+    "go_sched_goroutines_created_goroutines_total and go_sched_latencies_seconds. Each scrape reads the "
+    "runtime's own counters from the\n"
     "process's memory: no eBPF, no probe, the process is never stopped. A figure that cannot be read is "
     "left\n"
     "out, never shown as 0, and stderr says why once. Needs CAP_SYS_PTRACE only.\n"
@@ -99,6 +100,7 @@ static bool read_source(struct source *src, struct exporter_target *t, uint64_t 
         return false;
     struct goroutine_snapshot *s = src->snap;
     snprintf(t->go_version, sizeof(t->go_version), "%s", s->t.bin.version_string);
+    t->minor = s->t.bin.version.major == 1 ? s->t.bin.version.minor : 0;
     if (snapshot_take(s, false, &err) != 0) {
         if (proc_memory_gone(src->pid))
             return false;

@@ -1,5 +1,6 @@
 #include "go_exporter.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -137,6 +138,86 @@ static void write_gc_summary(FILE *out, const char *name, const struct exporter_
     prom_sample_end_go(&s, (double)t->m.gc.numgc);
 }
 
+/* client_golang 1.14 internal/go_runtime_metrics.go reBucketExp and RuntimeMetricsBucketsForUnit("seconds"):
+ * the runtime's bounds thinned to powers of 10 apart, those above 1 s folded into +Inf. Returns the count. */
+static int seconds_buckets(const double *b, int nb, double *out) {
+    int n = 0, i = 1;
+    double bucket = b[0];
+    if (isinf(bucket) && bucket < 0) {
+        out[n++] = bucket;
+        bucket = b[1];
+        i = 2;
+    }
+    for (; i < nb; i++) {
+        if ((bucket >= 0 && b[i] < bucket * 10) || (bucket < 0 && b[i] < bucket / 10))
+            continue;
+        out[n++] = bucket;
+        bucket = b[i];
+    }
+    out[n++] = bucket;
+    for (int k = 0; k < n; k++) {
+        if (out[k] <= 1)
+            continue;
+        out[k] = INFINITY;
+        return k + 1;
+    }
+    return n;
+}
+
+/* A runtime/metrics histogram as client_golang 1.14's batchHistogram writes it (go_collector_latest.go
+ * newBatchHistogram, update, Write): -Inf dropped, counts merged into the thinned buckets, inclusive upper
+ * bounds (the next float below each exclusive one), no +Inf bucket in the list, and without an exact sum the
+ * sum of each bucket's lower bound times its count. */
+static void write_runtime_histogram(FILE *out, const char *name, const struct go_time_histogram *h,
+                                    const char *pid) {
+    static double bounds[TIME_HISTOGRAM_MAX + 1];
+    static uint64_t counts[TIME_HISTOGRAM_MAX];
+    int nb = seconds_buckets(h->bounds, h->n + 1, bounds);
+    const double *hb = bounds;
+    if (isinf(hb[0]) && hb[0] < 0) {
+        hb++;
+        nb--;
+    }
+    int nc = nb - 1, j = 0;
+    memset(counts, 0, sizeof(counts));
+    for (int i = 0; i < h->n && j < nc; i++) {
+        counts[j] += h->counts[i];
+        if (h->bounds[i + 1] == hb[j + 1])
+            j++;
+    }
+    char series[128], le[PROM_GO_FLOAT_MAX];
+    struct prom_sample s;
+    uint64_t total = 0;
+    double sum = 0;
+    snprintf(series, sizeof(series), "%s_bucket", name);
+    for (int i = 0; i < nc; i++) {
+        total += counts[i];
+        if (counts[i])
+            sum += hb[i] * (double)counts[i];
+        if (isinf(hb[i + 1]) && hb[i + 1] > 0)
+            break;
+        prom_format_go_float(nextafter(hb[i + 1], hb[i]), le);
+        begin(&s, out, series, pid);
+        prom_label(&s, "le", le);
+        prom_sample_end_go(&s, (double)total);
+    }
+    begin(&s, out, series, pid);
+    prom_label(&s, "le", "+Inf");
+    prom_sample_end_go(&s, (double)total);
+    snprintf(series, sizeof(series), "%s_sum", name);
+    begin(&s, out, series, pid);
+    prom_sample_end_go(&s, sum);
+    snprintf(series, sizeof(series), "%s_count", name);
+    begin(&s, out, series, pid);
+    prom_sample_end_go(&s, (double)total);
+}
+
+static void write_sched_latencies(FILE *out, const char *name, const struct exporter_target *t,
+                                  const char *pid) {
+    if (t->have_runtime && t->m.have_sched_latency)
+        write_runtime_histogram(out, name, &t->m.sched_latency, pid);
+}
+
 static void write_info(FILE *out, const char *name, const struct exporter_target *t, const char *pid) {
     struct prom_sample s;
     if (!t->go_version[0])
@@ -238,6 +319,11 @@ static const struct family FAMILIES[] = {
       "Count of goroutines created since program start."},
      created,
      NULL},
+    {{"go_sched_latencies_seconds", "histogram",
+      "Distribution of the time goroutines have spent in the scheduler in a runnable state before actually "
+      "running. Bucket counts increase monotonically."},
+     NULL,
+     write_sched_latencies},
     {{"go_threads", "gauge", "Number of OS threads created."}, threads, NULL},
     {{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."},
      process_cpu,
@@ -255,6 +341,24 @@ static const struct family FAMILIES[] = {
 };
 enum { FAMILIES_N = sizeof(FAMILIES) / sizeof(FAMILIES[0]) };
 
+/* runtime/metrics descriptions that changed in go1.21 (runtime/metrics/description.go): the older text, for
+ * the older releases. */
+static const struct {
+    const char *name, *help;
+} HELP_BEFORE_1_21[] = {
+    {"go_sched_latencies_seconds",
+     "Distribution of the time goroutines have spent in the scheduler in a runnable "
+     "state before actually running."},
+};
+
+static const char *help_for(const struct family *f, int minor) {
+    for (size_t i = 0; minor > 0 && minor <= 20 && i < sizeof(HELP_BEFORE_1_21) / sizeof(HELP_BEFORE_1_21[0]);
+         i++)
+        if (strcmp(HELP_BEFORE_1_21[i].name, f->info.name) == 0)
+            return HELP_BEFORE_1_21[i].help;
+    return f->info.help;
+}
+
 int go_exporter_families(const struct exporter_family_info **out) {
     static struct exporter_family_info infos[FAMILIES_N];
     for (int i = 0; i < FAMILIES_N; i++)
@@ -267,9 +371,12 @@ int go_exporter_families(const struct exporter_family_info **out) {
 static bool any_has(const struct family *f, const struct exporter_target *targets, int n) {
     for (int i = 0; i < n; i++) {
         double v;
-        if (f->value ? f->value(&targets[i], &v)
-                     : (f->write == write_info ? targets[i].go_version[0] != 0
-                                               : targets[i].have_runtime && targets[i].m.have_gc))
+        const struct exporter_target *t = &targets[i];
+        bool has = f->value                       ? f->value(t, &v)
+                   : f->write == write_info       ? t->go_version[0] != 0
+                   : f->write == write_gc_summary ? t->have_runtime && t->m.have_gc
+                                                  : t->have_runtime && t->m.have_sched_latency;
+        if (has)
             return true;
     }
     return false;
@@ -280,7 +387,7 @@ void go_exporter_render(FILE *out, const struct exporter_target *targets, int n,
         const struct family *fam = &FAMILIES[f];
         if (!any_has(fam, targets, n))
             continue;
-        prom_family(out, fam->info.name, fam->info.type, fam->info.help);
+        prom_family(out, fam->info.name, fam->info.type, help_for(fam, n > 0 ? targets[0].minor : 0));
         for (int i = 0; i < n; i++) {
             char pid[16];
             snprintf(pid, sizeof(pid), "%d", targets[i].pid);

@@ -20,6 +20,7 @@ struct exporter_target {
     int pid;
     char go_version[64]; /* runtime.Version(), for go_info */
     int gomaxprocs;      /* len(allp); <= 0: unknown */
+    int minor;           /* Go 1.x: the runtime/metrics descriptions changed between releases */
     bool have_runtime;   /* the runtime's figures were read (m), else only the process's */
     struct runtime_metrics m;
     struct go_memstats memstats; /* computed from m */

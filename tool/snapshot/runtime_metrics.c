@@ -239,6 +239,18 @@ static void read_knobs(struct reader *r) {
     r->m->memory_limit = (int64_t)v;
 }
 
+/* sched.timeToRun, in one read: a race with a writer shows one transition more or less, as the runtime's
+ * own read would. */
+static void read_sched_latency(struct reader *r) {
+    const struct state_offset *o = at(r, SCHED_TIME_TO_RUN);
+    uint64_t raw[TIME_HISTOGRAM_MAX + 1];
+    if (o->offset < 0 || o->size <= 0 || (size_t)o->size > sizeof(raw))
+        return;
+    r->m->have_sched_latency =
+        read_bytes(r, global_addr(r, SCHED_TIME_TO_RUN), raw, (size_t)o->size) &&
+        go_time_histogram_from(r->minor, raw, (size_t)o->size / 8, &r->m->sched_latency);
+}
+
 /* proc.go gcount (1.17-1.27): allglen less the free lists (the scheduler's and each P's) and the runtime's
  * own goroutines, at least 1. mcount: Ms created less Ms freed. */
 static void read_counts(struct reader *r, const uint64_t *ps, int np, uint64_t allgs) {
@@ -372,4 +384,5 @@ void runtime_metrics_read(struct runtime_metrics *m, const struct runtime_state 
     read_knobs(&r);
     read_counts(&r, ps, np, allgs);
     read_created(&r, ps, np);
+    read_sched_latency(&r);
 }

@@ -18,7 +18,15 @@
 extern "C" {
 #endif
 
-enum { GC_PAUSE_RING = 256 };
+enum { GC_PAUSE_RING = 256, TIME_HISTOGRAM_MAX = 45 * 16 + 1 };
+
+/* A runtime/metrics Float64Histogram: n buckets, bucket i from bounds[i] (inclusive) to bounds[i+1];
+ * bounds[0] is -Inf (the underflow bucket), bounds[n] +Inf. */
+struct go_time_histogram {
+    int n;
+    uint64_t counts[TIME_HISTOGRAM_MAX];
+    double bounds[TIME_HISTOGRAM_MAX + 1];
+};
 
 /* The sum of memstats.heapStats' three shards (consistentHeapStats.unsafeRead). */
 struct go_heap_stats {
@@ -50,7 +58,7 @@ struct go_goal_inputs {
 };
 
 struct runtime_metrics {
-    bool have_heap, have_sys, have_gc, have_goal, have_gogc, have_memory_limit;
+    bool have_heap, have_sys, have_gc, have_goal, have_gogc, have_memory_limit, have_sched_latency;
     bool have_goroutines, have_threads, have_created;
     struct go_heap_stats heap;
     struct go_sys_stats sys;
@@ -61,6 +69,8 @@ struct runtime_metrics {
     int64_t goroutines;   /* gcount(): NumGoroutine */
     int64_t threads;      /* mcount(): Ms created and not freed */
     uint64_t goroutines_created;
+    /* sched.timeToRun as /sched/latencies:seconds reads it: 1 transition in 8 sampled, not scaled up. */
+    struct go_time_histogram sched_latency;
     struct go_size_classes classes; /* the target's size classes, for the bytes of small objects */
     int retries;                    /* reads taken again because they raced with the runtime */
     char why_not[192];              /* why some group is absent, "" when none is */
@@ -105,6 +115,11 @@ uint64_t go_heap_goal(const struct go_goal_inputs *in);
 /* debug.ReadGCStats' PauseQuantiles with 5 entries (min, 25 %, 50 %, 75 %, max) in nanoseconds, over the last
  * min(numgc, 256) pauses; all 0 before the first GC. */
 void go_gc_pause_quantiles(const struct go_gc_ring *r, uint64_t q[5]);
+/* A timeHistogram's counts (counts, then underflow, then from go1.20 overflow, as the runtime lays them out)
+ * as runtime/metrics' Float64Histogram of that release (histogram.go timeHistogramMetricsBuckets, and
+ * metrics.go / timeHistogram.write): false when raw does not have a known release layout's size. */
+bool go_time_histogram_from(int minor, const uint64_t *raw, size_t words, struct go_time_histogram *out);
+
 /* time.Duration.Seconds(): whole seconds and the remainder, converted apart, as Go does. */
 double go_duration_seconds(uint64_t ns);
 

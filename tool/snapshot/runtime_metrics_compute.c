@@ -1,6 +1,8 @@
 /* The runtime's own formulas, applied to the counters runtime_metrics.c reads. Each follows the Go source it
  * names; uint64 arithmetic wraps as Go's does. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime_metrics.h"
 
@@ -110,6 +112,56 @@ void go_gc_pause_quantiles(const struct go_gc_ring *r, uint64_t q[5]) {
     for (uint32_t i = 0; i < 4; i++)
         q[i] = sorted[n * i / 4];
     q[4] = sorted[n - 1];
+}
+
+/* histogram.go (1.17-1.19): 45 super-buckets of 16 sub-buckets; the first 16 are 0..15 ns exactly, then
+ * super-bucket i+1 starts at 2^(i+4) ns with sub-buckets 2^i ns wide. counts[720], underflow. */
+static void old_time_bounds(double *b) {
+    b[0] = -INFINITY;
+    for (int i = 0; i < 16; i++)
+        b[i + 1] = (double)i / 1e9;
+    for (int i = 0; i < 44; i++)
+        for (int j = 0; j < 16; j++)
+            b[(i + 1) * 16 + j + 1] = (double)((1ull << (i + 4)) | ((uint64_t)j << i)) / 1e9;
+    b[45 * 16 + 1] = INFINITY;
+}
+
+/* histogram.go (1.20+): minimum bucket bit 9, maximum 48 (exclusive), 2 sub-bucket bits: 4 buckets below
+ * 512 ns, then 4 per power of two up to 2^47 ns; counts[160], underflow, overflow. */
+static void new_time_bounds(double *b) {
+    enum { MIN_BITS = 9, MAX_BITS = 48, SUB_BITS = 2, SUB = 1 << SUB_BITS };
+    b[0] = -INFINITY;
+    for (int j = 0; j < SUB; j++)
+        b[j + 1] = (double)((uint64_t)j << (MIN_BITS - 1 - SUB_BITS)) / 1e9;
+    for (int i = MIN_BITS; i < MAX_BITS; i++)
+        for (int j = 0; j < SUB; j++)
+            b[(i - MIN_BITS + 1) * SUB + j + 1] =
+                (double)((1ull << (i - 1)) | ((uint64_t)j << (i - 1 - SUB_BITS))) / 1e9;
+    int total = (MAX_BITS - MIN_BITS + 1) * SUB + 2;
+    b[total - 1] = (double)(1ull << (MAX_BITS - 1)) / 1e9;
+    b[total] = INFINITY;
+}
+
+bool go_time_histogram_from(int minor, const uint64_t *raw, size_t words, struct go_time_histogram *out) {
+    memset(out, 0, sizeof(*out));
+    if (minor >= 17 && minor <= 19 && words == 45 * 16 + 1) {
+        out->n = 45 * 16 + 1;
+        old_time_bounds(out->bounds);
+        out->counts[0] = raw[45 * 16]; /* underflow */
+        for (int i = 0; i < 45 * 16; i++)
+            out->counts[i + 1] = raw[i];
+        return true;
+    }
+    if (minor >= 20 && words == 160 + 2) {
+        out->n = 162;
+        new_time_bounds(out->bounds);
+        out->counts[0] = raw[160]; /* underflow */
+        for (int i = 0; i < 160; i++)
+            out->counts[i + 1] = raw[i];
+        out->counts[161] = raw[161]; /* overflow */
+        return true;
+    }
+    return false;
 }
 
 /* time.Duration.Seconds (time/time.go): int64 nanoseconds, whole seconds and the rest converted apart. */
