@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
-targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets)
+targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets runtime_metrics)
 # fuzz_goroutine_stack and fuzz_mem_buckets symbolize the crafted stacks with a real binary's functions.
 export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
@@ -104,6 +104,17 @@ for name, selector, words, loop in [("empty", 0, 4, False), ("go119", 2, 4, Fals
         image += bucket(base + 8, base + 8 if loop else 0, 3, words, typ)
     knob = 7 if typ == 1 else (2400000000 << 8 | 3)  # cycle; or ticks per second and mutex fraction
     open(os.path.join(out, name), "wb").write(bytes([selector]) + struct.pack("<Q", knob) + image)
+PY
+}
+
+# The runtime's figures: zeros, all ones, and a ramp, for a release of each histogram layout and bucket count.
+seed_runtime_metrics() {
+    python3 - "$1" <<'PY'
+import os, sys
+out = sys.argv[1]
+for name, selector, fill in [("zero119", 2, b"\0"), ("ones121", 4, b"\xff"), ("ramp117", 0, bytes(range(256))),
+                             ("ramp127", 21, bytes(range(1, 256)))]:
+    open(os.path.join(out, name), "wb").write(bytes([selector]) + fill * (16384 // len(fill)))
 PY
 }
 

@@ -63,20 +63,25 @@ static bool read_field(const struct reader *r, uint64_t obj, enum state_field f,
     return read_bytes(r, addr, out, (size_t)o->size);
 }
 
+/* Adds a signed delta as Go's int64 addition does: wrapping (in uint64, where C's would overflow). */
+static void add_delta(int64_t *sum, uint64_t delta) {
+    *sum = (int64_t)((uint64_t)*sum + delta);
+}
+
 /* Adds one heapStatsDelta (at d in buf) into h. */
 static void add_shard(const struct reader *r, const uint8_t *d, size_t n, struct go_heap_stats *h) {
-#define F(field) ((int64_t)field_in(d, n, at(r, field)->offset, at(r, field)->size))
-    h->committed += F(HS_COMMITTED);
-    h->released += F(HS_RELEASED);
-    h->in_heap += F(HS_INHEAP);
-    h->in_stacks += F(HS_INSTACKS);
-    h->in_work_bufs += F(HS_INWORKBUFS);
-    h->in_ptr_scalar_bits += F(HS_INPTRSCALARBITS); /* 0 from go1.25, which has no such field */
-    h->tiny_allocs += (uint64_t)F(HS_TINY_ALLOCS);
-    h->large_alloc += (uint64_t)F(HS_LARGE_ALLOC);
-    h->large_allocs += (uint64_t)F(HS_LARGE_ALLOCS);
-    h->large_free += (uint64_t)F(HS_LARGE_FREE);
-    h->large_frees += (uint64_t)F(HS_LARGE_FREES);
+#define F(field) field_in(d, n, at(r, field)->offset, at(r, field)->size)
+    add_delta(&h->committed, F(HS_COMMITTED));
+    add_delta(&h->released, F(HS_RELEASED));
+    add_delta(&h->in_heap, F(HS_INHEAP));
+    add_delta(&h->in_stacks, F(HS_INSTACKS));
+    add_delta(&h->in_work_bufs, F(HS_INWORKBUFS));
+    add_delta(&h->in_ptr_scalar_bits, F(HS_INPTRSCALARBITS)); /* 0 from go1.25, which has no such field */
+    h->tiny_allocs += F(HS_TINY_ALLOCS);
+    h->large_alloc += F(HS_LARGE_ALLOC);
+    h->large_allocs += F(HS_LARGE_ALLOCS);
+    h->large_free += F(HS_LARGE_FREE);
+    h->large_frees += F(HS_LARGE_FREES);
 #undef F
     for (int i = 0; i < h->nclasses; i++) {
         h->small_allocs[i] += field_in(d, n, at(r, HS_SMALL_ALLOCS)->offset + 8 * i, 8);
@@ -259,14 +264,17 @@ static void read_counts(struct reader *r, const uint64_t *ps, int np, uint64_t a
               read_field(r, 0, SCHED_GFREE_N, &gfree) && read_field(r, 0, SCHED_NGSYS, &ngsys);
     if (ok && at(r, SCHED_GFREE_NOSTACK_N)->offset >= 0)
         ok = read_field(r, 0, SCHED_GFREE_NOSTACK_N, &gfree_nostack);
-    int64_t n = (int64_t)allglen - (int32_t)gfree - (int32_t)gfree_nostack - (int32_t)ngsys;
+    /* int32 arithmetic as gcount's, done in uint64 where C's would overflow on garbage */
+    uint64_t n = allglen - (uint64_t)(int64_t)(int32_t)gfree - (uint64_t)(int64_t)(int32_t)gfree_nostack -
+                 (uint64_t)(int64_t)(int32_t)ngsys;
     for (int i = 0; ok && i < np; i++) {
         uint64_t pfree;
         ok = read_field(r, ps[i], P_GFREE_N, &pfree);
-        n -= (int32_t)pfree;
+        n -= (uint64_t)(int64_t)(int32_t)pfree;
     }
+    int32_t count = (int32_t)(uint32_t)n; /* gcount's result is an int32 */
     r->m->have_goroutines = ok;
-    r->m->goroutines = n < 1 ? 1 : n;
+    r->m->goroutines = count < 1 ? 1 : count;
     if (!ok)
         why_not(r->m, "the goroutine counts (allgs, sched.gFree, sched.ngsys, p.gFree) could not be read");
     r->m->have_threads = read_field(r, 0, SCHED_MNEXT, &mnext) && read_field(r, 0, SCHED_NMFREED, &nmfreed) &&

@@ -30,14 +30,15 @@ void go_memstats_compute(const struct go_heap_stats *h, const struct go_sys_stat
     struct heap_totals t = heap_totals(h, classes);
     uint64_t in_objects = t.allocated - t.freed;
     uint64_t heap_unused = (uint64_t)h->in_heap - in_objects;
-    uint64_t heap_free =
-        (uint64_t)(h->committed - h->in_heap - h->in_stacks - h->in_work_bufs - h->in_ptr_scalar_bits);
+    /* Go's int64 arithmetic wraps; C's would overflow: the same in uint64. */
+    uint64_t heap_free = (uint64_t)h->committed - (uint64_t)h->in_heap - (uint64_t)h->in_stacks -
+                         (uint64_t)h->in_work_bufs - (uint64_t)h->in_ptr_scalar_bits;
     *out = (struct go_memstats){0};
     out->mallocs = t.allocs + h->tiny_allocs;
     out->frees = t.frees + h->tiny_allocs;
     out->total_alloc = t.allocated;
-    out->sys = (uint64_t)(h->committed + h->released) + sys->stacks_sys + sys->mspan_sys + sys->mcache_sys +
-               sys->buckhash_sys + sys->gcmisc_sys + sys->other_sys;
+    out->sys = (uint64_t)h->committed + (uint64_t)h->released + sys->stacks_sys + sys->mspan_sys +
+               sys->mcache_sys + sys->buckhash_sys + sys->gcmisc_sys + sys->other_sys;
     out->heap_alloc = out->alloc = in_objects;
     out->heap_inuse = out->heap_alloc + heap_unused;
     out->heap_released = (uint64_t)h->released;
@@ -51,7 +52,7 @@ void go_memstats_compute(const struct go_heap_stats *h, const struct go_sys_stat
     out->mcache_inuse = sys->mcache_inuse;
     out->mcache_sys = out->mcache_inuse + (sys->mcache_sys - sys->mcache_inuse);
     out->buckhash_sys = sys->buckhash_sys;
-    out->gc_sys = (uint64_t)(h->in_work_bufs + h->in_ptr_scalar_bits) + sys->gcmisc_sys;
+    out->gc_sys = (uint64_t)h->in_work_bufs + (uint64_t)h->in_ptr_scalar_bits + sys->gcmisc_sys;
     out->other_sys = sys->other_sys;
 }
 
