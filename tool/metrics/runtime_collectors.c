@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporter_targets.h"
 #include "messages.h"
 #include "prom_text.h"
 
@@ -10,7 +11,11 @@ int runtime_collectors_parse(const char *list, unsigned *which) {
     static const struct {
         const char *name;
         unsigned bit;
-    } NAMES[] = {{"goroutines", 0}, {"gc", COLLECT_GC}, {"sched", COLLECT_SCHED}, {"malloc", COLLECT_MALLOC}};
+    } NAMES[] = {{"goroutines", 0},
+                 {"gc", COLLECT_GC},
+                 {"sched", COLLECT_SCHED},
+                 {"malloc", COLLECT_MALLOC},
+                 {"runtime", COLLECT_RUNTIME}};
     *which = 0;
     char *copy = strdup(list), *save = NULL;
     if (!copy)
@@ -20,7 +25,8 @@ int runtime_collectors_parse(const char *list, unsigned *which) {
         while (i < sizeof(NAMES) / sizeof(NAMES[0]) && strcmp(name, NAMES[i].name) != 0)
             i++;
         if (i == sizeof(NAMES) / sizeof(NAMES[0])) {
-            cli_error("lifecycle", "--collect takes goroutines, gc, sched and malloc, not \"%s\"", name);
+            cli_error("lifecycle", "--collect takes goroutines, gc, sched, malloc and runtime, not \"%s\"",
+                      name);
             free(copy);
             return -1;
         }
@@ -116,6 +122,14 @@ static int open_malloc(struct runtime_collectors *c, struct gmon_error *err) {
     return malloc_probes_open(&c->malloc, &o, &c->functions, err);
 }
 
+/* The exporter's reader of the traced process (--pid), or of every process running the binary (--path). */
+static int open_runtime(struct runtime_collectors *c, struct gmon_error *err) {
+    if (!(c->runtime = calloc(1, sizeof(*c->runtime))))
+        return gmon_fail(err, "out of memory");
+    const struct target *t = &c->prog->target;
+    return exporter_targets_open(c->runtime, "gmon", t->path ? 0 : t->pid, t->path, NULL, err);
+}
+
 int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsigned malloc_sample,
                             const struct traced_program *prog, struct process_watch *procs, bool perf_buffer,
                             struct gmon_error *err) {
@@ -128,7 +142,8 @@ int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsign
     c->opened = true;
     if (((which & COLLECT_GC) && open_gc(c, perf_buffer, err) != 0) ||
         ((which & COLLECT_SCHED) && open_sched(c, err) != 0) ||
-        ((which & COLLECT_MALLOC) && open_malloc(c, err) != 0)) {
+        ((which & COLLECT_MALLOC) && open_malloc(c, err) != 0) ||
+        ((which & COLLECT_RUNTIME) && open_runtime(c, err) != 0)) {
         runtime_collectors_close(c);
         return -1;
     }
@@ -305,6 +320,8 @@ void runtime_collectors_render(struct runtime_collectors *c, FILE *out) {
         render_sched(c, out);
     if (c->which & COLLECT_MALLOC)
         render_malloc(c, out);
+    if (c->runtime)
+        exporter_targets_render(c->runtime, out, false);
 }
 
 void runtime_collectors_detach(struct runtime_collectors *c) {
@@ -325,6 +342,10 @@ void runtime_collectors_close(struct runtime_collectors *c) {
     go_string_table_free(&c->wait_reasons);
     malloc_probes_close(&c->malloc);
     malloc_functions_free(&c->functions);
+    if (c->runtime)
+        exporter_targets_close(c->runtime);
+    free(c->runtime);
+    c->runtime = NULL;
     pthread_mutex_destroy(&c->lock);
     c->opened = false;
 }

@@ -17,7 +17,9 @@
 #include "sched_probes.h"
 #include "traced_program.h"
 
-enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4 };
+struct exporter_targets;
+
+enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4, COLLECT_RUNTIME = 8 };
 
 /* Stop-the-world pause histogram bounds (seconds): 10 us to 1 s. */
 enum { PAUSE_BUCKETS = 12 };
@@ -50,11 +52,14 @@ struct runtime_collectors {
     struct go_size_classes classes;
     struct malloc_functions functions;
     struct malloc_probes malloc;
+    /* runtime: gmon exporter's families, read from the processes' memory at each scrape (no probe); touched
+     * by the metrics thread alone once open */
+    struct exporter_targets *runtime;
     bool opened;
 };
 
-/* Parses "goroutines,gc,sched,malloc" (goroutines are always collected). Returns 0, or -1 after printing
- * what is wrong. */
+/* Parses "goroutines,gc,sched,malloc,runtime" (goroutines are always collected). Returns 0, or -1 after
+ * printing what is wrong. */
 int runtime_collectors_parse(const char *list, unsigned *which);
 /* Compiles and attaches the chosen collectors' probes. procs gives load biases (PIE) to the GC caller names.
  */

@@ -1,0 +1,169 @@
+#include "exporter_targets.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "prom_text.h"
+
+static int open_source(struct exporter_source *src, int pid, const char *bin, struct gmon_error *err) {
+    memset(src, 0, sizeof(*src));
+    src->pid = pid;
+    if (!(src->snap = calloc(1, sizeof(*src->snap))))
+        return gmon_fail(err, "out of memory");
+    if (snapshot_open(src->snap, pid, bin, err) != 0) {
+        snapshot_close(src->snap);
+        free(src->snap);
+        src->snap = NULL;
+        return -1;
+    }
+    src->snap->no_goroutines = true;
+    bool disagree;
+    if (go_size_classes_choose(&src->snap->symbols->elf, &src->snap->t.bin.version, &src->classes,
+                               &disagree) != 0)
+        src->classes.n = 0;
+    return 0;
+}
+
+static void close_source(struct exporter_source *src) {
+    if (src->snap) {
+        snapshot_close(src->snap);
+        free(src->snap);
+    }
+    memset(src, 0, sizeof(*src));
+}
+
+/* Reads one process now into t; false when it is gone. */
+static bool read_source(const char *who, struct exporter_source *src, struct exporter_target *t,
+                        uint64_t *bytes) {
+    struct gmon_error err;
+    memset(t, 0, sizeof(*t));
+    t->pid = src->pid;
+    if (!process_stats_read("/proc", src->pid, &t->process))
+        return false;
+    struct goroutine_snapshot *s = src->snap;
+    snprintf(t->go_version, sizeof(t->go_version), "%s", s->t.bin.version_string);
+    t->minor = s->t.bin.version.major == 1 ? s->t.bin.version.minor : 0;
+    if (snapshot_take(s, false, &err) != 0) {
+        if (proc_memory_gone(src->pid))
+            return false;
+        snprintf(t->m.why_not, sizeof(t->m.why_not), "%s", err.msg);
+    } else {
+        t->gomaxprocs = s->gomaxprocs;
+        t->have_runtime = true;
+        runtime_metrics_read(&t->m, &s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0,
+                             s->globals.allgs, &src->classes, bytes);
+        *bytes += s->bytes_read;
+        exporter_target_compute(t);
+    }
+    if (t->m.why_not[0] && strcmp(t->m.why_not, src->reported) != 0) {
+        fprintf(stderr, "%s: PID %d: some series left out: %s\n", who, src->pid, t->m.why_not);
+        snprintf(src->reported, sizeof(src->reported), "%s", t->m.why_not);
+    }
+    return true;
+}
+
+/* --path: drops the processes that exited and opens the ones that started running the binary. */
+static void follow_path(struct exporter_targets *e) {
+    for (int i = 0; i < e->n;) {
+        if (proc_exists(e->sources[i].pid) && target_process_runs_binary(&e->binary, e->sources[i].pid)) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "%s: PID %d is gone: its series are too\n", e->who, e->sources[i].pid);
+        close_source(&e->sources[i]);
+        e->sources[i] = e->sources[--e->n];
+    }
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || !target_process_runs_binary(&e->binary, (int)pid))
+            continue;
+        bool known = false;
+        for (int i = 0; i < e->n && !known; i++)
+            known = e->sources[i].pid == pid;
+        if (known || pid == e->refused_reported)
+            continue;
+        struct gmon_error err;
+        if (e->n == EXPORTER_MAX_TARGETS) {
+            fprintf(stderr, "%s: more than %d processes run %s: PID %ld left out\n", e->who,
+                    EXPORTER_MAX_TARGETS, e->path, pid);
+            e->refused_reported = (int)pid;
+        } else if (open_source(&e->sources[e->n], (int)pid, e->bin, &err) != 0) {
+            fprintf(stderr, "%s: PID %ld: %s\n", e->who, pid, err.msg);
+            e->refused_reported = (int)pid;
+        } else {
+            fprintf(stderr, "%s: PID %ld runs %s: exporting it\n", e->who, pid, e->path);
+            e->n++;
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* gmon's own series about the scrape, after the target's. */
+static void render_own(FILE *out, int targets, uint64_t bytes, double seconds) {
+    struct prom_sample s;
+    prom_family(out, "gmon_exporter_read_bytes", "gauge",
+                "Bytes gmon read from the targets' memory for this scrape.");
+    prom_sample_begin(&s, out, "gmon_exporter_read_bytes");
+    prom_sample_end_go(&s, (double)bytes);
+    prom_family(out, "gmon_exporter_read_seconds", "gauge",
+                "Time gmon took to read the targets for this scrape.");
+    prom_sample_begin(&s, out, "gmon_exporter_read_seconds");
+    prom_sample_end_go(&s, seconds);
+    prom_family(out, "gmon_exporter_targets", "gauge", "Processes exported.");
+    prom_sample_begin(&s, out, "gmon_exporter_targets");
+    prom_sample_end_go(&s, targets);
+}
+
+void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (e->path)
+        follow_path(e);
+    uint64_t bytes = 0;
+    int n = 0;
+    for (int i = 0; i < e->n; i++)
+        if (read_source(e->who, &e->sources[i], &e->figures[n], &bytes))
+            n++;
+    go_exporter_render(out, e->figures, n, e->path != NULL);
+    if (own_series)
+        render_own(out, n, bytes, seconds_since(&t0));
+}
+
+int exporter_targets_open(struct exporter_targets *e, const char *who, int pid, const char *path,
+                          const char *bin, struct gmon_error *err) {
+    memset(e, 0, sizeof(*e));
+    e->who = who;
+    e->path = path;
+    e->bin = bin;
+    if (path) {
+        if (target_open(&e->binary, path, 0, "auto", err) != 0)
+            return -1;
+        e->binary_open = true;
+        return 0;
+    }
+    if (open_source(&e->sources[0], pid, bin, err) != 0)
+        return -1;
+    e->n = 1;
+    return 0;
+}
+
+void exporter_targets_close(struct exporter_targets *e) {
+    for (int i = 0; i < e->n; i++)
+        close_source(&e->sources[i]);
+    e->n = 0;
+    if (e->binary_open)
+        target_close(&e->binary);
+    e->binary_open = false;
+}
