@@ -57,6 +57,32 @@ TEST(Collectors, UnknownCollectorIsRefused) {
         << r.err;
 }
 
+// --collect malloc on one process: the runtime's own per-class counters, no allocator probe; exact.
+TEST(Collectors, MallocOfOneProcessFromTheRuntimesCounters) {
+    background f("sh -c 'sleep 60 | " + fixture("lifecycle-plain") + " alloc-on-signal 2000 3000 50000'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    pid_t pid = (pid_t)std::stol(f.out().substr(6));
+    int port = free_port();
+    background g(gmon_command("--pid " + std::to_string(pid) + " --level WARN --collect malloc --metrics " +
+                              std::to_string(port)));
+    if (!attached(g))
+        return;
+    kill(pid, SIGUSR1);
+    ASSERT_TRUE(f.wait_for("allocated", 20000)) << f.out();
+    std::string metrics = scrape(port);
+    EXPECT_EQ(sample_value(metrics, "gmon_allocations_total{size_class=\"3072\"}"), 2000) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_allocated_bytes_total{size_class=\"3072\"}"), 2000 * 3072);
+    EXPECT_EQ(sample_value(metrics, "gmon_allocations_total{size_class=\"large\"}"), 2000);
+    EXPECT_NE(metrics.find("the count times the class's size"), std::string::npos) << metrics;
+    std::string path = scratch_dir() + "/collect-malloc-counters.txt";
+    write_file(path, metrics);
+    auto lint = run("promtool check metrics < " + path);
+    EXPECT_EQ(lint.status, 0) << lint.out << lint.err << metrics;
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    kill(pid, SIGKILL);
+}
+
 // --collect runtime: gmon exporter's families in the monitor's /metrics, read from the traced process's
 // memory (no probe of their own), next to the goroutine series; with --path, every process with a pid label.
 TEST(Collectors, RuntimeAddsTheExportersFamilies) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "exporter_targets.h"
+#include "size_class_counts.h"
 #include "messages.h"
 #include "prom_text.h"
 
@@ -106,7 +107,22 @@ static int open_sched(struct runtime_collectors *c, struct gmon_error *err) {
     return sched_probes_open(&c->sched, &o, &c->prog->plan, err);
 }
 
+/* One process, every allocation counted: read from the runtime's own counters (size_class_counts.h). */
+static int open_malloc_counters(struct runtime_collectors *c, struct gmon_error *err) {
+    if (!(c->malloc_counters = calloc(1, sizeof(*c->malloc_counters))) ||
+        !(c->malloc_start = calloc(1, sizeof(*c->malloc_start))))
+        return gmon_fail(err, "out of memory");
+    if (size_class_reader_open(c->malloc_counters, c->prog->target.pid, NULL, err) != 0)
+        return -1;
+    if (!size_class_reader_read(c->malloc_counters, c->malloc_start))
+        return gmon_fail(err, "--collect malloc: %s", c->malloc_counters->why_not);
+    c->classes = c->malloc_counters->classes;
+    return 0;
+}
+
 static int open_malloc(struct runtime_collectors *c, struct gmon_error *err) {
+    if (!c->prog->target.path && c->prog->target.pid && c->malloc_sample == 1)
+        return open_malloc_counters(c, err);
     const struct go_binary *b = &c->prog->target.bin;
     bool disagree = false;
     if (go_size_classes_choose(&b->elf, &b->version, &c->classes, &disagree) != 0 ||
@@ -288,13 +304,33 @@ static void render_sched(struct runtime_collectors *c, FILE *out) {
     free(v);
 }
 
+/* The allocations since gmon attached, from the runtime's counters; false when they cannot be read now. */
+static bool malloc_from_counters(struct runtime_collectors *c, struct malloc_class_stat *stats) {
+    static struct size_class_counts now;
+    memset(stats, 0, sizeof(*stats) * MALLOC_CLASSES);
+    if (!size_class_reader_read(c->malloc_counters, &now))
+        return false;
+    for (size_t cls = 0; cls < c->classes.n && cls < MALLOC_CLASSES; cls++) {
+        stats[cls].count = now.count[cls] - c->malloc_start->count[cls];
+        stats[cls].bytes = now.bytes[cls] - c->malloc_start->bytes[cls];
+    }
+    return true;
+}
+
 static void render_malloc(struct runtime_collectors *c, FILE *out) {
     struct malloc_class_stat stats[MALLOC_CLASSES];
-    malloc_probes_classes(&c->malloc, stats);
+    bool counters = c->malloc_counters != NULL;
+    if (counters && !malloc_from_counters(c, stats))
+        return; /* the process is gone or unreadable now: no series rather than wrong ones */
+    if (!counters)
+        malloc_probes_classes(&c->malloc, stats);
     struct prom_sample p;
     const char *names[2] = {"gmon_allocations_total", "gmon_allocated_bytes_total"};
-    const char *help[2] = {"Heap allocations by Go size class (\"large\": over 32 KiB), scaled when sampled.",
-                           "Bytes asked for by heap allocations, by Go size class, scaled when sampled."};
+    const char *help[2] = {
+        "Heap allocations by Go size class (\"large\": over 32 KiB), scaled when sampled.",
+        counters ? "Bytes of heap allocations, by Go size class: the count times the class's "
+                   "size (large: their spans' bytes), from the runtime's own counters."
+                 : "Bytes asked for by heap allocations, by Go size class, scaled when sampled."};
     for (int f = 0; f < 2; f++) {
         prom_family(out, names[f], "counter", help[f]);
         for (size_t cls = 0; cls < c->classes.n; cls++) {
@@ -342,6 +378,12 @@ void runtime_collectors_close(struct runtime_collectors *c) {
     go_string_table_free(&c->wait_reasons);
     malloc_probes_close(&c->malloc);
     malloc_functions_free(&c->functions);
+    if (c->malloc_counters)
+        size_class_reader_close(c->malloc_counters);
+    free(c->malloc_counters);
+    free(c->malloc_start);
+    c->malloc_counters = NULL;
+    c->malloc_start = NULL;
     if (c->runtime)
         exporter_targets_close(c->runtime);
     free(c->runtime);

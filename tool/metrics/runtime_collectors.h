@@ -18,6 +18,8 @@
 #include "traced_program.h"
 
 struct exporter_targets;
+struct size_class_reader;
+struct size_class_counts;
 
 enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4, COLLECT_RUNTIME = 8 };
 
@@ -52,6 +54,10 @@ struct runtime_collectors {
     struct go_size_classes classes;
     struct malloc_functions functions;
     struct malloc_probes malloc;
+    /* malloc of one process, unsampled: the runtime's own per-class counters instead of probes (the metrics
+     * thread reads them at each scrape, less those when gmon attached) */
+    struct size_class_reader *malloc_counters;
+    struct size_class_counts *malloc_start;
     /* runtime: gmon exporter's families, read from the processes' memory at each scrape (no probe); touched
      * by the metrics thread alone once open */
     struct exporter_targets *runtime;
@@ -61,7 +67,8 @@ struct runtime_collectors {
 /* Parses "goroutines,gc,sched,malloc,runtime" (goroutines are always collected). Returns 0, or -1 after
  * printing what is wrong. */
 int runtime_collectors_parse(const char *list, unsigned *which);
-/* Compiles and attaches the chosen collectors' probes. procs gives load biases (PIE) to the GC caller names.
+/* Compiles and attaches the chosen collectors' probes (malloc of one process unsampled, and runtime, need
+ * none). procs gives load biases (PIE) to the GC caller names.
  */
 int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsigned malloc_sample,
                             const struct traced_program *prog, struct process_watch *procs, bool perf_buffer,
