@@ -179,9 +179,10 @@ size_t go_state_global_candidates(const struct go_binary *b, const struct state_
             if (h < 2 ||
                 (anchor >= 0 && state_has(l, anchor) &&
                  !contains(refs, n, c + (uint64_t)l->f[anchor].offset)) ||
-                contains(out, found, c) || found == max)
+                contains(out, found, c) || (found == max && (!max || h <= hits[max - 1])))
                 continue;
-            size_t at = found++; /* insertion, most hits first */
+            size_t at =
+                found < max ? found++ : max - 1; /* insertion, most hits first; a full list drops its last */
             for (; at > 0 && hits[at - 1] < h; at--) {
                 out[at] = out[at - 1];
                 hits[at] = hits[at - 1];

@@ -10,6 +10,8 @@
 static int open_source(struct exporter_source *src, int pid, const char *bin, struct gmon_error *err) {
     memset(src, 0, sizeof(*src));
     src->pid = pid;
+    struct process_stats ps;
+    src->start_time = process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : 0;
     if (!(src->snap = calloc(1, sizeof(*src->snap))))
         return gmon_fail(err, "out of memory");
     if (snapshot_open(src->snap, pid, bin, err) != 0) {
@@ -56,6 +58,10 @@ static bool read_source(const char *who, struct exporter_source *src, struct exp
                              s->globals.allgs, &src->classes, bytes);
         *bytes += s->bytes_read;
         exporter_target_compute(t);
+        if (t->m.have_heap && src->classes.n < (size_t)t->m.heap.nclasses && !t->m.why_not[0])
+            snprintf(t->m.why_not, sizeof(t->m.why_not),
+                     "no size class table for %s, and none found in the binary: the go_memstats_* series",
+                     s->t.bin.version_string);
     }
     if (t->m.why_not[0] && strcmp(t->m.why_not, src->reported) != 0) {
         fprintf(stderr, "%s: PID %d: some series left out: %s\n", who, src->pid, t->m.why_not);
@@ -64,10 +70,33 @@ static bool read_source(const char *who, struct exporter_source *src, struct exp
     return true;
 }
 
-/* --path: drops the processes that exited and opens the ones that started running the binary. */
+static double start_time_of(int pid) {
+    struct process_stats ps;
+    return process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : -1;
+}
+
+/* A process gmon could not open: refused once (its PID and start time, so a new process with its PID is
+ * tried). */
+static bool refused(struct exporter_targets *e, int pid, double start) {
+    for (int i = 0; i < e->nrefused; i++)
+        if (e->refused[i].pid == pid && e->refused[i].start_time == start)
+            return true;
+    return false;
+}
+
+static void refuse(struct exporter_targets *e, int pid, double start) {
+    int at = e->nrefused < EXPORTER_MAX_TARGETS ? e->nrefused++ : EXPORTER_MAX_TARGETS - 1;
+    e->refused[at].pid = pid;
+    e->refused[at].start_time = start;
+}
+
+/* --path: drops the processes that exited (or whose PID another process now has) and opens the ones that
+ * started running the binary. */
 static void follow_path(struct exporter_targets *e) {
     for (int i = 0; i < e->n;) {
-        if (proc_exists(e->sources[i].pid) && target_process_runs_binary(&e->binary, e->sources[i].pid)) {
+        int pid = e->sources[i].pid;
+        if (proc_exists(pid) && target_process_runs_binary(&e->binary, pid) &&
+            start_time_of(pid) == e->sources[i].start_time) {
             i++;
             continue;
         }
@@ -85,16 +114,17 @@ static void follow_path(struct exporter_targets *e) {
         bool known = false;
         for (int i = 0; i < e->n && !known; i++)
             known = e->sources[i].pid == pid;
-        if (known || pid == e->refused_reported)
+        double start = start_time_of((int)pid);
+        if (known || refused(e, (int)pid, start))
             continue;
         struct gmon_error err;
         if (e->n == EXPORTER_MAX_TARGETS) {
             fprintf(stderr, "%s: more than %d processes run %s: PID %ld left out\n", e->who,
                     EXPORTER_MAX_TARGETS, e->path, pid);
-            e->refused_reported = (int)pid;
+            refuse(e, (int)pid, start);
         } else if (open_source(&e->sources[e->n], (int)pid, e->bin, &err) != 0) {
             fprintf(stderr, "%s: PID %ld: %s\n", e->who, pid, err.msg);
-            e->refused_reported = (int)pid;
+            refuse(e, (int)pid, start);
         } else {
             fprintf(stderr, "%s: PID %ld runs %s: exporting it\n", e->who, pid, e->path);
             e->n++;

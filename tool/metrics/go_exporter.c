@@ -8,7 +8,7 @@
 
 void exporter_target_compute(struct exporter_target *t) {
     memset(&t->memstats, 0, sizeof(t->memstats));
-    if (t->have_runtime && t->m.have_heap && t->m.have_sys)
+    if (t->have_runtime && t->m.have_heap && t->m.have_sys && t->m.classes.n >= (size_t)t->m.heap.nclasses)
         go_memstats_compute(&t->m.heap, &t->m.sys, &t->m.classes, &t->memstats);
 }
 
@@ -21,8 +21,9 @@ struct family {
     void (*write)(FILE *out, const char *name, const struct exporter_target *t, const char *pid); /* others */
 };
 
+/* The bytes of small objects need the size classes (runtime/metrics.go heapStatsAggregate: class_to_size). */
 static bool memstats_ok(const struct exporter_target *t) {
-    return t->have_runtime && t->m.have_heap && t->m.have_sys;
+    return t->have_runtime && t->m.have_heap && t->m.have_sys && t->m.classes.n >= (size_t)t->m.heap.nclasses;
 }
 
 #define MEMSTAT(field)                                                                                       \

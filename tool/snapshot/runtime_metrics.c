@@ -114,15 +114,22 @@ static void read_heap_stats(struct reader *r) {
     uint64_t addr = global_addr(r, HEAP_STATS);
     if (!addr || small->size <= 0 || gen->offset != stats->offset + 3 * stride->size || n > HEAP_STATS_MAX)
         return why_not(r->m, "runtime.memstats or its heapStats layout is unknown");
-    uint8_t buf[HEAP_STATS_MAX];
+    static _Thread_local uint8_t buf[HEAP_STATS_MAX], first[HEAP_STATS_MAX];
+    size_t shard = (size_t)stride->size;
     for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
         if (attempt)
             r->m->retries++, pause_briefly();
-        if (!read_bytes(r, addr, buf, n))
+        if (!read_bytes(r, addr, first, n) || !read_bytes(r, addr, buf, n))
             return why_not(r->m, "memstats.heapStats could not be read");
         uint32_t g = (uint32_t)field_in(buf, n, (int)(n - 4), 4) % 3;
-        if (!all_zero(buf + (size_t)((g + 1) % 3) * (size_t)stride->size, (size_t)stride->size))
-            continue; /* runtime/metrics.Read is merging shards */
+        /* Only writers change the current shard g; the merge changes shard g - 1 and clears g + 1. Both
+         * reads must agree on all but g, and show g + 1 empty: one read could copy shard 0 before a merge
+         * into it and shard 2 after that merge cleared it. */
+        size_t prev = (g + 2) % 3, next = (g + 1) % 3;
+        if (memcmp(first + n - 4, buf + n - 4, 4) != 0 || !all_zero(buf + next * shard, shard) ||
+            !all_zero(first + next * shard, shard) ||
+            memcmp(first + prev * shard, buf + prev * shard, shard) != 0)
+            continue; /* runtime/metrics.Read is rotating or merging the shards */
         struct go_heap_stats *h = &r->m->heap;
         memset(h, 0, sizeof(*h));
         h->nclasses = small->size / 8 <= GO_SIZE_CLASSES_MAX ? small->size / 8 : GO_SIZE_CLASSES_MAX;
@@ -162,18 +169,25 @@ static void read_sys(struct reader *r) {
                                          MSTATS_BUCKHASH_SYS, MSTATS_GCMISC_SYS, MSTATS_OTHER_SYS};
     uint64_t v[6];
     struct go_sys_stats *s = &r->m->sys;
-    if (!read_span(r, F, 6, v) || !read_field(r, 0, MHEAP_SPANALLOC_INUSE, &s->mspan_inuse) ||
-        !read_field(r, 0, MHEAP_CACHEALLOC_INUSE, &s->mcache_inuse))
-        return why_not(r->m, "memstats' *_sys counters or mheap_'s allocators could not be read");
-    s->stacks_sys = v[0];
-    s->mspan_sys = v[1];
-    s->mcache_sys = v[2];
-    s->buckhash_sys = v[3];
-    s->gcmisc_sys = v[4];
-    s->other_sys = v[5];
-    r->m->have_sys = s->mspan_inuse <= s->mspan_sys && s->mcache_inuse <= s->mcache_sys;
-    if (!r->m->have_sys)
-        why_not(r->m, "mheap_'s allocators report more in use than obtained: layout or global wrong");
+    /* The runtime reads a fixalloc's in-use bytes and its obtained bytes under mheap_.lock; gmon cannot take
+     * it, so a chunk obtained between the two reads shows more in use than obtained: read again. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (attempt)
+            r->m->retries++, pause_briefly();
+        if (!read_span(r, F, 6, v) || !read_field(r, 0, MHEAP_SPANALLOC_INUSE, &s->mspan_inuse) ||
+            !read_field(r, 0, MHEAP_CACHEALLOC_INUSE, &s->mcache_inuse))
+            return why_not(r->m, "memstats' *_sys counters or mheap_'s allocators could not be read");
+        s->stacks_sys = v[0];
+        s->mspan_sys = v[1];
+        s->mcache_sys = v[2];
+        s->buckhash_sys = v[3];
+        s->gcmisc_sys = v[4];
+        s->other_sys = v[5];
+        r->m->have_sys = s->mspan_inuse <= s->mspan_sys && s->mcache_inuse <= s->mcache_sys;
+        if (r->m->have_sys)
+            return;
+    }
+    why_not(r->m, "mheap_'s allocators report more in use than obtained: layout or global wrong");
 }
 
 /* gcMarkTermination writes the pause ring, the total and then numgc, with the world stopped (mgc.go): a read
@@ -306,7 +320,8 @@ static void read_created(struct reader *r, const uint64_t *ps, int np) {
  * mcache.refill counts the span's free slots as allocated when it caches it (the count runs ahead by
  * nelems - allocCount); from go1.19 nothing is counted until the span is uncached (releaseAll, refill), which
  * adds allocCount - allocCountBeforeCache (the count lags by that). Read in one call. */
-static bool span_adjust(const struct reader *r, uint64_t span, int64_t *adjust, int *cls) {
+static bool span_adjust(const struct reader *r, uint64_t span, int64_t *adjust, int *cls,
+                        uint64_t *before_out) {
     static const enum state_field F[] = {MSPAN_NELEMS, MSPAN_ALLOCCOUNT, MSPAN_SPANCLASS,
                                          MSPAN_ALLOCCOUNT_BEFORE_CACHE};
     bool lags = at(r, MSPAN_ALLOCCOUNT_BEFORE_CACHE)->offset >= 0;
@@ -329,12 +344,13 @@ static bool span_adjust(const struct reader *r, uint64_t span, int64_t *adjust, 
     if (used > nelems || before > used)
         return false; /* changing under the read, or not a span */
     *adjust = lags ? (int64_t)(used - before) : -(int64_t)(nelems - used);
+    *before_out = before;
     return true;
 }
 
 bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct target *t,
                                    const uint64_t *mcaches, int n, int64_t *adjust_by_class, int nclasses,
-                                   uint64_t *bytes) {
+                                   uint64_t *signature, uint64_t *bytes) {
     static _Thread_local struct runtime_metrics unused;
     struct reader r = {s, t->pid, t->load_bias, bytes, &unused, 0};
     const struct state_offset *alloc = &r.s->layout.f[MCACHE_ALLOC];
@@ -343,6 +359,7 @@ bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct t
     size_t nspans = alloc->size > 0 ? (size_t)alloc->size / 8 : 0;
     for (int c = 0; c < nclasses; c++)
         adjust_by_class[c] = 0;
+    *signature = 0;
     if (!nspans || nspans > SPAN_CLASSES_MAX)
         return false;
     for (int p = 0; p < n; p++) {
@@ -353,10 +370,14 @@ bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct t
         for (size_t i = 0; i < nspans; i++) {
             int64_t adjust;
             int cls;
+            uint64_t before;
             if (!spans[i])
                 continue;
-            if (!span_adjust(&r, spans[i], &adjust, &cls))
+            if (!span_adjust(&r, spans[i], &adjust, &cls, &before))
                 return false;
+            /* which span each slot holds, and since when: what a cache or release changes */
+            *signature = (*signature ^ (spans[i] + before + (uint64_t)p * 0x9e3779b97f4a7c15ull + i)) *
+                         0x100000001b3ull;
             if (cls > 0 && cls < nclasses && i / 2 == (size_t)cls) /* the slot is its span class */
                 adjust_by_class[cls] += adjust;
         }

@@ -86,11 +86,13 @@ void runtime_metrics_read(struct runtime_metrics *m, const struct runtime_state 
 /* What the spans the n mcaches hold put between the heap's per-class counts and the allocations made, by size
  * class (adjust_by_class[0..nclasses)): the count plus the adjustment is the allocations. Up to go1.18 the
  * runtime counts a span's free slots when it caches it (a negative adjustment); from go1.19 it counts a
- * span's allocations when it uncaches it (a positive one) (mcache.go refill, releaseAll). False when an
- * mcache or one of its spans could not be read, or changed under the read. */
+ * span's allocations when it uncaches it (a positive one) (mcache.go refill, releaseAll). *signature stands
+ * for which span each mcache slot holds (and its allocCountBeforeCache): two reads with the same signature
+ * saw no span cached or released between them. False when an mcache or one of its spans could not be read,
+ * or changed under the read. */
 bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct target *t,
                                    const uint64_t *mcaches, int n, int64_t *adjust_by_class, int nclasses,
-                                   uint64_t *bytes);
+                                   uint64_t *signature, uint64_t *bytes);
 
 /* gcControllerState.heapGoal() of process pid (load bias bias, Go 1.minor) alone, for gmon gc: false when
  * it cannot be read. */

@@ -115,8 +115,21 @@ void go_gc_pause_quantiles(const struct go_gc_ring *r, uint64_t q[5]) {
     q[4] = sorted[n - 1];
 }
 
-/* histogram.go (1.17-1.19): 45 super-buckets of 16 sub-buckets; the first 16 are 0..15 ns exactly, then
- * super-bucket i+1 starts at 2^(i+4) ns with sub-buckets 2^i ns wide. counts[720], underflow. */
+/* histogram.go (1.17): 45 super-buckets of 16 sub-buckets; super-bucket i > 0 starts at 2^(i+3) ns, its
+ * sub-buckets 2^(i-2) ns apart (1 ns for the first two). counts[720], underflow. */
+static void go117_time_bounds(double *b) {
+    b[0] = -INFINITY;
+    for (int i = 0; i < 45; i++) {
+        uint64_t min = i > 0 ? 1ull << (i - 1 + 4) : 0;
+        int shift = i > 1 ? i - 2 : 0;
+        for (int j = 0; j < 16; j++)
+            b[i * 16 + j + 1] = (double)(min + ((uint64_t)j << shift)) / 1e9;
+    }
+    b[45 * 16 + 1] = INFINITY;
+}
+
+/* histogram.go (1.18-1.19): the same buckets as 1.17's counts, bounded anew: the first 16 are 0..15 ns
+ * exactly, then super-bucket i+1 starts at 2^(i+4) ns with sub-buckets 2^i ns wide. */
 static void old_time_bounds(double *b) {
     b[0] = -INFINITY;
     for (int i = 0; i < 16; i++)
@@ -147,7 +160,10 @@ bool go_time_histogram_from(int minor, const uint64_t *raw, size_t words, struct
     memset(out, 0, sizeof(*out));
     if (minor >= 17 && minor <= 19 && words == 45 * 16 + 1) {
         out->n = 45 * 16 + 1;
-        old_time_bounds(out->bounds);
+        if (minor == 17)
+            go117_time_bounds(out->bounds);
+        else
+            old_time_bounds(out->bounds);
         out->counts[0] = raw[45 * 16]; /* underflow */
         for (int i = 0; i < 45 * 16; i++)
             out->counts[i + 1] = raw[i];

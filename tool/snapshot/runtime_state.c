@@ -59,11 +59,16 @@ bool runtime_state_global_in(const struct runtime_state *s, int pid, uint64_t bi
  */
 static bool looks_like_gc_controller(const struct state_layout *l, int pid, uint64_t base) {
     const struct state_offset *percent = &l->f[GCCONTROLLER_PERCENT], *minimum = &l->f[GCC_HEAP_MINIMUM];
+    uint8_t words[64];
     int32_t gogc = 0;
     uint64_t min = 0;
-    if (percent->offset < 0 || minimum->offset < 0 || percent->size != 4 || minimum->size != 8 ||
-        !proc_read(pid, base + (uint64_t)percent->offset, &gogc, 4) ||
-        !proc_read(pid, base + (uint64_t)minimum->offset, &min, 8) || gogc < -1 || gogc == 0)
+    /* both in one read: setGCPercent writes them together */
+    if (percent->offset != 0 || minimum->offset < 0 || percent->size != 4 || minimum->size != 8 ||
+        minimum->offset + 8 > (int)sizeof(words) || !proc_read(pid, base, words, (size_t)minimum->offset + 8))
+        return false;
+    memcpy(&gogc, words, 4);
+    memcpy(&min, words + minimum->offset, 8);
+    if (gogc < -1 || gogc == 0)
         return false;
     uint64_t g = (uint64_t)(int64_t)gogc;
     return min == (4ull << 20) * g / 100 || min == (512ull << 10) * g / 100;
@@ -109,6 +114,18 @@ static void check_gc_controller(struct runtime_state *s, const struct target *t)
         s->globals.from[BASE_GCCONTROLLER] = NULL;
     else if (moved)
         s->globals.from[BASE_GCCONTROLLER] = "code, told by its contents";
+    for (size_t i = 1; base && i < s->gc_candidates_n; i++) { /* the one told first: tried first next time */
+        if (s->gc_candidates[i] + t->load_bias == base) {
+            s->gc_candidates[i] = s->gc_candidates[0];
+            s->gc_candidates[0] = base - t->load_bias;
+        }
+    }
+    if (!base && !s->why_not[0])
+        snprintf(
+            s->why_not, sizeof(s->why_not),
+            "runtime.gcController not found: no symbol table, and none of the %zu addresses the code could "
+            "mean holds it (GOGC=0 cannot be told)",
+            s->gc_candidates_n);
 }
 
 void runtime_state_init(struct runtime_state *s, const struct target *t, const struct go_binary *symbols,
