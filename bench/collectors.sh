@@ -42,13 +42,7 @@ sleep 0.5
 url=http://127.0.0.1:$port/get/200
 
 # One wrk run: "requests/s p99(ms)".
-load() {
-  wrk -t2 -c32 -d"${secs}s" --latency "$url" >"$work/wrk.out" 2>&1
-  local rps p99
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
-  echo "$rps $p99"
-}
+load() { bench_wrk_load "$url" "$secs" "$work/wrk.out"; }
 
 # Runs gmon with its arguments, waits for its probes, appends the workload's output to a file, stops gmon.
 traced() { # output-file workload gmon-args...

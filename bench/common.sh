@@ -35,3 +35,13 @@ wait_for() { # file pattern
 
 # The median of the numbers on stdin, one per line (the upper middle one of an even count).
 bench_median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# One run of Debian's wrk (2 threads, 32 connections) on URL for SECS seconds, its output kept in FILE: prints
+# "requests/s p99(ms)".
+bench_wrk_load() { # url secs file
+  wrk -t2 -c32 -d"$2s" --latency "$1" >"$3" 2>&1
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$3")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$3")
+  echo "$rps $p99"
+}

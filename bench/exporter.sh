@@ -39,13 +39,7 @@ wait_for "$work/exporter.out" "serving"
 metrics=$(sed -n 's/^serving \(http:[^ ]*\).*/\1/p' "$work/exporter.out")
 
 # One wrk run: "requests/s p99(ms)".
-load() {
-  wrk -t2 -c32 -d"${secs}s" --latency "$url" >"$work/wrk.out" 2>&1
-  local rps p99
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
-  echo "$rps $p99"
-}
+load() { bench_wrk_load "$url" "$secs" "$work/wrk.out"; }
 
 # A load run while a loop scrapes gmon every PERIOD seconds.
 scraped() { # label period [url]
