@@ -226,13 +226,18 @@ TEST_F(Containers, EveryCommandWorksOnAContainer) {
     ASSERT_TRUE(http_ok(base + "/get/200")) << web.logs();
     std::string target = " --container " + web.name,
                 in_container = "(PID 1 in container " + web.id.substr(0, 12);
-    for (const char *cmd : {"gc", "gr", "gr seq", "gm", "sched", "lifecycle --metrics 0"}) {
+    for (const char *cmd : {"gc", "gr", "gr seq", "gm --probes", "sched", "lifecycle --metrics 0"}) {
         background g(gmon_command(std::string(cmd) + target + " --duration 3"));
         ASSERT_TRUE(attached(g)) << cmd;
         ASSERT_NO_FATAL_FAILURE(drive(base, 2));
         EXPECT_EQ(g.wait(20), 0) << cmd << ": " << g.err();
         EXPECT_NE(g.err().find(in_container), std::string::npos) << cmd << ": " << g.err();
     }
+    // gm on one process reads the runtime's counters: no probe, and it names the container too
+    background gm(gmon_command("gm" + target + " --duration 2"));
+    EXPECT_EQ(gm.wait(20), 0) << gm.err();
+    EXPECT_NE(gm.err().find("no probe"), std::string::npos) << gm.err();
+    EXPECT_NE(gm.err().find(in_container), std::string::npos) << gm.err();
     auto top = gmon("top" + target + " --count 1");
     EXPECT_EQ(top.status, 0) << top.err;
     EXPECT_NE(top.out.find("main.main.func2.1"), std::string::npos) << "the leaked goroutines: " << top.out;

@@ -534,10 +534,11 @@ static int run_counters(struct gm_monitor *m) {
         return GMON_EXIT_BAD_INPUT;
     }
     m->classes = r.classes;
+    char who[256];
     fprintf(stderr,
-            "gmon gm: reading the runtime's per-size-class counters of PID %d (%s): no probe, exact counts "
+            "gmon gm: reading the runtime's per-size-class counters of %s (%s): no probe, exact counts "
             "(--probes counts with uprobes, by the bytes asked for)\n",
-            m->opt.trace.pid, r.snap->t.bin.version_string);
+            target_process_text(&r.snap->t, who, sizeof(who)), r.snap->t.bin.version_string);
     trace_loop_install_signals();
     interval_start(&m->interval, m->opt.interval_s);
     int64_t deadline =
