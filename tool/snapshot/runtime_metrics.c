@@ -53,14 +53,10 @@ static uint64_t field_in(const uint8_t *buf, size_t n, int off, int size) {
     return v;
 }
 
-/* One field of a global, or of the object at obj when obj is not 0. */
+/* One field of a global, or of the object at obj when obj is not 0 (runtime_state's readers). */
 static bool read_field(const struct reader *r, uint64_t obj, enum state_field f, uint64_t *out) {
-    const struct state_offset *o = at(r, f);
-    *out = 0;
-    if (o->offset < 0 || o->size <= 0 || o->size > 8)
-        return false;
-    uint64_t addr = obj ? obj + (uint64_t)o->offset : global_addr(r, f);
-    return read_bytes(r, addr, out, (size_t)o->size);
+    return obj ? runtime_state_field_in(r->s, r->pid, obj, f, out, r->bytes)
+               : runtime_state_global_in(r->s, r->pid, r->bias, f, out, r->bytes);
 }
 
 /* Adds a signed delta as Go's int64 addition does: wrapping (in uint64, where C's would overflow). */
@@ -163,7 +159,6 @@ static bool read_span(const struct reader *r, const enum state_field *f, int n, 
     return true;
 }
 
-/* Single words each: no tearing to guard against. */
 static void read_sys(struct reader *r) {
     static const enum state_field F[] = {MSTATS_STACKS_SYS,   MSTATS_MSPAN_SYS,  MSTATS_MCACHE_SYS,
                                          MSTATS_BUCKHASH_SYS, MSTATS_GCMISC_SYS, MSTATS_OTHER_SYS};
@@ -351,8 +346,7 @@ static bool span_adjust(const struct reader *r, uint64_t span, int64_t *adjust, 
 bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct target *t,
                                    const uint64_t *mcaches, int n, int64_t *adjust_by_class, int nclasses,
                                    uint64_t *signature, uint64_t *bytes) {
-    static _Thread_local struct runtime_metrics unused;
-    struct reader r = {s, t->pid, t->load_bias, bytes, &unused, 0};
+    struct reader r = {s, t->pid, t->load_bias, bytes, NULL, 0}; /* reads only: nothing to record in m */
     const struct state_offset *alloc = &r.s->layout.f[MCACHE_ALLOC];
     enum { SPAN_CLASSES_MAX = 256 };
     uint64_t spans[SPAN_CLASSES_MAX];
@@ -395,17 +389,32 @@ bool runtime_metrics_heap_goal(const struct runtime_state *s, int pid, uint64_t 
     return scratch.have_goal;
 }
 
+/* Starts a read of m: false (m says why) when the release has no layout. */
+static bool begin_read(struct reader *r, struct runtime_metrics *m, const struct runtime_state *s,
+                       const struct target *t, const struct go_size_classes *classes, uint64_t *bytes) {
+    memset(m, 0, sizeof(*m));
+    m->classes = *classes;
+    *r = (struct reader){s,     t->pid, t->load_bias,
+                         bytes, m,      t->bin.version.major == 1 ? t->bin.version.minor : 0};
+    if (!s->layout.from[0])
+        why_not(m, s->why_not[0] ? s->why_not : "no layout for this release");
+    return s->layout.from[0] != 0;
+}
+
+void runtime_metrics_read_heap(struct runtime_metrics *m, const struct runtime_state *s,
+                               const struct target *t, const struct go_size_classes *classes,
+                               uint64_t *bytes) {
+    struct reader r;
+    if (begin_read(&r, m, s, t, classes, bytes))
+        read_heap_stats(&r);
+}
+
 void runtime_metrics_read(struct runtime_metrics *m, const struct runtime_state *s, const struct target *t,
                           const uint64_t *ps, int np, uint64_t allgs, const struct go_size_classes *classes,
                           uint64_t *bytes) {
-    int minor = t->bin.version.major == 1 ? t->bin.version.minor : 0;
-    memset(m, 0, sizeof(*m));
-    m->classes = *classes;
-    struct reader r = {s, t->pid, t->load_bias, bytes, m, minor};
-    if (!s->layout.from[0]) {
-        why_not(m, s->why_not[0] ? s->why_not : "no layout for this release");
+    struct reader r;
+    if (!begin_read(&r, m, s, t, classes, bytes))
         return;
-    }
     read_heap_stats(&r);
     read_sys(&r);
     read_gc(&r);

@@ -99,6 +99,11 @@ bool runtime_metrics_cached_adjust(const struct runtime_state *s, const struct t
 bool runtime_metrics_heap_goal(const struct runtime_state *s, int pid, uint64_t bias, int minor,
                                uint64_t *goal, uint64_t *bytes);
 
+/* Only the heap's counts (m->heap, have_heap): what gmon gm needs, without the rest's reads. */
+void runtime_metrics_read_heap(struct runtime_metrics *m, const struct runtime_state *s,
+                               const struct target *t, const struct go_size_classes *classes,
+                               uint64_t *bytes);
+
 /* MemStats' figures as client_golang 1.14 computes them from runtime/metrics (memStatsFromRM), from the same
  * counters runtime/metrics reads. */
 struct go_memstats {

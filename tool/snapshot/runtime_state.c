@@ -38,7 +38,12 @@ static bool global_fields(const struct reader *r, const enum state_field *f, uin
 
 bool runtime_state_field(const struct runtime_state *s, const struct target *t, uint64_t obj,
                          enum state_field f, uint64_t *out, uint64_t *bytes) {
-    struct reader r = {s, t->pid, t->load_bias, bytes};
+    return runtime_state_field_in(s, t->pid, obj, f, out, bytes);
+}
+
+bool runtime_state_field_in(const struct runtime_state *s, int pid, uint64_t obj, enum state_field f,
+                            uint64_t *out, uint64_t *bytes) {
+    struct reader r = {s, pid, 0, bytes};
     return field_at(&r, obj, f, out);
 }
 

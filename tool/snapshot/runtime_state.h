@@ -61,6 +61,9 @@ bool runtime_state_field(const struct runtime_state *s, const struct target *t, 
                          enum state_field f, uint64_t *out, uint64_t *bytes);
 bool runtime_state_global(const struct runtime_state *s, const struct target *t, enum state_field f,
                           uint64_t *out, uint64_t *bytes);
+/* runtime_state_field in process pid. */
+bool runtime_state_field_in(const struct runtime_state *s, int pid, uint64_t obj, enum state_field f,
+                            uint64_t *out, uint64_t *bytes);
 /* The run-time address of a global structure in process pid (at load bias bias); 0 when unknown. gcController
  * found from code is checked by its contents each time. */
 uint64_t runtime_state_base_in(const struct runtime_state *s, int pid, uint64_t bias, enum state_base base);

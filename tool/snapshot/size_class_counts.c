@@ -44,13 +44,11 @@ bool size_class_reader_read(struct size_class_reader *r, struct size_class_count
             snprintf(r->why_not, sizeof(r->why_not), "%s", err.msg);
             return false;
         }
-        int np = r->snap->gomaxprocs > 0 ? r->snap->gomaxprocs : 0;
         if (!cached_adjust(r, before, &sig_before, &bytes)) {
             out->retries++;
             continue;
         }
-        runtime_metrics_read(&m, &r->snap->state, &r->snap->t, r->snap->ps, np, r->snap->globals.allgs,
-                             &r->classes, &bytes);
+        runtime_metrics_read_heap(&m, &r->snap->state, &r->snap->t, &r->classes, &bytes);
         if (!m.have_heap) {
             snprintf(r->why_not, sizeof(r->why_not), "%s", m.why_not);
             return false;
