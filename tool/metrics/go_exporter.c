@@ -12,13 +12,15 @@ void exporter_target_compute(struct exporter_target *t) {
         go_memstats_compute(&t->m.heap, &t->m.sys, &t->m.classes, &t->memstats);
 }
 
-/* One family's samples for one target; false when the target lacks the figure (nothing written). */
-typedef bool (*family_writer)(const struct exporter_target *t, double *value);
+/* Whether the target has the family's figure, and for gauges and counters its value. */
+typedef bool (*family_reader)(const struct exporter_target *t, double *value);
 
 struct family {
     struct exporter_family_info info;
-    family_writer value; /* gauges and counters */
-    void (*write)(FILE *out, const char *name, const struct exporter_target *t, const char *pid); /* others */
+    family_reader read;
+    /* the samples of the families that are not one value (summary, histogram, info); NULL: one sample of
+     * read's value. Called only when read says the target has the figure. */
+    void (*write)(FILE *out, const char *name, const struct exporter_target *t, const char *pid);
 };
 
 /* The bytes of small objects need the size classes (runtime/metrics.go heapStatsAggregate: class_to_size). */
@@ -117,14 +119,17 @@ static void begin(struct prom_sample *s, FILE *out, const char *name, const char
         prom_label(s, "pid", pid);
 }
 
+static bool has_gc(const struct exporter_target *t, double *unused) {
+    (void)unused;
+    return t->have_runtime && t->m.have_gc;
+}
+
 /* go_gc_duration_seconds as client_golang writes its const summary: the quantiles, _sum, _count. */
 static void write_gc_summary(FILE *out, const char *name, const struct exporter_target *t, const char *pid) {
     static const char *const QUANTILES[] = {"0", "0.25", "0.5", "0.75", "1"};
     uint64_t q[5];
     char series[96];
     struct prom_sample s;
-    if (!t->have_runtime || !t->m.have_gc)
-        return;
     go_gc_pause_quantiles(&t->m.gc, q);
     for (int i = 0; i < 5; i++) {
         begin(&s, out, name, pid);
@@ -213,16 +218,23 @@ static void write_runtime_histogram(FILE *out, const char *name, const struct go
     prom_sample_end_go(&s, (double)total);
 }
 
+static bool has_sched_latency(const struct exporter_target *t, double *unused) {
+    (void)unused;
+    return t->have_runtime && t->m.have_sched_latency;
+}
+
 static void write_sched_latencies(FILE *out, const char *name, const struct exporter_target *t,
                                   const char *pid) {
-    if (t->have_runtime && t->m.have_sched_latency)
-        write_runtime_histogram(out, name, &t->m.sched_latency, pid);
+    write_runtime_histogram(out, name, &t->m.sched_latency, pid);
+}
+
+static bool has_info(const struct exporter_target *t, double *unused) {
+    (void)unused;
+    return t->go_version[0] != 0;
 }
 
 static void write_info(FILE *out, const char *name, const struct exporter_target *t, const char *pid) {
     struct prom_sample s;
-    if (!t->go_version[0])
-        return;
     begin(&s, out, name, pid);
     prom_label(&s, "version", t->go_version);
     prom_sample_end_go(&s, 1);
@@ -233,7 +245,7 @@ static void write_info(FILE *out, const char *name, const struct exporter_target
  * description.go) for the names it derives from them. */
 static const struct family FAMILIES[] = {
     {{"go_gc_duration_seconds", "summary", "A summary of the pause duration of garbage collection cycles."},
-     NULL,
+     has_gc,
      write_gc_summary},
     {{"go_gc_gogc_percent", "gauge",
       "Heap size target percentage configured by the user, otherwise 100. This value is set by the GOGC "
@@ -247,7 +259,7 @@ static const struct family FAMILIES[] = {
      NULL},
     {{"go_gc_heap_goal_bytes", "gauge", "Heap size target for the end of the GC cycle."}, next_gc, NULL},
     {{"go_goroutines", "gauge", "Number of goroutines that currently exist."}, goroutines, NULL},
-    {{"go_info", "gauge", "Information about the Go environment."}, NULL, write_info},
+    {{"go_info", "gauge", "Information about the Go environment."}, has_info, write_info},
     {{"go_memstats_alloc_bytes", "gauge", "Number of bytes allocated and still in use."},
      memstat_alloc,
      NULL},
@@ -323,7 +335,7 @@ static const struct family FAMILIES[] = {
     {{"go_sched_latencies_seconds", "histogram",
       "Distribution of the time goroutines have spent in the scheduler in a runnable state before actually "
       "running. Bucket counts increase monotonically."},
-     NULL,
+     has_sched_latency,
      write_sched_latencies},
     {{"go_threads", "gauge", "Number of OS threads created."}, threads, NULL},
     {{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."},
@@ -372,12 +384,7 @@ int go_exporter_families(const struct exporter_family_info **out) {
 static bool any_has(const struct family *f, const struct exporter_target *targets, int n) {
     for (int i = 0; i < n; i++) {
         double v;
-        const struct exporter_target *t = &targets[i];
-        bool has = f->value                       ? f->value(t, &v)
-                   : f->write == write_info       ? t->go_version[0] != 0
-                   : f->write == write_gc_summary ? t->have_runtime && t->m.have_gc
-                                                  : t->have_runtime && t->m.have_sched_latency;
-        if (has)
+        if (f->read(&targets[i], &v))
             return true;
     }
     return false;
@@ -394,9 +401,11 @@ void go_exporter_render(FILE *out, const struct exporter_target *targets, int n,
             snprintf(pid, sizeof(pid), "%d", targets[i].pid);
             double v;
             struct prom_sample s;
+            if (!fam->read(&targets[i], &v))
+                continue;
             if (fam->write) {
                 fam->write(out, fam->info.name, &targets[i], pid_label ? pid : NULL);
-            } else if (fam->value(&targets[i], &v)) {
+            } else {
                 begin(&s, out, fam->info.name, pid_label ? pid : NULL);
                 prom_sample_end_go(&s, v);
             }
