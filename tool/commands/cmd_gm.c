@@ -378,6 +378,20 @@ static void print_sites(struct gm_monitor *m) {
     free(rows);
 }
 
+/* One report: the classes of the interval (or since gmon started, final), then the stacks with --by site. */
+static void print_report(struct gm_monitor *m, const struct malloc_class_stat *shown, bool final) {
+    struct report_span span = interval_report(&m->interval, final);
+    if (m->opt.table)
+        table_classes(m, &span, shown);
+    else
+        log_classes(m, &span, shown);
+    if (m->opt.by_site)
+        print_sites(m);
+    if (m->opt.table)
+        printf("\n");
+    fflush(stdout);
+}
+
 static void print_all(struct gm_monitor *m, bool final) {
     struct malloc_class_stat now[MALLOC_CLASSES], shown[MALLOC_CLASSES];
     read_classes(m, now);
@@ -389,16 +403,7 @@ static void print_all(struct gm_monitor *m, bool final) {
         }
         m->reported[c] = now[c];
     }
-    struct report_span span = interval_report(&m->interval, final);
-    if (m->opt.table)
-        table_classes(m, &span, shown);
-    else
-        log_classes(m, &span, shown);
-    if (m->opt.by_site)
-        print_sites(m);
-    if (m->opt.table)
-        printf("\n");
-    fflush(stdout);
+    print_report(m, shown, final);
 }
 
 static bool tick(void *ctx) {
@@ -509,14 +514,7 @@ static void print_counts(struct gm_monitor *m, const struct size_class_counts *f
                          const struct size_class_counts *to, bool final) {
     struct malloc_class_stat shown[MALLOC_CLASSES];
     counts_between(from, to, m->classes.n, shown);
-    struct report_span span = interval_report(&m->interval, final);
-    if (m->opt.table)
-        table_classes(m, &span, shown);
-    else
-        log_classes(m, &span, shown);
-    if (m->opt.table)
-        printf("\n");
-    fflush(stdout);
+    print_report(m, shown, final); /* never --by site: that needs the probes */
 }
 
 /* Without probes: the runtime's counters, read every 250 ms (the last read is what the final report shows
