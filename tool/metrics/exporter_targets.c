@@ -1,17 +1,21 @@
 #include "exporter_targets.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "prom_text.h"
 
+/* When process pid started (-1: unknown): a PID another process has since taken tells itself by this. */
+static double start_time_of(int pid) {
+    struct process_stats ps;
+    return process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : -1;
+}
+
 static int open_source(struct exporter_source *src, int pid, const char *bin, struct gmon_error *err) {
     memset(src, 0, sizeof(*src));
     src->pid = pid;
-    struct process_stats ps;
-    src->start_time = process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : 0;
+    src->start_time = start_time_of(pid);
     if (!(src->snap = calloc(1, sizeof(*src->snap))))
         return gmon_fail(err, "out of memory");
     if (snapshot_open(src->snap, pid, bin, err) != 0) {
@@ -70,11 +74,6 @@ static bool read_source(const char *who, struct exporter_source *src, struct exp
     return true;
 }
 
-static double start_time_of(int pid) {
-    struct process_stats ps;
-    return process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : -1;
-}
-
 /* A process gmon could not open: refused once (its PID and start time, so a new process with its PID is
  * tried). */
 static bool refused(struct exporter_targets *e, int pid, double start) {
@@ -88,6 +87,29 @@ static void refuse(struct exporter_targets *e, int pid, double start) {
     int at = e->nrefused < EXPORTER_MAX_TARGETS ? e->nrefused++ : EXPORTER_MAX_TARGETS - 1;
     e->refused[at].pid = pid;
     e->refused[at].start_time = start;
+}
+
+/* A process running the binary: exported from now on, unless known or refused already. */
+static void consider(void *ctx, int pid) {
+    struct exporter_targets *e = ctx;
+    for (int i = 0; i < e->n; i++)
+        if (e->sources[i].pid == pid)
+            return;
+    double start = start_time_of(pid);
+    if (refused(e, pid, start))
+        return;
+    struct gmon_error err;
+    if (e->n == EXPORTER_MAX_TARGETS) {
+        fprintf(stderr, "%s: more than %d processes run %s: PID %d left out\n", e->who, EXPORTER_MAX_TARGETS,
+                e->path, pid);
+        refuse(e, pid, start);
+    } else if (open_source(&e->sources[e->n], pid, e->bin, &err) != 0) {
+        fprintf(stderr, "%s: PID %d: %s\n", e->who, pid, err.msg);
+        refuse(e, pid, start);
+    } else {
+        fprintf(stderr, "%s: PID %d runs %s: exporting it\n", e->who, pid, e->path);
+        e->n++;
+    }
 }
 
 /* --path: drops the processes that exited (or whose PID another process now has) and opens the ones that
@@ -104,34 +126,7 @@ static void follow_path(struct exporter_targets *e) {
         close_source(&e->sources[i]);
         e->sources[i] = e->sources[--e->n];
     }
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 0 || !target_process_runs_binary(&e->binary, (int)pid))
-            continue;
-        bool known = false;
-        for (int i = 0; i < e->n && !known; i++)
-            known = e->sources[i].pid == pid;
-        double start = start_time_of((int)pid);
-        if (known || refused(e, (int)pid, start))
-            continue;
-        struct gmon_error err;
-        if (e->n == EXPORTER_MAX_TARGETS) {
-            fprintf(stderr, "%s: more than %d processes run %s: PID %ld left out\n", e->who,
-                    EXPORTER_MAX_TARGETS, e->path, pid);
-            refuse(e, (int)pid, start);
-        } else if (open_source(&e->sources[e->n], (int)pid, e->bin, &err) != 0) {
-            fprintf(stderr, "%s: PID %ld: %s\n", e->who, pid, err.msg);
-            refuse(e, (int)pid, start);
-        } else {
-            fprintf(stderr, "%s: PID %ld runs %s: exporting it\n", e->who, pid, e->path);
-            e->n++;
-        }
-    }
-    if (d)
-        closedir(d);
+    target_for_each_process(&e->binary, consider, e);
 }
 
 static double seconds_since(const struct timespec *t0) {

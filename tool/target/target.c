@@ -1,6 +1,9 @@
 #include "target.h"
 
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -55,6 +58,20 @@ bool target_runs_its_binary(const struct target *t, int pid) {
 
 bool target_process_runs_binary(const struct target *t, int pid) {
     return runs_binary(t, pid) == 1;
+}
+
+void target_for_each_process(const struct target *t, void (*on_process)(void *ctx, int pid), void *ctx) {
+    DIR *proc = opendir("/proc");
+    struct dirent *e;
+    while (proc && (e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid > INT32_MAX || !target_process_runs_binary(t, (int)pid))
+            continue;
+        on_process(ctx, (int)pid);
+    }
+    if (proc)
+        closedir(proc);
 }
 
 int target_open(struct target *t, const char *path, int pid, const char *go_version, struct gmon_error *err) {

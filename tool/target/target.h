@@ -37,6 +37,9 @@ void target_close(struct target *t);
 bool target_runs_its_binary(const struct target *t, int pid);
 /* True only when process pid is known to run the target's binary (for finding the processes of --path). */
 bool target_process_runs_binary(const struct target *t, int pid);
+/* Calls on_process for every process in /proc known to run the target's binary now (the processes of a
+ * --path target). */
+void target_for_each_process(const struct target *t, void (*on_process)(void *ctx, int pid), void *ctx);
 /* How gmon names the process to people: "PID 4242", and when it runs in a container or another PID namespace
  * also its own view, "PID 4242 (PID 1 in container 96ee84ab2e05)", the ID cut to 12 characters as `docker ps`
  * shows it. "" without --pid. */

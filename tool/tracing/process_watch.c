@@ -1,6 +1,5 @@
 #include "process_watch.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,20 +93,22 @@ bool process_watch_knows(const struct process_watch *w, uint32_t tgid) {
     return false;
 }
 
+struct found_process {
+    struct process_watch *w;
+    void (*on_found)(void *ctx, uint32_t tgid);
+    void *ctx;
+};
+
+static void learn(void *ctx, int pid) {
+    struct found_process *f = ctx;
+    if (!process_watch_knows(f->w, (uint32_t)pid) && find_or_add(f->w, (uint32_t)pid))
+        f->on_found(f->ctx, (uint32_t)pid);
+}
+
 void process_watch_find_running(struct process_watch *w, void (*on_found)(void *ctx, uint32_t tgid),
                                 void *ctx) {
-    DIR *proc = opendir("/proc");
-    struct dirent *e;
-    while (proc && (e = readdir(proc))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid > INT32_MAX || process_watch_knows(w, (uint32_t)pid) ||
-            !target_process_runs_binary(w->target, (int)pid) || !find_or_add(w, (uint32_t)pid))
-            continue;
-        on_found(ctx, (uint32_t)pid);
-    }
-    if (proc)
-        closedir(proc);
+    struct found_process f = {w, on_found, ctx};
+    target_for_each_process(w->target, learn, &f);
 }
 
 bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc) {
