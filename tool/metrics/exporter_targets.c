@@ -16,27 +16,12 @@ static int open_source(struct exporter_source *src, int pid, const char *bin, st
     memset(src, 0, sizeof(*src));
     src->pid = pid;
     src->start_time = start_time_of(pid);
-    if (!(src->snap = calloc(1, sizeof(*src->snap))))
-        return gmon_fail(err, "out of memory");
-    if (snapshot_open(src->snap, pid, bin, err) != 0) {
-        snapshot_close(src->snap);
-        free(src->snap);
-        src->snap = NULL;
-        return -1;
-    }
-    src->snap->no_goroutines = true;
-    bool disagree;
-    if (go_size_classes_choose(&src->snap->symbols->elf, &src->snap->t.bin.version, &src->classes,
-                               &disagree) != 0)
-        src->classes.n = 0;
-    return 0;
+    src->snap = snapshot_open_runtime(pid, bin, &src->classes, err);
+    return src->snap ? 0 : -1;
 }
 
 static void close_source(struct exporter_source *src) {
-    if (src->snap) {
-        snapshot_close(src->snap);
-        free(src->snap);
-    }
+    snapshot_free(src->snap);
     memset(src, 0, sizeof(*src));
 }
 

@@ -353,6 +353,30 @@ bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct g
     return true;
 }
 
+struct goroutine_snapshot *snapshot_open_runtime(int pid, const char *bin, struct go_size_classes *classes,
+                                                 struct gmon_error *err) {
+    struct goroutine_snapshot *s = calloc(1, sizeof(*s));
+    if (!s) {
+        gmon_fail(err, "out of memory");
+        return NULL;
+    }
+    if (snapshot_open(s, pid, bin, err) != 0) {
+        snapshot_free(s);
+        return NULL;
+    }
+    s->no_goroutines = true;
+    bool disagree;
+    if (go_size_classes_choose(&s->symbols->elf, &s->t.bin.version, classes, &disagree) != 0)
+        classes->n = 0;
+    return s;
+}
+
+void snapshot_free(struct goroutine_snapshot *s) {
+    if (s)
+        snapshot_close(s);
+    free(s);
+}
+
 void snapshot_close(struct goroutine_snapshot *s) {
     free(s->gs);
     go_string_table_free(&s->reasons);

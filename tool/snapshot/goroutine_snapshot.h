@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "go_runtime_globals.h"
+#include "go_size_classes.h"
 #include "go_string_table.h"
 #include "layout_select.h"
 #include "pc_cache.h"
@@ -96,6 +97,13 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
  * resumed before this returns). */
 int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *err);
 void snapshot_close(struct goroutine_snapshot *s);
+/* A snapshot of the runtime's figures alone (no goroutines), allocated, for readers that take one at each
+ * scrape (gmon exporter, gmon gm): NULL with err when process pid cannot be read. classes gets the target's
+ * size classes (n 0: neither the binary nor gmon's table has them). */
+struct goroutine_snapshot *snapshot_open_runtime(int pid, const char *bin, struct go_size_classes *classes,
+                                                 struct gmon_error *err);
+/* snapshot_close, then free (NULL is nothing). */
+void snapshot_free(struct goroutine_snapshot *s);
 /* Reads goroutine g again from its g (g->addr): its row (status, wait reason, ...) into *g and what walking
  * its stack needs into *st. False when it cannot be read, or has exited (its g is dead or holds another). */
 bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct goroutine_stack_state *st);

@@ -8,13 +8,9 @@ enum { READ_ATTEMPTS = 5 };
 
 int size_class_reader_open(struct size_class_reader *r, int pid, const char *bin, struct gmon_error *err) {
     memset(r, 0, sizeof(*r));
-    if (!(r->snap = calloc(1, sizeof(*r->snap))))
-        return gmon_fail(err, "out of memory");
-    if (snapshot_open(r->snap, pid, bin, err) != 0)
+    if (!(r->snap = snapshot_open_runtime(pid, bin, &r->classes, err)))
         return -1;
-    r->snap->no_goroutines = true;
-    bool disagree;
-    if (go_size_classes_choose(&r->snap->symbols->elf, &r->snap->t.bin.version, &r->classes, &disagree) != 0)
+    if (!r->classes.n)
         return gmon_fail(err, "no size class table for %s, and none found in the binary",
                          r->snap->t.bin.version_string);
     return 0;
@@ -73,9 +69,6 @@ bool size_class_reader_read(struct size_class_reader *r, struct size_class_count
 }
 
 void size_class_reader_close(struct size_class_reader *r) {
-    if (r->snap) {
-        snapshot_close(r->snap);
-        free(r->snap);
-    }
+    snapshot_free(r->snap);
     r->snap = NULL;
 }
