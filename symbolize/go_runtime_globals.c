@@ -124,30 +124,42 @@ static int fields_at(const struct state_layout *l, enum state_base base, uint64_
     return hits;
 }
 
+/* The bases of structure base that the refs explain, most fields first: each B = ref - offset of one of its
+ * fields that explains at least two fields, the anchor among them (out[0..max), their field counts in
+ * hits; a full list keeps the best). Returns how many. */
+static size_t ranked_bases(const struct state_layout *l, enum state_base base, int anchor,
+                           const uint64_t *refs, size_t n, uint64_t *out, int *hits, size_t max) {
+    size_t found = 0;
+    for (size_t r = 0; r < n; r++) {
+        for (int f = 0; f < STATE_FIELDS; f++) {
+            if (!state_has(l, f) || l->f[f].base != base || refs[r] < (uint64_t)l->f[f].offset)
+                continue;
+            uint64_t c = refs[r] - (uint64_t)l->f[f].offset;
+            if (anchor >= 0 && state_has(l, anchor) && !contains(refs, n, c + (uint64_t)l->f[anchor].offset))
+                continue;
+            int h = fields_at(l, base, c, refs, n);
+            if (h < 2 || contains(out, found, c) || (found == max && (!max || h <= hits[max - 1])))
+                continue;
+            size_t at = found < max ? found++ : max - 1; /* insertion, most hits first */
+            for (; at > 0 && hits[at - 1] < h; at--) {
+                out[at] = out[at - 1];
+                hits[at] = hits[at - 1];
+            }
+            out[at] = c;
+            hits[at] = h;
+        }
+    }
+    return found;
+}
+
 /* The base that explains the most fields (at least two, the anchor among them; 0 when none or when two
  * bases tie). */
 static uint64_t base_from_fields(const struct state_layout *l, enum state_base base, int anchor,
                                  const uint64_t *refs, size_t n) {
-    uint64_t best = 0;
-    int best_hits = 1, ties = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (int f = 0; f < STATE_FIELDS; f++) {
-            if (!state_has(l, f) || l->f[f].base != base || refs[i] < (uint64_t)l->f[f].offset)
-                continue;
-            uint64_t b = refs[i] - (uint64_t)l->f[f].offset;
-            if (anchor >= 0 && state_has(l, anchor) && !contains(refs, n, b + (uint64_t)l->f[anchor].offset))
-                continue;
-            int hits = fields_at(l, base, b, refs, n);
-            if (hits > best_hits) {
-                best = b;
-                best_hits = hits;
-                ties = 0;
-            } else if (hits == best_hits && b != best) {
-                ties++;
-            }
-        }
-    }
-    return ties ? 0 : best;
+    uint64_t best[2];
+    int hits[2];
+    size_t found = ranked_bases(l, base, anchor, refs, n, best, hits, 2);
+    return found == 0 || (found == 2 && hits[0] == hits[1]) ? 0 : best[0];
 }
 
 /* Every base that explains the anchor and one more field of base among what its functions (both lists)
@@ -160,36 +172,12 @@ size_t go_state_global_candidates(const struct go_binary *b, const struct state_
     int *hits = calloc(max ? max : 1, sizeof(*hits));
     while (i < sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0]) && STATE_GLOBALS[i].base != base)
         i++;
-    if (!refs || !hits || i == sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0])) {
-        free(refs);
-        free(hits);
-        return 0;
-    }
-    for (int f = 0; f < 8 && STATE_GLOBALS[i].functions[f]; f++)
-        n = data_refs(b, STATE_GLOBALS[i].functions[f], refs, n, MAX_STATE_REFS);
-    for (int f = 0; f < 4 && STATE_GLOBALS[i].fallback[f]; f++)
-        n = data_refs(b, STATE_GLOBALS[i].fallback[f], refs, n, MAX_STATE_REFS);
-    int anchor = STATE_GLOBALS[i].anchor;
-    for (size_t r = 0; r < n; r++) {
-        for (int f = 0; f < STATE_FIELDS; f++) {
-            if (!state_has(l, f) || l->f[f].base != base || refs[r] < (uint64_t)l->f[f].offset)
-                continue;
-            uint64_t c = refs[r] - (uint64_t)l->f[f].offset;
-            int h = fields_at(l, base, c, refs, n);
-            if (h < 2 ||
-                (anchor >= 0 && state_has(l, anchor) &&
-                 !contains(refs, n, c + (uint64_t)l->f[anchor].offset)) ||
-                contains(out, found, c) || (found == max && (!max || h <= hits[max - 1])))
-                continue;
-            size_t at =
-                found < max ? found++ : max - 1; /* insertion, most hits first; a full list drops its last */
-            for (; at > 0 && hits[at - 1] < h; at--) {
-                out[at] = out[at - 1];
-                hits[at] = hits[at - 1];
-            }
-            out[at] = c;
-            hits[at] = h;
-        }
+    if (refs && hits && i < sizeof(STATE_GLOBALS) / sizeof(STATE_GLOBALS[0])) {
+        for (int f = 0; f < 8 && STATE_GLOBALS[i].functions[f]; f++)
+            n = data_refs(b, STATE_GLOBALS[i].functions[f], refs, n, MAX_STATE_REFS);
+        for (int f = 0; f < 4 && STATE_GLOBALS[i].fallback[f]; f++)
+            n = data_refs(b, STATE_GLOBALS[i].fallback[f], refs, n, MAX_STATE_REFS);
+        found = ranked_bases(l, base, STATE_GLOBALS[i].anchor, refs, n, out, hits, max);
     }
     free(refs);
     free(hits);
