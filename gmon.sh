@@ -261,7 +261,7 @@ demo_trace() {
     demo_pid=$!
     local waited
     for waited in $(seq 1 300); do
-        grep -q 'probes attached' "$demo_dir/$name.err" && return 0
+        grep -qE 'probes attached|no probe' "$demo_dir/$name.err" && return 0
         kill -0 $demo_pid 2>/dev/null || break
         sleep 0.1
     done
@@ -349,8 +349,13 @@ demo_show() {
     grep -E 'allocations,|^top |^  [0-9.]+[KMG]?i?B ' "$demo_dir/gm.out" | head -6
     grep -E '^allocator probe hits' "$demo_dir/gm.err" || true
 
-    demo_title "gmon sched --pid $service   (scheduling latency and time blocked by wait reason, 2 s of load)"
-    demo_trace sched sched --pid "$service" --interval 0
+    demo_title "gmon sched --pid $service   (the runtime's own scheduling-latency histogram, read: 2 s of load)"
+    demo_trace sched-runtime sched --pid "$service" --interval 0
+    demo_load
+    demo_stop
+    sed -n '/^scheduling latency/,$p' "$demo_dir/sched-runtime.out" | head -12
+    demo_title "gmon sched --blocked --pid $service   (probes: time blocked by wait reason, 2 s of load)"
+    demo_trace sched sched --blocked --pid "$service" --interval 0
     demo_load
     demo_stop
     sed -n '/^scheduling latency/p; /^blocked goroutines/,$p' "$demo_dir/sched.out" | head -8

@@ -6,12 +6,15 @@
 #   baseline   no tracing
 #   gc         gmon gc            (what --collect gc adds: probes on gcStart and the stop-the-world functions)
 #   lifecycle  gmon --level WARN  (the goroutine monitor: newproc1 and goexit1)
-#   sched      gmon sched         (casgstatus: every goroutine status change)
+#   sched      gmon sched         (one process: the runtime's latency histogram, read every 250 ms; no probe)
+#   blocked    gmon sched --blocked  (casgstatus: every goroutine status change)
 #   malloc     gmon gm --probes   (every allocation)
 #   counters   gmon gm            (one process: the runtime's per-class counters, read every 250 ms; no probe)
+#   monitor    gmon --level WARN, its /metrics scraped every second
+#   collect    the same with --collect gc,sched,malloc: what the three collectors add is collect - monitor
 # Prints the median requests per second and p99 latency of each, and the throughput lost against baseline.
 # Storm: the lifecycle fixture creates STORM goroutines one after another (bench/lifecycle_storm.sh's workload)
-# untraced and under gmon gc and gmon sched; prints ns per goroutine and the slowdown.
+# untraced and under gmon gc and gmon sched --blocked; prints ns per goroutine and the slowdown.
 # Usage: bench/collectors.sh [SECS] [ROUNDS] [STORM] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, wrk)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +57,15 @@ traced() { # output-file workload gmon-args...
   $workload >>"$out"
   kill -INT $pid; wait $pid || true
 }
+# A scrape of the monitor's /metrics every second, as Prometheus would, while the load runs.
+scraped_load() {
+  (while :; do curl -s -o /dev/null "http://127.0.0.1:$metrics_port/metrics" || true; sleep 1; done) &
+  local scraper=$!
+  load
+  kill $scraper; wait $scraper 2>/dev/null || true
+}
+metrics_port=$((40000 + RANDOM % 10000))
+run_monitor() { local label=$1; shift; traced "$work/$label.stats" scraped_load --level WARN --metrics "$metrics_port" "$@" --pid "$server"; }
 run_traced() { local label=$1; shift; traced "$work/$label.stats" load "$@" --pid "$server"; }
 
 for r in $(seq 1 "$rounds"); do
@@ -62,19 +74,26 @@ for r in $(seq 1 "$rounds"); do
   run_traced gc gc
   run_traced lifecycle lifecycle --level WARN --metrics 0
   run_traced sched sched --interval 0
+  run_traced blocked sched --blocked --interval 0
   run_traced malloc gm --probes --interval 0
   run_traced counters gm --interval 0
+  run_monitor monitor
+  run_monitor collect --collect gc,sched,malloc
 done
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 base=$(cut -d' ' -f1 "$work/baseline.stats" | median)
 printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
-for label in baseline gc lifecycle sched malloc counters; do
+for label in baseline gc lifecycle sched blocked malloc counters monitor collect; do
   rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
   p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
   awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base" \
     'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, 100 * (1 - r / b) }'
 done
+monitor=$(cut -d' ' -f1 "$work/monitor.stats" | median)
+collect=$(cut -d' ' -f1 "$work/collect.stats" | median)
+awk -v m="$monitor" -v c="$collect" \
+  'BEGIN { printf "--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n", 100 * (1 - c / m) }'
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
 
 storm() { "$storm_bin" storm "$storm_n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
@@ -83,11 +102,11 @@ for r in $(seq 1 "$rounds"); do
   echo "storm round $r/$rounds" >&2
   storm >>"$work/storm-baseline.ns"
   storm_traced gc gc
-  storm_traced sched sched --interval 0
+  storm_traced blocked sched --blocked --interval 0
 done
 sbase=$(median <"$work/storm-baseline.ns")
 printf '\n%-10s %14s %10s\n' storm ns/goroutine slowdown
-for label in baseline gc sched; do
+for label in baseline gc blocked; do
   v=$(median <"$work/storm-$label.ns")
   awk -v l="$label" -v v="$v" -v b="$sbase" 'BEGIN { printf "%-10s %14.0f %10.2f\n", l, v, v / b }'
 done

@@ -140,7 +140,7 @@ TEST(Accounting, GrSeqHistogramsHoldEveryTrackedExit) {
 TEST(Accounting, SchedTotalsAndHistogramsHoldEveryRecordedDuration) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "acct-sched");
     busy_fixture storm(bin, "storm 1000000000");
-    auto r = trace_for("sched --pid " + storm.pid() + " --format json --interval 0", 2.0);
+    auto r = trace_for("sched --blocked --pid " + storm.pid() + " --format json --interval 0", 2.0);
     auto recorded = captured(r.err, R"(durations recorded: (\d+);)");
     ASSERT_EQ(recorded.size(), 1u);
     long long in_records = sum_of_final_records(r.out, "count");

@@ -1,6 +1,7 @@
-// The lifecycle monitor's --collect gc,sched,malloc: the runtime collectors' series in /metrics, checked
-// against what the Go 1.19 fixture does, and linted by promtool.
+// The lifecycle monitor's --collect gc,sched,malloc,blocked,runtime: the runtime collectors' series in
+// /metrics, checked against what the Go 1.19 fixture does, and linted by promtool.
 #include <csignal>
+#include <regex>
 
 #include "lifecycle_support.h"
 
@@ -12,7 +13,7 @@ TEST(Collectors, GcSchedAndMallocSeriesMatchTheWorkload) {
     std::string bin = private_copy(fixture("lifecycle-pie"), "collect");
     int port = free_port();
     background g(gmon_command("--path " + bin +
-                              " --level WARN --collect goroutines,gc,sched,malloc --metrics " +
+                              " --level WARN --collect goroutines,gc,blocked,malloc --metrics " +
                               std::to_string(port)));
     if (!attached(g))
         return;
@@ -52,7 +53,7 @@ TEST(Collectors, GcSchedAndMallocSeriesMatchTheWorkload) {
 TEST(Collectors, UnknownCollectorIsRefused) {
     auto r = run(gmon_command("--path /bin/true --collect gc,heap"));
     EXPECT_EQ(r.status, 2) << r.err;
-    EXPECT_NE(r.err.find("--collect takes goroutines, gc, sched, malloc and runtime, not \"heap\""),
+    EXPECT_NE(r.err.find("--collect takes goroutines, gc, sched, malloc, blocked and runtime, not \"heap\""),
               std::string::npos)
         << r.err;
 }
@@ -75,6 +76,43 @@ TEST(Collectors, MallocOfOneProcessFromTheRuntimesCounters) {
     EXPECT_EQ(sample_value(metrics, "gmon_allocations_total{size_class=\"large\"}"), 2000);
     EXPECT_NE(metrics.find("the count times the class's size"), std::string::npos) << metrics;
     std::string path = scratch_dir() + "/collect-malloc-counters.txt";
+    write_file(path, metrics);
+    auto lint = run("promtool check metrics < " + path);
+    EXPECT_EQ(lint.status, 0) << lint.out << lint.err << metrics;
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(10), 0) << g.err();
+    kill(pid, SIGKILL);
+}
+
+// --collect sched: the runtime's own latency histogram, read at each scrape (no probe), as client_golang
+// names it; what the program's own runtime/metrics counted between two scrapes ("timed A B"), and at most a
+// few more.
+TEST(Collectors, SchedReadsTheRuntimesHistogram) {
+    background f("sh -c 'sleep 60 | " + fixture("lifecycle-stripped") + " sched-on-signal 1000 8'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    pid_t pid = (pid_t)std::stol(f.out().substr(6));
+    int port = free_port();
+    background g(gmon_command("--pid " + std::to_string(pid) + " --level WARN --collect sched --metrics " +
+                              std::to_string(port)));
+    if (!attached(g))
+        return;
+    double before = sample_value(scrape(port), "go_sched_latencies_seconds_count");
+    kill(pid, SIGUSR1);
+    ASSERT_TRUE(f.wait_for("timed", 20000)) << f.out();
+    std::string metrics = scrape(port);
+    std::smatch m;
+    std::string fo = f.out();
+    ASSERT_TRUE(std::regex_search(fo, m, std::regex(R"(timed (\d+) (\d+))"))) << fo;
+    double timed = std::stod(m[2]) - std::stod(m[1]);
+    double got = sample_value(metrics, "go_sched_latencies_seconds_count") - before;
+    EXPECT_GE(got, timed) << metrics;
+    EXPECT_LE(got, timed + 10) << metrics;
+    EXPECT_NE(
+        metrics.find("# HELP go_sched_latencies_seconds Distribution of the time goroutines have spent"),
+        std::string::npos)
+        << metrics;
+    EXPECT_EQ(metrics.find("gmon_goroutine_blocks_total"), std::string::npos) << "blocked is not asked for";
+    std::string path = scratch_dir() + "/collect-sched.txt";
     write_file(path, metrics);
     auto lint = run("promtool check metrics < " + path);
     EXPECT_EQ(lint.status, 0) << lint.out << lint.err << metrics;

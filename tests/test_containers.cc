@@ -226,7 +226,8 @@ TEST_F(Containers, EveryCommandWorksOnAContainer) {
     ASSERT_TRUE(http_ok(base + "/get/200")) << web.logs();
     std::string target = " --container " + web.name,
                 in_container = "(PID 1 in container " + web.id.substr(0, 12);
-    for (const char *cmd : {"gc", "gr", "gr seq", "gm --probes", "sched", "lifecycle --metrics 0"}) {
+    for (const char *cmd :
+         {"gc", "gr", "gr seq", "gm --probes", "sched --blocked", "lifecycle --metrics 0"}) {
         background g(gmon_command(std::string(cmd) + target + " --duration 3"));
         ASSERT_TRUE(attached(g)) << cmd;
         ASSERT_NO_FATAL_FAILURE(drive(base, 2));
@@ -238,6 +239,13 @@ TEST_F(Containers, EveryCommandWorksOnAContainer) {
     EXPECT_EQ(gm.wait(20), 0) << gm.err();
     EXPECT_NE(gm.err().find("no probe"), std::string::npos) << gm.err();
     EXPECT_NE(gm.err().find(in_container), std::string::npos) << gm.err();
+    // so does sched, from the runtime's own latency histogram
+    background sched(gmon_command("sched --format json --interval 0" + target + " --duration 3"));
+    ASSERT_TRUE(sched.wait_for("no probe", 20000, true)) << sched.err();
+    ASSERT_NO_FATAL_FAILURE(drive(base, 1));
+    EXPECT_EQ(sched.wait(20), 0) << sched.err();
+    EXPECT_NE(sched.err().find(in_container), std::string::npos) << sched.err();
+    EXPECT_GT(std::stol(json_field(sched.out(), "samples")), 0) << sched.out();
     auto top = gmon("top" + target + " --count 1");
     EXPECT_EQ(top.status, 0) << top.err;
     EXPECT_NE(top.out.find("main.main.func2.1"), std::string::npos) << "the leaked goroutines: " << top.out;

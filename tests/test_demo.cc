@@ -71,7 +71,11 @@ TEST(Demo, ShowsEveryViewWithNonZeroFigures) {
     EXPECT_GE(first_number(gm, R"(: (\d+) allocations,)"), 1000) << gm;
     EXPECT_NE(gm.find("net/http."), std::string::npos) << gm;
 
-    std::string sched = section(out, "gmon sched");
+    std::string sched_runtime = section(out, "gmon sched --pid");
+    EXPECT_GE(first_number(sched_runtime, R"(the runtime's own sample: (\d+) timed)"), 10) << sched_runtime;
+    EXPECT_NE(sched_runtime.find("latency (ns)"), std::string::npos) << sched_runtime;
+
+    std::string sched = section(out, "gmon sched --blocked");
     EXPECT_GE(first_number(sched, R"((\d+) goroutines scheduled)"), 100) << sched;
     EXPECT_NE(sched.find("WAIT REASON"), std::string::npos) << sched;
 

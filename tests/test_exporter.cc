@@ -123,8 +123,36 @@ trio read_trio(const std::string &gmon_addr, const std::string &own_addr) {
 }
 
 // gmon serves these of client_golang's runtime/metrics set (GoRuntimeMetricsCollection) on Go 1.19; the
-// others (go_gc_cycles_*, go_memory_classes_*, ...) are not yet served.
-const std::set<std::string> SERVED_RUNTIME_METRICS = {"go_gc_heap_goal_bytes", "go_sched_gomaxprocs_threads",
+// others (go_gc_pauses_seconds, go_gc_limiter_*, go_gc_stack_starting_size_bytes, go_cgo_*) are not yet
+// served.
+const std::set<std::string> SERVED_RUNTIME_METRICS = {"go_gc_cycles_automatic_gc_cycles_total",
+                                                      "go_gc_cycles_forced_gc_cycles_total",
+                                                      "go_gc_cycles_total_gc_cycles_total",
+                                                      "go_gc_heap_allocs_by_size_bytes",
+                                                      "go_gc_heap_allocs_bytes_total",
+                                                      "go_gc_heap_allocs_objects_total",
+                                                      "go_gc_heap_frees_by_size_bytes",
+                                                      "go_gc_heap_frees_bytes_total",
+                                                      "go_gc_heap_frees_objects_total",
+                                                      "go_gc_heap_goal_bytes",
+                                                      "go_gc_heap_objects_objects",
+                                                      "go_gc_heap_tiny_allocs_objects_total",
+                                                      "go_memory_classes_heap_free_bytes",
+                                                      "go_memory_classes_heap_objects_bytes",
+                                                      "go_memory_classes_heap_released_bytes",
+                                                      "go_memory_classes_heap_stacks_bytes",
+                                                      "go_memory_classes_heap_unused_bytes",
+                                                      "go_memory_classes_metadata_mcache_free_bytes",
+                                                      "go_memory_classes_metadata_mcache_inuse_bytes",
+                                                      "go_memory_classes_metadata_mspan_free_bytes",
+                                                      "go_memory_classes_metadata_mspan_inuse_bytes",
+                                                      "go_memory_classes_metadata_other_bytes",
+                                                      "go_memory_classes_os_stacks_bytes",
+                                                      "go_memory_classes_other_bytes",
+                                                      "go_memory_classes_profiling_buckets_bytes",
+                                                      "go_memory_classes_total_bytes",
+                                                      "go_sched_gomaxprocs_threads",
+                                                      "go_sched_goroutines_goroutines",
                                                       "go_sched_latencies_seconds"};
 
 bool served(const std::string &family_or_series, bool runtime_metrics) {
@@ -160,7 +188,7 @@ void expect_like_client_golang(const trio &t, bool memory_limit, bool runtime_me
         if (exact(series, memory_limit)) {
             EXPECT_EQ(t.a.samples.at(series), own) << series;
             EXPECT_EQ(t.b.samples.at(series), own) << series;
-        } else if (series == "go_goroutines") {
+        } else if (series == "go_goroutines" || series == "go_sched_goroutines_goroutines") {
             // the scrape's connection and Gather's collector goroutines
             EXPECT_GE(f, a) << series;
             EXPECT_LE(f - a, 10) << series;
@@ -170,7 +198,10 @@ void expect_like_client_golang(const trio &t, bool memory_limit, bool runtime_me
         } else if (series.find("_total") != std::string::npos || series == "go_threads" ||
                    series.rfind("go_sched_latencies_seconds", 0) == 0 || // counts of a sampled histogram
                    series == "go_sched_gomaxprocs_threads" || series == "go_gc_heap_goal_bytes" ||
-                   series == "go_memstats_heap_objects" || series.find("alloc_bytes") != std::string::npos) {
+                   series == "go_memstats_heap_objects" || series == "go_gc_heap_objects_objects" ||
+                   series.rfind("go_gc_heap_allocs_by_size_bytes", 0) == 0 ||
+                   series.rfind("go_gc_heap_frees_by_size_bytes", 0) == 0 ||
+                   series.find("alloc_bytes") != std::string::npos) {
             // Counters, and what only grows without a GC: between gmon's two reads, exactly.
             EXPECT_GE(f, std::min(a, b)) << series << " " << own << " not between " << t.a.samples.at(series)
                                          << " and " << t.b.samples.at(series);
@@ -304,6 +335,55 @@ TEST(Exporter, PathFollowsProcessesThatComeAndGo) {
 }
 
 // With --pid, gmon exits 0 when the process does, and says so.
+// Count of go_gc_heap_allocs_by_size_bytes between two of its (cumulative) bucket bounds.
+double bucket_between(const exposition &x, const std::string &le_low, const std::string &le_high) {
+    std::string b = "go_gc_heap_allocs_by_size_bytes_bucket{le=\"";
+    return value(x, b + le_high + "\"}") - value(x, b + le_low + "\"}");
+}
+
+// A GC before and after 2,000 allocations of 3,000 and of 50,000 bytes: every P's cached spans are released,
+// so the runtime's per-class counts hold them all. The by-size histogram (client_golang's power-of-two
+// buckets) gains exactly 2,000 in (1536, 3200] (class 3072) and 2,000 large ones, as gmon gm --pid, reading
+// the same counters with the cached spans accounted for, counts in those classes.
+TEST(Exporter, AllocationsBySizeAreExactAndGmAgrees) {
+    const int k = 2000;
+    background f("sh -c 'sleep 60 | " + fixture("lifecycle-plain") + " alloc-gc-on-signal " +
+                 std::to_string(k) + " 3000 50000'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    std::string pid = f.out().substr(6, f.out().find('\n') - 6);
+    exporter g("--pid " + pid);
+    ASSERT_FALSE(g.addr.empty()) << g.proc->err();
+    background gm(gmon_command("gm --format json --interval 0 --pid " + pid));
+    ASSERT_TRUE(gm.wait_for("no probe", 20000, true)) << gm.err();
+    auto before = parse(scrape(g.addr));
+    kill((pid_t)std::stol(pid), SIGUSR1);
+    ASSERT_TRUE(f.wait_for("allocated", 20000)) << f.out();
+    usleep(600 * 1000); // two of gm's reads
+    auto after = parse(scrape(g.addr));
+    gm.signal(SIGINT);
+    EXPECT_EQ(gm.wait(20), 0) << gm.err();
+    const std::string low = "1536.9999999999998", high = "3200.9999999999995", top = "27264.999999999996";
+    double mid = bucket_between(after, low, high) - bucket_between(before, low, high);
+    double large = bucket_between(after, top, "+Inf") - bucket_between(before, top, "+Inf");
+    EXPECT_EQ(mid, k) << scrape(g.addr);
+    EXPECT_EQ(large, k);
+    std::string rec = gm.out();
+    long gm_mid = 0;
+    for (const char *c : {"1792B", "2048B", "2304B", "2688B", "3072B", "3200B"}) {
+        std::smatch m;
+        if (std::regex_search(rec, m,
+                              std::regex(std::string("\"count_by_class\":\\{[^}]*\"") + c + "\":(\\d+)")))
+            gm_mid += std::stol(m[1]);
+    }
+    EXPECT_EQ(gm_mid, mid) << rec;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(rec, m, std::regex(R"("count_by_class":\{"large":(\d+))"))) << rec;
+    EXPECT_EQ(std::stol(m[1]), large) << rec;
+    EXPECT_EQ(value(after, "go_gc_heap_allocs_by_size_bytes_sum"),
+              value(after, "go_gc_heap_allocs_bytes_total"));
+    kill((pid_t)std::stol(pid), SIGKILL);
+}
+
 TEST(Exporter, ExitsWithItsProcess) {
     auto f = std::make_unique<background>(fixture("promclient-plain"));
     ASSERT_FALSE(fixture_addr(*f).empty());
@@ -335,6 +415,19 @@ TEST(Exporter, BadInputIsRefusedWithOneLine) {
     r = gmon("exporter --path /nonexistent/app");
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("/nonexistent/app"), std::string::npos) << r.err;
+    // A release gmon has no layout for: the fixture with go1.16.8 written over its go1.19.8 (build info
+    // and runtime.buildVersion) is refused, not read with the wrong offsets.
+    std::string old_go = private_copy(fixture("lifecycle-stripped"), "exporter-go116");
+    ASSERT_EQ(run("env LC_ALL=C sed -i 's/go1\\.19\\.8/go1.16.8/g' " + old_go).status, 0);
+    running_fixture go116(old_go);
+    ASSERT_GT(go116.pid, 0);
+    for (const char *cmd : {"exporter --metrics 0", "sched", "gm"}) {
+        r = gmon(std::string(cmd) + " --pid " + std::to_string(go116.pid));
+        EXPECT_EQ(r.status, 2) << cmd;
+        EXPECT_EQ(lines(r.err).size(), 1u) << cmd << ": " << r.err;
+        EXPECT_NE(r.err.find("Go 1.16 is not supported (gmon supports Go 1.17 to 1.27)"), std::string::npos)
+            << cmd << ": " << r.err;
+    }
     // the port is taken
     background f(fixture("promclient-plain"));
     ASSERT_FALSE(fixture_addr(f).empty());
@@ -424,7 +517,6 @@ void expect_sane(const std::string &addr, const corpus_entry &e, const std::stri
     int minor = std::stoi(e.go_version.substr(4));
     for (const char *fam : {"go_gc_duration_seconds",
                             "go_gc_gogc_percent",
-                            "go_gc_heap_goal_bytes",
                             "go_goroutines",
                             "go_info",
                             "go_memstats_alloc_bytes",
@@ -450,9 +542,7 @@ void expect_sane(const std::string &addr, const corpus_entry &e, const std::stri
                             "go_memstats_stack_inuse_bytes",
                             "go_memstats_stack_sys_bytes",
                             "go_memstats_sys_bytes",
-                            "go_sched_gomaxprocs_threads",
                             "go_sched_goroutines_created_goroutines_total",
-                            "go_sched_latencies_seconds",
                             "go_threads",
                             "process_cpu_seconds_total",
                             "process_max_fds",
@@ -461,6 +551,8 @@ void expect_sane(const std::string &addr, const corpus_entry &e, const std::stri
                             "process_start_time_seconds",
                             "process_virtual_memory_bytes",
                             "process_virtual_memory_max_bytes"})
+        EXPECT_EQ(x.help.count(fam), 1u) << fam << " missing\n" << text;
+    for (const auto &fam : SERVED_RUNTIME_METRICS)
         EXPECT_EQ(x.help.count(fam), 1u) << fam << " missing\n" << text;
     EXPECT_EQ(x.help.count("go_gc_gomemlimit_bytes"), minor >= 19 ? 1u : 0u) << "from go1.19";
     EXPECT_EQ(x.samples["go_info{version=\"" + e.go_version + "\"}"], "1");
@@ -488,6 +580,23 @@ void expect_sane(const std::string &addr, const corpus_entry &e, const std::stri
                   v("go_memstats_buck_hash_sys_bytes") + v("go_memstats_gc_sys_bytes") +
                   v("go_memstats_other_sys_bytes"))
         << "MemStats.Sys is the sum of the *Sys fields";
+    // runtime/metrics' own figures, over the same counters: consistent with the MemStats set
+    EXPECT_EQ(v("go_gc_heap_allocs_objects_total") + v("go_gc_heap_tiny_allocs_objects_total"),
+              v("go_memstats_mallocs_total"));
+    EXPECT_EQ(v("go_gc_heap_allocs_by_size_bytes_count"), v("go_gc_heap_allocs_objects_total"));
+    EXPECT_EQ(v("go_gc_heap_allocs_by_size_bytes_sum"), v("go_gc_heap_allocs_bytes_total"));
+    EXPECT_EQ(v("go_gc_heap_frees_by_size_bytes_count"), v("go_gc_heap_frees_objects_total"));
+    EXPECT_EQ(v("go_gc_heap_objects_objects"), v("go_memstats_heap_objects"));
+    EXPECT_EQ(v("go_memory_classes_total_bytes"), v("go_memstats_sys_bytes"));
+    EXPECT_EQ(v("go_memory_classes_heap_objects_bytes"), v("go_memstats_heap_alloc_bytes"));
+    EXPECT_EQ(v("go_gc_cycles_total_gc_cycles_total"), v("go_gc_duration_seconds_count"));
+    EXPECT_EQ(v("go_gc_cycles_automatic_gc_cycles_total") + v("go_gc_cycles_forced_gc_cycles_total"),
+              v("go_gc_cycles_total_gc_cycles_total"));
+    EXPECT_GE(v("go_sched_goroutines_goroutines"), v("go_goroutines"));
+    if (minor < 26)
+        EXPECT_EQ(v("go_sched_goroutines_goroutines"), v("go_goroutines")) << "gcount() up to go1.25";
+    else
+        EXPECT_GT(v("go_sched_goroutines_goroutines"), v("go_goroutines")) << "gcount(true) from go1.26";
     double gcs = v("go_gc_duration_seconds_count");
     if (gcs > 0) {
         EXPECT_GT(v("go_memstats_last_gc_time_seconds"), v("process_start_time_seconds") - 1);

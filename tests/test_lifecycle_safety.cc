@@ -111,7 +111,7 @@ struct ret_watched_fixture {
 TEST(LifecycleSafety, SigkillOfGmonLeavesNothingAttached) {
     ret_watched_fixture f("sigkill");
     ASSERT_NE(f.ret_address, 0u);
-    for (const char *cmd : {"--metrics 0", "gc", "sched", "gm --probes"}) { // gm alone reads, not probes
+    for (const char *cmd : {"--metrics 0", "gc", "sched --blocked", "gm --probes"}) { // gm, sched alone read
         background g(gmon_command(std::string(cmd) + " --pid " + f.pid()));
         if (!attached(g))
             return;

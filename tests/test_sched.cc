@@ -73,6 +73,132 @@ TEST(Sched, BadInputIsRefusedWithOneLine) {
     }
 }
 
+// The one record of `gmon sched --pid --format json --interval 0` without --blocked.
+std::string runtime_record(const std::string &out) {
+    std::string found;
+    for (const auto &l : lines(out))
+        if (json_field(l, "span") == "since_attach" && json_field(l, "source") == "runtime")
+            found = l;
+    return found;
+}
+
+// The sum of a record's "latency_ns" buckets.
+long bucket_total(const std::string &record) {
+    long total = 0;
+    std::smatch m;
+    std::string rest = record.substr(record.find("\"latency_ns\""));
+    std::regex bucket(R"re("(\d+)-(\d+|inf)":(\d+))re");
+    for (auto it = std::sregex_iterator(rest.begin(), rest.end(), bucket); it != std::sregex_iterator(); ++it)
+        total += std::stol((*it)[3]);
+    return total;
+}
+
+class SchedRuntime : public ::testing::TestWithParam<std::string> {};
+
+// Without --blocked, one process: the runtime's own histogram, no probe. The fixture reads the same
+// histogram through runtime/metrics before and after its work ("timed A B"): gmon's count since it attached
+// holds the B - A schedulings the runtime timed, and at most a few more (the signal's delivery, the
+// fixture's own goroutines around the two reads).
+TEST_P(SchedRuntime, CountsWhatTheRuntimeTimedWithoutAProbe) {
+    background f("sh -c 'sleep 60 | " + fixture("lifecycle-" + GetParam()) + " sched-on-signal 1000 8'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    pid_t pid = (pid_t)std::stol(f.out().substr(6));
+    background g(gmon_command("sched --format json --interval 0 --pid " + std::to_string(pid)));
+    ASSERT_TRUE(g.wait_for("no probe", 20000, true)) << g.err();
+    kill(pid, SIGUSR1);
+    ASSERT_TRUE(f.wait_for("timed", 20000)) << f.out();
+    usleep(600 * 1000); // two of gmon's reads
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    std::smatch m;
+    std::string fo = f.out();
+    ASSERT_TRUE(std::regex_search(fo, m, std::regex(R"(timed (\d+) (\d+))"))) << fo;
+    long timed = std::stol(m[2]) - std::stol(m[1]);
+    ASSERT_GT(timed, 300) << "8,000 schedulings, about 1 in 8 timed: " << fo;
+    std::string rec = runtime_record(g.out());
+    ASSERT_FALSE(rec.empty()) << g.out() << g.err();
+    long samples = std::stol(json_field(rec, "samples"));
+    EXPECT_GE(samples, timed) << rec;
+    EXPECT_LE(samples, timed + 10) << rec;
+    EXPECT_EQ(bucket_total(rec), samples) << rec;
+    EXPECT_GT(std::stol(json_field(rec, "p99_below")), std::stol(json_field(rec, "p50_below"))) << rec;
+    EXPECT_EQ(g.err().find("probes attached"), std::string::npos) << g.err();
+    kill(pid, SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Go119, SchedRuntime, ::testing::Values("plain", "stripped", "pie", "cgo"));
+
+TEST(Sched, RuntimeTableShowsTheRuntimesBuckets) {
+    background f("sh -c 'sleep 60 | " + fixture("lifecycle-stripped") + " sched-on-signal 300 8'");
+    ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();
+    pid_t pid = (pid_t)std::stol(f.out().substr(6));
+    background g(gmon_command("sched --interval 0 --pid " + std::to_string(pid)));
+    ASSERT_TRUE(g.wait_for("no probe", 20000, true)) << g.err();
+    kill(pid, SIGUSR1);
+    ASSERT_TRUE(f.wait_for("timed", 20000)) << f.out();
+    usleep(600 * 1000);
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    std::string out = g.out();
+    EXPECT_TRUE(std::regex_search(
+        out, std::regex(
+                 R"(the runtime's own sample: \d+ timed, median < [0-9.]+(ns|µs|ms|s), 99th percentile < )")))
+        << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +latency \(ns\) : count +distribution\n)"))) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\n +2048 -> 4095 +: \d+ +\|)"))) << out;
+    kill(pid, SIGKILL);
+}
+
+// What only the probes measure is refused without them, rather than ignored.
+TEST(Sched, ProbeOnlyOptionsNeedBlocked) {
+    running_fixture f(fixture("lifecycle-plain"));
+    ASSERT_GT(f.pid, 0);
+    for (const char *opt : {"-v", "--go-version 1.19", "--perf-buffer"}) {
+        auto r = run(gmon_command(std::string("sched ") + opt + " --pid " + std::to_string(f.pid)));
+        EXPECT_EQ(r.status, 2) << opt << ": " << r.err;
+        EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+        EXPECT_NE(r.err.find("add --blocked"), std::string::npos) << r.err;
+    }
+}
+
+class SchedCorpusRuntime : public ::testing::TestWithParam<corpus_entry> {};
+
+// Every release 1.17-1.27 keeps sched.timeToRun where the layout says: esbuild in watch mode, its module
+// rewritten while gmon reads, schedules goroutines the runtime times.
+TEST_P(SchedCorpusRuntime, RealStrippedReleasesGiveTheirHistogram) {
+    const corpus_entry &e = GetParam();
+    idle_esbuild es(e, "sched-runtime");
+    ASSERT_FALSE(es.pid.empty()) << e.name << " did not start";
+    background g(gmon_command("sched --format json --interval 0 --duration 3 --pid " + es.pid));
+    ASSERT_TRUE(g.wait_for("no probe", 20000, true)) << g.err();
+    for (int i = 0; i < 5; i++) {
+        write_file(es.dir + "/entry.js", "console.log(" + std::to_string(i) + ");\n");
+        usleep(300 * 1000);
+    }
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    std::string rec = runtime_record(g.out());
+    ASSERT_FALSE(rec.empty()) << g.out() << g.err();
+    EXPECT_GT(std::stol(json_field(rec, "samples")), 0) << rec;
+    EXPECT_EQ(bucket_total(rec), std::stol(json_field(rec, "samples"))) << rec;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, SchedCorpusRuntime, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+
+class SchedLefthookRuntime : public ::testing::TestWithParam<corpus_entry> {};
+
+// go1.21, go1.24, go1.27 (lefthook waiting for its hook, idle: the histogram is read, whatever it holds).
+TEST_P(SchedLefthookRuntime, RealStrippedReleasesGiveTheirHistogram) {
+    waiting_lefthook hook(GetParam(), "sched-runtime");
+    ASSERT_FALSE(hook.pid.empty()) << GetParam().name << " did not start";
+    auto r = run(gmon_command("sched --format json --interval 0 --duration 1 --pid " + hook.pid));
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::string rec = runtime_record(r.out);
+    ASSERT_FALSE(rec.empty()) << r.out << r.err;
+    EXPECT_EQ(bucket_total(rec), std::stol(json_field(rec, "samples"))) << rec;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, SchedLefthookRuntime, ::testing::ValuesIn(lefthook_corpus()), corpus_test_name);
+
 class SchedCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 // Every reason must be one of the release's own strings, read from the binary: never a number.

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FILE *null = fopen("/dev/null", "w");
     if (!null)
         abort();
-    go_exporter_render(null, &t, 1, (data[0] / 11) & 1);
+    go_exporter_render(null, &t, 1, (data[0] / 11) & 1, NULL);
     fclose(null);
     return 0;
 }

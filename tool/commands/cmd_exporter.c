@@ -22,13 +22,13 @@ static const char USAGE[] =
     "Serves Prometheus /metrics for a Go program (Go 1.17-1.27, stripped or not) that exports nothing: the\n"
     "series client_golang's Go and process collectors export (go_goroutines, go_threads, go_info,\n"
     "go_gc_duration_seconds, every go_memstats_*, process_*), under the same names, types, help texts and\n"
-    "meanings, so that dashboards built for client_golang work unchanged; then go_gc_heap_goal_bytes,\n"
-    "go_gc_gogc_percent, go_gc_gomemlimit_bytes (Go 1.19+), go_sched_gomaxprocs_threads,\n"
-    "go_sched_goroutines_created_goroutines_total and go_sched_latencies_seconds. Each scrape reads the "
-    "runtime's own counters from the\n"
-    "process's memory: no eBPF, no probe, the process is never stopped. A figure that cannot be read is "
-    "left\n"
-    "out, never shown as 0, and stderr says why once. Needs CAP_SYS_PTRACE only.\n"
+    "meanings, so that dashboards built for client_golang work unchanged; then, as client_golang names\n"
+    "runtime/metrics: GC cycles (go_gc_cycles_*), allocations and frees with their by-size histograms\n"
+    "(go_gc_heap_*), the memory classes (go_memory_classes_*), the heap goal, GOGC, the memory limit (Go\n"
+    "1.19+), GOMAXPROCS, goroutines created and the scheduling-latency histogram (go_sched_*). Each scrape\n"
+    "reads the runtime's own counters from the process's memory: no eBPF, no probe, the process is never\n"
+    "stopped. A figure that cannot be read is left out, never shown as 0, and stderr says why once. Needs\n"
+    "CAP_SYS_PTRACE only.\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER "  --path BIN          every process that runs BIN, now "
     "and later (each series gets a pid label)\n" HELP_BIN
     "  --metrics PORT      the port to serve on (default 5501; 0: one the kernel picks, printed)\n"
@@ -51,7 +51,7 @@ struct exporter {
 /* Runs on the metrics server's thread, one scrape at a time: the targets are this thread's alone. */
 static void render(void *ctx, FILE *out) {
     struct exporter *e = ctx;
-    exporter_targets_render(&e->targets, out, true);
+    exporter_targets_render(&e->targets, out, true, NULL);
 }
 
 /* Until a signal, or until the process exits (--pid, --container). */

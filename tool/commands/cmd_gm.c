@@ -519,55 +519,59 @@ static void print_counts(struct gm_monitor *m, const struct size_class_counts *f
 
 /* Without probes: the runtime's counters, read every 250 ms (the last read is what the final report shows
  * when the process exits), reported every --interval. */
+struct counters_run {
+    struct gm_monitor *m;
+    struct size_class_reader r;
+    struct size_class_counts start, last, reported, now;
+    int retries;
+};
+
+static bool read_counts(void *ctx) {
+    struct counters_run *c = ctx;
+    bool read = size_class_reader_read(&c->r, &c->now);
+    c->retries += c->now.retries;
+    if (read)
+        c->last = c->now;
+    return read;
+}
+
+static void report_counts(void *ctx) {
+    struct counters_run *c = ctx;
+    print_counts(c->m, &c->reported, &c->last, false);
+    c->reported = c->last;
+}
+
 static int run_counters(struct gm_monitor *m) {
-    static struct size_class_reader r;
-    static struct size_class_counts start, last, reported, now;
-    int retries = 0;
+    static struct counters_run c;
     struct gmon_error err;
-    int rc = GMON_EXIT_OK;
-    if (size_class_reader_open(&r, m->opt.trace.pid, NULL, &err) != 0 ||
-        !size_class_reader_read(&r, &start)) {
-        cli_error("gm", "%s", r.why_not[0] ? r.why_not : err.msg);
-        size_class_reader_close(&r);
+    memset(&c, 0, sizeof(c));
+    c.m = m;
+    if (size_class_reader_open(&c.r, m->opt.trace.pid, NULL, &err) != 0 ||
+        !size_class_reader_read(&c.r, &c.start)) {
+        cli_error("gm", "%s", c.r.why_not[0] ? c.r.why_not : err.msg);
+        size_class_reader_close(&c.r);
         return GMON_EXIT_BAD_INPUT;
     }
-    m->classes = r.classes;
+    m->classes = c.r.classes;
     char who[256];
     fprintf(stderr,
             "gmon gm: reading the runtime's per-size-class counters of %s (%s): no probe, exact counts "
             "(--probes counts with uprobes, by the bytes asked for)\n",
-            target_process_text(&r.snap->t, who, sizeof(who)), r.snap->t.bin.version_string);
+            target_process_text(&c.r.snap->t, who, sizeof(who)), c.r.snap->t.bin.version_string);
     trace_loop_install_signals();
     interval_start(&m->interval, m->opt.interval_s);
-    int64_t deadline =
-        m->opt.trace.duration_s ? monotonic_ns() + (int64_t)m->opt.trace.duration_s * 1000000000LL : 0;
-    last = reported = start;
-    while (!trace_loop_stop_requested() && (!deadline || monotonic_ns() < deadline)) {
-        struct timespec ts = {0, 250 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        bool read = size_class_reader_read(&r, &now);
-        retries += now.retries;
-        if (!read) {
-            if (proc_memory_gone(m->opt.trace.pid)) {
-                fprintf(stderr,
-                        "gmon gm: process %d exited; the counts below are those of gmon's last read\n",
-                        m->opt.trace.pid);
-                break;
-            }
-            continue;
-        }
-        last = now;
-        if (interval_due(&m->interval)) {
-            print_counts(m, &reported, &last, false);
-            reported = last;
-        }
-    }
-    print_counts(m, &start, &last, true);
+    c.last = c.reported = c.start;
+    struct read_loop loop = {read_counts,      report_counts,           &c,
+                             m->opt.trace.pid, m->opt.trace.duration_s, &m->interval};
+    if (read_loop_run(&loop))
+        fprintf(stderr, "gmon gm: process %d exited; the counts below are those of gmon's last read\n",
+                m->opt.trace.pid);
+    print_counts(m, &c.start, &c.last, true);
     fprintf(stderr, "counter reads: %d taken again because a P cached or released a span meanwhile\n",
-            retries);
-    size_class_reader_close(&r);
+            c.retries);
+    size_class_reader_close(&c.r);
     log_writer_close(&m->log);
-    return rc;
+    return GMON_EXIT_OK;
 }
 
 int cmd_gm(int argc, char *argv[]) {

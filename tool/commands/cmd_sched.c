@@ -1,6 +1,7 @@
-/* gmon sched --path BIN | --pid PID: scheduling latency (runnable -> running) as a log2 histogram, and time
- * blocked per wait reason (gopark -> ready), with the reason strings read from the target binary's
- * runtime.waitReasonStrings. Printed every --interval and at exit. Probes: probes/sched.bpf.c. */
+/* gmon sched: one process without --blocked reads the runtime's own latency histogram
+ * (cmd_sched_runtime.c). Otherwise, with probes (probes/sched.bpf.c): scheduling latency (runnable ->
+ * running) as a log2 histogram, and time blocked per wait reason (gopark -> ready), with the reason strings
+ * read from the target binary's runtime.waitReasonStrings. Printed every --interval and at exit. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,37 +21,39 @@
 #include "traced_program.h"
 
 static const char USAGE[] =
-    "Usage: gmon sched --path BIN | --pid PID | --container NAME [OPTIONS]\n"
+    "Usage: gmon sched --pid PID | --container NAME | --path BIN [OPTIONS]\n"
     "\n"
-    "Measures the Go scheduler of a running program (Go 1.17-1.27) with an eBPF uprobe on every goroutine\n"
-    "status change (runtime.casgstatus):\n"
-    "  - scheduling latency: how long goroutines stay runnable before they run, as a log2 histogram (us);\n"
-    "  - blocked time per wait reason: how long goroutines stay parked (chan receive, select, sleep, IO "
-    "wait,\n"
-    "    sync.Mutex.Lock, ...; the target's own words, read from the binary), with counts and means.\n"
+    "Measures the Go scheduler of a running program (Go 1.17-1.27).\n"
+    "With --pid (or --container) and without --blocked: the scheduling latency (how long goroutines stay\n"
+    "runnable before they run) from the runtime's own histogram, read from the process's memory: no probe,\n"
+    "no cost to it. The runtime times about 1 scheduling in 8, in its own buckets (ns).\n"
+    "With --blocked, or --path: an eBPF uprobe on every goroutine status change (runtime.casgstatus) times\n"
+    "every scheduling (log2 histogram, us) and how long goroutines stay parked, per wait reason (chan\n"
+    "receive, select, sleep, IO wait, sync.Mutex.Lock, ...: the target's own words), with counts and means.\n"
     "Only waits that begin after gmon attached are measured. Every status change traps into the kernel: on\n"
-    "busy programs this probe costs far more than gmon gc's (bench/README.md has the figures). Needs root.\n"
+    "busy programs this costs far more than the reader (bench/README.md has the figures). Needs root.\n"
     "Prints what happened in each interval, and at the end (Ctrl-C, --duration, end of the --pid process)\n"
     "the totals since gmon attached. With --path, the processes running BIN are merged.\n"
     "\n" HELP_TRACE_TARGET HELP_INTERVAL
-    "  -v, --verbose       also a histogram of blocked time for each wait reason\n"
-    "  --format F          table (default), logfmt or json: a record for the latency and one per wait "
-    "reason\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS
-    "Reference: docs/sched.md.\n"
+    "  --blocked           attach the probes: time blocked per wait reason, and every scheduling timed\n"
+    "  -v, --verbose       with the probes, also a histogram of blocked time for each wait reason\n"
+    "  --format F          table (default), logfmt or json: a record for the latency (and, with the probes,\n"
+    "                      one per wait reason)\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP
+    "\n" HELP_EXIT_STATUS "Reference: docs/sched.md.\n"
     "\n"
     "Examples:\n"
-    "  gmon sched --pid 4242                       latency and blocked time, every 5 seconds\n"
-    "  gmon sched --pid 4242 -v --interval 0 --duration 10\n"
-    "                                              10 seconds, with a histogram per wait reason\n";
+    "  gmon sched --pid 4242                       the runtime's latency histogram, every 5 seconds\n"
+    "  gmon sched --pid 4242 --blocked -v --interval 0 --duration 10\n"
+    "                                              10 seconds of probes, with a histogram per wait reason\n";
 
-enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_VERBOSE };
+enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_VERBOSE, OPT_BLOCKED };
 
 /* Index SCHED_REASONS - 1 holds the scheduling latency; 0..255 the wait reasons. */
 enum { SCHED_REASONS = 257, LATENCY = SCHED_REASONS - 1 };
 
 struct options {
     struct trace_options trace;
-    bool table, verbose;
+    bool table, verbose, blocked;
     enum log_format format;
     uint64_t interval_s;
 };
@@ -78,6 +81,9 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
         return trace_options_parse_format("sched", arg, &o->table, &o->format);
     case OPT_INTERVAL:
         return cli_parse_uint("sched", "--interval", arg, 0, 86400, &o->interval_s) ? 1 : -1;
+    case OPT_BLOCKED:
+        o->blocked = true;
+        return 1;
     case OPT_VERBOSE:
     case 'v':
         o->verbose = true;
@@ -92,6 +98,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"interval", required_argument, NULL, OPT_INTERVAL},
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
+                                         {"blocked", no_argument, NULL, OPT_BLOCKED},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5};
     return trace_options_getopt("sched", argc, argv, opts, "v", &o->trace, parse_own_option, o);
@@ -323,6 +330,31 @@ static void stop(void *ctx, bool attached) {
     log_writer_close(&m->log);
 }
 
+/* One process without --blocked: the runtime's own histogram (cmd_sched_runtime.c); the options only the
+ * probes use are refused rather than ignored. */
+static int read_from_runtime(struct sched_monitor *m) {
+    const struct options *o = &m->opt;
+    const char *probe_only = o->verbose                                 ? "-v (a histogram per wait reason)"
+                             : strcmp(o->trace.go_version, "auto") != 0 ? "--go-version"
+                             : o->trace.perf_buffer                     ? "--perf-buffer"
+                                                                        : NULL;
+    if (probe_only) {
+        cli_error("sched",
+                  "%s is for the probes: add --blocked (without it gmon reads the runtime's own "
+                  "histogram, and takes the release from the binary)",
+                  probe_only);
+        log_writer_close(&m->log);
+        return GMON_EXIT_BAD_INPUT;
+    }
+    struct sched_read_options r = {.pid = o->trace.pid,
+                                   .interval_s = o->interval_s,
+                                   .duration_s = o->trace.duration_s,
+                                   .table = o->table};
+    int rc = sched_from_runtime(&r, &m->log);
+    log_writer_close(&m->log);
+    return rc;
+}
+
 int cmd_sched(int argc, char *argv[]) {
     if (cli_wants_help(argc, argv)) {
         fputs(USAGE, stdout);
@@ -335,6 +367,8 @@ int cmd_sched(int argc, char *argv[]) {
         return cli_exit_after_parse(parsed);
     if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
+    if (m.opt.trace.pid && !m.opt.trace.path && !m.opt.blocked)
+        return read_from_runtime(&m);
     struct trace_command run = {
         .start = start,
         .stop = stop,

@@ -1,6 +1,8 @@
 /* Entry points of gmon's commands: each parses its own options and returns the process exit status. */
 #ifndef GMON_COMMANDS_H
 #define GMON_COMMANDS_H
+#include <stdbool.h>
+#include <stdint.h>
 
 int cmd_info(int argc, char *argv[]);
 int cmd_lifecycle(int argc, char *argv[]);
@@ -8,6 +10,14 @@ int cmd_gc(int argc, char *argv[]);
 int cmd_gr(int argc, char *argv[]);
 int cmd_lifetime(int argc, char *argv[]);
 int cmd_sched(int argc, char *argv[]);
+/* gmon sched of one process without probes: the runtime's own latency histogram (cmd_sched_runtime.c). */
+struct log_writer;
+struct sched_read_options {
+    int pid;
+    uint64_t interval_s, duration_s; /* 0: only at the end; until Ctrl-C */
+    bool table;                      /* else records through log */
+};
+int sched_from_runtime(const struct sched_read_options *o, struct log_writer *log);
 int cmd_gm(int argc, char *argv[]);
 int cmd_var(int argc, char *argv[]);
 int cmd_summary(int argc, char *argv[]);

@@ -136,7 +136,7 @@ static void render_own(FILE *out, int targets, uint64_t bytes, double seconds) {
     prom_sample_end_go(&s, targets);
 }
 
-void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series) {
+void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series, const char *only) {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (e->path)
@@ -146,7 +146,7 @@ void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_ser
     for (int i = 0; i < e->n; i++)
         if (read_source(e->who, &e->sources[i], &e->figures[n], &bytes))
             n++;
-    go_exporter_render(out, e->figures, n, e->path != NULL);
+    go_exporter_render(out, e->figures, n, e->path != NULL, only);
     if (own_series)
         render_own(out, n, bytes, seconds_since(&t0));
 }

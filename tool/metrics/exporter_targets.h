@@ -42,9 +42,9 @@ struct exporter_targets {
  * binary opened. */
 int exporter_targets_open(struct exporter_targets *e, const char *who, int pid, const char *path,
                           const char *bin, struct gmon_error *err);
-/* Reads every process now and writes the families (a pid label on each series with a path), then gmon's own
- * series about the read when own_series. */
-void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series);
+/* Reads every process now and writes the families (a pid label on each series with a path), or only the one
+ * named only (not NULL), then gmon's own series about the read when own_series. */
+void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series, const char *only);
 void exporter_targets_close(struct exporter_targets *e);
 
 #endif

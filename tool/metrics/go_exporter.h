@@ -24,6 +24,7 @@ struct exporter_target {
     bool have_runtime;   /* the runtime's figures were read (m), else only the process's */
     struct runtime_metrics m;
     struct go_memstats memstats; /* computed from m */
+    struct go_rm_figures rm;     /* runtime/metrics' /gc/heap/... and /memory/classes/..., computed from m */
     struct process_stats process;
 };
 
@@ -31,8 +32,9 @@ struct exporter_target {
 void exporter_target_compute(struct exporter_target *t);
 
 /* Writes the families, sorted by name as client_golang's registry sorts them, with the samples of the n
- * targets (a pid label on each when pid_label). */
-void go_exporter_render(FILE *out, const struct exporter_target *targets, int n, bool pid_label);
+ * targets (a pid label on each when pid_label); only the family named only when it is not NULL. */
+void go_exporter_render(FILE *out, const struct exporter_target *targets, int n, bool pid_label,
+                        const char *only);
 
 /* The families go_exporter_render writes, in order, for tests: name and type. */
 struct exporter_family_info {

@@ -12,11 +12,8 @@ int runtime_collectors_parse(const char *list, unsigned *which) {
     static const struct {
         const char *name;
         unsigned bit;
-    } NAMES[] = {{"goroutines", 0},
-                 {"gc", COLLECT_GC},
-                 {"sched", COLLECT_SCHED},
-                 {"malloc", COLLECT_MALLOC},
-                 {"runtime", COLLECT_RUNTIME}};
+    } NAMES[] = {{"goroutines", 0},          {"gc", COLLECT_GC},           {"sched", COLLECT_SCHED},
+                 {"malloc", COLLECT_MALLOC}, {"blocked", COLLECT_BLOCKED}, {"runtime", COLLECT_RUNTIME}};
     *which = 0;
     char *copy = strdup(list), *save = NULL;
     if (!copy)
@@ -26,8 +23,8 @@ int runtime_collectors_parse(const char *list, unsigned *which) {
         while (i < sizeof(NAMES) / sizeof(NAMES[0]) && strcmp(name, NAMES[i].name) != 0)
             i++;
         if (i == sizeof(NAMES) / sizeof(NAMES[0])) {
-            cli_error("lifecycle", "--collect takes goroutines, gc, sched, malloc and runtime, not \"%s\"",
-                      name);
+            cli_error("lifecycle",
+                      "--collect takes goroutines, gc, sched, malloc, blocked and runtime, not \"%s\"", name);
             free(copy);
             return -1;
         }
@@ -98,7 +95,30 @@ static int open_gc(struct runtime_collectors *c, bool perf_buffer, struct gmon_e
     return gc_probes_open(&c->gc, &o, &c->prog->plan, on_gc_event, c, err);
 }
 
-static int open_sched(struct runtime_collectors *c, struct gmon_error *err) {
+/* The traced process (--pid), or every process running the binary (--path): gmon exporter's reader. */
+static struct exporter_targets *open_reader(const struct runtime_collectors *c, struct gmon_error *err) {
+    struct exporter_targets *e = calloc(1, sizeof(*e));
+    if (!e) {
+        gmon_fail(err, "out of memory");
+        return NULL;
+    }
+    const struct target *t = &c->prog->target;
+    if (exporter_targets_open(e, "gmon", t->path ? 0 : t->pid, t->path, NULL, err) != 0) {
+        exporter_targets_close(e);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* go_sched_latencies_seconds, unless runtime serves it already. */
+static int open_sched_reader(struct runtime_collectors *c, struct gmon_error *err) {
+    if (c->which & COLLECT_RUNTIME)
+        return 0;
+    return (c->sched_reader = open_reader(c, err)) ? 0 : -1;
+}
+
+static int open_blocked(struct runtime_collectors *c, struct gmon_error *err) {
     c->have_wait_reasons = go_wait_reasons_find(&c->prog->target.bin.elf, &c->wait_reasons) == 0;
     struct sched_probe_options o = {.layout = c->prog->layout.layout,
                                     .attach_path = traced_program_attach_path(c->prog),
@@ -138,12 +158,8 @@ static int open_malloc(struct runtime_collectors *c, struct gmon_error *err) {
     return malloc_probes_open(&c->malloc, &o, &c->functions, err);
 }
 
-/* The exporter's reader of the traced process (--pid), or of every process running the binary (--path). */
 static int open_runtime(struct runtime_collectors *c, struct gmon_error *err) {
-    if (!(c->runtime = calloc(1, sizeof(*c->runtime))))
-        return gmon_fail(err, "out of memory");
-    const struct target *t = &c->prog->target;
-    return exporter_targets_open(c->runtime, "gmon", t->path ? 0 : t->pid, t->path, NULL, err);
+    return (c->runtime = open_reader(c, err)) ? 0 : -1;
 }
 
 int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsigned malloc_sample,
@@ -157,7 +173,8 @@ int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsign
     c->procs = procs;
     c->opened = true;
     if (((which & COLLECT_GC) && open_gc(c, perf_buffer, err) != 0) ||
-        ((which & COLLECT_SCHED) && open_sched(c, err) != 0) ||
+        ((which & COLLECT_SCHED) && open_sched_reader(c, err) != 0) ||
+        ((which & COLLECT_BLOCKED) && open_blocked(c, err) != 0) ||
         ((which & COLLECT_MALLOC) && open_malloc(c, err) != 0) ||
         ((which & COLLECT_RUNTIME) && open_runtime(c, err) != 0)) {
         runtime_collectors_close(c);
@@ -352,12 +369,14 @@ void runtime_collectors_render(struct runtime_collectors *c, FILE *out) {
         return;
     if (c->which & COLLECT_GC)
         render_gc(c, out);
-    if (c->which & COLLECT_SCHED)
+    if (c->sched_reader)
+        exporter_targets_render(c->sched_reader, out, false, "go_sched_latencies_seconds");
+    if (c->which & COLLECT_BLOCKED)
         render_sched(c, out);
     if (c->which & COLLECT_MALLOC)
         render_malloc(c, out);
     if (c->runtime)
-        exporter_targets_render(c->runtime, out, false);
+        exporter_targets_render(c->runtime, out, false, NULL);
 }
 
 void runtime_collectors_detach(struct runtime_collectors *c) {
@@ -366,6 +385,13 @@ void runtime_collectors_detach(struct runtime_collectors *c) {
     gc_probes_detach(&c->gc);
     sched_probes_detach(&c->sched);
     malloc_probes_detach(&c->malloc);
+}
+
+static void close_reader(struct exporter_targets **e) {
+    if (*e)
+        exporter_targets_close(*e);
+    free(*e);
+    *e = NULL;
 }
 
 void runtime_collectors_close(struct runtime_collectors *c) {
@@ -384,10 +410,8 @@ void runtime_collectors_close(struct runtime_collectors *c) {
     free(c->malloc_start);
     c->malloc_counters = NULL;
     c->malloc_start = NULL;
-    if (c->runtime)
-        exporter_targets_close(c->runtime);
-    free(c->runtime);
-    c->runtime = NULL;
+    close_reader(&c->runtime);
+    close_reader(&c->sched_reader);
     pthread_mutex_destroy(&c->lock);
     c->opened = false;
 }

@@ -1,7 +1,9 @@
 /* The collectors the lifecycle monitor can add to its /metrics next to the goroutine series
- * (--collect gc,sched,malloc): GC cycles and stop-the-world pauses (gc probes, paired by gc_cycles),
- * scheduling latency and blocked time per wait reason (sched probes), allocations by size class (malloc
- * probes). Each owns its probes; the metrics thread renders them while the main loop feeds the GC pairing. */
+ * (--collect gc,sched,malloc,blocked,runtime): GC cycles and stop-the-world pauses (gc probes, paired by
+ * gc_cycles), the runtime's own scheduling-latency histogram (read at each scrape, no probe), every
+ * scheduling and blocked time per wait reason (sched probes), allocations by size class (the runtime's
+ * counters for one process unsampled, else malloc probes), gmon exporter's families (read). Each owns its
+ * probes or readers; the metrics thread renders them while the main loop feeds the GC pairing. */
 #ifndef GMON_RUNTIME_COLLECTORS_H
 #define GMON_RUNTIME_COLLECTORS_H
 #include <pthread.h>
@@ -21,7 +23,7 @@ struct exporter_targets;
 struct size_class_reader;
 struct size_class_counts;
 
-enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4, COLLECT_RUNTIME = 8 };
+enum { COLLECT_GC = 1, COLLECT_SCHED = 2, COLLECT_MALLOC = 4, COLLECT_RUNTIME = 8, COLLECT_BLOCKED = 16 };
 
 /* Stop-the-world pause histogram bounds (seconds): 10 us to 1 s. */
 enum { PAUSE_BUCKETS = 12 };
@@ -46,7 +48,9 @@ struct runtime_collectors {
     double mark_s;
     struct pause_series pauses[32];
     size_t npauses;
-    /* sched */
+    /* sched: the runtime's sched.timeToRun, read at each scrape by an exporter reader of its own (when
+     * runtime, which serves the same family, is not on); blocked: the probes */
+    struct exporter_targets *sched_reader;
     struct sched_probes sched;
     struct go_string_table wait_reasons;
     bool have_wait_reasons;
@@ -64,11 +68,11 @@ struct runtime_collectors {
     bool opened;
 };
 
-/* Parses "goroutines,gc,sched,malloc,runtime" (goroutines are always collected). Returns 0, or -1 after
- * printing what is wrong. */
+/* Parses "goroutines,gc,sched,malloc,blocked,runtime" (goroutines are always collected). Returns 0, or -1
+ * after printing what is wrong. */
 int runtime_collectors_parse(const char *list, unsigned *which);
-/* Compiles and attaches the chosen collectors' probes (malloc of one process unsampled, and runtime, need
- * none). procs gives load biases (PIE) to the GC caller names.
+/* Compiles and attaches the chosen collectors' probes (sched, malloc of one process unsampled, and runtime
+ * need none: they read). procs gives load biases (PIE) to the GC caller names.
  */
 int runtime_collectors_open(struct runtime_collectors *c, unsigned which, unsigned malloc_sample,
                             const struct traced_program *prog, struct process_watch *procs, bool perf_buffer,

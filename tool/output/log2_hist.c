@@ -1,5 +1,6 @@
 #include "log2_hist.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int log2_hist_slot(uint64_t value) {
@@ -51,39 +52,73 @@ static bool used_range(const struct log2_hist *h, int *first, int *last) {
 
 enum { BAR_WIDTH = 40 };
 
-void log2_hist_print(FILE *out, const struct log2_hist *h, const char *unit) {
-    int first, last;
-    if (!used_range(h, &first, &last)) {
+/* A bound as a row shows it: "inf" for a row without an upper bound. */
+static void bound_text(uint64_t v, char *out, size_t size) {
+    if (v == UINT64_MAX)
+        snprintf(out, size, "inf");
+    else
+        snprintf(out, size, "%llu", (unsigned long long)v);
+}
+
+void hist_rows_print(FILE *out, const struct hist_row *rows, size_t n, const char *unit) {
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        max = rows[i].count > max ? rows[i].count : max;
+    if (!n) {
         fprintf(out, "     (no values)\n");
         return;
     }
-    uint64_t max = 0;
-    for (int i = first; i <= last; i++)
-        max = h->slots[i] > max ? h->slots[i] : max;
     fprintf(out, "%24s : count     distribution\n", unit);
-    for (int i = first; i <= last; i++) {
-        int stars = (int)(h->slots[i] * BAR_WIDTH / max);
-        char bar[BAR_WIDTH + 1];
+    for (size_t i = 0; i < n; i++) {
+        int stars = max ? (int)(rows[i].count * BAR_WIDTH / max) : 0;
+        char bar[BAR_WIDTH + 1], low[24], high[24];
         memset(bar, '*', (size_t)stars);
         bar[stars] = '\0';
-        fprintf(out, "%11llu -> %-10llu : %-9llu |%-*s|\n", (unsigned long long)log2_hist_low(i),
-                (unsigned long long)log2_hist_high(i), (unsigned long long)h->slots[i], BAR_WIDTH, bar);
+        bound_text(rows[i].low, low, sizeof(low));
+        bound_text(rows[i].high, high, sizeof(high));
+        fprintf(out, "%11s -> %-10s : %-9llu |%-*s|\n", low, high, (unsigned long long)rows[i].count,
+                BAR_WIDTH, bar);
     }
 }
 
-void log2_hist_log(struct log_writer *w, const char *key, const struct log2_hist *h) {
-    char names[LOG2_HIST_SLOTS][48];
-    const char *name_ptrs[LOG2_HIST_SLOTS];
-    uint64_t values[LOG2_HIST_SLOTS];
-    size_t n = 0;
-    int first, last;
-    if (used_range(h, &first, &last)) {
-        for (int i = first; i <= last; i++) {
-            snprintf(names[n], sizeof(names[n]), "%llu-%llu", (unsigned long long)log2_hist_low(i),
-                     (unsigned long long)log2_hist_high(i));
-            name_ptrs[n] = names[n];
-            values[n++] = h->slots[i];
+void hist_rows_log(struct log_writer *w, const char *key, const struct hist_row *rows, size_t n) {
+    char(*names)[48] = calloc(n ? n : 1, sizeof(*names));
+    const char **name_ptrs = calloc(n ? n : 1, sizeof(*name_ptrs));
+    uint64_t *values = calloc(n ? n : 1, sizeof(*values));
+    if (names && name_ptrs && values) {
+        for (size_t i = 0; i < n; i++) {
+            char low[24], high[24];
+            bound_text(rows[i].low, low, sizeof(low));
+            bound_text(rows[i].high, high, sizeof(high));
+            snprintf(names[i], sizeof(names[i]), "%s-%s", low, high);
+            name_ptrs[i] = names[i];
+            values[i] = rows[i].count;
         }
+        log_uint_group(w, key, name_ptrs, values, n);
+    } else {
+        log_uint_group(w, key, NULL, NULL, 0);
     }
-    log_uint_group(w, key, name_ptrs, values, n);
+    free(names);
+    free(name_ptrs);
+    free(values);
+}
+
+/* The rows of the used range of h (bcc's: from slot 1 to the last non-empty one); the number of rows. */
+static size_t log2_rows(const struct log2_hist *h, struct hist_row *rows) {
+    int first, last;
+    size_t n = 0;
+    if (used_range(h, &first, &last))
+        for (int i = first; i <= last; i++)
+            rows[n++] = (struct hist_row){log2_hist_low(i), log2_hist_high(i), h->slots[i]};
+    return n;
+}
+
+void log2_hist_print(FILE *out, const struct log2_hist *h, const char *unit) {
+    struct hist_row rows[LOG2_HIST_SLOTS];
+    hist_rows_print(out, rows, log2_rows(h, rows), unit);
+}
+
+void log2_hist_log(struct log_writer *w, const char *key, const struct log2_hist *h) {
+    struct hist_row rows[LOG2_HIST_SLOTS];
+    hist_rows_log(w, key, rows, log2_rows(h, rows));
 }

@@ -29,4 +29,14 @@ void log2_hist_print(FILE *out, const struct log2_hist *h, const char *unit);
  * "low-high:count ..." (logfmt). */
 void log2_hist_log(struct log_writer *w, const char *key, const struct log2_hist *h);
 
+/* A row of a histogram whose bounds are given rather than powers of two (the Go runtime's own histograms):
+ * count values in [low, high]; high UINT64_MAX: no upper bound ("inf"). */
+struct hist_row {
+    uint64_t low, high, count;
+};
+/* The rows as log2_hist_print prints its slots; a line saying so when n is 0. */
+void hist_rows_print(FILE *out, const struct hist_row *rows, size_t n, const char *unit);
+/* The rows as log2_hist_log writes its slots ("low-high": count). */
+void hist_rows_log(struct log_writer *w, const char *key, const struct hist_row *rows, size_t n);
+
 #endif

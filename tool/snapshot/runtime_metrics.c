@@ -282,8 +282,10 @@ static void read_counts(struct reader *r, const uint64_t *ps, int np, uint64_t a
         n -= (uint64_t)(int64_t)(int32_t)pfree;
     }
     int32_t count = (int32_t)(uint32_t)n; /* gcount's result is an int32 */
+    int32_t with_system = (int32_t)(uint32_t)(n + (uint64_t)(int64_t)(int32_t)ngsys);
     r->m->have_goroutines = ok;
     r->m->goroutines = count < 1 ? 1 : count;
+    r->m->goroutines_with_system = with_system < 1 ? 1 : with_system;
     if (!ok)
         why_not(r->m, "the goroutine counts (allgs, sched.gFree, sched.ngsys, p.gFree) could not be read");
     r->m->have_threads = read_field(r, 0, SCHED_MNEXT, &mnext) && read_field(r, 0, SCHED_NMFREED, &nmfreed) &&
@@ -407,6 +409,19 @@ void runtime_metrics_read_heap(struct runtime_metrics *m, const struct runtime_s
     struct reader r;
     if (begin_read(&r, m, s, t, classes, bytes))
         read_heap_stats(&r);
+}
+
+void runtime_metrics_read_sched_latency(struct runtime_metrics *m, const struct runtime_state *s,
+                                        const struct target *t, uint64_t *bytes) {
+    struct reader r;
+    struct go_size_classes none = {0};
+    if (begin_read(&r, m, s, t, &none, bytes)) {
+        read_sched_latency(&r);
+        if (!m->have_sched_latency && !m->why_not[0])
+            why_not(m, at(&r, SCHED_TIME_TO_RUN)->offset < 0
+                           ? "the layout of this release has no sched.timeToRun"
+                           : "sched.timeToRun could not be read");
+    }
 }
 
 void runtime_metrics_read(struct runtime_metrics *m, const struct runtime_state *s, const struct target *t,

@@ -64,10 +64,11 @@ struct runtime_metrics {
     struct go_sys_stats sys;
     struct go_gc_ring gc;
     uint64_t heap_goal;
-    int32_t gogc;         /* gcController.gcPercent; negative: off */
-    int64_t memory_limit; /* gcController.memoryLimit (go1.19+) */
-    int64_t goroutines;   /* gcount(): NumGoroutine */
-    int64_t threads;      /* mcount(): Ms created and not freed */
+    int32_t gogc;                   /* gcController.gcPercent; negative: off */
+    int64_t memory_limit;           /* gcController.memoryLimit (go1.19+) */
+    int64_t goroutines;             /* gcount(): NumGoroutine */
+    int64_t goroutines_with_system; /* gcount(true) (go1.26): the runtime's own goroutines included */
+    int64_t threads;                /* mcount(): Ms created and not freed */
     uint64_t goroutines_created;
     /* sched.timeToRun as /sched/latencies:seconds reads it: 1 transition in 8 sampled, not scaled up. */
     struct go_time_histogram sched_latency;
@@ -103,6 +104,33 @@ bool runtime_metrics_heap_goal(const struct runtime_state *s, int pid, uint64_t 
 void runtime_metrics_read_heap(struct runtime_metrics *m, const struct runtime_state *s,
                                const struct target *t, const struct go_size_classes *classes,
                                uint64_t *bytes);
+
+/* Only sched.timeToRun (m->sched_latency, have_sched_latency; why_not says why not): what gmon sched reads.
+ */
+void runtime_metrics_read_sched_latency(struct runtime_metrics *m, const struct runtime_state *s,
+                                        const struct target *t, uint64_t *bytes);
+
+/* runtime/metrics' figures over the heap's and the *_sys counters (metrics.go: /gc/heap/allocs:bytes and
+ * :objects, frees, objects, tiny/allocs, every /memory/classes/...). */
+struct go_rm_figures {
+    uint64_t allocs_bytes, allocs_objects, frees_bytes, frees_objects, objects, tiny_allocs;
+    uint64_t heap_free, heap_objects_bytes, heap_released, heap_stacks, heap_unused;
+    uint64_t mcache_free, mcache_inuse, mspan_free, mspan_inuse, metadata_other, os_stacks, other,
+        profiling_buckets, total;
+};
+void go_rm_figures_compute(const struct go_heap_stats *h, const struct go_sys_stats *sys,
+                           const struct go_size_classes *classes, struct go_rm_figures *out);
+
+/* /gc/heap/allocs-by-size:bytes or (frees) /gc/heap/frees-by-size:bytes (metrics.go, sizeClassBuckets):
+ * bucket i-1 from class i's size + 1 (inclusive) counts class i's objects, the last, to +Inf, the large
+ * ones; n buckets, bounds[0] = 1. False without the size of every class counted. */
+struct go_size_histogram {
+    int n;
+    uint64_t counts[GO_SIZE_CLASSES_MAX];
+    double bounds[GO_SIZE_CLASSES_MAX + 1];
+};
+bool go_size_histogram(const struct go_heap_stats *h, const struct go_size_classes *classes, bool frees,
+                       struct go_size_histogram *out);
 
 /* MemStats' figures as client_golang 1.14 computes them from runtime/metrics (memStatsFromRM), from the same
  * counters runtime/metrics reads. */

@@ -6,54 +6,86 @@
 
 #include "runtime_metrics.h"
 
-/* runtime/metrics.go heapStatsAggregate.compute (1.17-1.27): bytes and objects allocated and freed. */
-struct heap_totals {
-    uint64_t allocs, frees, allocated, freed;
-};
-
-static struct heap_totals heap_totals(const struct go_heap_stats *h, const struct go_size_classes *classes) {
-    struct heap_totals t = {h->large_allocs, h->large_frees, h->large_alloc, h->large_free};
+/* runtime/metrics.go (1.17-1.27): heapStatsAggregate.compute's totals, then the /gc/heap/... and
+ * /memory/classes/... metrics over them and sysStatsAggregate (the same in every release but for
+ * inPtrScalarBits, gone in 1.25, read as 0). Go's int64 arithmetic wraps; C's would overflow: the same in
+ * uint64. */
+void go_rm_figures_compute(const struct go_heap_stats *h, const struct go_sys_stats *sys,
+                           const struct go_size_classes *classes, struct go_rm_figures *out) {
+    struct go_rm_figures f = {.allocs_objects = h->large_allocs,
+                              .frees_objects = h->large_frees,
+                              .allocs_bytes = h->large_alloc,
+                              .frees_bytes = h->large_free};
     for (int i = 0; i < h->nclasses; i++) {
         uint64_t size = (size_t)i < classes->n ? classes->size[i] : 0;
-        t.allocs += h->small_allocs[i];
-        t.frees += h->small_frees[i];
-        t.allocated += h->small_allocs[i] * size;
-        t.freed += h->small_frees[i] * size;
+        f.allocs_objects += h->small_allocs[i];
+        f.frees_objects += h->small_frees[i];
+        f.allocs_bytes += h->small_allocs[i] * size;
+        f.frees_bytes += h->small_frees[i] * size;
     }
-    return t;
+    f.objects = f.allocs_objects - f.frees_objects;
+    f.tiny_allocs = h->tiny_allocs;
+    f.heap_objects_bytes = f.allocs_bytes - f.frees_bytes;
+    f.heap_free = (uint64_t)h->committed - (uint64_t)h->in_heap - (uint64_t)h->in_stacks -
+                  (uint64_t)h->in_work_bufs - (uint64_t)h->in_ptr_scalar_bits;
+    f.heap_released = (uint64_t)h->released;
+    f.heap_stacks = (uint64_t)h->in_stacks;
+    f.heap_unused = (uint64_t)h->in_heap - f.heap_objects_bytes;
+    f.mcache_free = sys->mcache_sys - sys->mcache_inuse;
+    f.mcache_inuse = sys->mcache_inuse;
+    f.mspan_free = sys->mspan_sys - sys->mspan_inuse;
+    f.mspan_inuse = sys->mspan_inuse;
+    f.metadata_other = (uint64_t)h->in_work_bufs + (uint64_t)h->in_ptr_scalar_bits + sys->gcmisc_sys;
+    f.os_stacks = sys->stacks_sys;
+    f.other = sys->other_sys;
+    f.profiling_buckets = sys->buckhash_sys;
+    f.total = (uint64_t)h->committed + (uint64_t)h->released + sys->stacks_sys + sys->mspan_sys +
+              sys->mcache_sys + sys->buckhash_sys + sys->gcmisc_sys + sys->other_sys;
+    *out = f;
 }
 
-/* client_golang 1.14 go_collector_latest.go memStatsFromRM, over runtime/metrics.go's /memory/classes/...
- * and /gc/heap/... metrics (the same in 1.17-1.27 but for inPtrScalarBits, gone in 1.25, read as 0). */
+/* client_golang 1.14 go_collector_latest.go memStatsFromRM, over those runtime/metrics figures. */
 void go_memstats_compute(const struct go_heap_stats *h, const struct go_sys_stats *sys,
                          const struct go_size_classes *classes, struct go_memstats *out) {
-    struct heap_totals t = heap_totals(h, classes);
-    uint64_t in_objects = t.allocated - t.freed;
-    uint64_t heap_unused = (uint64_t)h->in_heap - in_objects;
-    /* Go's int64 arithmetic wraps; C's would overflow: the same in uint64. */
-    uint64_t heap_free = (uint64_t)h->committed - (uint64_t)h->in_heap - (uint64_t)h->in_stacks -
-                         (uint64_t)h->in_work_bufs - (uint64_t)h->in_ptr_scalar_bits;
+    struct go_rm_figures f;
+    go_rm_figures_compute(h, sys, classes, &f);
     *out = (struct go_memstats){0};
-    out->mallocs = t.allocs + h->tiny_allocs;
-    out->frees = t.frees + h->tiny_allocs;
-    out->total_alloc = t.allocated;
-    out->sys = (uint64_t)h->committed + (uint64_t)h->released + sys->stacks_sys + sys->mspan_sys +
-               sys->mcache_sys + sys->buckhash_sys + sys->gcmisc_sys + sys->other_sys;
-    out->heap_alloc = out->alloc = in_objects;
-    out->heap_inuse = out->heap_alloc + heap_unused;
-    out->heap_released = (uint64_t)h->released;
-    out->heap_idle = out->heap_released + heap_free;
+    out->mallocs = f.allocs_objects + f.tiny_allocs;
+    out->frees = f.frees_objects + f.tiny_allocs;
+    out->total_alloc = f.allocs_bytes;
+    out->sys = f.total;
+    out->heap_alloc = out->alloc = f.heap_objects_bytes;
+    out->heap_inuse = out->heap_alloc + f.heap_unused;
+    out->heap_released = f.heap_released;
+    out->heap_idle = out->heap_released + f.heap_free;
     out->heap_sys = out->heap_inuse + out->heap_idle;
-    out->heap_objects = t.allocs - t.frees;
-    out->stack_inuse = (uint64_t)h->in_stacks;
-    out->stack_sys = out->stack_inuse + sys->stacks_sys;
-    out->mspan_inuse = sys->mspan_inuse;
-    out->mspan_sys = out->mspan_inuse + (sys->mspan_sys - sys->mspan_inuse);
-    out->mcache_inuse = sys->mcache_inuse;
-    out->mcache_sys = out->mcache_inuse + (sys->mcache_sys - sys->mcache_inuse);
-    out->buckhash_sys = sys->buckhash_sys;
-    out->gc_sys = (uint64_t)h->in_work_bufs + (uint64_t)h->in_ptr_scalar_bits + sys->gcmisc_sys;
-    out->other_sys = sys->other_sys;
+    out->heap_objects = f.objects;
+    out->stack_inuse = f.heap_stacks;
+    out->stack_sys = out->stack_inuse + f.os_stacks;
+    out->mspan_inuse = f.mspan_inuse;
+    out->mspan_sys = out->mspan_inuse + f.mspan_free;
+    out->mcache_inuse = f.mcache_inuse;
+    out->mcache_sys = out->mcache_inuse + f.mcache_free;
+    out->buckhash_sys = f.profiling_buckets;
+    out->gc_sys = f.metadata_other;
+    out->other_sys = f.other;
+}
+
+bool go_size_histogram(const struct go_heap_stats *h, const struct go_size_classes *classes, bool frees,
+                       struct go_size_histogram *out) {
+    int n = h->nclasses;
+    if (n < 2 || (size_t)n > classes->n || n > GO_SIZE_CLASSES_MAX)
+        return false;
+    const uint64_t *small = frees ? h->small_frees : h->small_allocs;
+    out->n = n;
+    out->bounds[0] = 1;
+    for (int i = 1; i < n; i++) {
+        out->bounds[i] = (double)classes->size[i] + 1;
+        out->counts[i - 1] = small[i];
+    }
+    out->bounds[n] = INFINITY;
+    out->counts[n - 1] = frees ? h->large_frees : h->large_allocs;
+    return true;
 }
 
 /* mgcpacer.go memoryLimitHeapGoal (1.19-1.27): the heap the memory limit leaves room for, less a headroom of

@@ -175,3 +175,19 @@ int trace_command_run(const struct trace_command *c) {
     c->stop(c->loop.ctx, true);
     return rc;
 }
+
+bool read_loop_run(const struct read_loop *l) {
+    int64_t deadline = l->duration_s ? monotonic_ns() + (int64_t)l->duration_s * 1000000000LL : 0;
+    while (!trace_loop_stop_requested() && (!deadline || monotonic_ns() < deadline)) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (!l->read(l->ctx)) {
+            if (proc_memory_gone(l->pid))
+                return true;
+            continue;
+        }
+        if (interval_due(l->interval))
+            l->report(l->ctx);
+    }
+    return false;
+}

@@ -52,6 +52,21 @@ void interval_start(struct interval *i, uint64_t seconds);
 /* True once per elapsed interval. */
 bool interval_due(struct interval *i);
 
+/* The loop of a command that reads the runtime's own counters instead of attaching probes (gm and sched of
+ * one process): read every 250 ms, report every interval, until Ctrl-C, duration_s (0: none) or the end of
+ * process pid. read returns false when it could not read this time; report prints what the reads gathered
+ * since the last report (the final report is the caller's). Returns true when the process exited (the
+ * caller's last read then stands for its end). */
+struct read_loop {
+    bool (*read)(void *ctx);
+    void (*report)(void *ctx);
+    void *ctx;
+    int pid;
+    uint64_t duration_s;
+    struct interval *interval;
+};
+bool read_loop_run(const struct read_loop *l);
+
 /* The time a report covers, as measured (ticks are not exactly --interval apart): from the previous report
  * (or the attach) to now for an interval report, from the attach to now for the final one. */
 struct report_span {
