@@ -10,9 +10,11 @@
 #   blocked    gmon sched --blocked  (casgstatus: every goroutine status change)
 #   malloc     gmon gm --probes   (every allocation)
 #   counters   gmon gm            (one process: the runtime's per-class counters, read every 250 ms; no probe)
+#   sites      gmon gm --by site  (one process that profiles its memory: the sampling point, runtime.profilealloc)
 #   monitor    gmon --level WARN, its /metrics scraped every second
 #   collect    the same with --collect gc,sched,malloc: what the three collectors add is collect - monitor
-# Prints the median requests per second and p99 latency of each, and the throughput lost against baseline.
+# Prints the median requests per second and p99 latency of each, and the throughput lost against baseline:
+# the median over rounds of each round's loss against that round's baseline.
 # Storm: the lifecycle fixture creates STORM goroutines one after another (bench/lifecycle_storm.sh's workload)
 # untraced and under gmon gc and gmon sched --blocked; prints ns per goroutine and the slowdown.
 # Usage: bench/collectors.sh [SECS] [ROUNDS] [STORM] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, wrk)
@@ -77,23 +79,26 @@ for r in $(seq 1 "$rounds"); do
   run_traced blocked sched --blocked --interval 0
   run_traced malloc gm --probes --interval 0
   run_traced counters gm --interval 0
+  run_traced sites gm --by site --interval 0
   run_monitor monitor
   run_monitor collect --collect gc,sched,malloc
 done
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-base=$(cut -d' ' -f1 "$work/baseline.stats" | median)
 printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
-for label in baseline gc lifecycle sched blocked malloc counters monitor collect; do
+# The loss of a configuration: the median over rounds of 1 - its requests/s over the reference's of the same
+# round (paired: a round's noise hits both).
+paired_loss() { # label reference
+  paste -d' ' <(cut -d' ' -f1 "$work/$1.stats") <(cut -d' ' -f1 "$work/$2.stats") |
+    awk '{ print 100 * (1 - $1 / $2) }' | median
+}
+for label in baseline gc lifecycle sched blocked malloc counters sites monitor collect; do
   rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
   p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
-  awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base" \
-    'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, 100 * (1 - r / b) }'
+  awk -v l="$label" -v r="$rps" -v p="$p99" -v loss="$(paired_loss "$label" baseline)" \
+    'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, loss }'
 done
-monitor=$(cut -d' ' -f1 "$work/monitor.stats" | median)
-collect=$(cut -d' ' -f1 "$work/collect.stats" | median)
-awk -v m="$monitor" -v c="$collect" \
-  'BEGIN { printf "--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n", 100 * (1 - c / m) }'
+printf -- '--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n' "$(paired_loss collect monitor)"
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
 
 storm() { "$storm_bin" storm "$storm_n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }

@@ -6,12 +6,16 @@
  * mallocgc). All run on goroutine stacks and have a stack-split check: the probe sits after it, so it fires
  *               once per call even when the stack grows. RAX is the size asked for (at every call site).
  *
+ *               Or (SIZE_IN_CX) runtime.profilealloc(mp, x, size), the memory profiler's sampling point: the
+ *               allocator calls it for the allocations it samples (one per MemProfileRate bytes on average),
+ *               with the size in RCX; the host scales the samples as pprof does.
+ *
  * Sampling (SAMPLE > 1) keeps 1 allocation in SAMPLE at random, so that periodic allocation patterns are not
  * aliased; the host scales the counts. Note that the uprobe trap itself happens on every allocation: sampling
  * saves gmon's work, not the trap.
  *
- * Configuration (-D): SAMPLE, BY_SITE (walk and aggregate allocating stacks), MAX_STACKS MAX_SITES,
- * G_M M_CURG (for probe_common), TARGET_TGID, USE_RINGBUF RINGBUF_PAGES. */
+ * Configuration (-D): SAMPLE, SIZE_IN_CX, BY_SITE (walk and aggregate allocating stacks), MAX_STACKS
+ * MAX_SITES, G_M M_CURG (for probe_common), TARGET_TGID, USE_RINGBUF RINGBUF_PAGES. */
 #ifndef GMON_MALLOC_EVENT_H /* the build embeds both headers in front; includes are for editors */
 #include "malloc_event.h"
 #include "probe_common.bpf.h"
@@ -83,7 +87,8 @@ static __always_inline void count_site(struct pt_regs *ctx, u32 tgid, u64 size) 
         u64 ip = ctx->ip;
         probe_ip.update(&tgid, &ip);
     }
-    struct malloc_site_key key = {.tgid = tgid, .stack = allocating_stack(ctx)};
+    struct malloc_site_key key = {
+        .tgid = tgid, .stack = allocating_stack(ctx), .size = SIZE_IN_CX ? size : 0};
     if (!key.stack) {
         count(MALLOC_COUNTER_MAP_FULL);
         return;
@@ -104,7 +109,11 @@ int on_malloc(struct pt_regs *ctx) {
     if (!tgid)
         return 0;
     count(MALLOC_COUNTER_HITS);
+#if SIZE_IN_CX
+    u64 size = ctx->cx;
+#else
     u64 size = ctx->ax;
+#endif
     if (size == 0) {
         /* mallocgc(0) returns runtime.zerobase: nothing is allocated (Go 1.24's mallocgc returns before it
          * calls the allocators probed there). Counted apart, exactly, before sampling. */

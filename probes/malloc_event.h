@@ -43,6 +43,9 @@ struct malloc_site_key {
     __u32 tgid;
     __u32 pad;
     __u64 stack;
+    /* At the memory profiler's sampling point (SIZE_IN_CX) the object's size too: samples are scaled by
+     * size, as the runtime's profile buckets are keyed by stack and size; 0 otherwise. */
+    __u64 size;
 };
 
 /* Return addresses, the allocator's caller first. */

@@ -50,6 +50,12 @@ int malloc_functions_find(const struct go_binary *b, struct malloc_functions *ou
     return 0;
 }
 
+int malloc_sampling_point_find(const struct go_binary *b, struct malloc_functions *out,
+                               struct gmon_error *err) {
+    memset(out, 0, sizeof(*out));
+    return add_function(out, b, "runtime.profilealloc", err);
+}
+
 void malloc_functions_free(struct malloc_functions *f) {
     for (size_t i = 0; i < f->n; i++)
         free(f->names[i]);
@@ -63,6 +69,7 @@ static void build_defines(struct bpf_defines *d, const struct malloc_probe_optio
     bpf_define(d, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
     bpf_define(d, "SAMPLE", o->sample);
     bpf_define(d, "BY_SITE", o->by_site);
+    bpf_define(d, "SIZE_IN_CX", o->sampling_point);
     bpf_define(d, "MAX_SITES", MAX_SITES);
     bpf_define(d, "MAX_STACKS", MAX_STACKS);
     bpf_define(d, "USE_RINGBUF", 0); /* no events: everything is aggregated in maps */

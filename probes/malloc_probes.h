@@ -24,6 +24,11 @@ struct malloc_functions {
     struct probe_site sites[MALLOC_MAX_FUNCTIONS];
 };
 int malloc_functions_find(const struct go_binary *b, struct malloc_functions *out, struct gmon_error *err);
+/* The memory profiler's sampling point instead: runtime.profilealloc(mp, x, size) (malloc.go, Go 1.17-1.27),
+ * which the allocator calls for the allocations it samples, one per runtime.MemProfileRate bytes on
+ * average. Refused (err says why) when the binary has no such function. */
+int malloc_sampling_point_find(const struct go_binary *b, struct malloc_functions *out,
+                               struct gmon_error *err);
 void malloc_functions_free(struct malloc_functions *f);
 
 struct malloc_probe_options {
@@ -33,6 +38,7 @@ struct malloc_probe_options {
     const struct go_size_classes *classes;
     unsigned sample; /* 1: every allocation */
     bool by_site;
+    bool sampling_point; /* the functions are malloc_sampling_point_find's: the size is their 3rd argument */
 };
 
 struct malloc_probes {

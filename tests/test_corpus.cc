@@ -132,6 +132,16 @@ TEST_P(Corpus, Newproc1RetsDecodeAsRet) {
         EXPECT_TRUE(x86_is_ret(bin.elf.data + s->ret_offsets[r], 16));
 }
 
+// gmon gm --by site's probe on the memory profiler's sampling point: runtime.profilealloc is a function of
+// its own (not only inlined) in every release, with a stack-split check to place the probe after.
+TEST_P(Corpus, MemoryProfilerSamplingPointIsProbeable) {
+    struct probe_site s;
+    probe_site_plan(&bin, "runtime.profilealloc", &s);
+    ASSERT_TRUE(s.found) << s.problem;
+    EXPECT_GT(s.body_offset, s.entry_offset) << "after the stack-split check";
+    EXPECT_LT(s.body_offset - s.entry_offset, 32u);
+}
+
 // Inline trees decode in every release (they need moduledata.gofunc from 1.18 on).
 TEST_P(Corpus, InlinedFramesDecode) {
     struct go_func fn;

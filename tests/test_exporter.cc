@@ -606,7 +606,12 @@ void expect_sane(const std::string &addr, const corpus_entry &e, const std::stri
     }
     auto again = parse(scrape(addr));
     EXPECT_GE(value(again, "go_gc_duration_seconds_count"), gcs) << "numgc only grows";
-    EXPECT_GE(value(again, "go_memstats_mallocs_total"), v("go_memstats_mallocs_total"));
+    // Up to go1.18 a P counts a span's free slots as allocated when it caches the span, and takes back those
+    // still free when it releases it (mcache.go refill, releaseAll: at every GC): the runtime's own count,
+    // and so client_golang's, goes down then.
+    if (minor >= 19 || value(again, "go_gc_duration_seconds_count") == gcs) {
+        EXPECT_GE(value(again, "go_memstats_mallocs_total"), v("go_memstats_mallocs_total"));
+    }
     EXPECT_GE(value(again, "go_sched_latencies_seconds_count"), v("go_sched_latencies_seconds_count"));
     EXPECT_GT(v("go_sched_latencies_seconds_count"), 0) << "goroutines were scheduled (1 in 8 sampled)";
     auto lint = promtool_check(addr);

@@ -10,8 +10,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "go_profile_globals.h"
 #include "go_runtime_code.h"
 #include "grow_array.h"
+#include "heap_profile.h"
 #include "log_writer.h"
 #include "malloc_probes.h"
 #include "option_help.h"
@@ -36,6 +38,10 @@ static const char USAGE[] =
     "allocators it dispatches to): bytes are the bytes asked for; with --path the processes running BIN\n"
     "are merged. Every allocation then traps into the kernel: expect the target to slow down a lot\n"
     "(bench/README.md has the figures); --sample lowers gmon's own work, not the trap. Needs root.\n"
+    "--by site of one process whose program profiles its memory (runtime.MemProfileRate > 0: it links\n"
+    "runtime/pprof, e.g. through net/http/pprof, or sets runtime.MemProfileRate itself) probes the memory\n"
+    "profiler's sampling point instead: one trap per 512 KiB allocated (by default), the counts and bytes\n"
+    "estimated from the samples as pprof does; --probes, or --sample, probes every allocation.\n"
     "\n" HELP_TRACE_TARGET
     "  --sample N          count 1 allocation in N, chosen at random, and scale the counts by N (default 1)\n"
     "  --by site           also the allocating stacks with the most bytes since gmon attached\n"
@@ -82,6 +88,7 @@ struct gm_monitor {
     struct alloc_site *sites;
     size_t nsites, sites_cap;
     uint64_t site_count; /* allocations counted by the sites, unscaled (the final reconciliation) */
+    int64_t rate;        /* > 0: the probe is the memory profiler's sampling point, at this MemProfileRate */
     struct interval interval;
 };
 
@@ -155,6 +162,9 @@ static void table_classes(struct gm_monitor *m, const struct report_span *span,
     printf("%s: %llu allocations, %s", period, (unsigned long long)count, total);
     if (m->opt.sample > 1)
         printf(" (1 in %llu sampled, counts scaled)", (unsigned long long)m->opt.sample);
+    if (m->rate > 0)
+        printf(" (estimated from the memory profiler's samples, 1 per %lld bytes on average)",
+               (long long)m->rate);
     printf("\n");
     if (!count)
         return;
@@ -194,6 +204,8 @@ static void log_classes(struct gm_monitor *m, const struct report_span *span,
     log_begin(w, LOG_INFO, span->end_wall_ns, "allocations");
     log_report_span(w, span);
     log_uint(w, "sample", m->opt.sample);
+    if (m->rate > 0)
+        log_int(w, "memprofilerate", m->rate);
     log_uint(w, "count", total_count);
     log_uint(w, "bytes", total_bytes);
     log_uint_group(w, "count_by_class", name_ptrs, counts, n);
@@ -201,12 +213,29 @@ static void log_classes(struct gm_monitor *m, const struct report_span *span,
     log_end(w);
 }
 
-/* The counts since gmon attached, scaled by the sampling rate. */
+/* What counted samples stand for: times --sample, or for the memory profiler's samples the allocations they
+ * stand for as pprof estimates them (runtime/pprof protomem.go scaleHeapSample, by their average size). */
+static void scale(const struct gm_monitor *m, uint64_t count, uint64_t bytes, uint64_t *scaled_count,
+                  uint64_t *scaled_bytes) {
+    if (m->rate > 0) {
+        int64_t c, b;
+        heap_profile_scale((int64_t)count, (int64_t)bytes, m->rate, &c, &b);
+        *scaled_count = (uint64_t)c;
+        *scaled_bytes = (uint64_t)b;
+    } else {
+        *scaled_count = count * m->opt.sample;
+        *scaled_bytes = bytes * m->opt.sample;
+    }
+}
+
+/* The counts since gmon attached, scaled. */
 static void read_classes(struct gm_monitor *m, struct malloc_class_stat *out) {
     malloc_probes_classes(&m->probes, out);
     for (int c = 0; c < MALLOC_CLASSES; c++) {
-        out[c].count *= m->opt.sample;
-        out[c].bytes *= m->opt.sample;
+        uint64_t count, bytes;
+        scale(m, out[c].count, out[c].bytes, &count, &bytes);
+        out[c].count = count;
+        out[c].bytes = bytes;
     }
 }
 
@@ -241,6 +270,12 @@ struct site_symbols {
     size_t n;
 };
 
+/* The allocator's own frames (mallocgc, and from Go 1.24 the mallocgc<Kind> it dispatches to; the memory
+ * profiler's sampling point is called from them): not what "via" names. */
+static bool allocator_frame(const char *function) {
+    return strncmp(function, "runtime.mallocgc", 16) == 0 || strcmp(function, "runtime.profilealloc") == 0;
+}
+
 /* The frames of a stack from its first one outside the runtime (the allocator's entry points such as
  * runtime.newobject or runtime.makeslice, or the map code of internal/runtime/maps, say nothing about who
  * allocates), or from the top when the runtime allocates for itself. */
@@ -254,7 +289,7 @@ static void stack_frames(struct gm_monitor *m, const uint64_t *pcs, int depth, u
         int nf = pclntab_frames_at_return(&m->prog.target.bin.pcln, pcs[i] - bias, f, 8);
         for (int j = 0; j < nf && out->n < SITE_FRAMES; j++) {
             if (out->n == 0 && skip_runtime && go_is_runtime_function(f[j].function)) {
-                if (!out->via[0])
+                if (!out->via[0] && !allocator_frame(f[j].function))
                     snprintf(out->via, sizeof(out->via), "%s", f[j].function);
                 continue;
             }
@@ -301,8 +336,11 @@ static size_t site_rows(struct gm_monitor *m, struct alloc_row **out) {
     for (size_t i = 0; rows && i < m->nsites; i++) {
         m->site_count += m->sites[i].stat.count;
         char *text = site_text(m, &m->sites[i]);
-        if (text)
-            rows[n++] = (struct alloc_row){text, m->sites[i].stat.count, m->sites[i].stat.bytes};
+        if (!text)
+            continue;
+        rows[n] = (struct alloc_row){.text = text};
+        scale(m, m->sites[i].stat.count, m->sites[i].stat.bytes, &rows[n].count, &rows[n].bytes);
+        n++;
     }
     qsort(rows, n, sizeof(*rows), by_text);
     size_t merged = 0;
@@ -340,7 +378,7 @@ static size_t split_row(char *text, const char **via, const char **location,
 static void print_site(struct gm_monitor *m, size_t rank, const struct alloc_row *r) {
     const char *via, *location, *frames[SITE_FRAMES];
     size_t n = split_row(r->text, &via, &location, frames);
-    uint64_t count = r->count * m->opt.sample, bytes = r->bytes * m->opt.sample;
+    uint64_t count = r->count, bytes = r->bytes; /* scaled already (site_rows) */
     if (!m->opt.table) {
         log_begin(&m->log, LOG_INFO, wall_ns(), "allocation site");
         log_uint(&m->log, "rank", rank);
@@ -429,14 +467,47 @@ static int choose_classes(struct gm_monitor *m, struct gmon_error *err) {
     return 0;
 }
 
+/* runtime.MemProfileRate of the --pid process, or 0 (why says why) when it is off or cannot be read. */
+static int64_t memory_profile_rate(struct gm_monitor *m, char *why, size_t size) {
+    const struct target *t = &m->prog.target;
+    struct go_profile_globals g;
+    int64_t rate = 0;
+    go_profile_globals_find(&t->bin, t->bin.version.minor, &g);
+    if (!g.mem_profile_rate || !proc_read(t->pid, g.mem_profile_rate + t->load_bias, &rate, 8))
+        snprintf(why, size, "runtime.MemProfileRate not found");
+    else if (rate <= 0)
+        snprintf(why, size, "runtime.MemProfileRate is %lld: the program does not profile its memory",
+                 (long long)rate);
+    return rate > 0 ? rate : 0;
+}
+
+/* --by site of one process, every allocation meant (no --sample, no --probes): the memory profiler's
+ * sampling point when the program profiles its memory (one trap per 512 KiB allocated by default, not one
+ * per allocation); else, and otherwise, the allocators themselves. */
+static int choose_functions(struct gm_monitor *m, struct gmon_error *err) {
+    const struct options *o = &m->opt;
+    if (o->by_site && o->trace.pid && !o->trace.path && !o->probes && o->sample == 1) {
+        char why[160] = "";
+        m->rate = memory_profile_rate(m, why, sizeof(why));
+        if (m->rate > 0 && malloc_sampling_point_find(&m->prog.target.bin, &m->functions, err) != 0) {
+            snprintf(why, sizeof(why), "%s", err->msg);
+            malloc_functions_free(&m->functions);
+            m->rate = 0;
+        }
+        if (m->rate > 0)
+            return 0;
+        fprintf(stderr, "gmon gm: %s: probing every allocation\n", why);
+    }
+    return malloc_functions_find(&m->prog.target.bin, &m->functions, err);
+}
+
 static int start(void *ctx) {
     struct gm_monitor *m = ctx;
     struct gmon_error err;
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gm", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    if (choose_classes(m, &err) != 0 ||
-        malloc_functions_find(&m->prog.target.bin, &m->functions, &err) != 0) {
+    if (choose_classes(m, &err) != 0 || choose_functions(m, &err) != 0) {
         cli_error("gm", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
@@ -446,15 +517,23 @@ static int start(void *ctx) {
                                       .pid = traced_program_attach_pid(&m->prog),
                                       .classes = &m->classes,
                                       .sample = (unsigned)o->sample,
-                                      .by_site = o->by_site};
+                                      .by_site = o->by_site,
+                                      .sampling_point = m->rate > 0};
     int64_t t0 = monotonic_ns();
     if (malloc_probes_open(&m->probes, &mo, &m->functions, &err) != 0) {
         cli_error("gm", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
     traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
-    fprintf(stderr, "gmon gm: probing %s%s (%zu functions)\n", m->functions.names[0],
-            m->functions.n > 1 ? " and the other allocators" : "", m->functions.n);
+    if (m->rate > 0)
+        fprintf(stderr,
+                "gmon gm: probing the memory profiler's sampling point (runtime.profilealloc): 1 allocation "
+                "per %lld bytes on average (runtime.MemProfileRate), counts and bytes estimated as pprof "
+                "scales them (--probes probes every allocation)\n",
+                (long long)m->rate);
+    else
+        fprintf(stderr, "gmon gm: probing %s%s (%zu functions)\n", m->functions.names[0],
+                m->functions.n > 1 ? " and the other allocators" : "", m->functions.n);
     interval_start(&m->interval, o->interval_s);
     return GMON_EXIT_OK;
 }
@@ -465,7 +544,8 @@ static void print_accounting(struct gm_monitor *m) {
     malloc_probes_counters(&m->probes, c);
     uint64_t counted = c[MALLOC_COUNTER_SAMPLED], zero = c[MALLOC_COUNTER_ZERO_SIZE];
     uint64_t skipped = c[MALLOC_COUNTER_HITS] - zero - counted;
-    fprintf(stderr, "allocator probe hits: %llu = %llu counted above + %llu of size 0 (nothing allocated)",
+    fprintf(stderr, "%s: %llu = %llu counted above + %llu of size 0 (nothing allocated)",
+            m->rate > 0 ? "memory profiler samples (sampling-point hits)" : "allocator probe hits",
             (unsigned long long)c[MALLOC_COUNTER_HITS], (unsigned long long)counted,
             (unsigned long long)zero);
     if (m->opt.sample > 1)
@@ -476,8 +556,9 @@ static void print_accounting(struct gm_monitor *m) {
                 (long long)skipped);
     if (!m->opt.by_site)
         return;
-    fprintf(stderr, "sites: %llu allocations in %zu stacks; losses: %llu stacks not stored\n",
-            (unsigned long long)m->site_count, m->nsites, (unsigned long long)c[MALLOC_COUNTER_MAP_FULL]);
+    fprintf(stderr, "sites: %llu %s in %zu stacks; losses: %llu stacks not stored\n",
+            (unsigned long long)m->site_count, m->rate > 0 ? "samples" : "allocations", m->nsites,
+            (unsigned long long)c[MALLOC_COUNTER_MAP_FULL]);
     if (m->site_count + c[MALLOC_COUNTER_MAP_FULL] != counted)
         fprintf(stderr,
                 "gmon gm: the sites count %llu allocations and %llu losses of %llu (please report this)\n",

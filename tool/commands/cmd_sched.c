@@ -1,5 +1,5 @@
-/* gmon sched: one process without --blocked reads the runtime's own latency histogram
- * (cmd_sched_runtime.c). Otherwise, with probes (probes/sched.bpf.c): scheduling latency (runnable ->
+/* gmon sched: without --blocked, reads the runtime's own latency histogram (cmd_sched_runtime.c). With it,
+ * probes (probes/sched.bpf.c): scheduling latency (runnable ->
  * running) as a log2 histogram, and time blocked per wait reason (gopark -> ready), with the reason strings
  * read from the target binary's runtime.waitReasonStrings. Printed every --interval and at exit. */
 #include <getopt.h>
@@ -24,10 +24,10 @@ static const char USAGE[] =
     "Usage: gmon sched --pid PID | --container NAME | --path BIN [OPTIONS]\n"
     "\n"
     "Measures the Go scheduler of a running program (Go 1.17-1.27).\n"
-    "With --pid (or --container) and without --blocked: the scheduling latency (how long goroutines stay\n"
-    "runnable before they run) from the runtime's own histogram, read from the process's memory: no probe,\n"
-    "no cost to it. The runtime times about 1 scheduling in 8, in its own buckets (ns).\n"
-    "With --blocked, or --path: an eBPF uprobe on every goroutine status change (runtime.casgstatus) times\n"
+    "Without --blocked: the scheduling latency (how long goroutines stay runnable before they run) from the\n"
+    "runtime's own histogram, read from the process's memory (with --path, of every process running BIN,\n"
+    "summed): no probe, no cost to it. The runtime times about 1 scheduling in 8, in its own buckets (ns).\n"
+    "With --blocked: an eBPF uprobe on every goroutine status change (runtime.casgstatus) times\n"
     "every scheduling (log2 histogram, us) and how long goroutines stay parked, per wait reason (chan\n"
     "receive, select, sleep, IO wait, sync.Mutex.Lock, ...: the target's own words), with counts and means.\n"
     "Only waits that begin after gmon attached are measured. Every status change traps into the kernel: on\n"
@@ -330,8 +330,8 @@ static void stop(void *ctx, bool attached) {
     log_writer_close(&m->log);
 }
 
-/* One process without --blocked: the runtime's own histogram (cmd_sched_runtime.c); the options only the
- * probes use are refused rather than ignored. */
+/* Without --blocked: the runtime's own histogram (cmd_sched_runtime.c); the options only the probes use are
+ * refused rather than ignored. */
 static int read_from_runtime(struct sched_monitor *m) {
     const struct options *o = &m->opt;
     const char *probe_only = o->verbose                                 ? "-v (a histogram per wait reason)"
@@ -346,7 +346,8 @@ static int read_from_runtime(struct sched_monitor *m) {
         log_writer_close(&m->log);
         return GMON_EXIT_BAD_INPUT;
     }
-    struct sched_read_options r = {.pid = o->trace.pid,
+    struct sched_read_options r = {.pid = o->trace.path ? 0 : o->trace.pid,
+                                   .path = o->trace.path,
                                    .interval_s = o->interval_s,
                                    .duration_s = o->trace.duration_s,
                                    .table = o->table};
@@ -367,7 +368,7 @@ int cmd_sched(int argc, char *argv[]) {
         return cli_exit_after_parse(parsed);
     if (trace_log_writer_init(&m.log, m.opt.format, LOG_INFO) != 0)
         return GMON_EXIT_FAILED;
-    if (m.opt.trace.pid && !m.opt.trace.path && !m.opt.blocked)
+    if (!m.opt.blocked)
         return read_from_runtime(&m);
     struct trace_command run = {
         .start = start,

@@ -1,8 +1,9 @@
-/* gmon sched --pid PID without --blocked: the scheduling latency from the runtime's own histogram,
- * sched.timeToRun (what runtime/metrics serves as /sched/latencies:seconds), read from the process's memory
- * every 250 ms and reported every --interval. No probe, no eBPF, no stop: the target pays nothing. The
- * runtime times about 1 scheduling in 8 of each goroutine (proc.go casgstatus and newproc1, gTrackingPeriod,
- * Go 1.17-1.27) and does not scale the counts up, so they are a sample; the buckets are the runtime's. */
+/* gmon sched without --blocked: the scheduling latency from the runtime's own histogram, sched.timeToRun
+ * (what runtime/metrics serves as /sched/latencies:seconds), read from the memory of one process, or of every
+ * process running a binary (sched_latency_reader.h), every 250 ms and reported every --interval. No probe, no
+ * eBPF, no stop: the target pays nothing. The runtime times about 1 scheduling in 8 of each goroutine
+ * (proc.go casgstatus and newproc1, gTrackingPeriod, Go 1.17-1.27) and does not scale the counts up, so they
+ * are a sample; the buckets are the runtime's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,29 +13,11 @@
 #include "goroutine_snapshot.h"
 #include "log2_hist.h"
 #include "runtime_metrics.h"
+#include "sched_latency_reader.h"
 #include "table_text.h"
 #include "trace_loop.h"
 
 enum { ROWS_MAX = 64 };
-
-struct latency_reader {
-    struct goroutine_snapshot *snap;
-    struct go_size_classes classes;
-    struct runtime_metrics m; /* scratch for each read */
-    uint64_t reads, bytes;
-};
-
-/* The histogram now; false (why says why) when it cannot be read. */
-static bool read_latency(struct latency_reader *r, struct go_time_histogram *out, char *why, size_t size) {
-    runtime_metrics_read_sched_latency(&r->m, &r->snap->state, &r->snap->t, &r->bytes);
-    r->reads++;
-    if (!r->m.have_sched_latency) {
-        snprintf(why, size, "%s", r->m.why_not[0] ? r->m.why_not : "sched.timeToRun could not be read");
-        return false;
-    }
-    *out = r->m.sched_latency;
-    return true;
-}
 
 /* after - before, bucket by bucket (the runtime's counts only grow). */
 static void histogram_diff(const struct go_time_histogram *after, const struct go_time_histogram *before,
@@ -178,14 +161,14 @@ static void report(struct sched_read *s, const struct go_time_histogram *from,
 
 struct reads {
     struct sched_read *s;
-    struct latency_reader *r;
-    struct go_time_histogram start, reported, last, now;
+    struct sched_latency_reader *r;
+    struct go_time_histogram reported, last, now;
 };
 
 static bool read_now(void *ctx) {
     struct reads *x = ctx;
     char why[192];
-    if (!read_latency(x->r, &x->now, why, sizeof(why)))
+    if (!sched_latency_reader_read(x->r, &x->now, why, sizeof(why)))
         return false;
     x->last = x->now;
     return true;
@@ -197,48 +180,57 @@ static void report_interval(void *ctx) {
     x->reported = x->last;
 }
 
-static int run(struct sched_read *s, struct latency_reader *r) {
+static void say_reading(const struct sched_latency_reader *r) {
+    char who[256];
+    const char *version = r->path ? r->binary.bin.version_string : r->sources[0].snap->t.bin.version_string;
+    if (r->path)
+        snprintf(who, sizeof(who), "the processes running %s", r->path);
+    else
+        target_process_text(&r->sources[0].snap->t, who, sizeof(who));
+    fprintf(
+        stderr,
+        "gmon sched: reading the scheduling-latency histogram of %s (%s) from memory: no probe; the runtime "
+        "times about 1 scheduling in 8 (--blocked adds time blocked per wait reason, with a uprobe on every "
+        "status change)\n",
+        who, version);
+}
+
+static int run(struct sched_read *s, struct sched_latency_reader *r) {
     static struct reads x;
-    char why[192], who[256];
+    static const struct go_time_histogram none;
+    char why[192];
     memset(&x, 0, sizeof(x));
     x.s = s;
     x.r = r;
-    if (!read_latency(r, &x.start, why, sizeof(why))) {
+    if (!sched_latency_reader_read(r, &x.last, why, sizeof(why))) {
         cli_error("sched", "PID %d: %s", s->o->pid, why);
         return GMON_EXIT_BAD_INPUT;
     }
-    fprintf(
-        stderr,
-        "gmon sched: reading the scheduling-latency histogram of %s (%s) from its memory: no probe; the "
-        "runtime times about 1 scheduling in 8 (--blocked adds time blocked per wait reason, with a uprobe "
-        "on every status change)\n",
-        target_process_text(&r->snap->t, who, sizeof(who)), r->snap->t.bin.version_string);
+    say_reading(r);
     trace_loop_install_signals();
     interval_start(&s->interval, s->o->interval_s);
-    x.last = x.reported = x.start;
     struct read_loop loop = {read_now, report_interval, &x, s->o->pid, s->o->duration_s, &s->interval};
     if (read_loop_run(&loop))
         fprintf(stderr,
                 "gmon sched: process %d exited; the counts below are those of gmon's last read, at most "
                 "250 ms before\n",
                 s->o->pid);
-    report(s, &x.start, &x.last, true);
+    report(s, &none, &x.last, true);
     fprintf(stderr, "histogram reads: %llu, %llu bytes\n", (unsigned long long)r->reads,
             (unsigned long long)r->bytes);
     return GMON_EXIT_OK;
 }
 
 int sched_from_runtime(const struct sched_read_options *o, struct log_writer *log) {
-    static struct latency_reader r;
+    static struct sched_latency_reader r;
     struct sched_read s = {.o = o, .log = log};
     struct gmon_error err;
-    memset(&r, 0, sizeof(r));
-    r.snap = snapshot_open_runtime(o->pid, NULL, &r.classes, &err);
-    if (!r.snap) {
+    if (sched_latency_reader_open(&r, "gmon sched", o->pid, o->path, &err) != 0) {
         cli_error("sched", "%s", err.msg);
+        sched_latency_reader_close(&r);
         return GMON_EXIT_BAD_INPUT;
     }
     int rc = run(&s, &r);
-    snapshot_free(r.snap);
+    sched_latency_reader_close(&r);
     return rc;
 }

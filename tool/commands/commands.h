@@ -13,7 +13,8 @@ int cmd_sched(int argc, char *argv[]);
 /* gmon sched of one process without probes: the runtime's own latency histogram (cmd_sched_runtime.c). */
 struct log_writer;
 struct sched_read_options {
-    int pid;
+    int pid;                         /* one process, or 0 with path */
+    const char *path;                /* every process running it, or NULL */
     uint64_t interval_s, duration_s; /* 0: only at the end; until Ctrl-C */
     bool table;                      /* else records through log */
 };

@@ -6,16 +6,10 @@
 
 #include "prom_text.h"
 
-/* When process pid started (-1: unknown): a PID another process has since taken tells itself by this. */
-static double start_time_of(int pid) {
-    struct process_stats ps;
-    return process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : -1;
-}
-
 static int open_source(struct exporter_source *src, int pid, const char *bin, struct gmon_error *err) {
     memset(src, 0, sizeof(*src));
     src->pid = pid;
-    src->start_time = start_time_of(pid);
+    src->start_time = process_start_time(pid);
     src->snap = snapshot_open_runtime(pid, bin, &src->classes, err);
     return src->snap ? 0 : -1;
 }
@@ -80,7 +74,7 @@ static void consider(void *ctx, int pid) {
     for (int i = 0; i < e->n; i++)
         if (e->sources[i].pid == pid)
             return;
-    double start = start_time_of(pid);
+    double start = process_start_time(pid);
     if (refused(e, pid, start))
         return;
     struct gmon_error err;
@@ -103,7 +97,7 @@ static void follow_path(struct exporter_targets *e) {
     for (int i = 0; i < e->n;) {
         int pid = e->sources[i].pid;
         if (proc_exists(pid) && target_process_runs_binary(&e->binary, pid) &&
-            start_time_of(pid) == e->sources[i].start_time) {
+            process_start_time(pid) == e->sources[i].start_time) {
             i++;
             continue;
         }

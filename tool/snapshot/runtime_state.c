@@ -216,7 +216,9 @@ static bool read_heap_free(const struct reader *r, uint64_t inuse, uint64_t rele
 }
 
 /* heapMarked is in gcController, which go1.17's code does not pin down (it only shares two known fields with
- * the layout); the rest of the heap line does without it. */
+ * the layout); the rest of the heap line does without it. Before the first GC has ended there is no marked
+ * heap: go1.17's gcControllerState.init fakes one (heapMinimum / (1 + triggerRatio), which can exceed the
+ * heap in use), later releases hold 0; neither is shown as the live heap. */
 static void read_heap(struct runtime_state *s, const struct reader *r) {
     static const enum state_field F[] = {HEAP_INUSE, HEAP_RELEASED};
     uint64_t v[3];
@@ -226,7 +228,8 @@ static void read_heap(struct runtime_state *s, const struct reader *r) {
     s->inuse = v[0];
     s->released = v[1];
     s->free = v[2];
-    s->have_marked = global_field(r, HEAP_MARKED, &s->marked) && s->marked <= s->inuse + s->free;
+    s->have_marked = !(s->have_gc && s->numgc == 0) && global_field(r, HEAP_MARKED, &s->marked) &&
+                     s->marked <= s->inuse + s->free;
 }
 
 /* Sums a [n]uint64 array field of one heapStatsDelta. */

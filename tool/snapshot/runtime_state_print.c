@@ -33,6 +33,8 @@ static void print_gc(const struct runtime_state *s, int64_t now_ns, FILE *out) {
 static const char *live_unknown_because(const struct runtime_state *s) {
     if (!state_has(&s->layout, HEAP_MARKED))
         return "not in this release's known layout";
+    if (s->have_gc && s->numgc == 0)
+        return "no GC has ended yet";
     if (!s->globals.addr[BASE_GCCONTROLLER])
         return "runtime.gcController not found";
     return "gcController.heapMarked unreadable or implausible";

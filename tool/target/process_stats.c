@@ -107,3 +107,8 @@ bool process_stats_read(const char *proc, int pid, struct process_stats *out) {
     out->have_limits = read_limits(proc, pid, out);
     return out->have_stat;
 }
+
+double process_start_time(int pid) {
+    struct process_stats ps;
+    return process_stats_read("/proc", pid, &ps) && ps.have_stat ? ps.start_time_seconds : -1;
+}

@@ -25,6 +25,9 @@ struct process_stats {
 
 /* Reads what it can of pid (proc is "/proc", or another procfs mount); false when the process is gone. */
 bool process_stats_read(const char *proc, int pid, struct process_stats *out);
+/* When process pid started (seconds since the epoch), -1 when unknown: a PID another process has since taken
+ * tells itself by this. */
+double process_start_time(int pid);
 
 #ifdef __cplusplus
 }
