@@ -19,14 +19,6 @@
 
 enum { ROWS_MAX = 64 };
 
-/* after - before, bucket by bucket (the runtime's counts only grow). */
-static void histogram_diff(const struct go_time_histogram *after, const struct go_time_histogram *before,
-                           struct go_time_histogram *out) {
-    *out = *after;
-    for (int i = 0; i < after->n; i++)
-        out->counts[i] = after->counts[i] >= before->counts[i] ? after->counts[i] - before->counts[i] : 0;
-}
-
 static uint64_t to_ns(double seconds) {
     return seconds >= 1.8e10 ? UINT64_MAX : (uint64_t)(seconds * 1e9 + 0.5);
 }
@@ -120,7 +112,8 @@ static void report(struct sched_read *s, const struct go_time_histogram *from,
     static struct go_time_histogram shown;
     struct hist_row rows[ROWS_MAX];
     uint64_t negative;
-    histogram_diff(to, from, &shown);
+    shown.n = 0;
+    go_time_histogram_add_difference(&shown, to, from);
     size_t n = latency_rows(&shown, rows, &negative);
     uint64_t samples = rows_total(rows, n);
     struct report_span span = interval_report(&s->interval, final);

@@ -9,7 +9,6 @@
 static int open_source(struct exporter_source *src, int pid, const char *bin, struct gmon_error *err) {
     memset(src, 0, sizeof(*src));
     src->pid = pid;
-    src->start_time = process_start_time(pid);
     src->snap = snapshot_open_runtime(pid, bin, &src->classes, err);
     return src->snap ? 0 : -1;
 }
@@ -53,59 +52,24 @@ static bool read_source(const char *who, struct exporter_source *src, struct exp
     return true;
 }
 
-/* A process gmon could not open: refused once (its PID and start time, so a new process with its PID is
- * tried). */
-static bool refused(struct exporter_targets *e, int pid, double start) {
-    for (int i = 0; i < e->nrefused; i++)
-        if (e->refused[i].pid == pid && e->refused[i].start_time == start)
-            return true;
-    return false;
-}
-
-static void refuse(struct exporter_targets *e, int pid, double start) {
-    int at = e->nrefused < EXPORTER_MAX_TARGETS ? e->nrefused++ : EXPORTER_MAX_TARGETS - 1;
-    e->refused[at].pid = pid;
-    e->refused[at].start_time = start;
-}
-
-/* A process running the binary: exported from now on, unless known or refused already. */
-static void consider(void *ctx, int pid) {
+/* --path: a process that started running the binary is exported from now on. */
+static int join(void *ctx, int slot, int pid, bool first, struct gmon_error *err) {
     struct exporter_targets *e = ctx;
-    for (int i = 0; i < e->n; i++)
-        if (e->sources[i].pid == pid)
-            return;
-    double start = process_start_time(pid);
-    if (refused(e, pid, start))
-        return;
-    struct gmon_error err;
-    if (e->n == EXPORTER_MAX_TARGETS) {
-        fprintf(stderr, "%s: more than %d processes run %s: PID %d left out\n", e->who, EXPORTER_MAX_TARGETS,
-                e->path, pid);
-        refuse(e, pid, start);
-    } else if (open_source(&e->sources[e->n], pid, e->bin, &err) != 0) {
-        fprintf(stderr, "%s: PID %d: %s\n", e->who, pid, err.msg);
-        refuse(e, pid, start);
-    } else {
-        fprintf(stderr, "%s: PID %d runs %s: exporting it\n", e->who, pid, e->path);
-        e->n++;
-    }
+    (void)first;
+    if (open_source(&e->sources[slot], pid, e->bin, err) != 0)
+        return -1;
+    fprintf(stderr, "%s: PID %d runs %s: exporting it\n", e->who, pid, e->path);
+    e->n++;
+    return 0;
 }
 
-/* --path: drops the processes that exited (or whose PID another process now has) and opens the ones that
- * started running the binary. */
-static void follow_path(struct exporter_targets *e) {
-    for (int i = 0; i < e->n;) {
-        int pid = e->sources[i].pid;
-        if (proc_exists(pid) && target_process_runs_binary(&e->binary, pid) &&
-            process_start_time(pid) == e->sources[i].start_time) {
-            i++;
-            continue;
-        }
-        fprintf(stderr, "%s: PID %d is gone: its series are too\n", e->who, e->sources[i].pid);
-        close_source(&e->sources[i]);
-        e->sources[i] = e->sources[--e->n];
-    }
-    target_for_each_process(&e->binary, consider, e);
+/* --path: a process that exited (or whose PID another process now has) takes its series with it. */
+static void leave(void *ctx, int slot, int last) {
+    struct exporter_targets *e = ctx;
+    fprintf(stderr, "%s: PID %d is gone: its series are too\n", e->who, e->sources[slot].pid);
+    close_source(&e->sources[slot]);
+    e->sources[slot] = e->sources[last];
+    e->n = last;
 }
 
 static double seconds_since(const struct timespec *t0) {
@@ -133,8 +97,10 @@ static void render_own(FILE *out, int targets, uint64_t bytes, double seconds) {
 void exporter_targets_render(struct exporter_targets *e, FILE *out, bool own_series, const char *only) {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (e->path)
-        follow_path(e);
+    if (e->path) {
+        struct follow_callbacks cb = {join, leave, e};
+        process_follower_update(&e->follower, &cb);
+    }
     uint64_t bytes = 0;
     int n = 0;
     for (int i = 0; i < e->n; i++)
@@ -155,6 +121,7 @@ int exporter_targets_open(struct exporter_targets *e, const char *who, int pid, 
         if (target_open(&e->binary, path, 0, "auto", err) != 0)
             return -1;
         e->binary_open = true;
+        process_follower_init(&e->follower, who, &e->binary);
         return 0;
     }
     if (open_source(&e->sources[0], pid, bin, err) != 0)

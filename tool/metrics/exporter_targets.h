@@ -9,14 +9,14 @@
 
 #include "go_exporter.h"
 #include "goroutine_snapshot.h"
+#include "process_follower.h"
 #include "target.h"
 
-enum { EXPORTER_MAX_TARGETS = 64, EXPORTER_WHY_LEN = 256 };
+enum { EXPORTER_MAX_TARGETS = FOLLOW_MAX_PROCESSES, EXPORTER_WHY_LEN = 256 };
 
 /* One process being exported. */
 struct exporter_source {
     int pid;
-    double start_time; /* process_start_time_seconds: a reused PID is another process */
     struct goroutine_snapshot *snap;
     struct go_size_classes classes;
     char reported[EXPORTER_WHY_LEN]; /* the last reason for missing figures printed, so it is printed once */
@@ -31,11 +31,7 @@ struct exporter_targets {
     struct exporter_source sources[EXPORTER_MAX_TARGETS];
     int n;
     struct exporter_target figures[EXPORTER_MAX_TARGETS];
-    struct {
-        int pid;
-        double start_time;
-    } refused[EXPORTER_MAX_TARGETS]; /* processes of the path gmon could not open: said once, not retried */
-    int nrefused;
+    struct process_follower follower; /* --path: sources[i] is the follower's slot i */
 };
 
 /* One process (pid), or every process running path: refused with err when the process cannot be read or the

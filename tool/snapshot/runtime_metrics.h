@@ -155,6 +155,11 @@ void go_gc_pause_quantiles(const struct go_gc_ring *r, uint64_t q[5]);
  * metrics.go / timeHistogram.write): false when raw does not have a known release layout's size. */
 bool go_time_histogram_from(int minor, const uint64_t *raw, size_t words, struct go_time_histogram *out);
 
+/* into += after - before, bucket by bucket (the runtime's counts only grow; a count that went back adds 0);
+ * an empty into (n 0) takes after's bounds first. */
+void go_time_histogram_add_difference(struct go_time_histogram *into, const struct go_time_histogram *after,
+                                      const struct go_time_histogram *before);
+
 /* time.Duration.Seconds(): whole seconds and the remainder, converted apart, as Go does. */
 double go_duration_seconds(uint64_t ns);
 

@@ -218,3 +218,13 @@ double go_duration_seconds(uint64_t ns) {
     int64_t d = (int64_t)ns;
     return (double)(d / 1000000000) + (double)(d % 1000000000) / 1e9;
 }
+
+void go_time_histogram_add_difference(struct go_time_histogram *into, const struct go_time_histogram *after,
+                                      const struct go_time_histogram *before) {
+    if (into->n == 0) {
+        *into = *after;
+        memset(into->counts, 0, sizeof(into->counts));
+    }
+    for (int i = 0; i < after->n && i < into->n; i++)
+        into->counts[i] += after->counts[i] >= before->counts[i] ? after->counts[i] - before->counts[i] : 0;
+}

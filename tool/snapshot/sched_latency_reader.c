@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "process_stats.h"
-#include "proc_target.h"
-
 /* The histogram of one process now; false (why) when it cannot be read. */
 static bool read_source(struct sched_latency_reader *r, struct sched_latency_source *s,
                         struct go_time_histogram *out, char *why, size_t size) {
@@ -29,13 +26,13 @@ static int open_source(struct sched_latency_reader *r, struct sched_latency_sour
     char why[192];
     memset(s, 0, sizeof(*s));
     s->pid = pid;
-    s->start_time = process_start_time(pid);
     if (!(s->snap = snapshot_open_runtime(pid, NULL, &unused, err)))
         return -1;
     if (!read_source(r, s, &s->base, why, sizeof(why))) {
         snapshot_free(s->snap);
         s->snap = NULL;
-        return gmon_fail(err, "PID %d: %s", pid, why);
+        /* with --path the follower names the PID */
+        return r->path ? gmon_fail(err, "%s", why) : gmon_fail(err, "PID %d: %s", pid, why);
     }
     s->last = s->base;
     if (counted_from_start)
@@ -43,75 +40,31 @@ static int open_source(struct sched_latency_reader *r, struct sched_latency_sour
     return 0;
 }
 
-/* into += after - before, bucket by bucket (the first histogram added gives the bounds). */
-static void add_difference(struct go_time_histogram *into, const struct go_time_histogram *after,
-                           const struct go_time_histogram *before) {
-    if (into->n == 0) {
-        *into = *after;
-        memset(into->counts, 0, sizeof(into->counts));
-    }
-    for (int i = 0; i < after->n && i < into->n; i++)
-        into->counts[i] += after->counts[i] >= before->counts[i] ? after->counts[i] - before->counts[i] : 0;
+/* --path: a process that started running the binary is read from now on (counted from its start when the
+ * first scan did not find it). */
+static int join(void *ctx, int slot, int pid, bool first, struct gmon_error *err) {
+    struct sched_latency_reader *r = ctx;
+    if (open_source(r, &r->sources[slot], pid, !first, err) != 0)
+        return -1;
+    fprintf(stderr, "%s: PID %d runs %s: reading its histogram\n", r->cmd, pid, r->path);
+    r->n++;
+    return 0;
 }
 
-static void drop_source(struct sched_latency_reader *r, int i, const char *how) {
-    struct sched_latency_source *s = &r->sources[i];
-    fprintf(stderr, "%s: PID %d %s: what gmon read of it stays in the totals\n", r->cmd, s->pid, how);
-    add_difference(&r->exited, &s->last, &s->base);
+/* --path: a process that exited (or whose PID another process took) keeps what gmon last read of it. */
+static void leave(void *ctx, int slot, int last) {
+    struct sched_latency_reader *r = ctx;
+    struct sched_latency_source *s = &r->sources[slot];
+    fprintf(stderr, "%s: PID %d is gone: what gmon read of it stays in the totals\n", r->cmd, s->pid);
+    go_time_histogram_add_difference(&r->exited, &s->last, &s->base);
     snapshot_free(s->snap);
-    r->sources[i] = r->sources[--r->n];
+    r->sources[slot] = r->sources[last];
+    r->n = last;
 }
 
-static bool refused(const struct sched_latency_reader *r, int pid, double start) {
-    for (int i = 0; i < r->nrefused; i++)
-        if (r->refused[i].pid == pid && r->refused[i].start_time == start)
-            return true;
-    return false;
-}
-
-struct scan {
-    struct sched_latency_reader *r;
-    bool first;
-};
-
-/* A process running the binary: read from now on, unless known or refused already. */
-static void consider(void *ctx, int pid) {
-    struct scan *sc = ctx;
-    struct sched_latency_reader *r = sc->r;
-    for (int i = 0; i < r->n; i++)
-        if (r->sources[i].pid == pid)
-            return;
-    double start = process_start_time(pid);
-    if (refused(r, pid, start))
-        return;
-    struct gmon_error err;
-    if (r->n < SCHED_LATENCY_MAX_PROCESSES && open_source(r, &r->sources[r->n], pid, !sc->first, &err) == 0) {
-        fprintf(stderr, "%s: PID %d runs %s: reading its histogram\n", r->cmd, pid, r->path);
-        r->n++;
-        return;
-    }
-    if (r->n == SCHED_LATENCY_MAX_PROCESSES)
-        fprintf(stderr, "%s: more than %d processes run %s: PID %d left out\n", r->cmd,
-                SCHED_LATENCY_MAX_PROCESSES, r->path, pid);
-    else
-        fprintf(stderr, "%s: %s\n", r->cmd, err.msg);
-    int at = r->nrefused < SCHED_LATENCY_MAX_PROCESSES ? r->nrefused++ : SCHED_LATENCY_MAX_PROCESSES - 1;
-    r->refused[at].pid = pid;
-    r->refused[at].start_time = start;
-}
-
-/* --path: the processes that exited (or whose PID another process took) leave, new ones join. */
-static void follow_path(struct sched_latency_reader *r, bool first) {
-    for (int i = 0; i < r->n;) {
-        int pid = r->sources[i].pid;
-        if (proc_exists(pid) && target_process_runs_binary(&r->binary, pid) &&
-            process_start_time(pid) == r->sources[i].start_time)
-            i++;
-        else
-            drop_source(r, i, "is gone");
-    }
-    struct scan sc = {r, first};
-    target_for_each_process(&r->binary, consider, &sc);
+static void follow_path(struct sched_latency_reader *r) {
+    struct follow_callbacks cb = {join, leave, r};
+    process_follower_update(&r->follower, &cb);
 }
 
 int sched_latency_reader_open(struct sched_latency_reader *r, const char *cmd, int pid, const char *path,
@@ -128,14 +81,15 @@ int sched_latency_reader_open(struct sched_latency_reader *r, const char *cmd, i
     if (target_open(&r->binary, path, 0, "auto", err) != 0)
         return -1;
     r->binary_open = true;
-    follow_path(r, true);
+    process_follower_init(&r->follower, cmd, &r->binary);
+    follow_path(r);
     return 0;
 }
 
 bool sched_latency_reader_read(struct sched_latency_reader *r, struct go_time_histogram *out, char *why,
                                size_t size) {
     if (r->path)
-        follow_path(r, false);
+        follow_path(r);
     *out = r->exited;
     for (int i = 0; i < r->n; i++) {
         struct sched_latency_source *s = &r->sources[i];
@@ -144,7 +98,7 @@ bool sched_latency_reader_read(struct sched_latency_reader *r, struct go_time_hi
             s->last = now;
         else if (!r->path)
             return false;
-        add_difference(out, &s->last, &s->base);
+        go_time_histogram_add_difference(out, &s->last, &s->base);
     }
     return true;
 }

@@ -9,14 +9,14 @@
 #include <stdint.h>
 
 #include "goroutine_snapshot.h"
+#include "process_follower.h"
 #include "runtime_metrics.h"
 #include "target.h"
 
-enum { SCHED_LATENCY_MAX_PROCESSES = 64 };
+enum { SCHED_LATENCY_MAX_PROCESSES = FOLLOW_MAX_PROCESSES };
 
 struct sched_latency_source {
     int pid;
-    double start_time; /* a PID another process has since taken tells itself by this */
     struct goroutine_snapshot *snap;
     struct go_time_histogram base, last; /* at the first read (zero for a process started later); the last */
 };
@@ -29,12 +29,8 @@ struct sched_latency_reader {
     int64_t opened_wall_ns;
     struct sched_latency_source sources[SCHED_LATENCY_MAX_PROCESSES];
     int n;
-    struct {
-        int pid;
-        double start_time;
-    } refused[SCHED_LATENCY_MAX_PROCESSES]; /* processes that could not be read: said once */
-    int nrefused;
-    struct go_time_histogram exited; /* what the processes that exited added */
+    struct process_follower follower; /* --path: sources[i] is the follower's slot i */
+    struct go_time_histogram exited;  /* what the processes that exited added */
     struct runtime_metrics scratch;
     uint64_t reads, bytes;
 };
