@@ -318,7 +318,8 @@ TEST(LifecycleFaults, KilledTargetByPidEndsTheTrace) {
     if (!attached(g))
         return;
     target.signal(SIGUSR1);
-    ASSERT_TRUE(g.wait_for("\"goroutine is created\"", 5000));
+    // All 20 creations seen before the kill (the first one alone left the rest racing the SIGKILL).
+    ASSERT_TRUE(g.wait_for_times("\"goroutine is created\"", 20, 10000)) << g.out();
     target.signal(SIGKILL);
     EXPECT_EQ(target.wait(5), 128 + SIGKILL);
     EXPECT_EQ(g.wait(5), 0) << g.err();

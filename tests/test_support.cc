@@ -74,6 +74,14 @@ bool background::running() {
     return true;
 }
 
+// How many times needle occurs in text, without overlaps.
+static size_t occurrences(const std::string &text, const std::string &needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size()))
+        n++;
+    return n;
+}
+
 bool background::wait_for(const std::string &needle, int timeout_ms, bool in_stderr) {
     auto seen = [&] { return (in_stderr ? err() : out()).find(needle) != std::string::npos; };
     for (int waited = 0; waited < timeout_ms; waited += 20) {
@@ -81,6 +89,17 @@ bool background::wait_for(const std::string &needle, int timeout_ms, bool in_std
             return true;
         if (!running())
             return seen();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+bool background::wait_for_times(const std::string &needle, size_t times, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (occurrences(out(), needle) >= times)
+            return true;
+        if (!running())
+            return occurrences(out(), needle) >= times;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;

@@ -69,6 +69,9 @@ class background {
     }
     // Waits until stdout (or stderr) contains needle; false on timeout or when the command exited first.
     bool wait_for(const std::string &needle, int timeout_ms, bool in_stderr = false);
+    // Waits until stdout contains needle at least times times; false on timeout or when the command exited
+    // first.
+    bool wait_for_times(const std::string &needle, size_t times, int timeout_ms);
     void signal(int sig);
     // Waits for the exit (killing the command after timeout_seconds): exit status, or 128+signal.
     int wait(int timeout_seconds);
