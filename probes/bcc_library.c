@@ -1,6 +1,8 @@
 #include "bcc_library.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,20 +11,13 @@
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 
-static void *library;
+/* The two halves of libbcc: libbcc_bpf.so.0 creates maps, loads programs, attaches probes and reads buffers
+ * (small: libelf and libbpf); libbcc.so.0 adds the compiler (LLVM and clang). The tracing process loads only
+ * the first; the compiler child (bpf_compiler.c) loads the second. */
+static void *runtime_library, *compiler_library;
 
-/* Every libbcc function gmon calls: (return type, name, parameters, arguments). */
-#define BCC_FUNCTIONS(X, V)                                                                                  \
-    X(void *, bpf_module_create_c_from_string,                                                               \
-      (const char *text, unsigned flags, const char *cflags[], int ncflags, bool allow_rlimit,               \
-       const char *dev_name),                                                                                \
-      (text, flags, cflags, ncflags, allow_rlimit, dev_name))                                                \
-    V(bpf_module_destroy, (void *program), (program))                                                        \
-    X(unsigned, bpf_module_kern_version, (void *program), (program))                                         \
-    X(char *, bpf_module_license, (void *program), (program))                                                \
-    X(void *, bpf_function_start, (void *program, const char *name), (program, name))                        \
-    X(size_t, bpf_function_size, (void *program, const char *name), (program, name))                         \
-    X(int, bpf_table_fd, (void *program, const char *table_name), (program, table_name))                     \
+/* Every libbcc_bpf function gmon calls: (return type, name, parameters, arguments). */
+#define BCC_RUNTIME_FUNCTIONS(X, V)                                                                          \
     X(int, bcc_prog_load,                                                                                    \
       (enum bpf_prog_type prog_type, const char *name, const struct bpf_insn *insns, int prog_len,           \
        const char *license, unsigned kern_version, int log_level, char *log_buf, unsigned log_buf_size),     \
@@ -57,6 +52,30 @@ static void *library;
     X(int, perf_reader_fd, (struct perf_reader * reader), (reader))                                          \
     V(perf_reader_free, (void *ptr), (ptr))
 
+/* Every libbcc compiler function the compiler child calls. */
+#define BCC_COMPILER_FUNCTIONS(X, V)                                                                         \
+    X(void *, bpf_module_create_c_from_string,                                                               \
+      (const char *text, unsigned flags, const char *cflags[], int ncflags, bool allow_rlimit,               \
+       const char *dev_name),                                                                                \
+      (text, flags, cflags, ncflags, allow_rlimit, dev_name))                                                \
+    V(bpf_module_destroy, (void *program), (program))                                                        \
+    X(unsigned, bpf_module_kern_version, (void *program), (program))                                         \
+    X(char *, bpf_module_license, (void *program), (program))                                                \
+    X(size_t, bpf_num_functions, (void *program), (program))                                                 \
+    X(const char *, bpf_function_name, (void *program, size_t id), (program, id))                            \
+    X(void *, bpf_function_start_id, (void *program, size_t id), (program, id))                              \
+    X(size_t, bpf_function_size_id, (void *program, size_t id), (program, id))                               \
+    X(size_t, bpf_num_tables, (void *program), (program))                                                    \
+    X(const char *, bpf_table_name, (void *program, size_t id), (program, id))                               \
+    X(int, bpf_table_fd_id, (void *program, size_t id), (program, id))                                       \
+    X(int, bpf_table_type_id, (void *program, size_t id), (program, id))                                     \
+    X(size_t, bpf_table_key_size_id, (void *program, size_t id), (program, id))                              \
+    X(size_t, bpf_table_leaf_size_id, (void *program, size_t id), (program, id))                             \
+    X(size_t, bpf_table_max_entries_id, (void *program, size_t id), (program, id))                           \
+    X(int, bpf_table_flags_id, (void *program, size_t id), (program, id))
+
+#define BCC_FUNCTIONS(X, V) BCC_RUNTIME_FUNCTIONS(X, V) BCC_COMPILER_FUNCTIONS(X, V)
+
 /* One pointer per function, all filled by bcc_library_load before any tracing starts (and before the metrics
  * thread exists), so that no thread ever writes one while another reads it. */
 #define POINTER(ret, name, params, args) static ret(*real_##name) params;
@@ -64,34 +83,58 @@ static void *library;
 BCC_FUNCTIONS(POINTER, POINTER_VOID)
 
 /* POSIX lets a dlsym result be stored into a function pointer through a void * view of it. */
-#define SLOT(ret, name, params, args) {#name, (void **)&real_##name},
-#define SLOT_VOID(name, params, args) {#name, (void **)&real_##name},
-static const struct {
+struct slot {
     const char *name;
     void **pointer;
-} SLOTS[] = {BCC_FUNCTIONS(SLOT, SLOT_VOID)};
+};
+#define SLOT(ret, name, params, args) {#name, (void **)&real_##name},
+#define SLOT_VOID(name, params, args) {#name, (void **)&real_##name},
+static const struct slot RUNTIME_SLOTS[] = {BCC_RUNTIME_FUNCTIONS(SLOT, SLOT_VOID)};
+static const struct slot COMPILER_SLOTS[] = {BCC_COMPILER_FUNCTIONS(SLOT, SLOT_VOID)};
 
-int bcc_library_load(struct gmon_error *err) {
-    if (library)
+static int load_library(const char *soname, const struct slot *slots, size_t nslots, void **handle,
+                        struct gmon_error *err) {
+    if (*handle)
         return 0;
-    void *lib = dlopen("libbcc.so.0", RTLD_NOW | RTLD_LOCAL);
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!lib)
-        return gmon_fail(
-            err, "cannot load libbcc, which live tracing needs (Debian: apt-get install libbpfcc): %s",
-            dlerror());
-    for (size_t i = 0; i < sizeof(SLOTS) / sizeof(SLOTS[0]); i++) {
-        if (!(*SLOTS[i].pointer = dlsym(lib, SLOTS[i].name))) {
-            gmon_fail(err, "this libbcc has no %s, which gmon calls: %s", SLOTS[i].name, dlerror());
+        return gmon_fail(err,
+                         "cannot load %s, which live tracing needs (Debian: apt-get install libbpfcc): %s",
+                         soname, dlerror());
+    for (size_t i = 0; i < nslots; i++) {
+        if (!(*slots[i].pointer = dlsym(lib, slots[i].name))) {
+            gmon_fail(err, "this %s has no %s, which gmon calls: %s", soname, slots[i].name, dlerror());
             dlclose(lib);
             return -1;
         }
     }
-    library = lib;
+    *handle = lib;
     return 0;
 }
 
+int bcc_library_load(struct gmon_error *err) {
+    return load_library("libbcc_bpf.so.0", RUNTIME_SLOTS, sizeof(RUNTIME_SLOTS) / sizeof(RUNTIME_SLOTS[0]),
+                        &runtime_library, err);
+}
+
+int bcc_compiler_load(struct gmon_error *err) {
+    return load_library("libbcc.so.0", COMPILER_SLOTS, sizeof(COMPILER_SLOTS) / sizeof(COMPILER_SLOTS[0]),
+                        &compiler_library, err);
+}
+
 bool bcc_library_loaded(void) {
-    return library != NULL;
+    return runtime_library != NULL;
+}
+
+int bcc_library_directory(char *out, size_t size) {
+    struct link_map *map = NULL;
+    if (!runtime_library || dlinfo(runtime_library, RTLD_DI_LINKMAP, &map) != 0 || !map || !map->l_name)
+        return -1;
+    const char *slash = strrchr(map->l_name, '/');
+    if (!slash || (size_t)(slash - map->l_name) >= size)
+        return -1;
+    snprintf(out, size, "%.*s", (int)(slash - map->l_name), map->l_name);
+    return 0;
 }
 
 /* A libbcc call before bcc_library_load: a bug in gmon, not something to carry on from. */

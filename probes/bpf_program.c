@@ -10,9 +10,10 @@
 #include <unistd.h>
 
 #include "bcc_library.h"
+#include "bpf_cache.h"
+#include "bpf_compiler.h"
 #include "grow_array.h"
 
-#include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
 
 enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
@@ -125,6 +126,101 @@ void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n) {
     free(per_cpu);
 }
 
+/* Everything the compiled program depends on, which the cache compares byte for byte: the kernel (its headers
+ * are compiled in, its release decides helpers and map types), libbcc (the file, by size and time), gmon's
+ * object format, the -D flags and the source. */
+static char *cache_key(const char *source, const char *const *argv, size_t argc, size_t *size) {
+    struct utsname u;
+    char dir[4096], libbcc[4200];
+    struct stat st = {0};
+    if (uname(&u) != 0 || bcc_library_directory(dir, sizeof(dir)) != 0)
+        return NULL;
+    snprintf(libbcc, sizeof(libbcc), "%s/libbcc.so.0", dir);
+    if (stat(libbcc, &st) != 0)
+        return NULL;
+    char *key = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&key, &n);
+    if (!f)
+        return NULL;
+    fprintf(f,
+            "gmon BPF program (object format 1)\nkernel: %s %s\nlibbcc: %s %lld bytes, ino %llu, mtime "
+            "%lld.%09ld\n",
+            u.release, u.version, libbcc, (long long)st.st_size, (unsigned long long)st.st_ino,
+            (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    for (size_t i = 0; i < argc; i++)
+        fprintf(f, "flag: %s\n", argv[i]);
+    fprintf(f, "source:\n%s", source);
+    if (fclose(f) != 0) {
+        free(key);
+        return NULL;
+    }
+    *size = n;
+    return key;
+}
+
+/* Written by the command's thread while it starts tracing, before the metrics thread exists. */
+static struct bpf_compile_stats stats;
+
+const struct bpf_compile_stats *bpf_compile_stats(void) {
+    return &stats;
+}
+
+const char *bpf_compile_summary(char *buf, size_t size) {
+    const char *what = stats.compiled == 0 ? "from the cache"
+                       : stats.from_cache  ? "partly from the cache"
+                                           : "compiled";
+    snprintf(buf, size, "BPF program%s %s%s%s", stats.compiled + stats.from_cache > 1 ? "s" : "", what,
+             stats.compiled && !stats.cache_note[0] ? " and cached"
+             : stats.cache_note[0]                  ? "; not cached: "
+                                                    : "",
+             stats.compiled ? stats.cache_note : "");
+    return buf;
+}
+
+/* The serialized object: from the cache, or from the compiler child (then stored). */
+static int object_bytes(const char *source, const char *const *argv, size_t argc, uint8_t **bytes,
+                        size_t *size, struct gmon_error *err) {
+    size_t key_size = 0;
+    char *key = cache_key(source, argv, argc, &key_size);
+    struct bpf_cache cache = {.dir_fd = -1};
+    if (!key)
+        snprintf(stats.cache_note, sizeof(stats.cache_note), "the kernel or libbcc could not be identified");
+    else if (!bpf_cache_open(&cache, true))
+        snprintf(stats.cache_note, sizeof(stats.cache_note), "%s", cache.why_off);
+    else if (bpf_cache_get(&cache, key, key_size, bytes, size)) {
+        stats.from_cache++;
+        bpf_cache_close(&cache);
+        free(key);
+        return 0;
+    }
+    int rc = bpf_compile_in_child(source, argv, argc, bytes, size, err);
+    if (rc == 0)
+        stats.compiled++;
+    if (rc == 0 && cache.dir_fd >= 0 && !bpf_cache_put(&cache, key, key_size, *bytes, *size))
+        snprintf(stats.cache_note, sizeof(stats.cache_note), "could not write to %s", cache.path);
+    bpf_cache_close(&cache);
+    free(key);
+    return rc;
+}
+
+static int create_maps(struct bpf_program *p, struct gmon_error *err) {
+    p->map_fds = malloc((p->object.nmaps ? p->object.nmaps : 1) * sizeof(*p->map_fds));
+    if (!p->map_fds)
+        return gmon_fail(err, "out of memory");
+    for (uint32_t i = 0; i < p->object.nmaps; i++)
+        p->map_fds[i] = -1;
+    for (uint32_t i = 0; i < p->object.nmaps; i++) {
+        const struct bpf_object_map *m = &p->object.maps[i];
+        p->map_fds[i] = bcc_create_map((enum bpf_map_type)m->type, m->name, (int)m->key_size,
+                                       (int)m->value_size, (int)m->max_entries, (int)m->flags);
+        if (p->map_fds[i] < 0)
+            return gmon_fail(err, "the kernel refused to create BPF map %s (type %u, %u entries): %s",
+                             m->name, m->type, m->max_entries, strerror(errno));
+    }
+    return 0;
+}
+
 int bpf_program_compile(struct bpf_program *p, const char *source, const struct bpf_defines *defines,
                         struct gmon_error *err) {
     memset(p, 0, sizeof(*p));
@@ -135,25 +231,41 @@ int bpf_program_compile(struct bpf_program *p, const char *source, const struct 
     const char *argv[BPF_MAX_DEFINES + 1];
     memcpy(argv, defines->argv, defines->n * sizeof(argv[0]));
     argv[defines->n] = "-DGMON_BPF_PROGRAM=1";
-    /* libbcc prints compiler diagnostics on stderr itself. */
-    p->module = bpf_module_create_c_from_string(source, 0, argv, (int)defines->n + 1, true, NULL);
-    if (!p->module)
-        return gmon_fail(err, "libbcc could not compile the BPF program (compiler messages above)");
-    return 0;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    if (object_bytes(source, argv, defines->n + 1, &bytes, &size, err) != 0)
+        return -1;
+    int rc = bpf_object_parse(&p->object, bytes, size, err);
+    free(bytes);
+    if (rc != 0)
+        return -1;
+    return create_maps(p, err);
 }
 
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err) {
     if (p->nprogs == sizeof(p->prog_fds) / sizeof(p->prog_fds[0]))
         return gmon_fail(err, "too many BPF programs");
-    const struct bpf_insn *insns = bpf_function_start(p->module, name);
-    if (!insns)
+    const struct bpf_object_function *f = bpf_object_function(&p->object, name);
+    if (!f)
         return gmon_fail(err, "the BPF source has no function %s", name);
+    struct bpf_object_insn *insns = malloc((size_t)f->ninsns * sizeof(*insns));
+    if (!insns)
+        return gmon_fail(err, "out of memory");
+    memcpy(insns, f->insns, (size_t)f->ninsns * sizeof(*insns));
+    /* Map references: the object has each map's index where the kernel wants this process's fd. */
+    for (uint32_t i = 0; i + 1 < f->ninsns; i++)
+        if (insns[i].code == BPF_OBJECT_LD_IMM64) {
+            if (insns[i].regs >> 4 == BPF_OBJECT_PSEUDO_MAP_FD)
+                insns[i].imm = p->map_fds[insns[i].imm];
+            i++;
+        }
     char log[4096] = "";
-    int fd =
-        bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, insns, (int)bpf_function_size(p->module, name),
-                      bpf_module_license(p->module), bpf_module_kern_version(p->module), 0, log, sizeof(log));
+    int fd = bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, (const struct bpf_insn *)insns,
+                           (int)(f->ninsns * sizeof(*insns)), p->object.license, p->object.kern_version, 0,
+                           log, sizeof(log));
+    int saved = errno;
+    free(insns);
     if (fd < 0) {
-        int saved = errno;
         if (saved == EPERM)
             return gmon_fail(err, "the kernel refused to load BPF program %s (EPERM): run gmon as root",
                              name);
@@ -193,7 +305,8 @@ int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *bi
 }
 
 int bpf_program_map_fd(struct bpf_program *p, const char *name) {
-    return p->module ? bpf_table_fd(p->module, name) : -1;
+    int i = p->map_fds ? bpf_object_map_index(&p->object, name) : -1;
+    return i >= 0 ? p->map_fds[i] : -1;
 }
 
 /* A program that a thread entered before tracing was turned off runs to its end (a few microseconds): the
@@ -228,7 +341,11 @@ void bpf_program_close(struct bpf_program *p) {
     bpf_program_detach(p);
     for (size_t i = 0; i < p->nprogs; i++)
         close(p->prog_fds[i]);
-    if (p->module)
-        bpf_module_destroy(p->module);
+    if (p->map_fds)
+        for (uint32_t i = 0; i < p->object.nmaps; i++)
+            if (p->map_fds[i] >= 0)
+                close(p->map_fds[i]);
+    free(p->map_fds);
+    bpf_object_free(&p->object);
     memset(p, 0, sizeof(*p));
 }

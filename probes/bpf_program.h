@@ -1,9 +1,12 @@
-/* A BPF program compiled at run time by libbcc and the uprobes it is attached to. Owns every kernel object it
- * creates, so closing it leaves nothing behind on the system (no perf events, no uprobe_events entries). */
+/* A BPF program compiled at run time by libbcc (in a child process, or taken from the cache of programs
+ * compiled before) and the uprobes it is attached to. Owns every kernel object it creates, so closing it
+ * leaves nothing behind on the system (no perf events, no uprobe_events entries). */
 #ifndef GMON_BPF_PROGRAM_H
 #define GMON_BPF_PROGRAM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bpf_object.h"
 #include "gmon_error.h"
 #include "probe_plan.h"
 
@@ -13,7 +16,8 @@ struct attached_probe {
 };
 
 struct bpf_program {
-    void *module; /* libbcc's ebpf::BPFModule */
+    struct bpf_object object; /* what the compiler child made (or the cache kept) */
+    int *map_fds;             /* the object's maps, created in this process */
     int prog_fds[8];
     const char *prog_names[8];
     size_t nprogs;
@@ -37,9 +41,21 @@ int bpf_possible_cpus(void);
  * (mounted if missing). Each error says how to fix it. */
 int bpf_preflight(struct gmon_error *err);
 
-/* Compiles source with the given -D flags. */
+/* The program of source with the given -D flags: from the cache (bpf_cache.h) when it was compiled before,
+ * else compiled by libbcc in a child process (bpf_compiler.h) and stored in the cache; then its maps are
+ * created. */
 int bpf_program_compile(struct bpf_program *p, const char *source, const struct bpf_defines *defines,
                         struct gmon_error *err);
+/* How this process's programs were obtained, for the start-up line: from the cache, or compiled (and why
+ * the cache could not keep or give them, the last reason seen). */
+struct bpf_compile_stats {
+    unsigned from_cache, compiled;
+    char cache_note[600];
+};
+const struct bpf_compile_stats *bpf_compile_stats(void);
+/* "BPF program from the cache", "BPF program compiled and cached", "BPF program compiled; not cached: ..." */
+const char *bpf_compile_summary(char *buf, size_t size);
+
 /* Loads the compiled function `name` into the kernel as a uprobe program; returns its fd or -1. */
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err);
 /* Attaches program fd to a uprobe at a file offset of binary; pid -1 for every process running it. */

@@ -9,7 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
-targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets runtime_metrics)
+targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets runtime_metrics
+    bpf_object)
 # fuzz_goroutine_stack and fuzz_mem_buckets symbolize the crafted stacks with a real binary's functions.
 export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
@@ -115,6 +116,30 @@ out = sys.argv[1]
 for name, selector, fill in [("zero119", 2, b"\0"), ("ones121", 4, b"\xff"), ("ramp117", 0, bytes(range(256))),
                              ("ramp127", 21, bytes(range(1, 256)))]:
     open(os.path.join(out, name), "wb").write(bytes([selector]) + fill * (16384 // len(fill)))
+PY
+}
+
+# A compiled program of two maps, one function loading the second map and returning, as an object (selector
+# 0) and inside a cache entry for the harness's key (selector 1).
+seed_bpf_object() {
+    python3 - "$1" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+maps = b"".join(n.ljust(32, b"\0") + struct.pack("<5I", t, 4, 8, 16, 0) for n, t in [(b"counters", 6), (b"live", 1)])
+insns = struct.pack("<BBhi", 0x18, 0x11, 0, 1) + struct.pack("<BBhi", 0, 0, 0, 0) + \
+        struct.pack("<BBhi", 0xb7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)
+obj = b"GMONBPF1" + struct.pack("<I", 0x60100) + b"GPL".ljust(32, b"\0") + struct.pack("<I", 2) + maps + \
+      struct.pack("<I", 1) + b"on_goexit1".ljust(64, b"\0") + struct.pack("<I", 4) + insns
+key = b"gmon-fuzz-key"
+entry = b"GMONBPC1" + struct.pack("<Q", len(key)) + key + struct.pack("<Q", len(obj)) + obj
+entry += struct.pack("<Q", fnv(entry))
+open(os.path.join(out, "object"), "wb").write(b"\0" + obj)
+open(os.path.join(out, "entry"), "wb").write(b"\1" + entry)
 PY
 }
 

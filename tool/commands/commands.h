@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 int cmd_info(int argc, char *argv[]);
+int cmd_cache(int argc, char *argv[]);
 int cmd_lifecycle(int argc, char *argv[]);
 int cmd_gc(int argc, char *argv[]);
 int cmd_gr(int argc, char *argv[]);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bpf_compiler.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -34,6 +35,7 @@ static const char USAGE[] =
     "             program's memory at each scrape (no eBPF, no stop)\n"
     "  var        the type and value of a global variable of a running program (no eBPF, no stop)\n"
     "  info       what gmon reads from a Go binary: version, module, symbols, runtime layout, probe plan\n"
+    "  cache      the compiled BPF programs kept between runs: where, how many; 'gmon cache clear'\n"
     "\n"
     "Run 'gmon COMMAND --help' for the options of a command. Options take one or two dashes.\n"
     "  --version   print gmon's version\n"
@@ -68,6 +70,7 @@ static const struct command COMMANDS[] = {
     {"stacks", cmd_stacks},
     {"pprof", cmd_pprof},
     {"exporter", cmd_exporter},
+    {"cache", cmd_cache},
 };
 /* clang-format on */
 
@@ -82,6 +85,9 @@ int main(int argc, char *argv[]) {
         fputs(USAGE, stdout);
         return GMON_EXIT_OK;
     }
+    /* The compiler child of a tracing command (probes/bpf_compiler.h), not a command for users. */
+    if (strcmp(cmd, BPF_COMPILER_COMMAND) == 0)
+        return bpf_compiler_main(argc - 1, argv + 1);
     if (cli_wants_version(argc, argv)) {
         printf("gmon %s (linux/x86_64)\n", GMON_VERSION_STRING);
         return GMON_EXIT_OK;

@@ -25,7 +25,8 @@ int traced_program_start(struct traced_program *p, const char *cmd, const char *
 /* The line that tells a person on stderr that tracing has begun: binary, Go version, uprobes, start-up time
  * since started_ns (CLOCK_MONOTONIC). */
 /* That line's text without the advice on stopping: "gmon: probes attached to BIN, PID 42: go1.22.1, 2
- * uprobes, in 600 ms", with the container's view of the PID when it runs in one. */
+ * uprobes, in 600 ms (BPF program from the cache)", with the container's view of the PID when it runs in one.
+ */
 const char *traced_program_banner(const struct traced_program *p, size_t nprobes, double ms, char *buf,
                                   size_t size);
 void traced_program_report_attached(const struct traced_program *p, size_t nprobes, int64_t started_ns);

@@ -1,0 +1,288 @@
+#include "bpf_compiler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bcc_library.h"
+#include "bpf_object.h"
+
+#include <bcc/bcc_common.h>
+
+extern char **environ;
+
+/* Bounds on what crosses the pipes: gmon's sources are tens of KB, its objects a few hundred KB. */
+enum { MAX_SOURCE = 4 << 20, MAX_OBJECT = 64 << 20 };
+
+enum { STATUS_OBJECT = 0, STATUS_ERROR = 1 };
+
+static int write_all(int fd, const void *data, size_t n) {
+    const uint8_t *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads fd to its end into a malloc'd buffer, at most limit bytes; -1 when it is longer or a read fails. */
+static int read_all(int fd, size_t limit, uint8_t **out, size_t *size) {
+    size_t n = 0, cap = 65536;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= limit) {
+                free(buf);
+                return -1;
+            }
+            uint8_t *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                return -1;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *size = n;
+    return 0;
+}
+
+/* ---- The child ---- */
+
+static int table_index_of_fd(void *module, size_t ntables, int fd) {
+    for (size_t t = 0; t < ntables; t++)
+        if (bpf_table_fd_id(module, t) == fd)
+            return (int)t;
+    return -1;
+}
+
+static int collect_maps(void *module, struct bpf_object *o, struct gmon_error *err) {
+    size_t n = bpf_num_tables(module);
+    if (n > BPF_OBJECT_MAX_MAPS)
+        return gmon_fail(err, "the BPF program declares %zu maps; gmon supports %d", n, BPF_OBJECT_MAX_MAPS);
+    o->maps = calloc(n ? n : 1, sizeof(*o->maps));
+    if (!o->maps)
+        return gmon_fail(err, "out of memory");
+    o->nmaps = (uint32_t)n;
+    for (size_t t = 0; t < n; t++) {
+        struct bpf_object_map *m = &o->maps[t];
+        snprintf(m->name, sizeof(m->name), "%s", bpf_table_name(module, t));
+        m->type = (uint32_t)bpf_table_type_id(module, t);
+        m->key_size = (uint32_t)bpf_table_key_size_id(module, t);
+        m->value_size = (uint32_t)bpf_table_leaf_size_id(module, t);
+        m->max_entries = (uint32_t)bpf_table_max_entries_id(module, t);
+        m->flags = (uint32_t)bpf_table_flags_id(module, t);
+    }
+    return 0;
+}
+
+/* Copies function id's instructions, each map reference turned from the child's fd into the map's index. */
+static int collect_function(void *module, size_t id, struct bpf_object *o, struct bpf_object_function *f,
+                            struct gmon_error *err) {
+    snprintf(f->name, sizeof(f->name), "%s", bpf_function_name(module, id));
+    size_t bytes = bpf_function_size_id(module, id);
+    const void *start = bpf_function_start_id(module, id);
+    if (!start || bytes == 0 || bytes % sizeof(struct bpf_object_insn) != 0 ||
+        bytes / sizeof(struct bpf_object_insn) > BPF_OBJECT_MAX_INSNS)
+        return gmon_fail(err, "libbcc gave BPF function %s with %zu bytes of code", f->name, bytes);
+    f->ninsns = (uint32_t)(bytes / sizeof(struct bpf_object_insn));
+    f->insns = malloc(bytes);
+    if (!f->insns)
+        return gmon_fail(err, "out of memory");
+    memcpy(f->insns, start, bytes);
+    for (uint32_t i = 0; i + 1 < f->ninsns; i++) {
+        struct bpf_object_insn *in = &f->insns[i];
+        if (in->code != BPF_OBJECT_LD_IMM64)
+            continue;
+        if (in->regs >> 4 == BPF_OBJECT_PSEUDO_MAP_FD) {
+            int t = table_index_of_fd(module, o->nmaps, in->imm);
+            if (t < 0)
+                return gmon_fail(err, "BPF function %s refers to a map libbcc does not list (fd %d)", f->name,
+                                 in->imm);
+            in->imm = t;
+        }
+        i++;
+    }
+    return bpf_object_check_function(o, f, err);
+}
+
+static int collect_object(void *module, struct bpf_object *o, struct gmon_error *err) {
+    snprintf(o->license, sizeof(o->license), "%s", bpf_module_license(module));
+    o->kern_version = bpf_module_kern_version(module);
+    if (collect_maps(module, o, err) != 0)
+        return -1;
+    size_t n = bpf_num_functions(module);
+    if (n == 0 || n > BPF_OBJECT_MAX_FUNCTIONS)
+        return gmon_fail(err, "the BPF program has %zu functions; gmon supports 1 to %d", n,
+                         BPF_OBJECT_MAX_FUNCTIONS);
+    o->functions = calloc(n, sizeof(*o->functions));
+    if (!o->functions)
+        return gmon_fail(err, "out of memory");
+    o->nfunctions = (uint32_t)n;
+    for (size_t id = 0; id < n; id++)
+        if (collect_function(module, id, o, &o->functions[id], err) != 0)
+            return -1;
+    return 0;
+}
+
+static int compile_source(const char *source, int ndefines, char **defines, uint8_t **out, size_t *size,
+                          struct gmon_error *err) {
+    if (bcc_compiler_load(err) != 0)
+        return -1;
+    /* libbcc prints compiler diagnostics on stderr itself. */
+    void *module = bpf_module_create_c_from_string(source, 0, (const char **)defines, ndefines, true, NULL);
+    if (!module)
+        return gmon_fail(err, "libbcc could not compile the BPF program (compiler messages above)");
+    struct bpf_object o = {0};
+    int rc = collect_object(module, &o, err);
+    if (rc == 0 && bpf_object_serialize(&o, out, size) != 0)
+        rc = gmon_fail(err, "out of memory");
+    bpf_object_free(&o);
+    bpf_module_destroy(module);
+    return rc;
+}
+
+int bpf_compiler_main(int argc, char *argv[]) {
+    struct gmon_error err = {0};
+    uint8_t *source = NULL, *object = NULL;
+    size_t source_size = 0, object_size = 0;
+    int rc;
+    uint8_t *terminated = NULL;
+    if (read_all(STDIN_FILENO, MAX_SOURCE, &source, &source_size) != 0 ||
+        !(terminated = realloc(source, source_size + 1)))
+        rc = gmon_fail(&err, "the compiler child could not read the source on its standard input");
+    else {
+        source = terminated;
+        source[source_size] = '\0';
+        rc = compile_source((const char *)source, argc - 1, argv + 1, &object, &object_size, &err);
+    }
+    uint8_t status = rc == 0 ? STATUS_OBJECT : STATUS_ERROR;
+    bool written = write_all(STDOUT_FILENO, &status, 1) == 0 &&
+                   (rc == 0 ? write_all(STDOUT_FILENO, object, object_size)
+                            : write_all(STDOUT_FILENO, err.msg, strlen(err.msg))) == 0;
+    free(source);
+    free(object);
+    return written && rc == 0 ? 0 : 1;
+}
+
+/* ---- The parent ---- */
+
+static int spawn_child(const char *const *defines, size_t n, int *to_child, int *from_child, pid_t *pid,
+                       struct gmon_error *err) {
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len <= 0)
+        return gmon_fail(err, "cannot find gmon's own executable for the BPF compiler: %s", strerror(errno));
+    exe[len] = '\0';
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (!argv || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        free(argv);
+        close(in[0]), close(in[1]);
+        return gmon_fail(err, "cannot start the BPF compiler: %s", strerror(errno));
+    }
+    argv[0] = exe;
+    argv[1] = BPF_COMPILER_COMMAND;
+    memcpy(argv + 2, defines, n * sizeof(*argv));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    int rc = posix_spawn(pid, exe, &actions, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    free(argv);
+    close(in[0]);
+    close(out[1]);
+    if (rc != 0) {
+        close(in[1]);
+        close(out[0]);
+        return gmon_fail(err, "cannot start the BPF compiler (%s): %s", exe, strerror(rc));
+    }
+    *to_child = in[1];
+    *from_child = out[0];
+    return 0;
+}
+
+static int wait_child(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+static int child_result(int status, uint8_t *reply, size_t size, uint8_t **out, size_t *out_size,
+                        struct gmon_error *err) {
+    if (size > 1 && reply[0] == STATUS_ERROR) {
+        gmon_fail(err, "%.*s", (int)(size - 1 > 1000 ? 1000 : size - 1), (const char *)reply + 1);
+        free(reply);
+        return -1;
+    }
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || size < 1 ||
+        reply[0] != STATUS_OBJECT) {
+        free(reply);
+        if (WIFSIGNALED(status))
+            return gmon_fail(err, "the BPF compiler (libbcc, in a child process) was killed by signal %d",
+                             WTERMSIG(status));
+        return gmon_fail(err, "the BPF compiler (libbcc, in a child process) failed (exit status %d)",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    memmove(reply, reply + 1, size - 1);
+    *out = reply;
+    *out_size = size - 1;
+    return 0;
+}
+
+int bpf_compile_in_child(const char *source, const char *const *defines, size_t n, uint8_t **out,
+                         size_t *size, struct gmon_error *err) {
+    int to_child, from_child;
+    pid_t pid;
+    if (spawn_child(defines, n, &to_child, &from_child, &pid, err) != 0)
+        return -1;
+    /* A child that died early closes its end: EPIPE, not a SIGPIPE that would end gmon. */
+    void (*previous)(int) = signal(SIGPIPE, SIG_IGN);
+    int sent = write_all(to_child, source, strlen(source));
+    signal(SIGPIPE, previous);
+    close(to_child);
+    uint8_t *reply = NULL;
+    size_t reply_size = 0;
+    int got = read_all(from_child, MAX_OBJECT, &reply, &reply_size);
+    close(from_child);
+    int status = wait_child(pid);
+    if (got != 0) {
+        return gmon_fail(err, "cannot read the BPF compiler's output (more than %d MB, or a read error)",
+                         MAX_OBJECT >> 20);
+    }
+    if (sent != 0 && reply_size == 0) {
+        free(reply);
+        return gmon_fail(err,
+                         "the BPF compiler (libbcc, in a child process) ended before reading the source");
+    }
+    return child_result(status, reply, reply_size, out, size, err);
+}
