@@ -4,10 +4,14 @@
 #   baseline  no tracing
 #   floor     gmon --empty-probes: the same two uprobes with BPF programs that return at once (the trap cost)
 #   gmon      gmon --level WARN (metrics only, no log lines)
-#   gmon-log  gmon --level INFO with log lines written to /dev/null
+#   gmon-log  gmon --level INFO (the default) with its logfmt lines written to /dev/null
+#   gmon-json gmon --level INFO --format json, to /dev/null
+#   log-file  gmon --level INFO, logfmt lines to a file (rewritten each round)
+#   json-file gmon --level INFO --format json, to a file
 #   bpftrace  Debian's bpftrace: uretprobe on newproc1 with ustack, uprobe on goexit1
 # Overhead = traced - baseline (ns per goroutine); ratio = overhead / floor overhead (medians over the rounds).
-# Also reports: events lost, gmon's CPU time per event, time from start to probes attached, gmon's peak RSS.
+# Also reports: events lost, gmon's CPU time per event while the storm runs, time from start to probes attached
+# (the BPF program comes from the cache after the first run), gmon's peak RSS.
 # Usage: bench/lifecycle_storm.sh [N] [ROUNDS] [BUILD_DIR]   (root; needs ./gmon.sh build and fixtures)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,18 +36,20 @@ storm() { "$bin" storm "$n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
 # pid in $tracer.
 gmon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-run_gmon() { # label extra-args...
-  local label=$1; shift
+run_gmon() { # label output extra-args...
+  local label=$1 output=$2; shift 2
   rm -f "$work/$label.out" "$work/$label.err" # wait_for must not see the previous round's lines
-  "$gmon" --path "$bin" --metrics 0 "$@" >"$work/$label.out" 2>"$work/$label.err" &
+  "$gmon" --path "$bin" --metrics 0 "$@" >"$output" 2>"$work/$label.err" &
   local pid=$!
   wait_for "$work/$label.err" "probes attached"
+  local ticks0; ticks0=$(gmon_cpu_ticks $pid)
   local ns; ns=$(storm)
-  local ticks; ticks=$(gmon_cpu_ticks $pid)
+  sleep 0.2 # the last batch of events (read every 10 ms)
+  local ticks; ticks=$(($(gmon_cpu_ticks $pid) - ticks0))
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill -INT $pid; wait $pid || true
   local lost; lost=$(sed -n 's/^losses: \([0-9]*\) events lost.*/\1/p' "$work/$label.err")
-  local startup; startup=$(sed -n 's/.* in \([0-9]*\) ms;.*/\1/p' "$work/$label.err")
+  local startup; startup=$(sed -n 's/.* in \([0-9]*\) ms (.*/\1/p' "$work/$label.err")
   echo "$ns $ticks $hwm $lost $startup" >>"$work/$label.stats"
   echo "$ns"
 }
@@ -63,9 +69,13 @@ run_bpftrace() {
 declare -A samples
 for r in $(seq 1 "$rounds"); do
   samples[baseline]+="$(storm) "
-  samples[floor]+="$(run_gmon floor --empty-probes --level WARN) "
-  samples[gmon]+="$(run_gmon gmon --level WARN) "
-  samples[gmon-log]+="$(run_gmon gmon-log --level INFO) "
+  samples[floor]+="$(run_gmon floor /dev/null --empty-probes --level WARN) "
+  samples[gmon]+="$(run_gmon gmon /dev/null --level WARN) "
+  samples[gmon-log]+="$(run_gmon gmon-log /dev/null --level INFO) "
+  samples[gmon-json]+="$(run_gmon gmon-json /dev/null --level INFO --format json) "
+  samples[log-file]+="$(run_gmon log-file "$work/lines.log" --level INFO) "
+  samples[json-file]+="$(run_gmon json-file "$work/lines.json" --level INFO --format json) "
+  rm -f "$work/lines.log" "$work/lines.json"
   samples[bpftrace]+="$(run_bpftrace) "
   echo "round $r/$rounds: ${samples[*]}" >&2
 done
@@ -77,18 +87,18 @@ floor_over=$((floor - base))
 echo "goroutine storm: $n goroutines, $rounds rounds, medians in ns per goroutine"
 printf '%-10s %10s %12s %8s\n' config ns/goroutine overhead ratio
 printf '%-10s %10s %12s %8s\n' baseline "$base" - -
-for c in floor gmon gmon-log bpftrace; do
+for c in floor gmon gmon-log gmon-json log-file json-file bpftrace; do
   v=$(median <<<"${samples[$c]}")
   awk -v c="$c" -v v="$v" -v b="$base" -v f="$floor_over" \
     'BEGIN {printf "%-10s %10d %12d %8.2f\n", c, v, v - b, (v - b) / f}'
 done
 hz=$(getconf CLK_TCK)
-for c in gmon gmon-log; do
+for c in gmon gmon-log gmon-json log-file json-file; do
   awk -v c="$c" -v n="$n" -v hz="$hz" '
     {lost += $4; cpu += $2; rss = ($3 > rss ? $3 : rss); st[NR] = $5}
     END {
       events = 2 * n * NR
-      printf "%s: events lost %d; gmon CPU %.2f us per event; peak RSS %.1f MB; start to probes attached", c, lost, cpu / hz * 1e6 / events, rss / 1024
+      printf "%s: events lost %d; gmon CPU %.2f us per event (during the storm); peak RSS %.1f MB; start to probes attached", c, lost, cpu / hz * 1e6 / events, rss / 1024
       for (i = 1; i <= NR; i++) printf " %d", st[i]
       printf " ms\n"
     }' "$work/$c.stats"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bcc/libbpf.h>
@@ -18,12 +19,14 @@ bool event_reader_kernel_has_ringbuf(void) {
 
 static int on_ringbuf_sample(void *ctx, void *data, size_t size) {
     struct event_reader *r = ctx;
+    r->delivered++;
     r->handler(r->ctx, data, size);
     return 0;
 }
 
 static void on_perf_sample(void *ctx, void *data, int size) {
     struct event_reader *r = ctx;
+    r->delivered++;
     r->handler(r->ctx, data, (size_t)size);
 }
 
@@ -71,15 +74,50 @@ int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf
     return 0;
 }
 
-int event_reader_poll(struct event_reader *r, int timeout_ms) {
+static int event_reader_wait(struct event_reader *r, int timeout_ms) {
     int rc;
-    if (r->ringbuf)
+    if (r->ringbuf) {
+        /* Most events do not wake the reader (probe_common.bpf.h): what a wake-up did not bring is read
+         * when the wait ends. */
         rc = bpf_poll_ringbuf(r->rb, timeout_ms);
-    else
+        if (rc >= 0)
+            rc = bpf_consume_ringbuf(r->rb);
+    } else
         rc = perf_reader_poll(r->nreaders, (struct perf_reader **)r->perf_readers, timeout_ms);
     if (rc < 0 && (errno == EINTR || rc == -EINTR))
         return 0;
     return rc < 0 ? -1 : 0;
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* After a poll that delivered events, lets the rest of batch_ms pass (never more than timeout_ms):
+ * the ring buffer reports itself readable as soon as it holds one event, so without the pause a reader
+ * that keeps up wakes for every few events. Returns the time left of timeout_ms. */
+static int pause_between_batches(struct event_reader *r, int timeout_ms) {
+    if (!r->batch_ms || r->delivered == r->delivered_at_last_poll)
+        return timeout_ms;
+    int64_t wait_ns = r->last_poll_ns + r->batch_ms * 1000000LL - now_ns();
+    if (wait_ns > (int64_t)timeout_ms * 1000000LL)
+        wait_ns = (int64_t)timeout_ms * 1000000LL;
+    if (wait_ns <= 0)
+        return timeout_ms;
+    struct timespec ts = {0, (long)wait_ns};
+    nanosleep(&ts, NULL); /* a signal ends it early: the caller's loop looks at its stop flag */
+    return timeout_ms - (int)(wait_ns / 1000000);
+}
+
+int event_reader_poll(struct event_reader *r, int timeout_ms) {
+    timeout_ms = pause_between_batches(r, timeout_ms);
+    r->delivered_at_last_poll = r->delivered;
+    int rc = event_reader_wait(r, timeout_ms);
+    if (r->delivered != r->delivered_at_last_poll)
+        r->last_poll_ns = now_ns();
+    return rc;
 }
 
 void event_reader_drain(struct event_reader *r) {

@@ -17,6 +17,10 @@ struct event_reader {
     event_handler handler;
     void *ctx;
     uint64_t perf_lost; /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
+    int batch_ms;       /* 0, or read in batches (below): set after opening */
+    uint64_t delivered; /* events handed to the handler so far */
+    uint64_t delivered_at_last_poll;
+    int64_t last_poll_ns; /* CLOCK_MONOTONIC, when the last poll that delivered events ended */
 };
 
 /* True when the running kernel has BPF ring buffers. */
@@ -24,7 +28,10 @@ bool event_reader_kernel_has_ringbuf(void);
 /* Opens a reader on the map fd (BPF_RINGBUF_OUTPUT or BPF_PERF_OUTPUT, as ringbuf says). */
 int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf_pages, event_handler handler,
                       void *ctx, struct gmon_error *err);
-/* Waits up to timeout_ms for events and hands each to the handler. Returns -1 on error (not EINTR). */
+/* Waits up to timeout_ms for events and hands each to the handler. With batch_ms, events are read in
+ * batches: after a poll that delivered events, the next one first lets batch_ms pass, so that a storm's
+ * events are handled (and logged) hundreds at a time rather than a few per wake-up; an event waits at most
+ * that much longer. Returns -1 on error (not EINTR). */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
 /* Hands every event still buffered to the handler, without waiting: after the probes are detached, what is
  * left to read before the final figures. */

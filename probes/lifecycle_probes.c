@@ -11,7 +11,9 @@
 
 extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c, embedded by the build */
 
-enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256 };
+/* A storm's events are read in batches (event_reader's batch_ms), and only every WAKEUP_EVERY-th wakes the
+ * reader (probe_common.bpf.h): far fewer wake-ups for the traced threads and for gmon. */
+enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 };
 
 static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf) {
     const struct g_offsets *g = &o->layout->g;
@@ -28,6 +30,7 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "EMIT_UNTRACKED", o->emit_untracked);
     bpf_define(c, "USE_RINGBUF", ringbuf);
     bpf_define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
+    bpf_define(c, "RINGBUF_WAKEUP_EVERY", WAKEUP_EVERY);
     bpf_define(c, "MAX_LIVE", o->max_live);
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
@@ -135,6 +138,7 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
         lifecycle_close(lp);
         return -1;
     }
+    lp->reader.batch_ms = BATCH_MS;
     return 0;
 }
 

@@ -68,10 +68,26 @@ static __always_inline u32 log2_slot(u64 v) {
     return r + 1;
 }
 
+#if USE_RINGBUF
+/* Waking gmon's reader costs the traced thread an irq_work and a wake-up per event when every event wakes it
+ * (the reader is usually waiting: it keeps up). A program that sends many events (lifecycle) sets
+ * RINGBUF_WAKEUP_EVERY: only every that many-th event a CPU sends wakes the reader, which also empties the
+ * buffer whenever its poll times out (event_reader.c: at least every 100 ms), so an event waits at most that
+ * long. Programs whose host reads the target's memory when an event arrives (gc) keep waking it each time. */
+#ifndef RINGBUF_WAKEUP_EVERY
+#define RINGBUF_WAKEUP_EVERY 1
+#endif
+static __always_inline u64 ringbuf_wakeup_flag(void) {
+    int key = PROBE_COUNTER_SENT;
+    u64 *sent = counters.lookup(&key);
+    return sent && (*sent + 1) % RINGBUF_WAKEUP_EVERY == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+#endif
+
 /* Sends size bytes at ev to the host; a full buffer is counted as a lost event. */
 static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {
 #if USE_RINGBUF
-    int rc = events.ringbuf_output(ev, size, 0);
+    int rc = events.ringbuf_output(ev, size, ringbuf_wakeup_flag());
 #else
     int rc = events.perf_submit(ctx, ev, size);
 #endif

@@ -123,6 +123,62 @@ TEST(LogWriter, HeldRecordsAreWrittenOnReleaseInOrder) {
                        "\"held\",\"i\":1}\n" + prefix + "\"held\",\"i\":2}\n" + prefix + "\"after\"}\n");
 }
 
+// A batch: holds nest (the event loop holds around a poll, each event under the lock again), the last release
+// writes, and a long batch is written once it passes the given size, still held.
+TEST(LogWriter, NestedHoldsWriteAtTheLastReleaseOrWhenOverTheSize) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct log_writer w;
+    log_writer_init(&w, out, LOG_LOGFMT, LOG_INFO);
+    auto written = [&] {
+        fflush(out);
+        return std::string(buf, len);
+    };
+    log_hold(&w);
+    log_hold(&w);
+    log_begin(&w, LOG_INFO, WALL, "one");
+    log_end(&w);
+    log_release(&w);
+    EXPECT_EQ(written(), "");
+    log_write_if_over(&w, 1000);
+    EXPECT_EQ(written(), "");
+    log_begin(&w, LOG_INFO, WALL, "two");
+    log_end(&w);
+    log_write_if_over(&w, 90); // two records of 49 bytes
+    const std::string line = "time=2023-11-14T22:13:20.123Z level=INFO msg=";
+    EXPECT_EQ(written(), line + "one\n" + line + "two\n");
+    log_begin(&w, LOG_INFO, WALL, "three");
+    log_end(&w);
+    EXPECT_EQ(written(), line + "one\n" + line + "two\n");
+    log_release(&w);
+    EXPECT_EQ(written(), line + "one\n" + line + "two\n" + line + "three\n");
+    log_writer_close(&w);
+    fclose(out);
+    free(buf);
+}
+
+// The date and time of day are formatted once per second: records of the next second, and of an earlier one,
+// still carry their own.
+TEST(LogWriter, EachRecordHasItsOwnSecond) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct log_writer w;
+    log_writer_init(&w, out, LOG_LOGFMT, LOG_INFO);
+    for (int64_t at : std::vector<int64_t>{WALL, WALL + 400000000, WALL + 1000000000, WALL - 3600000000000}) {
+        log_begin(&w, LOG_INFO, at, "m");
+        log_end(&w);
+    }
+    log_writer_close(&w);
+    fclose(out);
+    EXPECT_EQ(std::string(buf), "time=2023-11-14T22:13:20.123Z level=INFO msg=m\n"
+                                "time=2023-11-14T22:13:20.523Z level=INFO msg=m\n"
+                                "time=2023-11-14T22:13:21.123Z level=INFO msg=m\n"
+                                "time=2023-11-14T21:13:20.123Z level=INFO msg=m\n");
+    free(buf);
+}
+
 TEST(LogWriter, LevelAndFormatNames) {
     enum log_level l;
     enum log_format f;

@@ -158,9 +158,26 @@ struct monitor {
     int64_t started_ns; /* CLOCK_MONOTONIC */
 };
 
-static void log_site(struct log_writer *log, const struct site *s) {
+static void log_site_attrs(struct log_writer *log, const struct site *s) {
     log_str(log, "location", s->location[0] ? s->location : "?");
     log_str_list(log, "stack", (const char *const *)s->frames, s->nframes);
+}
+
+/* A site's location and stack, the same in every line of its goroutines: rendered at its first line, then
+ * copied. */
+static void log_site(struct log_writer *log, struct site *s) {
+    if (!s->log_attrs) {
+        struct log_fragment f;
+        log_fragment_begin(log);
+        log_site_attrs(log, s);
+        log_fragment_end(log, &f);
+        s->log_attrs = f.text;
+        s->log_attrs_len = f.len;
+    }
+    if (s->log_attrs_len)
+        log_fragment_append(log, &(struct log_fragment){s->log_attrs, s->log_attrs_len});
+    else
+        log_site_attrs(log, s); /* no memory for the fragment */
 }
 
 /* The event thread takes the lock it shares with the metrics thread through these two: the lines it logs
@@ -171,9 +188,14 @@ static void lock_for_logging(struct monitor *m) {
     log_hold(&m->log);
 }
 
+/* A batch of log lines goes out in writes of about this size: large enough that writing costs little per
+ * line, small enough that a storm's lines do not pile up in memory. */
+enum { LOG_BATCH_BYTES = 64 * 1024 };
+
 static void unlock_and_write(struct monitor *m) {
     pthread_mutex_unlock(&m->shared.lock);
     log_release(&m->log);
+    log_write_if_over(&m->log, LOG_BATCH_BYTES);
 }
 
 /* An exit of a goroutine missing from the live map: nothing is known of it but its ID and function, so no
@@ -231,10 +253,14 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     }
     if (!log_enabled(&m->log, LOG_INFO))
         return;
-    char function[256];
+    char unsited[256];
     lock_for_logging(m); /* the metrics thread resolves sites too */
-    const struct site *s = creation_sites_get(&m->sites, &ev->site);
-    creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+    struct site *s = creation_sites_get(&m->sites, &ev->site);
+    const char *function = unsited;
+    if (s)
+        function = creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc);
+    else
+        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, unsited, sizeof(unsited));
     bool exited = ev->kind == LIFECYCLE_EXITED;
     log_begin(&m->log, LOG_INFO, wall, exited ? "goroutine exited" : "goroutine is created");
     log_uint(&m->log, "goroutine_id", ev->goid);
@@ -387,9 +413,12 @@ static bool housekeeping(void *ctx) {
     return true;
 }
 
+/* The events of one poll are logged as a batch: written when the poll returns (or every LOG_BATCH_BYTES). */
 static int poll_events(void *ctx, int timeout_ms) {
     struct monitor *m = ctx;
+    log_hold(&m->log);
     int rc = lifecycle_poll(&m->probes, timeout_ms);
+    log_release(&m->log);
     return rc != 0 ? rc : runtime_collectors_poll(&m->collectors);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,9 +63,48 @@ static bool needs_quoting(const char *s) {
     return false;
 }
 
+/* Records are built in a memory stream that only the writing thread touches: the unlocked stdio calls. */
+static void put(FILE *f, const char *s, size_t n) {
+    fwrite_unlocked(s, 1, n, f);
+}
+
+static void put_str(FILE *f, const char *s) {
+    put(f, s, strlen(s));
+}
+
+static void put_uint(FILE *f, uint64_t v) {
+    char digits[24];
+    size_t at = sizeof(digits);
+    do
+        digits[--at] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    put(f, digits + at, sizeof(digits) - at);
+}
+
+/* " key=" before a logfmt value. */
+static void put_key(FILE *f, const char *key) {
+    fputc_unlocked(' ', f);
+    put_str(f, key);
+    fputc_unlocked('=', f);
+}
+
+/* The run of bytes at p that a quoted logfmt value keeps as they are. */
+static size_t verbatim_run(const unsigned char *p) {
+    size_t n = 0;
+    while (p[n] >= ' ' && p[n] != '"' && p[n] != '\\' && p[n] != 0x7f)
+        n++;
+    return n;
+}
+
 static void write_quoted(FILE *f, const char *s) {
-    fputc('"', f);
+    fputc_unlocked('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        size_t run = verbatim_run(p);
+        if (run) {
+            put(f, (const char *)p, run);
+            p += run - 1;
+            continue;
+        }
         switch (*p) {
         case '"':
             fputs("\\\"", f);
@@ -84,46 +125,58 @@ static void write_quoted(FILE *f, const char *s) {
             if (*p < ' ' || *p == 0x7f)
                 fprintf(f, "\\x%02x", *p);
             else
-                fputc(*p, f); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
+                fputc_unlocked(*p, f); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
         }
     }
-    fputc('"', f);
+    fputc_unlocked('"', f);
 }
 
 static void write_logfmt_value(FILE *f, const char *s) {
     if (needs_quoting(s))
         write_quoted(f, s);
     else
-        fputs(s, f);
+        put_str(f, s);
 }
 
 /* RFC 3339 in local time, milliseconds for logfmt and nanoseconds for JSON, as slog does. */
-static void format_time(int64_t wall_ns, bool nanos, char *out, size_t size) {
-    time_t secs = (time_t)(wall_ns / 1000000000);
+static void format_time(struct log_writer *w, int64_t wall_ns, char *out, size_t size) {
+    int64_t secs = wall_ns / 1000000000;
     long frac = (long)(wall_ns % 1000000000);
-    struct tm tm;
-    localtime_r(&secs, &tm);
-    char date[32], zone[8];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (tm.tm_gmtoff == 0)
-        snprintf(zone, sizeof(zone), "Z");
-    else
-        snprintf(zone, sizeof(zone), "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+', labs(tm.tm_gmtoff) / 3600,
-                 labs(tm.tm_gmtoff) / 60 % 60);
-    if (nanos)
-        snprintf(out, size, "%s.%09ld%s", date, frac, zone);
-    else
-        snprintf(out, size, "%s.%03ld%s", date, frac / 1000000, zone);
+    if (secs != w->second || !w->second_text[0]) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(w->second_text, sizeof(w->second_text), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (tm.tm_gmtoff == 0)
+            snprintf(w->zone, sizeof(w->zone), "Z");
+        else
+            snprintf(w->zone, sizeof(w->zone), "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+',
+                     labs(tm.tm_gmtoff) / 3600, labs(tm.tm_gmtoff) / 60 % 60);
+        w->second = secs;
+    }
+    /* "<second>.<fraction><zone>", assembled without printf: it starts every record. */
+    int digits = w->format == LOG_JSON ? 9 : 3;
+    size_t date = strlen(w->second_text), zone = strlen(w->zone);
+    if (date + 1 + (size_t)digits + zone + 1 > size) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, w->second_text, date);
+    out[date] = '.';
+    long part = w->format == LOG_JSON ? frac : frac / 1000000;
+    for (int i = digits; i > 0; i--, part /= 10)
+        out[date + (size_t)i] = (char)('0' + part % 10);
+    memcpy(out + date + 1 + digits, w->zone, zone + 1);
 }
 
 void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, const char *msg) {
     w->recording = log_enabled(w, level);
     if (!w->recording)
         return;
-    if (!w->held)
+    if (!w->holds)
         rewind(w->mem);
     char when[64];
-    format_time(wall_ns, w->format == LOG_JSON, when, sizeof(when));
+    format_time(w, wall_ns, when, sizeof(when));
     if (w->format == LOG_JSON) {
         json_init(&w->json, w->mem);
         json_begin_object(&w->json);
@@ -132,7 +185,11 @@ void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, cons
         log_str(w, "msg", msg);
         return;
     }
-    fprintf(w->mem, "time=%s level=%s msg=", when, LEVEL_NAMES[level]);
+    put(w->mem, "time=", 5);
+    put_str(w->mem, when);
+    put(w->mem, " level=", 7);
+    put_str(w->mem, LEVEL_NAMES[level]);
+    put(w->mem, " msg=", 5);
     write_logfmt_value(w->mem, msg);
 }
 
@@ -144,7 +201,7 @@ void log_str(struct log_writer *w, const char *key, const char *value) {
         json_string(&w->json, value);
         return;
     }
-    fprintf(w->mem, " %s=", key);
+    put_key(w->mem, key);
     write_logfmt_value(w->mem, value);
 }
 
@@ -163,7 +220,7 @@ void log_time(struct log_writer *w, const char *key, int64_t wall_ns) {
     if (!w->recording)
         return;
     char when[64];
-    format_time(wall_ns, w->format == LOG_JSON, when, sizeof(when));
+    format_time(w, wall_ns, when, sizeof(when));
     log_str(w, key, when);
 }
 
@@ -174,7 +231,10 @@ void log_int(struct log_writer *w, const char *key, int64_t value) {
         json_key(&w->json, key);
         json_int(&w->json, value);
     } else {
-        fprintf(w->mem, " %s=%lld", key, (long long)value);
+        put_key(w->mem, key);
+        if (value < 0)
+            fputc_unlocked('-', w->mem);
+        put_uint(w->mem, value < 0 ? -(uint64_t)value : (uint64_t)value);
     }
 }
 
@@ -185,7 +245,8 @@ void log_uint(struct log_writer *w, const char *key, uint64_t value) {
         json_key(&w->json, key);
         json_uint(&w->json, value);
     } else {
-        fprintf(w->mem, " %s=%llu", key, (unsigned long long)value);
+        put_key(w->mem, key);
+        put_uint(w->mem, value);
     }
 }
 
@@ -213,7 +274,11 @@ void log_str_list(struct log_writer *w, const char *key, const char *const *valu
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        fprintf(w->mem, " %s.%zu=", key, i);
+        fputc_unlocked(' ', w->mem);
+        put_str(w->mem, key);
+        fputc_unlocked('.', w->mem);
+        put_uint(w->mem, i);
+        fputc_unlocked('=', w->mem);
         write_logfmt_value(w->mem, values[i]);
     }
 }
@@ -236,6 +301,65 @@ void log_uint_group(struct log_writer *w, const char *key, const char *const *na
         fprintf(w->mem, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
 }
 
+void log_fragment_begin(struct log_writer *w) {
+    w->record_mem = w->mem;
+    w->record_recording = w->recording;
+    w->fragment_mem = open_memstream(&w->fragment_buf, &w->fragment_len);
+    /* Without memory the attributes go nowhere and the fragment comes out empty. */
+    w->recording = w->fragment_mem != NULL;
+    if (!w->fragment_mem)
+        return;
+    w->mem = w->fragment_mem;
+    w->json.out = w->fragment_mem;
+    /* Inside a record after its msg: every attribute is preceded by a comma. */
+    w->json.need_comma[w->json.depth] = true;
+    w->json.after_key = false;
+}
+
+void log_fragment_end(struct log_writer *w, struct log_fragment *f) {
+    f->text = NULL;
+    f->len = 0;
+    if (w->fragment_mem && fclose(w->fragment_mem) == 0) {
+        f->text = w->fragment_buf;
+        f->len = w->fragment_len;
+    } else {
+        free(w->fragment_buf);
+    }
+    w->fragment_mem = NULL;
+    w->fragment_buf = NULL;
+    w->mem = w->record_mem;
+    w->json.out = w->record_mem;
+    w->recording = w->record_recording;
+}
+
+void log_fragment_append(struct log_writer *w, const struct log_fragment *f) {
+    if (!w->recording || !f->len)
+        return;
+    put(w->mem, f->text, f->len);
+    w->json.need_comma[w->json.depth] = true;
+}
+
+/* A regular file or /dev/null: a write there never waits for a reader, so the batch goes out in one call. */
+static bool never_blocks(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    return S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+}
+
+static bool write_whole(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
 /* write(2) rather than stdio, a page at a time after poll said there is room for one: a blocking write to a
  * stdout nobody reads would never return, while this one looks every 100 ms whether gmon is stopping, and
  * gives up after a second of waiting then. stdio would also turn the EINTR of a stop signal into an error
@@ -245,6 +369,8 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
     if (fd < 0) /* a memory stream (tests) */
         return fwrite(p, 1, n, w->out) == n && fflush(w->out) == 0;
     fflush(w->out);
+    if (never_blocks(fd))
+        return write_whole(fd, p, n);
     int waited_stopping_ms = 0;
     while (n > 0) {
         struct pollfd ready = {.fd = fd, .events = POLLOUT};
@@ -285,23 +411,29 @@ void log_end(struct log_writer *w) {
     if (w->format == LOG_JSON)
         json_end_object(&w->json); /* ends the line itself */
     else
-        fputc('\n', w->mem);
+        fputc_unlocked('\n', w->mem);
     w->recording = false;
-    if (!w->held)
+    if (!w->holds)
         write_pending(w);
 }
 
 void log_hold(struct log_writer *w) {
-    if (!w->held)
+    if (!w->holds++)
         rewind(w->mem);
-    w->held = true;
 }
 
 void log_release(struct log_writer *w) {
-    if (!w->held)
+    if (!w->holds || --w->holds)
         return;
-    w->held = false;
     write_pending(w);
+}
+
+void log_write_if_over(struct log_writer *w, size_t bytes) {
+    if (!w->holds)
+        return;
+    fflush(w->mem);
+    if (w->len >= bytes)
+        write_pending(w);
 }
 
 /* Writes v/unit with up to `digits` decimals, trailing zeros trimmed ("1.5", "2"). */

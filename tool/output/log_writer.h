@@ -1,6 +1,7 @@
 /* Log lines on stdout the way Go's log/slog prints them: logfmt (TextHandler: time=... level=INFO msg="..."
- * key=value, values quoted only when they need it) or JSON lines (JSONHandler). One record is assembled in
- * memory and written with a single write, so lines never interleave. */
+ * key=value, values quoted only when they need it) or JSON lines (JSONHandler). Records are assembled in
+ * memory and written whole (one write, or a batch of them in a few large writes), so lines never interleave.
+ */
 #ifndef GMON_LOG_WRITER_H
 #define GMON_LOG_WRITER_H
 #include <stdbool.h>
@@ -21,7 +22,17 @@ struct log_writer {
     size_t len;
     struct json_writer json;
     bool recording; /* false when the current record is below min_level: attributes are ignored */
-    bool held;      /* between log_hold and log_release: records pile up in mem */
+    unsigned holds; /* log_hold calls not yet released: records pile up in mem */
+    /* The record time's date, time of day and zone for one second: localtime_r and strftime run once per
+     * second of records, not once per record. */
+    int64_t second;
+    char second_text[32], zone[8];
+    /* Between log_fragment_begin and _end: the record's stream, set aside while attributes go to a fragment.
+     */
+    FILE *record_mem, *fragment_mem;
+    bool record_recording;
+    char *fragment_buf;
+    size_t fragment_len;
     /* When it returns true (gmon is stopping), a write that has waited a second for room is abandoned with
      * every later one: a stdout nobody reads must not keep gmon from stopping. NULL: never. */
     bool (*give_up)(void);
@@ -54,11 +65,29 @@ void log_uint_group(struct log_writer *w, const char *key, const char *const *na
                     size_t n);
 void log_end(struct log_writer *w);
 
-/* Records ended between log_hold and log_release are kept in memory and written by log_release. A caller
- * that builds records under a lock holds them and releases after unlocking: writing to a stdout that nobody
- * reads blocks, and must not block the threads waiting for that lock (the metrics server). */
+/* Attributes rendered once and appended to many records: what a goroutine's creation site contributes to
+ * each of its log lines (location and stack) is the same for all of them. Between log_fragment_begin and
+ * log_fragment_end, inside a record (after log_begin), the attribute calls write to a new fragment instead
+ * of the record; log_fragment_append then writes those bytes into any later record of the same writer,
+ * where the calls would have written them. f->text is malloc'd (free it); empty when out of memory. */
+struct log_fragment {
+    char *text;
+    size_t len;
+};
+void log_fragment_begin(struct log_writer *w);
+void log_fragment_end(struct log_writer *w, struct log_fragment *f);
+void log_fragment_append(struct log_writer *w, const struct log_fragment *f);
+
+/* Records ended between log_hold and log_release are kept in memory and written by the last log_release
+ * (holds nest). A caller that builds records under a lock holds them and releases after unlocking: writing
+ * to a stdout that nobody reads blocks, and must not block the threads waiting for that lock (the metrics
+ * server). A caller that handles events in batches holds around the batch, so that a batch's lines go out in
+ * a few large writes instead of one write per line. */
 void log_hold(struct log_writer *w);
 void log_release(struct log_writer *w);
+/* While held: writes what is pending once it reaches bytes (a long batch must not pile up in memory). Call
+ * it where no lock is held. */
+void log_write_if_over(struct log_writer *w, size_t bytes);
 
 /* Go's time.Duration.String() for a non-negative duration, e.g. "1h2m3.5s", "100.2ms", "0s". */
 void format_go_duration(uint64_t ns, char *out, size_t size);

@@ -25,6 +25,7 @@ void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
 static void free_site(struct site *s) {
     for (size_t f = 0; f < s->nframes; f++)
         free(s->frames[f]);
+    free(s->log_attrs);
 }
 
 void creation_sites_free(struct creation_sites *cs) {
@@ -169,7 +170,7 @@ static size_t label_set_for(struct creation_sites *cs, const struct site *s) {
     return cs->other;
 }
 
-const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key) {
+struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key) {
     if (cs->capacity == 0 || (cs->nsites + 1) * 2 > cs->capacity)
         if (grow_table(cs) != 0)
             return NULL;
@@ -194,4 +195,13 @@ void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint
         snprintf(out, size, "%s", fn.name);
     else
         snprintf(out, size, "%#" PRIx64, pc);
+}
+
+const char *creation_sites_start_name(struct creation_sites *cs, struct site *s, uint32_t tgid,
+                                      uint64_t startpc) {
+    if (!s->startpc_name[0] || s->named_startpc != startpc) {
+        creation_sites_function_name(cs, tgid, startpc, s->startpc_name, sizeof(s->startpc_name));
+        s->named_startpc = startpc;
+    }
+    return s->startpc_name;
 }

@@ -23,6 +23,14 @@ struct site {
     size_t nframes;
     char *frames[SITE_MAX_FRAMES]; /* innermost first, inlined frames included */
     char location[256];            /* file:line of the `go` statement */
+    /* What the command's log lines say of this site, rendered once by the command (NULL until then); freed
+     * with the site. */
+    char *log_attrs;
+    size_t log_attrs_len;
+    /* The last start PC named for a goroutine of this site and its name: a site's goroutines nearly always
+     * start in the same function, named once instead of at every event. */
+    uint64_t named_startpc;
+    char startpc_name[256];
 };
 
 struct label_set {
@@ -49,10 +57,13 @@ void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
                          size_t max_label_sets);
 void creation_sites_free(struct creation_sites *cs);
 /* The site for a key, symbolized on first sight. NULL only when out of memory. */
-const struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key);
+struct site *creation_sites_get(struct creation_sites *cs, const struct site_key *key);
 /* Drops the sites of a process that has ended (its counts live on in the label sets' retired totals): a
  * --path trace of a program started every second would otherwise grow without end. */
 void creation_sites_forget_process(struct creation_sites *cs, uint32_t tgid);
+/* The name of a goroutine's start function (creation_sites_function_name), cached in its site. */
+const char *creation_sites_start_name(struct creation_sites *cs, struct site *s, uint32_t tgid,
+                                      uint64_t startpc);
 /* Names the function at a runtime PC of process tgid ("main.worker"), or "0x..." when unknown. */
 void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
                                   size_t size);
