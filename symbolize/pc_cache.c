@@ -10,6 +10,10 @@ void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup l
 }
 
 void pc_cache_free(struct pc_cache *c) {
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->slots[i].text);
+    free(c->uncached.text);
+    c->uncached.text = NULL;
     free(c->slots);
     c->slots = NULL;
     c->cap = c->used = 0;
@@ -70,6 +74,7 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     }
     c->misses++;
     if ((c->used + 1) * 2 > c->cap && !grow(c)) {
+        free(c->uncached.text);
         look_up(c, pc, &c->uncached); /* answered, not kept: valid until the next call on this cache */
         return &c->uncached;
     }
@@ -77,4 +82,11 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     look_up(c, pc, s);
     c->used++;
     return s;
+}
+
+const char *pc_cache_keep_text(const struct pc_symbol *sym, const char *text) {
+    struct pc_symbol *slot = (struct pc_symbol *)sym; /* a cache's own slot, handed out read-only */
+    free(slot->text);
+    slot->text = strdup(text);
+    return slot->text;
 }

@@ -17,6 +17,7 @@ struct pc_symbol {
     uint64_t pc;
     int n;
     struct go_frame inner, outer;
+    char *text; /* a caller's rendering of this symbol, kept with it (pc_cache_keep_text), or NULL */
 };
 
 enum pc_lookup {
@@ -36,6 +37,10 @@ struct pc_cache {
 void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup lookup);
 /* The lookup's answer for a link-time pc (never NULL; n is 0 for pc 0 or when out of memory and unknown). */
 const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc);
+/* Keeps a copy of text as sym's rendering (sym: an answer of pc_cache_get with n > 0; freed with its
+ * cache), so that a caller formats each distinct PC once, not once per goroutine; returns the copy, or NULL
+ * when out of memory. */
+const char *pc_cache_keep_text(const struct pc_symbol *sym, const char *text);
 void pc_cache_free(struct pc_cache *c);
 
 #ifdef __cplusplus

@@ -104,10 +104,8 @@ static void print_json(const struct goroutine_snapshot *s) {
     json_begin_array(&w);
     for (size_t i = 0; i < s->n; i++) {
         const struct goroutine *g = &s->gs[i];
-        char reason[96], start[512], stmt[512];
-        snapshot_reason_text(s, g, reason, sizeof(reason));
-        snapshot_location_text(s, g, PC_START, start, sizeof(start));
-        snapshot_location_text(s, g, PC_CALLER, stmt, sizeof(stmt));
+        char unnamed[32];
+        const char *reason = snapshot_reason(s, g, unnamed, sizeof(unnamed));
         json_begin_object(&w);
         json_key(&w, "id");
         json_uint(&w, g->goid);
@@ -116,13 +114,11 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_key(&w, "wait_reason");
         json_string(&w, g->status == GOROUTINE_WAITING ? reason : "");
         json_key(&w, "start");
-        json_string(&w, start);
+        json_string(&w, snapshot_location(s, g, PC_START));
         json_key(&w, "go_statement");
-        json_string(&w, stmt);
-        char now[512];
-        snapshot_location_text(s, g, PC_CURRENT, now, sizeof(now));
+        json_string(&w, snapshot_location(s, g, PC_CALLER));
         json_key(&w, "now_at");
-        json_string(&w, now);
+        json_string(&w, snapshot_location(s, g, PC_CURRENT));
         json_key(&w, "waited_approx_ns");
         if (g->waited_ns >= 0)
             json_int(&w, g->waited_ns);
@@ -158,6 +154,9 @@ int cmd_summary(int argc, char *argv[]) {
         cli_error("summary", "%s", err.msg);
         rc = GMON_EXIT_BAD_INPUT;
     } else if (o.json) {
+        /* A million goroutines are ~300 MB of JSON: written a megabyte at a time, not stdio's 4 KB. */
+        static char out_buffer[1 << 20];
+        setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
         print_json(&s);
     } else {
         print_text(&s, o.pc, !o.no_color && isatty(STDOUT_FILENO));

@@ -68,10 +68,23 @@ static int utf8_length(const unsigned char *s) {
     return n;
 }
 
-/* Length of the run of printable ASCII at s that needs no escaping. */
+/* PLAIN[c]: printable ASCII that a JSON string keeps as it is (not '"', '\\', a control or a non-ASCII byte).
+ */
+#define PLAIN_16(c)                                                                                          \
+    PLAIN_1(c), PLAIN_1(c + 1), PLAIN_1(c + 2), PLAIN_1(c + 3), PLAIN_1(c + 4), PLAIN_1(c + 5),              \
+        PLAIN_1(c + 6), PLAIN_1(c + 7), PLAIN_1(c + 8), PLAIN_1(c + 9), PLAIN_1(c + 10), PLAIN_1(c + 11),    \
+        PLAIN_1(c + 12), PLAIN_1(c + 13), PLAIN_1(c + 14), PLAIN_1(c + 15)
+#define PLAIN_1(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+static const bool PLAIN[256] = {PLAIN_16(0),   PLAIN_16(16),  PLAIN_16(32),  PLAIN_16(48),
+                                PLAIN_16(64),  PLAIN_16(80),  PLAIN_16(96),  PLAIN_16(112),
+                                PLAIN_16(128), PLAIN_16(144), PLAIN_16(160), PLAIN_16(176),
+                                PLAIN_16(192), PLAIN_16(208), PLAIN_16(224), PLAIN_16(240)};
+
+/* Length of the run of printable ASCII at s that needs no escaping (a table lookup per byte: a snapshot
+ * escapes a few hundred megabytes of names). */
 static size_t plain_run(const unsigned char *s) {
     size_t n = 0;
-    while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+    while (PLAIN[s[n]])
         n++;
     return n;
 }

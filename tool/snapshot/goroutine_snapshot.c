@@ -28,8 +28,8 @@ static uint64_t field(const uint8_t *g, int off, int size) {
 
 /* The bytes of a g that hold the fields summary reads (no further: the g may end a mapping). */
 static size_t g_extent(const struct g_offsets *o) {
-    int fields[] = {o->atomicstatus, o->goid,     o->waitreason, o->startpc,  o->gopc,
-                    o->parent_goid,  o->sched_pc, o->sched_bp,   o->waitsince};
+    int fields[] = {o->atomicstatus, o->goid,        o->waitreason, o->startpc,  o->gopc,
+                    o->stack_hi,     o->parent_goid, o->sched_pc,   o->sched_bp, o->waitsince};
     int end = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         end = fields[i] + 8 > end ? fields[i] + 8 : end;
@@ -60,6 +60,7 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, s
     out->parent = field(g, o->parent_goid, 8);
     out->sched_pc = field(g, o->sched_pc, 8);
     out->sched_bp = field(g, o->sched_bp, 8);
+    out->stack_hi = field(g, o->stack_hi, 8);
     out->current_pc = 0;
     out->waited_ns = waited(o, g, out->status, now);
     return out->status < STATUSES;
@@ -139,10 +140,15 @@ bool snapshot_has_parent(const struct goroutine_snapshot *s) {
 
 enum { STACK_WALK_FRAMES = 32 };
 
-/* One goroutine's walk: the PC to look at next and the frame pointer above it. */
+/* One goroutine's walk: the PC to look at next and the frame pointer above it; the window of its stack read
+ * at the start (window_ok: [window_base, window_base + STACK_WINDOW) read, within the stack below stack_hi).
+ */
 struct stack_walk {
     struct goroutine *g;
     uint64_t pc, bp, outermost;
+    uint64_t window_base;
+    size_t window; /* its index in the chunk's windows */
+    bool window_ok;
 };
 
 /* Looks at w->pc: true when the walk is over (w->g->current_pc set), false when it needs the frame at w->bp.
@@ -162,48 +168,114 @@ static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) 
     return false;
 }
 
-/* Where each goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in
- * g.sched (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the
- * runtime; for the runtime's own goroutines, the outermost runtime function below runtime.goexit. All stacks
- * are walked a level at a time, so that each level's frames (saved BP, return PC) are read with one system
- * call per 1,024 goroutines. A stack that moves while it is read ends that walk early. */
-static void walk_stacks(struct goroutine_snapshot *s) {
-    enum { CHUNK = 1024 };
-    struct stack_walk *w = calloc(s->n ? s->n : 1, sizeof(*w));
-    uint64_t *addrs = calloc(CHUNK, sizeof(*addrs)), (*frames)[2] = calloc(CHUNK, sizeof(*frames));
-    bool ok[CHUNK];
-    size_t active = 0;
-    for (size_t i = 0; w && i < s->n; i++) {
-        struct goroutine *g = &s->gs[i];
-        if (g->status != GOROUTINE_RUNNING) /* a running goroutine's saved state is stale */
-            w[active++] = (struct stack_walk){g, g->sched_pc, g->sched_bp, 0};
+/* The walks of up to WALK_CHUNK goroutines and the memory they read with. */
+enum { WALK_CHUNK = 1024, STACK_WINDOW = 256 };
+struct walk_chunk {
+    struct stack_walk *w;
+    size_t n;
+    uint8_t *windows; /* WALK_CHUNK x STACK_WINDOW */
+    uint64_t addrs[WALK_CHUNK];
+    uint64_t frames[WALK_CHUNK][2];
+    size_t need[WALK_CHUNK];
+    bool ok[WALK_CHUNK];
+};
+
+/* The frame record {saved BP, return PC} at w->bp from the walk's window, when the window holds it. */
+static bool frame_in_window(const struct walk_chunk *c, const struct stack_walk *w, uint64_t frame[2]) {
+    if (!w->window_ok || w->bp < w->window_base || w->bp - w->window_base > STACK_WINDOW - 16 ||
+        w->bp + 16 > w->g->stack_hi)
+        return false;
+    memcpy(frame, c->windows + w->window * STACK_WINDOW + (w->bp - w->window_base), 16);
+    return true;
+}
+
+/* Reads the window at the top of each walk's frame chain: the next few frames of most stacks, in one read. */
+static void read_windows(struct goroutine_snapshot *s, struct walk_chunk *c) {
+    for (size_t i = 0; i < c->n; i++)
+        c->addrs[i] = c->w[i].bp;
+    s->bytes_read += c->n * STACK_WINDOW;
+    proc_read_blocks(s->t.pid, c->addrs, c->n, STACK_WINDOW, c->windows, c->ok);
+    for (size_t i = 0; i < c->n; i++) {
+        struct stack_walk *w = &c->w[i];
+        w->window = i;
+        w->window_base = w->bp;
+        w->window_ok = c->ok[i] && w->bp && w->bp < w->g->stack_hi;
     }
-    for (int level = 0; addrs && frames && level < STACK_WALK_FRAMES && active; level++) {
+}
+
+/* Moves each walk one frame up: from its window, or else from a read of 16 bytes, one system call for all of
+ * those. */
+static void next_frames(struct goroutine_snapshot *s, struct walk_chunk *c, size_t active) {
+    size_t nread = 0;
+    for (size_t i = 0; i < active; i++) {
+        uint64_t frame[2];
+        if (frame_in_window(c, &c->w[i], frame)) {
+            c->w[i].bp = frame[0];
+            c->w[i].pc = frame[1];
+        } else {
+            c->addrs[nread] = c->w[i].bp;
+            c->need[nread++] = i;
+        }
+    }
+    if (!nread)
+        return;
+    s->bytes_read += nread * sizeof(c->frames[0]);
+    proc_read_blocks(s->t.pid, c->addrs, nread, sizeof(c->frames[0]), c->frames, c->ok);
+    for (size_t k = 0; k < nread; k++) {
+        struct stack_walk *w = &c->w[c->need[k]];
+        w->bp = c->ok[k] ? c->frames[k][0] : 0;
+        w->pc = c->ok[k] ? c->frames[k][1] : 0;
+    }
+}
+
+static void walk_chunk(struct goroutine_snapshot *s, struct walk_chunk *c) {
+    read_windows(s, c);
+    size_t active = c->n;
+    for (int level = 0; level < STACK_WALK_FRAMES && active; level++) {
         size_t kept = 0;
         for (size_t i = 0; i < active; i++)
-            if (!walk_step(s, &w[i]))
-                w[kept++] = w[i];
+            if (!walk_step(s, &c->w[i]))
+                c->w[kept++] = c->w[i];
         active = kept;
         if (level + 1 == STACK_WALK_FRAMES)
             break; /* the frames above would not be looked at */
-        for (size_t base = 0; base < active; base += CHUNK) {
-            size_t n = active - base < CHUNK ? active - base : CHUNK;
-            for (size_t i = 0; i < n; i++)
-                addrs[i] = w[base + i].bp;
-            s->bytes_read += n * sizeof(frames[0]);
-            proc_read_blocks(s->t.pid, addrs, n, sizeof(frames[0]), frames, ok);
-            for (size_t i = 0; i < n; i++) {
-                struct stack_walk *x = &w[base + i];
-                x->bp = ok[i] ? frames[i][0] : 0;
-                x->pc = ok[i] ? frames[i][1] : 0;
-            }
+        next_frames(s, c, active);
+    }
+    for (size_t i = 0; i < active; i++) /* deeper than STACK_WALK_FRAMES */
+        c->w[i].g->current_pc = c->w[i].outermost;
+}
+
+/* Where each goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in
+ * g.sched (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the
+ * runtime; for the runtime's own goroutines, the outermost runtime function below runtime.goexit. The
+ * goroutines are walked 1,024 at a time: one read takes the 256 bytes above each one's saved frame pointer
+ * (the runtime's few frames of a parked goroutine, nearly always), and each further level that leaves them
+ * is one system call for the chunk. A stack that moves while it is read ends that walk early. */
+static void walk_stacks(struct goroutine_snapshot *s) {
+    static struct walk_chunk c; /* 40 KB of buffers: not on the stack */
+    struct stack_walk *w = calloc(WALK_CHUNK, sizeof(*w));
+    c.windows = malloc((size_t)WALK_CHUNK * STACK_WINDOW);
+    c.w = w;
+    c.n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        struct goroutine *g = &s->gs[i];
+        if (g->status == GOROUTINE_RUNNING) /* a running goroutine's saved state is stale */
+            continue;
+        if (!w || !c.windows) {
+            g->current_pc = 0; /* out of memory: where it is stays unknown */
+            continue;
+        }
+        w[c.n++] = (struct stack_walk){.g = g, .pc = g->sched_pc, .bp = g->sched_bp};
+        if (c.n == WALK_CHUNK) {
+            walk_chunk(s, &c);
+            c.n = 0;
         }
     }
-    for (size_t i = 0; i < active; i++) /* deeper than STACK_WALK_FRAMES, or out of memory */
-        w[i].g->current_pc = w[i].outermost;
+    if (c.n && w && c.windows)
+        walk_chunk(s, &c);
     free(w);
-    free(addrs);
-    free(frames);
+    free(c.windows);
+    c.windows = NULL;
 }
 
 int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err) {

@@ -24,6 +24,7 @@ struct goroutine {
     uint64_t goid, startpc, gopc;
     uint64_t parent; /* the goroutine that created it (g.parentGoid, Go 1.21+; see snapshot_has_parent) */
     uint64_t sched_pc, sched_bp; /* where it stopped running (stale while it runs) */
+    uint64_t stack_hi;           /* the top of its stack (g.stack.hi) */
     uint64_t addr;               /* the g's address */
     uint64_t current_pc; /* --pc current: its first return address outside the runtime, 0 if unknown */
     int64_t waited_ns;   /* blocked about this long (g.waitsince, stamped by the GC); -1: unknown */
@@ -115,7 +116,14 @@ const char *snapshot_status_name(uint32_t status);
 /* The wait reason of a waiting goroutine, "-" otherwise. */
 void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
                           size_t size);
-/* The start function, the go statement's function and file:line, or where it is now (function file:line). */
+/* The same, without a copy: the name, "-", or the text in buf ("wait reason 42") when the name is unknown. */
+const char *snapshot_reason(const struct goroutine_snapshot *s, const struct goroutine *g, char *buf,
+                            size_t size);
+/* The start function, the go statement's function and file:line, or where it is now (function file:line):
+ * formatted once per distinct PC, valid while the snapshot is open. */
+const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
+                              enum snapshot_pc pc);
+/* The same, copied into out. */
 void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
                             enum snapshot_pc pc, char *out, size_t size);
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */

@@ -26,32 +26,49 @@ void snapshot_waited_text(const struct goroutine *g, char *out, size_t size) {
     snprintf(out, size, "~%s", d);
 }
 
-void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
-                          size_t size) {
+const char *snapshot_reason(const struct goroutine_snapshot *s, const struct goroutine *g, char *buf,
+                            size_t size) {
     const char *name = s->have_reasons ? go_string_table_get(&s->reasons, g->reason) : NULL;
     if (g->status != GOROUTINE_WAITING)
-        snprintf(out, size, "-");
-    else if (name && name[0])
-        snprintf(out, size, "%s", name);
-    else
-        snprintf(out, size, "wait reason %u", g->reason);
+        return "-";
+    if (name && name[0])
+        return name;
+    snprintf(buf, size, "wait reason %u", g->reason);
+    return buf;
 }
 
-void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
-                            enum snapshot_pc pc, char *out, size_t size) {
-    snprintf(out, size, "?");
+void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
+                          size_t size) {
+    char buf[32];
+    snprintf(out, size, "%s", snapshot_reason(s, g, buf, sizeof(buf)));
+}
+
+/* "function (file:line)" of a return address, formatted once per distinct PC and kept in the cache. */
+static const char *return_site_text(const struct pc_symbol *sym) {
+    if (sym->text)
+        return sym->text;
+    char text[512];
+    snprintf(text, sizeof(text), "%s (%s:%d)", sym->inner.function, sym->inner.file, sym->inner.line);
+    const char *kept = pc_cache_keep_text(sym, text);
+    return kept ? kept : "?";
+}
+
+const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
+                              enum snapshot_pc pc) {
     if (pc == PC_CALLER || pc == PC_CURRENT) {
         uint64_t ret = pc == PC_CALLER ? g->gopc : g->current_pc;
         const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, ret ? ret - s->t.load_bias : 0);
         if (sym->n > 0)
-            snprintf(out, size, "%s (%s:%d)", sym->inner.function, sym->inner.file, sym->inner.line);
-        else if (pc == PC_CURRENT && g->status == GOROUTINE_RUNNING)
-            snprintf(out, size, "- (running)");
-        return;
+            return return_site_text(sym);
+        return pc == PC_CURRENT && g->status == GOROUTINE_RUNNING ? "- (running)" : "?";
     }
     const struct pc_symbol *start = pc_cache_get(&s->pcs->func, g->startpc ? g->startpc - s->t.load_bias : 0);
-    if (start->n > 0)
-        snprintf(out, size, "%s", start->inner.function);
+    return start->n > 0 ? start->inner.function : "?";
+}
+
+void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
+                            enum snapshot_pc pc, char *out, size_t size) {
+    snprintf(out, size, "%s", snapshot_location(s, g, pc));
 }
 
 void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w) {
