@@ -58,7 +58,6 @@ static void *runtime_library, *compiler_library;
       (const char *text, unsigned flags, const char *cflags[], int ncflags, bool allow_rlimit,               \
        const char *dev_name),                                                                                \
       (text, flags, cflags, ncflags, allow_rlimit, dev_name))                                                \
-    V(bpf_module_destroy, (void *program), (program))                                                        \
     X(unsigned, bpf_module_kern_version, (void *program), (program))                                         \
     X(char *, bpf_module_license, (void *program), (program))                                                \
     X(size_t, bpf_num_functions, (void *program), (program))                                                 \
