@@ -1,4 +1,5 @@
 #include "bpf_cache.h"
+#include "fd_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,20 +234,6 @@ static void prune(struct bpf_cache *c) {
     }
 }
 
-static bool write_all_at(int fd, const void *data, size_t n) {
-    const uint8_t *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 bool bpf_cache_put(struct bpf_cache *c, const void *key, size_t key_size, const uint8_t *object,
                    size_t size) {
     if (c->dir_fd < 0)
@@ -263,10 +250,10 @@ bool bpf_cache_put(struct bpf_cache *c, const void *key, size_t key_size, const 
     h = fnv1a(h, key, key_size);
     h = fnv1a(h, &object_len, sizeof(object_len));
     h = fnv1a(h, object, size);
-    bool ok = write_all_at(fd, ENTRY_MAGIC, sizeof(ENTRY_MAGIC)) &&
-              write_all_at(fd, &key_len, sizeof(key_len)) && write_all_at(fd, key, key_size) &&
-              write_all_at(fd, &object_len, sizeof(object_len)) && write_all_at(fd, object, size) &&
-              write_all_at(fd, &h, sizeof(h));
+    bool ok = fd_write_all(fd, ENTRY_MAGIC, sizeof(ENTRY_MAGIC)) == 0 &&
+              fd_write_all(fd, &key_len, sizeof(key_len)) == 0 && fd_write_all(fd, key, key_size) == 0 &&
+              fd_write_all(fd, &object_len, sizeof(object_len)) == 0 && fd_write_all(fd, object, size) == 0 &&
+              fd_write_all(fd, &h, sizeof(h)) == 0;
     ok = close(fd) == 0 && ok;
     if (!ok || renameat(c->dir_fd, temp, c->dir_fd, name) != 0) {
         unlinkat(c->dir_fd, temp, 0);

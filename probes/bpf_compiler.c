@@ -13,6 +13,7 @@
 
 #include "bcc_library.h"
 #include "bpf_object.h"
+#include "fd_io.h"
 
 #include <bcc/bcc_common.h>
 
@@ -22,56 +23,6 @@ extern char **environ;
 enum { MAX_SOURCE = 4 << 20, MAX_OBJECT = 64 << 20 };
 
 enum { STATUS_OBJECT = 0, STATUS_ERROR = 1 };
-
-static int write_all(int fd, const void *data, size_t n) {
-    const uint8_t *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Reads fd to its end into a malloc'd buffer, at most limit bytes; -1 when it is longer or a read fails. */
-static int read_all(int fd, size_t limit, uint8_t **out, size_t *size) {
-    size_t n = 0, cap = 65536;
-    uint8_t *buf = malloc(cap);
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= limit) {
-                free(buf);
-                return -1;
-            }
-            uint8_t *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                return -1;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            free(buf);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *out = buf;
-    *size = n;
-    return 0;
-}
 
 /* ---- The child ---- */
 
@@ -173,7 +124,7 @@ int bpf_compiler_main(int argc, char *argv[]) {
     size_t source_size = 0, object_size = 0;
     int rc;
     uint8_t *terminated = NULL;
-    if (read_all(STDIN_FILENO, MAX_SOURCE, &source, &source_size) != 0 ||
+    if (fd_read_all(STDIN_FILENO, MAX_SOURCE, &source, &source_size) != 0 ||
         !(terminated = realloc(source, source_size + 1)))
         rc = gmon_fail(&err, "the compiler child could not read the source on its standard input");
     else {
@@ -182,9 +133,9 @@ int bpf_compiler_main(int argc, char *argv[]) {
         rc = compile_source((const char *)source, argc - 1, argv + 1, &object, &object_size, &err);
     }
     uint8_t status = rc == 0 ? STATUS_OBJECT : STATUS_ERROR;
-    bool written = write_all(STDOUT_FILENO, &status, 1) == 0 &&
-                   (rc == 0 ? write_all(STDOUT_FILENO, object, object_size)
-                            : write_all(STDOUT_FILENO, err.msg, strlen(err.msg))) == 0;
+    bool written = fd_write_all(STDOUT_FILENO, &status, 1) == 0 &&
+                   (rc == 0 ? fd_write_all(STDOUT_FILENO, object, object_size)
+                            : fd_write_all(STDOUT_FILENO, err.msg, strlen(err.msg))) == 0;
     free(source);
     free(object);
     /* _exit: no destructors of libbcc's and LLVM's static objects (a sixth of the compile's time went to
@@ -268,12 +219,12 @@ int bpf_compile_in_child(const char *source, const char *const *defines, size_t 
         return -1;
     /* A child that died early closes its end: EPIPE, not a SIGPIPE that would end gmon. */
     void (*previous)(int) = signal(SIGPIPE, SIG_IGN);
-    int sent = write_all(to_child, source, strlen(source));
+    int sent = fd_write_all(to_child, source, strlen(source));
     signal(SIGPIPE, previous);
     close(to_child);
     uint8_t *reply = NULL;
     size_t reply_size = 0;
-    int got = read_all(from_child, MAX_OBJECT, &reply, &reply_size);
+    int got = fd_read_all(from_child, MAX_OBJECT, &reply, &reply_size);
     close(from_child);
     int status = wait_child(pid);
     if (got != 0) {

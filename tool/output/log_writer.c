@@ -339,25 +339,12 @@ void log_fragment_append(struct log_writer *w, const struct log_fragment *f) {
     w->json.need_comma[w->json.depth] = true;
 }
 
-/* A regular file or /dev/null: a write there never waits for a reader, so the batch goes out in one call. */
+/* A regular file or /dev/null: a write there never waits for a reader, so a batch goes out in one call. */
 static bool never_blocks(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return false;
     return S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
-}
-
-static bool write_whole(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        n -= (size_t)k;
-    }
-    return true;
 }
 
 /* write(2) rather than stdio, a page at a time after poll said there is room for one: a blocking write to a
@@ -369,12 +356,11 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
     if (fd < 0) /* a memory stream (tests) */
         return fwrite(p, 1, n, w->out) == n && fflush(w->out) == 0;
     fflush(w->out);
-    if (never_blocks(fd))
-        return write_whole(fd, p, n);
+    bool direct = never_blocks(fd); /* the whole batch in one write, no poll */
     int waited_stopping_ms = 0;
     while (n > 0) {
         struct pollfd ready = {.fd = fd, .events = POLLOUT};
-        int r = poll(&ready, 1, 100);
+        int r = direct ? 1 : poll(&ready, 1, 100);
         if (r < 0 && errno != EINTR)
             return false;
         if (r <= 0) {
@@ -382,7 +368,7 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
                 return false;
             continue;
         }
-        ssize_t k = write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
+        ssize_t k = write(fd, p, direct || n <= PIPE_BUF ? n : PIPE_BUF);
         if (k < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (k <= 0)
