@@ -26,10 +26,17 @@ enum { STATUS_OBJECT = 0, STATUS_ERROR = 1 };
 
 /* ---- The child ---- */
 
-static int table_index_of_fd(void *module, size_t ntables, int fd) {
-    for (size_t t = 0; t < ntables; t++)
-        if (bpf_table_fd_id(module, t) == fd)
-            return (int)t;
+/* The index among libbcc's tables of the map the child's fd refers to, or -1. */
+struct map_list {
+    void *module;
+    size_t ntables;
+};
+
+static int32_t table_index_of_fd(void *ctx, int32_t fd) {
+    const struct map_list *l = ctx;
+    for (size_t t = 0; t < l->ntables; t++)
+        if (bpf_table_fd_id(l->module, t) == fd)
+            return (int32_t)t;
     return -1;
 }
 
@@ -67,19 +74,11 @@ static int collect_function(void *module, size_t id, struct bpf_object *o, struc
     if (!f->insns)
         return gmon_fail(err, "out of memory");
     memcpy(f->insns, start, bytes);
-    for (uint32_t i = 0; i + 1 < f->ninsns; i++) {
-        struct bpf_object_insn *in = &f->insns[i];
-        if (in->code != BPF_OBJECT_LD_IMM64)
-            continue;
-        if (in->regs >> 4 == BPF_OBJECT_PSEUDO_MAP_FD) {
-            int t = table_index_of_fd(module, o->nmaps, in->imm);
-            if (t < 0)
-                return gmon_fail(err, "BPF function %s refers to a map libbcc does not list (fd %d)", f->name,
-                                 in->imm);
-            in->imm = t;
-        }
-        i++;
-    }
+    struct map_list maps = {module, o->nmaps};
+    int32_t unknown;
+    if (!bpf_object_rewrite_map_refs(f->insns, f->ninsns, table_index_of_fd, &maps, &unknown))
+        return gmon_fail(err, "BPF function %s refers to a map libbcc does not list (fd %d)", f->name,
+                         unknown);
     return bpf_object_check_function(o, f, err);
 }
 
@@ -123,15 +122,10 @@ int bpf_compiler_main(int argc, char *argv[]) {
     uint8_t *source = NULL, *object = NULL;
     size_t source_size = 0, object_size = 0;
     int rc;
-    uint8_t *terminated = NULL;
-    if (fd_read_all(STDIN_FILENO, MAX_SOURCE, &source, &source_size) != 0 ||
-        !(terminated = realloc(source, source_size + 1)))
+    if (fd_read_all(STDIN_FILENO, MAX_SOURCE, &source, &source_size) != 0)
         rc = gmon_fail(&err, "the compiler child could not read the source on its standard input");
-    else {
-        source = terminated;
-        source[source_size] = '\0';
+    else
         rc = compile_source((const char *)source, argc - 1, argv + 1, &object, &object_size, &err);
-    }
     uint8_t status = rc == 0 ? STATUS_OBJECT : STATUS_ERROR;
     bool written = fd_write_all(STDOUT_FILENO, &status, 1) == 0 &&
                    (rc == 0 ? fd_write_all(STDOUT_FILENO, object, object_size)

@@ -173,6 +173,24 @@ int bpf_object_check_function(const struct bpf_object *o, const struct bpf_objec
     return 0;
 }
 
+bool bpf_object_rewrite_map_refs(struct bpf_object_insn *insns, uint32_t n,
+                                 int32_t (*map)(void *ctx, int32_t imm), void *ctx, int32_t *refused) {
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        if (insns[i].code != BPF_OBJECT_LD_IMM64)
+            continue;
+        if (insns[i].regs >> 4 == BPF_OBJECT_PSEUDO_MAP_FD) {
+            int32_t to = map(ctx, insns[i].imm);
+            if (to < 0) {
+                *refused = insns[i].imm;
+                return false;
+            }
+            insns[i].imm = to;
+        }
+        i++; /* the load's second half */
+    }
+    return true;
+}
+
 const struct bpf_object_function *bpf_object_function(const struct bpf_object *o, const char *name) {
     for (uint32_t i = 0; i < o->nfunctions; i++)
         if (strcmp(o->functions[i].name, name) == 0)

@@ -6,6 +6,7 @@
  * map reference against the bytes it was given. */
 #ifndef GMON_BPF_OBJECT_H
 #define GMON_BPF_OBJECT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,12 @@ int bpf_object_parse(struct bpf_object *o, const uint8_t *data, size_t size, str
  * the object, no other pseudo source is used, no load is cut in half. 0, or -1 with the reason. */
 int bpf_object_check_function(const struct bpf_object *o, const struct bpf_object_function *f,
                               struct gmon_error *err);
+/* Rewrites the immediate of every map reference in insns (a 64-bit load with source BPF_PSEUDO_MAP_FD) to
+ * map(ctx, immediate): file descriptors to map indices when the object is made, indices back to this
+ * process's descriptors when it is loaded. Stops at the first reference map answers -1 for: false, with that
+ * reference's immediate in *refused. */
+bool bpf_object_rewrite_map_refs(struct bpf_object_insn *insns, uint32_t n,
+                                 int32_t (*map)(void *ctx, int32_t imm), void *ctx, int32_t *refused);
 /* The function or map of that name, or NULL. */
 const struct bpf_object_function *bpf_object_function(const struct bpf_object *o, const char *name);
 int bpf_object_map_index(const struct bpf_object *o, const char *name);

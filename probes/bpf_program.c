@@ -159,12 +159,12 @@ static char *cache_key(const char *source, const char *const *argv, size_t argc,
     return key;
 }
 
-/* Written by the command's thread while it starts tracing, before the metrics thread exists. */
-static struct bpf_compile_stats stats;
-
-const struct bpf_compile_stats *bpf_compile_stats(void) {
-    return &stats;
-}
+/* How this process's programs were obtained: written by the command's thread while it starts tracing, before
+ * the metrics thread exists. */
+static struct {
+    unsigned from_cache, compiled;
+    char cache_note[600]; /* why the cache could not give or keep a program */
+} stats;
 
 const char *bpf_compile_summary(char *buf, size_t size) {
     const char *what = stats.compiled == 0 ? "from the cache"
@@ -242,6 +242,11 @@ int bpf_program_compile(struct bpf_program *p, const char *source, const struct 
     return create_maps(p, err);
 }
 
+static int32_t fd_of_index(void *ctx, int32_t index) {
+    const struct bpf_program *p = ctx;
+    return p->map_fds[index];
+}
+
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err) {
     if (p->nprogs == sizeof(p->prog_fds) / sizeof(p->prog_fds[0]))
         return gmon_fail(err, "too many BPF programs");
@@ -252,13 +257,10 @@ int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error 
     if (!insns)
         return gmon_fail(err, "out of memory");
     memcpy(insns, f->insns, (size_t)f->ninsns * sizeof(*insns));
-    /* Map references: the object has each map's index where the kernel wants this process's fd. */
-    for (uint32_t i = 0; i + 1 < f->ninsns; i++)
-        if (insns[i].code == BPF_OBJECT_LD_IMM64) {
-            if (insns[i].regs >> 4 == BPF_OBJECT_PSEUDO_MAP_FD)
-                insns[i].imm = p->map_fds[insns[i].imm];
-            i++;
-        }
+    /* The object has each map's index where the kernel wants this process's fd (indices checked at parse,
+     * every map created: none is refused). */
+    int32_t refused;
+    bpf_object_rewrite_map_refs(insns, f->ninsns, fd_of_index, p, &refused);
     char log[4096] = "";
     int fd = bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, (const struct bpf_insn *)insns,
                            (int)(f->ninsns * sizeof(*insns)), p->object.license, p->object.kern_version, 0,

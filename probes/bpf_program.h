@@ -46,14 +46,8 @@ int bpf_preflight(struct gmon_error *err);
  * created. */
 int bpf_program_compile(struct bpf_program *p, const char *source, const struct bpf_defines *defines,
                         struct gmon_error *err);
-/* How this process's programs were obtained, for the start-up line: from the cache, or compiled (and why
- * the cache could not keep or give them, the last reason seen). */
-struct bpf_compile_stats {
-    unsigned from_cache, compiled;
-    char cache_note[600];
-};
-const struct bpf_compile_stats *bpf_compile_stats(void);
-/* "BPF program from the cache", "BPF program compiled and cached", "BPF program compiled; not cached: ..." */
+/* How this process's programs were obtained, for the start-up line: "BPF program from the cache", "BPF
+ * program compiled and cached", "BPF program compiled; not cached: <why>" (the last reason seen). */
 const char *bpf_compile_summary(char *buf, size_t size);
 
 /* Loads the compiled function `name` into the kernel as a uprobe program; returns its fd or -1. */

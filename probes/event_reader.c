@@ -99,7 +99,7 @@ static int64_t now_ns(void) {
  * the ring buffer reports itself readable as soon as it holds one event, so without the pause a reader
  * that keeps up wakes for every few events. Returns the time left of timeout_ms. */
 static int pause_between_batches(struct event_reader *r, int timeout_ms) {
-    if (!r->batch_ms || r->delivered == r->delivered_at_last_poll)
+    if (!r->batch_ms || !r->last_delivered)
         return timeout_ms;
     int64_t wait_ns = r->last_poll_ns + r->batch_ms * 1000000LL - now_ns();
     if (wait_ns > (int64_t)timeout_ms * 1000000LL)
@@ -113,9 +113,10 @@ static int pause_between_batches(struct event_reader *r, int timeout_ms) {
 
 int event_reader_poll(struct event_reader *r, int timeout_ms) {
     timeout_ms = pause_between_batches(r, timeout_ms);
-    r->delivered_at_last_poll = r->delivered;
+    uint64_t before = r->delivered;
     int rc = event_reader_wait(r, timeout_ms);
-    if (r->delivered != r->delivered_at_last_poll)
+    r->last_delivered = r->delivered != before;
+    if (r->last_delivered)
         r->last_poll_ns = now_ns();
     return rc;
 }

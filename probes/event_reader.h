@@ -16,11 +16,11 @@ struct event_reader {
     int nreaders;
     event_handler handler;
     void *ctx;
-    uint64_t perf_lost; /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
-    int batch_ms;       /* 0, or read in batches (below): set after opening */
-    uint64_t delivered; /* events handed to the handler so far */
-    uint64_t delivered_at_last_poll;
-    int64_t last_poll_ns; /* CLOCK_MONOTONIC, when the last poll that delivered events ended */
+    uint64_t perf_lost;   /* samples the perf buffer reported lost (ring buffer losses are counted in BPF) */
+    int batch_ms;         /* 0, or read in batches (below): set after opening */
+    uint64_t delivered;   /* events handed to the handler so far */
+    bool last_delivered;  /* the last poll delivered events: the next one lets batch_ms pass first */
+    int64_t last_poll_ns; /* CLOCK_MONOTONIC, when that poll ended */
 };
 
 /* True when the running kernel has BPF ring buffers. */

@@ -48,6 +48,7 @@ int fd_read_all(int fd, size_t limit, uint8_t **out, size_t *size) {
             break;
         n += (size_t)r;
     }
+    buf[n] = '\0'; /* n < cap: the loop grows the buffer before every read */
     *out = buf;
     *size = n;
     return 0;

@@ -67,9 +67,9 @@ static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, 
                              : "NOW AT");
     for (size_t i = 0; i < s->n; i++) {
         const struct goroutine *g = &s->gs[i];
-        char reason[96], where[512], waited[32], parent[24] = "-";
-        snapshot_reason_text(s, g, reason, sizeof(reason));
-        snapshot_location_text(s, g, pc, where, sizeof(where));
+        char unnamed[32], waited[32], parent[24] = "-";
+        const char *reason = snapshot_reason(s, g, unnamed, sizeof(unnamed));
+        const char *where = snapshot_location(s, g, pc);
         snapshot_waited_text(g, waited, sizeof(waited));
         const char *on = color ? status_color(g->status) : "";
         if (snapshot_has_parent(s))

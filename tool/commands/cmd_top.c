@@ -86,9 +86,7 @@ static void group_goroutines(struct top *t) {
     t->ngroups = 0;
     for (size_t i = 0; i < t->snap.n; i++) {
         const struct goroutine *g = &t->snap.gs[i];
-        char where[512];
-        snapshot_location_text(&t->snap, g, t->opt.pc, where, sizeof(where));
-        struct group *grp = group_of(t, where);
+        struct group *grp = group_of(t, snapshot_location(&t->snap, g, t->opt.pc));
         if (grp) {
             grp->count++;
             grp->by_status[g->status]++;

@@ -131,8 +131,7 @@ void json_string(struct json_writer *w, const char *s) {
     before_value(w);
     json_write_escaped(w->out, s ? s : "");
 }
-/* Decimal digits without printf's format parsing: numbers fill most of a snapshot's and a log line's JSON. */
-static void write_decimal(FILE *out, uint64_t v) {
+void json_write_uint(FILE *out, uint64_t v) {
     char digits[24];
     size_t at = sizeof(digits);
     do
@@ -141,9 +140,15 @@ static void write_decimal(FILE *out, uint64_t v) {
     fwrite_unlocked(digits + at, 1, sizeof(digits) - at, out);
 }
 
+void json_write_int(FILE *out, int64_t v) {
+    if (v < 0)
+        fputc_unlocked('-', out);
+    json_write_uint(out, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
 void json_uint(struct json_writer *w, uint64_t v) {
     before_value(w);
-    write_decimal(w->out, v);
+    json_write_uint(w->out, v);
 }
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
     json_key(w, key);
@@ -155,9 +160,7 @@ void json_fixed(struct json_writer *w, double v, int decimals) {
 }
 void json_int(struct json_writer *w, int64_t v) {
     before_value(w);
-    if (v < 0)
-        fputc_unlocked('-', w->out);
-    write_decimal(w->out, v < 0 ? -(uint64_t)v : (uint64_t)v);
+    json_write_int(w->out, v);
 }
 void json_bool(struct json_writer *w, bool v) {
     before_value(w);

@@ -33,6 +33,11 @@ void json_null(struct json_writer *w);
 /* Writes an address as a "0x..." string (JSON numbers lose precision above 2^53). */
 void json_hex(struct json_writer *w, uint64_t v);
 
+/* Writes v in decimal, as JSON and logfmt both write numbers, without printf (numbers fill most of a
+ * snapshot's JSON and of a log line). */
+void json_write_uint(FILE *out, uint64_t v);
+void json_write_int(FILE *out, int64_t v);
+
 /* Writes s as a JSON string literal with quotes, escaping control characters and invalid UTF-8 bytes. */
 void json_write_escaped(FILE *out, const char *s);
 

@@ -32,9 +32,18 @@ bool log_format_parse(const char *text, enum log_format *format) {
     return true;
 }
 
+/* A regular file or /dev/null: a write there never waits for a reader, so a batch goes out in one call. */
+static bool never_blocks(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    return S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+}
+
 int log_writer_init(struct log_writer *w, FILE *out, enum log_format format, enum log_level min_level) {
     memset(w, 0, sizeof(*w));
     w->out = out;
+    w->out_never_blocks = fileno(out) >= 0 && never_blocks(fileno(out));
     w->format = format;
     w->min_level = min_level;
     w->mem = open_memstream(&w->buf, &w->len);
@@ -70,15 +79,6 @@ static void put(FILE *f, const char *s, size_t n) {
 
 static void put_str(FILE *f, const char *s) {
     put(f, s, strlen(s));
-}
-
-static void put_uint(FILE *f, uint64_t v) {
-    char digits[24];
-    size_t at = sizeof(digits);
-    do
-        digits[--at] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    put(f, digits + at, sizeof(digits) - at);
 }
 
 /* " key=" before a logfmt value. */
@@ -232,9 +232,7 @@ void log_int(struct log_writer *w, const char *key, int64_t value) {
         json_int(&w->json, value);
     } else {
         put_key(w->mem, key);
-        if (value < 0)
-            fputc_unlocked('-', w->mem);
-        put_uint(w->mem, value < 0 ? -(uint64_t)value : (uint64_t)value);
+        json_write_int(w->mem, value);
     }
 }
 
@@ -246,7 +244,7 @@ void log_uint(struct log_writer *w, const char *key, uint64_t value) {
         json_uint(&w->json, value);
     } else {
         put_key(w->mem, key);
-        put_uint(w->mem, value);
+        json_write_uint(w->mem, value);
     }
 }
 
@@ -277,7 +275,7 @@ void log_str_list(struct log_writer *w, const char *key, const char *const *valu
         fputc_unlocked(' ', w->mem);
         put_str(w->mem, key);
         fputc_unlocked('.', w->mem);
-        put_uint(w->mem, i);
+        json_write_uint(w->mem, i);
         fputc_unlocked('=', w->mem);
         write_logfmt_value(w->mem, values[i]);
     }
@@ -339,14 +337,6 @@ void log_fragment_append(struct log_writer *w, const struct log_fragment *f) {
     w->json.need_comma[w->json.depth] = true;
 }
 
-/* A regular file or /dev/null: a write there never waits for a reader, so a batch goes out in one call. */
-static bool never_blocks(int fd) {
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return false;
-    return S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
-}
-
 /* write(2) rather than stdio, a page at a time after poll said there is room for one: a blocking write to a
  * stdout nobody reads would never return, while this one looks every 100 ms whether gmon is stopping, and
  * gives up after a second of waiting then. stdio would also turn the EINTR of a stop signal into an error
@@ -356,7 +346,7 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
     if (fd < 0) /* a memory stream (tests) */
         return fwrite(p, 1, n, w->out) == n && fflush(w->out) == 0;
     fflush(w->out);
-    bool direct = never_blocks(fd); /* the whole batch in one write, no poll */
+    bool direct = w->out_never_blocks; /* the whole batch in one write, no poll */
     int waited_stopping_ms = 0;
     while (n > 0) {
         struct pollfd ready = {.fd = fd, .events = POLLOUT};

@@ -15,6 +15,7 @@ enum log_format { LOG_LOGFMT, LOG_JSON };
 
 struct log_writer {
     FILE *out;
+    bool out_never_blocks; /* out is a regular file or /dev/null: a batch is written in one call */
     enum log_format format;
     enum log_level min_level;
     FILE *mem; /* the record being built */

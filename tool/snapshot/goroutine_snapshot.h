@@ -113,19 +113,14 @@ bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct g
 bool snapshot_has_parent(const struct goroutine_snapshot *s);
 /* "waiting", "syscall", ... */
 const char *snapshot_status_name(uint32_t status);
-/* The wait reason of a waiting goroutine, "-" otherwise. */
-void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
-                          size_t size);
-/* The same, without a copy: the name, "-", or the text in buf ("wait reason 42") when the name is unknown. */
+/* The wait reason of a waiting goroutine, "-" otherwise; the text in buf ("wait reason 42") when the
+ * release's name for it is unknown. */
 const char *snapshot_reason(const struct goroutine_snapshot *s, const struct goroutine *g, char *buf,
                             size_t size);
 /* The start function, the go statement's function and file:line, or where it is now (function file:line):
  * formatted once per distinct PC, valid while the snapshot is open. */
 const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
                               enum snapshot_pc pc);
-/* The same, copied into out. */
-void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
-                            enum snapshot_pc pc, char *out, size_t size);
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
 /* Opens the JSON object of a snapshot command with what every one of them starts with: "binary",

@@ -37,12 +37,6 @@ const char *snapshot_reason(const struct goroutine_snapshot *s, const struct gor
     return buf;
 }
 
-void snapshot_reason_text(const struct goroutine_snapshot *s, const struct goroutine *g, char *out,
-                          size_t size) {
-    char buf[32];
-    snprintf(out, size, "%s", snapshot_reason(s, g, buf, sizeof(buf)));
-}
-
 /* "function (file:line)" of a return address, formatted once per distinct PC and kept in the cache. */
 static const char *return_site_text(const struct pc_symbol *sym) {
     if (sym->text)
@@ -64,11 +58,6 @@ const char *snapshot_location(const struct goroutine_snapshot *s, const struct g
     }
     const struct pc_symbol *start = pc_cache_get(&s->pcs->func, g->startpc ? g->startpc - s->t.load_bias : 0);
     return start->n > 0 ? start->inner.function : "?";
-}
-
-void snapshot_location_text(const struct goroutine_snapshot *s, const struct goroutine *g,
-                            enum snapshot_pc pc, char *out, size_t size) {
-    snprintf(out, size, "%s", snapshot_location(s, g, pc));
 }
 
 void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w) {
