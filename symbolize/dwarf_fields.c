@@ -2,9 +2,9 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "dwarf_open.h"
 
 /* A member's type, through typedefs. */
 static bool member_type(Dwarf_Die *member, Dwarf_Die *out) {
@@ -99,24 +99,21 @@ static size_t scan_cu(Dwarf_Die *cu, struct dwarf_field_query *q, size_t n, bool
 bool dwarf_fields_resolve(const char *path, struct dwarf_field_query *q, size_t n) {
     for (size_t i = 0; i < n; i++)
         q[i].offset = q[i].size = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    struct dwarf_types d;
+    if (!dwarf_types_open(path, &d))
         return false;
-    Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
+    Dwarf *dbg = d.dbg;
     bool done[n ? n : 1];
     memset(done, 0, sizeof(done));
     size_t answered = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
-    while (dbg && answered < n && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+    while (answered < n && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
         Dwarf_Die cu;
         if (dwarf_offdie(dbg, off + hsize, &cu))
             answered += scan_cu(&cu, q, n, done);
         off = next;
     }
-    bool has = dbg != NULL;
-    if (dbg)
-        dwarf_end(dbg);
-    close(fd);
-    return has;
+    dwarf_types_close(&d);
+    return true;
 }

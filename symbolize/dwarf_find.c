@@ -1,8 +1,8 @@
 #include "dwarf_find.h"
 
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "dwarf_open.h"
 
 static bool child_named(Dwarf_Die *cu, int tag, const char *name, Dwarf_Die *out) {
     if (dwarf_child(cu, out) != 0)
@@ -17,14 +17,14 @@ static bool child_named(Dwarf_Die *cu, int tag, const char *name, Dwarf_Die *out
 
 bool dwarf_find_named(const char *path, int tag, const char *name, void (*found)(Dwarf_Die *die, void *ctx),
                       void *ctx) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    struct dwarf_types d;
+    if (!dwarf_types_open(path, &d))
         return false;
-    Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
+    Dwarf *dbg = d.dbg;
     bool seen = false;
     Dwarf_Off off = 0, next;
     size_t hsize;
-    while (dbg && !seen && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+    while (!seen && dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
         Dwarf_Die cu, die;
         if (dwarf_offdie(dbg, off + hsize, &cu) && child_named(&cu, tag, name, &die)) {
             found(&die, ctx);
@@ -32,8 +32,6 @@ bool dwarf_find_named(const char *path, int tag, const char *name, void (*found)
         }
         off = next;
     }
-    if (dbg)
-        dwarf_end(dbg);
-    close(fd);
+    dwarf_types_close(&d);
     return seen;
 }

@@ -262,28 +262,52 @@ int proc_check_memory_access(int pid, struct gmon_error *err) {
 
 enum { BLOCKS_PER_CALL = 1024 }; /* IOV_MAX */
 
-/* One system call for up to BLOCKS_PER_CALL blocks. The kernel stops at the first block it cannot read, so
- * the blocks after it are retried one by one. */
-static size_t read_batch(int pid, const uint64_t *addrs, size_t n, size_t len, uint8_t *out, bool *ok) {
+/* The length of block i: lens[i], or len for all of them when lens is NULL. */
+static size_t block_length(const size_t *lens, size_t len, size_t i) {
+    return lens ? lens[i] : len;
+}
+
+/* One system call for up to BLOCKS_PER_CALL blocks, laid end to end in out. The kernel stops at the first
+ * block it cannot read, so the blocks after it are retried one by one. */
+static size_t read_batch(int pid, const uint64_t *addrs, const size_t *lens, size_t len, size_t n,
+                         uint8_t *out, bool *ok) {
     struct iovec local[BLOCKS_PER_CALL], remote[BLOCKS_PER_CALL];
+    uint8_t *at = out;
     for (size_t i = 0; i < n; i++) {
-        local[i] = (struct iovec){out + i * len, len};
-        remote[i] = (struct iovec){(void *)(uintptr_t)addrs[i], len};
+        size_t l = block_length(lens, len, i);
+        local[i] = (struct iovec){at, l};
+        remote[i] = (struct iovec){(void *)(uintptr_t)addrs[i], l};
+        at += l;
     }
     ssize_t got = process_vm_readv((pid_t)pid, local, n, remote, n, 0);
-    size_t whole = got > 0 ? (size_t)got / len : 0, read = 0;
+    size_t left = got > 0 ? (size_t)got : 0, read = 0;
     for (size_t i = 0; i < n; i++) {
-        ok[i] = i < whole || (addrs[i] && proc_read(pid, addrs[i], out + i * len, len));
+        size_t l = block_length(lens, len, i);
+        bool whole = left >= l;
+        left = whole ? left - l : 0;
+        ok[i] = whole || (addrs[i] && proc_read(pid, addrs[i], local[i].iov_base, l));
         read += ok[i];
     }
     return read;
 }
 
-size_t proc_read_blocks(int pid, const uint64_t *addrs, size_t n, size_t len, void *out, bool *ok) {
+static size_t read_blocks(int pid, const uint64_t *addrs, const size_t *lens, size_t len, size_t n, void *out,
+                          bool *ok) {
     size_t read = 0;
+    uint8_t *at = out;
     for (size_t i = 0; i < n; i += BLOCKS_PER_CALL) {
         size_t batch = n - i < BLOCKS_PER_CALL ? n - i : BLOCKS_PER_CALL;
-        read += read_batch(pid, addrs + i, batch, len, (uint8_t *)out + i * len, ok + i);
+        read += read_batch(pid, addrs + i, lens ? lens + i : NULL, len, batch, at, ok + i);
+        for (size_t k = i; k < i + batch; k++)
+            at += block_length(lens, len, k);
     }
     return read;
+}
+
+size_t proc_read_blocks(int pid, const uint64_t *addrs, size_t n, size_t len, void *out, bool *ok) {
+    return read_blocks(pid, addrs, NULL, len, n, out, ok);
+}
+
+size_t proc_read_ranges(int pid, const uint64_t *addrs, const size_t *lens, size_t n, void *out, bool *ok) {
+    return read_blocks(pid, addrs, lens, 0, n, out, ok);
 }

@@ -63,6 +63,8 @@ int proc_check_memory_access(int pid, struct gmon_error *err);
 /* Reads n blocks of len bytes, block i at addrs[i] into out + i * len, in as few system calls as the kernel
  * allows (1024 blocks each); ok[i] says whether block i was read. Returns how many were. */
 size_t proc_read_blocks(int pid, const uint64_t *addrs, size_t n, size_t len, void *out, bool *ok);
+/* proc_read_blocks for blocks of lens[i] bytes, laid end to end in out. */
+size_t proc_read_ranges(int pid, const uint64_t *addrs, const size_t *lens, size_t n, void *out, bool *ok);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "dwarf_layout.h"
+#include "dwarf_open.h"
 #include "go_binary.h"
 #include "go_string_table.h"
 #include "layout_select.h"
@@ -284,6 +285,44 @@ TEST(DwarfLayout, MismatchIsDetected) {
     ASSERT_EQ(dwarf_layout_check(fixture("lifecycle-plain").c_str(), &wrong, &verdict, &err), 0) << err.msg;
     EXPECT_TRUE(verdict.has_dwarf);
     EXPECT_EQ(verdict.mismatches, 1);
+}
+
+// Type lookups open a binary's DWARF without the sections they do not read (Go compresses them all, and libdw
+// inflates every one it knows on opening): the line table is gone, the types are there, the file is
+// unchanged.
+TEST(DwarfLayout, TypeLookupsOpenOnlyTheSectionsTheyRead) {
+    for (const char *kept : {".debug_info", ".zdebug_info", ".debug_abbrev", ".debug_str", ".debug_addr"})
+        EXPECT_TRUE(dwarf_types_section_needed(kept)) << kept;
+    for (const char *hidden : {".debug_line", ".zdebug_line", ".debug_loc", ".debug_frame", ".debug_ranges",
+                               ".debug_rnglists", ".debug_loclists", ".debug_gdb_scripts"})
+        EXPECT_FALSE(dwarf_types_section_needed(hidden)) << hidden;
+    EXPECT_TRUE(dwarf_types_section_needed(".text"));
+
+    std::string bin = fixture("lifecycle-plain");
+    std::string before = read_file(bin);
+    struct dwarf_types d;
+    ASSERT_TRUE(dwarf_types_open(bin.c_str(), &d));
+    Dwarf_Off next;
+    size_t header;
+    ASSERT_EQ(dwarf_nextcu(d.dbg, 0, &next, &header, nullptr, nullptr, nullptr), 0);
+    Dwarf_Die cu;
+    ASSERT_NE(dwarf_offdie(d.dbg, header, &cu), nullptr);
+    Dwarf_Lines *lines;
+    size_t nlines;
+    EXPECT_NE(dwarf_getsrclines(&cu, &lines, &nlines), 0) << "the line table should not have been opened";
+    dwarf_types_close(&d);
+    EXPECT_FALSE(dwarf_types_open(fixture("lifecycle-stripped").c_str(), &d));
+    EXPECT_EQ(d.dbg, nullptr);
+    EXPECT_TRUE(read_file(bin) == before) << "the binary was written";
+
+    struct go_version v = {};
+    v.major = 1;
+    v.minor = 19;
+    struct layout_verdict verdict;
+    struct gmon_error err;
+    ASSERT_EQ(dwarf_layout_check(bin.c_str(), runtime_layout_for(&v), &verdict, &err), 0) << err.msg;
+    EXPECT_TRUE(verdict.has_dwarf);
+    EXPECT_EQ(verdict.mismatches, 0);
 }
 
 } // namespace

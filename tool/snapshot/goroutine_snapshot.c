@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "freeze.h"
@@ -17,6 +18,34 @@ static int64_t now_monotonic_ns(void);
 static bool read_target(struct goroutine_snapshot *s, uint64_t addr, void *buf, size_t len) {
     s->bytes_read += len;
     return proc_read(s->t.pid, addr, buf, len);
+}
+
+/* Memory for n items of size bytes, by mmap: its pages are made present in one call each time
+ * (populate_items) instead of one page fault per 4 KB. A snapshot of a million goroutines fills 90 MB of
+ * rows, and those faults took a tenth of its time (each fault's trap is dearer still in a virtual machine).
+ * Only what is filled is made present: allgs never shrinks, and a program that once ran ten million
+ * goroutines keeps a list that long. Freed with items_free. */
+static void *items_alloc(size_t n, size_t size, bool populate) {
+    if (n == 0 || size > SIZE_MAX / n)
+        return NULL;
+    void *p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Makes items [from, to) of an items_alloc array present (MADV_POPULATE_WRITE, Linux 5.14; before it, the
+ * writes fault as usual). */
+static void populate_items(void *items, size_t size, size_t from, size_t to) {
+    const uintptr_t page = 4096;
+    uintptr_t start = ((uintptr_t)items + from * size) & ~(page - 1);
+    uintptr_t end = (uintptr_t)items + to * size;
+    if (end > start)
+        madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}
+
+static void items_free(void *p, size_t n, size_t size) {
+    if (p)
+        munmap(p, n * size);
 }
 
 static uint64_t field(const uint8_t *g, int off, int size) {
@@ -66,6 +95,47 @@ static bool decode_g(const struct g_offsets *o, const uint8_t *g, int64_t now, s
     return out->status < STATUSES;
 }
 
+/* The gs read a chunk at a time: one system call per chunk, and memory that does not grow with their number.
+ * The runtime allocates gs one after another in the spans of their size class (416 bytes in Go 1.19,
+ * runtime/malg) and lists them in allgs in that order, so consecutive gs less than G_RUN_GAP apart are read
+ * as one range: one walk of the target's page tables per range instead of one per g. */
+enum { G_CHUNK = 1024, G_RUN_GAP = 1024 };
+_Static_assert((int)G_READ <= (int)G_RUN_GAP, "a g's bytes fit in the room each g may add to a range");
+struct g_chunk {
+    uint64_t run_addr[G_CHUNK];
+    size_t run_len[G_CHUNK];
+    bool run_ok[G_CHUNK];
+    size_t at[G_CHUNK];        /* where g i's bytes start in runs */
+    size_t in_run[G_CHUNK];    /* the range g i was read in */
+    uint8_t *runs;             /* the ranges end to end: at most G_CHUNK * G_RUN_GAP bytes */
+    uint8_t *single;           /* G_CHUNK * extent: gs whose range could not be read, read alone */
+    const uint8_t *g[G_CHUNK]; /* g i's bytes, NULL when unreadable */
+};
+
+static void read_g_chunk(struct goroutine_snapshot *s, const uint64_t *ptrs, size_t n, size_t extent,
+                         struct g_chunk *c) {
+    size_t nruns = 0, staged = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool joins = nruns && ptrs[i] > ptrs[i - 1] && ptrs[i] - ptrs[i - 1] <= G_RUN_GAP;
+        if (!joins) {
+            staged += nruns ? c->run_len[nruns - 1] : 0;
+            c->run_addr[nruns] = ptrs[i];
+            nruns++;
+        }
+        c->run_len[nruns - 1] = ptrs[i] + extent - c->run_addr[nruns - 1];
+        c->in_run[i] = nruns - 1;
+        c->at[i] = staged + (ptrs[i] - c->run_addr[nruns - 1]);
+    }
+    s->bytes_read += staged + (nruns ? c->run_len[nruns - 1] : 0); /* the gaps between gs too */
+    proc_read_ranges(s->t.pid, c->run_addr, c->run_len, nruns, c->runs, c->run_ok);
+    for (size_t i = 0; i < n; i++) {
+        bool ok = c->run_ok[c->in_run[i]];
+        c->g[i] = ok ? c->runs + c->at[i] : NULL;
+        if (!ok && read_target(s, ptrs[i], c->single + i * extent, extent))
+            c->g[i] = c->single + i * extent;
+    }
+}
+
 /* allgs is a slice header {ptr, len, cap}; the runtime appends under a lock, so len <= cap always holds. */
 static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err) {
     uint64_t hdr[3];
@@ -75,47 +145,51 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
         return gmon_fail(err,
                          "process %d: runtime.allgs has an implausible length %" PRIu64 " (cap %" PRIu64 ")",
                          s->t.pid, hdr[1], hdr[2]);
-    uint64_t *ptrs = calloc(hdr[1] ? hdr[1] : 1, sizeof(*ptrs));
-    if (hdr[1] > s->cap) {
-        free(s->gs);
-        s->cap = hdr[1];
-        s->gs = calloc(s->cap, sizeof(*s->gs));
+    size_t nptrs = hdr[1] ? hdr[1] : 1;
+    uint64_t *ptrs = items_alloc(nptrs, sizeof(*ptrs), true); /* the kernel fills every one */
+    if (hdr[1] > s->cap || !s->gs) {
+        items_free(s->gs, s->cap, sizeof(*s->gs));
+        s->cap = nptrs;
+        s->gs = items_alloc(s->cap, sizeof(*s->gs), false);
     }
-    if (!ptrs || !s->gs || !read_target(s, hdr[0], ptrs, hdr[1] * 8)) {
-        free(ptrs);
-        return gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
-    }
-    /* The gs a chunk at a time: one system call per chunk, and memory that does not grow with their number.
-     */
-    enum { CHUNK = 1024 };
     const struct g_offsets *o = &s->layout.layout->g;
     size_t extent = g_extent(o);
-    uint8_t *bytes = calloc(CHUNK, extent);
-    bool ok[CHUNK];
-    if (!bytes) {
-        free(ptrs);
-        return gmon_fail(err, "out of memory");
+    struct g_chunk *c = calloc(1, sizeof(*c));
+    if (c) {
+        c->runs = malloc((size_t)G_CHUNK * G_RUN_GAP);
+        c->single = malloc((size_t)G_CHUNK * extent);
     }
-    for (uint64_t base = 0; base < hdr[1]; base += CHUNK) {
-        size_t n = hdr[1] - base < CHUNK ? (size_t)(hdr[1] - base) : CHUNK;
-        s->bytes_read += n * extent;
-        proc_read_blocks(s->t.pid, ptrs + base, n, extent, bytes, ok);
-        for (size_t i = 0; i < n; i++) {
-            struct goroutine g;
-            g.addr = ptrs[base + i];
-            if (!ok[i] || !decode_g(o, bytes + i * extent, s->now_ns, &g)) {
-                s->unreadable++;
-                continue;
+    int rc = 0;
+    if (!c || !c->runs || !c->single || !ptrs || !s->gs) {
+        rc = gmon_fail(err, "out of memory");
+    } else if (!read_target(s, hdr[0], ptrs, hdr[1] * 8)) {
+        rc = gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
+    } else {
+        for (uint64_t base = 0; base < hdr[1]; base += G_CHUNK) {
+            size_t n = hdr[1] - base < G_CHUNK ? (size_t)(hdr[1] - base) : G_CHUNK;
+            read_g_chunk(s, ptrs + base, n, extent, c);
+            populate_items(s->gs, sizeof(*s->gs), s->n, s->n + n); /* the rows this chunk may fill */
+            for (size_t i = 0; i < n; i++) {
+                struct goroutine g;
+                g.addr = ptrs[base + i];
+                if (!c->g[i] || !decode_g(o, c->g[i], s->now_ns, &g)) {
+                    s->unreadable++;
+                    continue;
+                }
+                if (g.status == GOROUTINE_DEAD)
+                    continue; /* free-list entries */
+                s->counts[g.status]++;
+                s->gs[s->n++] = g;
             }
-            if (g.status == GOROUTINE_DEAD)
-                continue; /* free-list entries */
-            s->counts[g.status]++;
-            s->gs[s->n++] = g;
         }
     }
-    free(ptrs);
-    free(bytes);
-    return 0;
+    items_free(ptrs, nptrs, sizeof(*ptrs));
+    if (c) {
+        free(c->runs);
+        free(c->single);
+    }
+    free(c);
+    return rc;
 }
 
 /* len(allp) when every allp[i].id == i (the check that the address found from code is right); else -1.
@@ -450,7 +524,7 @@ void snapshot_free(struct goroutine_snapshot *s) {
 }
 
 void snapshot_close(struct goroutine_snapshot *s) {
-    free(s->gs);
+    items_free(s->gs, s->cap, sizeof(*s->gs));
     go_string_table_free(&s->reasons);
     if (s->pcs) {
         pc_cache_free(&s->pcs->at_return);

@@ -1,0 +1,63 @@
+#include "dwarf_open.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <string.h>
+#include <unistd.h>
+
+bool dwarf_types_section_needed(const char *name) {
+    static const char *const needed[] = {"info", "abbrev", "str", "str_offsets", "line_str", "addr", "types"};
+    const char *base = strncmp(name, ".debug_", 7) == 0    ? name + 7
+                       : strncmp(name, ".zdebug_", 8) == 0 ? name + 8
+                                                           : NULL;
+    if (!base)
+        return true; /* not DWARF: libdw does not look at it */
+    for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+        if (strcmp(base, needed[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Marks the debug sections no lookup reads as holding no bytes (SHT_NOBITS), which libdw skips. The change is
+ * to libelf's copy of the section headers in a private mapping: the file is never written. */
+static void hide_unneeded_sections(Elf *elf) {
+    size_t names;
+    if (elf_getshdrstrndx(elf, &names) != 0)
+        return;
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr shdr;
+        const char *name = gelf_getshdr(scn, &shdr) ? elf_strptr(elf, names, shdr.sh_name) : NULL;
+        if (!name || dwarf_types_section_needed(name))
+            continue;
+        shdr.sh_type = SHT_NOBITS;
+        gelf_update_shdr(scn, &shdr);
+    }
+}
+
+bool dwarf_types_open(const char *path, struct dwarf_types *d) {
+    *d = (struct dwarf_types){.fd = -1};
+    elf_version(EV_CURRENT);
+    d->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (d->fd < 0)
+        return false;
+    d->elf = elf_begin(d->fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+    if (d->elf && elf_kind(d->elf) == ELF_K_ELF) {
+        hide_unneeded_sections(d->elf);
+        d->dbg = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
+    }
+    if (!d->dbg) {
+        dwarf_types_close(d);
+        return false;
+    }
+    return true;
+}
+
+void dwarf_types_close(struct dwarf_types *d) {
+    if (d->dbg)
+        dwarf_end(d->dbg);
+    if (d->elf)
+        elf_end(d->elf);
+    if (d->fd >= 0)
+        close(d->fd);
+    *d = (struct dwarf_types){.fd = -1};
+}
