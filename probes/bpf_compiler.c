@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,7 +119,21 @@ static int compile_source(const char *source, int ndefines, char **defines, uint
     return rc; /* the module is not destroyed: the child ends right after, with _exit */
 }
 
+/* libbcc looks one kernel symbol up on every compilation (BFrontendAction::DoMiscWorkAround: does
+ * bpf_probe_read_kernel exist?) by loading the whole of /proc/kallsyms into a table, and freeing it: a third
+ * of the compilation's time (1.2 s -> 0.8 s from start to probes attached). gmon's programs read user memory
+ * only, with gmon_read_user (probe_common.bpf.h), which does not depend on the answer, so the child hides the
+ * file behind an empty one in a mount namespace of its own (which nothing else sees and which ends with it).
+ * Without the privilege to, it compiles as it is. */
+static void hide_kernel_symbols(void) {
+    if (unshare(CLONE_NEWNS) != 0)
+        return;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) /* no mount event reaches the host */
+        mount("/dev/null", "/proc/kallsyms", NULL, MS_BIND, NULL);
+}
+
 int bpf_compiler_main(int argc, char *argv[]) {
+    hide_kernel_symbols();
     struct gmon_error err = {0};
     uint8_t *source = NULL, *object = NULL;
     size_t source_size = 0, object_size = 0;
@@ -132,8 +148,7 @@ int bpf_compiler_main(int argc, char *argv[]) {
                             : fd_write_all(STDOUT_FILENO, err.msg, strlen(err.msg))) == 0;
     free(source);
     free(object);
-    /* _exit: no destructors of libbcc's and LLVM's static objects (a sixth of the compile's time went to
-     * freeing libbcc's table of kernel symbols), and the kernel reclaims the memory at once. */
+    /* _exit: no destructors of libbcc's or LLVM's static objects; the kernel reclaims the memory at once. */
     _exit(written && rc == 0 ? 0 : 1);
 }
 

@@ -56,7 +56,7 @@ static __always_inline void caller_chain(struct pt_regs *ctx, u64 curg, u64 *pcs
     read_u64(curg + G_SCHED_BP, &frame[0]);
 #pragma unroll
     for (int i = 2; i < GC_CALLER_FRAMES; i++) {
-        if (!frame[0] || bpf_probe_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
+        if (!frame[0] || gmon_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
             break;
         pcs[i] = frame[1];
     }

@@ -96,7 +96,7 @@ static __always_inline u64 creation_stack(struct pt_regs *ctx, u64 gopc) {
     u64 depth = 0, hash = FNV_OFFSET;
 #pragma unroll
     for (int i = 0; i < STACK_SKIP_MAX + LIFECYCLE_STACK_DEPTH; i++) {
-        if (!frame[0] || bpf_probe_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
+        if (!frame[0] || gmon_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
             break;
         if (depth == 0 && frame[1] != gopc) {
             if (i >= STACK_SKIP_MAX)

@@ -64,7 +64,7 @@ static __always_inline u64 allocating_stack(struct pt_regs *ctx) {
         return 0;
     u64 hash = FNV_OFFSET, depth = 0;
     u64 frame[2] = {ctx->bp, 0};
-    if (bpf_probe_read_user(&frame[1], sizeof(frame[1]), (void *)ctx->sp) != 0)
+    if (gmon_read_user(&frame[1], sizeof(frame[1]), (void *)ctx->sp) != 0)
         return 0;
 #pragma unroll
     for (int i = 0; i < MALLOC_STACK_DEPTH; i++) {
@@ -73,7 +73,7 @@ static __always_inline u64 allocating_stack(struct pt_regs *ctx) {
         st->pcs[depth & (MALLOC_STACK_DEPTH - 1)] = frame[1];
         depth++;
         hash = (hash ^ frame[1]) * FNV_PRIME;
-        if (!frame[0] || bpf_probe_read_user(frame, sizeof(frame), (void *)frame[0]) != 0)
+        if (!frame[0] || gmon_read_user(frame, sizeof(frame), (void *)frame[0]) != 0)
             break;
     }
     st->depth = depth;

@@ -5,7 +5,18 @@
  * Configuration (-D): TARGET_TGID (0: every process), USE_RINGBUF, RINGBUF_PAGES. */
 #ifndef GMON_PROBE_COMMON_BPF_H
 #define GMON_PROBE_COMMON_BPF_H
+#include <linux/version.h>
 #include <uapi/linux/ptrace.h>
+
+/* Reads user memory. Not named bpf_probe_read_user: bcc checks every call of that name against the kernel's
+ * symbols, and loads the whole of /proc/kallsyms to do so, a third of a compilation's time. The kernel's
+ * headers, which bcc compiles with, say whether the helper exists (Linux 5.5); before it, bpf_probe_read
+ * reads user memory on x86-64, as bcc would have fallen back to. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 5, 0)
+static long (*gmon_read_user)(void *dst, u32 size, const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read_user;
+#else
+static long (*gmon_read_user)(void *dst, u32 size, const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read;
+#endif
 
 #if USE_RINGBUF
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -39,7 +50,7 @@ static __always_inline u32 traced_tgid(void) {
 
 /* Reads 8 bytes of the target's memory; a fault is counted and leaves *out as it was. */
 static __always_inline int read_u64(u64 addr, u64 *out) {
-    if (bpf_probe_read_user(out, sizeof(*out), (void *)addr) == 0)
+    if (gmon_read_user(out, sizeof(*out), (void *)addr) == 0)
         return 0;
     count(PROBE_COUNTER_READ_FAILED);
     return -1;

@@ -45,7 +45,7 @@ static __always_inline void record(u32 tgid, u32 reason, u64 ns) {
 
 static __always_inline u64 wait_reason(u64 gp) {
     u8 reason = 0;
-    if (bpf_probe_read_user(&reason, 1, (void *)(gp + G_WAITREASON)) != 0)
+    if (gmon_read_user(&reason, 1, (void *)(gp + G_WAITREASON)) != 0)
         count(SCHED_COUNTER_READ_FAILED);
     return reason;
 }

@@ -12,6 +12,10 @@
 
 #include "lifecycle_support.h"
 
+extern "C" {
+#include "bpf_object.h"
+}
+
 using namespace gmon_test;
 
 namespace {
@@ -199,6 +203,52 @@ TEST(BpfCache, CompilerChildWritesTheObjectOrTheReason) {
     EXPECT_EQ(bad.out[0], '\1');
     EXPECT_EQ(bad.out.substr(1), "libbcc could not compile the BPF program (compiler messages above)");
     EXPECT_NE(bad.err.find("undeclared"), std::string::npos) << bad.err;
+}
+
+} // namespace
+
+namespace {
+
+/* The helper every call instruction (BPF_JMP | BPF_CALL) of the child's object calls. */
+std::vector<int32_t> helpers_called(const std::string &object_reply) {
+    std::vector<int32_t> ids;
+    struct bpf_object o;
+    struct gmon_error err;
+    const auto *bytes = reinterpret_cast<const uint8_t *>(object_reply.data());
+    if (object_reply.size() < 1 || bpf_object_parse(&o, bytes + 1, object_reply.size() - 1, &err) != 0) {
+        ADD_FAILURE() << "the child's object does not parse";
+        return ids;
+    }
+    for (uint32_t f = 0; f < o.nfunctions; f++)
+        for (uint32_t i = 0; i < o.functions[f].ninsns; i++)
+            if (o.functions[f].insns[i].code == 0x85)
+                ids.push_back(o.functions[f].insns[i].imm);
+    bpf_object_free(&o);
+    return ids;
+}
+
+// The child compiles with /proc/kallsyms hidden (libbcc would load it whole to learn whether
+// bpf_probe_read_kernel exists): libbcc, answered "no", turns a call of bpf_probe_read_kernel into
+// bpf_probe_read (helper 4) instead of keeping it (113); a helper called through a pointer of gmon's own, as
+// probe_common.bpf.h's gmon_read_user, stays the one asked for (bpf_probe_read_user, 112).
+TEST(BpfCache, CompilerChildHidesTheKernelSymbolsLibbccWouldLoad) {
+    std::string dir = scratch_dir() + "/bpfkallsyms";
+    run("mkdir -p " + dir);
+    write_file(dir + "/kernel.c",
+               "#include <uapi/linux/ptrace.h>\n"
+               "int on_hit(struct pt_regs *ctx) { u64 v = 0;\n"
+               "  bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx->sp); return (int)v; }\n");
+    write_file(dir + "/user.c", "#include <uapi/linux/ptrace.h>\n"
+                                "static long (*read_user)(void *dst, u32 size, const void *src) =\n"
+                                "    (void *)BPF_FUNC_probe_read_user;\n"
+                                "int on_hit(struct pt_regs *ctx) { u64 v = 0;\n"
+                                "  read_user(&v, sizeof(v), (void *)ctx->sp); return (int)v; }\n");
+    auto kernel = run(std::string(GMON_BINARY) + " __bpf-compile < " + dir + "/kernel.c");
+    ASSERT_EQ(kernel.status, 0) << kernel.err;
+    EXPECT_EQ(helpers_called(kernel.out), std::vector<int32_t>{4});
+    auto user = run(std::string(GMON_BINARY) + " __bpf-compile < " + dir + "/user.c");
+    ASSERT_EQ(user.status, 0) << user.err;
+    EXPECT_EQ(helpers_called(user.out), std::vector<int32_t>{112});
 }
 
 } // namespace
