@@ -2,7 +2,7 @@
 # Snapshot benchmark (issue 5): the Go 1.19 fixture parks N goroutines on a channel; gmon summary --json reads
 # them all from /proc/PID/mem-like process_vm_readv. For each N: the median wall time of summary end to end
 # (process start to exit, output to /dev/null), gmon's peak RSS, and the bytes read from the target per
-# goroutine (summary's own count). Goal: under 300 ms at 100,000 goroutines, proportional to N.
+# goroutine (summary's own count). Goals (issue 22): at most 150 ms at 100,000, 1 s at 1,000,000.
 # Usage: bench/snapshot.sh [ROUNDS] [N...] [BUILD_DIR via $BUILD]   (root; needs ./gmon.sh build and fixtures)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
