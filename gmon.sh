@@ -12,6 +12,8 @@
 #   ./gmon.sh demo         deps + build + every view of gmon on the bundled demo Go service, each titled
 #                          (--no-build: skip deps and build; GMON and FIXTURES name other binaries)
 #   ./gmon.sh format       clang-format the C/C++ sources in place (--check: fail on a difference instead)
+#   ./gmon.sh install [PREFIX]  deps + build + install gmon, its man pages, bash completion and docs under
+#                          PREFIX (default /usr/local)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +28,7 @@ JOBS=$(nproc)
 # the fixture whose own /metrics the exporter's figures are compared with.
 # prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
 # test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh; tmux: the terminal gmon top is tested in.
+# go-md2man: the man pages, made from docs/ at build time; man-db and bsdextrautils: the tests that read them.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev libcurl4-openssl-dev libjson-c-dev
@@ -34,6 +37,7 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
     binutils python3 util-linux ca-certificates curl
     prometheus bpftrace bpftool wrk tmux panicparse
+    go-md2man man-db bsdextrautils
 )
 
 # The Docker engine (and its client) and debootstrap, which builds the local base image: no registry is
@@ -402,6 +406,14 @@ cmd_demo() {
     demo_show
 }
 
+cmd_install() {
+    local prefix=${1:-/usr/local}
+    cmd_deps
+    cmd_build
+    cmake --install "$BUILD" --prefix "$prefix" >/dev/null || die "installing into $prefix failed"
+    log "installed $prefix/bin/gmon, its man pages (man gmon), bash completion and docs ($prefix/share/doc/gmon)"
+}
+
 format_files() {
     (cd "$ROOT" && find tool symbolize probes tests bench \( -name '*.[ch]' -o -name '*.cc' \) -type f | sort)
 }
@@ -430,7 +442,8 @@ main() {
         fuzz) cmd_fuzz "$@" ;;
         demo) cmd_demo "$@" ;;
         format) cmd_format "$@" ;;
-        -h | --help | help | "") sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+        install) cmd_install "$@" ;;
+        -h | --help | help | "") sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
     esac
 }

@@ -86,7 +86,9 @@ TEST(Help, EveryHelpEndsWithExamplesOfItsCommand) {
             EXPECT_TRUE(l.rfind(prefix, 0) == 0 || l.rfind("        ", 0) == 0)
                 << c.command << ": an example that is not one: " << l;
         }
-        EXPECT_NE(help.out.find("Reference: docs/"), std::string::npos) << c.command;
+        std::string stem = c.page.substr(0, c.page.find('.'));
+        EXPECT_NE(help.out.find("Reference: man gmon-" + stem + " (docs/" + c.page + ")"), std::string::npos)
+            << c.command;
     }
     auto top = gmon("--help");
     EXPECT_NE(top.out.find("\nExamples:\n  gmon "), std::string::npos) << top.out;

@@ -80,6 +80,11 @@ bool cli_wants_option_list(int argc, char *const argv[]) {
     return has_flag(argc, argv, NAMES);
 }
 
+bool cli_wants_command_list(int argc, char *const argv[]) {
+    static const char *const NAMES[] = {"--list-commands", NULL};
+    return has_flag(argc, argv, NAMES);
+}
+
 int cli_exit_after_parse(int parsed) {
     return parsed > 0 ? GMON_EXIT_OK : GMON_EXIT_BAD_INPUT;
 }

@@ -18,7 +18,7 @@ static const char USAGE[] =
     "no one else can read or write it; an entry that does not match its key or checksum is compiled again.\n"
     "At most 64 programs are kept, the least recently used removed first.\n"
     "\n"
-    "Reference: docs/cache.md.\n"
+    "Reference: man gmon-cache (docs/cache.md).\n"
     "\n"
     "Examples:\n"
     "  gmon cache          the cache's directory, its programs and their size\n"
@@ -64,6 +64,10 @@ int cmd_cache(int argc, char *argv[]) {
     }
     if (cli_wants_option_list(argc, argv))
         return GMON_EXIT_OK; /* no long options */
+    if (cli_wants_command_list(argc, argv)) {
+        puts("clear");
+        return GMON_EXIT_OK;
+    }
     if (argc == 1)
         return show();
     if (argc == 2 && strcmp(argv[1], "clear") == 0)

@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  --metrics PORT      the port to serve on (default 5501; 0: one the kernel picks, printed)\n"
     "  --metrics-addr A    the address to listen on (default 127.0.0.1; 0.0.0.0 exposes it)\n" HELP_HELP "\n"
     "With --pid or --container, gmon exits 0 when the process does; with --path it serves whatever runs.\n"
-    "\n" HELP_EXIT_STATUS "Reference: docs/exporter.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-exporter (docs/exporter.md).\n"
     "\n"
     "Examples:\n"
     "  gmon exporter --pid 4242                    /metrics on 127.0.0.1:5501\n"

@@ -32,7 +32,8 @@ static const char USAGE[] =
     "prints a summary on stderr.\n"
     "\n" HELP_TRACE_TARGET
     "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
-        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gc.md.\n"
+        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: man gmon-gc (docs/gc.md).\n"
     "\n"
     "Examples:\n"
     "  gmon gc --pid 4242                          a line per GC cycle until Ctrl-C\n"

@@ -48,7 +48,7 @@ static const char USAGE[] =
     "  --top N             stacks shown with --by site (default 10)\n"
     "  --probes            count with uprobes on the allocator even for one process\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER
-        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gm.md.\n"
+        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-gm (docs/gm.md).\n"
     "\n"
     "Examples:\n"
     "  gmon gm --pid 4242                          allocations by size class, every 5 seconds (no probe)\n"

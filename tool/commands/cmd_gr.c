@@ -34,7 +34,8 @@ static const char USAGE[] =
     "queue).\n"
     "                      These are frequent: expect a row per scheduling decision that uses them.\n"
     "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
-        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/gr.md.\n"
+        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: man gmon-gr (docs/gr.md).\n"
     "\n"
     "Examples:\n"
     "  gmon gr --pid 4242                          a row per goroutine created and exited\n"
@@ -255,6 +256,10 @@ static void stop(void *ctx, bool attached) {
 }
 
 int cmd_gr(int argc, char *argv[]) {
+    if (argc == 2 && cli_wants_command_list(argc, argv)) {
+        puts("seq");
+        return GMON_EXIT_OK;
+    }
     if (argc > 1 && strcmp(argv[1], "seq") == 0)
         return cmd_lifetime(argc - 1, argv + 1);
     if (cli_wants_help(argc, argv)) {

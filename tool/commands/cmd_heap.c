@@ -28,7 +28,7 @@ static const char USAGE[] =
     "while it is read is counted and skipped; --freeze gives exact totals.\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN
     "  --json              one JSON object: \"gc\", \"heap\", \"pages\", \"spans\", \"size_classes\" and "
-    "\"mcaches\"\n" HELP_FREEZE HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/heap.md.\n"
+    "\"mcaches\"\n" HELP_FREEZE HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-heap (docs/heap.md).\n"
     "\n"
     "Examples:\n"
     "  gmon heap --pid 4242                        the heap, span by span, without stopping the process\n"

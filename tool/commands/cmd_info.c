@@ -35,7 +35,8 @@ static const char USAGE[] =
     "  --state-layout      print only where the scheduler, GC and heap figures of summary, top and heap are\n"
     "                      in this release's runtime structures (offset, size, structure), from DWARF or\n"
     "                      gmon's table, as rows of that table "
-    "(symbolize/runtime_state_table.inc)\n" HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/info.md.\n"
+    "(symbolize/runtime_state_table.inc)\n" HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: man gmon-info (docs/info.md).\n"
     "\n"
     "Examples:\n"
     "  gmon info --path ./app                      version, layout and probe plan of a binary\n"

@@ -54,7 +54,7 @@ static const char USAGE[] =
     "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
     "Diagnostics:\n" HELP_PERF_BUFFER
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n" HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/lifecycle.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-lifecycle (docs/lifecycle.md).\n"
     "\n"
     "Examples:\n"
     "  gmon --pid 4242                             a log line per goroutine; /metrics on 127.0.0.1:5500\n"

@@ -35,7 +35,7 @@ static const char USAGE[] =
     "                      busiest first\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
     "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/gr.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-gr (docs/gr.md).\n"
     "\n"
     "Examples:\n"
     "  gmon gr seq --pid 4242                      lifetimes of the goroutines that exit, every 5 seconds\n"

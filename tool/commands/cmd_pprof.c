@@ -40,7 +40,7 @@ static const char USAGE[] =
     "             live, lifetime (gmon pprof creation --help)\n"
     "  live       the leak profile: those of them still alive at the end, by creation stack, with ages\n"
     "\n"
-    "Reference: docs/pprof.md.\n"
+    "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof goroutine --pid 4242 -o g.pb.gz   then: go tool pprof -traces g.pb.gz\n"
@@ -57,7 +57,7 @@ static const char USAGE_GOROUTINE[] =
     "moment have no stack to read without --freeze: they are left out and counted on stderr.\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT
     "  --system            the runtime's own goroutines too (Go's profile leaves them out)\n" HELP_FREEZE
-        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
+        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof goroutine --pid 4242 -o g.pb.gz        then: go tool pprof -traces g.pb.gz\n"
@@ -76,7 +76,7 @@ static const char USAGE_HEAP[] =
     "turned off by the linker, and a program may set MemProfileRate to 0: gmon then says so and writes\n"
     "nothing (exit status 2).\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT HELP_HELP "\n" HELP_EXIT_STATUS
-    "Reference: docs/pprof.md.\n"
+    "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 -o p.pb.gz        then: go tool pprof -top p.pb.gz\n"
@@ -295,11 +295,18 @@ static const struct {
 };
 
 int cmd_pprof(int argc, char *argv[]) {
+    if (argc == 2 && cli_wants_command_list(argc, argv)) {
+        for (size_t k = 0; k < sizeof(KINDS) / sizeof(KINDS[0]); k++)
+            puts(KINDS[k].name);
+        return GMON_EXIT_OK;
+    }
     if (argc < 2 || argv[1][0] == '-') {
         if (cli_wants_help(argc, argv)) {
             fputs(USAGE, stdout);
             return GMON_EXIT_OK;
         }
+        if (cli_wants_option_list(argc, argv))
+            return GMON_EXIT_OK; /* the options are each profile's: gmon pprof KIND --list-options */
         cli_error("pprof",
                   "name the profile: gmon pprof goroutine|heap|allocs|block|mutex|creation|live --pid PID "
                   "(see 'gmon pprof --help')");

@@ -27,7 +27,7 @@ static const char USAGE[] =
     "ticks per\n"
     "second when it has computed them, else with the figure it would compute (said on stderr).\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER HELP_BIN HELP_PPROF_OUTPUT HELP_HELP "\n" HELP_EXIT_STATUS
-    "Reference: docs/pprof.md.\n"
+    "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 -o p.pb.gz        then: go tool pprof -top p.pb.gz\n"

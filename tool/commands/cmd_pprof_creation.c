@@ -32,7 +32,7 @@ static const char USAGE[] =
     "Goroutines created before gmon attached are not counted. With --path, the processes running BIN\n"
     "share one profile, each sample labelled with its pid.\n"
     "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/pprof.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 --duration 30 -o p.pb.gz    then: go tool pprof -top p.pb.gz\n"

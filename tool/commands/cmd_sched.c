@@ -39,7 +39,7 @@ static const char USAGE[] =
     "  -v, --verbose       with the probes, also a histogram of blocked time for each wait reason\n"
     "  --format F          table (default), logfmt or json: a record for the latency (and, with the probes,\n"
     "                      one per wait reason)\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/sched.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-sched (docs/sched.md).\n"
     "\n"
     "Examples:\n"
     "  gmon sched --pid 4242                       the runtime's latency histogram, every 5 seconds\n"

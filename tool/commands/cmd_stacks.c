@@ -38,7 +38,8 @@ static const char USAGE[] =
     "                      count and IDs (arguments left out): the view that shows a leak\n"
     "  --system            the runtime's own goroutines too (GC workers, finalizers, ...)\n"
     "  --json              one JSON object with a \"goroutines\" array (frames, labels, "
-    "created_by)\n" HELP_FREEZE HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/stacks.md.\n"
+    "created_by)\n" HELP_FREEZE HELP_HELP "\n" HELP_EXIT_STATUS
+    "Reference: man gmon-stacks (docs/stacks.md).\n"
     "\n"
     "Examples:\n"
     "  gmon stacks --pid 4242                        the whole dump, as Go prints it\n"

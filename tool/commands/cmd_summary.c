@@ -38,7 +38,7 @@ static const char USAGE[] =
     "                      stack, with file:line)\n"
     "  --json              one JSON object: header fields and a \"goroutines\" array\n"
     "  --no-color          no colours (they are only used when stdout is a terminal anyway)\n" HELP_FREEZE
-        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: docs/summary.md.\n"
+        HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-summary (docs/summary.md).\n"
     "\n"
     "Examples:\n"
     "  gmon summary --pid 4242                     every goroutine, with the header\n"

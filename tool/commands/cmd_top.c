@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  --pc WHICH          group by start function (start, default), go statement (caller) or where the\n"
     "                      goroutines are now (current: first function outside the runtime, file:line)\n"
     "  --count N           stop after N refreshes\n" HELP_HELP "\n" HELP_EXIT_STATUS
-    "Reference: docs/top.md.\n"
+    "Reference: man gmon-top (docs/top.md).\n"
     "\n"
     "Examples:\n"
     "  gmon top --pid 4242                         refreshing every 2 seconds; q quits\n"

@@ -26,7 +26,7 @@ static const char USAGE[] =
     "symbol table and typed through DWARF; for a stripped target give --bin.\n"
     "\n" HELP_SNAPSHOT_PID HELP_SNAPSHOT_CONTAINER "  --name NAME         the variable\n" HELP_BIN
     "  --json              one JSON object: name, type, kind, address, size, value\n" HELP_FREEZE HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: docs/var.md.\n"
+    "\n" HELP_EXIT_STATUS "Reference: man gmon-var (docs/var.md).\n"
     "\n"
     "Examples:\n"
     "  gmon var --pid 4242 --name main.Counter\n"

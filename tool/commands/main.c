@@ -41,7 +41,7 @@ static const char USAGE[] =
     "  --version   print gmon's version\n"
     "  --help      this text\n"
     "\n"
-    "Reference: docs/README.md.\n"
+    "Reference: man gmon (docs/README.md), and man gmon-COMMAND for each command.\n"
     "\n"
     "Examples:\n"
     "  gmon --pid 4242                   goroutines created and exited, live, with /metrics on port 5500\n"
@@ -88,6 +88,11 @@ int main(int argc, char *argv[]) {
     /* The compiler child of a tracing command (probes/bpf_compiler.h), not a command for users. */
     if (strcmp(cmd, BPF_COMPILER_COMMAND) == 0)
         return bpf_compiler_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "--list-commands") == 0) { /* for shell completion: the table below */
+        for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
+            puts(COMMANDS[i].name);
+        return GMON_EXIT_OK;
+    }
     if (cli_wants_version(argc, argv)) {
         printf("gmon %s (linux/x86_64)\n", GMON_VERSION_STRING);
         return GMON_EXIT_OK;

@@ -1,0 +1,125 @@
+// Installing gmon (`cmake --install`, what ./gmon.sh install and the package do): the binary, man pages made
+// from docs/, bash completion and the docs land in their usual places under the prefix; the installed binary
+// works with the source and build trees out of sight; man finds the page every command's --help names; the
+// completion offers every command, subcommand and option, which it learns from gmon's own tables.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "test_support.h"
+
+using namespace gmon_test;
+
+namespace {
+
+std::string build_dir() {
+    std::string binary = GMON_BINARY;
+    return binary.substr(0, binary.rfind('/'));
+}
+
+bool exists(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0;
+}
+
+// cmake --install of this build into a fresh prefix (once per test process).
+const std::string &installed_prefix() {
+    static std::string prefix;
+    if (prefix.empty()) {
+        prefix = scratch_dir() + "/prefix";
+        auto r = run("cmake --install '" + build_dir() + "' --prefix '" + prefix + "'", 120);
+        EXPECT_EQ(r.status, 0) << r.out << r.err;
+    }
+    return prefix;
+}
+
+// The man page each command's --help points to ("Reference: man gmon-summary (docs/summary.md)").
+std::string man_page_named_by_help(const std::string &command) {
+    auto help = gmon(command + " --help");
+    size_t at = help.out.find("Reference: man ");
+    if (at == std::string::npos)
+        return "";
+    at += 15;
+    return help.out.substr(at, help.out.find(' ', at) - at);
+}
+
+TEST(Install, PutsTheBinaryManPagesCompletionAndDocsInTheirPlaces) {
+    const std::string &prefix = installed_prefix();
+    EXPECT_TRUE(exists(prefix + "/bin/gmon"));
+    EXPECT_TRUE(exists(prefix + "/share/bash-completion/completions/gmon"));
+    EXPECT_TRUE(exists(prefix + "/share/doc/gmon/README.md"));
+    EXPECT_TRUE(exists(prefix + "/share/doc/gmon/docs/summary.md"));
+    auto version = run(prefix + "/bin/gmon --version");
+    EXPECT_EQ(version.status, 0);
+    EXPECT_EQ(version.out.rfind("gmon ", 0), 0u) << version.out;
+
+    // Every command's --help names a man page, and man finds and renders it, made from the same docs page.
+    auto commands = lines(gmon("--list-commands").out);
+    ASSERT_GE(commands.size(), 14u);
+    std::vector<std::string> named = {"gmon"};
+    for (const auto &c : commands) {
+        std::string page = man_page_named_by_help(c);
+        EXPECT_EQ(page.rfind("gmon-", 0), 0u) << "gmon " << c << " --help names no man page";
+        named.push_back(page);
+    }
+    for (const auto &page : named) {
+        auto where = run("man -M '" + prefix + "/share/man' -w " + page);
+        EXPECT_EQ(where.status, 0) << page << ": " << where.err;
+        EXPECT_EQ(where.out.rfind(prefix + "/share/man/man1/" + page + ".1", 0), 0u) << where.out;
+    }
+    auto summary =
+        run("env MANWIDTH=200 man -M '" + prefix + "/share/man' gmon-summary 2>/dev/null | col -b");
+    EXPECT_NE(summary.out.find("gmon-summary - the goroutines of a running program"), std::string::npos)
+        << summary.out.substr(0, 2000);
+    EXPECT_NE(summary.out.find("--pc start|caller|current"), std::string::npos);
+    // The NAME line that whatis and apropos index (man-db's own parser).
+    for (const auto &page : named) {
+        auto whatis = run("lexgrog '" + prefix + "/share/man/man1/" + page + ".1'");
+        EXPECT_NE(whatis.out.find(": \"" + page + " - "), std::string::npos) << whatis.out << whatis.err;
+    }
+    auto gmon_page = run("lexgrog '" + prefix + "/share/man/man1/gmon.1'");
+    EXPECT_NE(gmon_page.out.find("watch Go programs from outside"), std::string::npos) << gmon_page.out;
+}
+
+// The installed gmon needs nothing from the source or build trees: with both hidden (a private mount
+// namespace with an empty tmpfs over each), it reads a binary, snapshots a process and traces it (the BPF
+// source is embedded; the compiler child is the installed binary itself).
+TEST(Install, RunsWithTheSourceAndBuildTreesOutOfSight) {
+    const std::string &prefix = installed_prefix();
+    std::string copy = private_copy(fixture("lifecycle-plain"), "install");
+    population target(copy);
+    std::string hide;
+    for (const std::string &dir : {std::string(GMON_SOURCE_DIR), build_dir(), std::string(GMON_FIXTURES_DIR)})
+        hide += "if [ -d '" + dir + "' ]; then mount -t tmpfs tmpfs '" + dir + "'; fi; ";
+    std::string gmon_installed =
+        "env GMON_CACHE_DIR='" + scratch_dir() + "/install-cache' " + prefix + "/bin/gmon";
+    auto r = run("unshare -m sh -c \"" + hide + "ls -A '" + build_dir() + "' | wc -l; " + gmon_installed +
+                     " info --path " + copy + " && " + gmon_installed + " summary --pid " + target.pid() +
+                     " && " + gmon_installed + " --pid " + target.pid() + " --duration 2 --level WARN\"",
+                 120);
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind("0\n", 0), 0u) << "the build tree was not hidden: " << r.out.substr(0, 200);
+    EXPECT_NE(r.out.find("go1.19"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("goroutines:"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("probes attached"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("BPF program compiled"), std::string::npos) << r.err;
+}
+
+// Bash completion, sourced from the installed file and driven as bash drives it: every command, every
+// subcommand and every option of each (gmon CMD [SUB] --list-options, the tables its parsers use) completes
+// from its first letters, in both dash forms.
+TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
+    const std::string &prefix = installed_prefix();
+    auto r = run(std::string("bash ") + GMON_TEST_TOOLS + "/completion_check.sh '" + prefix + "'", 120);
+    EXPECT_EQ(r.status, 0) << r.err;
+    auto out = lines(r.out);
+    ASSERT_FALSE(out.empty()) << r.err;
+    for (size_t i = 0; i + 1 < out.size(); i++)
+        ADD_FAILURE() << out[i];
+    EXPECT_EQ(out.back().rfind("checked ", 0), 0u) << r.out;
+    EXPECT_GE(std::stoi(out.back().substr(8)), 200) << r.out;
+}
+
+} // namespace
