@@ -14,6 +14,8 @@
 #   ./gmon.sh format       clang-format the C/C++ sources in place (--check: fail on a difference instead)
 #   ./gmon.sh install [PREFIX]  deps + build + install gmon, its man pages, bash completion and docs under
 #                          PREFIX (default /usr/local)
+#   ./gmon.sh package      deps + build + build/gmon_VERSION_amd64.deb (run-time dependencies only), checked
+#                          with lintian; install it with apt-get install ./build/gmon_*.deb
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +30,8 @@ JOBS=$(nproc)
 # the fixture whose own /metrics the exporter's figures are compared with.
 # prometheus: promtool and the server the tests scrape with; bpftrace: the benchmark's comparison; bpftool: the
 # test that nothing stays attached; wrk: the HTTP load of bench/collectors.sh; tmux: the terminal gmon top is tested in.
-# go-md2man: the man pages, made from docs/ at build time; man-db and bsdextrautils: the tests that read them.
+# go-md2man: the man pages, made from docs/ at build time; man-db and bsdextrautils: the tests that read them;
+# lintian: Debian's checks of the package.
 PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libbpfcc-dev libelf-dev libdw-dev libmicrohttpd-dev libzydis-dev libcurl4-openssl-dev libjson-c-dev
@@ -37,7 +40,7 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
     binutils python3 util-linux ca-certificates curl
     prometheus bpftrace bpftool wrk tmux panicparse
-    go-md2man man-db bsdextrautils
+    go-md2man man-db bsdextrautils lintian
 )
 
 # The Docker engine (and its client) and debootstrap, which builds the local base image: no registry is
@@ -414,6 +417,15 @@ cmd_install() {
     log "installed $prefix/bin/gmon, its man pages (man gmon), bash completion and docs ($prefix/share/doc/gmon)"
 }
 
+cmd_package() {
+    cmd_deps
+    cmd_build
+    local deb
+    deb=$("$ROOT/tool/install/make_deb.sh" "$BUILD" "$BUILD") || die "building the package failed"
+    lintian --fail-on error "$deb" >&2 || die "lintian finds errors in $deb"
+    log "built $deb: apt-get install $deb"
+}
+
 format_files() {
     (cd "$ROOT" && find tool symbolize probes tests bench \( -name '*.[ch]' -o -name '*.cc' \) -type f | sort)
 }
@@ -443,7 +455,8 @@ main() {
         demo) cmd_demo "$@" ;;
         format) cmd_format "$@" ;;
         install) cmd_install "$@" ;;
-        -h | --help | help | "") sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+        package) cmd_package ;;
+        -h | --help | help | "") sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try ./gmon.sh --help)" ;;
     esac
 }

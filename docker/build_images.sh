@@ -37,8 +37,8 @@ build() {
 }
 
 "$root/docker/base.sh" >/dev/null
-build gmon:latest docker/Dockerfile -C "$root" CMakeLists.txt symbolize probes tool bench/bench_symbolize.c \
-    docker/Dockerfile docker/entrypoint.sh
+build gmon:latest docker/Dockerfile -C "$root" CMakeLists.txt README.md docs symbolize probes tool \
+    bench/bench_symbolize.c docker/Dockerfile docker/entrypoint.sh
 if [ -n "$fixtures" ]; then
     for f in httpserver-plain httpserver-stripped; do
         [ -x "$fixtures/$f" ] || { log "no $fixtures/$f: build the fixtures first (tests/fixtures/build.sh)"; exit 1; }

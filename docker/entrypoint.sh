@@ -14,4 +14,4 @@ if [ ! -e "$mod/build/include" ] && [ ! -e /sys/kernel/kheaders.tar.xz ]; then
             "live tracing will fail; mount the host's /usr/src too, or do not mount /lib/modules" >&2
     fi
 fi
-exec /usr/local/bin/gmon "$@"
+exec /usr/bin/gmon "$@"

@@ -400,3 +400,46 @@ TEST_F(Containers, ContainerOptionNamesTheProblem) {
 }
 
 } // namespace
+
+namespace {
+
+// gmon's Debian package (tool/install/make_deb.sh of this build) installed with apt into a fresh container of
+// the local Debian base, which has nothing of gmon's: apt brings the run-time libraries from its Depends, and
+// there gmon --version, man, the completion, gmon info on a Go binary and gmon summary on a Go process
+// running in the same container all work. (Live tracing from a container of the package is what the gmon
+// image, which installs it the same way, is tested for above.)
+TEST(Package, InstallsWithAptInAFreshContainerAndWorksThere) {
+    std::string build = std::string(GMON_BINARY).substr(0, std::string(GMON_BINARY).rfind('/'));
+    std::string dir = scratch_dir() + "/package";
+    auto made =
+        run(std::string(GMON_SOURCE_DIR) + "/tool/install/make_deb.sh '" + build + "' '" + dir + "'", 180);
+    ASSERT_EQ(made.status, 0) << made.err;
+    std::string fixture_dir = scratch_dir() + "/fixture";
+    run("mkdir -p " + fixture_dir + " && cp " + fixture("lifecycle-plain") + " " + fixture_dir + "/app");
+    write_file(dir + "/inside.sh", R"SH(set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends man-db /pkg/gmon_*.deb >/dev/null
+gmon --version
+man -w gmon-summary
+man gmon-summary | grep -m1 'gmon-summary - '
+. /usr/share/bash-completion/completions/gmon
+COMP_WORDS=(gmon summary --p); COMP_CWORD=2; _gmon; echo "completes: ${COMPREPLY[*]}"
+gmon info --path /fx/app | grep -m1 'go1.19'
+sleep 600 | /fx/app park 10 >/tmp/ready &
+for i in $(seq 100); do grep -q ready /tmp/ready && break; sleep 0.1; done
+gmon summary --pid $! | grep -m1 '^goroutines:'
+)SH");
+    auto r = run(std::string("docker run --rm ") + TEST_LABEL + " --cap-add SYS_PTRACE -v " + dir +
+                     ":/pkg:ro -v " + fixture_dir + ":/fx:ro gmon-debian:bookworm bash /pkg/inside.sh 2>&1",
+                 600);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("gmon 0."), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("/usr/share/man/man1/gmon-summary.1.gz"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gmon-summary - the goroutines of a running program"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("completes: --pid --pc"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("go1.19"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("goroutines: 1"), std::string::npos) << r.out;
+}
+
+} // namespace

@@ -122,4 +122,45 @@ TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
     EXPECT_GE(std::stoi(out.back().substr(8)), 200) << r.out;
 }
 
+// The Debian package (tool/install/make_deb.sh, what ./gmon.sh package runs) of this build.
+std::string built_package() {
+    static std::string deb;
+    if (deb.empty()) {
+        auto r = run(std::string(GMON_SOURCE_DIR) + "/tool/install/make_deb.sh '" + build_dir() + "' '" +
+                         scratch_dir() + "/package'",
+                     180);
+        EXPECT_EQ(r.status, 0) << r.err;
+        deb = r.out.substr(0, r.out.find('\n'));
+    }
+    return deb;
+}
+
+// Its Depends are run-time libraries only (libbpfcc, which gmon loads to trace, among them), the kernel
+// headers are recommended, it holds what cmake --install lays out under /usr with the man pages compressed,
+// and Debian's checker finds no error in it.
+TEST(Package, DependsOnRunTimeLibrariesOnlyAndPassesLintian) {
+    std::string deb = built_package();
+    ASSERT_FALSE(deb.empty());
+    auto depends = run("dpkg-deb -f '" + deb + "' Depends");
+    ASSERT_EQ(depends.status, 0) << depends.err;
+    EXPECT_NE(depends.out.find("libbpfcc"), std::string::npos) << depends.out;
+    EXPECT_NE(depends.out.find("libdw1"), std::string::npos) << depends.out;
+    EXPECT_NE(depends.out.find("libmicrohttpd12"), std::string::npos) << depends.out;
+    for (const char *build_only : {"-dev", "gcc", "clang", "cmake", "golang", "llvm", "make", "go-md2man"})
+        EXPECT_EQ(depends.out.find(build_only), std::string::npos) << build_only << " in " << depends.out;
+    EXPECT_EQ(run("dpkg-deb -f '" + deb + "' Recommends").out, "linux-headers-amd64\n");
+    auto contents = run("dpkg-deb -c '" + deb + "'");
+    for (const char *file :
+         {"./usr/bin/gmon", "./usr/share/man/man1/gmon.1.gz", "./usr/share/man/man1/gmon-summary.1.gz",
+          "./usr/share/bash-completion/completions/gmon", "./usr/share/doc/gmon/copyright",
+          "./usr/share/doc/gmon/changelog.gz", "./usr/share/doc/gmon/docs/summary.md"})
+        EXPECT_NE(contents.out.find(std::string(file) + "\n"), std::string::npos) << file << "\n"
+                                                                                  << contents.out;
+    auto version = run("dpkg-deb -f '" + deb + "' Version");
+    EXPECT_EQ("gmon " + version.out.substr(0, version.out.size() - 1) + " (linux/x86_64)\n",
+              gmon("--version").out);
+    auto lint = run("lintian --fail-on error,warning '" + deb + "'", 300);
+    EXPECT_EQ(lint.status, 0) << lint.out << lint.err;
+}
+
 } // namespace
