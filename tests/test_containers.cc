@@ -430,7 +430,11 @@ sleep 600 | /fx/app park 10 >/tmp/ready &
 for i in $(seq 100); do grep -q ready /tmp/ready && break; sleep 0.1; done
 gmon summary --pid $! | grep -m1 '^goroutines:'
 )SH");
-    auto r = run(std::string("docker run --rm ") + TEST_LABEL + " --cap-add SYS_PTRACE -v " + dir +
+    std::string proxy; // apt in the container reaches Debian's mirror as the host's does (docker/base.sh)
+    for (const char *name : {"http_proxy", "https_proxy"})
+        if (const char *value = getenv(name))
+            proxy += std::string(" -e ") + name + "='" + value + "'";
+    auto r = run(std::string("docker run --rm ") + TEST_LABEL + proxy + " --cap-add SYS_PTRACE -v " + dir +
                      ":/pkg:ro -v " + fixture_dir + ":/fx:ro gmon-debian:bookworm bash /pkg/inside.sh 2>&1",
                  600);
     EXPECT_EQ(r.status, 0) << r.out;

@@ -107,10 +107,51 @@ struct g_chunk {
     bool run_ok[G_CHUNK];
     size_t at[G_CHUNK];        /* where g i's bytes start in runs */
     size_t in_run[G_CHUNK];    /* the range g i was read in */
-    uint8_t *runs;             /* the ranges end to end: at most G_CHUNK * G_RUN_GAP bytes */
-    uint8_t *single;           /* G_CHUNK * extent: gs whose range could not be read, read alone */
+    uint8_t *runs;             /* the ranges end to end: at most cap * G_RUN_GAP bytes */
+    uint8_t *single;           /* cap * extent: gs whose range could not be read, read alone */
     const uint8_t *g[G_CHUNK]; /* g i's bytes, NULL when unreadable */
+    size_t cap;                /* how many gs runs and single hold: min(len(allgs), G_CHUNK) */
 };
+
+/* What reading the gs uses, kept from one read to the next (a torn read taken again, top's refreshes): a read
+ * then allocates nothing between the Ps, read first, and the goroutines' statuses, which the scheduler may
+ * change meanwhile; and a small program's read takes small buffers. */
+struct g_read_buffers {
+    uint64_t *ptrs; /* allgs's pointers */
+    size_t ptrs_cap;
+    struct g_chunk chunk;
+};
+
+/* Buffers for reading n gs of extent bytes; false when out of memory. */
+static bool g_read_buffers_fit(struct goroutine_snapshot *s, size_t n, size_t extent) {
+    if (!s->g_read && !(s->g_read = calloc(1, sizeof(*s->g_read))))
+        return false;
+    struct g_read_buffers *b = s->g_read;
+    if (n > b->ptrs_cap || !b->ptrs) {
+        items_free(b->ptrs, b->ptrs_cap, sizeof(*b->ptrs));
+        b->ptrs_cap = n;
+        b->ptrs = items_alloc(n, sizeof(*b->ptrs), true); /* the kernel fills every one */
+    }
+    size_t chunk = n < G_CHUNK ? n : G_CHUNK;
+    struct g_chunk *c = &b->chunk;
+    if (chunk > c->cap || !c->runs || !c->single) {
+        free(c->runs);
+        free(c->single);
+        c->cap = chunk;
+        c->runs = malloc(chunk * G_RUN_GAP);
+        c->single = malloc(chunk * extent);
+    }
+    return b->ptrs && c->runs && c->single;
+}
+
+static void g_read_buffers_free(struct g_read_buffers *b) {
+    if (!b)
+        return;
+    items_free(b->ptrs, b->ptrs_cap, sizeof(*b->ptrs));
+    free(b->chunk.runs);
+    free(b->chunk.single);
+    free(b);
+}
 
 static void read_g_chunk(struct goroutine_snapshot *s, const uint64_t *ptrs, size_t n, size_t extent,
                          struct g_chunk *c) {
@@ -146,7 +187,6 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
                          "process %d: runtime.allgs has an implausible length %" PRIu64 " (cap %" PRIu64 ")",
                          s->t.pid, hdr[1], hdr[2]);
     size_t nptrs = hdr[1] ? hdr[1] : 1;
-    uint64_t *ptrs = items_alloc(nptrs, sizeof(*ptrs), true); /* the kernel fills every one */
     if (hdr[1] > s->cap || !s->gs) {
         items_free(s->gs, s->cap, sizeof(*s->gs));
         s->cap = nptrs;
@@ -154,42 +194,30 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
     }
     const struct g_offsets *o = &s->layout.layout->g;
     size_t extent = g_extent(o);
-    struct g_chunk *c = calloc(1, sizeof(*c));
-    if (c) {
-        c->runs = malloc((size_t)G_CHUNK * G_RUN_GAP);
-        c->single = malloc((size_t)G_CHUNK * extent);
-    }
-    int rc = 0;
-    if (!c || !c->runs || !c->single || !ptrs || !s->gs) {
-        rc = gmon_fail(err, "out of memory");
-    } else if (!read_target(s, hdr[0], ptrs, hdr[1] * 8)) {
-        rc = gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
-    } else {
-        for (uint64_t base = 0; base < hdr[1]; base += G_CHUNK) {
-            size_t n = hdr[1] - base < G_CHUNK ? (size_t)(hdr[1] - base) : G_CHUNK;
-            read_g_chunk(s, ptrs + base, n, extent, c);
-            populate_items(s->gs, sizeof(*s->gs), s->n, s->n + n); /* the rows this chunk may fill */
-            for (size_t i = 0; i < n; i++) {
-                struct goroutine g;
-                g.addr = ptrs[base + i];
-                if (!c->g[i] || !decode_g(o, c->g[i], s->now_ns, &g)) {
-                    s->unreadable++;
-                    continue;
-                }
-                if (g.status == GOROUTINE_DEAD)
-                    continue; /* free-list entries */
-                s->counts[g.status]++;
-                s->gs[s->n++] = g;
+    if (!s->gs || !g_read_buffers_fit(s, nptrs, extent))
+        return gmon_fail(err, "out of memory");
+    uint64_t *ptrs = s->g_read->ptrs;
+    struct g_chunk *c = &s->g_read->chunk;
+    if (!read_target(s, hdr[0], ptrs, hdr[1] * 8))
+        return gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
+    for (uint64_t base = 0; base < hdr[1]; base += G_CHUNK) {
+        size_t n = hdr[1] - base < G_CHUNK ? (size_t)(hdr[1] - base) : G_CHUNK;
+        read_g_chunk(s, ptrs + base, n, extent, c);
+        populate_items(s->gs, sizeof(*s->gs), s->n, s->n + n); /* the rows this chunk may fill */
+        for (size_t i = 0; i < n; i++) {
+            struct goroutine g;
+            g.addr = ptrs[base + i];
+            if (!c->g[i] || !decode_g(o, c->g[i], s->now_ns, &g)) {
+                s->unreadable++;
+                continue;
             }
+            if (g.status == GOROUTINE_DEAD)
+                continue; /* free-list entries */
+            s->counts[g.status]++;
+            s->gs[s->n++] = g;
         }
     }
-    items_free(ptrs, nptrs, sizeof(*ptrs));
-    if (c) {
-        free(c->runs);
-        free(c->single);
-    }
-    free(c);
-    return rc;
+    return 0;
 }
 
 /* len(allp) when every allp[i].id == i (the check that the address found from code is right); else -1.
@@ -525,6 +553,7 @@ void snapshot_free(struct goroutine_snapshot *s) {
 
 void snapshot_close(struct goroutine_snapshot *s) {
     items_free(s->gs, s->cap, sizeof(*s->gs));
+    g_read_buffers_free(s->g_read);
     go_string_table_free(&s->reasons);
     if (s->pcs) {
         pc_cache_free(&s->pcs->at_return);

@@ -68,9 +68,10 @@ struct goroutine_snapshot {
     bool have_reasons;
     struct goroutine *gs;
     size_t n, cap, unreadable;
-    uint64_t bytes_read; /* from the target, by the last snapshot */
-    bool walk_stacks;    /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
-    bool no_goroutines;  /* only the runtime's figures (gmon heap) */
+    struct g_read_buffers *g_read; /* what reading the gs uses, kept across reads */
+    uint64_t bytes_read;           /* from the target, by the last snapshot */
+    bool walk_stacks;   /* find each goroutine's current_pc (--pc current): a few more reads per goroutine */
+    bool no_goroutines; /* only the runtime's figures (gmon heap) */
     struct heap_view *heap; /* when set, read in the same (frozen) moment as the rest */
     uint64_t counts[STATUSES];
     int64_t now_ns;           /* CLOCK_MONOTONIC when read: the runtime's nanotime() clock */
