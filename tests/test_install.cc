@@ -135,15 +135,16 @@ std::string built_package() {
     return deb;
 }
 
-// Its Depends are run-time libraries only (libbpfcc, which gmon loads to trace, among them), the kernel
-// headers are recommended, it holds what cmake --install lays out under /usr with the man pages compressed,
-// and Debian's checker finds no error in it.
+// Its Depends are run-time libraries only (libbpfcc and libcurl4, which gmon loads with dlopen, among them),
+// the kernel headers are recommended, it holds what cmake --install lays out under /usr with the man pages
+// compressed, and Debian's checker finds no error in it.
 TEST(Package, DependsOnRunTimeLibrariesOnlyAndPassesLintian) {
     std::string deb = built_package();
     ASSERT_FALSE(deb.empty());
     auto depends = run("dpkg-deb -f '" + deb + "' Depends");
     ASSERT_EQ(depends.status, 0) << depends.err;
-    EXPECT_NE(depends.out.find("libbpfcc"), std::string::npos) << depends.out;
+    EXPECT_NE(depends.out.find("libbpfcc"), std::string::npos) << depends.out; // loaded with dlopen
+    EXPECT_NE(depends.out.find("libcurl4"), std::string::npos) << depends.out; // likewise, for --container
     EXPECT_NE(depends.out.find("libdw1"), std::string::npos) << depends.out;
     EXPECT_NE(depends.out.find("libmicrohttpd12"), std::string::npos) << depends.out;
     for (const char *build_only : {"-dev", "gcc", "clang", "cmake", "golang", "llvm", "make", "go-md2man"})
