@@ -107,12 +107,12 @@ TEST(Install, RunsWithTheSourceAndBuildTreesOutOfSight) {
     EXPECT_NE(r.err.find("BPF program compiled"), std::string::npos) << r.err;
 }
 
-// Bash completion, sourced from the installed file and driven as bash drives it: every command, every
-// subcommand and every option of each (gmon CMD [SUB] --list-options, the tables its parsers use) completes
-// from its first letters, in both dash forms.
+// Bash completion, sourced from the installed file and driven as bash drives it: every command and subcommand
+// completes from its first letters, and every option of each (gmon CMD [SUB] --list-options, the tables its
+// parsers use) is among what "--" completes to; prefixes and the one-dash form are sampled for each.
 TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
     const std::string &prefix = installed_prefix();
-    auto r = run(std::string("bash ") + GMON_TEST_TOOLS + "/completion_check.sh '" + prefix + "'", 120);
+    auto r = run(std::string("bash ") + GMON_TEST_TOOLS + "/completion_check.sh '" + prefix + "'", 240);
     EXPECT_EQ(r.status, 0) << r.err;
     auto out = lines(r.out);
     ASSERT_FALSE(out.empty()) << r.err;
