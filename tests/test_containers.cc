@@ -409,11 +409,9 @@ namespace {
 // running in the same container all work. (Live tracing from a container of the package is what the gmon
 // image, which installs it the same way, is tested for above.)
 TEST(Package, InstallsWithAptInAFreshContainerAndWorksThere) {
-    std::string build = std::string(GMON_BINARY).substr(0, std::string(GMON_BINARY).rfind('/'));
-    std::string dir = scratch_dir() + "/package";
-    auto made =
-        run(std::string(GMON_SOURCE_DIR) + "/tool/install/make_deb.sh '" + build + "' '" + dir + "'", 180);
-    ASSERT_EQ(made.status, 0) << made.err;
+    std::string deb = built_package();
+    ASSERT_FALSE(deb.empty());
+    std::string dir = deb.substr(0, deb.rfind('/')); /* mounted as /pkg, with the script run there */
     std::string fixture_dir = scratch_dir() + "/fixture";
     run("mkdir -p " + fixture_dir + " && cp " + fixture("lifecycle-plain") + " " + fixture_dir + "/app");
     write_file(dir + "/inside.sh", R"SH(set -e

@@ -14,11 +14,6 @@ using namespace gmon_test;
 
 namespace {
 
-std::string build_dir() {
-    std::string binary = GMON_BINARY;
-    return binary.substr(0, binary.rfind('/'));
-}
-
 bool exists(const std::string &path) {
     struct stat st;
     return stat(path.c_str(), &st) == 0;
@@ -29,7 +24,7 @@ const std::string &installed_prefix() {
     static std::string prefix;
     if (prefix.empty()) {
         prefix = scratch_dir() + "/prefix";
-        auto r = run("cmake --install '" + build_dir() + "' --prefix '" + prefix + "'", 120);
+        auto r = run("cmake --install '" + gmon_build_dir() + "' --prefix '" + prefix + "'", 120);
         EXPECT_EQ(r.status, 0) << r.out << r.err;
     }
     return prefix;
@@ -91,14 +86,16 @@ TEST(Install, RunsWithTheSourceAndBuildTreesOutOfSight) {
     std::string copy = private_copy(fixture("lifecycle-plain"), "install");
     population target(copy);
     std::string hide;
-    for (const std::string &dir : {std::string(GMON_SOURCE_DIR), build_dir(), std::string(GMON_FIXTURES_DIR)})
+    for (const std::string &dir :
+         {std::string(GMON_SOURCE_DIR), gmon_build_dir(), std::string(GMON_FIXTURES_DIR)})
         hide += "if [ -d '" + dir + "' ]; then mount -t tmpfs tmpfs '" + dir + "'; fi; ";
     std::string gmon_installed =
         "env GMON_CACHE_DIR='" + scratch_dir() + "/install-cache' " + prefix + "/bin/gmon";
-    auto r = run("unshare -m sh -c \"" + hide + "ls -A '" + build_dir() + "' | wc -l; " + gmon_installed +
-                     " info --path " + copy + " && " + gmon_installed + " summary --pid " + target.pid() +
-                     " && " + gmon_installed + " --pid " + target.pid() + " --duration 2 --level WARN\"",
-                 120);
+    auto r =
+        run("unshare -m sh -c \"" + hide + "ls -A '" + gmon_build_dir() + "' | wc -l; " + gmon_installed +
+                " info --path " + copy + " && " + gmon_installed + " summary --pid " + target.pid() + " && " +
+                gmon_installed + " --pid " + target.pid() + " --duration 2 --level WARN\"",
+            120);
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_EQ(r.out.rfind("0\n", 0), 0u) << "the build tree was not hidden: " << r.out.substr(0, 200);
     EXPECT_NE(r.out.find("go1.19"), std::string::npos) << r.out;
@@ -120,19 +117,6 @@ TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
         ADD_FAILURE() << out[i];
     EXPECT_EQ(out.back().rfind("checked ", 0), 0u) << r.out;
     EXPECT_GE(std::stoi(out.back().substr(8)), 200) << r.out;
-}
-
-// The Debian package (tool/install/make_deb.sh, what ./gmon.sh package runs) of this build.
-std::string built_package() {
-    static std::string deb;
-    if (deb.empty()) {
-        auto r = run(std::string(GMON_SOURCE_DIR) + "/tool/install/make_deb.sh '" + build_dir() + "' '" +
-                         scratch_dir() + "/package'",
-                     180);
-        EXPECT_EQ(r.status, 0) << r.err;
-        deb = r.out.substr(0, r.out.find('\n'));
-    }
-    return deb;
 }
 
 // Its Depends are run-time libraries only (libbpfcc and libcurl4, which gmon loads with dlopen, among them),

@@ -122,6 +122,24 @@ int background::wait(int timeout_seconds) {
     return status_;
 }
 
+std::string gmon_build_dir() {
+    std::string binary = GMON_BINARY;
+    return binary.substr(0, binary.rfind('/'));
+}
+
+std::string built_package() {
+    static std::string deb;
+    if (deb.empty()) {
+        auto r = run(std::string(GMON_SOURCE_DIR) + "/tool/install/make_deb.sh '" + gmon_build_dir() + "' '" +
+                         scratch_dir() + "/package'",
+                     180);
+        EXPECT_EQ(r.status, 0) << r.err;
+        if (r.status == 0)
+            deb = r.out.substr(0, r.out.find('\n'));
+    }
+    return deb;
+}
+
 std::string private_copy(const std::string &binary, const std::string &tag) {
     std::string copy = scratch_dir() + "/" + tag + "-" + binary.substr(binary.rfind('/') + 1);
     std::string cmd = "cp -f '" + binary + "' '" + copy + "'";

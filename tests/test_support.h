@@ -93,6 +93,12 @@ class background {
 // its own copy never sees the processes of tests running in parallel.
 std::string private_copy(const std::string &binary, const std::string &tag);
 
+// The directory of the gmon binary under test: its build tree.
+std::string gmon_build_dir();
+// The Debian package of this build (tool/install/make_deb.sh, what ./gmon.sh package runs), made once per
+// test process in scratch_dir()/package: its path, or "" when it could not be made (a failure is reported).
+std::string built_package();
+
 // A socket listening on a free TCP port of 127.0.0.1 (its number in *port), or -1.
 int listen_on_free_port(int *port);
 // A TCP port that was free a moment ago on 127.0.0.1.

@@ -81,8 +81,7 @@ bool cli_wants_option_list(int argc, char *const argv[]) {
 }
 
 bool cli_wants_command_list(int argc, char *const argv[]) {
-    static const char *const NAMES[] = {"--list-commands", NULL};
-    return has_flag(argc, argv, NAMES);
+    return argc == 2 && strcmp(argv[1], "--list-commands") == 0;
 }
 
 int cli_exit_after_parse(int parsed) {

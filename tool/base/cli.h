@@ -27,8 +27,9 @@ bool cli_wants_version(int argc, char *const argv[]);
  * command accepts is described in its --help and in its page of docs/. The command then prints the names of
  * its long options, one per line, and exits 0. */
 bool cli_wants_option_list(int argc, char *const argv[]);
-/* The hidden --list-commands: print the names of the (sub)commands a command takes, one per line, from the
- * table it dispatches with (for shell completion), and exit 0. */
+/* The hidden --list-commands, as the only argument (argv[1]; for gmon itself, its first): print the names of
+ * the (sub)commands a command takes, one per line, from the table it dispatches with (for shell completion),
+ * and exit 0. */
 bool cli_wants_command_list(int argc, char *const argv[]);
 /* The exit status after an option parser returned parsed != 0: 1 (it listed the options: done) or -1 (bad
  * input, already printed). */

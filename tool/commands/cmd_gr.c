@@ -256,7 +256,7 @@ static void stop(void *ctx, bool attached) {
 }
 
 int cmd_gr(int argc, char *argv[]) {
-    if (argc == 2 && cli_wants_command_list(argc, argv)) {
+    if (cli_wants_command_list(argc, argv)) {
         puts("seq");
         return GMON_EXIT_OK;
     }

@@ -295,7 +295,7 @@ static const struct {
 };
 
 int cmd_pprof(int argc, char *argv[]) {
-    if (argc == 2 && cli_wants_command_list(argc, argv)) {
+    if (cli_wants_command_list(argc, argv)) {
         for (size_t k = 0; k < sizeof(KINDS) / sizeof(KINDS[0]); k++)
             puts(KINDS[k].name);
         return GMON_EXIT_OK;

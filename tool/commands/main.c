@@ -88,7 +88,7 @@ int main(int argc, char *argv[]) {
     /* The compiler child of a tracing command (probes/bpf_compiler.h), not a command for users. */
     if (strcmp(cmd, BPF_COMPILER_COMMAND) == 0)
         return bpf_compiler_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "--list-commands") == 0) { /* for shell completion: the table below */
+    if (cli_wants_command_list(argc, argv)) { /* for shell completion: the table below */
         for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
             puts(COMMANDS[i].name);
         return GMON_EXIT_OK;
