@@ -158,7 +158,10 @@ static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid
     ev.time_ns = started.started_ns;
     ev.site.tgid = tgid;
     ev.site.image = started.image;
-    send_event(ctx, &ev, sizeof(ev));
+    /* At once: the host names this process's creation sites through the load bias this event gives, and a
+     * short-lived process may be gone (its /proc with it) before a delayed wake-up (a scrape right after
+     * it exited showed its sites as hex addresses). */
+    send_event_waking(ctx, &ev, sizeof(ev), true);
     return started.image;
 }
 

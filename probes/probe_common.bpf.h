@@ -95,14 +95,20 @@ static __always_inline u64 ringbuf_wakeup_flag(void) {
 }
 #endif
 
-/* Sends size bytes at ev to the host; a full buffer is counted as a lost event. */
-static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {
+/* Sends size bytes at ev to the host; a full buffer is counted as a lost event. wake_now: the host must see
+ * this one at once, whatever RINGBUF_WAKEUP_EVERY says (a rare event that what the host shows depends on). */
+static __always_inline void send_event_waking(struct pt_regs *ctx, void *ev, u32 size, bool wake_now) {
 #if USE_RINGBUF
-    int rc = events.ringbuf_output(ev, size, ringbuf_wakeup_flag());
+    int rc = events.ringbuf_output(ev, size, wake_now ? BPF_RB_FORCE_WAKEUP : ringbuf_wakeup_flag());
 #else
+    (void)wake_now; /* every perf buffer event wakes the reader */
     int rc = events.perf_submit(ctx, ev, size);
 #endif
     count(rc == 0 ? PROBE_COUNTER_SENT : PROBE_COUNTER_LOST);
+}
+
+static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {
+    send_event_waking(ctx, ev, size, false);
 }
 
 #endif
