@@ -2,8 +2,18 @@
 
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The file dwarf_types_hold keeps open, lent to one lookup at a time; one per thread, so that a lookup on
+ * another thread never shares it. */
+static _Thread_local struct {
+    bool held, lent;
+    char path[PATH_MAX];
+    struct dwarf_types d;
+} kept = {.d = {.fd = -1}};
 
 bool dwarf_types_section_needed(const char *name) {
     static const char *const needed[] = {"info", "abbrev", "str", "str_offsets", "line_str", "addr", "types"};
@@ -34,7 +44,17 @@ static void hide_unneeded_sections(Elf *elf) {
     }
 }
 
-bool dwarf_types_open(const char *path, struct dwarf_types *d) {
+static void close_file(struct dwarf_types *d) {
+    if (d->dbg)
+        dwarf_end(d->dbg);
+    if (d->elf)
+        elf_end(d->elf);
+    if (d->fd >= 0)
+        close(d->fd);
+    *d = (struct dwarf_types){.fd = -1};
+}
+
+static bool open_file(const char *path, struct dwarf_types *d) {
     *d = (struct dwarf_types){.fd = -1};
     elf_version(EV_CURRENT);
     d->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -46,18 +66,44 @@ bool dwarf_types_open(const char *path, struct dwarf_types *d) {
         d->dbg = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
     }
     if (!d->dbg) {
-        dwarf_types_close(d);
+        close_file(d);
         return false;
     }
     return true;
 }
 
+static bool kept_for(const char *path) {
+    return kept.held && !kept.lent && strcmp(kept.path, path) == 0;
+}
+
+bool dwarf_types_open(const char *path, struct dwarf_types *d) {
+    if (!kept_for(path))
+        return open_file(path, d);
+    kept.lent = true;
+    *d = kept.d;
+    return true;
+}
+
 void dwarf_types_close(struct dwarf_types *d) {
-    if (d->dbg)
-        dwarf_end(d->dbg);
-    if (d->elf)
-        elf_end(d->elf);
-    if (d->fd >= 0)
-        close(d->fd);
-    *d = (struct dwarf_types){.fd = -1};
+    if (kept.lent && d->dbg == kept.d.dbg) {
+        kept.lent = false;
+        *d = (struct dwarf_types){.fd = -1};
+        return;
+    }
+    close_file(d);
+}
+
+void dwarf_types_hold(const char *path) {
+    dwarf_types_release();
+    if (strlen(path) >= sizeof(kept.path) || !open_file(path, &kept.d))
+        return; /* the lookups open the file themselves, and fail as they would have */
+    snprintf(kept.path, sizeof(kept.path), "%s", path);
+    kept.held = true;
+}
+
+void dwarf_types_release(void) {
+    if (!kept.held)
+        return;
+    close_file(&kept.d);
+    kept.held = kept.lent = false;
 }

@@ -23,6 +23,13 @@ struct dwarf_types {
 bool dwarf_types_open(const char *path, struct dwarf_types *d);
 void dwarf_types_close(struct dwarf_types *d);
 
+/* Keeps path's DWARF open for this thread's lookups in it until dwarf_types_release: a snapshot checks the
+ * version table's g/m/p fields and the runtime state's fields against DWARF, two lookups that would each
+ * decompress the same sections (a fifth of a small snapshot's time). Only a short scope: what it keeps (the
+ * decompressed entries) can be tens of megabytes for a large program. */
+void dwarf_types_hold(const char *path);
+void dwarf_types_release(void);
+
 /* Whether a lookup of types and variables reads the section of this name (".debug_info", ".zdebug_abbrev",
  * ...): the entries, their abbreviations, and the strings and addresses they refer to. */
 bool dwarf_types_section_needed(const char *name);

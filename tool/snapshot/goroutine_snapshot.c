@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "dwarf_open.h"
 #include "freeze.h"
 #include "go_runtime_code.h"
 #include "heap_view.h"
@@ -380,6 +381,18 @@ static void walk_stacks(struct goroutine_snapshot *s) {
     c.windows = NULL;
 }
 
+static int find_layouts(struct goroutine_snapshot *s, struct gmon_error *err) {
+    if (layout_select(s->symbols, &s->layout, err) != 0)
+        return -1;
+    if (!s->layout.layout)
+        return gmon_fail(err, "%s", s->layout.problem);
+    if (go_runtime_globals_find(s->symbols, &s->globals, err) != 0)
+        return -1;
+    s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
+    runtime_state_init(&s->state, &s->t, s->symbols, s->layout.layout);
+    return 0;
+}
+
 int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
     if (target_open(&s->t, NULL, pid, "auto", err) != 0 || proc_check_memory_access(pid, err) != 0)
@@ -390,14 +403,11 @@ int snapshot_open(struct goroutine_snapshot *s, int pid, const char *bin, struct
             return -1;
         s->symbols = &s->bin;
     }
-    if (layout_select(s->symbols, &s->layout, err) != 0)
+    dwarf_types_hold(s->symbols->elf.path); /* both layouts below are checked against it */
+    int found = find_layouts(s, err);
+    dwarf_types_release();
+    if (found != 0)
         return -1;
-    if (!s->layout.layout)
-        return gmon_fail(err, "%s", s->layout.problem);
-    if (go_runtime_globals_find(s->symbols, &s->globals, err) != 0)
-        return -1;
-    s->have_reasons = go_wait_reasons_find(&s->t.bin.elf, &s->reasons) == 0;
-    runtime_state_init(&s->state, &s->t, s->symbols, s->layout.layout);
     if (!(s->pcs = calloc(1, sizeof(*s->pcs))))
         return gmon_fail(err, "out of memory");
     pc_cache_init(&s->pcs->at_return, &s->t.bin.pcln, PC_AT_RETURN);
