@@ -11,6 +11,8 @@
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 
+#include "library_loader.h"
+
 /* The two halves of libbcc: libbcc_bpf.so.0 creates maps, loads programs, attaches probes and reads buffers
  * (small: libelf and libbpf); libbcc.so.0 adds the compiler (LLVM and clang). The tracing process loads only
  * the first; the compiler child (bpf_compiler.c) loads the second. */
@@ -81,34 +83,17 @@ static void *runtime_library, *compiler_library;
 #define POINTER_VOID(name, params, args) static void(*real_##name) params;
 BCC_FUNCTIONS(POINTER, POINTER_VOID)
 
-/* POSIX lets a dlsym result be stored into a function pointer through a void * view of it. */
-struct slot {
-    const char *name;
-    void **pointer;
-};
 #define SLOT(ret, name, params, args) {#name, (void **)&real_##name},
 #define SLOT_VOID(name, params, args) {#name, (void **)&real_##name},
-static const struct slot RUNTIME_SLOTS[] = {BCC_RUNTIME_FUNCTIONS(SLOT, SLOT_VOID)};
-static const struct slot COMPILER_SLOTS[] = {BCC_COMPILER_FUNCTIONS(SLOT, SLOT_VOID)};
+static const struct library_function RUNTIME_SLOTS[] = {BCC_RUNTIME_FUNCTIONS(SLOT, SLOT_VOID)};
+static const struct library_function COMPILER_SLOTS[] = {BCC_COMPILER_FUNCTIONS(SLOT, SLOT_VOID)};
 
-static int load_library(const char *soname, const struct slot *slots, size_t nslots, void **handle,
-                        struct gmon_error *err) {
-    if (*handle)
-        return 0;
-    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return gmon_fail(err,
-                         "cannot load %s, which live tracing needs (Debian: apt-get install libbpfcc): %s",
-                         soname, dlerror());
-    for (size_t i = 0; i < nslots; i++) {
-        if (!(*slots[i].pointer = dlsym(lib, slots[i].name))) {
-            gmon_fail(err, "this %s has no %s, which gmon calls: %s", soname, slots[i].name, dlerror());
-            dlclose(lib);
-            return -1;
-        }
-    }
-    *handle = lib;
-    return 0;
+static int load_library(const char *soname, const struct library_function *slots, size_t nslots,
+                        void **handle, struct gmon_error *err) {
+    if (!*handle)
+        *handle = library_load(soname, slots, nslots,
+                               "which live tracing needs (Debian: apt-get install libbpfcc)", err);
+    return *handle ? 0 : -1;
 }
 
 int bcc_library_load(struct gmon_error *err) {

@@ -119,7 +119,8 @@ TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
     EXPECT_GE(std::stoi(out.back().substr(8)), 200) << r.out;
 }
 
-// Its Depends are run-time libraries only (libbpfcc and libcurl4, which gmon loads with dlopen, among them),
+// Its Depends are run-time libraries only (libbpfcc, libcurl4 and libmicrohttpd12, which gmon loads with
+// dlopen, among them),
 // the kernel headers are recommended, it holds what cmake --install lays out under /usr with the man pages
 // compressed, and Debian's checker finds no error in it.
 TEST(Package, DependsOnRunTimeLibrariesOnlyAndPassesLintian) {
@@ -130,7 +131,8 @@ TEST(Package, DependsOnRunTimeLibrariesOnlyAndPassesLintian) {
     EXPECT_NE(depends.out.find("libbpfcc"), std::string::npos) << depends.out; // loaded with dlopen
     EXPECT_NE(depends.out.find("libcurl4"), std::string::npos) << depends.out; // likewise, for --container
     EXPECT_NE(depends.out.find("libdw1"), std::string::npos) << depends.out;
-    EXPECT_NE(depends.out.find("libmicrohttpd12"), std::string::npos) << depends.out;
+    EXPECT_NE(depends.out.find("libmicrohttpd12"), std::string::npos)
+        << depends.out; // likewise, for /metrics
     for (const char *build_only : {"-dev", "gcc", "clang", "cmake", "golang", "llvm", "make", "go-md2man"})
         EXPECT_EQ(depends.out.find(build_only), std::string::npos) << build_only << " in " << depends.out;
     EXPECT_EQ(run("dpkg-deb -f '" + deb + "' Recommends").out, "linux-headers-amd64\n");

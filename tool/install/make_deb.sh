@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds gmon's Debian package from a build directory: what `cmake --install` lays out under /usr (the binary
 # stripped, man pages compressed), Debian's copyright and changelog files, and a control file whose Depends
-# are the run-time libraries only: those the binary links, as dpkg-shlibdeps finds them, and the two it loads
-# with dlopen, which dpkg-shlibdeps cannot see: libbpfcc to trace (probes/bcc_library.c) and libcurl4 to ask
-# the container engine about --container (tool/target/curl_library.c). The kernel headers BCC compiles with are a
+# are the run-time libraries only: those the binary links, as dpkg-shlibdeps finds them, and the three it loads
+# with dlopen, which dpkg-shlibdeps cannot see: libbpfcc to trace (probes/bcc_library.c), libcurl4 to ask
+# the container engine about --container (tool/target/curl_library.c) and libmicrohttpd12 to serve /metrics
+# (tool/metrics/microhttpd_library.c). The kernel headers BCC compiles with are a
 # Recommends: gmon says what to install when they are missing. No -dev package, no compiler, no Go.
 # Used by ./gmon.sh package and docker/Dockerfile.
 # Usage: tool/install/make_deb.sh BUILD_DIR OUT_DIR      Prints the path of the .deb.
@@ -43,6 +44,7 @@ shlibs=$(cd "$work" && dpkg-shlibdeps -O "$stage/usr/bin/gmon" 2>/dev/null | sed
 upstream_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed 's/-[^-]*$//'; }
 bcc=$(upstream_version libbpfcc)
 curl=$(upstream_version libcurl4)
+mhd=$(upstream_version libmicrohttpd12)
 installed_size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 
 mkdir -p "$stage/DEBIAN"
@@ -52,7 +54,7 @@ Version: $version
 Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $installed_size
-Depends: $shlibs, libbpfcc (>= ${bcc:-0.26}), libcurl4 (>= ${curl:-7.88})
+Depends: $shlibs, libbpfcc (>= ${bcc:-0.26}), libcurl4 (>= ${curl:-7.88}), libmicrohttpd12 (>= ${mhd:-0.9.75})
 Recommends: linux-headers-$arch
 Section: utils
 Priority: optional

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,21 +9,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "microhttpd_library.h"
 #include "privileges.h"
 
 static const char CONTENT_TYPE[] = "text/plain; version=0.0.4; charset=utf-8";
 /* A scraper sends its request at once; a client silent this long is dropped (slowloris). */
 enum { CONNECTION_TIMEOUT_S = 10, CONNECTION_LIMIT = 256 };
 static const char INDEX[] = "gmon: Prometheus metrics are at /metrics\n";
+/* Loaded by metrics_server_start before the server's threads exist; read-only after. */
+static const struct microhttpd_library *mhd;
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
                              enum MHD_ResponseMemoryMode mode) {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    struct MHD_Response *resp = mhd->create_response_from_buffer(len, body, mode);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
-    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
+    mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    enum MHD_Result rc = mhd->queue_response(conn, status, resp);
+    mhd->destroy_response(resp);
     return rc;
 }
 
@@ -95,16 +97,18 @@ static void *start_daemon_without_privileges(void *arg) {
     }
     /* One epoll thread serves every client, so a slow or idle one holds a connection slot but never the
      * thread; connections idle for CONNECTION_TIMEOUT_S are closed, at most CONNECTION_LIMIT are open. */
-    s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
-                                 MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned int)CONNECTION_LIMIT, MHD_OPTION_END);
+    s->daemon = mhd->start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
+                                  MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                                  (unsigned int)CONNECTION_LIMIT, MHD_OPTION_END);
     return NULL;
 }
 
 int metrics_server_start(struct metrics_server *s, const char *addr, int port, const char *in_use_hint,
                          metrics_render_fn render, void *ctx, struct gmon_error *err) {
     memset(s, 0, sizeof(*s));
+    if (!(mhd = microhttpd_library_load(err)))
+        return -1;
     s->render = render;
     s->ctx = ctx;
     s->listen_fd = bind_listener(addr, port, in_use_hint, err);
@@ -124,7 +128,7 @@ int metrics_server_start(struct metrics_server *s, const char *addr, int port, c
     pthread_join(launcher, NULL);
     if (s->drop_failed) {
         if (s->daemon)
-            MHD_stop_daemon(s->daemon);
+            mhd->stop_daemon(s->daemon);
         s->daemon = NULL;
         return gmon_fail(err, "%s", s->drop_error.msg);
     }
@@ -137,6 +141,6 @@ int metrics_server_start(struct metrics_server *s, const char *addr, int port, c
 
 void metrics_server_stop(struct metrics_server *s) {
     if (s->daemon)
-        MHD_stop_daemon(s->daemon); /* closes the listen socket too */
+        mhd->stop_daemon(s->daemon); /* closes the listen socket too */
     s->daemon = NULL;
 }

@@ -4,42 +4,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "library_loader.h"
+
 static struct curl_library api;
 static bool loaded;
 
-/* POSIX lets a dlsym result be stored into a function pointer through a void * view of it. */
-static const struct {
-    const char *name;
-    size_t offset;
-} FUNCTIONS[] = {
-    {"curl_global_init", offsetof(struct curl_library, global_init)},
-    {"curl_easy_init", offsetof(struct curl_library, easy_init)},
-    {"curl_easy_setopt", offsetof(struct curl_library, easy_setopt)},
-    {"curl_easy_perform", offsetof(struct curl_library, easy_perform)},
-    {"curl_easy_getinfo", offsetof(struct curl_library, easy_getinfo)},
-    {"curl_easy_cleanup", offsetof(struct curl_library, easy_cleanup)},
-    {"curl_easy_strerror", offsetof(struct curl_library, easy_strerror)},
+static const struct library_function FUNCTIONS[] = {
+    {"curl_global_init", (void **)&api.global_init},     {"curl_easy_init", (void **)&api.easy_init},
+    {"curl_easy_setopt", (void **)&api.easy_setopt},     {"curl_easy_perform", (void **)&api.easy_perform},
+    {"curl_easy_getinfo", (void **)&api.easy_getinfo},   {"curl_easy_cleanup", (void **)&api.easy_cleanup},
+    {"curl_easy_strerror", (void **)&api.easy_strerror},
 };
 
 const struct curl_library *curl_library_load(struct gmon_error *err) {
     if (loaded)
         return &api;
     /* Kept loaded until gmon exits: libcurl's global state must outlive every handle. */
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        gmon_fail(err, "cannot load libcurl, which --container needs (Debian: apt-get install libcurl4): %s",
-                  dlerror());
+    void *lib = library_load("libcurl.so.4", FUNCTIONS, sizeof(FUNCTIONS) / sizeof(FUNCTIONS[0]),
+                             "which --container needs (Debian: apt-get install libcurl4)", err);
+    if (!lib)
         return NULL;
-    }
-    for (size_t i = 0; i < sizeof(FUNCTIONS) / sizeof(FUNCTIONS[0]); i++) {
-        void *f = dlsym(lib, FUNCTIONS[i].name);
-        if (!f) {
-            gmon_fail(err, "this libcurl has no %s: %s", FUNCTIONS[i].name, dlerror());
-            dlclose(lib);
-            return NULL;
-        }
-        *(void **)((char *)&api + FUNCTIONS[i].offset) = f;
-    }
     /* Plain HTTP only: no TLS or Win32 sockets to set up. */
     if (api.global_init(CURL_GLOBAL_NOTHING) != CURLE_OK) {
         gmon_fail(err, "libcurl could not start");
