@@ -119,6 +119,17 @@ TEST(Install, CompletionOffersEveryCommandSubcommandAndOption) {
     EXPECT_GE(std::stoi(out.back().substr(8)), 200) << r.out;
 }
 
+// Every gmon run maps what the binary links: the libraries only one kind of command needs are loaded with
+// dlopen when it starts (libbcc to trace, libcurl for --container, libmicrohttpd for /metrics; together over
+// 20 more libraries and ~15 ms of each snapshot command's start).
+TEST(Package, TheBinaryLinksNoLibraryOnlySomeCommandsNeed) {
+    auto needed = run("readelf -d '" + gmon_build_dir() + "/gmon'");
+    ASSERT_EQ(needed.status, 0) << needed.err;
+    EXPECT_NE(needed.out.find("(NEEDED)"), std::string::npos) << needed.out;
+    for (const char *lazy : {"libbcc", "libcurl", "libmicrohttpd", "libgnutls", "libLLVM", "libclang"})
+        EXPECT_EQ(needed.out.find(lazy), std::string::npos) << lazy << " is linked:\n" << needed.out;
+}
+
 // Its Depends are run-time libraries only (libbpfcc, libcurl4 and libmicrohttpd12, which gmon loads with
 // dlopen, among them),
 // the kernel headers are recommended, it holds what cmake --install lays out under /usr with the man pages
