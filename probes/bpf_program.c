@@ -13,6 +13,7 @@
 #include "bpf_cache.h"
 #include "bpf_compiler.h"
 #include "grow_array.h"
+#include "perf_events.h"
 
 #include <bcc/libbpf.h>
 
@@ -248,6 +249,11 @@ static int32_t fd_of_index(void *ctx, int32_t index) {
 }
 
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err) {
+    return bpf_program_load_as(p, name, BPF_PROG_TYPE_KPROBE, err);
+}
+
+int bpf_program_load_as(struct bpf_program *p, const char *name, enum bpf_prog_type type,
+                        struct gmon_error *err) {
     if (p->nprogs == sizeof(p->prog_fds) / sizeof(p->prog_fds[0]))
         return gmon_fail(err, "too many BPF programs");
     const struct bpf_object_function *f = bpf_object_function(&p->object, name);
@@ -262,9 +268,8 @@ int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error 
     int32_t refused;
     bpf_object_rewrite_map_refs(insns, f->ninsns, fd_of_index, p, &refused);
     char log[4096] = "";
-    int fd = bcc_prog_load(BPF_PROG_TYPE_KPROBE, name, (const struct bpf_insn *)insns,
-                           (int)(f->ninsns * sizeof(*insns)), p->object.license, p->object.kern_version, 0,
-                           log, sizeof(log));
+    int fd = bcc_prog_load(type, name, (const struct bpf_insn *)insns, (int)(f->ninsns * sizeof(*insns)),
+                           p->object.license, p->object.kern_version, 0, log, sizeof(log));
     int saved = errno;
     free(insns);
     if (fd < 0) {
@@ -306,6 +311,17 @@ int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *bi
     return 0;
 }
 
+int bpf_program_attach_sampler(struct bpf_program *p, int prog_fd, int cpu, int hz, struct gmon_error *err) {
+    int fd = perf_event_open_sampler(cpu, hz, prog_fd, err);
+    if (fd < 0)
+        return -1;
+    if (remember_probe(p, fd, "") != 0) { /* no event name: nothing to remove from tracefs */
+        bpf_close_perf_event_fd(fd);
+        return gmon_fail(err, "out of memory");
+    }
+    return 0;
+}
+
 int bpf_program_map_fd(struct bpf_program *p, const char *name) {
     int i = p->map_fds ? bpf_object_map_index(&p->object, name) : -1;
     return i >= 0 ? p->map_fds[i] : -1;
@@ -332,7 +348,8 @@ void bpf_program_detach(struct bpf_program *p) {
         usleep(SETTLE_US);
     for (size_t i = 0; i < p->nprobes; i++) {
         bpf_close_perf_event_fd(p->probes[i].perf_fd);
-        bpf_detach_uprobe(p->probes[i].event_name);
+        if (p->probes[i].event_name[0])
+            bpf_detach_uprobe(p->probes[i].event_name);
     }
     free(p->probes);
     p->probes = NULL;

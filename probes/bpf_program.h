@@ -6,13 +6,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/bpf.h>
+
 #include "bpf_object.h"
 #include "gmon_error.h"
 #include "probe_plan.h"
 
 struct attached_probe {
     int perf_fd;
-    char event_name[64]; /* for the tracefs fallback of libbcc; unused with the perf uprobe PMU */
+    char event_name[64]; /* for the tracefs fallback of libbcc (unused with the perf uprobe PMU); "" for a
+                            sampler */
 };
 
 struct bpf_program {
@@ -52,6 +55,12 @@ const char *bpf_compile_summary(char *buf, size_t size);
 
 /* Loads the compiled function `name` into the kernel as a uprobe program; returns its fd or -1. */
 int bpf_program_load(struct bpf_program *p, const char *name, struct gmon_error *err);
+/* The same as a program of another type (BPF_PROG_TYPE_PERF_EVENT: a sampler's). */
+int bpf_program_load_as(struct bpf_program *p, const char *name, enum bpf_prog_type type,
+                        struct gmon_error *err);
+/* Attaches program fd to a sampling perf event on cpu for every process, hz samples per second of CPU time
+ * (perf_events.h); detached with the uprobes. */
+int bpf_program_attach_sampler(struct bpf_program *p, int prog_fd, int cpu, int hz, struct gmon_error *err);
 /* Attaches program fd to a uprobe at a file offset of binary; pid -1 for every process running it. */
 int bpf_program_attach_uprobe(struct bpf_program *p, int prog_fd, const char *binary, uint64_t offset,
                               int pid, struct gmon_error *err);

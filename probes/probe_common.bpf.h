@@ -8,14 +8,17 @@
 #include <linux/version.h>
 #include <uapi/linux/ptrace.h>
 
-/* Reads user memory. Not named bpf_probe_read_user: bcc checks every call of that name against the kernel's
- * symbols, and loads the whole of /proc/kallsyms to do so, a third of a compilation's time. The kernel's
- * headers, which bcc compiles with, say whether the helper exists (Linux 5.5); before it, bpf_probe_read
- * reads user memory on x86-64, as bcc would have fallen back to. */
+/* Reads user (and kernel) memory. Not named bpf_probe_read_user: bcc checks every call of that name against
+ * the kernel's symbols, and loads the whole of /proc/kallsyms to do so, a third of a compilation's time. The
+ * kernel's headers, which bcc compiles with, say whether the helper exists (Linux 5.5); before it,
+ * bpf_probe_read reads user memory on x86-64, as bcc would have fallen back to. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 5, 0)
 static long (*gmon_read_user)(void *dst, u32 size, const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read_user;
+static long (*gmon_read_kernel)(void *dst, u32 size,
+                                const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read_kernel;
 #else
 static long (*gmon_read_user)(void *dst, u32 size, const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read;
+static long (*gmon_read_kernel)(void *dst, u32 size, const void *unsafe_ptr) = (void *)BPF_FUNC_probe_read;
 #endif
 
 #if USE_RINGBUF
