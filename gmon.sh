@@ -367,6 +367,15 @@ demo_show() {
     demo_stop
     sed -n '/^scheduling latency/p; /^blocked goroutines/,$p' "$demo_dir/sched.out" | head -8
 
+    local go=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)} kind
+    demo_title "gmon pprof cpu --pid $service -o cpu.pb.gz; go tool pprof -top cpu.pb.gz   (2 s of load; abridged)"
+    demo_trace cpu pprof cpu --pid "$service" -o "$demo_dir/cpu.pb.gz"
+    demo_load
+    demo_stop
+    grep -E '^gmon pprof cpu: ' "$demo_dir/cpu.err" || true
+    "$go" tool pprof -top "$demo_dir/cpu.pb.gz" 2>/dev/null >"$demo_dir/cpu.top"
+    sed -n '/flat%/,$p' "$demo_dir/cpu.top" | head -6
+
     demo_title "gmon heap --pid $service   (the heap, read from memory; abridged)"
     demo_view heap 12 heap --pid "$service"
 
@@ -389,7 +398,6 @@ demo_show() {
     kill "$exporter" 2>/dev/null || true
     wait "$exporter" 2>/dev/null || true
 
-    local go=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)} kind
     for kind in heap block; do
         demo_title "gmon pprof $kind --pid $service -o $kind.pb.gz; go tool pprof -top $kind.pb.gz   (abridged)"
         "$GMON" pprof $kind --pid "$service" -o "$demo_dir/$kind.pb.gz" 2>&1 # its summary line too

@@ -31,7 +31,7 @@ inline std::vector<raw_sample> raw_samples(const std::string &file, std::string 
     enum { HEAD, SAMPLES, LOCATIONS, MAPPINGS } part = HEAD;
     std::string current_loc;
     std::regex sample_re(R"(^\s*([\d ]+):((?: \d+)*)\s*$)"),
-        loc_re(R"(^\s*(\d+): (0x[0-9a-f]+) M=\d+ (.*)$)");
+        loc_re(R"(^\s*(\d+): (0x[0-9a-f]+)(?: M=\d+)? (.*)$)"); // no M=: a frame in no mapping
     for (const auto &l : lines(r.out)) {
         std::smatch m;
         if (l == "Samples:") {

@@ -91,6 +91,13 @@ TEST(Demo, ShowsEveryViewWithNonZeroFigures) {
     EXPECT_GE(first_number(exporter, R"(\ngo_gc_duration_seconds_count (\d+))"), 1) << exporter;
     EXPECT_NE(exporter.find("\ngo_memstats_heap_alloc_bytes "), std::string::npos) << exporter;
 
+    std::string cpu = section(out, "gmon pprof cpu");
+    EXPECT_NE(cpu.find("gmon pprof cpu: "), std::string::npos) << cpu;
+    EXPECT_NE(cpu.find("flat  flat%"), std::string::npos) << cpu;
+    EXPECT_TRUE(std::regex_search(cpu, std::regex(R"(%\s+\S+\s+[\d.]+%\s+(runtime|syscall|net|internal/))")))
+        << "the load's CPU in Go functions:\n"
+        << cpu;
+
     std::string heap_profile = section(out, "gmon pprof heap");
     EXPECT_NE(heap_profile.find("gmon pprof heap: "), std::string::npos) << heap_profile;
     EXPECT_NE(heap_profile.find("flat  flat%"), std::string::npos) << heap_profile;

@@ -39,6 +39,7 @@ const command_page COMMANDS[] = {
     {"pprof allocs", "pprof.md"},
     {"pprof creation", "pprof.md"},
     {"pprof live", "pprof.md"},
+    {"pprof cpu", "pprof.md"},
 };
 
 std::string read_text(const std::string &path) {

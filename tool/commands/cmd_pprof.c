@@ -21,7 +21,7 @@
 #include "stack_dump.h"
 
 static const char USAGE[] =
-    "Usage: gmon pprof goroutine|heap|allocs|block|mutex|creation|live (--pid PID | --container NAME)\n"
+    "Usage: gmon pprof goroutine|heap|allocs|block|mutex|creation|live|cpu (--pid PID | --container NAME)\n"
     "                  [-o FILE] ...\n"
     "\n"
     "Writes a profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's own\n"
@@ -39,6 +39,8 @@ static const char USAGE[] =
     "  creation   goroutines created while gmon traces (eBPF), by full creation stack: created, exited,\n"
     "             live, lifetime (gmon pprof creation --help)\n"
     "  live       the leak profile: those of them still alive at the end, by creation stack, with ages\n"
+    "  cpu        where the threads spend CPU time, sampled by a perf event (eBPF), with the goroutines'\n"
+    "             pprof labels, as /debug/pprof/profile (gmon pprof cpu --help)\n"
     "\n"
     "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
@@ -278,7 +280,7 @@ static int profile_heap(const struct snapshot_options *o, const char *kind) {
 
 /* Which code writes a kind: this file (goroutine, heap), cmd_pprof_contention.c, cmd_pprof_creation.c (live
  * tracing, which parses its own options). */
-enum kind_writer { GOROUTINES, HEAP, CONTENTION, TRACED };
+enum kind_writer { GOROUTINES, HEAP, CONTENTION, TRACED, CPU };
 
 static const struct {
     const char *name;
@@ -292,6 +294,7 @@ static const struct {
     {"mutex", CONTENTION, SNAP_BIN | SNAP_OUTPUT},
     {"creation", TRACED, 0},
     {"live", TRACED, 0},
+    {"cpu", CPU, 0},
 };
 
 int cmd_pprof(int argc, char *argv[]) {
@@ -307,9 +310,10 @@ int cmd_pprof(int argc, char *argv[]) {
         }
         if (cli_wants_option_list(argc, argv))
             return GMON_EXIT_OK; /* the options are each profile's: gmon pprof KIND --list-options */
-        cli_error("pprof",
-                  "name the profile: gmon pprof goroutine|heap|allocs|block|mutex|creation|live --pid PID "
-                  "(see 'gmon pprof --help')");
+        cli_error(
+            "pprof",
+            "name the profile: gmon pprof goroutine|heap|allocs|block|mutex|creation|live|cpu --pid PID "
+            "(see 'gmon pprof --help')");
         return GMON_EXIT_BAD_INPUT;
     }
     size_t k = 0;
@@ -318,8 +322,7 @@ int cmd_pprof(int argc, char *argv[]) {
     if (k == sizeof(KINDS) / sizeof(KINDS[0])) {
         cli_error("pprof",
                   "\"%s\" is not a profile gmon writes; it writes: goroutine, heap, allocs, block, mutex, "
-                  "creation, "
-                  "live (see 'gmon pprof --help')",
+                  "creation, live, cpu (see 'gmon pprof --help')",
                   argv[1]);
         return GMON_EXIT_BAD_INPUT;
     }
@@ -327,6 +330,8 @@ int cmd_pprof(int argc, char *argv[]) {
     argv++;
     if (KINDS[k].writer == TRACED)
         return cmd_pprof_creation(argc, argv, KINDS[k].name);
+    if (KINDS[k].writer == CPU)
+        return cmd_pprof_cpu(argc, argv);
     if (cli_wants_help(argc, argv)) {
         if (KINDS[k].writer == GOROUTINES)
             fputs(USAGE_GOROUTINE, stdout);

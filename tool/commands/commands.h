@@ -34,6 +34,8 @@ struct profile_builder;
  * KIND-PID-TIME.pb.gz in the current directory (named on stderr). A GMON_EXIT_* status, errors printed. */
 int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid);
 int cmd_pprof_creation(int argc, char *argv[], const char *kind);
+/* gmon pprof cpu (cmd_pprof_cpu.c). */
+int cmd_pprof_cpu(int argc, char *argv[]);
 /* gmon pprof block|mutex, options parsed (snapshot_options.h); and its --help. */
 struct snapshot_options;
 int pprof_contention(const struct snapshot_options *o, const char *kind);

@@ -385,7 +385,8 @@ int profile_write(struct profile_builder *b, FILE *out, int64_t time_ns, struct 
     p.function = (Gmon__Pprof__Function **)b->functions;
     p.n_string_table = b->nstrings;
     p.string_table = b->strings;
-    p.time_nanos = time_ns;
+    p.time_nanos = b->start_ns ? b->start_ns : time_ns;
+    p.duration_nanos = b->duration_ns;
     p.period_type = &period;
     p.period = b->period;
     p.default_sample_type = b->default_sample_type;

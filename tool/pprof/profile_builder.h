@@ -41,6 +41,8 @@ struct profile_builder {
      * profile), and tools that count samples see as many as Go's own file has. */
     bool keep_samples_apart;
     bool oom;
+    /* A CPU profile's window: time_nanos (0: the time the profile is written) and duration_nanos. */
+    int64_t start_ns, duration_ns;
 };
 
 /* types: nvalues "type/unit" pairs, e.g. {"goroutine", "count"}. */

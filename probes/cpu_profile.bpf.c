@@ -1,0 +1,164 @@
+/* The CPU profiler, compiled at run time by libbcc (cpu_profile_probes.c supplies the -D flags): a perf
+ * event on every CPU fires SAMPLE_HZ times a second of CPU time, and for each sample of a traced process the
+ * program counts {thread's goroutine, its pprof labels, user stack, kernel stack} in the samples map. Nothing
+ * goes to user space per sample: the host reads the map (and the stacks it refers to) at the end.
+ *
+ * The user stack is walked by the kernel along frame pointers (bpf_get_stackid, BPF_F_USER_STACK), which Go
+ * keeps on amd64; the first entry is the PC itself (user mode) or the instruction after the system call
+ * (kernel mode). The goroutine comes from thread-local storage, where Go keeps the current g at FS_base +
+ * TLS_G
+ * (-8; runtime/go_tls.h, get_tls): that is right in every context of a thread the runtime manages (Go code,
+ * assembly, C code of cgo, system calls, signal handlers), where R14 holds g only inside Go's register-ABI
+ * code. The g found is g0 on the system stack and gsignal in a signal handler: g.m.curg is the goroutine the
+ * M runs, whose labels and goid the sample gets, and the flags say which stack the sample was on.
+ *
+ * Configuration (-D): G_M G_GOID G_LABELS G_SYSCALLSP G_SCHED_SP G_SCHED_BP M_G0 M_CURG (runtime.g/m
+ * offsets; -1: none), TLS_G,
+ * TASK_FSBASE (task_struct.thread.fsbase in the running kernel),
+ * TARGET_TGID (0: the processes running the binary of TARGET_INO and TARGET_DEV, with the kernel offsets
+ * TASK_MM MM_EXE_FILE FILE_INODE INODE_INO INODE_SB SB_DEV), BY_GOROUTINE, BY_THREAD, KERNEL_STACKS,
+ * MAX_STACKS, MAX_SAMPLES, USE_RINGBUF RINGBUF_PAGES (unused here: the shared header declares the buffer). */
+#ifndef GMON_CPU_PROFILE_EVENT_H /* the build embeds both headers in front; includes are for editors */
+#include "cpu_profile_event.h"
+#include "probe_common.bpf.h"
+#endif
+#include <uapi/linux/bpf_perf_event.h>
+
+BPF_STACK_TRACE(stacks, MAX_STACKS);
+BPF_F_TABLE("hash", u64, struct cpu_go_stack, go_stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
+BPF_PERCPU_ARRAY(go_stack_scratch, struct cpu_go_stack, 1);
+BPF_HASH(samples, struct cpu_sample_key, u64, MAX_SAMPLES);
+#if !TARGET_TGID
+/* Whether the current process runs the binary (--path): its task->mm->exe_file is the file of inode
+ * TARGET_INO on the device TARGET_DEV (the kernel's dev_t). Offsets from the running kernel's BTF. Every
+ * process running it is sampled from its first instruction, however short its life. */
+static __always_inline bool runs_target_binary(void) {
+    u64 task = bpf_get_current_task(), mm = 0, file = 0, inode = 0, sb = 0, ino = 0;
+    u32 dev = 0;
+    if (gmon_read_kernel(&mm, 8, (void *)(task + TASK_MM)) != 0 || !mm ||
+        gmon_read_kernel(&file, 8, (void *)(mm + MM_EXE_FILE)) != 0 || !file ||
+        gmon_read_kernel(&inode, 8, (void *)(file + FILE_INODE)) != 0 || !inode ||
+        gmon_read_kernel(&ino, 8, (void *)(inode + INODE_INO)) != 0 ||
+        gmon_read_kernel(&sb, 8, (void *)(inode + INODE_SB)) != 0 || !sb ||
+        gmon_read_kernel(&dev, 4, (void *)(sb + SB_DEV)) != 0)
+        return false;
+    return ino == TARGET_INO && dev == TARGET_DEV;
+}
+#endif
+
+/* The process of the current thread when it is sampled, else 0. */
+static __always_inline u32 sampled_tgid(void) {
+    u32 tgid = traced_tgid(); /* TARGET_TGID, or any process while tracing is on */
+#if TARGET_TGID
+    return tgid;
+#else
+    return tgid && runs_target_binary() ? tgid : 0;
+#endif
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+/* The goroutine's own stack while its thread runs C code for it (cgo) on the system stack, where C code keeps
+ * no frame pointers to follow: runtime.cgocall called entersyscall (g.syscallsp set) and then asmcgocall,
+ * which has no frame of its own and saved the goroutine's SP and BP in g.sched before switching stacks
+ * (gosave_systemstack_switch, asm_amd64.s). The word at sched.sp is so the return address into cgocall, and
+ * sched.bp cgocall's frame pointer, from which the chain goes on outward. Stores the return addresses in
+ * go_stacks under their FNV-1a hash and returns the hash; 0 when curg is in no cgo call or nothing was
+ * read. */
+static __always_inline u64 goroutine_stack(u64 curg) {
+    u64 syscallsp = 0, sp = 0;
+    if (G_SYSCALLSP < 0 || read_u64(curg + G_SYSCALLSP, &syscallsp) != 0 || !syscallsp ||
+        read_u64(curg + G_SCHED_SP, &sp) != 0 || !sp)
+        return 0;
+    int zero = 0;
+    struct cpu_go_stack *st = go_stack_scratch.lookup(&zero);
+    if (!st)
+        return 0;
+    u64 frame[2] = {0, 0}, depth = 0, hash = FNV_OFFSET;
+    if (read_u64(sp, &frame[1]) != 0 || read_u64(curg + G_SCHED_BP, &frame[0]) != 0)
+        return 0;
+    st->pcs[0] = frame[1];
+    depth = 1;
+    hash = (hash ^ frame[1]) * FNV_PRIME;
+#pragma unroll
+    for (int i = 1; i < CPU_GO_STACK_DEPTH; i++) {
+        if (!frame[0] || gmon_read_user(frame, sizeof(frame), (void *)frame[0]) != 0 || !frame[1])
+            break;
+        st->pcs[i] = frame[1];
+        depth = i + 1;
+        hash = (hash ^ frame[1]) * FNV_PRIME;
+    }
+    st->depth = depth;
+    if (!go_stacks.lookup(&hash) && go_stacks.update(&hash, st) != 0) {
+        count(CPU_COUNTER_GO_STACK_LOST);
+        return 0;
+    }
+    return hash;
+}
+
+/* The goroutine the thread runs (its goid and labels into key) and which stack it is on (key->flags). */
+static __always_inline void find_goroutine(struct cpu_sample_key *key) {
+    /* task->thread.fsbase, at the running kernel's offset (TASK_FSBASE, from its BTF): the headers BCC
+     * compiles with may be another kernel's. */
+    u64 task = bpf_get_current_task(), fsbase = 0, g = 0, m = 0, g0 = 0, curg = 0;
+    if (gmon_read_kernel(&fsbase, sizeof(fsbase), (void *)(task + TASK_FSBASE)) != 0 || !fsbase ||
+        read_u64(fsbase + TLS_G, &g) != 0 || !g || read_u64(g + G_M, &m) != 0 || !m ||
+        read_u64(m + M_G0, &g0) != 0 || read_u64(m + M_CURG, &curg) != 0) {
+        key->flags |= g || !fsbase ? CPU_SAMPLE_G_UNREADABLE : CPU_SAMPLE_NO_GOROUTINE;
+        return;
+    }
+    if (g == g0)
+        key->flags |= CPU_SAMPLE_SYSTEM_STACK;
+    else if (g != curg)
+        key->flags |= CPU_SAMPLE_SIGNAL_STACK;
+    if (!curg) {
+        key->flags |= CPU_SAMPLE_NO_GOROUTINE;
+        return;
+    }
+    if (g == g0)
+        key->go_stack = goroutine_stack(curg);
+    if (G_LABELS >= 0)
+        read_u64(curg + G_LABELS, &key->labels);
+    if (BY_GOROUTINE)
+        read_u64(curg + G_GOID, &key->goid);
+}
+
+static __always_inline void add_sample(struct cpu_sample_key *key) {
+    u64 *n = samples.lookup(key);
+    if (n) {
+        __sync_fetch_and_add(n, 1);
+        return;
+    }
+    u64 one = 1;
+    if (samples.insert(key, &one) == 0)
+        return;
+    n = samples.lookup(key); /* another CPU added it meanwhile */
+    if (n)
+        __sync_fetch_and_add(n, 1);
+    else
+        count(CPU_COUNTER_MAP_FULL);
+}
+
+int on_cpu_sample(struct bpf_perf_event_data *ctx) {
+    u32 tgid = sampled_tgid();
+    if (!tgid)
+        return 0;
+    count(CPU_COUNTER_SAMPLES);
+    struct cpu_sample_key key = {.tgid = tgid, .kernel_stack = -1};
+    if ((ctx->regs.cs & 3) == 0)
+        key.flags |= CPU_SAMPLE_IN_KERNEL;
+    find_goroutine(&key);
+    if (BY_THREAD)
+        key.pid = (u32)bpf_get_current_pid_tgid();
+    key.user_stack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+    if (key.user_stack < 0)
+        count(CPU_COUNTER_USER_STACK_LOST);
+    if (KERNEL_STACKS && (key.flags & CPU_SAMPLE_IN_KERNEL)) {
+        key.kernel_stack = stacks.get_stackid(ctx, 0);
+        if (key.kernel_stack < 0)
+            count(CPU_COUNTER_KERNEL_STACK_LOST);
+    }
+    add_sample(&key);
+    return 0;
+}

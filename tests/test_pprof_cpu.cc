@@ -1,0 +1,283 @@
+// gmon pprof cpu against the target's own CPU profile: the cpuburn fixture burns CPU in main.burnA, burnB
+// and burnC (60, 30 and 10 % of its CPU time, under pprof labels worker=a|b|c) and serves net/http/pprof.
+// gmon's profile and the fixture's own /debug/pprof/profile?seconds=10, taken over the same window, must rank
+// the same top functions with flat shares within 5 points of each other and hold the same label sets; in the
+// cgo build, the time spent in C shows as a C frame named from the ELF symbols, under its Go callers. Real
+// BPF, real perf events, real processes, go tool pprof reading both files.
+#include <csignal>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "lifecycle_support.h"
+#include "pprof_raw.h"
+
+using namespace gmon_test;
+
+namespace {
+
+struct burner {
+    std::unique_ptr<background> proc;
+    std::string addr, dir;
+    std::string pid() const {
+        return std::to_string(proc->pid());
+    }
+};
+
+// The fixture variant started and ready, with a scratch directory of its own.
+void start_burner(burner &b, const std::string &variant, const std::string &args = "") {
+    b.proc = std::make_unique<background>(fixture("cpuburn-" + variant) + " " + args);
+    ASSERT_TRUE(b.proc->wait_for("ready", 30000)) << b.proc->err();
+    std::smatch m;
+    std::string out = b.proc->out();
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(ready (\S+))")));
+    b.addr = m[1];
+    b.dir = scratch_dir() + "/cpu-" + variant + "-" + b.pid();
+    run("mkdir -p " + b.dir);
+}
+
+// Flat share (percent) of each function in `go tool pprof -top` of file.
+std::map<std::string, double> flat_shares(const std::string &file) {
+    auto r = run(std::string(GO_EXECUTABLE) + " tool pprof -top -nodecount=100 " + file);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::map<std::string, double> share;
+    std::regex row(R"(^\s*\S+\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+[\d.]+%\s+(.+)$)");
+    for (const auto &l : lines(r.out)) {
+        std::smatch m;
+        if (std::regex_match(l, m, row))
+            share[m[2]] += std::stod(m[1]);
+    }
+    return share;
+}
+
+// The label values of key in `go tool pprof -tags` of file.
+std::set<std::string> tag_values(const std::string &file, const std::string &key) {
+    auto r = run(std::string(GO_EXECUTABLE) + " tool pprof -tags " + file);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::set<std::string> values;
+    bool in_key = false;
+    std::regex value_row(R"(^\s+\S+ \(\s*[\d.]+%\): (.+)$)");
+    for (const auto &l : lines(r.out)) {
+        std::smatch m;
+        if (l.find(key + ": Total") != std::string::npos)
+            in_key = true;
+        else if (l.find(": Total") != std::string::npos || l.empty())
+            in_key = false;
+        else if (in_key && std::regex_match(l, m, value_row))
+            values.insert(m[1]);
+    }
+    return values;
+}
+
+// Whether a stack of raw_samples has a frame gmon could not name ("0x..." or "FILE+0x..."), leaving out the
+// vDSO's static functions, which have no symbol in the image the kernel maps.
+bool has_unnamed_frame(const std::string &stack) {
+    for (const auto &l : lines(stack)) {
+        std::string name = l.substr(l.find(' ') + 1);
+        if ((name.rfind("0x", 0) == 0 || name.find("+0x") != std::string::npos ||
+             name.rfind("[kernel] 0x", 0) == 0) &&
+            name.rfind("[vdso]", 0) != 0)
+            return true;
+    }
+    return false;
+}
+
+class CpuProfile : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CpuProfile, MatchesTheProgramsOwnProfileOverTheSameWindow) {
+    burner b;
+    start_burner(b, GetParam());
+    if (HasFatalFailure())
+        return;
+    std::string gmon_file = b.dir + "/gmon.pb.gz", own_file = b.dir + "/own.pb.gz";
+    background g(std::string(GMON_BINARY) + " pprof cpu --pid " + b.pid() + " --duration 10 -o " + gmon_file);
+    ASSERT_TRUE(g.wait_for("gmon: probes attached", 30000, true)) << g.err();
+    auto own = run("curl -sf -o " + own_file + " 'http://" + b.addr + "/debug/pprof/profile?seconds=10'", 30);
+    ASSERT_EQ(own.status, 0) << own.err;
+    ASSERT_EQ(g.wait(20), 0) << g.err();
+    EXPECT_NE(g.err().find(" samples in "), std::string::npos) << g.err();
+
+    auto mine = flat_shares(gmon_file), theirs = flat_shares(own_file);
+    for (const char *fn : {"main.burnA", "main.burnB", "main.burnC"}) {
+        EXPECT_GT(theirs[fn], 3) << fn << " in the program's own profile";
+        EXPECT_NEAR(mine[fn], theirs[fn], 5) << fn;
+    }
+    EXPECT_GT(mine["main.burnA"], mine["main.burnB"]);
+    EXPECT_GT(mine["main.burnB"], mine["main.burnC"]);
+    std::set<std::string> workers = {"a", "b", "c"};
+    EXPECT_EQ(tag_values(gmon_file, "worker"), workers);
+    EXPECT_EQ(tag_values(own_file, "worker"), workers);
+
+    // The form of Go's own CPU profile: sample types, period, duration; every frame named.
+    std::string header;
+    auto samples = raw_samples(gmon_file, &header);
+    EXPECT_NE(header.find("PeriodType: cpu nanoseconds"), std::string::npos) << header;
+    EXPECT_NE(header.find("Period: 10101010"), std::string::npos) << header; // 1 s / 99
+    EXPECT_NE(header.find("samples/count cpu/nanoseconds"), std::string::npos) << header;
+    auto info = run(std::string(GO_EXECUTABLE) + " tool pprof -top " + gmon_file);
+    EXPECT_TRUE(std::regex_search(info.out, std::regex(R"(Duration: (9\.\d|10\.\d)\ds)"))) << info.out;
+    int burn_stacks = 0;
+    for (const auto &s : samples) {
+        burn_stacks += s.stack.find("main.burnA") != std::string::npos &&
+                       s.stack.find("runtime/pprof.Do") != std::string::npos &&
+                       s.stack.find("main.worker") != std::string::npos;
+        EXPECT_EQ(s.stack.find("?"), std::string::npos) << s.text();
+        EXPECT_FALSE(has_unnamed_frame(s.stack)) << s.text();
+    }
+    EXPECT_GT(burn_stacks, 0) << "main.burnA under its callers (inlined frames expanded: main.worker.func1)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Builds, CpuProfile, ::testing::Values("plain", "stripped", "pie"));
+
+// The cgo build's worker=cgo spends 20 % of its cycles in the C function burn_in_c (static: inlined into the
+// cgo wrapper _cgo_..._Cfunc_burn_in_c). Go's own profile cannot see into C; gmon names the C frame from the
+// binary's ELF symbols and puts the goroutine's Go frames under it, read from where runtime.cgocall left
+// them.
+TEST(CpuProfileCgo, CFramesAreNamedUnderTheirGoCallers) {
+    burner b;
+    start_burner(b, "cgo");
+    if (HasFatalFailure())
+        return;
+    std::string file = b.dir + "/gmon.pb.gz";
+    auto r = gmon("pprof cpu --pid " + b.pid() + " --duration 5 -o " + file, 60);
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto shares = flat_shares(file);
+    double in_c = 0;
+    for (const auto &[fn, share] : shares)
+        if (fn.find("Cfunc_burn_in_c") != std::string::npos && fn.rfind("main.", 0) != 0)
+            in_c += share;
+    EXPECT_GT(in_c, 5) << "the C function's own samples";
+    int under_go = 0;
+    for (const auto &s : raw_samples(file, nullptr)) {
+        size_t c = s.stack.find("_Cfunc_burn_in_c :0"), cgocall = s.stack.find("runtime.cgocall"),
+               caller = s.stack.find("main.burnInC");
+        if (c != std::string::npos && c < cgocall && cgocall < caller && caller != std::string::npos &&
+            s.labels.find("cgo") != std::string::npos)
+            under_go++;
+    }
+    EXPECT_GT(under_go, 0) << "C frame <- runtime.cgocall <- main._Cfunc_burn_in_c <- main.burnInC";
+    EXPECT_GT(shares["main.burnA"], shares["main.burnB"]);
+}
+
+// --kernel adds the kernel's frames to samples taken in the kernel, named from /proc/kallsyms (read before
+// gmon gives up the capability that shows its addresses); --by goroutine labels samples with goroutine IDs.
+TEST(CpuProfileOptions, KernelFramesAndGoroutineLabels) {
+    burner b;
+    start_burner(b, "plain");
+    if (HasFatalFailure())
+        return;
+    std::string file = b.dir + "/kernel.pb.gz";
+    auto r =
+        gmon("pprof cpu --pid " + b.pid() + " --duration 4 --kernel --by goroutine --hz 199 -o " + file, 60);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string header;
+    auto samples = raw_samples(file, &header);
+    EXPECT_NE(header.find("Period: 5025125"), std::string::npos) << header; // 1 s / 199
+    int unnamed_kernel = 0;
+    std::set<std::string> goroutines;
+    for (const auto &s : samples) {
+        unnamed_kernel += s.stack.find("[kernel] 0x") != std::string::npos;
+        std::smatch m;
+        if (std::regex_search(s.labels, m, std::regex(R"(goroutine:\[(\d+)\])")))
+            goroutines.insert(m[1]);
+    }
+    EXPECT_EQ(unnamed_kernel, 0);
+    EXPECT_GE(goroutines.size(), 3u) << "the three workers at least";
+    auto tags = tag_values(file, "worker");
+    EXPECT_EQ(tags.size(), 3u);
+    // Some samples are in the kernel (the fixture sleeps and reads the clock): their frames are the kernel's
+    // functions by the names /proc/kallsyms gives them.
+    std::set<std::string> kernel_names;
+    for (const auto &l : lines(read_file("/proc/kallsyms")))
+        if (l.size() > 19)
+            kernel_names.insert(l.substr(19, l.find_first_of(" \t", 19) - 19));
+    int in_kernel = 0;
+    for (const auto &s : samples) {
+        std::string first = lines(s.stack).empty() ? "" : lines(s.stack)[0];
+        std::string name = first.substr(first.find(' ') + 1);
+        in_kernel += kernel_names.count(name.substr(0, name.find(' '))) > 0;
+    }
+    EXPECT_GT(in_kernel, 0) << "no sample's leaf is a kernel function";
+}
+
+// A target that exits while it is profiled: gmon writes what it sampled and says the process exited.
+TEST(CpuProfileFaults, TargetExitingMidProfileLeavesWhatWasSampled) {
+    burner b;
+    start_burner(b, "plain", "-exit-after 8s"); /* a cold compile takes ~3 s */
+    if (HasFatalFailure())
+        return;
+    std::string file = b.dir + "/exit.pb.gz";
+    auto r = gmon("pprof cpu --pid " + b.pid() + " --duration 30 -o " + file, 60);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("exited"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("until it exited"), std::string::npos) << r.err;
+    auto shares = flat_shares(file);
+    EXPECT_GT(shares["main.burnA"], 20) << "samples taken while it ran, symbolized after it exited";
+}
+
+TEST(CpuProfileBadInput, RefusesWhatItCannotDo) {
+    struct {
+        std::string args, says;
+    } cases[] = {
+        {"--pid 1 --hz 0", "--hz"},
+        {"--pid 1 --hz 1001", "--hz"},
+        {"--pid 1 --hz many", "--hz"},
+        {"--pid 1 --by thread", "--by takes goroutine"},
+        {"--duration 5", "give --path BIN, --pid PID or --container NAME"},
+        {"--pid 1 extra", "unexpected argument"},
+    };
+    for (const auto &c : cases) {
+        auto r = gmon("pprof cpu " + c.args);
+        EXPECT_EQ(r.status, 2) << c.args << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
+    }
+}
+
+// Without the privilege to open perf events for every process, gmon says which setting or capability it
+// lacks, before anything else (it would otherwise fail later, at loading BPF).
+TEST(CpuProfileBadInput, NoPerfEventsPermittedNamesTheSettingAndTheCapability) {
+    burner b;
+    start_burner(b, "plain");
+    if (HasFatalFailure())
+        return;
+    auto r = run("setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
+                 std::string(GMON_BINARY) + " pprof cpu --pid " + b.pid() + " --duration 2 -o /dev/null");
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("kernel.perf_event_paranoid"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos) << r.err;
+}
+
+class CpuCorpus : public ::testing::TestWithParam<corpus_entry> {};
+
+// esbuild (go1.17 to go1.27, stripped) bundling a project of 300 modules, profiled with --path from its
+// first instruction: most samples in esbuild's own code, every frame named by gmon's pclntab reader, and
+// esbuild's output unchanged.
+TEST_P(CpuCorpus, EsbuildBundlingIsProfiledAndSymbolized) {
+    const corpus_entry &e = GetParam();
+    std::string bin = private_copy(corpus(e.name), "cpu");
+    ASSERT_FALSE(bin.empty());
+    std::string file = scratch_dir() + "/cpu-" + e.name + ".pb.gz", out = scratch_dir() + "/cpu-" + e.name;
+    background g(gmon_command("pprof cpu --path " + bin + " --hz 997 -o " + file));
+    std::string workload = "sh -c 'for i in 1 2 3; do " + bin + " " + generated_project() +
+                           "/entry.js --bundle --log-level=warning --outfile=" + out +
+                           "-$i.js || exit 1; done'";
+    trace_workload(g, workload);
+    if (HasFatalFailure() || HasFailure())
+        return;
+    EXPECT_EQ(read_file(out + "-1.js"), read_file(out + "-3.js")) << "esbuild's output is its own";
+    long long total = 0, esbuild = 0;
+    for (const auto &s : raw_samples(file, nullptr)) {
+        long long n = std::stoll(s.values.substr(0, s.values.find(' ')));
+        total += n;
+        esbuild += s.stack.find("github.com/evanw/esbuild/") != std::string::npos ? n : 0;
+        EXPECT_EQ(s.stack.find("?"), std::string::npos) << s.text();
+        EXPECT_FALSE(has_unnamed_frame(s.stack)) << s.text();
+    }
+    EXPECT_GT(total, 50) << g.err();
+    EXPECT_GT(esbuild * 2, total) << "most samples are in esbuild's own code";
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, CpuCorpus, ::testing::ValuesIn(esbuild_corpus()), corpus_test_name);
+
+} // namespace
