@@ -28,6 +28,10 @@ BPF_STACK_TRACE(stacks, MAX_STACKS);
 BPF_F_TABLE("hash", u64, struct cpu_go_stack, go_stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
 BPF_PERCPU_ARRAY(go_stack_scratch, struct cpu_go_stack, 1);
 BPF_HASH(samples, struct cpu_sample_key, u64, MAX_SAMPLES);
+/* The processes and label sets seen so far, for the host to read what it needs of each while the process
+ * runs, without going through every sample. */
+BPF_HASH(processes, u32, u8, MAX_PROCESSES);
+BPF_HASH(label_sets, struct cpu_label_set_key, u8, MAX_LABEL_SETS);
 #if !TARGET_TGID
 /* Whether the current process runs the binary (--path): its task->mm->exe_file is the file of inode
  * TARGET_INO on the device TARGET_DEV (the kernel's dev_t). Offsets from the running kernel's BTF. Every
@@ -124,6 +128,17 @@ static __always_inline void find_goroutine(struct cpu_sample_key *key) {
         read_u64(curg + G_GOID, &key->goid);
 }
 
+/* Tells the host of a process or label set it has not seen (a lookup per sample; an update the first time).
+ */
+static __always_inline void announce(struct cpu_sample_key *key) {
+    u8 zero = 0;
+    if (!processes.lookup(&key->tgid) && processes.insert(&key->tgid, &zero) != 0)
+        count(CPU_COUNTER_NEW_LOST);
+    struct cpu_label_set_key set = {.tgid = key->tgid, .labels = key->labels};
+    if (key->labels && !label_sets.lookup(&set) && label_sets.insert(&set, &zero) != 0)
+        count(CPU_COUNTER_NEW_LOST);
+}
+
 static __always_inline void add_sample(struct cpu_sample_key *key) {
     u64 *n = samples.lookup(key);
     if (n) {
@@ -159,6 +174,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
         if (key.kernel_stack < 0)
             count(CPU_COUNTER_KERNEL_STACK_LOST);
     }
+    announce(&key);
     add_sample(&key);
     return 0;
 }

@@ -34,6 +34,14 @@ struct cpu_sample_key {
     __u64 go_stack;     /* on the system stack in a cgo call: the goroutine's own stack (go_stacks map); 0 */
 };
 
+/* A label set seen in samples of process tgid (its g.labels pointer): the host reads its labels while the
+ * process runs. */
+struct cpu_label_set_key {
+    __u32 tgid;
+    __u32 pad;
+    __u64 labels;
+};
+
 enum cpu_counter {
     CPU_COUNTER_SAMPLES,           /* samples of the target's threads */
     CPU_COUNTER_EVENTS_SENT,       /* unused: the profiler sends no events (probe_common.bpf.h counts them) */
@@ -43,6 +51,7 @@ enum cpu_counter {
     CPU_COUNTER_KERNEL_STACK_LOST, /* samples in the kernel whose kernel stack could not be stored */
     CPU_COUNTER_MAP_FULL,          /* samples not counted: the samples map was full */
     CPU_COUNTER_GO_STACK_LOST,     /* samples in a cgo call whose goroutine stack could not be stored */
+    CPU_COUNTER_NEW_LOST, /* processes or label sets not announced to the host: their maps were full */
     CPU_COUNTERS
 };
 

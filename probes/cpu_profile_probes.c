@@ -16,7 +16,13 @@ extern const char
 /* Distinct stacks and distinct samples kept: a minute at 1,000 Hz on 8 CPUs is under 500,000 samples, and a
  * service's distinct stacks are a few thousand. Full maps are counted (CPU_COUNTER_MAP_FULL, ..._STACK_LOST),
  * never silently dropped. */
-enum { MAX_STACKS = 16384, MAX_SAMPLES = 65536, MAX_CPUS = 1024 };
+enum {
+    MAX_STACKS = 16384,
+    MAX_SAMPLES = 65536,
+    MAX_PROCESSES = 4096,
+    MAX_LABEL_SETS = 16384,
+    MAX_CPUS = 1024
+};
 /* runtime/go_tls.h: g is the word before FS_base on linux/amd64, in internally and externally linked
  * binaries alike (runtime.tlsg is at -8 from the end of the thread's TLS block). */
 enum { TLS_G = -8 };
@@ -74,6 +80,8 @@ static int build_defines(struct bpf_defines *d, const struct cpu_profile_options
     bpf_define(d, "KERNEL_STACKS", o->kernel_stacks);
     bpf_define(d, "MAX_STACKS", MAX_STACKS);
     bpf_define(d, "MAX_SAMPLES", MAX_SAMPLES);
+    bpf_define(d, "MAX_PROCESSES", MAX_PROCESSES);
+    bpf_define(d, "MAX_LABEL_SETS", MAX_LABEL_SETS);
     bpf_define(d, "USE_RINGBUF", 1);
     bpf_define(d, "RINGBUF_PAGES", 1);
     return 0;
@@ -95,7 +103,8 @@ static int attach_every_cpu(struct cpu_profile_probes *cp, int prog_fd, int hz, 
 int cpu_profile_open(struct cpu_profile_probes *cp, const struct cpu_profile_options *o,
                      struct gmon_error *err) {
     memset(cp, 0, sizeof(*cp));
-    cp->samples_fd = cp->stacks_fd = cp->go_stacks_fd = cp->counters_fd = -1;
+    cp->samples_fd = cp->stacks_fd = cp->go_stacks_fd = cp->processes_fd = cp->label_sets_fd =
+        cp->counters_fd = -1;
     cp->ncpus = bpf_possible_cpus();
     if (o->hz < CPU_PROFILE_MIN_HZ || o->hz > CPU_PROFILE_MAX_HZ)
         return gmon_fail(err, "the sampling rate must be %d to %d Hz", CPU_PROFILE_MIN_HZ,
@@ -110,8 +119,11 @@ int cpu_profile_open(struct cpu_profile_probes *cp, const struct cpu_profile_opt
     cp->samples_fd = bpf_program_map_fd(&cp->prog, "samples");
     cp->stacks_fd = bpf_program_map_fd(&cp->prog, "stacks");
     cp->go_stacks_fd = bpf_program_map_fd(&cp->prog, "go_stacks");
+    cp->processes_fd = bpf_program_map_fd(&cp->prog, "processes");
+    cp->label_sets_fd = bpf_program_map_fd(&cp->prog, "label_sets");
     cp->counters_fd = bpf_program_map_fd(&cp->prog, "counters");
-    if (cp->samples_fd < 0 || cp->stacks_fd < 0 || cp->go_stacks_fd < 0 || cp->counters_fd < 0) {
+    if (cp->samples_fd < 0 || cp->stacks_fd < 0 || cp->go_stacks_fd < 0 || cp->processes_fd < 0 ||
+        cp->label_sets_fd < 0 || cp->counters_fd < 0) {
         cpu_profile_close(cp);
         return gmon_fail(err, "the compiled CPU profiler lacks one of its maps");
     }
@@ -137,6 +149,33 @@ void cpu_profile_for_each_sample(struct cpu_profile_probes *cp, cpu_sample_fn fn
         prev = &key;
         if (bpf_lookup_elem(cp->samples_fd, &key, &count) == 0)
             fn(ctx, &key, count);
+    }
+}
+
+void cpu_profile_for_each_new(struct cpu_profile_probes *cp, cpu_new_process_fn on_process,
+                              cpu_new_label_set_fn on_label_set, void *ctx) {
+    uint32_t tgid, next_tgid;
+    uint8_t seen;
+    void *prev = NULL;
+    while (bpf_get_next_key(cp->processes_fd, prev, &next_tgid) == 0) {
+        tgid = next_tgid;
+        prev = &tgid;
+        if (bpf_lookup_elem(cp->processes_fd, &tgid, &seen) == 0 && !seen) {
+            on_process(ctx, tgid);
+            seen = 1;
+            bpf_update_elem(cp->processes_fd, &tgid, &seen, BPF_EXIST);
+        }
+    }
+    struct cpu_label_set_key set, next_set;
+    prev = NULL;
+    while (bpf_get_next_key(cp->label_sets_fd, prev, &next_set) == 0) {
+        set = next_set;
+        prev = &set;
+        if (bpf_lookup_elem(cp->label_sets_fd, &set, &seen) == 0 && !seen) {
+            on_label_set(ctx, set.tgid, set.labels);
+            seen = 1;
+            bpf_update_elem(cp->label_sets_fd, &set, &seen, BPF_EXIST);
+        }
     }
 }
 

@@ -27,7 +27,7 @@ struct cpu_profile_options {
 
 struct cpu_profile_probes {
     struct bpf_program prog;
-    int samples_fd, stacks_fd, go_stacks_fd, counters_fd;
+    int samples_fd, stacks_fd, go_stacks_fd, processes_fd, label_sets_fd, counters_fd;
     int ncpus;    /* possible CPUs (per-CPU counters) */
     int attached; /* CPUs sampled */
 };
@@ -39,6 +39,12 @@ int cpu_profile_open(struct cpu_profile_probes *cp, const struct cpu_profile_opt
 void cpu_profile_detach(struct cpu_profile_probes *cp);
 
 typedef void (*cpu_sample_fn)(void *ctx, const struct cpu_sample_key *key, uint64_t count);
+typedef void (*cpu_new_process_fn)(void *ctx, uint32_t tgid);
+typedef void (*cpu_new_label_set_fn)(void *ctx, uint32_t tgid, uint64_t labels);
+/* The processes and label sets sampled since the last call (each told once): what the host must read while
+ * the process runs. */
+void cpu_profile_for_each_new(struct cpu_profile_probes *cp, cpu_new_process_fn on_process,
+                              cpu_new_label_set_fn on_label_set, void *ctx);
 void cpu_profile_for_each_sample(struct cpu_profile_probes *cp, cpu_sample_fn fn, void *ctx);
 /* The addresses of stack id (innermost first), at most max; 0 when it is not in the map. */
 int cpu_profile_stack(struct cpu_profile_probes *cp, int32_t id, uint64_t *pcs, int max);

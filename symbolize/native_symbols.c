@@ -152,7 +152,7 @@ const char *native_symbols_find(const struct native_symbols *t, uint64_t addr) {
     if (lo == 0)
         return NULL;
     const struct native_symbol *s = &t->syms[lo - 1];
-    if (s->size && addr >= s->addr + s->size)
+    if (s->size && addr - s->addr >= s->size) /* not addr >= addr + size: a crafted size wraps around */
         return NULL;
     return t->names + s->name;
 }

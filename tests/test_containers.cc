@@ -226,8 +226,8 @@ TEST_F(Containers, EveryCommandWorksOnAContainer) {
     ASSERT_TRUE(http_ok(base + "/get/200")) << web.logs();
     std::string target = " --container " + web.name,
                 in_container = "(PID 1 in container " + web.id.substr(0, 12);
-    for (const char *cmd :
-         {"gc", "gr", "gr seq", "gm --probes", "sched --blocked", "lifecycle --metrics 0"}) {
+    for (const char *cmd : {"gc", "gr", "gr seq", "gm --probes", "sched --blocked", "lifecycle --metrics 0",
+                            "pprof cpu -o /dev/null"}) {
         background g(gmon_command(std::string(cmd) + target + " --duration 3"));
         ASSERT_TRUE(attached(g)) << cmd;
         ASSERT_NO_FATAL_FAILURE(drive(base, 2));

@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
 targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets runtime_metrics
-    bpf_object)
+    bpf_object native_symbols)
 # fuzz_goroutine_stack and fuzz_mem_buckets symbolize the crafted stacks with a real binary's functions.
 export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
@@ -116,6 +116,24 @@ out = sys.argv[1]
 for name, selector, fill in [("zero119", 2, b"\0"), ("ones121", 4, b"\xff"), ("ramp117", 0, bytes(range(256))),
                              ("ramp127", 21, bytes(range(1, 256)))]:
     open(os.path.join(out, name), "wb").write(bytes([selector]) + fill * (16384 // len(fill)))
+PY
+}
+
+# ELF images behind an 8-byte mapping offset: this process's vDSO (read from its memory, as gmon reads a
+# target's) and a small shared library.
+seed_native_symbols() {
+    python3 - "$1" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+for line in open("/proc/self/maps"):
+    if line.rstrip().endswith("[vdso]"):
+        start, end = (int(x, 16) for x in line.split()[0].split("-"))
+        with open("/proc/self/mem", "rb") as mem:
+            mem.seek(start)
+            open(os.path.join(out, "vdso"), "wb").write(struct.pack("<Q", 0) + mem.read(end - start))
+lib = "/lib/x86_64-linux-gnu/libcap.so.2"
+if os.path.exists(lib):
+    open(os.path.join(out, "libcap"), "wb").write(struct.pack("<Q", 0x1000) + open(lib, "rb").read())
 PY
 }
 

@@ -9,7 +9,8 @@
 static const char USAGE[] =
     "Usage: gmon cache [clear]\n"
     "\n"
-    "The tracing commands (lifecycle, gc, gr, gm, sched --blocked, pprof creation|live, --collect) compile\n"
+    "The tracing commands (lifecycle, gc, gr, gm, sched --blocked, pprof creation|live|cpu, --collect) "
+    "compile\n"
     "their BPF program with libbcc, in a child process, the first time; the program is then kept in a cache\n"
     "and the next run with the same program (same source and -D flags, same kernel, same libbcc) attaches\n"
     "without compiling. The cache is the user's own directory: $GMON_CACHE_DIR, else\n"

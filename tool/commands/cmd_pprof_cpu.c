@@ -68,7 +68,8 @@ struct cpu_run {
     struct cpu_pprof pprof;
     struct label_set *sets;
     size_t nsets, sets_cap;
-    int *pids; /* the processes sampled so far, whose maps and labels gmon has read */
+    size_t *index, index_cap; /* of sets, by (pid, pointer) */
+    int *pids;                /* the processes sampled so far, whose maps and labels gmon has read */
     size_t npids, pids_cap;
     int64_t start_wall_ns, start_ns, end_ns;
     int ticks;
@@ -104,19 +105,47 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
     }
 }
 
+/* The label sets by (pid, pointer): open addressing over indices into r->sets (+1; 0 empty), doubled when
+ * half full. A service that labels each request has a label set per request. */
+static size_t set_slot(const struct cpu_run *r, int pid, uint64_t ptr) {
+    uint64_t h = (ptr ^ (uint64_t)pid * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull;
+    size_t i = (size_t)(h >> 20) & (r->index_cap - 1);
+    while (r->index[i] && (r->sets[r->index[i] - 1].ptr != ptr || r->sets[r->index[i] - 1].pid != pid))
+        i = (i + 1) & (r->index_cap - 1);
+    return i;
+}
+
 static struct label_set *find_set(struct cpu_run *r, int pid, uint64_t ptr) {
-    for (size_t i = 0; i < r->nsets; i++)
-        if (r->sets[i].ptr == ptr && r->sets[i].pid == pid)
-            return &r->sets[i];
-    return NULL;
+    if (!r->index_cap)
+        return NULL;
+    size_t i = set_slot(r, pid, ptr);
+    return r->index[i] ? &r->sets[r->index[i] - 1] : NULL;
+}
+
+static bool index_sets(struct cpu_run *r) {
+    if ((r->nsets + 1) * 2 <= r->index_cap)
+        return true;
+    size_t cap = r->index_cap ? r->index_cap * 2 : 256;
+    size_t *index = calloc(cap, sizeof(*index));
+    if (!index)
+        return false;
+    free(r->index);
+    r->index = index;
+    r->index_cap = cap;
+    for (size_t k = 0; k < r->nsets; k++)
+        r->index[set_slot(r, r->sets[k].pid, r->sets[k].ptr)] = k + 1;
+    return true;
 }
 
 /* Reads the labels at ptr of process pid now, while the goroutines that carry them run. */
 static void learn_set(struct cpu_run *r, int pid, uint64_t ptr) {
+    if (find_set(r, pid, ptr) || !index_sets(r))
+        return;
     struct label_set *sets = grow_array(r->sets, &r->sets_cap, r->nsets, sizeof(*sets), 16);
     if (!sets)
         return;
     r->sets = sets;
+    r->index[set_slot(r, pid, ptr)] = r->nsets + 1;
     struct label_set *s = &r->sets[r->nsets++];
     memset(s, 0, sizeof(*s));
     s->pid = pid;
@@ -146,27 +175,29 @@ static bool pid_known(const struct cpu_run *r, int pid) {
     return false;
 }
 
-/* What the host must read while a sampled process runs: its load bias and mappings (once it is first
- * sampled), the labels of each label set (once first seen). */
-static void learn_from_sample(void *ctx, const struct cpu_sample_key *key, uint64_t count) {
-    (void)count;
+/* What the host must read while a sampled process runs: its load bias and mappings, once it is first
+ * sampled. */
+static void learn_process(void *ctx, uint32_t tgid) {
     struct cpu_run *r = ctx;
-    int pid = (int)key->tgid;
-    if (!pid_known(r, pid)) {
-        int *pids = grow_array(r->pids, &r->pids_cap, r->npids, sizeof(*pids), 8);
-        if (pids) {
-            r->pids = pids;
-            r->pids[r->npids++] = pid;
-            cpu_pprof_learn_process(&r->pprof, pid);
-        }
-    }
-    if (key->labels && !find_set(r, pid, key->labels))
-        learn_set(r, pid, key->labels);
+    int pid = (int)tgid;
+    if (pid_known(r, pid))
+        return;
+    int *pids = grow_array(r->pids, &r->pids_cap, r->npids, sizeof(*pids), 8);
+    if (!pids)
+        return;
+    r->pids = pids;
+    r->pids[r->npids++] = pid;
+    cpu_pprof_learn_process(&r->pprof, pid);
+}
+
+/* And the labels of each label set, once it is first seen. */
+static void learn_labels(void *ctx, uint32_t tgid, uint64_t labels) {
+    learn_set(ctx, (int)tgid, labels);
 }
 
 static bool tick(void *ctx) {
     struct cpu_run *r = ctx;
-    cpu_profile_for_each_sample(&r->probes, learn_from_sample, r);
+    cpu_profile_for_each_new(&r->probes, learn_process, learn_labels, r);
     if (++r->ticks % 4 == 0) /* libraries loaded since: their frames are named too */
         for (size_t i = 0; i < r->npids; i++)
             if (!proc_memory_gone(r->pids[i]))
@@ -229,7 +260,9 @@ static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t cou
     s.nkernel = (size_t)cpu_profile_stack(&r->probes, key->kernel_stack, kernel, CPU_PROFILE_STACK_DEPTH);
     s.user_leaf_exact = !(key->flags & CPU_SAMPLE_IN_KERNEL);
     struct profile_label labels[GOROUTINE_LABELS_MAX + 2];
-    learn_from_sample(r, key, count); /* a process or label set first seen after the last tick: read now */
+    learn_process(r, key->tgid); /* a process or label set first seen after the last tick: read now */
+    if (key->labels)
+        learn_set(r, s.pid, key->labels);
     const struct label_set *set = key->labels ? find_set(r, s.pid, key->labels) : NULL;
     if (set && set->unreadable)
         r->unreadable_labels += count;
@@ -251,6 +284,12 @@ static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t cou
     r->samples_written += count;
 }
 
+/* "; N what" on stderr when N is not 0: the report names only what happened. */
+static void report_nonzero(uint64_t n, const char *what) {
+    if (n)
+        fprintf(stderr, "; %" PRIu64 " %s", n, what);
+}
+
 static void report(struct cpu_run *r) {
     uint64_t c[CPU_COUNTERS];
     cpu_profile_counters(&r->probes, c);
@@ -258,21 +297,15 @@ static void report(struct cpu_run *r) {
     fprintf(stderr, "gmon pprof cpu: %" PRIu64 " samples in %.1f s (%.2f CPU seconds) of %zu process%s%s",
             r->samples_written, seconds, (double)r->samples_written / r->hz, r->npids,
             r->npids == 1 ? "" : "es", r->target_exited ? ", until it exited" : "");
-    if (c[CPU_COUNTER_MAP_FULL] || c[CPU_COUNTER_USER_STACK_LOST] || c[CPU_COUNTER_KERNEL_STACK_LOST] ||
-        r->unreadable_labels)
-        fprintf(stderr,
-                "; losses: %" PRIu64 " samples not counted (map full), %" PRIu64
-                " without a user stack, %" PRIu64 " without a kernel stack, %" PRIu64
-                " whose labels could not be read",
-                c[CPU_COUNTER_MAP_FULL], c[CPU_COUNTER_USER_STACK_LOST], c[CPU_COUNTER_KERNEL_STACK_LOST],
-                r->unreadable_labels);
-    if (r->pprof.cut_stacks)
-        fprintf(stderr, "; %" PRIu64 " stacks cut where C code broke the frame-pointer chain",
-                r->pprof.cut_stacks);
-    if (r->pprof.frames_without_bias)
-        fprintf(stderr,
-                "; %" PRIu64 " frames of processes gone before gmon read where they were loaded (PIE)",
-                r->pprof.frames_without_bias);
+    report_nonzero(c[CPU_COUNTER_MAP_FULL], "samples not counted (the samples map was full)");
+    report_nonzero(c[CPU_COUNTER_USER_STACK_LOST], "samples without a user stack (the walk failed)");
+    report_nonzero(c[CPU_COUNTER_KERNEL_STACK_LOST], "samples without their kernel stack");
+    report_nonzero(c[CPU_COUNTER_GO_STACK_LOST], "samples in cgo calls without their goroutine's stack");
+    report_nonzero(c[CPU_COUNTER_NEW_LOST], "processes or label sets gmon was not told of (maps full)");
+    report_nonzero(r->unreadable_labels, "samples whose labels could not be read");
+    report_nonzero(r->pprof.cut_stacks, "stacks cut where C code broke the frame-pointer chain");
+    report_nonzero(r->pprof.frames_without_bias,
+                   "frames of processes gone before gmon read where they were loaded (PIE)");
     if (r->pprof.unnamed_frames)
         fprintf(stderr, "; %" PRIu64 " of %" PRIu64 " frames outside Go code have no symbol",
                 r->pprof.unnamed_frames, r->pprof.native_frames);
@@ -303,6 +336,7 @@ static void stop(void *ctx, bool attached) {
         free(r->sets[i].values);
     }
     free(r->sets);
+    free(r->index);
     free(r->pids);
 }
 
