@@ -1,7 +1,8 @@
 /* The CPU profiler, compiled at run time by libbcc (cpu_profile_probes.c supplies the -D flags): a perf
  * event on every CPU fires SAMPLE_HZ times a second of CPU time, and for each sample of a traced process the
  * program counts {thread's goroutine, its pprof labels, user stack, kernel stack} in the samples map. Nothing
- * goes to user space per sample: the host reads the map (and the stacks it refers to) at the end.
+ * goes to user space per sample: the host reads the small maps of new processes and label sets four times a
+ * second, and the samples (with the stacks they refer to) at the end.
  *
  * The user stack is walked by the kernel along frame pointers (bpf_get_stackid, BPF_F_USER_STACK), which Go
  * keeps on amd64; the first entry is the PC itself (user mode) or the instruction after the system call
@@ -15,8 +16,8 @@
  * Configuration (-D): G_M G_GOID G_LABELS G_SYSCALLSP G_SCHED_SP G_SCHED_BP M_G0 M_CURG (runtime.g/m
  * offsets; -1: none), TLS_G,
  * TASK_FSBASE (task_struct.thread.fsbase in the running kernel),
- * TARGET_TGID (0: the processes running the binary of TARGET_INO and TARGET_DEV, with the kernel offsets
- * TASK_MM MM_EXE_FILE FILE_INODE INODE_INO INODE_SB SB_DEV), BY_GOROUTINE, BY_THREAD, KERNEL_STACKS,
+ * TARGET_TGID (0: the processes running the binary of inode number TARGET_INO, with the kernel offsets
+ * TASK_MM MM_EXE_FILE FILE_INODE INODE_INO), BY_GOROUTINE, BY_THREAD, KERNEL_STACKS,
  * MAX_STACKS, MAX_SAMPLES, USE_RINGBUF RINGBUF_PAGES (unused here: the shared header declares the buffer). */
 #ifndef GMON_CPU_PROFILE_EVENT_H /* the build embeds both headers in front; includes are for editors */
 #include "cpu_profile_event.h"
@@ -24,8 +25,11 @@
 #endif
 #include <uapi/linux/bpf_perf_event.h>
 
+/* Without BPF_F_REUSE_STACKID: a stack whose bucket another holds is counted (CPU_COUNTER_STACK_COLLIDED),
+ * never stored over the other, which samples already refer to. */
 BPF_STACK_TRACE(stacks, MAX_STACKS);
-BPF_F_TABLE("hash", u64, struct cpu_go_stack, go_stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
+/* Preallocated: before Linux 6.1 a perf-event program may use no other hash map. */
+BPF_HASH(go_stacks, u64, struct cpu_go_stack, MAX_GO_STACKS);
 BPF_PERCPU_ARRAY(go_stack_scratch, struct cpu_go_stack, 1);
 BPF_HASH(samples, struct cpu_sample_key, u64, MAX_SAMPLES);
 /* The processes and label sets seen so far, for the host to read what it needs of each while the process
@@ -33,20 +37,18 @@ BPF_HASH(samples, struct cpu_sample_key, u64, MAX_SAMPLES);
 BPF_HASH(processes, u32, u8, MAX_PROCESSES);
 BPF_HASH(label_sets, struct cpu_label_set_key, u8, MAX_LABEL_SETS);
 #if !TARGET_TGID
-/* Whether the current process runs the binary (--path): its task->mm->exe_file is the file of inode
- * TARGET_INO on the device TARGET_DEV (the kernel's dev_t). Offsets from the running kernel's BTF. Every
- * process running it is sampled from its first instruction, however short its life. */
+/* Whether the current process may run the binary (--path): its task->mm->exe_file is a file of inode number
+ * TARGET_INO (offsets from the running kernel's BTF); the host drops the processes whose /proc/PID/exe is
+ * another file of that number. Every process running it is sampled from its first instruction, however
+ * short its life. */
 static __always_inline bool runs_target_binary(void) {
-    u64 task = bpf_get_current_task(), mm = 0, file = 0, inode = 0, sb = 0, ino = 0;
-    u32 dev = 0;
+    u64 task = bpf_get_current_task(), mm = 0, file = 0, inode = 0, ino = 0;
     if (gmon_read_kernel(&mm, 8, (void *)(task + TASK_MM)) != 0 || !mm ||
         gmon_read_kernel(&file, 8, (void *)(mm + MM_EXE_FILE)) != 0 || !file ||
         gmon_read_kernel(&inode, 8, (void *)(file + FILE_INODE)) != 0 || !inode ||
-        gmon_read_kernel(&ino, 8, (void *)(inode + INODE_INO)) != 0 ||
-        gmon_read_kernel(&sb, 8, (void *)(inode + INODE_SB)) != 0 || !sb ||
-        gmon_read_kernel(&dev, 4, (void *)(sb + SB_DEV)) != 0)
+        gmon_read_kernel(&ino, 8, (void *)(inode + INODE_INO)) != 0)
         return false;
-    return ino == TARGET_INO && dev == TARGET_DEV;
+    return ino == TARGET_INO;
 }
 #endif
 
@@ -105,11 +107,21 @@ static __always_inline u64 goroutine_stack(u64 curg) {
 static __always_inline void find_goroutine(struct cpu_sample_key *key) {
     /* task->thread.fsbase, at the running kernel's offset (TASK_FSBASE, from its BTF): the headers BCC
      * compiles with may be another kernel's. */
-    u64 task = bpf_get_current_task(), fsbase = 0, g = 0, m = 0, g0 = 0, curg = 0;
+    u64 task = bpf_get_current_task(), fsbase = 0, g = 0, m = 0, g0 = 0, g0_m = 0, curg = 0;
     if (gmon_read_kernel(&fsbase, sizeof(fsbase), (void *)(task + TASK_FSBASE)) != 0 || !fsbase ||
-        read_u64(fsbase + TLS_G, &g) != 0 || !g || read_u64(g + G_M, &m) != 0 || !m ||
-        read_u64(m + M_G0, &g0) != 0 || read_u64(m + M_CURG, &curg) != 0) {
-        key->flags |= g || !fsbase ? CPU_SAMPLE_G_UNREADABLE : CPU_SAMPLE_NO_GOROUTINE;
+        read_u64(fsbase + TLS_G, &g) != 0) {
+        key->flags |= CPU_SAMPLE_G_UNREADABLE;
+        return;
+    }
+    if (!g) { /* a thread Go did not start, or one that has not run Go code yet */
+        key->flags |= CPU_SAMPLE_NO_GOROUTINE;
+        return;
+    }
+    /* g.m.g0.m is g.m again: what TLS_G led to is a g (TLS_G may be a guess for a stripped binary whose
+     * statically linked C library shares the TLS block). */
+    if (read_u64(g + G_M, &m) != 0 || !m || read_u64(m + M_G0, &g0) != 0 || !g0 ||
+        read_u64(g0 + G_M, &g0_m) != 0 || g0_m != m || read_u64(m + M_CURG, &curg) != 0) {
+        key->flags |= CPU_SAMPLE_G_UNREADABLE;
         return;
     }
     if (g == g0)
@@ -132,10 +144,11 @@ static __always_inline void find_goroutine(struct cpu_sample_key *key) {
  */
 static __always_inline void announce(struct cpu_sample_key *key) {
     u8 zero = 0;
-    if (!processes.lookup(&key->tgid) && processes.insert(&key->tgid, &zero) != 0)
+    /* -EEXIST: another CPU announced it meanwhile */
+    if (!processes.lookup(&key->tgid) && processes.insert(&key->tgid, &zero) == -E2BIG)
         count(CPU_COUNTER_NEW_LOST);
     struct cpu_label_set_key set = {.tgid = key->tgid, .labels = key->labels};
-    if (key->labels && !label_sets.lookup(&set) && label_sets.insert(&set, &zero) != 0)
+    if (key->labels && !label_sets.lookup(&set) && label_sets.insert(&set, &zero) == -E2BIG)
         count(CPU_COUNTER_NEW_LOST);
 }
 
@@ -168,11 +181,11 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
         key.pid = (u32)bpf_get_current_pid_tgid();
     key.user_stack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
     if (key.user_stack < 0)
-        count(CPU_COUNTER_USER_STACK_LOST);
+        count(key.user_stack == -EEXIST ? CPU_COUNTER_STACK_COLLIDED : CPU_COUNTER_USER_STACK_LOST);
     if (KERNEL_STACKS && (key.flags & CPU_SAMPLE_IN_KERNEL)) {
         key.kernel_stack = stacks.get_stackid(ctx, 0);
         if (key.kernel_stack < 0)
-            count(CPU_COUNTER_KERNEL_STACK_LOST);
+            count(key.kernel_stack == -EEXIST ? CPU_COUNTER_STACK_COLLIDED : CPU_COUNTER_KERNEL_STACK_LOST);
     }
     announce(&key);
     add_sample(&key);

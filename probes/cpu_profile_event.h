@@ -51,7 +51,8 @@ enum cpu_counter {
     CPU_COUNTER_KERNEL_STACK_LOST, /* samples in the kernel whose kernel stack could not be stored */
     CPU_COUNTER_MAP_FULL,          /* samples not counted: the samples map was full */
     CPU_COUNTER_GO_STACK_LOST,     /* samples in a cgo call whose goroutine stack could not be stored */
-    CPU_COUNTER_NEW_LOST, /* processes or label sets not announced to the host: their maps were full */
+    CPU_COUNTER_NEW_LOST,       /* processes or label sets not announced to the host: their maps were full */
+    CPU_COUNTER_STACK_COLLIDED, /* stacks not stored: another stack holds their bucket of the stack map */
     CPU_COUNTERS
 };
 

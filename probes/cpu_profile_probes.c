@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <bcc/libbpf.h>
 
+#include "event_reader.h"
 #include "kernel_btf.h"
 #include "perf_events.h"
 
@@ -18,14 +18,12 @@ extern const char
  * never silently dropped. */
 enum {
     MAX_STACKS = 16384,
+    MAX_GO_STACKS = 4096, /* preallocated: 4,096 x 520 bytes */
     MAX_SAMPLES = 65536,
     MAX_PROCESSES = 4096,
     MAX_LABEL_SETS = 16384,
-    MAX_CPUS = 1024
+    MAX_CPUS = 4096
 };
-/* runtime/go_tls.h: g is the word before FS_base on linux/amd64, in internally and externally linked
- * binaries alike (runtime.tlsg is at -8 from the end of the thread's TLS block). */
-enum { TLS_G = -8 };
 
 /* The running kernel's field offsets the program reads (their names as -D flags), from its BTF. */
 static const struct {
@@ -36,8 +34,6 @@ static const struct {
     {"MM_EXE_FILE", "mm_struct", "exe_file"},
     {"FILE_INODE", "file", "f_inode"},
     {"INODE_INO", "inode", "i_ino"},
-    {"INODE_SB", "inode", "i_sb"},
-    {"SB_DEV", "super_block", "s_dev"},
 };
 enum { NKERNEL_FIELDS = sizeof(KERNEL_FIELDS) / sizeof(KERNEL_FIELDS[0]) };
 
@@ -51,19 +47,20 @@ static int kernel_offsets(struct bpf_defines *d, struct gmon_error *err) {
     return 0;
 }
 
-/* The binary's inode and device as the kernel's task->mm->exe_file shows them (dev_t as MKDEV makes it). */
-static int binary_identity(struct bpf_defines *d, const char *path, struct gmon_error *err) {
+/* The binary's inode number, which BPF compares with the task's executable's. Not its device: stat's
+ * st_dev is not the superblock's s_dev on btrfs subvolumes or overlayfs; the host checks each process's
+ * /proc/PID/exe instead (a file of another file system may have the same number). */
+static int binary_inode(struct bpf_defines *d, const char *path, struct gmon_error *err) {
     struct stat st;
     if (stat(path, &st) != 0)
         return gmon_fail(err, "cannot stat %s: %s", path, strerror(errno));
     bpf_define(d, "TARGET_INO", (long long)st.st_ino);
-    bpf_define(d, "TARGET_DEV", (long long)(((unsigned long long)major(st.st_dev) << 20) | minor(st.st_dev)));
     return 0;
 }
 
 static int build_defines(struct bpf_defines *d, const struct cpu_profile_options *o, struct gmon_error *err) {
     memset(d, 0, sizeof(*d));
-    if (kernel_offsets(d, err) != 0 || (o->pid <= 0 && binary_identity(d, o->path, err) != 0))
+    if (kernel_offsets(d, err) != 0 || (o->pid <= 0 && binary_inode(d, o->path, err) != 0))
         return -1;
     bpf_define(d, "G_M", o->layout->g.m);
     bpf_define(d, "G_GOID", o->layout->g.goid);
@@ -73,16 +70,17 @@ static int build_defines(struct bpf_defines *d, const struct cpu_profile_options
     bpf_define(d, "G_SCHED_BP", o->layout->g.sched_bp);
     bpf_define(d, "M_G0", o->layout->m.g0);
     bpf_define(d, "M_CURG", o->layout->m.curg);
-    bpf_define(d, "TLS_G", TLS_G);
+    bpf_define(d, "TLS_G", o->tls_g);
     bpf_define(d, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
     bpf_define(d, "BY_GOROUTINE", o->by_goroutine);
     bpf_define(d, "BY_THREAD", o->by_thread);
     bpf_define(d, "KERNEL_STACKS", o->kernel_stacks);
     bpf_define(d, "MAX_STACKS", MAX_STACKS);
+    bpf_define(d, "MAX_GO_STACKS", MAX_GO_STACKS);
     bpf_define(d, "MAX_SAMPLES", MAX_SAMPLES);
     bpf_define(d, "MAX_PROCESSES", MAX_PROCESSES);
     bpf_define(d, "MAX_LABEL_SETS", MAX_LABEL_SETS);
-    bpf_define(d, "USE_RINGBUF", 1);
+    bpf_define(d, "USE_RINGBUF", event_reader_kernel_has_ringbuf()); /* declared, never used: no events */
     bpf_define(d, "RINGBUF_PAGES", 1);
     return 0;
 }

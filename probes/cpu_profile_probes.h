@@ -22,6 +22,7 @@ struct cpu_profile_options {
     int pid;          /* one process; 0: every process running the binary at path */
     const char *path; /* with pid 0 */
     int hz;
+    long tls_g; /* where g is from FS_base (symbolize/go_tls.h) */
     bool by_goroutine, by_thread, kernel_stacks;
 };
 

@@ -63,8 +63,11 @@ static int read_program_headers(struct elf_image *img, Elf *elf, struct gmon_err
             return gmon_fail(err, "corrupted ELF program header %zu", i);
         if (ph.p_type == PT_INTERP)
             img->has_interp = true;
-        if (ph.p_type == PT_TLS)
+        if (ph.p_type == PT_TLS) {
             img->has_tls = true;
+            img->tls_memsz = ph.p_memsz;
+            img->tls_align = ph.p_align;
+        }
         if (ph.p_type != PT_LOAD)
             continue;
         struct elf_segment *s = &img->loads[img->nloads++];

@@ -45,7 +45,8 @@ struct elf_image {
     size_t nsections;
     bool has_interp;
     bool has_tls;
-    char needed[8][64]; /* DT_NEEDED libraries, the first few */
+    uint64_t tls_memsz, tls_align; /* the PT_TLS segment's, when has_tls */
+    char needed[8][64];            /* DT_NEEDED libraries, the first few */
     size_t nneeded;
 };
 

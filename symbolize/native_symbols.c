@@ -9,6 +9,8 @@
 
 #include "grow_array.h"
 
+enum { PAGE = 4096 };
+
 static bool add_symbol(struct native_symbols *t, size_t *cap, uint64_t addr, uint64_t size,
                        const char *name) {
     if (t->n >= NATIVE_SYMBOLS_MAX || !name[0])
@@ -73,16 +75,20 @@ static bool symbols_of(struct native_symbols *t, Elf *elf) {
     return finish(t);
 }
 
-/* The link-time address of file offset off: its PT_LOAD segment's p_vaddr - p_offset applied. */
+/* The link-time address of the byte at file offset off, the start of an executable mapping: the executable
+ * PT_LOAD segment whose pages hold it (the mapping starts at the page below p_offset: p_offset need not be
+ * page-aligned, as lld lays segments out). */
 static bool offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr) {
     size_t n = 0;
     if (!elf || elf_getphdrnum(elf, &n) != 0)
         return false;
     for (size_t i = 0; i < n; i++) {
         GElf_Phdr ph;
-        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && off >= ph.p_offset &&
-            off < ph.p_offset + ph.p_filesz) {
-            *vaddr = off - ph.p_offset + ph.p_vaddr;
+        if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+            continue;
+        uint64_t first_page = ph.p_offset & ~(uint64_t)(PAGE - 1);
+        if (off >= first_page && off < ph.p_offset + ph.p_filesz) {
+            *vaddr = off + ph.p_vaddr - ph.p_offset;
             return true;
         }
     }

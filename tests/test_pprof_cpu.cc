@@ -26,8 +26,8 @@ struct burner {
 };
 
 // The fixture variant started and ready, with a scratch directory of its own.
-void start_burner(burner &b, const std::string &variant, const std::string &args = "") {
-    b.proc = std::make_unique<background>(fixture("cpuburn-" + variant) + " " + args);
+void start_burner(burner &b, const std::string &variant) {
+    b.proc = std::make_unique<background>(fixture("cpuburn-" + variant));
     ASSERT_TRUE(b.proc->wait_for("ready", 30000)) << b.proc->err();
     std::smatch m;
     std::string out = b.proc->out();
@@ -37,16 +37,16 @@ void start_burner(burner &b, const std::string &variant, const std::string &args
     run("mkdir -p " + b.dir);
 }
 
-// Flat share (percent) of each function in `go tool pprof -top` of file.
-std::map<std::string, double> flat_shares(const std::string &file) {
+// Flat (or cumulative) share in percent of each function in `go tool pprof -top` of file.
+std::map<std::string, double> flat_shares(const std::string &file, bool cumulative = false) {
     auto r = run(std::string(GO_EXECUTABLE) + " tool pprof -top -nodecount=100 " + file);
     EXPECT_EQ(r.status, 0) << r.err;
     std::map<std::string, double> share;
-    std::regex row(R"(^\s*\S+\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+[\d.]+%\s+(.+)$)");
+    std::regex row(R"(^\s*\S+\s+([\d.]+)%\s+[\d.]+%\s+\S+\s+([\d.]+)%\s+(.+)$)");
     for (const auto &l : lines(r.out)) {
         std::smatch m;
         if (std::regex_match(l, m, row))
-            share[m[2]] += std::stod(m[1]);
+            share[m[3]] += std::stod(m[cumulative ? 2 : 1]);
     }
     return share;
 }
@@ -97,11 +97,20 @@ TEST_P(CpuProfile, MatchesTheProgramsOwnProfileOverTheSameWindow) {
     ASSERT_EQ(own.status, 0) << own.err;
     ASSERT_EQ(g.wait(20), 0) << g.err();
     EXPECT_NE(g.err().find(" samples in "), std::string::npos) << g.err();
+    for (const char *loss : {"could not be read", "not counted", "collisions", "not told", "cut where"})
+        EXPECT_EQ(g.err().find(loss), std::string::npos) << loss << ": " << g.err();
 
+    // Flat shares, and cumulative ones: when the machine is busy, Go's own profile puts up to a third of its
+    // samples in runtime.asyncPreempt (the preemption its signal interrupted), under the burn function that
+    // was preempted; a function's cumulative share holds them.
     auto mine = flat_shares(gmon_file), theirs = flat_shares(own_file);
+    auto mine_cum = flat_shares(gmon_file, true), theirs_cum = flat_shares(own_file, true);
     for (const char *fn : {"main.burnA", "main.burnB", "main.burnC"}) {
         EXPECT_GT(theirs[fn], 3) << fn << " in the program's own profile";
-        EXPECT_NEAR(mine[fn], theirs[fn], 5) << fn;
+        EXPECT_NEAR(mine_cum[fn], theirs_cum[fn], 5) << fn << " cumulative";
+        if (theirs["runtime.asyncPreempt"] < 2) {
+            EXPECT_NEAR(mine[fn], theirs[fn], 5) << fn << " flat";
+        }
     }
     EXPECT_GT(mine["main.burnA"], mine["main.burnB"]);
     EXPECT_GT(mine["main.burnB"], mine["main.burnC"]);
@@ -118,7 +127,11 @@ TEST_P(CpuProfile, MatchesTheProgramsOwnProfileOverTheSameWindow) {
     auto info = run(std::string(GO_EXECUTABLE) + " tool pprof -top " + gmon_file);
     EXPECT_TRUE(std::regex_search(info.out, std::regex(R"(Duration: (9\.\d|10\.\d)\ds)"))) << info.out;
     int burn_stacks = 0;
+    long long total = 0, external = 0;
     for (const auto &s : samples) {
+        long long n = std::stoll(s.values.substr(0, s.values.find(' ')));
+        total += n;
+        external += s.stack.find("runtime._ExternalCode") != std::string::npos ? n : 0;
         burn_stacks += s.stack.find("main.burnA") != std::string::npos &&
                        s.stack.find("runtime/pprof.Do") != std::string::npos &&
                        s.stack.find("main.worker") != std::string::npos;
@@ -126,6 +139,7 @@ TEST_P(CpuProfile, MatchesTheProgramsOwnProfileOverTheSameWindow) {
         EXPECT_FALSE(has_unnamed_frame(s.stack)) << s.text();
     }
     EXPECT_GT(burn_stacks, 0) << "main.burnA under its callers (inlined frames expanded: main.worker.func1)";
+    EXPECT_LT(external * 50, total) << "samples gmon could not attribute: under 2 %";
 }
 
 INSTANTIATE_TEST_SUITE_P(Builds, CpuProfile, ::testing::Values("plain", "stripped", "pie"));
@@ -204,16 +218,26 @@ TEST(CpuProfileOptions, KernelFramesAndGoroutineLabels) {
 // A target that exits while it is profiled: gmon writes what it sampled and says the process exited.
 TEST(CpuProfileFaults, TargetExitingMidProfileLeavesWhatWasSampled) {
     burner b;
-    start_burner(b, "plain", "-exit-after 8s"); /* a cold compile takes ~3 s */
+    start_burner(b, "plain");
     if (HasFatalFailure())
         return;
     std::string file = b.dir + "/exit.pb.gz";
-    auto r = gmon("pprof cpu --pid " + b.pid() + " --duration 30 -o " + file, 60);
-    EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_NE(r.err.find("exited"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("until it exited"), std::string::npos) << r.err;
+    background g(std::string(GMON_BINARY) + " pprof cpu --pid " + b.pid() + " --duration 60 -o " + file);
+    ASSERT_TRUE(g.wait_for("gmon: probes attached", 60000, true)) << g.err();
+    sleep(5);
+    b.proc->signal(SIGKILL);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    std::string err = g.err();
+    EXPECT_NE(err.find("process " + b.pid() + " exited"), std::string::npos) << err;
+    EXPECT_NE(err.find("until it exited"), std::string::npos) << err;
     auto shares = flat_shares(file);
     EXPECT_GT(shares["main.burnA"], 20) << "samples taken while it ran, symbolized after it exited";
+    // The vDSO's symbols were read while it ran (from its memory, gone with it): time.Now's frames in it are
+    // named (about 1 % of the samples).
+    int vdso = 0;
+    for (const auto &s : raw_samples(file, nullptr))
+        vdso += s.stack.find("clock_gettime") != std::string::npos;
+    EXPECT_GT(vdso, 0);
 }
 
 TEST(CpuProfileBadInput, RefusesWhatItCannotDo) {
@@ -241,11 +265,16 @@ TEST(CpuProfileBadInput, NoPerfEventsPermittedNamesTheSettingAndTheCapability) {
     start_burner(b, "plain");
     if (HasFatalFailure())
         return;
+    // At 0 or below, any user may sample every process: the refusal needs 1 or more (restored after).
+    std::string paranoid = lines(read_file("/proc/sys/kernel/perf_event_paranoid"))[0];
+    if (std::stoi(paranoid) < 1)
+        write_file("/proc/sys/kernel/perf_event_paranoid", "2");
     auto r = run("setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
                  std::string(GMON_BINARY) + " pprof cpu --pid " + b.pid() + " --duration 2 -o /dev/null");
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_NE(r.err.find("kernel.perf_event_paranoid"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos) << r.err;
+    write_file("/proc/sys/kernel/perf_event_paranoid", paranoid);
 }
 
 class CpuCorpus : public ::testing::TestWithParam<corpus_entry> {};

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "cpu_pprof.h"
 #include "cpu_profile_probes.h"
+#include "go_tls.h"
 #include "goroutine_labels.h"
 #include "grow_array.h"
 #include "option_help.h"
@@ -71,10 +73,13 @@ struct cpu_run {
     size_t *index, index_cap; /* of sets, by (pid, pointer) */
     int *pids;                /* the processes sampled so far, whose maps and labels gmon has read */
     size_t npids, pids_cap;
+    int *foreign; /* --path: processes of another file with the binary's inode number: left out */
+    size_t nforeign, foreign_cap;
+    struct stat path_stat;
     int64_t start_wall_ns, start_ns, end_ns;
     int ticks;
     bool target_exited;
-    uint64_t samples_written, unreadable_labels;
+    uint64_t samples_written, unreadable_labels, unreadable_goroutine, foreign_samples;
     int status;
 };
 
@@ -168,6 +173,30 @@ static void learn_set(struct cpu_run *r, int pid, uint64_t ptr) {
     }
 }
 
+/* --path: BPF matched the executable's inode number only; a process whose /proc/PID/exe is another file (of
+ * another file system, with the same number) is not one of the binary's. */
+static bool runs_other_file(const struct cpu_run *r, int pid) {
+    char exe[64];
+    struct stat st;
+    snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+    return stat(exe, &st) == 0 && (st.st_dev != r->path_stat.st_dev || st.st_ino != r->path_stat.st_ino);
+}
+
+static void add_foreign(struct cpu_run *r, int pid) {
+    int *foreign = grow_array(r->foreign, &r->foreign_cap, r->nforeign, sizeof(*foreign), 4);
+    if (foreign) {
+        r->foreign = foreign;
+        r->foreign[r->nforeign++] = pid;
+    }
+}
+
+static bool is_foreign(const struct cpu_run *r, int pid) {
+    for (size_t i = 0; i < r->nforeign; i++)
+        if (r->foreign[i] == pid)
+            return true;
+    return false;
+}
+
 static bool pid_known(const struct cpu_run *r, int pid) {
     for (size_t i = 0; i < r->npids; i++)
         if (r->pids[i] == pid)
@@ -187,7 +216,10 @@ static void learn_process(void *ctx, uint32_t tgid) {
         return;
     r->pids = pids;
     r->pids[r->npids++] = pid;
-    cpu_pprof_learn_process(&r->pprof, pid);
+    if (r->trace.path && runs_other_file(r, pid))
+        add_foreign(r, pid);
+    else
+        cpu_pprof_learn_process(&r->pprof, pid);
 }
 
 /* And the labels of each label set, once it is first seen. */
@@ -218,17 +250,25 @@ static int start(void *ctx) {
     }
     if (traced_program_start(&r->prog, "pprof cpu", r->trace.path, r->trace.pid, r->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
+    if (r->trace.path && stat(r->trace.path, &r->path_stat) != 0) {
+        cli_error("pprof cpu", "cannot stat %s: %m", r->trace.path);
+        return GMON_EXIT_BAD_INPUT;
+    }
     const struct target *t = &r->prog.target;
     if (!cpu_pprof_init(&r->pprof, &t->bin.elf, &t->bin.pcln, t->bin.version.minor, r->hz)) {
         cli_error("pprof cpu", "out of memory");
         return GMON_EXIT_FAILED;
     }
-    if (r->kernel)
-        cpu_pprof_read_kernel_symbols(&r->pprof);
+    if (r->kernel && !cpu_pprof_read_kernel_symbols(&r->pprof))
+        fprintf(stderr,
+                "gmon pprof cpu: /proc/kallsyms shows no addresses (kernel.kptr_restrict): kernel frames "
+                "will be addresses\n");
+    bool tls_certain; /* a guess is checked in BPF: g.m.g0.m must be g.m (else no labels, and said so) */
     struct cpu_profile_options o = {.layout = r->prog.layout.layout,
                                     .pid = r->trace.pid,
                                     .path = r->trace.path,
                                     .hz = r->hz,
+                                    .tls_g = go_tls_g_offset(&t->bin.elf, &tls_certain),
                                     .by_goroutine = r->by_goroutine,
                                     .kernel_stacks = r->kernel};
     int64_t t0 = monotonic_ns();
@@ -261,6 +301,12 @@ static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t cou
     s.user_leaf_exact = !(key->flags & CPU_SAMPLE_IN_KERNEL);
     struct profile_label labels[GOROUTINE_LABELS_MAX + 2];
     learn_process(r, key->tgid); /* a process or label set first seen after the last tick: read now */
+    if (is_foreign(r, s.pid)) {
+        r->foreign_samples += count;
+        return;
+    }
+    if (key->flags & CPU_SAMPLE_G_UNREADABLE)
+        r->unreadable_goroutine += count;
     if (key->labels)
         learn_set(r, s.pid, key->labels);
     const struct label_set *set = key->labels ? find_set(r, s.pid, key->labels) : NULL;
@@ -303,7 +349,12 @@ static void report(struct cpu_run *r) {
     report_nonzero(c[CPU_COUNTER_GO_STACK_LOST], "samples in cgo calls without their goroutine's stack");
     report_nonzero(c[CPU_COUNTER_NEW_LOST], "processes or label sets gmon was not told of (maps full)");
     report_nonzero(r->unreadable_labels, "samples whose labels could not be read");
+    report_nonzero(r->unreadable_goroutine, "samples whose goroutine could not be read (no labels)");
+    report_nonzero(r->foreign_samples,
+                   "samples of other programs whose file has the binary's inode number, left out");
+    report_nonzero(c[CPU_COUNTER_STACK_COLLIDED], "stacks lost to collisions in the stack map");
     report_nonzero(r->pprof.cut_stacks, "stacks cut where C code broke the frame-pointer chain");
+    report_nonzero(r->pprof.unnamed_kernel_frames, "kernel frames without a symbol");
     report_nonzero(r->pprof.frames_without_bias,
                    "frames of processes gone before gmon read where they were loaded (PIE)");
     if (r->pprof.unnamed_frames)
@@ -338,6 +389,7 @@ static void stop(void *ctx, bool attached) {
     free(r->sets);
     free(r->index);
     free(r->pids);
+    free(r->foreign);
 }
 
 int cmd_pprof_cpu(int argc, char *argv[]) {

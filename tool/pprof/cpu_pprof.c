@@ -87,32 +87,6 @@ static void read_maps(struct cpu_process *p) {
     fclose(f);
 }
 
-void cpu_pprof_learn_process(struct cpu_pprof *c, int pid) {
-    struct cpu_process *p = process(c, pid);
-    if (!p)
-        return;
-    struct proc_target t;
-    struct gmon_error err;
-    uint64_t bias;
-    if (proc_target_open(pid, &t, &err) == 0 && proc_load_bias(&t, c->exe, &bias, &err) == 0) {
-        if (!p->bias_known || p->go.load_bias != bias) {
-            stack_symbols_free(&p->go);
-            stack_symbols_init(&p->go, c->pcln, bias, c->minor);
-        }
-        p->bias_known = true;
-    }
-    if (!p->exe_mapping)
-        p->exe_mapping = profile_process_mapping(&c->p, pid);
-    read_maps(p);
-}
-
-static struct code_mapping *mapping_of(struct cpu_process *p, uint64_t pc) {
-    for (size_t i = 0; i < p->nmaps; i++)
-        if (pc >= p->maps[i].start && pc < p->maps[i].end)
-            return &p->maps[i];
-    return NULL;
-}
-
 /* The mapping's symbols: its file through the process's root (its mount namespace, a container's), or for the
  * vDSO the image the kernel mapped, read from the process. */
 static void load_symbols(const struct cpu_process *p, struct code_mapping *m) {
@@ -130,6 +104,36 @@ static void load_symbols(const struct cpu_process *p, struct code_mapping *m) {
         m->has_symbols = native_symbols_from_elf(&m->symbols, path, m->offset, &vaddr);
     }
     m->to_vaddr = m->start - vaddr;
+}
+
+void cpu_pprof_learn_process(struct cpu_pprof *c, int pid) {
+    struct cpu_process *p = process(c, pid);
+    if (!p)
+        return;
+    struct proc_target t;
+    struct gmon_error err;
+    uint64_t bias;
+    if (proc_target_open(pid, &t, &err) == 0 && proc_load_bias(&t, c->exe, &bias, &err) == 0) {
+        if (!p->bias_known || p->go.load_bias != bias) {
+            stack_symbols_free(&p->go);
+            stack_symbols_init(&p->go, c->pcln, bias, c->minor);
+        }
+        p->bias_known = true;
+    }
+    if (!p->exe_mapping)
+        p->exe_mapping = profile_process_mapping(&c->p, pid);
+    read_maps(p);
+    /* Their symbols now, while the files (through /proc/PID/root) and the vDSO can be read. */
+    for (size_t i = 0; i < p->nmaps; i++)
+        if (!p->maps[i].symbols_read)
+            load_symbols(p, &p->maps[i]);
+}
+
+static struct code_mapping *mapping_of(struct cpu_process *p, uint64_t pc) {
+    for (size_t i = 0; i < p->nmaps; i++)
+        if (pc >= p->maps[i].start && pc < p->maps[i].end)
+            return &p->maps[i];
+    return NULL;
 }
 
 /* A frame outside Go code: its function from the symbols of the file mapped there, else "FILE+0xOFFSET". */
@@ -160,13 +164,14 @@ static uint64_t native_location(struct cpu_pprof *c, struct cpu_process *p, uint
     return profile_location(&c->p, m ? m->id : 0, pc, &line, 1);
 }
 
-void cpu_pprof_read_kernel_symbols(struct cpu_pprof *c) {
+bool cpu_pprof_read_kernel_symbols(struct cpu_pprof *c) {
     if (c->kernel_read)
-        return;
+        return c->kernel.n > 0;
     c->kernel_read = true;
     native_symbols_from_kallsyms(&c->kernel);
     c->kernel_mapping =
         profile_add_mapping(&c->p, 0xffff800000000000ull, UINT64_MAX, 0, "[kernel.kallsyms]", NULL);
+    return c->kernel.n > 0;
 }
 
 static uint64_t kernel_location(struct cpu_pprof *c, uint64_t pc, bool exact) {
@@ -174,6 +179,7 @@ static uint64_t kernel_location(struct cpu_pprof *c, uint64_t pc, bool exact) {
     const char *name = native_symbols_find(&c->kernel, exact ? pc : pc - 1);
     char fallback[32];
     if (!name) {
+        c->unnamed_kernel_frames++;
         snprintf(fallback, sizeof(fallback), "[kernel] %#" PRIx64, pc);
         name = fallback;
     }
@@ -261,9 +267,8 @@ static size_t user_locations(struct cpu_pprof *c, struct cpu_process *p, const s
         c->frames_without_bias += n + s->ngoroutine;
     n = kept_frames(c, p, pcs, n, s->ngoroutine > 0);
     size_t nlocs = locations_of(c, p, pcs, n, s->user_leaf_exact, locs, max);
-    /* Only under C code: on the system stack in Go code, the kernel's walk has the frames. */
-    bool under_c = n > 0 && !is_go_pc(p, pcs[0]);
-    size_t ngo = under_c && s->ngoroutine < MAX_LOCATIONS ? s->ngoroutine : under_c ? MAX_LOCATIONS : 0;
+    /* Every frame kept is C code (kept_frames stops at the first Go one when a goroutine stack follows). */
+    size_t ngo = s->ngoroutine < MAX_LOCATIONS ? s->ngoroutine : MAX_LOCATIONS;
     size_t first = 0;
     while (first < ngo && !is_go_pc(p, s->goroutine[first])) /* not a return address (sched.sp's word) */
         first++;

@@ -31,7 +31,7 @@ struct cpu_pprof {
     uint64_t kernel_mapping;
     /* Frames outside Go code, those of them without a name; frames of processes whose load bias was never
      * learnt (a PIE process gone before gmon read its mappings). */
-    uint64_t native_frames, unnamed_frames, frames_without_bias;
+    uint64_t native_frames, unnamed_frames, frames_without_bias, unnamed_kernel_frames;
     /* Return addresses that were not code (the frame-pointer chain broken by C code without frame pointers):
      * the stack ends before them. */
     uint64_t cut_stacks;
@@ -58,7 +58,7 @@ bool cpu_pprof_init(struct cpu_pprof *c, const struct elf_image *exe, const stru
 void cpu_pprof_learn_process(struct cpu_pprof *c, int pid);
 /* Reads the kernel's symbols (/proc/kallsyms) now: their addresses show only to a process with CAP_SYSLOG,
  * which tracing commands give up once attached. */
-void cpu_pprof_read_kernel_symbols(struct cpu_pprof *c);
+bool cpu_pprof_read_kernel_symbols(struct cpu_pprof *c); /* false: no addresses shown (kptr_restrict) */
 bool cpu_pprof_add(struct cpu_pprof *c, const struct cpu_stack_sample *s);
 /* The profile's window: its start (CLOCK_REALTIME) and length. */
 void cpu_pprof_set_window(struct cpu_pprof *c, int64_t start_ns, int64_t duration_ns);
