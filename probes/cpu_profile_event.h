@@ -14,24 +14,26 @@ enum cpu_sample_flag {
     CPU_SAMPLE_G_UNREADABLE = 16, /* thread-local storage or the g/m structures could not be read */
 };
 
-/* Return addresses kept of a goroutine's own stack under a cgo call (cpu_profile.bpf.c, goroutine_stack). */
-#define CPU_GO_STACK_DEPTH 64
+/* Return addresses kept per stack, innermost first: as many as Go's own profiler keeps (maxCPUProfStack). */
+#define CPU_STACK_DEPTH 64
 
-struct cpu_go_stack {
+/* A stack in the stacks map, under the FNV-1a hash of its addresses. */
+struct cpu_stack {
     __u64 depth;
-    __u64 pcs[CPU_GO_STACK_DEPTH];
+    __u64 pcs[CPU_STACK_DEPTH];
 };
 
-/* One aggregated sample: how many times the profiler saw exactly this. 48 bytes, no padding. */
+/* One aggregated sample: how many times the profiler saw exactly this. 56 bytes, no padding. Stacks are
+ * keys of the stacks map; 0: none. */
 struct cpu_sample_key {
     __u32 tgid;
-    __s32 user_stack;   /* id in the stacks map; negative: the user stack could not be walked */
-    __s32 kernel_stack; /* likewise; -1 without KERNEL_STACKS or when the CPU was in user mode */
     __u32 flags;        /* enum cpu_sample_flag */
+    __u64 user_stack;   /* walked by the kernel along frame pointers; 0 when the walk failed */
+    __u64 kernel_stack; /* with KERNEL_STACKS, when the CPU was in the kernel */
+    __u64 go_stack;     /* on the system stack in a cgo call: the goroutine's own stack */
     __u64 goid;         /* the goroutine, with BY_GOROUTINE; else 0 */
     __u64 labels;       /* its g.labels (the pprof label set, read by the host); 0: none */
     __u64 pid;          /* the thread (its kernel task id), with BY_THREAD; else 0 */
-    __u64 go_stack;     /* on the system stack in a cgo call: the goroutine's own stack (go_stacks map); 0 */
 };
 
 /* A label set seen in samples of process tgid (its g.labels pointer): the host reads its labels while the
@@ -51,8 +53,8 @@ enum cpu_counter {
     CPU_COUNTER_KERNEL_STACK_LOST, /* samples in the kernel whose kernel stack could not be stored */
     CPU_COUNTER_MAP_FULL,          /* samples not counted: the samples map was full */
     CPU_COUNTER_GO_STACK_LOST,     /* samples in a cgo call whose goroutine stack could not be stored */
-    CPU_COUNTER_NEW_LOST,       /* processes or label sets not announced to the host: their maps were full */
-    CPU_COUNTER_STACK_COLLIDED, /* stacks not stored: another stack holds their bucket of the stack map */
+    CPU_COUNTER_NEW_LOST,    /* processes or label sets not announced to the host: their maps were full */
+    CPU_COUNTER_STACKS_FULL, /* stacks not stored: the stacks map was full */
     CPU_COUNTERS
 };
 

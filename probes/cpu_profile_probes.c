@@ -17,8 +17,7 @@ extern const char
  * service's distinct stacks are a few thousand. Full maps are counted (CPU_COUNTER_MAP_FULL, ..._STACK_LOST),
  * never silently dropped. */
 enum {
-    MAX_STACKS = 16384,
-    MAX_GO_STACKS = 4096, /* preallocated: 4,096 x 520 bytes */
+    MAX_STACKS = 16384, /* preallocated: 16,384 x 520 bytes */
     MAX_SAMPLES = 65536,
     MAX_PROCESSES = 4096,
     MAX_LABEL_SETS = 16384,
@@ -76,7 +75,6 @@ static int build_defines(struct bpf_defines *d, const struct cpu_profile_options
     bpf_define(d, "BY_THREAD", o->by_thread);
     bpf_define(d, "KERNEL_STACKS", o->kernel_stacks);
     bpf_define(d, "MAX_STACKS", MAX_STACKS);
-    bpf_define(d, "MAX_GO_STACKS", MAX_GO_STACKS);
     bpf_define(d, "MAX_SAMPLES", MAX_SAMPLES);
     bpf_define(d, "MAX_PROCESSES", MAX_PROCESSES);
     bpf_define(d, "MAX_LABEL_SETS", MAX_LABEL_SETS);
@@ -101,8 +99,7 @@ static int attach_every_cpu(struct cpu_profile_probes *cp, int prog_fd, int hz, 
 int cpu_profile_open(struct cpu_profile_probes *cp, const struct cpu_profile_options *o,
                      struct gmon_error *err) {
     memset(cp, 0, sizeof(*cp));
-    cp->samples_fd = cp->stacks_fd = cp->go_stacks_fd = cp->processes_fd = cp->label_sets_fd =
-        cp->counters_fd = -1;
+    cp->samples_fd = cp->stacks_fd = cp->processes_fd = cp->label_sets_fd = cp->counters_fd = -1;
     cp->ncpus = bpf_possible_cpus();
     if (o->hz < CPU_PROFILE_MIN_HZ || o->hz > CPU_PROFILE_MAX_HZ)
         return gmon_fail(err, "the sampling rate must be %d to %d Hz", CPU_PROFILE_MIN_HZ,
@@ -116,12 +113,11 @@ int cpu_profile_open(struct cpu_profile_probes *cp, const struct cpu_profile_opt
         return -1;
     cp->samples_fd = bpf_program_map_fd(&cp->prog, "samples");
     cp->stacks_fd = bpf_program_map_fd(&cp->prog, "stacks");
-    cp->go_stacks_fd = bpf_program_map_fd(&cp->prog, "go_stacks");
     cp->processes_fd = bpf_program_map_fd(&cp->prog, "processes");
     cp->label_sets_fd = bpf_program_map_fd(&cp->prog, "label_sets");
     cp->counters_fd = bpf_program_map_fd(&cp->prog, "counters");
-    if (cp->samples_fd < 0 || cp->stacks_fd < 0 || cp->go_stacks_fd < 0 || cp->processes_fd < 0 ||
-        cp->label_sets_fd < 0 || cp->counters_fd < 0) {
+    if (cp->samples_fd < 0 || cp->stacks_fd < 0 || cp->processes_fd < 0 || cp->label_sets_fd < 0 ||
+        cp->counters_fd < 0) {
         cpu_profile_close(cp);
         return gmon_fail(err, "the compiled CPU profiler lacks one of its maps");
     }
@@ -177,22 +173,12 @@ void cpu_profile_for_each_new(struct cpu_profile_probes *cp, cpu_new_process_fn 
     }
 }
 
-int cpu_profile_stack(struct cpu_profile_probes *cp, int32_t id, uint64_t *pcs, int max) {
-    uint64_t ips[CPU_PROFILE_STACK_DEPTH];
-    if (id < 0 || bpf_lookup_elem(cp->stacks_fd, &id, ips) != 0)
+int cpu_profile_stack(struct cpu_profile_probes *cp, uint64_t id, uint64_t *pcs, int max) {
+    struct cpu_stack found;
+    if (id == 0 || bpf_lookup_elem(cp->stacks_fd, &id, &found) != 0)
         return 0;
     int n = 0;
-    while (n < max && n < CPU_PROFILE_STACK_DEPTH && ips[n])
-        pcs[n] = ips[n], n++;
-    return n;
-}
-
-int cpu_profile_go_stack(struct cpu_profile_probes *cp, uint64_t id, uint64_t *pcs, int max) {
-    struct cpu_go_stack found;
-    if (id == 0 || bpf_lookup_elem(cp->go_stacks_fd, &id, &found) != 0)
-        return 0;
-    int n = 0;
-    while (n < max && (uint64_t)n < found.depth && n < CPU_GO_STACK_DEPTH)
+    while (n < max && (uint64_t)n < found.depth && n < CPU_STACK_DEPTH)
         pcs[n] = found.pcs[n], n++;
     return n;
 }

@@ -11,11 +11,7 @@
 #include "cpu_profile_event.h"
 #include "runtime_layout.h"
 
-enum {
-    CPU_PROFILE_MIN_HZ = 1,
-    CPU_PROFILE_MAX_HZ = 1000,
-    CPU_PROFILE_STACK_DEPTH = 127 /* the kernel's stack map entries (PERF_MAX_STACK_DEPTH) */
-};
+enum { CPU_PROFILE_MIN_HZ = 1, CPU_PROFILE_MAX_HZ = 1000 };
 
 struct cpu_profile_options {
     const struct runtime_layout *layout;
@@ -28,7 +24,7 @@ struct cpu_profile_options {
 
 struct cpu_profile_probes {
     struct bpf_program prog;
-    int samples_fd, stacks_fd, go_stacks_fd, processes_fd, label_sets_fd, counters_fd;
+    int samples_fd, stacks_fd, processes_fd, label_sets_fd, counters_fd;
     int ncpus;    /* possible CPUs (per-CPU counters) */
     int attached; /* CPUs sampled */
 };
@@ -47,11 +43,9 @@ typedef void (*cpu_new_label_set_fn)(void *ctx, uint32_t tgid, uint64_t labels);
 void cpu_profile_for_each_new(struct cpu_profile_probes *cp, cpu_new_process_fn on_process,
                               cpu_new_label_set_fn on_label_set, void *ctx);
 void cpu_profile_for_each_sample(struct cpu_profile_probes *cp, cpu_sample_fn fn, void *ctx);
-/* The addresses of stack id (innermost first), at most max; 0 when it is not in the map. */
-int cpu_profile_stack(struct cpu_profile_probes *cp, int32_t id, uint64_t *pcs, int max);
-/* The goroutine stack of a sample in a cgo call (cpu_sample_key.go_stack), return addresses innermost first,
+/* The addresses of a sample's stack (cpu_sample_key's user_stack, kernel_stack, go_stack), innermost first,
  * at most max; 0 when it is not in the map. */
-int cpu_profile_go_stack(struct cpu_profile_probes *cp, uint64_t id, uint64_t *pcs, int max);
+int cpu_profile_stack(struct cpu_profile_probes *cp, uint64_t id, uint64_t *pcs, int max);
 /* Sums the per-CPU counters (enum cpu_counter). */
 void cpu_profile_counters(struct cpu_profile_probes *cp, uint64_t out[CPU_COUNTERS]);
 void cpu_profile_close(struct cpu_profile_probes *cp);

@@ -292,12 +292,12 @@ static int start(void *ctx) {
 /* One aggregated sample into the profile: its stacks from the stack map, its labels from the sets read. */
 static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t count) {
     struct cpu_run *r = ctx;
-    uint64_t user[CPU_PROFILE_STACK_DEPTH], kernel[CPU_PROFILE_STACK_DEPTH], go[CPU_GO_STACK_DEPTH];
+    uint64_t user[CPU_STACK_DEPTH], kernel[CPU_STACK_DEPTH], go[CPU_STACK_DEPTH];
     struct cpu_stack_sample s = {
         .pid = (int)key->tgid, .user = user, .kernel = kernel, .goroutine = go, .count = (int64_t)count};
-    s.ngoroutine = (size_t)cpu_profile_go_stack(&r->probes, key->go_stack, go, CPU_GO_STACK_DEPTH);
-    s.nuser = (size_t)cpu_profile_stack(&r->probes, key->user_stack, user, CPU_PROFILE_STACK_DEPTH);
-    s.nkernel = (size_t)cpu_profile_stack(&r->probes, key->kernel_stack, kernel, CPU_PROFILE_STACK_DEPTH);
+    s.ngoroutine = (size_t)cpu_profile_stack(&r->probes, key->go_stack, go, CPU_STACK_DEPTH);
+    s.nuser = (size_t)cpu_profile_stack(&r->probes, key->user_stack, user, CPU_STACK_DEPTH);
+    s.nkernel = (size_t)cpu_profile_stack(&r->probes, key->kernel_stack, kernel, CPU_STACK_DEPTH);
     s.user_leaf_exact = !(key->flags & CPU_SAMPLE_IN_KERNEL);
     struct profile_label labels[GOROUTINE_LABELS_MAX + 2];
     learn_process(r, key->tgid); /* a process or label set first seen after the last tick: read now */
@@ -352,7 +352,7 @@ static void report(struct cpu_run *r) {
     report_nonzero(r->unreadable_goroutine, "samples whose goroutine could not be read (no labels)");
     report_nonzero(r->foreign_samples,
                    "samples of other programs whose file has the binary's inode number, left out");
-    report_nonzero(c[CPU_COUNTER_STACK_COLLIDED], "stacks lost to collisions in the stack map");
+    report_nonzero(c[CPU_COUNTER_STACKS_FULL], "stacks not stored (the stacks map was full)");
     report_nonzero(r->pprof.cut_stacks, "stacks cut where C code broke the frame-pointer chain");
     report_nonzero(r->pprof.unnamed_kernel_frames, "kernel frames without a symbol");
     report_nonzero(r->pprof.frames_without_bias,

@@ -209,8 +209,10 @@ static size_t kept_frames(struct cpu_pprof *c, struct cpu_process *p, const uint
         }
         if (seen_go)
             return i;
-        if (!p->nmaps || !mapping_of(p, pcs[i])) { /* (a process exec'ing shows its old program's PC) */
-            c->cut_stacks += !before_goroutine;
+        if (!p->nmaps || !mapping_of(p, pcs[i])) {
+            /* A frame that is not code: the chain broke in C code above it; as the leaf, a PC gmon cannot
+             * place (a process exec'ing shows its old program's), counted as runtime._ExternalCode. */
+            c->cut_stacks += i > 0 && !before_goroutine;
             return i;
         }
     }
