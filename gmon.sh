@@ -291,6 +291,13 @@ demo_stop() {
     wait $demo_pid || true
 }
 
+# The first N lines of FILE from the first one matching START: `sed | head` would end sed with SIGPIPE once
+# head has its lines and sed's output is longer than a pipe write, which set -o pipefail turns into the demo's
+# failure (a profile's -top listing under a slow build was).
+demo_excerpt() { # start-regex n file
+    awk -v start="$1" -v n="$2" '$0 ~ start {on = 1} on && shown < n {print; shown++}' "$3"
+}
+
 # Two seconds of HTTP load on the service (wrk is one of the packages cmd_deps installs).
 demo_load() {
     wrk -t2 -c20 -d2s "http://127.0.0.1:$demo_port/get/200" >/dev/null || die "demo: wrk failed"
@@ -340,7 +347,7 @@ demo_show() {
     demo_view summary 30 summary --no-color --pid "$service"
     demo_title "gmon top --pid $service --count 1   (grouped by function)"
     "$GMON" top --pid "$service" --count 1 >"$demo_dir/top.out"
-    sed -n '/COUNT/,$p' "$demo_dir/top.out" | head -12
+    demo_excerpt COUNT 12 "$demo_dir/top.out"
 
     demo_title "gmon gc --pid $service   (GC cycles and stops of the world, during 2 s of load)"
     demo_trace gc gc --pid "$service"
@@ -360,7 +367,7 @@ demo_show() {
     demo_trace sched-runtime sched --pid "$service" --interval 0
     demo_load
     demo_stop
-    sed -n '/^scheduling latency/,$p' "$demo_dir/sched-runtime.out" | head -12
+    demo_excerpt '^scheduling latency' 12 "$demo_dir/sched-runtime.out"
     demo_title "gmon sched --blocked --pid $service   (probes: time blocked by wait reason, 2 s of load)"
     demo_trace sched sched --blocked --pid "$service" --interval 0
     demo_load
@@ -374,7 +381,7 @@ demo_show() {
     demo_stop
     grep -E '^gmon pprof cpu: ' "$demo_dir/cpu.err" || true
     "$go" tool pprof -top "$demo_dir/cpu.pb.gz" 2>/dev/null >"$demo_dir/cpu.top"
-    sed -n '/flat%/,$p' "$demo_dir/cpu.top" | head -6
+    demo_excerpt 'flat%' 6 "$demo_dir/cpu.top"
 
     demo_title "gmon heap --pid $service   (the heap, read from memory; abridged)"
     demo_view heap 12 heap --pid "$service"
@@ -402,7 +409,7 @@ demo_show() {
         demo_title "gmon pprof $kind --pid $service -o $kind.pb.gz; go tool pprof -top $kind.pb.gz   (abridged)"
         "$GMON" pprof $kind --pid "$service" -o "$demo_dir/$kind.pb.gz" 2>&1 # its summary line too
         "$go" tool pprof -top "$demo_dir/$kind.pb.gz" 2>/dev/null >"$demo_dir/$kind.top"
-        sed -n '/flat%/,$p' "$demo_dir/$kind.top" | head -6
+        demo_excerpt 'flat%' 6 "$demo_dir/$kind.top"
     done
     echo
     echo "More: gmon COMMAND --help, and docs/README.md"
