@@ -80,6 +80,8 @@ struct cpu_run {
     int ticks;
     bool target_exited;
     uint64_t samples_written, unreadable_labels, unreadable_goroutine, foreign_samples;
+    uint64_t on_system_stack,
+        on_signal_stack; /* samples whose thread ran on g0 or gsignal, not a goroutine */
     int status;
 };
 
@@ -307,6 +309,8 @@ static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t cou
     }
     if (key->flags & CPU_SAMPLE_G_UNREADABLE)
         r->unreadable_goroutine += count;
+    r->on_system_stack += key->flags & CPU_SAMPLE_SYSTEM_STACK ? count : 0;
+    r->on_signal_stack += key->flags & CPU_SAMPLE_SIGNAL_STACK ? count : 0;
     if (key->labels)
         learn_set(r, s.pid, key->labels);
     const struct label_set *set = key->labels ? find_set(r, s.pid, key->labels) : NULL;
@@ -343,6 +347,10 @@ static void report(struct cpu_run *r) {
     fprintf(stderr, "gmon pprof cpu: %" PRIu64 " samples in %.1f s (%.2f CPU seconds) of %zu process%s%s",
             r->samples_written, seconds, (double)r->samples_written / r->hz, r->npids,
             r->npids == 1 ? "" : "es", r->target_exited ? ", until it exited" : "");
+    /* Which stacks the samples were taken on (their frames say it too: the scheduler's, the GC's, C code's).
+     */
+    report_nonzero(r->on_system_stack, "on system stacks (the scheduler, the GC, C code of cgo calls)");
+    report_nonzero(r->on_signal_stack, "in signal handlers");
     report_nonzero(c[CPU_COUNTER_MAP_FULL], "samples not counted (the samples map was full)");
     report_nonzero(c[CPU_COUNTER_USER_STACK_LOST], "samples without a user stack (the walk failed)");
     report_nonzero(c[CPU_COUNTER_KERNEL_STACK_LOST], "samples without their kernel stack");
