@@ -84,21 +84,9 @@ for r in $(seq 1 "$rounds"); do
   run_monitor collect --collect gc,sched,malloc
 done
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
-# The loss of a configuration: the median over rounds of 1 - its requests/s over the reference's of the same
-# round (paired: a round's noise hits both).
-paired_loss() { # label reference
-  paste -d' ' <(cut -d' ' -f1 "$work/$1.stats") <(cut -d' ' -f1 "$work/$2.stats") |
-    awk '{ print 100 * (1 - $1 / $2) }' | median
-}
-for label in baseline gc lifecycle sched blocked malloc counters sites monitor collect; do
-  rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
-  p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
-  awk -v l="$label" -v r="$rps" -v p="$p99" -v loss="$(paired_loss "$label" baseline)" \
-    'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, loss }'
-done
-printf -- '--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n' "$(paired_loss collect monitor)"
+bench_loss_table "$work" baseline gc lifecycle sched blocked malloc counters sites monitor collect
+printf -- '--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n' \
+  "$(bench_paired_loss "$work" collect monitor)"
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
 
 storm() { "$storm_bin" storm "$storm_n" | sed -n 's/.*ns_per_goroutine=\([0-9]*\).*/\1/p'; }
@@ -109,10 +97,10 @@ for r in $(seq 1 "$rounds"); do
   storm_traced gc gc
   storm_traced blocked sched --blocked --interval 0
 done
-sbase=$(median <"$work/storm-baseline.ns")
+sbase=$(bench_median_mean <"$work/storm-baseline.ns")
 printf '\n%-10s %14s %10s\n' storm ns/goroutine slowdown
 for label in baseline gc blocked; do
-  v=$(median <"$work/storm-$label.ns")
+  v=$(bench_median_mean <"$work/storm-$label.ns")
   awk -v l="$label" -v v="$v" -v b="$sbase" 'BEGIN { printf "%-10s %14.0f %10.2f\n", l, v, v / b }'
 done
 echo "storm: $storm_n goroutines per run, $rounds rounds, medians" >&2

@@ -36,6 +36,30 @@ wait_for() { # file pattern
 # The median of the numbers on stdin, one per line (the upper middle one of an even count).
 bench_median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+# The median of the numbers on stdin, one per line; of an even count, the mean of the two middle ones.
+bench_median_mean() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+# The throughput configuration LABEL lost against REFERENCE, in percent, from their bench_wrk_load lines in
+# DIR/LABEL.stats (one per round): the median over rounds of 1 - its requests/s over the reference's of the
+# same round (paired: a round's noise hits both).
+bench_paired_loss() { # dir label reference
+  paste -d' ' <(cut -d' ' -f1 "$1/$2.stats") <(cut -d' ' -f1 "$1/$3.stats") |
+    awk '{ print 100 * (1 - $1 / $2) }' | bench_median_mean
+}
+
+# The table of those runs: per configuration the median requests/s and p99, and its loss against "baseline".
+bench_loss_table() { # dir label...
+  local dir=$1 label rps p99
+  shift
+  printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
+  for label in "$@"; do
+    rps=$(cut -d' ' -f1 "$dir/$label.stats" | bench_median_mean)
+    p99=$(cut -d' ' -f2 "$dir/$label.stats" | bench_median_mean)
+    awk -v l="$label" -v r="$rps" -v p="$p99" -v loss="$(bench_paired_loss "$dir" "$label" baseline)" \
+      'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, loss }'
+  done
+}
+
 # One run of Debian's wrk (2 threads, 32 connections) on URL for SECS seconds, its output kept in FILE: prints
 # "requests/s p99(ms)".
 bench_wrk_load() { # url secs file

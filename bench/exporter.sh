@@ -65,12 +65,11 @@ for r in $(seq 1 "$rounds"); do
   for i in $(seq 0 3); do run_config "${configs[$(((i + r) % 4))]}"; done
 done
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-base=$(cut -d' ' -f1 "$work/baseline.stats" | median)
+base=$(cut -d' ' -f1 "$work/baseline.stats" | bench_median_mean)
 printf '%-11s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
 for label in baseline exporter exporter10 curl10; do
-  rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
-  p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
+  rps=$(cut -d' ' -f1 "$work/$label.stats" | bench_median_mean)
+  p99=$(cut -d' ' -f2 "$work/$label.stats" | bench_median_mean)
   awk -v l="$label" -v r="$rps" -v p="$p99" -v b="$base" \
     'BEGIN { printf "%-11s %12.0f %10.2f %13.1f%%\n", l, r, p, 100 * (1 - r / b) }'
 done

@@ -58,18 +58,8 @@ for r in $(seq 1 "$rounds"); do
   with_own
 done
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-paired_loss() { # label reference
-  paste -d' ' <(cut -d' ' -f1 "$work/$1.stats") <(cut -d' ' -f1 "$work/$2.stats") |
-    awk '{ print 100 * (1 - $1 / $2) }' | median
-}
-printf '%-10s %12s %10s %14s\n' config requests/s p99_ms "throughput lost"
-for label in baseline gmon own; do
-  rps=$(cut -d' ' -f1 "$work/$label.stats" | median)
-  p99=$(cut -d' ' -f2 "$work/$label.stats" | median)
-  awk -v l="$label" -v r="$rps" -v p="$p99" -v loss="$(paired_loss "$label" baseline)" \
-    'BEGIN { printf "%-10s %12.0f %10.2f %13.1f%%\n", l, r, p, loss }'
-done
-printf 'gmon against the program'"'"'s own profiler: %.1f%% of its throughput\n' "$(paired_loss gmon own)"
+bench_loss_table "$work" baseline gmon own
+printf 'gmon against the program'"'"'s own profiler: %.1f%% of its throughput\n' \
+  "$(bench_paired_loss "$work" gmon own)"
 grep -h '^gmon pprof cpu:' "$work/gmon.err" >&2 || true
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2
