@@ -146,31 +146,46 @@ void cpu_profile_for_each_sample(struct cpu_profile_probes *cp, cpu_sample_fn fn
     }
 }
 
+/* The entries of a map of new things (value 0: not told yet) handed to fn, each marked told (1). */
+static void tell_new(int fd, void *key, void *next, size_t key_size, void (*fn)(void *ctx, const void *key),
+                     void *ctx) {
+    uint8_t told;
+    void *prev = NULL;
+    while (bpf_get_next_key(fd, prev, next) == 0) {
+        memcpy(key, next, key_size);
+        prev = key;
+        if (bpf_lookup_elem(fd, key, &told) == 0 && !told) {
+            fn(ctx, key);
+            told = 1;
+            bpf_update_elem(fd, key, &told, BPF_EXIST);
+        }
+    }
+}
+
+struct new_callbacks {
+    cpu_new_process_fn on_process;
+    cpu_new_label_set_fn on_label_set;
+    void *ctx;
+};
+
+static void tell_process(void *ctx, const void *key) {
+    const struct new_callbacks *cb = ctx;
+    cb->on_process(cb->ctx, *(const uint32_t *)key);
+}
+
+static void tell_label_set(void *ctx, const void *key) {
+    const struct new_callbacks *cb = ctx;
+    const struct cpu_label_set_key *set = key;
+    cb->on_label_set(cb->ctx, set->tgid, set->labels);
+}
+
 void cpu_profile_for_each_new(struct cpu_profile_probes *cp, cpu_new_process_fn on_process,
                               cpu_new_label_set_fn on_label_set, void *ctx) {
+    struct new_callbacks cb = {on_process, on_label_set, ctx};
     uint32_t tgid, next_tgid;
-    uint8_t seen;
-    void *prev = NULL;
-    while (bpf_get_next_key(cp->processes_fd, prev, &next_tgid) == 0) {
-        tgid = next_tgid;
-        prev = &tgid;
-        if (bpf_lookup_elem(cp->processes_fd, &tgid, &seen) == 0 && !seen) {
-            on_process(ctx, tgid);
-            seen = 1;
-            bpf_update_elem(cp->processes_fd, &tgid, &seen, BPF_EXIST);
-        }
-    }
+    tell_new(cp->processes_fd, &tgid, &next_tgid, sizeof(tgid), tell_process, &cb);
     struct cpu_label_set_key set, next_set;
-    prev = NULL;
-    while (bpf_get_next_key(cp->label_sets_fd, prev, &next_set) == 0) {
-        set = next_set;
-        prev = &set;
-        if (bpf_lookup_elem(cp->label_sets_fd, &set, &seen) == 0 && !seen) {
-            on_label_set(ctx, set.tgid, set.labels);
-            seen = 1;
-            bpf_update_elem(cp->label_sets_fd, &set, &seen, BPF_EXIST);
-        }
-    }
+    tell_new(cp->label_sets_fd, &set, &next_set, sizeof(set), tell_label_set, &cb);
 }
 
 int cpu_profile_stack(struct cpu_profile_probes *cp, uint64_t id, uint64_t *pcs, int max) {
