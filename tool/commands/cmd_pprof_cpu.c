@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -60,6 +59,13 @@ struct label_set {
     bool unreadable;
 };
 
+/* A process sampled so far; foreign: under --path, it runs another file with the binary's inode number (BPF
+ * matched the number only), and its samples are left out. */
+struct sampled_process {
+    int pid;
+    bool foreign;
+};
+
 struct cpu_run {
     struct trace_options trace;
     const char *output;
@@ -70,12 +76,9 @@ struct cpu_run {
     struct cpu_pprof pprof;
     struct label_set *sets;
     size_t nsets, sets_cap;
-    size_t *index, index_cap; /* of sets, by (pid, pointer) */
-    int *pids;                /* the processes sampled so far, whose maps and labels gmon has read */
-    size_t npids, pids_cap;
-    int *foreign; /* --path: processes of another file with the binary's inode number: left out */
-    size_t nforeign, foreign_cap;
-    struct stat path_stat;
+    size_t *index, index_cap;      /* of sets, by (pid, pointer) */
+    struct sampled_process *procs; /* whose maps and labels gmon has read, or left out */
+    size_t nprocs, procs_cap;
     int64_t start_wall_ns, start_ns, end_ns;
     int ticks;
     bool target_exited;
@@ -175,35 +178,11 @@ static void learn_set(struct cpu_run *r, int pid, uint64_t ptr) {
     }
 }
 
-/* --path: BPF matched the executable's inode number only; a process whose /proc/PID/exe is another file (of
- * another file system, with the same number) is not one of the binary's. */
-static bool runs_other_file(const struct cpu_run *r, int pid) {
-    char exe[64];
-    struct stat st;
-    snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-    return stat(exe, &st) == 0 && (st.st_dev != r->path_stat.st_dev || st.st_ino != r->path_stat.st_ino);
-}
-
-static void add_foreign(struct cpu_run *r, int pid) {
-    int *foreign = grow_array(r->foreign, &r->foreign_cap, r->nforeign, sizeof(*foreign), 4);
-    if (foreign) {
-        r->foreign = foreign;
-        r->foreign[r->nforeign++] = pid;
-    }
-}
-
-static bool is_foreign(const struct cpu_run *r, int pid) {
-    for (size_t i = 0; i < r->nforeign; i++)
-        if (r->foreign[i] == pid)
-            return true;
-    return false;
-}
-
-static bool pid_known(const struct cpu_run *r, int pid) {
-    for (size_t i = 0; i < r->npids; i++)
-        if (r->pids[i] == pid)
-            return true;
-    return false;
+static struct sampled_process *find_process(const struct cpu_run *r, int pid) {
+    for (size_t i = 0; i < r->nprocs; i++)
+        if (r->procs[i].pid == pid)
+            return &r->procs[i];
+    return NULL;
 }
 
 /* What the host must read while a sampled process runs: its load bias and mappings, once it is first
@@ -211,16 +190,15 @@ static bool pid_known(const struct cpu_run *r, int pid) {
 static void learn_process(void *ctx, uint32_t tgid) {
     struct cpu_run *r = ctx;
     int pid = (int)tgid;
-    if (pid_known(r, pid))
+    if (find_process(r, pid))
         return;
-    int *pids = grow_array(r->pids, &r->pids_cap, r->npids, sizeof(*pids), 8);
-    if (!pids)
+    struct sampled_process *procs = grow_array(r->procs, &r->procs_cap, r->nprocs, sizeof(*procs), 8);
+    if (!procs)
         return;
-    r->pids = pids;
-    r->pids[r->npids++] = pid;
-    if (r->trace.path && runs_other_file(r, pid))
-        add_foreign(r, pid);
-    else
+    r->procs = procs;
+    struct sampled_process *p = &r->procs[r->nprocs++];
+    *p = (struct sampled_process){pid, r->trace.path && !target_runs_its_binary(&r->prog.target, pid)};
+    if (!p->foreign)
         cpu_pprof_learn_process(&r->pprof, pid);
 }
 
@@ -233,9 +211,9 @@ static bool tick(void *ctx) {
     struct cpu_run *r = ctx;
     cpu_profile_for_each_new(&r->probes, learn_process, learn_labels, r);
     if (++r->ticks % 4 == 0) /* libraries loaded since: their frames are named too */
-        for (size_t i = 0; i < r->npids; i++)
-            if (!proc_memory_gone(r->pids[i]))
-                cpu_pprof_learn_process(&r->pprof, r->pids[i]);
+        for (size_t i = 0; i < r->nprocs; i++)
+            if (!r->procs[i].foreign && !proc_memory_gone(r->procs[i].pid))
+                cpu_pprof_learn_process(&r->pprof, r->procs[i].pid);
     if (r->trace.pid > 0 && !trace_target_running("pprof cpu", &r->prog.target)) {
         r->target_exited = true;
         return false;
@@ -252,10 +230,6 @@ static int start(void *ctx) {
     }
     if (traced_program_start(&r->prog, "pprof cpu", r->trace.path, r->trace.pid, r->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
-    if (r->trace.path && stat(r->trace.path, &r->path_stat) != 0) {
-        cli_error("pprof cpu", "cannot stat %s: %m", r->trace.path);
-        return GMON_EXIT_BAD_INPUT;
-    }
     const struct target *t = &r->prog.target;
     if (!cpu_pprof_init(&r->pprof, &t->bin.elf, &t->bin.pcln, t->bin.version.minor, r->hz)) {
         cli_error("pprof cpu", "out of memory");
@@ -303,7 +277,8 @@ static void add_sample(void *ctx, const struct cpu_sample_key *key, uint64_t cou
     s.user_leaf_exact = !(key->flags & CPU_SAMPLE_IN_KERNEL);
     struct profile_label labels[GOROUTINE_LABELS_MAX + 2];
     learn_process(r, key->tgid); /* a process or label set first seen after the last tick: read now */
-    if (is_foreign(r, s.pid)) {
+    const struct sampled_process *p = find_process(r, s.pid);
+    if (p && p->foreign) {
         r->foreign_samples += count;
         return;
     }
@@ -345,8 +320,8 @@ static void report(struct cpu_run *r) {
     cpu_profile_counters(&r->probes, c);
     double seconds = (double)(r->end_ns - r->start_ns) / 1e9;
     fprintf(stderr, "gmon pprof cpu: %" PRIu64 " samples in %.1f s (%.2f CPU seconds) of %zu process%s%s",
-            r->samples_written, seconds, (double)r->samples_written / r->hz, r->npids,
-            r->npids == 1 ? "" : "es", r->target_exited ? ", until it exited" : "");
+            r->samples_written, seconds, (double)r->samples_written / r->hz, r->nprocs,
+            r->nprocs == 1 ? "" : "es", r->target_exited ? ", until it exited" : "");
     /* Which stacks the samples were taken on (their frames say it too: the scheduler's, the GC's, C code's).
      */
     report_nonzero(r->on_system_stack, "on system stacks (the scheduler, the GC, C code of cgo calls)");
@@ -396,8 +371,7 @@ static void stop(void *ctx, bool attached) {
     }
     free(r->sets);
     free(r->index);
-    free(r->pids);
-    free(r->foreign);
+    free(r->procs);
 }
 
 int cmd_pprof_cpu(int argc, char *argv[]) {
