@@ -6,6 +6,7 @@
 #   baseline   no tracing
 #   gc         gmon gc            (what --collect gc adds: probes on gcStart and the stop-the-world functions)
 #   lifecycle  gmon --level WARN  (the goroutine monitor: newproc1 and goexit1)
+#   poll       gmon --level WARN --exits poll  (the creation probe only: exits read from memory every 10 ms)
 #   sched      gmon sched         (one process: the runtime's latency histogram, read every 250 ms; no probe)
 #   blocked    gmon sched --blocked  (casgstatus: every goroutine status change)
 #   malloc     gmon gm --probes   (every allocation)
@@ -75,6 +76,7 @@ for r in $(seq 1 "$rounds"); do
   load >>"$work/baseline.stats"
   run_traced gc gc
   run_traced lifecycle lifecycle --level WARN --metrics 0
+  run_traced poll lifecycle --level WARN --metrics 0 --exits poll
   run_traced sched sched --interval 0
   run_traced blocked sched --blocked --interval 0
   run_traced malloc gm --probes --interval 0
@@ -84,7 +86,7 @@ for r in $(seq 1 "$rounds"); do
   run_monitor collect --collect gc,sched,malloc
 done
 
-bench_loss_table "$work" baseline gc lifecycle sched blocked malloc counters sites monitor collect
+bench_loss_table "$work" baseline gc lifecycle poll sched blocked malloc counters sites monitor collect
 printf -- '--collect gc,sched,malloc over the monitor alone: %.1f%% of its throughput\n' \
   "$(bench_paired_loss "$work" collect monitor)"
 echo "wrk -t2 -c32 for ${secs}s per run on /get/200, $rounds rounds, medians; 2 CPUs shared by wrk, server and gmon" >&2

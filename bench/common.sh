@@ -69,3 +69,15 @@ bench_wrk_load() { # url secs file
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$3")
   echo "$rps $p99"
 }
+
+# Waits until process $1 has used no CPU for half a second (at most $2 seconds): a fixture that just set up
+# its workload (a GC cycle, the scavenger) would otherwise compete with what is timed next.
+bench_wait_idle() {
+  local pid=$1 limit=${2:-20} before after
+  for _ in $(seq 1 $((limit * 2))); do
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || return 0
+    sleep 0.5
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || return 0
+    [ "$before" = "$after" ] && return 0
+  done
+}

@@ -8,6 +8,8 @@
 #   gmon-json gmon --level INFO --format json, to /dev/null
 #   log-file  gmon --level INFO, logfmt lines to a file (rewritten each round)
 #   json-file gmon --level INFO --format json, to a file
+#   poll      gmon --level WARN --exits poll: the creation probe only, exits read from memory every 10 ms
+#   poll-log  gmon --level INFO --exits poll, logfmt lines to /dev/null
 #   bpftrace  Debian's bpftrace: uretprobe on newproc1 with ustack, uprobe on goexit1
 # Overhead = traced - baseline (ns per goroutine); ratio = overhead / floor overhead (medians over the rounds).
 # Also reports: events lost, gmon's CPU time per event while the storm runs, time from start to probes attached
@@ -50,7 +52,8 @@ run_gmon() { # label output extra-args...
   kill -INT $pid; wait $pid || true
   local lost; lost=$(sed -n 's/^losses: \([0-9]*\) events lost.*/\1/p' "$work/$label.err")
   local startup; startup=$(sed -n 's/.* in \([0-9]*\) ms (.*/\1/p' "$work/$label.err")
-  echo "$ns $ticks $hwm $lost $startup" >>"$work/$label.stats"
+  local exited; exited=$(sed -n 's/.* goroutines created, \([0-9]*\) exited.*/\1/p' "$work/$label.err")
+  echo "$ns $ticks $hwm $lost $startup ${exited:-0}" >>"$work/$label.stats"
   echo "$ns"
 }
 
@@ -76,6 +79,8 @@ for r in $(seq 1 "$rounds"); do
   samples[log-file]+="$(run_gmon log-file "$work/lines.log" --level INFO) "
   samples[json-file]+="$(run_gmon json-file "$work/lines.json" --level INFO --format json) "
   rm -f "$work/lines.log" "$work/lines.json"
+  samples[poll]+="$(run_gmon poll /dev/null --level WARN --exits poll) "
+  samples[poll-log]+="$(run_gmon poll-log /dev/null --level INFO --exits poll) "
   samples[bpftrace]+="$(run_bpftrace) "
   echo "round $r/$rounds: ${samples[*]}" >&2
 done
@@ -87,19 +92,19 @@ floor_over=$((floor - base))
 echo "goroutine storm: $n goroutines, $rounds rounds, medians in ns per goroutine"
 printf '%-10s %10s %12s %8s\n' config ns/goroutine overhead ratio
 printf '%-10s %10s %12s %8s\n' baseline "$base" - -
-for c in floor gmon gmon-log gmon-json log-file json-file bpftrace; do
+for c in floor gmon gmon-log gmon-json log-file json-file poll poll-log bpftrace; do
   v=$(median <<<"${samples[$c]}")
   awk -v c="$c" -v v="$v" -v b="$base" -v f="$floor_over" \
     'BEGIN {printf "%-10s %10d %12d %8.2f\n", c, v, v - b, (v - b) / f}'
 done
 hz=$(getconf CLK_TCK)
-for c in gmon gmon-log gmon-json log-file json-file; do
+for c in gmon gmon-log gmon-json log-file json-file poll poll-log; do
   awk -v c="$c" -v n="$n" -v hz="$hz" '
-    {lost += $4; cpu += $2; rss = ($3 > rss ? $3 : rss); st[NR] = $5}
+    {lost += $4; cpu += $2; rss = ($3 > rss ? $3 : rss); st[NR] = $5; exited += $6}
     END {
       events = 2 * n * NR
       printf "%s: events lost %d; gmon CPU %.2f us per event (during the storm); peak RSS %.1f MB; start to probes attached", c, lost, cpu / hz * 1e6 / events, rss / 1024
       for (i = 1; i <= NR; i++) printf " %d", st[i]
-      printf " ms\n"
+      printf " ms; exits seen %.1f%% of the storm'"'"'s\n", exited * 100 / (n * NR)
     }' "$work/$c.stats"
 done

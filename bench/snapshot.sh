@@ -27,6 +27,9 @@ for n in "${counts[@]}"; do
   fixture_pid=$!
   exec 3>"$work/stdin-$n" # holding the pipe open keeps the fixture alive
   for _ in $(seq 1 600); do grep -q ready "$work/ready-$n" && break; sleep 0.1; done
+  # Right after parking, the fixture's runtime is still busy (a GC cycle over the new stacks, the scavenger):
+  # timed then, gmon shares the two CPUs with it. Wait until it has used no CPU for half a second.
+  bench_wait_idle "$fixture_pid" 20
   : >"$work/ms-$n"
   : >"$work/rss-$n"
   for _ in $(seq 1 "$rounds"); do

@@ -39,6 +39,10 @@ static void *runtime_library, *compiler_library;
       (fd, key, value, flags))                                                                               \
     X(int, bpf_delete_elem, (int fd, void *key), (fd, key))                                                  \
     X(int, bpf_get_next_key, (int fd, void *key, void *next_key), (fd, key, next_key))                       \
+    X(int, bpf_lookup_batch,                                                                                 \
+      (int fd, __u32 *in_batch, __u32 *out_batch, void *keys, void *values, __u32 *count),                   \
+      (fd, in_batch, out_batch, keys, values, count))                                                        \
+    X(int, bpf_delete_batch, (int fd, void *keys, __u32 *count), (fd, keys, count))                          \
     X(void *, bpf_new_ringbuf, (int map_fd, ring_buffer_sample_fn sample_cb, void *ctx),                     \
       (map_fd, sample_cb, ctx))                                                                              \
     X(int, bpf_poll_ringbuf, (struct ring_buffer * rb, int timeout_ms), (rb, timeout_ms))                    \

@@ -9,6 +9,8 @@
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 
+#include "clocks.h"
+
 bool event_reader_kernel_has_ringbuf(void) {
     int fd = bcc_create_map(BPF_MAP_TYPE_RINGBUF, "gmon_probe", 0, 0, 4096, 0);
     if (fd < 0)
@@ -17,11 +19,21 @@ bool event_reader_kernel_has_ringbuf(void) {
     return true;
 }
 
+/* What a ring buffer read returns when it stopped at its budget: the sample was consumed, libbpf stops there
+ * (ringbuf_process_ring) and hands the value back. */
+enum { OVER_BUDGET = -E2BIG };
+
 static int on_ringbuf_sample(void *ctx, void *data, size_t size) {
     struct event_reader *r = ctx;
     r->delivered++;
     r->handler(r->ctx, data, size);
-    return 0;
+    return r->budget && --r->budget == 0 ? OVER_BUDGET : 0;
+}
+
+/* True when a ring buffer call's result says it stopped at the budget (libbpf returns the callback's value,
+ * or -1 with errno, depending on its version and mode). */
+static bool stopped_at_budget(const struct event_reader *r, int rc) {
+    return rc < 0 && r->budget == 0 && (rc == OVER_BUDGET || errno == -OVER_BUDGET);
 }
 
 static void on_perf_sample(void *ctx, void *data, int size) {
@@ -79,9 +91,13 @@ static int event_reader_wait(struct event_reader *r, int timeout_ms) {
     if (r->ringbuf) {
         /* Most events do not wake the reader (probe_common.bpf.h): what a wake-up did not bring is read
          * when the wait ends. */
+        r->budget = EVENT_READER_BUDGET;
         rc = bpf_poll_ringbuf(r->rb, timeout_ms);
         if (rc >= 0)
             rc = bpf_consume_ringbuf(r->rb);
+        r->more_pending = stopped_at_budget(r, rc);
+        if (r->more_pending)
+            rc = 0;
     } else
         rc = perf_reader_poll(r->nreaders, (struct perf_reader **)r->perf_readers, timeout_ms);
     if (rc < 0 && (errno == EINTR || rc == -EINTR))
@@ -89,19 +105,13 @@ static int event_reader_wait(struct event_reader *r, int timeout_ms) {
     return rc < 0 ? -1 : 0;
 }
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* After a poll that delivered events, lets the rest of batch_ms pass (never more than timeout_ms):
  * the ring buffer reports itself readable as soon as it holds one event, so without the pause a reader
  * that keeps up wakes for every few events. Returns the time left of timeout_ms. */
 static int pause_between_batches(struct event_reader *r, int timeout_ms) {
-    if (!r->batch_ms || !r->last_delivered)
+    if (!r->batch_ms || !r->last_delivered || r->more_pending)
         return timeout_ms;
-    int64_t wait_ns = r->last_poll_ns + r->batch_ms * 1000000LL - now_ns();
+    int64_t wait_ns = r->last_poll_ns + r->batch_ms * 1000000LL - monotonic_ns();
     if (wait_ns > (int64_t)timeout_ms * 1000000LL)
         wait_ns = (int64_t)timeout_ms * 1000000LL;
     if (wait_ns <= 0)
@@ -117,15 +127,25 @@ int event_reader_poll(struct event_reader *r, int timeout_ms) {
     int rc = event_reader_wait(r, timeout_ms);
     r->last_delivered = r->delivered != before;
     if (r->last_delivered)
-        r->last_poll_ns = now_ns();
+        r->last_poll_ns = monotonic_ns();
     return rc;
 }
 
-void event_reader_drain(struct event_reader *r) {
-    if (r->rb)
-        bpf_consume_ringbuf(r->rb);
-    else if (r->nreaders)
+bool event_reader_drain(struct event_reader *r) {
+    if (r->rb) {
+        r->budget = EVENT_READER_BUDGET;
+        int rc = bpf_consume_ringbuf(r->rb);
+        r->more_pending = stopped_at_budget(r, rc);
+        return !r->more_pending;
+    }
+    if (r->nreaders) /* each perf buffer is read up to where its head was when the read began */
         perf_reader_consume(r->nreaders, (struct perf_reader **)r->perf_readers);
+    return true;
+}
+
+void event_reader_drain_all(struct event_reader *r) {
+    while (!event_reader_drain(r))
+        ;
 }
 
 void event_reader_close(struct event_reader *r) {

@@ -9,6 +9,10 @@
 
 typedef void (*event_handler)(void *ctx, const void *data, size_t size);
 
+/* Events one read hands over at most (a few milliseconds' worth of a storm; the ring buffer holds ~40,000).
+ */
+enum { EVENT_READER_BUDGET = 8192 };
+
 struct event_reader {
     bool ringbuf;
     void *rb;            /* struct ring_buffer * */
@@ -21,6 +25,8 @@ struct event_reader {
     uint64_t delivered;   /* events handed to the handler so far */
     bool last_delivered;  /* the last poll delivered events: the next one lets batch_ms pass first */
     int64_t last_poll_ns; /* CLOCK_MONOTONIC, when that poll ended */
+    uint64_t budget;      /* events the current read may still hand over (0: no limit) */
+    bool more_pending;    /* the last read stopped at its budget: the next one does not pause */
 };
 
 /* True when the running kernel has BPF ring buffers. */
@@ -28,14 +34,20 @@ bool event_reader_kernel_has_ringbuf(void);
 /* Opens a reader on the map fd (BPF_RINGBUF_OUTPUT or BPF_PERF_OUTPUT, as ringbuf says). */
 int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf_pages, event_handler handler,
                       void *ctx, struct gmon_error *err);
-/* Waits up to timeout_ms for events and hands each to the handler. With batch_ms, events are read in
+/* Waits up to timeout_ms for events and hands each to the handler, at most EVENT_READER_BUDGET of them: a
+ * ring buffer read goes on as long as the programs write (libbpf reads until it finds the buffer empty), so a
+ * reader slower than a storm would never return to look at its stop flag. With batch_ms, events are read in
  * batches: after a poll that delivered events, the next one first lets batch_ms pass, so that a storm's
  * events are handled (and logged) hundreds at a time rather than a few per wake-up; an event waits at most
  * that much longer. Returns -1 on error (not EINTR). */
 int event_reader_poll(struct event_reader *r, int timeout_ms);
-/* Hands every event still buffered to the handler, without waiting: after the probes are detached, what is
- * left to read before the final figures. */
-void event_reader_drain(struct event_reader *r);
+/* Hands the events buffered now to the handler, without waiting. Returns true when the buffer was emptied,
+ * false when the read stopped at its budget because the programs kept writing faster (call again; once the
+ * probes are detached, a loop of calls ends with everything read). */
+bool event_reader_drain(struct event_reader *r);
+/* Hands over every event left, reading until the buffer is empty: for after the probes are detached, when
+ * nothing writes any more (else it might not end). */
+void event_reader_drain_all(struct event_reader *r);
 void event_reader_close(struct event_reader *r);
 
 #endif

@@ -94,7 +94,7 @@ void gc_probes_counters(struct gc_probes *gp, uint64_t out[GC_COUNTERS]) {
 
 void gc_probes_detach(struct gc_probes *gp) {
     bpf_program_detach(&gp->prog);
-    event_reader_drain(&gp->reader);
+    event_reader_drain_all(&gp->reader);
 }
 
 void gc_probes_close(struct gc_probes *gp) {

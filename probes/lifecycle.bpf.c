@@ -1,10 +1,13 @@
 /* Goroutine lifecycle probes, compiled at run time by libbcc (lifecycle_probes.c supplies the -D flags
  * below).
  *
- *   on_newproc1_ret  uprobe on each RET of runtime.newproc1 (never a uretprobe: docs/design.md). RAX is
- * the new g; newproc1 runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine. on_goexit1 uprobe
- * after runtime.goexit1's stack-split check (an entry probe would fire twice when the check fails); R14 is
- * the exiting g.
+ *   on_runqput_call  uprobe on newproc.func1's CALL of runqput, right after newproc1 returned: RBX is the new
+ * g; this runs on g0, so R14 is g0 and g0.m.curg is the creating goroutine. on_newproc1_ret, the same on each
+ * RET of runtime.newproc1 (RAX the new g; never a uretprobe: docs/design.md), where that call is not found.
+ * on_goexit1 uprobe on goexit1's CALL of mcall(goexit0), or after its stack-split check (an entry probe would
+ * fire twice when the check fails); R14 is the exiting g. Either call probe may sit on the NOP right before
+ * its CALL (symbolize/x86_calls.h): the kernel skips a NOP and emulates a CALL, where it single-steps the
+ * other instructions out of line, a second trap: 3.5-13 us against 21-30 us a probe on our test VM.
  *
  * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
@@ -28,6 +31,13 @@ BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
 /* Processes whose Go runtime gmon saw start. Not an LRU map: an evicted entry would number a later image
  * again. The host deletes the entry of a process that ended. */
 BPF_F_TABLE("hash", u32, struct process_image, images, MAX_IMAGES, BPF_F_NO_PREALLOC);
+/* Every creation needs its process's image: a look-up in this array, inlined by the verifier, instead of one
+ * in the hash map (55-130 ns of the creation program's ~800 in bpf_stats). A slot holds one process's image
+ * in a single 8-byte word, so it is never read half written; it is filled from `images` on a miss and
+ * rewritten with it when a runtime starts (only then does a process's image change, and no other creation
+ * in that process runs at that moment: goroutine 1 is the new runtime's first). The host clears a slot when
+ * it forgets its process. */
+BPF_ARRAY(image_cache, u64, IMAGE_CACHE_SLOTS);
 /* Set once the live map has refused a goroutine: from then on an exit missing from it may be one of those. */
 BPF_ARRAY(live_overflowed, u32, 1);
 #if LIFETIME_LOG2
@@ -85,13 +95,9 @@ static __always_inline struct site_stats *site_stats_of(struct site_key *site, i
 #define FNV_PRIME      0x100000001b3ULL
 
 /* Walks the frame-pointer chain from newproc1's caller (at its RET, BP is the caller's frame) to the frame
- * that returns to g.gopc, records the return addresses from there outward, stores them in `stacks` under
- * their FNV-1a hash and returns the hash; 0 when the walk never met gopc or the map had no room. */
-static __always_inline u64 creation_stack(struct pt_regs *ctx, u64 gopc) {
-    int zero = 0;
-    struct creation_stack *st = stack_scratch.lookup(&zero);
-    if (!st)
-        return 0;
+ * that returns to g.gopc and records the return addresses from there outward in *st; returns their FNV-1a
+ * hash, or 0 (counted) when the walk never met gopc. */
+static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, struct creation_stack *st) {
     u64 frame[2] = {ctx->bp, 0}; /* a frame: the caller's BP, then the return address */
     u64 depth = 0, hash = FNV_OFFSET;
 #pragma unroll
@@ -110,11 +116,27 @@ static __always_inline u64 creation_stack(struct pt_regs *ctx, u64 gopc) {
         hash = (hash ^ frame[1]) * FNV_PRIME;
     }
     st->depth = depth;
-    if (depth == 0 || (!stacks.lookup(&hash) && stacks.update(&hash, st) != 0)) {
+    if (depth == 0)
         count(COUNTER_STACK_FAILED);
-        return 0;
+    return depth ? hash : 0;
+}
+
+/* The creation site of a new goroutine: site->stack set to its stack's hash (0 when the stack could not be
+ * walked or stored), and the site's counts, or NULL (counted) when the site map has no room. A site already
+ * counted has its stack stored (`stacks` entries are never deleted), so only a new site looks at `stacks`:
+ * one hash-map lookup fewer per creation. */
+static __always_inline struct site_stats *creation_site(struct pt_regs *ctx, struct site_key *site) {
+    int zero = 0;
+    struct creation_stack *st = stack_scratch.lookup(&zero);
+    site->stack = st ? walk_creation_stack(ctx, site->gopc, st) : 0;
+    struct site_stats *known = sites.lookup(site);
+    if (known)
+        return known;
+    if (site->stack && st && !stacks.lookup(&site->stack) && stacks.update(&site->stack, st) != 0) {
+        count(COUNTER_STACK_FAILED);
+        site->stack = 0;
     }
-    return hash;
+    return site_stats_of(site, COUNTER_SITE_MAP_FULL);
 }
 
 /* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0).
@@ -148,11 +170,20 @@ static __always_inline int live_map_was_full(void) {
 /* The image number creations of this process are counted under: goroutine 1 (runtime.main) starts a new
  * one, and the host hears of it at once to retire the previous one. */
 static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid, u64 startpc) {
+    u32 slot = tgid % IMAGE_CACHE_SLOTS;
+    u64 *cached = image_cache.lookup(&slot);
+    if (goid != 1 && cached && *cached >> 32 == tgid)
+        return (u32)*cached;
     struct process_image *seen = images.lookup(&tgid);
-    if (goid != 1)
+    if (goid != 1) {
+        if (seen && cached)
+            *cached = (u64)tgid << 32 | seen->image;
         return seen ? seen->image : 0;
+    }
     struct process_image started = {.started_ns = bpf_ktime_get_ns(), .image = seen ? seen->image + 1 : 1};
     images.update(&tgid, &started);
+    if (cached)
+        *cached = (u64)tgid << 32 | started.image;
     struct lifecycle_event ev = {.kind = LIFECYCLE_RUNTIME_STARTED, .tgid = tgid, .goid = goid};
     ev.startpc = startpc; /* runtime.main's address: the host derives the load bias from it */
     ev.time_ns = started.started_ns;
@@ -165,28 +196,67 @@ static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid
     return started.image;
 }
 
-int on_newproc1_ret(struct pt_regs *ctx) {
+/* The new g's goid, gopc, startpc (and parentGoid from Go 1.21) lie within 168 bytes of each other in every
+ * release: one read of that span costs what one read of a field does (the helper's fixed cost, ~50 ns here),
+ * where four reads cost four times as much. A layout whose span were larger falls back to a read per field.
+ */
+#define G_MIN2(a, b) ((a) < (b) ? (a) : (b))
+#define G_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define G_SPAN_FIRST                                                                                         \
+    G_MIN2(G_GOID, G_MIN2(G_GOPC, G_PARENT_GOID >= 0 ? G_MIN2(G_STARTPC, G_PARENT_GOID) : G_STARTPC))
+#define G_SPAN_END   (G_MAX2(G_GOID, G_MAX2(G_GOPC, G_MAX2(G_STARTPC, G_PARENT_GOID))) + 8)
+#define G_SPAN_WORDS ((G_SPAN_END - G_SPAN_FIRST) / 8)
+#define G_SPAN_ONE_READ                                                                                      \
+    (G_SPAN_WORDS <= 24 && (G_GOID | G_GOPC | G_STARTPC | G_SPAN_FIRST) % 8 == 0 &&                          \
+     (G_PARENT_GOID < 0 || G_PARENT_GOID % 8 == 0))
+#define G_SPAN_WORD(off) span[((off)-G_SPAN_FIRST) / 8]
+
+/* Reads the new g's identity into key and info; -1 when its goid cannot be read. */
+static __always_inline int read_new_g(struct pt_regs *ctx, u64 newg, struct goroutine_key *key,
+                                      struct goroutine_info *info) {
+#if G_SPAN_ONE_READ
+    u64 span[G_SPAN_WORDS];
+    if (gmon_read_user(span, sizeof(span), (void *)(newg + G_SPAN_FIRST)) != 0) {
+        count(PROBE_COUNTER_READ_FAILED);
+        return -1;
+    }
+    key->goid = G_SPAN_WORD(G_GOID);
+    info->site.gopc = G_SPAN_WORD(G_GOPC);
+    info->startpc = G_SPAN_WORD(G_STARTPC);
+#if G_PARENT_GOID >= 0
+    info->parent_goid = G_SPAN_WORD(G_PARENT_GOID);
+#else
+    info->parent_goid = parent_goid(ctx, newg);
+#endif
+#else
+    if (read_u64(newg + G_GOID, &key->goid) != 0)
+        return -1;
+    read_u64(newg + G_GOPC, &info->site.gopc);
+    read_u64(newg + G_STARTPC, &info->startpc);
+    info->parent_goid = parent_goid(ctx, newg);
+#endif
+    return 0;
+}
+
+/* A goroutine was created: newg is its g, ctx is on g0 in the frame of newproc1's caller. */
+static __always_inline int created(struct pt_regs *ctx, u64 newg) {
     u32 tgid = begin_probe(COUNTER_CREATE_HITS);
     if (!tgid)
         return 0;
-    u64 newg = ctx->ax;
     struct goroutine_key key = {.tgid = tgid};
     struct goroutine_info info = {};
-    if (!newg || read_u64(newg + G_GOID, &key.goid) != 0) {
+    if (!newg || read_new_g(ctx, newg, &key, &info) != 0) {
         count(COUNTER_CREATE_UNREADABLE);
         return 0;
     }
-    read_u64(newg + G_GOPC, &info.site.gopc);
-    read_u64(newg + G_STARTPC, &info.startpc);
-    info.parent_goid = parent_goid(ctx, newg);
     info.site.tgid = tgid;
     info.site.image = current_image(ctx, tgid, key.goid, info.startpc);
-    info.site.stack = creation_stack(ctx, info.site.gopc);
+    struct site_stats *stats = creation_site(ctx, &info.site);
     info.created_ns = bpf_ktime_get_ns();
+    info.g = newg;
     int tracked = live.update(&key, &info) == 0;
     if (!tracked)
         note_live_map_full();
-    struct site_stats *stats = site_stats_of(&info.site, COUNTER_SITE_MAP_FULL);
     if (stats) {
         __sync_fetch_and_add(&stats->created, 1);
         if (!tracked)
@@ -197,6 +267,16 @@ int on_newproc1_ret(struct pt_regs *ctx) {
                    tracked ? 0 : LIFECYCLE_NOT_TRACKED);
 #endif
     return 0;
+}
+
+int on_newproc1_ret(struct pt_regs *ctx) {
+    return created(ctx, ctx->ax);
+}
+
+/* newproc.func1's call of runqput(pp, newg, next): the second argument, in RBX. Same frame (BP) as at
+ * newproc1's RETs, one emulated CALL instead of a single-stepped RET. */
+int on_runqput_call(struct pt_regs *ctx) {
+    return created(ctx, ctx->bx);
 }
 
 static __always_inline void count_lifetime_log2(struct site_key *site, u64 lifetime_ns) {

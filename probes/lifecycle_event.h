@@ -49,6 +49,12 @@ enum lifecycle_counter {
     COUNTER_CREATE_UNREADABLE,  /* creations whose new g could not be read: not counted */
     COUNTER_EXIT_UNREADABLE,    /* exits whose g could not be read: not counted */
     COUNTER_EXIT_SITE_MAP_FULL, /* exits not counted by site: the creation-site map was full */
+    /* Counted by the host with --exits poll (lifecycle_exit_scan.c), which then fills COUNTER_EXIT_HITS with
+     * the exits it found: scans of the tracked goroutines' memory, their time, goroutines checked. */
+    COUNTER_EXIT_SCANS,
+    COUNTER_EXIT_SCAN_US,
+    COUNTER_EXIT_CHECKS,
+    COUNTER_EXIT_SCAN_UNREADABLE, /* reads of a tracked g that failed in a process that still runs */
     LIFECYCLE_COUNTERS
 };
 
@@ -92,6 +98,7 @@ struct creation_stack {
 
 struct goroutine_info {
     __u64 created_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+    __u64 g;          /* its runtime.g: where --exits poll reads whether it still runs */
     __u64 parent_goid;
     __u64 startpc;
     struct site_key site;
@@ -115,6 +122,10 @@ struct process_image {
     __u32 image;
     __u32 pad;
 };
+
+/* A direct-mapped cache in front of the images map (image_cache, an array): slot tgid % IMAGE_CACHE_SLOTS
+ * holds (tgid << 32) | image, or 0. */
+#define IMAGE_CACHE_SLOTS 4096
 
 /* One slot of the lifetime histogram of a process (site.tgid only, the rest 0) or of a creation site. */
 struct lifetime_slot_key {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clocks.h"
 #include "grow_array.h"
 
 #include <bcc/libbpf.h>
@@ -53,6 +54,8 @@ static void deliver(void *ctx, const void *data, size_t size) {
      */
     struct lifecycle_event ev;
     memcpy(&ev, data, sizeof(ev));
+    if (ev.kind == LIFECYCLE_CREATED)
+        lp->last_created_ns = ev.time_ns;
     lp->on_event(lp->ctx, &ev);
 }
 
@@ -91,18 +94,42 @@ static int attach_runq(struct lifecycle_probes *lp, const struct lifecycle_optio
     return 0;
 }
 
+/* The site's one CALL of its callee, or NULL: a cheaper place for a probe than its RETs or its body. */
+static const struct probe_site *single_call(const struct probe_site *site) {
+    return site && site->found && site->ncalls == 1 ? site : NULL;
+}
+
+/* Creations: at newproc.func1's call of runqput where it is found (every go statement passes there), else at
+ * newproc1's RETs. */
+static int attach_creation(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                           const struct probe_plan *plan, struct gmon_error *err) {
+    const struct probe_site *call = single_call(probe_plan_site(plan, "runtime.newproc.func1"));
+    const struct probe_site *create = probe_plan_site(plan, "runtime.newproc1");
+    if (!call && (!create || !create->found))
+        return gmon_fail(err, "the probe plan lacks runtime.newproc1");
+    int fd = bpf_program_load(&lp->prog, call ? "on_runqput_call" : "on_newproc1_ret", err);
+    if (fd < 0)
+        return -1;
+    return call ? bpf_program_attach_uprobe(&lp->prog, fd, o->attach_path, call->call_offsets[0], o->pid, err)
+                : bpf_program_attach_rets(&lp->prog, fd, o->attach_path, create, o->pid, err);
+}
+
+/* Exits: at goexit1's call of mcall(goexit0) where it is found, else after its stack-split check. */
+static int attach_exit(struct lifecycle_probes *lp, const struct lifecycle_options *o,
+                       const struct probe_plan *plan, struct gmon_error *err) {
+    const struct probe_site *exit = probe_plan_site(plan, "runtime.goexit1");
+    if (!exit || !exit->found)
+        return gmon_fail(err, "the probe plan lacks runtime.goexit1");
+    int fd = bpf_program_load(&lp->prog, "on_goexit1", err);
+    if (fd < 0)
+        return -1;
+    uint64_t offset = single_call(exit) ? exit->call_offsets[0] : exit->body_offset;
+    return bpf_program_attach_uprobe(&lp->prog, fd, o->attach_path, offset, o->pid, err);
+}
+
 static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_options *o,
                       const struct probe_plan *plan, struct gmon_error *err) {
-    const struct probe_site *create = probe_plan_site(plan, "runtime.newproc1");
-    const struct probe_site *exit = probe_plan_site(plan, "runtime.goexit1");
-    if (!create || !create->found || !exit || !exit->found)
-        return gmon_fail(err, "the probe plan lacks runtime.newproc1 or runtime.goexit1");
-    int on_create = bpf_program_load(&lp->prog, "on_newproc1_ret", err);
-    int on_exit = on_create < 0 ? -1 : bpf_program_load(&lp->prog, "on_goexit1", err);
-    if (on_exit < 0)
-        return -1;
-    if (bpf_program_attach_rets(&lp->prog, on_create, o->attach_path, create, o->pid, err) != 0 ||
-        bpf_program_attach_uprobe(&lp->prog, on_exit, o->attach_path, exit->body_offset, o->pid, err) != 0)
+    if (attach_creation(lp, o, plan, err) != 0 || (!o->exit_scan_ms && attach_exit(lp, o, plan, err) != 0))
         return -1;
     return o->emit_runq ? attach_runq(lp, o, plan, err) : 0;
 }
@@ -114,6 +141,7 @@ static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
     lp->counters_fd = bpf_program_map_fd(&lp->prog, "counters");
     lp->log2_fd = bpf_program_map_fd(&lp->prog, "lifetime_log2"); /* only with lifetime_log2 */
     lp->images_fd = bpf_program_map_fd(&lp->prog, "images");
+    lp->image_cache_fd = bpf_program_map_fd(&lp->prog, "image_cache");
     if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
         return gmon_fail(err, "the compiled BPF program lacks one of its maps");
     return 0;
@@ -131,24 +159,49 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     build_defines(&defines, o, ringbuf);
     if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, &defines, err) != 0)
         return -1;
-    if (find_maps(lp, err) != 0 || attach_all(lp, o, plan, err) != 0 ||
+    if (find_maps(lp, err) != 0)
+        goto fail;
+    if (o->exit_scan_ms)
+        lifecycle_exit_scan_init(&lp->exits, o->exit_scan_ms, o->layout->g.goid, o->layout->g.atomicstatus,
+                                 o->lifetime_log2, o->emit_exited, lp->live_fd, lp->sites_fd);
+    if (attach_all(lp, o, plan, err) != 0 ||
         event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
                           lp, err) != 0 ||
-        bpf_program_start_tracing(&lp->prog, err) != 0) {
-        lifecycle_close(lp);
-        return -1;
-    }
+        bpf_program_start_tracing(&lp->prog, err) != 0)
+        goto fail;
     lp->reader.batch_ms = BATCH_MS;
     return 0;
+fail:
+    lifecycle_close(lp);
+    return -1;
+}
+
+/* Delivers every creation event sent so far, then looks for the exits of the goroutines created before:
+ * each exit is told after its creation. When a storm writes events faster than they are read, the scan waits
+ * for a read that empties the buffer. */
+static void scan_exits(struct lifecycle_probes *lp, int64_t created_before_ns) {
+    /* A storm written faster than it is read: the scan looks only at goroutines older than the last creation
+     * handed over (the buffer holds creations in about the order they happened). */
+    int64_t delivered_up_to = (int64_t)lp->last_created_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
+    if (!event_reader_drain(&lp->reader) && delivered_up_to < created_before_ns)
+        created_before_ns = delivered_up_to;
+    lifecycle_exit_scan_run(&lp->exits, created_before_ns, lp->on_event, lp->ctx);
 }
 
 int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
-    return event_reader_poll(&lp->reader, timeout_ms);
+    if (!lp->exits.interval_ms)
+        return event_reader_poll(&lp->reader, timeout_ms);
+    int rc = event_reader_poll(&lp->reader, lifecycle_exit_scan_wait_ms(&lp->exits, timeout_ms));
+    if (rc == 0 && lifecycle_exit_scan_due(&lp->exits))
+        scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
+    return rc;
 }
 
 int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]) {
     bpf_sum_percpu_counters(lp->counters_fd, lp->ncpus, out, LIFECYCLE_COUNTERS);
     out[COUNTER_EVENTS_LOST] += lp->reader.perf_lost + lp->malformed_events;
+    if (lp->exits.interval_ms)
+        lifecycle_exit_scan_counters(&lp->exits, out);
     return 0;
 }
 
@@ -171,8 +224,11 @@ void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, 
     while (bpf_get_next_key(lp->sites_fd, prev, &next) == 0) {
         key = next;
         prev = &key;
-        if (bpf_lookup_elem(lp->sites_fd, &key, &stats) == 0)
-            fn(ctx, &key, &stats);
+        if (bpf_lookup_elem(lp->sites_fd, &key, &stats) != 0)
+            continue;
+        if (lp->exits.interval_ms)
+            lifecycle_exit_scan_add_to_site(&lp->exits, &key, &stats);
+        fn(ctx, &key, &stats);
     }
 }
 
@@ -189,6 +245,10 @@ void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, 
 }
 
 void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slot_fn fn, void *ctx) {
+    if (lp->exits.interval_ms) { /* the scan counts every lifetime: the BPF map stays empty */
+        lifecycle_exit_scan_for_each_slot(&lp->exits, fn, ctx);
+        return;
+    }
     struct lifetime_slot_key key, next;
     uint64_t count;
     void *prev = NULL;
@@ -234,6 +294,18 @@ static bool of_process(const void *key, const void *value, const void *ctx) {
     return tgid == *(const uint32_t *)ctx;
 }
 
+/* Clears the image cache's slot of process tgid, if it holds that process (after its images entry is gone: a
+ * creation in between would only fill the slot again from `images`, where it no longer is). */
+static void forget_cached_image(struct lifecycle_probes *lp, uint32_t tgid) {
+    uint32_t slot = tgid % IMAGE_CACHE_SLOTS;
+    uint64_t cached, empty = 0;
+    if (lp->image_cache_fd >= 0 && bpf_lookup_elem(lp->image_cache_fd, &slot, &cached) == 0 &&
+        cached >> 32 == tgid)
+        bpf_update_elem(lp->image_cache_fd, &slot, &empty, BPF_ANY);
+}
+
+/* Not the stacks: they are shared by every process (--path), and the creation program counts a known site
+ * without looking its stack up, on the promise that a stored stack stays. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info), of_process,
                    &tgid);
@@ -242,6 +314,9 @@ void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
         delete_entries(lp->log2_fd, sizeof(struct lifetime_slot_key), sizeof(uint64_t), of_process, &tgid);
     if (lp->images_fd >= 0)
         bpf_delete_elem(lp->images_fd, &tgid);
+    forget_cached_image(lp, tgid);
+    if (lp->exits.interval_ms)
+        lifecycle_exit_scan_forget(&lp->exits, of_process, of_process, &tgid);
 }
 
 struct image_change {
@@ -267,14 +342,24 @@ void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info),
                    live_before_start, &c);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), site_of_older_image, &c);
+    if (lp->exits.interval_ms)
+        lifecycle_exit_scan_forget(&lp->exits, site_of_older_image, NULL, &c);
 }
 
 void lifecycle_detach(struct lifecycle_probes *lp) {
+    /* A scan now, before detaching (which takes milliseconds per probe): a goroutine that ended since the
+     * last scan gets its exit placed between that scan and now, not between that scan and the end of the
+     * detach. */
+    if (lp->exits.interval_ms)
+        scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
     bpf_program_detach(&lp->prog);
-    event_reader_drain(&lp->reader);
+    event_reader_drain_all(&lp->reader);
+    if (lp->exits.interval_ms)
+        scan_exits(lp, INT64_MAX); /* the last exits; nothing is created any more */
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {
     event_reader_close(&lp->reader);
     bpf_program_close(&lp->prog);
+    lifecycle_exit_scan_free(&lp->exits);
 }

@@ -8,6 +8,7 @@
 #include "bpf_program.h"
 #include "event_reader.h"
 #include "lifecycle_event.h"
+#include "lifecycle_exit_scan.h"
 #include "probe_plan.h"
 #include "runtime_layout.h"
 
@@ -21,6 +22,7 @@ struct lifecycle_options {
     int lifetime_log2;      /* 0: none; 1: log2 histogram of lifetimes per process; 2: per creation site */
     bool emit_runq;         /* scheduler events: global run queue put/get, steals (gr -v) */
     unsigned max_live, max_sites, max_stacks;
+    int exit_scan_ms; /* 0: exits from the goroutine's goexit1 probe; else read from memory this often */
 };
 
 typedef void (*lifecycle_event_fn)(void *ctx, const struct lifecycle_event *ev);
@@ -28,11 +30,13 @@ typedef void (*lifecycle_event_fn)(void *ctx, const struct lifecycle_event *ev);
 struct lifecycle_probes {
     struct bpf_program prog;
     struct event_reader reader;
-    int live_fd, sites_fd, stacks_fd, counters_fd, log2_fd, images_fd;
+    int live_fd, sites_fd, stacks_fd, counters_fd, log2_fd, images_fd, image_cache_fd;
     int ncpus;
     lifecycle_event_fn on_event;
     void *ctx;
     uint64_t malformed_events;
+    struct lifecycle_exit_scan exits; /* --exits poll */
+    uint64_t last_created_ns;         /* the time of the last creation event handed over */
     char runq_missing[160]; /* run-queue functions this binary lacks (inlined): their events are not seen */
 };
 
@@ -40,7 +44,8 @@ struct lifecycle_probes {
 int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o,
                    const struct probe_plan *plan, lifecycle_event_fn on_event, void *ctx,
                    struct gmon_error *err);
-/* Delivers pending events to on_event, waiting up to timeout_ms. */
+/* Delivers pending events to on_event, waiting up to timeout_ms; with exit_scan_ms, also the exits the scan
+ * of the live goroutines finds when one is due (it may then return before timeout_ms). */
 int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms);
 /* Sums the per-CPU counters (enum lifecycle_counter); perf-buffer losses are added to COUNTER_EVENTS_LOST. */
 int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]);

@@ -96,10 +96,16 @@ static int attach_all(struct malloc_probes *mp, const struct malloc_probe_option
     int fd = bpf_program_load(&mp->prog, "on_malloc", err);
     if (fd < 0)
         return -1;
-    for (size_t i = 0; i < fns->n; i++)
-        if (bpf_program_attach_uprobe(&mp->prog, fd, o->attach_path, fns->sites[i].body_offset, o->pid,
-                                      err) != 0)
+    for (size_t i = 0; i < fns->n; i++) {
+        /* Without --by site the program reads only the size argument (RAX, or RCX): the probe goes on the
+         * cheapest instruction that runs once per call before any argument register changes (often a NOP or
+         * the first jump, which the kernel does not single-step: x86_calls.h). A stack walk needs the stack
+         * pointer of the body's first instruction. */
+        const struct probe_site *s = &fns->sites[i];
+        uint64_t at = o->by_site ? s->body_offset : s->args_offset;
+        if (bpf_program_attach_uprobe(&mp->prog, fd, o->attach_path, at, o->pid, err) != 0)
             return -1;
+    }
     return 0;
 }
 

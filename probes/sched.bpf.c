@@ -1,7 +1,8 @@
 /* Scheduler probes, compiled at run time by libbcc (sched_probes.c supplies the -D flags): every goroutine
  * status change goes through runtime.casgstatus(gp RAX, oldval EBX, newval ECX), a nosplit function (no
- * stack-split check: its entry fires once per call) that runs on goroutine stacks and g0 alike; an entry
- * probe is all it needs (runtime/proc.go, casgstatus).
+ * stack-split check: its entry fires once per call) that runs on goroutine stacks and g0 alike; one probe
+ * that reads its three arguments is all it needs (runtime/proc.go, casgstatus): on the cheapest instruction
+ * that runs once per call before they change (probe_plan's args_offset).
  *
  *   X -> _Grunnable            remember when gp became runnable
  *   _Grunnable -> _Grunning    scheduling latency: now - runnable since

@@ -36,9 +36,12 @@ int sched_probes_open(struct sched_probes *sp, const struct sched_probe_options 
     sp->totals_fd = bpf_program_map_fd(&sp->prog, "totals");
     sp->counters_fd = bpf_program_map_fd(&sp->prog, "counters");
     int fd = bpf_program_load(&sp->prog, "on_casgstatus", err);
-    /* casgstatus is nosplit: no split check, so its entry fires once per call on any stack. */
+    /* casgstatus is nosplit (no split check: its entry runs once per call, on any stack), and the program
+     * reads only its arguments (RAX, EBX, ECX): the probe goes on the cheapest instruction that runs once per
+     * call before they change, a NOP or a jump the kernel emulates rather than the entry's SUB RSP (Go <
+     * 1.21), which it single-steps (x86_calls.h). */
     if (fd < 0 ||
-        bpf_program_attach_uprobe(&sp->prog, fd, o->attach_path, site->entry_offset, o->pid, err) != 0) {
+        bpf_program_attach_uprobe(&sp->prog, fd, o->attach_path, site->args_offset, o->pid, err) != 0) {
         sched_probes_close(sp);
         return -1;
     }

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "go_runtime_code.h"
+
 void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup lookup) {
     memset(c, 0, sizeof(*c));
     c->t = t;
@@ -11,9 +13,9 @@ void pc_cache_init(struct pc_cache *c, const struct pclntab *t, enum pc_lookup l
 
 void pc_cache_free(struct pc_cache *c) {
     for (size_t i = 0; i < c->cap; i++)
-        free(c->slots[i].text);
-    free(c->uncached.text);
-    c->uncached.text = NULL;
+        free(c->slots[i].text), free(c->slots[i].json);
+    free(c->uncached.text), free(c->uncached.json);
+    c->uncached.text = c->uncached.json = NULL;
     free(c->slots);
     c->slots = NULL;
     c->cap = c->used = 0;
@@ -45,8 +47,7 @@ static bool grow(struct pc_cache *c) {
     return true;
 }
 
-static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out) {
-    *out = (struct pc_symbol){.pc = pc};
+static void find_frames(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out) {
     if (c->lookup == PC_FUNC) {
         struct go_func fn;
         if (pclntab_func_at(c->t, pc, &fn)) {
@@ -63,6 +64,16 @@ static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out
     }
 }
 
+static void look_up(const struct pc_cache *c, uint64_t pc, struct pc_symbol *out) {
+    *out = (struct pc_symbol){.pc = pc};
+    find_frames(c, pc, out);
+    if (out->n > 0) {
+        /* asked of every frame of every goroutine a snapshot walks: answered once per PC */
+        out->inner_in_runtime = go_is_runtime_function(out->inner.function);
+        out->outer_is_goexit = strcmp(out->outer.function, "runtime.goexit") == 0;
+    }
+}
+
 const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     static const struct pc_symbol none; /* immutable: shared by every cache and thread */
     if (!pc)
@@ -74,7 +85,7 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     }
     c->misses++;
     if ((c->used + 1) * 2 > c->cap && !grow(c)) {
-        free(c->uncached.text);
+        free(c->uncached.text), free(c->uncached.json);
         look_up(c, pc, &c->uncached); /* answered, not kept: valid until the next call on this cache */
         return &c->uncached;
     }
@@ -84,9 +95,17 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc) {
     return s;
 }
 
+/* Replaces a rendering kept in a cache's own slot (handed out read-only) with a copy of text. */
+static const char *keep(char **field, const char *text) {
+    free(*field);
+    *field = strdup(text);
+    return *field;
+}
+
 const char *pc_cache_keep_text(const struct pc_symbol *sym, const char *text) {
-    struct pc_symbol *slot = (struct pc_symbol *)sym; /* a cache's own slot, handed out read-only */
-    free(slot->text);
-    slot->text = strdup(text);
-    return slot->text;
+    return keep(&((struct pc_symbol *)sym)->text, text);
+}
+
+const char *pc_cache_keep_json(const struct pc_symbol *sym, const char *json) {
+    return keep(&((struct pc_symbol *)sym)->json, json);
 }

@@ -3,6 +3,7 @@
  * keyed by link-time PC, doubled when half full. */
 #ifndef GMON_PC_CACHE_H
 #define GMON_PC_CACHE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +18,10 @@ struct pc_symbol {
     uint64_t pc;
     int n;
     struct go_frame inner, outer;
+    bool inner_in_runtime; /* inner.function is the runtime's (go_is_runtime_function) */
+    bool outer_is_goexit;  /* outer.function is runtime.goexit: the bottom of a goroutine's stack */
     char *text; /* a caller's rendering of this symbol, kept with it (pc_cache_keep_text), or NULL */
+    char *json; /* the same as a JSON string, quoted and escaped (pc_cache_keep_json), or NULL */
 };
 
 enum pc_lookup {
@@ -41,6 +45,8 @@ const struct pc_symbol *pc_cache_get(struct pc_cache *c, uint64_t pc);
  * cache), so that a caller formats each distinct PC once, not once per goroutine; returns the copy, or NULL
  * when out of memory. */
 const char *pc_cache_keep_text(const struct pc_symbol *sym, const char *text);
+/* The same for a rendering already quoted and escaped for JSON: written as it is, once per goroutine. */
+const char *pc_cache_keep_json(const struct pc_symbol *sym, const char *json);
 void pc_cache_free(struct pc_cache *c);
 
 #ifdef __cplusplus

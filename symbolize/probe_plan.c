@@ -3,38 +3,60 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "x86_calls.h"
 #include "x86_prologue.h"
 #include "x86_rets.h"
 
-/* The runtime functions gmon probes (docs/design.md), with the releases that have them. */
+/* The runtime functions gmon probes (docs/design.md), with the releases that have them, and the function
+ * whose calls in them are probed instead of other instructions where possible (cheaper: x86_calls.h). */
 static const struct {
     const char *name;
     int first_minor, last_minor;
     bool required;
+    const char *callee;
 } TARGETS[] = {
-    {"runtime.newproc1", 0, 99, true},
-    {"runtime.goexit1", 0, 99, true},
-    {"runtime.goexit0", 0, 99, false},
-    {"runtime.gdestroy", 22, 99, false},
-    {"runtime.casgstatus", 0, 99, false},
-    {"runtime.mallocgc", 0, 99, false},
-    {"runtime.newobject", 0, 99, false},
-    {"runtime.gcStart", 0, 99, false},
-    {"runtime.gcMarkDone", 0, 99, false},
-    {"runtime.gcMarkTermination", 0, 99, false},
-    {"runtime.stopTheWorldWithSema", 0, 99, false},
-    {"runtime.startTheWorldWithSema", 0, 99, false},
-    {"runtime.gcBgMarkWorker", 0, 99, false},
-    {"runtime.bgsweep", 0, 99, false},
-    {"runtime.sweepone", 0, 99, false},
-    {"runtime.gopark", 0, 99, false},
-    {"runtime.goready", 0, 20, false},
-    {"runtime.ready", 0, 99, false},
-    {"runtime.globrunqput", 0, 99, false},
-    {"runtime.globrunqputhead", 0, 99, false},
-    {"runtime.globrunqget", 0, 99, false},
-    {"runtime.runqsteal", 0, 99, false},
+    {"runtime.newproc1", 0, 99, true, NULL},
+    /* proc.go, newproc (1.17-1.27): systemstack(func() { newg := newproc1(...); runqput(pp, newg, true); ...
+     * }) runs every go statement: its call of runqput has the new g in RBX (the second argument). */
+    {"runtime.newproc.func1", 0, 99, false, "runtime.runqput"},
+    /* proc.go, goexit1 (1.17-1.27): ends with mcall(goexit0), once per exit, the goroutine's g in R14. */
+    {"runtime.goexit1", 0, 99, true, "runtime.mcall"},
+    {"runtime.goexit0", 0, 99, false, NULL},
+    {"runtime.gdestroy", 22, 99, false, NULL},
+    {"runtime.casgstatus", 0, 99, false, NULL},
+    {"runtime.mallocgc", 0, 99, false, NULL},
+    {"runtime.newobject", 0, 99, false, NULL},
+    {"runtime.gcStart", 0, 99, false, NULL},
+    {"runtime.gcMarkDone", 0, 99, false, NULL},
+    {"runtime.gcMarkTermination", 0, 99, false, NULL},
+    {"runtime.stopTheWorldWithSema", 0, 99, false, NULL},
+    {"runtime.startTheWorldWithSema", 0, 99, false, NULL},
+    {"runtime.gcBgMarkWorker", 0, 99, false, NULL},
+    {"runtime.bgsweep", 0, 99, false, NULL},
+    {"runtime.sweepone", 0, 99, false, NULL},
+    {"runtime.gopark", 0, 99, false, NULL},
+    {"runtime.goready", 0, 20, false, NULL},
+    {"runtime.ready", 0, 99, false, NULL},
+    {"runtime.globrunqput", 0, 99, false, NULL},
+    {"runtime.globrunqputhead", 0, 99, false, NULL},
+    {"runtime.globrunqget", 0, 99, false, NULL},
+    {"runtime.runqsteal", 0, 99, false, NULL},
 };
+
+/* The file offsets of the site's CALLs to its callee (none when the callee is not in the binary). */
+static void plan_calls(const struct go_binary *b, struct probe_site *s, const uint8_t *code) {
+    struct go_func callee;
+    int wrappers;
+    if (!go_binary_find_func(b, s->callee, &callee, &wrappers))
+        return;
+    uint64_t calls[PROBE_MAX_CALLS];
+    s->ncalls = x86_find_calls(code, s->size, s->entry, callee.entry, calls, PROBE_MAX_CALLS);
+    size_t kept = s->ncalls < PROBE_MAX_CALLS ? s->ncalls : PROBE_MAX_CALLS;
+    for (size_t i = 0; i < kept; i++) {
+        uint64_t point = x86_cheapest_probe_point(code, s->size, s->entry, calls[i]);
+        s->call_offsets[i] = s->entry_offset + (point - s->entry);
+    }
+}
 
 static void plan_site(const struct go_binary *b, struct probe_site *s) {
     struct go_func fn;
@@ -52,6 +74,8 @@ static void plan_site(const struct go_binary *b, struct probe_site *s) {
     size_t body = 0;
     x86_skip_split_check(code, s->size, &body);
     s->body_offset = s->entry_offset + body;
+    uint64_t args_point = x86_cheapest_point_with_arguments(code, s->size, fn.entry, fn.entry + body);
+    s->args_offset = s->entry_offset + (args_point - fn.entry);
     uint64_t rets[PROBE_MAX_RETS];
     struct gmon_error err;
     if (x86_find_rets(code, s->size, fn.entry, rets, PROBE_MAX_RETS, &s->nrets, &err) != 0) {
@@ -61,6 +85,8 @@ static void plan_site(const struct go_binary *b, struct probe_site *s) {
     size_t kept = s->nrets < PROBE_MAX_RETS ? s->nrets : PROBE_MAX_RETS;
     for (size_t i = 0; i < kept; i++)
         s->ret_offsets[i] = s->entry_offset + (rets[i] - fn.entry);
+    if (s->callee)
+        plan_calls(b, s, code);
     s->found = true;
 }
 
@@ -73,6 +99,7 @@ int probe_plan_build(const struct go_binary *b, struct probe_plan *plan, struct 
         struct probe_site *s = &plan->sites[plan->nsites++];
         s->function = TARGETS[i].name;
         s->required = TARGETS[i].required;
+        s->callee = TARGETS[i].callee;
         plan_site(b, s);
         if (s->required && !s->found)
             return gmon_fail(err, "cannot place a probe on %s: %s", s->function, s->problem);

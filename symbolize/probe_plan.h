@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-enum { PROBE_MAX_RETS = 32, PROBE_MAX_SITES = 32 };
+enum { PROBE_MAX_RETS = 32, PROBE_MAX_SITES = 32, PROBE_MAX_CALLS = 4 };
 
 struct probe_site {
     const char *function;
@@ -20,10 +20,19 @@ struct probe_site {
     /* File offset of the first instruction after the stack-split check (== entry_offset for nosplit
      * functions): an entry probe there fires once per call, also when the stack grows (x86_prologue.h). */
     uint64_t body_offset;
+    /* File offset of the cheapest instruction that runs once each time body_offset does, with the argument
+     * registers and R14 as they were there (the stack pointer may have moved: x86_calls.h). For a probe that
+     * reads only those registers. */
+    uint64_t args_offset;
     uint64_t size;
     uint64_t ret_offsets[PROBE_MAX_RETS];
     size_t nrets; /* how many RETs the function has (ret_offsets holds up to PROBE_MAX_RETS) */
-    int wrappers; /* ABI wrappers with the same name that were skipped */
+    /* For the functions planned with a callee: for each CALL of it, the file offset where a uprobe sees the
+     * state of that CALL at the least cost (the CALL, or the NOP right before it: x86_calls.h). */
+    const char *callee;
+    uint64_t call_offsets[PROBE_MAX_CALLS];
+    size_t ncalls; /* how many there are (call_offsets holds up to PROBE_MAX_CALLS) */
+    int wrappers;  /* ABI wrappers with the same name that were skipped */
     char problem[128];
 };
 

@@ -280,12 +280,15 @@ static size_t read_batch(int pid, const uint64_t *addrs, const size_t *lens, siz
         at += l;
     }
     ssize_t got = process_vm_readv((pid_t)pid, local, n, remote, n, 0);
+    /* No such process, or no permission to read it: no block would read one by one either (an exited
+     * process's goroutines were retried a system call each, thousands per scan of --exits poll). */
+    bool hopeless = got < 0 && (errno == ESRCH || errno == EPERM);
     size_t left = got > 0 ? (size_t)got : 0, read = 0;
     for (size_t i = 0; i < n; i++) {
         size_t l = block_length(lens, len, i);
         bool whole = left >= l;
         left = whole ? left - l : 0;
-        ok[i] = whole || (addrs[i] && proc_read(pid, addrs[i], local[i].iov_base, l));
+        ok[i] = whole || (!hopeless && addrs[i] && proc_read(pid, addrs[i], local[i].iov_base, l));
         read += ok[i];
     }
     return read;

@@ -4,7 +4,11 @@
 
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <map>
+#include <memory>
+#include <regex>
+#include <set>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -29,13 +33,67 @@ inline std::map<long, fixture_goroutine> fixture_goroutines(const std::string &o
     return got;
 }
 
+// The lifecycle fixture `bin on-signal-leak N M MS`, started and ready: on SIGUSR1 it spawns N workers from
+// main.spawnWorkers that live MS ms each (and prints their account), leaves M goroutines of main.leak blocked
+// for good, prints "leaked", and stays until its stdin closes (60 s). *pid is its PID, or 0 after a test
+// failure saying why it did not start.
+inline std::unique_ptr<background> start_leaking_fixture(const std::string &bin, int n, int m, int ms,
+                                                         pid_t *pid) {
+    auto f =
+        std::make_unique<background>("sh -c 'sleep 60 | " + bin + " on-signal-leak " + std::to_string(n) +
+                                     " " + std::to_string(m) + " " + std::to_string(ms) + "'");
+    *pid = 0;
+    bool ready = f->wait_for("ready", 20000);
+    std::string out = f->out();
+    std::smatch found;
+    if (ready && std::regex_search(out, found, std::regex(R"(ready (\d+))")))
+        *pid = std::stoi(found[1]);
+    else
+        ADD_FAILURE() << "the fixture did not start: " << out << f->err();
+    return f;
+}
+
 struct traced_goroutine {
     bool created = false, exited = false;
     long parent = -1;
     double lifetime_ms = -1;
+    double exited_at_s = -1; // the exit line's time, seconds since the epoch
     std::string function;
     std::vector<std::string> stack;
 };
+
+// An RFC 3339 time as gmon's log lines write it ("2026-11-22T04:14:25.342301642Z", or with an offset such as
+// "+01:00" where local time is not UTC) as seconds since the epoch; -1 when it is not such a time.
+inline double rfc3339_seconds(const std::string &t) {
+    struct tm tm = {};
+    double seconds = 0;
+    int used = 0;
+    if (sscanf(t.c_str(), "%d-%d-%dT%d:%d:%lf%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &seconds, &used) != 6)
+        return -1;
+    std::string zone = t.substr((size_t)used);
+    int hours = 0, minutes = 0;
+    if (zone != "Z" && (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') ||
+                        sscanf(zone.c_str() + 1, "%2d:%2d", &hours, &minutes) != 2))
+        return -1;
+    double offset = (zone[0] == '-' ? -1 : 1) * (hours * 3600.0 + minutes * 60.0); // 0 for "Z"
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return double(timegm(&tm)) + seconds - offset;
+}
+
+// The PID of the one process whose goroutines gmon's JSON lines show; 0 (a failure added) unless one.
+inline pid_t only_traced_pid(const std::string &out) {
+    std::set<std::string> pids;
+    for (const auto &l : lines(out))
+        if (json_field(l, "msg") == "goroutine is created")
+            pids.insert(json_field(l, "pid"));
+    if (pids.size() != 1) {
+        ADD_FAILURE() << pids.size() << " processes traced, one expected";
+        return 0;
+    }
+    return std::atoi(pids.begin()->c_str());
+}
 
 // gmon's JSON lines for one process, by goroutine ID.
 inline std::map<long, traced_goroutine> traced_goroutines(const std::string &out, pid_t pid) {
@@ -58,6 +116,7 @@ inline std::map<long, traced_goroutine> traced_goroutines(const std::string &out
             EXPECT_FALSE(g.exited) << "goroutine " << goid << " exited twice: " << l;
             g.exited = true;
             g.lifetime_ms = std::atof(json_field(l, "lifetime").c_str()) / 1e6;
+            g.exited_at_s = rfc3339_seconds(json_field(l, "time"));
         }
     }
     return got;
@@ -133,6 +192,19 @@ inline double sample_value(const std::string &metrics, const std::string &prefix
     return -1;
 }
 
+// Scrapes /metrics every 100 ms until the sample reaches at_least or 5 s pass (the last events may still be
+// on their way into the maps); returns the last scrape, for the caller's exact checks.
+inline std::string scrape_until(int port, const std::string &sample, double at_least) {
+    std::string metrics;
+    for (int tries = 0; tries < 50; tries++) {
+        metrics = scrape(port);
+        if (sample_value(metrics, sample) >= at_least)
+            break;
+        usleep(100 * 1000);
+    }
+    return metrics;
+}
+
 // A project of 100 modules holding 2,000-number arrays: enough allocation for a few GC cycles.
 inline std::string allocating_project() {
     static std::string dir;
@@ -152,6 +224,16 @@ inline std::string allocating_project() {
     return dir;
 }
 
+// `build` (esbuild and its arguments up to --outfile=) writing output in --watch mode, which ends when its
+// stdin closes: here half a second after the build has written its output. With a stamp file, the shell
+// writes there when it closes esbuild's stdin (seconds since the epoch): esbuild ends after that.
+inline std::string esbuild_watch_command(const std::string &build, const std::string &output,
+                                         const std::string &stamp) {
+    std::string then = stamp.empty() ? "" : "; date +%s.%N > " + stamp;
+    return "sh -c '(while [ ! -s " + output + " ]; do sleep 0.2; done; sleep 0.5" + then + ") | " + build +
+           output + " --watch'";
+}
+
 // esbuild bundling allocating_project() in --watch mode: one-shot builds turn esbuild's GC off, watch mode
 // keeps it on. Watch mode ends when its stdin closes: here half a second after the first build has written
 // its output, however long tracing makes that build take. reference is built first without tracing; compare
@@ -165,8 +247,7 @@ struct esbuild_watch {
         traced = scratch_dir() + "/" + tag + ".js";
         EXPECT_EQ(run(build + reference).status, 0);
         run("rm -f " + traced);
-        command = "sh -c '(while [ ! -s " + traced + " ]; do sleep 0.2; done; sleep 0.5) | " + build +
-                  traced + " --watch'";
+        command = esbuild_watch_command(build, traced, "");
     }
 };
 

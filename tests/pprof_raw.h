@@ -1,8 +1,10 @@
 // `go tool pprof -raw` of a profile file, as samples whose stacks are the locations' text: what the pprof
 // tests compare (gmon's profiles with the programs' own, or with what a fixture did).
 #pragma once
+#include <algorithm>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,6 +71,53 @@ inline std::vector<raw_sample> raw_samples(const std::string &file, std::string 
         for (const auto &id : pending[i].second)
             out[i].stack += locations.count(id) ? locations[id] : "?" + id + "\n";
     return out;
+}
+
+// Calls f(function, file) for each frame line of a raw_sample's stack ("0xADDR func file:line s=N" or, for an
+// inlined frame, "  func file:line s=N") and replaces the line with what f returns.
+template <typename F> std::string map_frames(const std::string &stack, F f) {
+    static const std::regex frame_re(R"(^(0x[0-9a-f]+ |  )(\S+) (.+)(:\d+ s=\d+)$)");
+    std::string out;
+    for (const auto &l : lines(stack)) {
+        std::smatch m;
+        out += (std::regex_match(l, m, frame_re)
+                    ? m[1].str() + m[2].str() + " " + f(m[2].str(), m[3].str()) + m[4].str()
+                    : l) +
+               "\n";
+    }
+    return out;
+}
+
+// runtime/pprof keys a profile's Functions by name alone (profileBuilder.funcs, runtime/pprof/proto.go, every
+// release since 1.9): a function whose code comes from several files, such as a package's init gathering the
+// variable initialisers of all its files, is written with the file of the first frame the writer met, for
+// every frame of it; which one depends on the order of the buckets. gmon's Functions are per name and file.
+// The frames of such a function are compared without their file, in both profiles: one that `mine` shows in
+// several files, and `own` only in files `mine` shows it in (a frame gmon named with a file of its own is
+// still a difference).
+inline void forget_files_of_functions_in_several_files(std::vector<raw_sample> &mine,
+                                                       std::vector<raw_sample> &own) {
+    std::map<std::string, std::set<std::string>> mine_files, own_files;
+    auto collect = [](const std::vector<raw_sample> &samples,
+                      std::map<std::string, std::set<std::string>> &files) {
+        for (const auto &s : samples)
+            map_frames(s.stack, [&](const std::string &function, const std::string &file) {
+                files[function].insert(file);
+                return file;
+            });
+    };
+    collect(mine, mine_files);
+    collect(own, own_files);
+    std::set<std::string> several;
+    for (const auto &[function, files] : mine_files)
+        if (files.size() > 1 &&
+            std::includes(files.begin(), files.end(), own_files[function].begin(), own_files[function].end()))
+            several.insert(function);
+    for (auto *samples : {&mine, &own})
+        for (auto &s : *samples)
+            s.stack = map_frames(s.stack, [&](const std::string &function, const std::string &file) {
+                return several.count(function) ? std::string("(one of several files)") : file;
+            });
 }
 
 } // namespace gmon_test

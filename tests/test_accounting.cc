@@ -116,10 +116,17 @@ TEST(Accounting, GrStoppedMidStormShowsARowForEveryProbeHit) {
     auto lost = captured(r.err, R"(losses: (\d+) events lost)");
     ASSERT_EQ(shown.size(), 3u);
     ASSERT_EQ(hits.size(), 2u);
-    ASSERT_EQ(lost, std::vector<long long>{0});
+    ASSERT_EQ(lost.size(), 1u);
     EXPECT_GT(shown[0], 5000) << r.err;
+    // Every hit is a row or a lost event. None is lost by a release build; a sanitized one reads slower
+    // than the storm writes (a goroutine every ~10 us), and must still stop when told (it used to read on
+    // for as long as the storm wrote) and account for what it could not show.
+    EXPECT_EQ(shown[0] + shown[1] + lost[0], hits[0] + hits[1]) << r.err;
+#ifndef __SANITIZE_ADDRESS__
+    EXPECT_EQ(lost[0], 0) << r.err;
     EXPECT_EQ(shown[0], hits[0]) << r.err;
     EXPECT_EQ(shown[1], hits[1]) << r.err;
+#endif
     EXPECT_LE(shown[2], 2) << r.err;
     EXPECT_EQ((long long)count_lines(r.out, "event", "create"), shown[0]);
     EXPECT_EQ((long long)count_lines(r.out, "event", "exit"), shown[1]);

@@ -242,15 +242,8 @@ TEST(CliInfo, RefusalDespiteCapSysPtraceIsExplained) {
 // A process in its own PID namespace (as in a container, without one): gmon names both of its PIDs.
 TEST(CliInfo, ProcessInAnotherPidNamespace) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "pidns");
-    // Its own process group, killed whole at the end: the sleep feeding the fixture's stdin, unshare,
-    // fixture.
-    background ns("setsid sh -c 'sleep 600 | unshare --pid --fork --kill-child " + bin + " population'");
-    struct group_killer {
-        pid_t pgid;
-        ~group_killer() {
-            kill(-pgid, SIGKILL);
-        }
-    } killer{ns.pid()};
+    // background kills its process group at the end: the sleep feeding the fixture's stdin, unshare, fixture.
+    background ns("sh -c 'sleep 600 | unshare --pid --fork --kill-child " + bin + " population'");
     ASSERT_TRUE(ns.wait_for("ready 1 ", 20000))
         << "the fixture sees itself as PID 1: " << ns.out() << ns.err();
     auto found = run("sh -c 'for p in $(pgrep -f " + bin + "); do [ \"$(readlink /proc/$p/exe)\" = " + bin +

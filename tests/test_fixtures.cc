@@ -11,6 +11,7 @@ extern "C" {
 #include "go_binary.h"
 #include "go_string_table.h"
 #include "layout_select.h"
+#include "pc_cache.h"
 #include "probe_plan.h"
 #include "x86_rets.h"
 }
@@ -269,6 +270,31 @@ TEST(FixtureSymbols, DataSymbolsMatchGoToolNm) {
         EXPECT_EQ(checked, 4u) << variant;
         elf_image_close(&img);
     }
+}
+
+// The pc cache says once per PC whether its innermost function is the runtime's and its outermost
+// runtime.goexit (what a snapshot's stack walk asks of every frame).
+TEST_P(Fixture, PcCacheKnowsRuntimeAndGoexitFrames) {
+    struct pc_cache c;
+    pc_cache_init(&c, &bin.pcln, PC_AT_RETURN);
+    struct expected {
+        const char *function;
+        bool in_runtime, goexit;
+    };
+    for (const expected &e : {expected{"runtime.gopark", true, false}, expected{"runtime.goexit", true, true},
+                              expected{"main.main", false, false}}) {
+        struct go_func fn;
+        ASSERT_EQ(pclntab_funcs_named(&bin.pcln, e.function, &fn, 1), 1u) << e.function;
+        for (int twice = 0; twice < 2; twice++) { // the lookup, then the cached answer
+            const struct pc_symbol *sym = pc_cache_get(&c, fn.entry + 1); // a "return address" in its body
+            ASSERT_EQ(sym->n, 1) << e.function;
+            EXPECT_STREQ(sym->inner.function, e.function);
+            EXPECT_EQ(sym->inner_in_runtime, e.in_runtime) << e.function;
+            EXPECT_EQ(sym->outer_is_goexit, e.goexit) << e.function;
+        }
+    }
+    EXPECT_FALSE(pc_cache_get(&c, 0)->inner_in_runtime);
+    pc_cache_free(&c);
 }
 
 INSTANTIATE_TEST_SUITE_P(Go119, Fixture, ::testing::Values("plain", "stripped", "pie", "cgo"));

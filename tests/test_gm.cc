@@ -150,9 +150,12 @@ INSTANTIATE_TEST_SUITE_P(Go119, GmCounters, ::testing::Values("plain", "stripped
 // off, setting runtime.MemProfileRate = 524288 itself): the probe is the memory profiler's sampling point,
 // one trap per 512 KiB allocated on average rather than one per allocation. main.allocate's 2K allocations (K
 // of 3,000 and K of 50,000 bytes: 3,072 and 57,344 bytes handed out) are estimated as pprof estimates them,
-// within 20 % (about 600 samples: 4 % of standard error).
+// within 20 %. The count's error comes from the small allocations: one in 171 is sampled (1 -
+// e^(-3072/524288)), so K = 5,000 gave 29 samples and a standard error of 9 % of the count (a run 21 % off
+// failed); K = 20,000 gives 117 samples and 4.6 %, the bound over four standard errors. The bytes' error is
+// half that.
 TEST(Gm, BySiteOfAProfilingProgramProbesTheSamplingPoint) {
-    const long k = 5000;
+    const long k = 20000;
     background f("sh -c 'sleep 60 | env LIFECYCLE_MEMPROFILERATE=524288 " + fixture("lifecycle-plain") +
                  " alloc-on-signal " + std::to_string(k) + " 3000 50000'");
     ASSERT_TRUE(f.wait_for("ready", 20000)) << f.err();

@@ -8,15 +8,43 @@ using namespace gmon_test;
 
 namespace {
 
-TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
-    std::string bin = private_copy(fixture("lifecycle-plain"), "gr");
-    background g(gmon_command("gr --path " + bin + " --format json"));
-    std::string truth;
-    trace_workload(g, bin + " spawn 6 40", &truth);
-    auto workers = fixture_goroutines(truth);
-    ASSERT_EQ(workers.size(), 6u) << truth;
+// What gmon printed while the fixture's workers came and went, and the fixture's own account of them.
+struct traced_run {
+    std::string out, err, truth;
+};
+
+// gmon `command` --pid on a fixture that, on SIGUSR1, spawns n workers from main.spawnWorkers that live ms
+// each, then stays: --exits poll reads exits from the memory of a process that is still there. gmon is
+// stopped once every worker has exited.
+traced_run trace_lingering_fixture(const std::string &command, int n, int ms) {
+    traced_run r;
+    pid_t pid;
+    auto target = start_leaking_fixture(fixture("lifecycle-plain"), n, 0, ms, &pid);
+    if (!pid)
+        return r;
+    background g(gmon_command(command + " --pid " + std::to_string(pid)));
+    if (!g.wait_for("probes attached", 30000, true)) {
+        ADD_FAILURE() << g.err();
+        return r;
+    }
+    kill(pid, SIGUSR1);
+    EXPECT_TRUE(target->wait_for("leaked", 20000)) << target->out();
+    g.signal(SIGINT);
+    EXPECT_EQ(g.wait(20), 0) << g.err();
+    target->signal(SIGTERM);
+    r.out = g.out();
+    r.err = g.err();
+    r.truth = target->out();
+    return r;
+}
+
+// gr --format json's rows: a create row and an exit row per worker, in that order, with its parent and a
+// lifetime of at least min_lifetime_ms; no event lost.
+void expect_every_worker_created_and_exited(const traced_run &r, size_t n, double min_lifetime_ms) {
+    auto workers = fixture_goroutines(r.truth);
+    ASSERT_EQ(workers.size(), n) << r.truth;
     std::map<long, std::string> created, exited;
-    for (const auto &l : lines(g.out())) {
+    for (const auto &l : lines(r.out)) {
         long goid = std::atol(json_field(l, "goroutine_id").c_str());
         if (!workers.count(goid))
             continue;
@@ -31,13 +59,38 @@ TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
             EXPECT_FALSE(exited.count(goid)) << l;
             exited[goid] = l;
             double ms = std::atof(json_field(l, "lifetime").c_str()) / 1e6;
-            EXPECT_GE(ms, 40) << l;
+            EXPECT_GE(ms, min_lifetime_ms) << l;
             EXPECT_LT(ms, 5000) << l;
+            EXPECT_TRUE(created.count(goid)) << "an exit row after its create row: " << l;
         }
     }
-    EXPECT_EQ(created.size(), 6u) << g.out();
-    EXPECT_EQ(exited.size(), 6u) << g.out();
-    EXPECT_NE(g.err().find("losses: 0 events lost"), std::string::npos) << g.err();
+    EXPECT_EQ(created.size(), n) << r.out;
+    EXPECT_EQ(exited.size(), n) << r.out;
+    EXPECT_NE(r.err.find("losses: 0 events lost"), std::string::npos) << r.err;
+}
+
+// --path on a process that ends as soon as its six workers have.
+TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gr");
+    background g(gmon_command("gr --path " + bin + " --format json"));
+    traced_run r;
+    trace_workload(g, bin + " spawn 6 40", &r.truth);
+    r.out = g.out();
+    r.err = g.err();
+    expect_every_worker_created_and_exited(r, 6, 40);
+    EXPECT_NE(r.err.find(", goexit1 6\n"), std::string::npos) << r.err;
+}
+
+// --exits poll: the same rows from one probe, the exits read from memory; a lifetime may come out short of
+// the truth by half the time between two scans (10 ms apart, up to 80 ms when gmon is held up on a busy
+// machine or under the sanitizers).
+TEST(Gr, ExitsPolledFromMemoryGiveTheSameRows) {
+    traced_run r = trace_lingering_fixture("gr --format json --exits poll", 6, 100);
+    expect_every_worker_created_and_exited(r, 6, 100 - 40);
+    EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(\b6 exited \(found by \d+ scans of memory)")))
+        << r.err;
+    EXPECT_EQ(r.err.find("goexit1"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(", 1 uprobe,"), std::string::npos) << r.err;
 }
 
 // Column positions in characters (a lifetime such as 1.2µs has a two-byte character).
@@ -117,7 +170,7 @@ std::map<std::string, std::map<std::string, long>> histograms(const std::string 
 TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-seq");
     background g(gmon_command("gr seq --by site --interval 0 --path " + bin));
-    trace_workload(g, bin + " block 10 100");
+    trace_workload(g, bin + " block 10 90");
     auto h = histograms(g.out());
     size_t sites = 0;
     for (const auto &[title, rows] : h) {
@@ -129,15 +182,34 @@ TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
         for (const auto &[range, n] : rows)
             total += n;
         EXPECT_EQ(total, 10) << title << "\n" << g.out();
-        EXPECT_EQ(rows.at("65536 -> 131071"), 10) << "100 ms is in the 65.5-131 ms row\n" << g.out();
+        EXPECT_EQ(rows.at("65536 -> 131071"), 10) << "90 ms is in the 65.5-131 ms row\n" << g.out();
     }
     EXPECT_EQ(sites, 4u) << "one histogram per go statement\n" << g.out();
+}
+
+// --exits poll: ten 90 ms lifetimes, known within half the time between two scans (10 ms apart), stay in
+// their row (from 65.5 ms: 24.5 ms of room).
+TEST(GrSeq, PolledExitsLandInTheSameRow) {
+    traced_run r =
+        trace_lingering_fixture("gr seq --by site --interval 0 --exits poll --exit-scan-ms 10", 10, 90);
+    auto h = histograms(r.out);
+    ASSERT_EQ(h.size(), 1u) << r.out;
+    const auto &[title, rows] = *h.begin();
+    EXPECT_NE(title.find("main.spawnWorkers ("), std::string::npos) << title;
+    long total = 0;
+    for (const auto &[range, n] : rows)
+        total += n;
+    EXPECT_EQ(total, 10) << r.out;
+    EXPECT_EQ(rows.count("65536 -> 131071") ? rows.at("65536 -> 131071") : 0, 10) << r.out;
+    EXPECT_TRUE(
+        std::regex_search(r.err, std::regex(R"(\b10 exited \(read from memory in \d+ scans, every 10 ms)")))
+        << r.err;
 }
 
 TEST(GrSeq, LifetimeAliasPrintsJsonPerInterval) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "lifetime");
     background g(gmon_command("lifetime --format json --interval 1 --path " + bin));
-    trace_workload(g, bin + " block 5 100");
+    trace_workload(g, bin + " block 5 90");
     long interval_total = 0, final_total = -1;
     for (const auto &l : lines(g.out())) {
         ASSERT_EQ(json_field(l, "msg"), "goroutine lifetimes") << l;

@@ -34,13 +34,7 @@ void check_exact_trace(const std::string &variant, const std::string &extra_args
 
     // Metrics, scraped while gmon still runs (after the last exit line is out).
     g.wait_for("\"goroutine_id\":" + std::to_string(truth.rbegin()->first), 5000);
-    std::string metrics;
-    for (int tries = 0; tries < 50; tries++) {
-        metrics = scrape(port);
-        if (sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE) == n)
-            break;
-        usleep(100 * 1000);
-    }
+    std::string metrics = scrape_until(port, "gmon_goroutines_exited_total" + SPAWN_SITE, n);
     EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
     EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE), n) << metrics;
     EXPECT_EQ(sample_value(metrics, "gmon_goroutine_lifetime_seconds_count" + SPAWN_SITE), n) << metrics;

@@ -44,6 +44,9 @@ background::background(const std::string &command) {
     err_path_ = base + ".err";
     pid_ = fork();
     if (pid_ == 0) {
+        // A process group of its own: a command such as "sh -c 'sleep 60 | fixture'" leaves its pipeline
+        // running when only the shell is killed, and a fixture left behind burns CPU for the rest of the run.
+        setpgid(0, 0);
         int in = open("/dev/null", O_RDONLY);
         int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -53,25 +56,33 @@ background::background(const std::string &command) {
         execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), (char *)nullptr);
         _exit(127);
     }
+    if (pid_ > 0)
+        setpgid(pid_, pid_); // also here: the destructor may run before the child got to it
 }
 
 background::~background() {
-    if (running()) {
-        kill(pid_, SIGKILL);
-        wait(5);
-    }
+    if (pid_ <= 0)
+        return;
+    // The whole group, even when its leader has ended (a pipeline's shell). The leader is not reaped until
+    // now (running() leaves it a zombie), so the group's ID cannot have been given to another process.
+    kill(-pid_, SIGKILL);
+    int st;
+    waitpid(pid_, &st, 0);
 }
 
 bool background::running() {
     if (pid_ <= 0 || status_ >= 0)
         return false;
-    int st;
-    pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    siginfo_t info = {};
+    // WNOWAIT: the leader stays a zombie, holding its process group's ID, until the destructor reaps it.
+    if (waitid(P_PID, (id_t)pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        status_ = 255; // not our child any more: nothing to wait for
         return false;
     }
-    return true;
+    if (info.si_pid != pid_)
+        return true;
+    status_ = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    return false;
 }
 
 // How many times needle occurs in text, without overlaps.
@@ -115,8 +126,8 @@ int background::wait(int timeout_seconds) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (running()) {
         kill(pid_, SIGKILL);
-        int st;
-        waitpid(pid_, &st, 0);
+        siginfo_t info = {};
+        waitid(P_PID, (id_t)pid_, &info, WEXITED | WNOWAIT); // a zombie until the destructor, as above
         status_ = 128 + SIGKILL;
     }
     return status_;

@@ -27,12 +27,20 @@ struct terminal {
     std::string screen_escaped() {
         return run("tmux capture-pane -e -p -t " + name).out;
     }
-    // Waits (up to 5 s) until the screen shows needle; returns the screen.
-    std::string wait_for(const std::string &needle) {
+    // Waits (up to 5 s) until the screen shows needle, and also `also` when given; returns the screen.
+    std::string wait_for(const std::string &needle, const std::string &also = "") {
         std::string s;
-        for (int i = 0; i < 50 && (s = screen()).find(needle) == std::string::npos; i++)
+        for (int i = 0; i < 50; i++) {
+            s = screen();
+            if (s.find(needle) != std::string::npos && s.find(also) != std::string::npos)
+                break;
             usleep(100 * 1000);
+        }
         return s;
+    }
+    // The same in a whole frame of top: its footer is drawn last.
+    std::string wait_for_frame(const std::string &needle) {
+        return wait_for(needle, "q quit");
     }
     void key(const char *k) {
         run("tmux send-keys -t " + name + " " + k);
@@ -54,16 +62,16 @@ std::string first_row(const std::string &screen) {
 TEST(Top, KeysInARealTerminal) {
     population p(fixture("lifecycle-stripped"));
     terminal t(std::string(GMON_BINARY) + " top --refresh 1 --pid " + p.pid());
-    std::string s = t.wait_for("main.popRecv");
+    std::string s = t.wait_for_frame("main.popRecv");
     EXPECT_NE(s.find("sorted by count"), std::string::npos) << s;
     EXPECT_TRUE(std::regex_search(first_row(s), std::regex(R"(^ +100 +0 +0 +100 +0  main\.popRecv$)"))) << s;
     EXPECT_TRUE(std::regex_search(s, std::regex(R"(\n +5 +0 +0 +0 +5  main\.popSyscall\n)"))) << s;
     EXPECT_NE(s.find("q quit"), std::string::npos) << s;
     t.key("s");
-    s = t.wait_for("sorted by function");
+    s = t.wait_for_frame("sorted by function");
     EXPECT_TRUE(std::regex_search(first_row(s), std::regex(R"(^ +10 +0 +0 +10 +0  main\.popLock$)"))) << s;
     t.key("p");
-    s = t.wait_for("PAUSED");
+    s = t.wait_for_frame("PAUSED");
     EXPECT_NE(s.find("PAUSED"), std::string::npos) << s;
     t.key("q");
     for (int i = 0; i < 30 && t.alive(); i++)

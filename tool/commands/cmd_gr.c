@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "creation_sites.h"
+#include "exit_options.h"
 #include "lifecycle_probes.h"
 #include "log_writer.h"
 #include "option_help.h"
@@ -34,7 +35,8 @@ static const char USAGE[] =
     "queue).\n"
     "                      These are frequent: expect a row per scheduling decision that uses them.\n"
     "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
-        HELP_DURATION HELP_PERF_BUFFER HELP_HELP "\n" HELP_EXIT_STATUS
+        HELP_DURATION HELP_PERF_BUFFER HELP_EXITS "                      (here: exit rows come after each "
+    "scan, in the order the scan found them)\n" HELP_HELP "\n" HELP_EXIT_STATUS
     "Reference: man gmon-gr (docs/gr.md).\n"
     "\n"
     "Examples:\n"
@@ -48,6 +50,7 @@ struct options {
     struct trace_options trace;
     bool table, verbose;
     enum log_format format;
+    struct exit_options exits;
 };
 
 enum { EVENT_KINDS = LIFECYCLE_RUNQ_STEAL + 1 };
@@ -88,16 +91,19 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
         o->verbose = true;
         return 1;
     }
-    return 0;
+    return exit_options_parse("gr", c, arg, &o->exits);
 }
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
+                                         EXIT_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true};
-    return trace_options_getopt("gr", argc, argv, opts, "v", &o->trace, parse_own_option, o);
+    exit_options_init(&o->exits);
+    int rc = trace_options_getopt("gr", argc, argv, opts, "v", &o->trace, parse_own_option, o);
+    return rc == 0 ? exit_options_finish("gr", &o->exits) : rc;
 }
 
 static void print_header(struct gr_monitor *m) {
@@ -187,6 +193,8 @@ static int start(void *ctx) {
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gr", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
+    if (exit_options_check_target("gr", &o->exits, m->prog.target.pid) != 0)
+        return GMON_EXIT_BAD_INPUT;
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
     struct lifecycle_options lo = {.layout = m->prog.layout.layout,
@@ -199,7 +207,8 @@ static int start(void *ctx) {
                                    .force_perf_buffer = o->trace.perf_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
-                                   .max_stacks = 16384};
+                                   .max_stacks = 16384,
+                                   .exit_scan_ms = exit_options_scan_ms(&o->exits)};
     int64_t t0 = monotonic_ns();
     if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, &err) != 0) {
         cli_error("gr", "%s", err.msg);
@@ -216,23 +225,31 @@ static void print_summary(struct gr_monitor *m) {
     uint64_t c[LIFECYCLE_COUNTERS];
     lifecycle_counters(&m->probes, c);
     const uint64_t *n = m->seen;
-    fprintf(stderr, "goroutines: %llu created, %llu exited (%llu of them created before gmon attached)",
-            (unsigned long long)n[LIFECYCLE_CREATED],
-            (unsigned long long)(n[LIFECYCLE_EXITED] + n[LIFECYCLE_EXITED_UNTRACKED]),
-            (unsigned long long)n[LIFECYCLE_EXITED_UNTRACKED]);
+    fprintf(stderr, "goroutines: %llu created, %llu exited ", (unsigned long long)n[LIFECYCLE_CREATED],
+            (unsigned long long)(n[LIFECYCLE_EXITED] + n[LIFECYCLE_EXITED_UNTRACKED]));
+    if (m->opt.exits.poll)
+        fprintf(stderr,
+                "(found by %llu scans of memory; those of goroutines created before gmon attached are "
+                "not seen)",
+                (unsigned long long)c[COUNTER_EXIT_SCANS]);
+    else
+        fprintf(stderr, "(%llu of them created before gmon attached)",
+                (unsigned long long)n[LIFECYCLE_EXITED_UNTRACKED]);
     if (m->opt.verbose)
         fprintf(stderr, "; run queue: %llu put, %llu got, %llu stolen",
                 (unsigned long long)n[LIFECYCLE_RUNQ_PUT], (unsigned long long)n[LIFECYCLE_RUNQ_GET],
                 (unsigned long long)n[LIFECYCLE_RUNQ_STEAL]);
-    fprintf(stderr, "\nprobe hits: newproc1 %llu, goexit1 %llu", (unsigned long long)c[COUNTER_CREATE_HITS],
-            (unsigned long long)c[COUNTER_EXIT_HITS]);
+    fprintf(stderr, "\nprobe hits: newproc1 %llu", (unsigned long long)c[COUNTER_CREATE_HITS]);
+    if (!m->opt.exits.poll)
+        fprintf(stderr, ", goexit1 %llu", (unsigned long long)c[COUNTER_EXIT_HITS]);
     if (m->opt.verbose)
         fprintf(stderr, ", run queue %llu", (unsigned long long)c[COUNTER_RUNQ_HITS]);
     fprintf(stderr,
             "\nlosses: %llu events lost, %llu goroutines not tracked (live map full), %llu goroutines "
             "unreadable, %llu failed reads\n",
             (unsigned long long)c[COUNTER_EVENTS_LOST], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
-            (unsigned long long)(c[COUNTER_CREATE_UNREADABLE] + c[COUNTER_EXIT_UNREADABLE]),
+            (unsigned long long)(c[COUNTER_CREATE_UNREADABLE] + c[COUNTER_EXIT_UNREADABLE] +
+                                 c[COUNTER_EXIT_SCAN_UNREADABLE]),
             (unsigned long long)c[COUNTER_READ_FAILED]);
     /* Read after detaching: every event sent was delivered, so a difference is a gmon bug. */
     if (m->received + m->probes.malformed_events != c[COUNTER_EVENTS_SENT])

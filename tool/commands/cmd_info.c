@@ -119,12 +119,21 @@ static void print_plan_text(const struct info *in) {
             printf(", %d ABI wrapper skipped", s->wrappers);
         if (s->body_offset != s->entry_offset)
             printf("\n      after split check: 0x%" PRIx64, s->body_offset);
+        if (s->args_offset != s->body_offset)
+            printf("\n      cheaper point with the arguments in their registers: 0x%" PRIx64, s->args_offset);
         printf("\n      rets:");
         for (size_t r = 0; r < s->nrets && r < PROBE_MAX_RETS; r++)
             printf(" 0x%" PRIx64, s->ret_offsets[r]);
         if (s->nrets > PROBE_MAX_RETS)
             printf(" ... (%zu in all)", s->nrets);
         printf("%s\n", s->nrets == 0 ? " none" : "");
+        if (s->callee) {
+            printf("      probe points for its calls of %s (the call, or the NOP right before it):",
+                   s->callee);
+            for (size_t c = 0; c < s->ncalls && c < PROBE_MAX_CALLS; c++)
+                printf(" 0x%" PRIx64, s->call_offsets[c]);
+            printf("%s\n", s->ncalls == 0 ? " none" : "");
+        }
         print_args_text(in->layout.layout, s->function);
     }
 }
@@ -228,6 +237,15 @@ static void json_layout(struct json_writer *w, const struct layout_choice *c) {
     json_end_object(w);
 }
 
+/* key: [values as hex strings]. */
+static void json_hex_array(struct json_writer *w, const char *key, const uint64_t *values, size_t n) {
+    json_key(w, key);
+    json_begin_array(w);
+    for (size_t i = 0; i < n; i++)
+        json_hex(w, values[i]);
+    json_end_array(w);
+}
+
 static void json_site_args(struct json_writer *w, const struct runtime_layout *l, const char *function) {
     json_key(w, "args");
     json_begin_object(w);
@@ -257,17 +275,22 @@ static void json_plan(struct json_writer *w, const struct info *in) {
             json_hex(w, s->entry_offset);
             json_key(w, "body_offset");
             json_hex(w, s->body_offset);
+            json_key(w, "args_offset");
+            json_hex(w, s->args_offset);
             json_key(w, "size");
             json_uint(w, s->size);
             json_key(w, "abi_wrappers_skipped");
             json_int(w, s->wrappers);
-            json_key(w, "ret_offsets");
-            json_begin_array(w);
-            for (size_t r = 0; r < s->nrets && r < PROBE_MAX_RETS; r++)
-                json_hex(w, s->ret_offsets[r]);
-            json_end_array(w);
+            json_hex_array(w, "ret_offsets", s->ret_offsets,
+                           s->nrets < PROBE_MAX_RETS ? s->nrets : PROBE_MAX_RETS);
             json_key(w, "ret_count");
             json_uint(w, s->nrets);
+            if (s->callee) {
+                json_key(w, "callee");
+                json_string(w, s->callee);
+                json_hex_array(w, "call_probe_offsets", s->call_offsets,
+                               s->ncalls < PROBE_MAX_CALLS ? s->ncalls : PROBE_MAX_CALLS);
+            }
             json_site_args(w, in->layout.layout, s->function);
         } else {
             json_key(w, "problem");

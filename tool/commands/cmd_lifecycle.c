@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "creation_sites.h"
+#include "exit_options.h"
 #include "goroutine_metrics.h"
 #include "layout_select.h"
 #include "lifecycle_probes.h"
@@ -48,7 +49,7 @@ static const char USAGE[] =
     "                      process is traced unsampled (then the runtime's own counters are read)\n"
     "                      (bench/README.md)\n"
     "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default "
-    "1)\n" HELP_DURATION "Limits:\n"
+    "1)\n" HELP_DURATION HELP_EXITS "Limits:\n"
     "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as untracked,\n"
     "                      their lifetimes unknown)\n"
     "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
@@ -59,6 +60,7 @@ static const char USAGE[] =
     "Examples:\n"
     "  gmon --pid 4242                             a log line per goroutine; /metrics on 127.0.0.1:5500\n"
     "  gmon --path /usr/bin/app --format json      every process running /usr/bin/app, now and later\n"
+    "  gmon --pid 4242 --exits poll --level WARN   metrics only, at half the traps (exits read from memory)\n"
     "  gmon --container web --collect gc,sched --metrics 9100\n"
     "                                              goroutine, GC and scheduler series of container 'web'\n";
 
@@ -80,6 +82,7 @@ struct options {
     enum log_level level;
     enum log_format format;
     uint64_t metrics_port, max_live, max_series, malloc_sample;
+    struct exit_options exits;
     unsigned collect; /* COLLECT_* beyond the goroutine series */
     bool empty_probes;
 };
@@ -115,7 +118,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
     case OPT_MALLOC_SAMPLE:
         return cli_parse_uint("lifecycle", "--malloc-sample", arg, 1, 1000000, &o->malloc_sample) ? 1 : -1;
     default:
-        return 0;
+        return exit_options_parse("lifecycle", c, arg, &o->exits);
     }
 }
 
@@ -130,6 +133,7 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"empty-probes", no_argument, NULL, OPT_EMPTY},
                                          {"collect", required_argument, NULL, OPT_COLLECT},
                                          {"malloc-sample", required_argument, NULL, OPT_MALLOC_SAMPLE},
+                                         EXIT_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.metrics_addr = "127.0.0.1",
                           .level = LOG_INFO,
@@ -138,7 +142,9 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                           .max_live = 65536,
                           .max_series = 500,
                           .malloc_sample = 1};
-    return trace_options_getopt("lifecycle", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    exit_options_init(&o->exits);
+    int rc = trace_options_getopt("lifecycle", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    return rc == 0 ? exit_options_finish("lifecycle", &o->exits) : rc;
 }
 
 /* Everything one run of the monitor owns. Large: static storage. */
@@ -297,6 +303,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
         .max_live = (unsigned)o->max_live,
         .max_sites = 16384,
         .max_stacks = 16384,
+        .exit_scan_ms = exit_options_scan_ms(&o->exits),
     };
     if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, err) != 0)
         return -1;
@@ -325,6 +332,8 @@ static void log_attached(struct monitor *m) {
     log_str(&m->log, "go_version", m->prog.target.bin.version_string);
     log_uint(&m->log, "probes", m->shared.attached_probes);
     log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
+    if (m->opt.exits.poll)
+        log_uint(&m->log, "exit_scan_ms", m->opt.exits.scan_ms);
     log_uint(&m->log, "startup_ms", (uint64_t)ms);
     if (m->opt.metrics_port) {
         char url[128];
@@ -347,6 +356,9 @@ static const struct {
     {COUNTER_STACK_FAILED,
      "creation stacks could not be walked: those sites are named by the go statement alone"},
     {COUNTER_READ_FAILED, "reads of runtime.g fields failed"},
+    {COUNTER_EXIT_SCAN_UNREADABLE,
+     "tracked goroutines could not be read from the target's memory: their exits are not seen (--exits poll "
+     "needs CAP_SYS_PTRACE)"},
 };
 
 /* Turns every increase of a problem counter into one WARN line. */
@@ -450,6 +462,8 @@ static int start(struct monitor *m) {
         cli_error(NULL, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
+    if (exit_options_check_target(NULL, &m->opt.exits, m->prog.target.pid) != 0)
+        return GMON_EXIT_BAD_INPUT;
     pthread_mutex_init(&m->shared.lock, NULL);
     m->shared.sites = &m->sites;
     m->shared.go_version = m->prog.target.bin.version_string;

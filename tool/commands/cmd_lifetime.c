@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "creation_sites.h"
+#include "exit_options.h"
 #include "grow_array.h"
 #include "lifecycle_probes.h"
 #include "log2_hist.h"
@@ -34,8 +35,10 @@ static const char USAGE[] =
     "  --by site           one histogram per creation site (the go statement, with its function and line),\n"
     "                      busiest first\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
-    "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_HELP
-    "\n" HELP_EXIT_STATUS "Reference: man gmon-gr (docs/gr.md).\n"
+    "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_EXITS
+    "                      (here: a goroutine that ends before the scan after its creation is counted as\n"
+    "                      living half the time from its creation to that scan, whatever it "
+    "lived)\n" HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-gr (docs/gr.md).\n"
     "\n"
     "Examples:\n"
     "  gmon gr seq --pid 4242                      lifetimes of the goroutines that exit, every 5 seconds\n"
@@ -49,6 +52,7 @@ struct options {
     bool table, by_site;
     enum log_format format;
     uint64_t interval_s;
+    struct exit_options exits;
 };
 
 /* The lifetimes of one histogram: every process, or one creation site (named after its go statement). */
@@ -84,7 +88,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
     case OPT_INTERVAL:
         return cli_parse_uint("gr seq", "--interval", arg, 0, 86400, &o->interval_s) ? 1 : -1;
     default:
-        return 0;
+        return exit_options_parse("gr seq", c, arg, &o->exits);
     }
 }
 
@@ -93,9 +97,12 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"by", required_argument, NULL, OPT_BY},
                                          {"interval", required_argument, NULL, OPT_INTERVAL},
+                                         EXIT_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5};
-    return trace_options_getopt("gr seq", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    exit_options_init(&o->exits);
+    int rc = trace_options_getopt("gr seq", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    return rc == 0 ? exit_options_finish("gr seq", &o->exits) : rc;
 }
 
 static struct lifetime_group *group_named(struct lifetime_monitor *m, const char *name) {
@@ -217,6 +224,8 @@ static int start(void *ctx) {
     const struct options *o = &m->opt;
     if (traced_program_start(&m->prog, "gr seq", o->trace.path, o->trace.pid, o->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
+    if (exit_options_check_target("gr seq", &o->exits, m->prog.target.pid) != 0)
+        return GMON_EXIT_BAD_INPUT;
     process_watch_init(&m->procs, &m->prog.target);
     creation_sites_init(&m->sites, &m->prog.target.bin, &m->probes, load_bias_of, m, 100000);
     struct lifecycle_options lo = {.layout = m->prog.layout.layout,
@@ -226,7 +235,8 @@ static int start(void *ctx) {
                                    .force_perf_buffer = o->trace.perf_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
-                                   .max_stacks = 16384};
+                                   .max_stacks = 16384,
+                                   .exit_scan_ms = exit_options_scan_ms(&o->exits)};
     int64_t t0 = monotonic_ns();
     if (lifecycle_open(&m->probes, &lo, &m->prog.plan, NULL, m, &err) != 0) {
         cli_error("gr seq", "%s", err.msg);
@@ -240,13 +250,27 @@ static int start(void *ctx) {
 static void print_losses(struct lifetime_monitor *m) {
     uint64_t c[LIFECYCLE_COUNTERS];
     lifecycle_counters(&m->probes, c);
+    fprintf(stderr, "goroutines: %llu created, %llu exited ", (unsigned long long)c[COUNTER_CREATE_HITS],
+            (unsigned long long)c[COUNTER_EXIT_HITS]);
+    if (m->opt.exits.poll)
+        fprintf(
+            stderr,
+            "(read from memory in %llu scans, every %llu ms or more: lifetimes within half that; exits of "
+            "goroutines created before gmon attached are not seen)\n",
+            (unsigned long long)c[COUNTER_EXIT_SCANS], (unsigned long long)m->opt.exits.scan_ms);
+    else
+        fprintf(stderr, "(%llu created before gmon attached: lifetime unknown)\n",
+                (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
     fprintf(stderr,
-            "goroutines: %llu created, %llu exited (%llu created before gmon attached: lifetime unknown)\n"
             "losses: %llu not tracked (live map full), %llu not counted (histogram map full), %llu failed "
             "reads\n",
-            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
-            (unsigned long long)c[COUNTER_EXIT_UNTRACKED], (unsigned long long)c[COUNTER_LIVE_MAP_FULL],
-            (unsigned long long)c[COUNTER_LOG2_MAP_FULL], (unsigned long long)c[COUNTER_READ_FAILED]);
+            (unsigned long long)c[COUNTER_LIVE_MAP_FULL], (unsigned long long)c[COUNTER_LOG2_MAP_FULL],
+            (unsigned long long)c[COUNTER_READ_FAILED]);
+    if (c[COUNTER_EXIT_SCAN_UNREADABLE])
+        fprintf(
+            stderr,
+            "gmon gr seq: %llu tracked goroutines could not be read from memory: their exits are not seen\n",
+            (unsigned long long)c[COUNTER_EXIT_SCAN_UNREADABLE]);
     /* Read after detaching: every exit is in a histogram, or one of the losses. */
     uint64_t in_histograms = 0;
     for (size_t i = 0; i < m->ngroups; i++)

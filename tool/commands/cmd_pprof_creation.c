@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "creation_profile.h"
+#include "exit_options.h"
 #include "grow_array.h"
 #include "lifecycle_probes.h"
 #include "option_help.h"
@@ -31,12 +32,15 @@ static const char USAGE[] =
     "  live       the leak profile: those still alive at the end, live/count and age/nanoseconds (summed)\n"
     "Goroutines created before gmon attached are not counted. With --path, the processes running BIN\n"
     "share one profile, each sample labelled with its pid.\n"
-    "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_HELP
+    "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_EXITS
+    "                      (here: a last scan when gmon stops keeps the live profile exact; the summed\n"
+    "                      lifetimes of the exited are each within half the scan interval)\n" HELP_HELP
     "\n" HELP_EXIT_STATUS "Reference: man gmon-pprof (docs/pprof.md).\n"
     "\n"
     "Examples:\n"
     "  gmon pprof %s --pid 4242 --duration 30 -o p.pb.gz    then: go tool pprof -top p.pb.gz\n"
-    "  gmon pprof %s --path ./server --duration 60 -o p.pb.gz\n";
+    "  gmon pprof %s --path ./server --duration 60 -o p.pb.gz\n"
+    "  gmon pprof %s --pid 4242 --duration 60 --exits poll -o p.pb.gz    half the traps\n";
 
 enum { OPT_OUTPUT = 'o', MAX_STACK = LIFECYCLE_STACK_DEPTH };
 
@@ -52,6 +56,7 @@ struct creation_run {
     const char *name;
     struct trace_options trace;
     const char *output;
+    struct exit_options exits;
     struct traced_program prog;
     struct lifecycle_probes probes;
     struct process_watch procs;
@@ -67,7 +72,7 @@ struct creation_run {
 static int parse_own_option(int c, const char *arg, void *ctx) {
     struct creation_run *r = ctx;
     if (c != OPT_OUTPUT)
-        return 0;
+        return exit_options_parse(r->name, c, arg, &r->exits);
     r->output = arg;
     return 1;
 }
@@ -173,6 +178,8 @@ static int start(void *ctx) {
     struct gmon_error err;
     if (traced_program_start(&r->prog, r->name, r->trace.path, r->trace.pid, r->trace.go_version) != 0)
         return GMON_EXIT_BAD_INPUT;
+    if (exit_options_check_target(r->name, &r->exits, r->prog.target.pid) != 0)
+        return GMON_EXIT_BAD_INPUT;
     process_watch_init(&r->procs, &r->prog.target);
     struct lifecycle_options lo = {.layout = r->prog.layout.layout,
                                    .attach_path = traced_program_attach_path(&r->prog),
@@ -180,7 +187,8 @@ static int start(void *ctx) {
                                    .force_perf_buffer = r->trace.perf_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
-                                   .max_stacks = 16384};
+                                   .max_stacks = 16384,
+                                   .exit_scan_ms = exit_options_scan_ms(&r->exits)};
     int64_t t0 = monotonic_ns();
     if (lifecycle_open(&r->probes, &lo, &r->prog.plan, NULL, r, &err) != 0) {
         cli_error(r->name, "%s", err.msg);
@@ -194,10 +202,17 @@ static void report(struct creation_run *r) {
     uint64_t c[LIFECYCLE_COUNTERS];
     lifecycle_counters(&r->probes, c);
     fprintf(stderr,
-            "gmon %s: %zu creation stacks in the profile; %llu goroutines created, %llu exited while traced "
-            "(%llu of them created before gmon attached: not counted)",
+            "gmon %s: %zu creation stacks in the profile; %llu goroutines created, %llu exited while traced ",
             r->name, r->written, (unsigned long long)c[COUNTER_CREATE_HITS],
-            (unsigned long long)c[COUNTER_EXIT_HITS], (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
+            (unsigned long long)c[COUNTER_EXIT_HITS]);
+    if (r->exits.poll)
+        fprintf(stderr, "(found by %llu scans of memory)", (unsigned long long)c[COUNTER_EXIT_SCANS]);
+    else
+        fprintf(stderr, "(%llu of them created before gmon attached: not counted)",
+                (unsigned long long)c[COUNTER_EXIT_UNTRACKED]);
+    if (c[COUNTER_EXIT_SCAN_UNREADABLE])
+        fprintf(stderr, "; %llu tracked goroutines could not be read from memory: counted live",
+                (unsigned long long)c[COUNTER_EXIT_SCAN_UNREADABLE]);
     if (c[COUNTER_LIVE_MAP_FULL] || c[COUNTER_SITE_MAP_FULL] || c[COUNTER_READ_FAILED])
         fprintf(stderr,
                 "; losses: %llu not tracked (live map full), %llu sites not counted (map full), %llu failed "
@@ -242,12 +257,17 @@ int cmd_pprof_creation(int argc, char *argv[], const char *kind) {
     r.kind = strcmp(kind, "live") == 0 ? LIVE_PROFILE : CREATION_PROFILE;
     r.name = r.kind == LIVE_PROFILE ? "pprof live" : "pprof creation";
     if (cli_wants_help(argc, argv)) {
-        printf(USAGE, kind, kind, kind);
+        printf(USAGE, kind, kind, kind, kind);
         return GMON_EXIT_OK;
     }
-    static const struct option opts[] = {
-        TRACE_LONG_OPTIONS, {"output", required_argument, NULL, OPT_OUTPUT}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         {"output", required_argument, NULL, OPT_OUTPUT},
+                                         EXIT_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    exit_options_init(&r.exits);
     int parsed = trace_options_getopt(r.name, argc, argv, opts, "o:", &r.trace, parse_own_option, &r);
+    if (parsed == 0)
+        parsed = exit_options_finish(r.name, &r.exits);
     if (parsed != 0)
         return cli_exit_after_parse(parsed);
     struct trace_command run = {

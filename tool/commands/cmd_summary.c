@@ -80,6 +80,17 @@ static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, 
 }
 
 /* Every location of every goroutine, whatever --pc says: programs pick the one they want. */
+/* A location as JSON: escaped once per distinct PC, then copied (a third of a 100,000-goroutine summary's
+ * user time went to escaping the same few strings again). */
+static void json_location(struct json_writer *w, const struct goroutine_snapshot *s,
+                          const struct goroutine *g, enum snapshot_pc pc) {
+    const char *json = snapshot_location_json(s, g, pc);
+    if (json)
+        json_raw(w, json);
+    else
+        json_string(w, snapshot_location(s, g, pc));
+}
+
 static void print_json(const struct goroutine_snapshot *s) {
     struct json_writer w;
     json_init(&w, stdout);
@@ -114,11 +125,11 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_key(&w, "wait_reason");
         json_string(&w, g->status == GOROUTINE_WAITING ? reason : "");
         json_key(&w, "start");
-        json_string(&w, snapshot_location(s, g, PC_START));
+        json_location(&w, s, g, PC_START);
         json_key(&w, "go_statement");
-        json_string(&w, snapshot_location(s, g, PC_CALLER));
+        json_location(&w, s, g, PC_CALLER);
         json_key(&w, "now_at");
-        json_string(&w, snapshot_location(s, g, PC_CURRENT));
+        json_location(&w, s, g, PC_CURRENT);
         json_key(&w, "waited_approx_ns");
         if (g->waited_ns >= 0)
             json_int(&w, g->waited_ns);

@@ -234,8 +234,14 @@ int cmd_top(int argc, char *argv[]) {
     }
     t.snap.walk_stacks = t.opt.pc == PC_CURRENT;
     t.tty = isatty(STDOUT_FILENO);
-    if (t.tty)
+    /* A terminal's stdout is line-buffered: each frame reached it a line at a time after the clear, and a
+     * refresh flickered through a half-drawn table. Fully buffered, draw's fflush writes the frame at once.
+     */
+    static char frame_buffer[1 << 16];
+    if (t.tty) {
+        (void)setvbuf(stdout, frame_buffer, _IOFBF, sizeof(frame_buffer)); /* if refused: flicker, no loss */
         raw_keys(&t);
+    }
     trace_loop_install_signals();
     int rc = run(&t);
     restore_terminal();

@@ -2,8 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clocks.h"
 #include "grow_array.h"
 #include "messages.h"
 #include "prom_text.h"
@@ -69,6 +69,7 @@ static void note_live(void *ctx, const struct goroutine_key *key, const struct g
 
 int goroutine_stats_collect(struct goroutine_monitor *m, struct goroutine_stats *out) {
     memset(out, 0, sizeof(*out));
+    out->exits_polled = m->probes->exits.interval_ms != 0;
     struct site_walk walk = {.m = m};
     lifecycle_for_each_site(m->probes, remember_site, &walk);
     /* Resolving sites may have created label sets: size the totals afterwards, with room for the live walk.
@@ -176,9 +177,7 @@ static void render_lifetime_histogram(FILE *out, const struct goroutine_monitor 
 }
 
 static void render_live(FILE *out, const struct goroutine_monitor *m, const struct goroutine_stats *s) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    uint64_t now_ns = (uint64_t)monotonic_ns();
     prom_family(out, "gmon_goroutines_live", "gauge",
                 "Goroutines created since gmon attached that have not exited, by creation site (those in "
                 "gmon_goroutines_untracked_total are left out).");
@@ -228,7 +227,18 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
     prom_family(out, "gmon_probe_hits_total", "counter", "Times each gmon uprobe fired.");
     render_labelled(out, "gmon_probe_hits_total", "probe", "runtime.newproc1",
                     (double)c[COUNTER_CREATE_HITS]);
-    render_labelled(out, "gmon_probe_hits_total", "probe", "runtime.goexit1", (double)c[COUNTER_EXIT_HITS]);
+    if (s->exits_polled) { /* --exits poll: no goexit1 probe, the exits come from reading memory */
+        render_plain(out, "gmon_exit_scans_total", "counter",
+                     "Scans of the tracked goroutines' memory for exits (--exits poll).",
+                     (double)c[COUNTER_EXIT_SCANS]);
+        render_plain(out, "gmon_exit_scan_seconds_total", "counter", "Time gmon spent in those scans.",
+                     (double)c[COUNTER_EXIT_SCAN_US] / 1e6);
+        render_plain(out, "gmon_exits_found_total", "counter", "Goroutine exits those scans found.",
+                     (double)c[COUNTER_EXIT_HITS]);
+    } else {
+        render_labelled(out, "gmon_probe_hits_total", "probe", "runtime.goexit1",
+                        (double)c[COUNTER_EXIT_HITS]);
+    }
     render_plain(out, "gmon_events_total", "counter", "Events the probes sent to gmon.",
                  (double)c[COUNTER_EVENTS_SENT]);
     render_plain(out, "gmon_events_lost_total", "counter",

@@ -19,6 +19,7 @@ struct goroutine_stats {
     size_t nsets;
     uint64_t counters[LIFECYCLE_COUNTERS];
     uint64_t folded_sites;
+    bool exits_polled; /* --exits poll: no goexit1 probe, exits found by reading memory */
 };
 
 /* Everything the metrics thread and the main loop share, guarded by lock. */

@@ -2,8 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clocks.h"
 #include "log_writer.h"
 
 enum { TOP_SITES = 10 };
@@ -35,9 +35,7 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
     for (size_t i = 0; i < s->nsets; i++)
         order[i] = i;
     qsort_r(order, s->nsets, sizeof(*order), by_created_desc, (void *)s);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    uint64_t now_ns = (uint64_t)monotonic_ns();
     fprintf(out, "%10s %10s %8s %10s  %s\n", "created", "exited", "live", "oldest",
             "creation site (stack_0 <- callers)");
     for (size_t k = 0; k < s->nsets && k < TOP_SITES; k++) {
@@ -52,6 +50,18 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
     if (s->nsets > TOP_SITES)
         fprintf(out, "%10s  (%zu more sites in /metrics)\n", "...", s->nsets - TOP_SITES);
     free(order);
+}
+
+/* --exits poll: the exits came from reading the goroutines' memory, not from a probe. */
+static void print_exit_scans(FILE *out, const uint64_t *c) {
+    uint64_t scans = c[COUNTER_EXIT_SCANS];
+    fprintf(out,
+            "probe hits: newproc1 %llu; exits found by reading the tracked goroutines: %llu, in %llu scans "
+            "(%.2f ms and %.0f goroutines each on average; exits of goroutines created before attaching are "
+            "not seen)\n",
+            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
+            (unsigned long long)scans, scans ? (double)c[COUNTER_EXIT_SCAN_US] / 1e3 / (double)scans : 0.0,
+            scans ? (double)c[COUNTER_EXIT_CHECKS] / (double)scans : 0.0);
 }
 
 /* Every probe hit is either counted by a site or one of the losses above (lifecycle_event.h); the figures
@@ -89,7 +99,11 @@ void lifecycle_summary_print(FILE *out, const struct creation_sites *sites, cons
     fputc('\n', out);
     if (s->nsets)
         print_top_sites(out, sites, s);
-    fprintf(out,
+    if (s->exits_polled)
+        print_exit_scans(out, c);
+    else
+        fprintf(
+            out,
             "probe hits: newproc1 %llu, goexit1 %llu (%llu exits of goroutines not tracked: created before "
             "attaching, or while the live map was full)\n",
             (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],

@@ -1,6 +1,8 @@
 #include "json_writer.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* A json_writer's stream is written by one thread at a time (a command's stdout, a record in memory, a
  * scrape's buffer): the unlocked stdio calls, whose locking cost a log line's JSON a third of its time. */
@@ -12,15 +14,21 @@ void json_init(struct json_writer *w, FILE *out) {
     w->after_key = false;
 }
 
-/* Emits the separator a new value needs at the current position. */
-static void before_value(struct json_writer *w) {
+/* Whether a new value at the current position needs a comma before it; notes that the value is there. */
+static bool take_separator(struct json_writer *w) {
     if (w->after_key) {
         w->after_key = false;
-        return;
+        return false;
     }
-    if (w->need_comma[w->depth])
-        fputc_unlocked(',', w->out);
+    bool comma = w->need_comma[w->depth];
     w->need_comma[w->depth] = true;
+    return comma;
+}
+
+/* Emits the separator a new value needs at the current position. */
+static void before_value(struct json_writer *w) {
+    if (take_separator(w))
+        fputc_unlocked(',', w->out);
 }
 
 static void open_container(struct json_writer *w, char c) {
@@ -50,13 +58,6 @@ void json_begin_array(struct json_writer *w) {
 }
 void json_end_array(struct json_writer *w) {
     close_container(w, ']');
-}
-
-void json_key(struct json_writer *w, const char *key) {
-    before_value(w);
-    json_write_escaped(w->out, key);
-    fputc_unlocked(':', w->out);
-    w->after_key = true;
 }
 
 /* Length of a valid UTF-8 sequence starting at s, or 0. */
@@ -127,10 +128,54 @@ void json_write_escaped(FILE *out, const char *str) {
     fputc_unlocked('"', out);
 }
 
+/* A key is nearly always a short identifier that needs no escaping: its separator, quotes and colon go out
+ * with it in one call (a snapshot of a million goroutines writes eight million keys; four stdio calls each
+ * were a twentieth of its time). */
+void json_key(struct json_writer *w, const char *key) {
+    char quoted[64];
+    size_t n = plain_run((const unsigned char *)key);
+    if (key[n] != '\0' || n + 4 > sizeof(quoted)) {
+        before_value(w);
+        json_write_escaped(w->out, key);
+        fputc_unlocked(':', w->out);
+        w->after_key = true;
+        return;
+    }
+    size_t at = 0;
+    if (take_separator(w))
+        quoted[at++] = ',';
+    quoted[at++] = '"';
+    memcpy(quoted + at, key, n);
+    at += n;
+    quoted[at++] = '"';
+    quoted[at++] = ':';
+    fwrite_unlocked(quoted, 1, at, w->out);
+    w->after_key = true;
+}
+
 void json_string(struct json_writer *w, const char *s) {
     before_value(w);
     json_write_escaped(w->out, s ? s : "");
 }
+void json_raw(struct json_writer *w, const char *json) {
+    before_value(w);
+    fputs_unlocked(json, w->out);
+}
+
+char *json_quote(const char *s) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return NULL;
+    json_write_escaped(m, s ? s : "");
+    if (fclose(m) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 void json_write_uint(FILE *out, uint64_t v) {
     char digits[24];
     size_t at = sizeof(digits);

@@ -22,6 +22,11 @@ void json_begin_array(struct json_writer *w);
 void json_end_array(struct json_writer *w);
 void json_key(struct json_writer *w, const char *key);
 void json_string(struct json_writer *w, const char *s);
+/* A value already in JSON (a string quoted and escaped by json_quote): written as it is. */
+void json_raw(struct json_writer *w, const char *json);
+/* s as a JSON string, quoted and escaped, in memory the caller frees; NULL when out of memory. For text
+ * written many times: escaped once. */
+char *json_quote(const char *s);
 void json_uint(struct json_writer *w, uint64_t v);
 /* "key":v, the usual member of an object. */
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v);

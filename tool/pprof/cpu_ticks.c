@@ -1,13 +1,13 @@
 #include "cpu_ticks.h"
 
+#include "clocks.h"
+
 #include <time.h>
 #include <x86intrin.h>
 
-/* runtime.nanotime: CLOCK_MONOTONIC (sys_linux_amd64.s). */
+/* runtime.nanotime reads CLOCK_MONOTONIC (sys_linux_amd64.s): monotonic_ns is the program's own clock. */
 static int64_t nanotime(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return monotonic_ns();
 }
 
 /* runtime.cputicks on amd64: the TSC, the same counter in every process of the machine. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "fnv1a.h"
 #include "profile.pb-c.h"
 
 /* A hash map from byte strings to IDs (open addressing, grown at half full). */
@@ -16,14 +17,6 @@ struct profile_table {
     struct profile_slot *slots;
     size_t n, nslots;
 };
-
-static uint64_t hash_bytes(const void *p, size_t len) {
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
 
 static struct profile_slot *table_find(struct profile_table *t, const void *key, size_t len, uint64_t h) {
     for (size_t at = h & (t->nslots - 1);; at = (at + 1) & (t->nslots - 1)) {
@@ -53,7 +46,7 @@ static uint64_t table_get(struct profile_table *t, const void *key, size_t len, 
         *slot = NULL;
         return 0;
     }
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = fnv1a(key, len);
     *slot = table_find(t, key, len, h);
     (*slot)->hash = h;
     return (*slot)->key ? (*slot)->id : 0;

@@ -4,16 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
+#include "clocks.h"
 #include "dwarf_open.h"
 #include "freeze.h"
-#include "go_runtime_code.h"
 #include "heap_view.h"
 
 enum { MAX_GOROUTINES = 1 << 24, G_READ = 512 };
-
-static int64_t now_monotonic_ns(void);
 
 /* Every read of the target goes through here, so that the snapshot can say how much it read. */
 static bool read_target(struct goroutine_snapshot *s, uint64_t addr, void *buf, size_t len) {
@@ -31,6 +28,13 @@ static void *items_alloc(size_t n, size_t size, bool populate) {
         return NULL;
     void *p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+    /* Large row arrays in 2 MB pages where the kernel allows them (transparent huge pages: "madvise" mode,
+     * Debian's default): writing 88 MB of rows through 4 KB pages missed the TLB at nearly every row.
+     * 1,000,000 goroutines: 0.41 -> 0.30 s of user time (alternated runs). Populated a chunk at a time as
+     * before, so at most one 2 MB page more than the rows; below 4 MB there is nothing to gain, and a huge
+     * page's fault may compact memory first. */
+    if (p != MAP_FAILED && !populate && n * size >= ((size_t)4 << 20))
+        (void)madvise(p, n * size, MADV_HUGEPAGE);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -258,11 +262,11 @@ struct stack_walk {
  */
 static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) {
     const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, w->pc ? w->pc - s->t.load_bias : 0);
-    if (sym->n > 0 && !go_is_runtime_function(sym->inner.function)) {
+    if (sym->n > 0 && !sym->inner_in_runtime) {
         w->g->current_pc = w->pc;
         return true;
     }
-    if (sym->n > 0 && strcmp(sym->outer.function, "runtime.goexit") != 0)
+    if (sym->n > 0 && !sym->outer_is_goexit)
         w->outermost = w->pc;
     if (!w->pc || !w->bp) {
         w->g->current_pc = w->outermost;
@@ -469,16 +473,10 @@ static bool scheduler_consistent(const struct goroutine_snapshot *s) {
     return true;
 }
 
-static int64_t now_monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int read_once(struct goroutine_snapshot *s, struct gmon_error *err) {
     s->n = s->unreadable = 0;
     memset(s->counts, 0, sizeof(s->counts));
-    s->now_ns = now_monotonic_ns();
+    s->now_ns = monotonic_ns();
     s->gomaxprocs = read_gomaxprocs(s);
     runtime_state_read(&s->state, &s->t, s->ps, s->gomaxprocs > 0 ? s->gomaxprocs : 0, &s->bytes_read);
     return s->no_goroutines ? 0 : read_goroutines(s, err);
@@ -494,11 +492,11 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     int rc = 0;
     s->attempts = 0;
     do {
-        int64_t started = now_monotonic_ns();
+        int64_t started = monotonic_ns();
         rc = read_once(s, err);
         s->attempts++;
         s->consistent = rc != 0 || scheduler_consistent(s);
-        if (now_monotonic_ns() - started > RETRY_WITHIN_NS)
+        if (monotonic_ns() - started > RETRY_WITHIN_NS)
             break;
     } while (!s->consistent && s->attempts < CONSISTENT_ATTEMPTS);
     proc_threads_read(s->t.pid, &s->threads);
@@ -522,7 +520,7 @@ bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct g
     uint8_t bytes[G_READ];
     struct goroutine now = {.addr = g->addr};
     if (end > G_READ || !read_target(s, g->addr, bytes, (size_t)end) ||
-        !decode_g(o, bytes, now_monotonic_ns(), &now) || now.goid != g->goid || now.status == GOROUTINE_DEAD)
+        !decode_g(o, bytes, monotonic_ns(), &now) || now.goid != g->goid || now.status == GOROUTINE_DEAD)
         return false;
     *g = now;
     *st = (struct goroutine_stack_state){.sched_pc = now.sched_pc,

@@ -122,6 +122,11 @@ const char *snapshot_reason(const struct goroutine_snapshot *s, const struct gor
  * formatted once per distinct PC, valid while the snapshot is open. */
 const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
                               enum snapshot_pc pc);
+/* snapshot_location as a JSON string (quoted, escaped), escaped once per distinct PC; NULL for a location
+ * that names no function ("?", "- (running)": not kept) or when out of memory (then write
+ * snapshot_location with json_string). */
+const char *snapshot_location_json(const struct goroutine_snapshot *s, const struct goroutine *g,
+                                   enum snapshot_pc pc);
 /* How long a blocked goroutine has waited, approximately ("~5m10s"), "-" when unknown. */
 void snapshot_waited_text(const struct goroutine *g, char *out, size_t size);
 /* Opens the JSON object of a snapshot command with what every one of them starts with: "binary",

@@ -3,6 +3,7 @@
 #include "goroutine_snapshot.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_writer.h"
@@ -47,17 +48,39 @@ static const char *return_site_text(const struct pc_symbol *sym) {
     return kept ? kept : "?";
 }
 
-const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
-                              enum snapshot_pc pc) {
+/* The cached symbol of a goroutine's start function, go statement or current return address. */
+static const struct pc_symbol *location_symbol(const struct goroutine_snapshot *s, const struct goroutine *g,
+                                               enum snapshot_pc pc) {
     if (pc == PC_CALLER || pc == PC_CURRENT) {
         uint64_t ret = pc == PC_CALLER ? g->gopc : g->current_pc;
-        const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, ret ? ret - s->t.load_bias : 0);
-        if (sym->n > 0)
-            return return_site_text(sym);
-        return pc == PC_CURRENT && g->status == GOROUTINE_RUNNING ? "- (running)" : "?";
+        return pc_cache_get(&s->pcs->at_return, ret ? ret - s->t.load_bias : 0);
     }
-    const struct pc_symbol *start = pc_cache_get(&s->pcs->func, g->startpc ? g->startpc - s->t.load_bias : 0);
-    return start->n > 0 ? start->inner.function : "?";
+    return pc_cache_get(&s->pcs->func, g->startpc ? g->startpc - s->t.load_bias : 0);
+}
+
+/* The text of a location whose symbol is sym: the symbol's own when it names a function, else what the
+ * goroutine's state says. */
+static const char *location_text(const struct goroutine *g, enum snapshot_pc pc,
+                                 const struct pc_symbol *sym) {
+    if (sym->n == 0)
+        return pc == PC_CURRENT && g->status == GOROUTINE_RUNNING ? "- (running)" : "?";
+    return pc == PC_START ? sym->inner.function : return_site_text(sym);
+}
+
+const char *snapshot_location(const struct goroutine_snapshot *s, const struct goroutine *g,
+                              enum snapshot_pc pc) {
+    return location_text(g, pc, location_symbol(s, g, pc));
+}
+
+const char *snapshot_location_json(const struct goroutine_snapshot *s, const struct goroutine *g,
+                                   enum snapshot_pc pc) {
+    const struct pc_symbol *sym = location_symbol(s, g, pc);
+    if (sym->json || sym->n == 0) /* "?" and "- (running)" depend on the goroutine: not kept */
+        return sym->json;
+    char *quoted = json_quote(location_text(g, pc, sym));
+    const char *kept = quoted ? pc_cache_keep_json(sym, quoted) : NULL;
+    free(quoted);
+    return kept;
 }
 
 void snapshot_json_begin(const struct goroutine_snapshot *s, struct json_writer *w) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
+
 void stack_groups_init(struct stack_groups *g) {
     memset(g, 0, sizeof(*g));
 }
@@ -19,20 +21,13 @@ void stack_groups_free(struct stack_groups *g) {
     memset(g, 0, sizeof(*g));
 }
 
-static uint64_t hash_text(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
 static bool rehash(struct stack_groups *g) {
     size_t nslots = g->nslots ? g->nslots * 2 : 64;
     size_t *slots = calloc(nslots, sizeof(*slots));
     if (!slots)
         return false;
     for (size_t i = 0; i < g->n; i++) {
-        size_t at = hash_text(g->groups[i].key) & (nslots - 1);
+        size_t at = fnv1a_text(g->groups[i].key) & (nslots - 1);
         while (slots[at])
             at = (at + 1) & (nslots - 1);
         slots[at] = i + 1;
@@ -46,7 +41,7 @@ static bool rehash(struct stack_groups *g) {
 static struct stack_group *find_or_add(struct stack_groups *g, const char *key) {
     if ((g->n + 1) * 2 > g->nslots && !rehash(g))
         return NULL;
-    size_t at = hash_text(key) & (g->nslots - 1);
+    size_t at = fnv1a_text(key) & (g->nslots - 1);
     for (; g->slots[at]; at = (at + 1) & (g->nslots - 1))
         if (strcmp(g->groups[g->slots[at] - 1].key, key) == 0)
             return &g->groups[g->slots[at] - 1];

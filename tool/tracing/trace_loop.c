@@ -44,20 +44,6 @@ int trace_log_writer_init(struct log_writer *w, enum log_format format, enum log
     return 0;
 }
 
-static int64_t clock_ns(clockid_t id) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t monotonic_ns(void) {
-    return clock_ns(CLOCK_MONOTONIC);
-}
-
-int64_t wall_ns(void) {
-    return clock_ns(CLOCK_REALTIME);
-}
-
 /* For commands whose probes only fill maps: nothing to deliver, just wait (a signal ends the sleep early). */
 static int wait_without_events(const struct trace_loop *l, int timeout_ms) {
     if (l->poll)

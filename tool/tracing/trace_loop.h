@@ -3,6 +3,7 @@
 #ifndef GMON_TRACE_LOOP_H
 #define GMON_TRACE_LOOP_H
 
+#include "clocks.h" /* monotonic_ns, wall_ns: every tracing command times with them */
 #include <stdbool.h>
 #include <stdint.h>
 #include "log_writer.h"
@@ -84,8 +85,5 @@ void log_report_span(struct log_writer *w, const struct report_span *s);
  * exited or replaced its program by exec, says so on stderr ("gmon CMD: process PID exited") and returns
  * false, which ends the loop. */
 bool trace_target_running(const char *cmd, const struct target *t);
-/* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
-int64_t monotonic_ns(void);
-int64_t wall_ns(void);
 
 #endif

@@ -55,10 +55,10 @@ int traced_program_start(struct traced_program *p, const char *cmd, const char *
 const char *traced_program_banner(const struct traced_program *p, size_t nprobes, double ms, char *buf,
                                   size_t size) {
     char process[128], how[800];
-    snprintf(buf, size, "gmon: probes attached to %s%s%s: %s, %zu uprobes, in %.0f ms (%s)",
+    snprintf(buf, size, "gmon: probes attached to %s%s%s: %s, %zu uprobe%s, in %.0f ms (%s)",
              traced_program_name(p), p->target.pid ? ", " : "",
              target_process_text(&p->target, process, sizeof(process)), p->target.bin.version_string, nprobes,
-             ms, bpf_compile_summary(how, sizeof(how)));
+             nprobes == 1 ? "" : "s", ms, bpf_compile_summary(how, sizeof(how)));
     return buf;
 }
 
