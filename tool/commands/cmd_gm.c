@@ -524,7 +524,7 @@ static int start(void *ctx) {
         cli_error("gm", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
+    /* What is probed comes before the attach line, whose "Ctrl-C stops" ends the start-up messages. */
     if (m->rate > 0)
         fprintf(stderr,
                 "gmon gm: probing the memory profiler's sampling point (runtime.profilealloc): 1 allocation "
@@ -534,6 +534,7 @@ static int start(void *ctx) {
     else
         fprintf(stderr, "gmon gm: probing %s%s (%zu functions)\n", m->functions.names[0],
                 m->functions.n > 1 ? " and the other allocators" : "", m->functions.n);
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
     interval_start(&m->interval, o->interval_s);
     return GMON_EXIT_OK;
 }

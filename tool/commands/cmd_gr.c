@@ -214,10 +214,11 @@ static int start(void *ctx) {
         cli_error("gr", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
-    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
     if (o->verbose && m->probes.runq_missing[0])
         fprintf(stderr, "gmon gr: %s %s inlined in this Go release: their run-queue events are not shown\n",
                 m->probes.runq_missing, strchr(m->probes.runq_missing, ',') ? "are" : "is");
+    /* Last of the start-up messages: it ends with "Ctrl-C stops", and tests wait for it. */
+    traced_program_report_attached(&m->prog, m->probes.prog.nprobes, t0);
     return GMON_EXIT_OK;
 }
 
