@@ -555,9 +555,15 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int summaries = 0, heaps = 0, marking = 0, stopped = 0, sweeping = 0, consistent = 0, sweep_known = 0;
     uint64_t last_cycles = 0, first_cycles = ~0ull, last_pause = 0;
-    // At most 60 s: a loaded machine (the ASan build, tests in parallel) takes longer per snapshot.
+    // 200 snapshots, and on until they have seen 50 cycles, a mark phase three times and the world stopped
+    // once: a loaded machine runs the fixture's GC slower (28 cycles in 200 snapshots, once). At most 60 s:
+    // the ASan build, tests in parallel, take longer per snapshot.
     auto until = clock_type::now() + std::chrono::seconds(60);
-    for (int i = 0; i < 200 && clock_type::now() < until && !HasFailure(); i++) {
+    auto seen_enough = [&](int i) {
+        return i >= 200 && first_cycles != ~0ull && last_cycles - first_cycles >= 50 && marking >= 3 &&
+               stopped >= 1;
+    };
+    for (int i = 0; !seen_enough(i) && clock_type::now() < until && !HasFailure(); i++) {
         if (i % 2 == 1) {
             auto r = gmon("heap --json --pid " + f.pid(), 30);
             ASSERT_EQ(r.status, 0) << r.err;
@@ -623,7 +629,7 @@ TEST(SnapshotFaults, SnapshotsInTheMiddleOfGC) {
     // that sweep); read then, the generation is steady and spans of the larger classes are left to sweep.
     int stopped_mid_sweep = 0;
     uint64_t unswept_when_stopped = 0;
-    for (int attempt = 0; attempt < 5 && unswept_when_stopped == 0 && !HasFailure(); attempt++) {
+    for (int attempt = 0; attempt < 5 && unswept_when_stopped == 0; attempt++) {
         f.signal(SIGUSR1);
         if (!f.stopped_within(10000))
             continue;

@@ -139,6 +139,11 @@ static void table_row(struct gr_monitor *m, const struct lifecycle_event *ev, co
     printf("%s\n", function);
 }
 
+/* A batch of log lines goes out in writes of about this size (as lifecycle's): one write per line was a
+ * system call per event, and in a storm gr fell behind the ring buffer and lost events. */
+enum { LOG_BATCH_BYTES = 64 * 1024 };
+
+/* A row as a log line, held with the rest of its poll's (poll_events). */
 static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, const char *function) {
     struct log_writer *w = &m->log;
     log_begin(w, LOG_INFO, (int64_t)ev->time_ns + m->mono_to_wall_ns, EVENT_MESSAGES[ev->kind]);
@@ -153,6 +158,7 @@ static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, cons
     if (ev->kind == LIFECYCLE_EXITED_UNTRACKED)
         log_str(w, "created", "before gmon attached");
     log_end(w);
+    log_write_if_over(w, LOG_BATCH_BYTES);
 }
 
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
@@ -175,9 +181,12 @@ static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
     return process_watch_load_bias(&m->procs, tgid, bias);
 }
 
+/* The rows of one poll are written together: when it returns, or every LOG_BATCH_BYTES. */
 static int poll_events(void *ctx, int timeout_ms) {
     struct gr_monitor *m = ctx;
+    log_hold(&m->log);
     int rc = lifecycle_poll(&m->probes, timeout_ms);
+    log_release(&m->log);
     fflush(stdout);
     return rc;
 }

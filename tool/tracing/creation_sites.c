@@ -20,6 +20,7 @@ void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
     cs->bias_ctx = bias_ctx;
     cs->max_label_sets = max_label_sets ? max_label_sets : 1;
     cs->other = SIZE_MAX;
+    pc_cache_init(&cs->names, &bin->pcln, PC_FUNC);
 }
 
 static void free_site(struct site *s) {
@@ -36,6 +37,7 @@ void creation_sites_free(struct creation_sites *cs) {
             free(cs->sets[i].labels[l]);
     free(cs->table);
     free(cs->sets);
+    pc_cache_free(&cs->names);
     memset(cs, 0, sizeof(*cs));
 }
 
@@ -189,10 +191,9 @@ struct site *creation_sites_get(struct creation_sites *cs, const struct site_key
 
 void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
                                   size_t size) {
-    uint64_t bias = load_bias(cs, tgid);
-    struct go_func fn;
-    if (pc && pclntab_func_at(&cs->bin->pcln, pc - bias, &fn))
-        snprintf(out, size, "%s", fn.name);
+    const struct pc_symbol *sym = pc ? pc_cache_get(&cs->names, pc - load_bias(cs, tgid)) : NULL;
+    if (sym && sym->n > 0)
+        snprintf(out, size, "%s", sym->inner.function);
     else
         snprintf(out, size, "%#" PRIx64, pc);
 }
