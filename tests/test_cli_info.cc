@@ -200,6 +200,7 @@ TEST(CliInfo, DeadPidAndNonGoProcess) {
     // A live process that is not Go: sleep(1).
     auto sleeper = run("sh -c 'sleep 30 & echo $!'");
     std::string pid = lines(sleeper.out).at(0);
+    ASSERT_TRUE(wait_for_comm(std::stol(pid), "sleep"));
     expect_one_line_error(gmon("info --pid " + pid), "sleep", "not a Go binary");
     kill(std::stoi(pid), SIGKILL);
 }

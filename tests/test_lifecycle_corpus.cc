@@ -109,12 +109,14 @@ TEST_P(LifecycleCorpus, ExitScanAgreesWithTheExitProbe) {
         ASSERT_TRUE(it->second.exited) << "the scan found an exit the goexit1 probe never saw";
         double off = s.lifetime_ms - it->second.lifetime_ms;
         EXPECT_LT(std::abs(off), 100) << "scan " << s.lifetime_ms << " ms, probe " << it->second.lifetime_ms;
-        close += std::abs(off) <= 10;
+        close += std::abs(off) <= 25;
     }
     EXPECT_GT(exited, 600u) << e.name;
     EXPECT_GT(early, exited / 2) << e.name << ": the build's workers end well before the process";
     EXPECT_EQ(found_early, early) << e.name << ": " << found << " of " << exited << " exits found";
-    EXPECT_GT(close, found * 9 / 10) << e.name << ": lifetimes within 10 ms of the probe's";
+    // Scans 5 ms apart put a lifetime within a few ms of the probe's; 25 ms leaves room for the stalls of two
+    // gmons and esbuild on two cores under the sanitizers (exits come in bursts: one stall moves many).
+    EXPECT_GT(close, found * 9 / 10) << e.name << ": lifetimes within 25 ms of the probe's";
     EXPECT_NE(scan.err().find("losses: 0 events lost"), std::string::npos) << scan.err();
     EXPECT_EQ(scan.err().find("please report"), std::string::npos) << scan.err();
 }

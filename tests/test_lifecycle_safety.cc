@@ -261,7 +261,7 @@ TEST(LifecycleBadInput, OneClearLineAndStatus2) {
 
 TEST(LifecycleBadInput, PidOfAProgramThatIsNotGo) {
     background sleeper("sleep 30");
-    usleep(100 * 1000);
+    ASSERT_TRUE(wait_for_comm(sleeper.pid(), "sleep"));
     expect_refusal(std::string(GMON_BINARY) + " --pid " + std::to_string(sleeper.pid()), "sleep");
 }
 

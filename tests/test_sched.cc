@@ -144,7 +144,8 @@ TEST(Sched, PathReadsEveryProcessOfTheBinaryWithoutAProbe) {
         << g.err();
     kill(pid, SIGUSR1);
     ASSERT_TRUE(f.wait_for("timed", 20000)) << f.out();
-    usleep(600 * 1000); // two of gmon's reads
+    // A killed process keeps what gmon read last: 1.5 s is six of its reads, room enough on a loaded machine.
+    usleep(1500 * 1000);
     kill(pid, SIGKILL);
     ASSERT_TRUE(g.wait_for("PID " + std::to_string(pid) + " is gone", 20000, true)) << g.err();
     g.signal(SIGINT);

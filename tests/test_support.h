@@ -53,6 +53,17 @@ inline run_result gmon(const std::string &args, int timeout_seconds = 60) {
 // A scratch directory unique to this test process.
 std::string scratch_dir();
 
+// Waits up to timeout_ms for process pid to run the program named comm (/proc/PID/comm): a child started
+// through a shell is the shell, then the program, once its exec is done. False if it never does.
+inline bool wait_for_comm(long pid, const std::string &comm, int timeout_ms = 5000) {
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (read_file("/proc/" + std::to_string(pid) + "/comm") == comm + "\n")
+            return true;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
 // Lines of a string, without the newlines.
 std::vector<std::string> lines(const std::string &text);
 
