@@ -102,9 +102,19 @@ TEST(Accounting, LifecycleStoppedMidStormAccountsForEveryProbeHit) {
     EXPECT_EQ(live, created - exited) << r.err;
     EXPECT_LE(live, 2) << "at most two storm goroutines at a time\n" << r.err;
     EXPECT_LE(untracked, 2) << "only goroutines created before the attach exit untracked\n" << r.err;
-    EXPECT_EQ(lost, (std::vector<long long>{0, 0, 0})) << r.err;
-    EXPECT_EQ((long long)count_lines(r.out, "msg", "goroutine is created"), created) << r.err;
-    EXPECT_EQ((long long)count_lines(r.out, "msg", "goroutine exited"), exited) << r.err;
+    EXPECT_EQ(lost[1], 0) << r.err;
+    EXPECT_EQ(lost[2], 0) << r.err;
+    long long created_lines = (long long)count_lines(r.out, "msg", "goroutine is created"),
+              exited_lines = (long long)count_lines(r.out, "msg", "goroutine exited");
+    // Every creation and tracked exit is a line or a lost event. A release build loses none; a sanitized
+    // one reads slower than the storm writes (a goroutine every ~3 us since the probes sit on cheap
+    // instructions: 267,792 of 1.4 million events lost once) and must account for what it could not show.
+    EXPECT_EQ(created_lines + exited_lines + lost[0], created + exited) << r.err;
+#ifndef __SANITIZE_ADDRESS__
+    EXPECT_EQ(lost[0], 0) << r.err;
+    EXPECT_EQ(created_lines, created) << r.err;
+    EXPECT_EQ(exited_lines, exited) << r.err;
+#endif
 }
 
 TEST(Accounting, GrStoppedMidStormShowsARowForEveryProbeHit) {
@@ -119,7 +129,7 @@ TEST(Accounting, GrStoppedMidStormShowsARowForEveryProbeHit) {
     ASSERT_EQ(lost.size(), 1u);
     EXPECT_GT(shown[0], 5000) << r.err;
     // Every hit is a row or a lost event. None is lost by a release build; a sanitized one reads slower
-    // than the storm writes (a goroutine every ~10 us), and must still stop when told (it used to read on
+    // than the storm writes (a goroutine every ~3 us), and must still stop when told (it used to read on
     // for as long as the storm wrote) and account for what it could not show.
     EXPECT_EQ(shown[0] + shown[1] + lost[0], hits[0] + hits[1]) << r.err;
 #ifndef __SANITIZE_ADDRESS__
