@@ -81,6 +81,22 @@ TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
     EXPECT_NE(r.err.find(", goexit1 6\n"), std::string::npos) << r.err;
 }
 
+// --path forgets each process that has ended, with its goroutines still in the live map: 30 runs of a
+// program that ends with 3,000 goroutines blocked (90,000 in all, the map holds 65,536) are all tracked. The
+// runs are spaced out: gmon forgets every 500 ms, and a burst of processes faster than that can fill the map
+// before it does.
+TEST(Gr, PathForgetsTheGoroutinesOfEndedProcesses) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gr-forget");
+    background g(gmon_command("gr --path " + bin + " --format json"));
+    trace_workload(g, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
+                          " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    std::string err = g.err();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(goroutines: (\d+) created)"))) << err;
+    EXPECT_GE(std::stol(m[1]), 90000) << err;
+    EXPECT_NE(err.find("losses: 0 events lost, 0 goroutines not tracked"), std::string::npos) << err;
+}
+
 // --exits poll: the same rows from one probe, the exits read from memory; a lifetime may come out short of
 // the truth by half the time between two scans (10 ms apart, up to 80 ms when gmon is held up on a busy
 // machine or under the sanitizers).

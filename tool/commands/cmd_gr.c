@@ -191,9 +191,25 @@ static int poll_events(void *ctx, int timeout_ms) {
     return rc;
 }
 
+static void forget_process(void *ctx, uint32_t tgid, bool execed) {
+    struct gr_monitor *m = ctx;
+    (void)execed;
+    lifecycle_forget_process(&m->probes, tgid);
+    creation_sites_forget_process(&m->sites, tgid);
+}
+
+/* Every 500 ms: --pid stops when its process has ended; --path forgets each process that has, once its last
+ * events are shown (they all came before its exit, and are named with its load bias, still known then).
+ * Goroutines still running when a process ended used to stay in the live map: a program started over and
+ * over filled it (65,536 entries), and later goroutines went untracked. */
 static bool target_still_runs(void *ctx) {
     struct gr_monitor *m = ctx;
-    return trace_target_running("gr", &m->prog.target);
+    if (m->prog.target.pid)
+        return trace_target_running("gr", &m->prog.target);
+    process_watch_scan(&m->procs, &m->probes);
+    poll_events(m, 0);
+    process_watch_reap(&m->procs, forget_process, m);
+    return true;
 }
 
 static int start(void *ctx) {
