@@ -139,11 +139,9 @@ static void table_row(struct gr_monitor *m, const struct lifecycle_event *ev, co
     printf("%s\n", function);
 }
 
-/* A batch of log lines goes out in writes of about this size (as lifecycle's): one write per line was a
- * system call per event, and in a storm gr fell behind the ring buffer and lost events. */
-enum { LOG_BATCH_BYTES = 64 * 1024 };
-
-/* A row as a log line, held with the rest of its poll's (poll_events). */
+/* A row as a log line, held with the rest of its poll's (poll_events) and written in LOG_BATCH_BYTES: one
+ * write per line was a system call per event, and in a storm gr fell behind the ring buffer and lost events.
+ */
 static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, const char *function) {
     struct log_writer *w = &m->log;
     log_begin(w, LOG_INFO, (int64_t)ev->time_ns + m->mono_to_wall_ns, EVENT_MESSAGES[ev->kind]);

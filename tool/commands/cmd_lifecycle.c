@@ -194,10 +194,6 @@ static void lock_for_logging(struct monitor *m) {
     log_hold(&m->log);
 }
 
-/* A batch of log lines goes out in writes of about this size: large enough that writing costs little per
- * line, small enough that a storm's lines do not pile up in memory. */
-enum { LOG_BATCH_BYTES = 64 * 1024 };
-
 static void unlock_and_write(struct monitor *m) {
     pthread_mutex_unlock(&m->shared.lock);
     log_release(&m->log);

@@ -86,6 +86,9 @@ void log_fragment_append(struct log_writer *w, const struct log_fragment *f);
  * a few large writes instead of one write per line. */
 void log_hold(struct log_writer *w);
 void log_release(struct log_writer *w);
+/* A batch of log lines goes out in writes of about this size: large enough that writing costs little per
+ * line, small enough that a storm's lines do not pile up in memory. */
+enum { LOG_BATCH_BYTES = 64 * 1024 };
 /* While held: writes what is pending once it reaches bytes (a long batch must not pile up in memory). Call
  * it where no lock is held. */
 void log_write_if_over(struct log_writer *w, size_t bytes);
