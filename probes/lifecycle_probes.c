@@ -307,8 +307,7 @@ static void forget_cached_image(struct lifecycle_probes *lp, uint32_t tgid) {
 /* Not the stacks: they are shared by every process (--path), and the creation program counts a known site
  * without looking its stack up, on the promise that a stored stack stays. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
-    delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info), of_process,
-                   &tgid);
+    lifecycle_forget_live(lp, tgid);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), of_process, &tgid);
     if (lp->log2_fd >= 0)
         delete_entries(lp->log2_fd, sizeof(struct lifetime_slot_key), sizeof(uint64_t), of_process, &tgid);
@@ -317,6 +316,12 @@ void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
     forget_cached_image(lp, tgid);
     if (lp->exits.interval_ms)
         lifecycle_exit_scan_forget(&lp->exits, of_process, of_process, &tgid);
+}
+
+/* The exit scan's counts are per site and slot: they stay. */
+void lifecycle_forget_live(struct lifecycle_probes *lp, uint32_t tgid) {
+    delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info), of_process,
+                   &tgid);
 }
 
 struct image_change {

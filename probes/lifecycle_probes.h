@@ -63,6 +63,9 @@ typedef void (*lifecycle_slot_fn)(void *ctx, const struct lifetime_slot_key *key
 void lifecycle_for_each_lifetime_slot(struct lifecycle_probes *lp, lifecycle_slot_fn fn, void *ctx);
 /* Forgets a process that exited: its live goroutines and creation sites. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
+/* Forgets the goroutines of a process that exited that were still running then (it ended them all), and
+ * keeps its creation sites and their counts for a report at the end. */
+void lifecycle_forget_live(struct lifecycle_probes *lp, uint32_t tgid);
 /* A new Go runtime (image) started in process tgid at started_ns: forgets the live goroutines created before
  * it and the sites of its older images (their counts must have been retired first). */
 void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns);

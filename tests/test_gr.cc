@@ -222,6 +222,21 @@ TEST(GrSeq, PolledExitsLandInTheSameRow) {
         << r.err;
 }
 
+// --path forgets the goroutines each ended process left running (they never exit) and keeps its histograms:
+// 30 runs of a program that ends with 3,000 goroutines blocked (90,000; the map holds 65,536) are all
+// tracked.
+TEST(GrSeq, PathForgetsTheGoroutinesOfEndedProcesses) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "gr-seq-forget");
+    background g(gmon_command("gr seq --interval 0 --path " + bin));
+    trace_workload(g, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
+                          " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    std::string err = g.err();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(goroutines: (\d+) created)"))) << err;
+    EXPECT_GE(std::stol(m[1]), 90000) << err;
+    EXPECT_NE(err.find("losses: 0 not tracked (live map full)"), std::string::npos) << err;
+}
+
 TEST(GrSeq, LifetimeAliasPrintsJsonPerInterval) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "lifetime");
     background g(gmon_command("lifetime --format json --interval 1 --path " + bin));

@@ -6,6 +6,7 @@
 // ages. Real BPF, real process, go tool pprof reading the files.
 #include <csignal>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "lifecycle_support.h"
@@ -142,6 +143,40 @@ TEST(CreationProfile, PolledExitsGiveTheSameProfiles) {
             std::regex_search(g->err(), std::regex(R"(\b40 exited while traced \(found by \d+ scans)")))
             << g->err();
     }
+}
+
+// --path over 30 runs of a PIE program that ends with 3,000 goroutines of main.park blocked (90,000 in all;
+// the live map holds 65,536): each process's goroutines are forgotten once it has ended, so every one is
+// tracked; the creation profile counts them all, named with each process's own load bias, none live; the live
+// profile is empty, since they ended with their processes.
+TEST(CreationProfile, PathForgetsTheGoroutinesOfEndedProcesses) {
+    std::string bin = private_copy(fixture("lifecycle-pie"), "creation-forget");
+    std::string dir = scratch_dir() + "/creation-forget";
+    run("mkdir -p " + dir);
+    background live(gmon_command("pprof live --path " + bin + " -o " + dir + "/live.pb.gz"));
+    ASSERT_TRUE(live.wait_for("probes attached", 30000, true)) << live.err();
+    background creation(gmon_command("pprof creation --path " + bin + " -o " + dir + "/creation.pb.gz"));
+    trace_workload(creation, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
+                                 " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    live.signal(SIGINT);
+    EXPECT_EQ(live.wait(10), 0) << live.err();
+    for (const auto *g : {&creation, &live})
+        EXPECT_EQ(g->err().find("not tracked"), std::string::npos) << g->err();
+    EXPECT_NE(live.err().find("gmon pprof live: 0 creation stacks in the profile"), std::string::npos)
+        << live.err();
+    long long parked = 0;
+    std::set<std::string> pids;
+    for (const auto &s : raw_samples(dir + "/creation.pb.gz", nullptr)) {
+        auto v = numbers(s.values);
+        ASSERT_EQ(v.size(), 4u) << s.text();
+        EXPECT_EQ(v[2], 0) << "no goroutine outlives its process\n" << s.text();
+        if (s.stack.find(" main.park ") < s.stack.find('\n')) {
+            parked += v[0];
+            pids.insert(s.labels);
+        }
+    }
+    EXPECT_EQ(parked, 90000) << "main.park named in each process (its own load bias)";
+    EXPECT_EQ(pids.size(), 30u);
 }
 
 class CreationCorpus : public ::testing::TestWithParam<corpus_entry> {};

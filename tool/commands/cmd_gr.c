@@ -162,8 +162,10 @@ static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, cons
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct gr_monitor *m = ctx;
     m->received++;
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED) /* no row; its load bias names a short-lived PIE process's */
+        process_watch_runtime_started(&m->procs, ev->tgid, ev->site.image, ev->startpc);
     if (ev->kind < LIFECYCLE_CREATED || ev->kind >= EVENT_KINDS)
-        return; /* a runtime start: no row */
+        return;
     m->seen[ev->kind]++;
     char function[256] = "?";
     if (ev->startpc)

@@ -211,10 +211,29 @@ static int poll_events(void *ctx, int timeout_ms) {
     return lifecycle_poll(&m->probes, timeout_ms);
 }
 
+/* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
+ * process that ends before they are printed (--by site). */
+static void on_event(void *ctx, const struct lifecycle_event *ev) {
+    struct lifetime_monitor *m = ctx;
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED)
+        process_watch_runtime_started(&m->procs, ev->tgid, ev->site.image, ev->startpc);
+}
+
+static void forget_live_goroutines(void *ctx, uint32_t tgid) {
+    struct lifetime_monitor *m = ctx;
+    lifecycle_forget_live(&m->probes, tgid);
+}
+
+/* --path: the goroutines a process left running when it ended never exit, and would stay in the live map
+ * until it was full (programs started over and over); they are forgotten, its histograms and sites kept. */
 static bool tick(void *ctx) {
     struct lifetime_monitor *m = ctx;
     if (interval_due(&m->interval))
         print_all(m, false);
+    if (!m->prog.target.pid) {
+        process_watch_scan(&m->procs, &m->probes);
+        process_watch_retire(&m->procs, forget_live_goroutines, m);
+    }
     return trace_target_running("gr seq", &m->prog.target);
 }
 
@@ -238,7 +257,7 @@ static int start(void *ctx) {
                                    .max_stacks = 16384,
                                    .exit_scan_ms = exit_options_scan_ms(&o->exits)};
     int64_t t0 = monotonic_ns();
-    if (lifecycle_open(&m->probes, &lo, &m->prog.plan, NULL, m, &err) != 0) {
+    if (lifecycle_open(&m->probes, &lo, &m->prog.plan, on_event, m, &err) != 0) {
         cli_error("gr seq", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }

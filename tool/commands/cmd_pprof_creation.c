@@ -159,17 +159,28 @@ static int poll_events(void *ctx, int timeout_ms) {
     return lifecycle_poll(&r->probes, timeout_ms);
 }
 
-/* The load bias of each process seen creating goroutines, learnt while it runs (a PIE process that exits
- * before the end would otherwise leave its stacks unsymbolized). */
-static void learn_bias(void *ctx, const struct site_key *key, const struct site_stats *stats) {
-    (void)stats;
-    uint64_t bias;
-    process_watch_load_bias(ctx, key->tgid, &bias);
+/* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
+ * process that ends before a tick could read its bias from /proc. */
+static void on_event(void *ctx, const struct lifecycle_event *ev) {
+    struct creation_run *r = ctx;
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED)
+        process_watch_runtime_started(&r->procs, ev->tgid, ev->site.image, ev->startpc);
 }
 
+static void forget_live_goroutines(void *ctx, uint32_t tgid) {
+    struct creation_run *r = ctx;
+    lifecycle_forget_live(&r->probes, tgid);
+}
+
+/* Learns each process seen creating goroutines and its load bias while it runs (a PIE process that exits
+ * before the end would otherwise leave its stacks unsymbolized). --path: the goroutines a process left
+ * running when it ended are not live, and would stay in the live map until it was full; they are forgotten,
+ * its sites kept. */
 static bool tick(void *ctx) {
     struct creation_run *r = ctx;
-    lifecycle_for_each_site(&r->probes, learn_bias, &r->procs);
+    process_watch_scan(&r->procs, &r->probes);
+    if (!r->prog.target.pid)
+        process_watch_retire(&r->procs, forget_live_goroutines, r);
     return trace_target_running(r->name, &r->prog.target);
 }
 
@@ -190,7 +201,7 @@ static int start(void *ctx) {
                                    .max_stacks = 16384,
                                    .exit_scan_ms = exit_options_scan_ms(&r->exits)};
     int64_t t0 = monotonic_ns();
-    if (lifecycle_open(&r->probes, &lo, &r->prog.plan, NULL, r, &err) != 0) {
+    if (lifecycle_open(&r->probes, &lo, &r->prog.plan, on_event, r, &err) != 0) {
         cli_error(r->name, "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
@@ -233,6 +244,10 @@ static void stop(void *ctx, bool attached) {
         } else {
             if (r->trace.pid > 0)
                 r->mapping = profile_process_mapping(&r->p, r->trace.pid);
+            if (!r->prog.target.pid) { /* --path: not those of a process that ended since the last tick */
+                process_watch_scan(&r->procs, &r->probes);
+                process_watch_retire(&r->procs, forget_live_goroutines, r);
+            }
             lifecycle_for_each_live(&r->probes, count_live, r);
             merge_live_sites(r);
             lifecycle_for_each_site(&r->probes, add_site, r);

@@ -79,7 +79,10 @@ bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *b
 
 static void note_site_process(void *ctx, const struct site_key *key, const struct site_stats *stats) {
     (void)stats;
-    find_or_add(ctx, key->tgid);
+    struct process_watch *w = ctx;
+    struct watched_process *p = find_or_add(w, key->tgid);
+    if (p && !p->bias_known && !p->ended && elf_image_is_pie(&w->target->bin.elf))
+        p->bias_known = read_bias(w->target, p, &p->bias);
 }
 
 void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes) {
@@ -118,6 +121,7 @@ bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint3
     if (image < p->image)
         return false;
     p->image = image;
+    p->ended = false;    /* its pid reused by a new process of the binary: to be retired again when it ends */
     p->restarted = true; /* the target's bias, read before attaching, may be the replaced program's */
     p->bias_known = false;
     struct go_func fn;
@@ -145,5 +149,19 @@ void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint
          * the entry knows once the process is gone. on_exit only appends entries: index i stays its own. */
         on_exit(ctx, w->procs[i].tgid, execed);
         w->procs[i] = w->procs[--w->n];
+    }
+}
+
+static bool has_ended(const struct process_watch *w, int pid) {
+    return !process_alive(pid) || !target_runs_its_binary(w->target, pid);
+}
+
+void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uint32_t tgid), void *ctx) {
+    for (size_t i = 0; i < w->n; i++) {
+        struct watched_process *p = &w->procs[i];
+        if (p->ended || !has_ended(w, (int)p->tgid))
+            continue;
+        p->ended = true;
+        on_end(ctx, p->tgid);
     }
 }

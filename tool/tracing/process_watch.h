@@ -11,6 +11,7 @@ struct watched_process {
     uint32_t tgid;
     bool bias_known;
     bool restarted; /* its Go runtime started again (exec): the target's load bias no longer holds */
+    bool ended;     /* told to process_watch_retire's caller; kept for its load bias */
     uint32_t image; /* the latest runtime start seen (lifecycle_event.h) */
     uint64_t bias;
 };
@@ -28,7 +29,8 @@ void process_watch_init(struct process_watch *w, const struct target *target);
 void process_watch_free(struct process_watch *w);
 /* Load bias of the target binary in process tgid; false when it cannot be read (bias is then 0). */
 bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias);
-/* Learns the processes that appear in the probes' creation-site map. */
+/* Learns the processes that appear in the probes' creation-site map, and the load bias of each new one while
+ * it still runs (a PIE process that ends before its sites are named would otherwise leave them in hex). */
 void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes);
 /* A Go runtime started in the process (a new process, or an exec of the same binary), with runtime.main at
  * main_pc: its load bias is that minus runtime.main's link-time address. Known from the event itself, it
@@ -46,5 +48,7 @@ void process_watch_find_running(struct process_watch *w, void (*on_found)(void *
  * forgets it. */
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),
                         void *ctx);
-
+/* Calls on_end once for each known process that has exited or now runs another program, and keeps it: a
+ * report made at the end still names the sites of a process that ended long before with its load bias. */
+void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uint32_t tgid), void *ctx);
 #endif
