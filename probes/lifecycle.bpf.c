@@ -13,7 +13,8 @@
  * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
  * EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of lifetimes, per process;
  * 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v); USE_RINGBUF (else a perf
- * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes); EMPTY_PROBES (bench floor:
+ * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes); LIVE_SLOTS (a power of two, or
+ * 0: none; lifecycle_event.h); EMPTY_PROBES (bench floor:
  * programs that do nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain, a chunk of stack per read (read_frame),
@@ -28,6 +29,11 @@
 BPF_F_TABLE("hash", u64, struct creation_stack, stacks, MAX_STACKS, BPF_F_NO_PREALLOC);
 BPF_PERCPU_ARRAY(stack_scratch, struct creation_stack, 1);
 BPF_HASH(live, struct goroutine_key, struct goroutine_info, MAX_LIVE);
+#if LIVE_SLOTS
+/* In front of `live` (lifecycle_event.h); mapped by the host, which reads it and clears the slots of a
+ * process that ended. */
+BPF_F_TABLE("array", u32, struct live_slot, live_slots, LIVE_SLOTS, BPF_F_MMAPABLE);
+#endif
 BPF_HASH(sites, struct site_key, struct site_stats, MAX_SITES);
 /* Processes whose Go runtime gmon saw start. Not an LRU map: an evicted entry would number a later image
  * again. The host deletes the entry of a process that ended. */
@@ -242,6 +248,63 @@ static __always_inline u32 current_image(struct pt_regs *ctx, u32 tgid, u64 goid
     return started.image;
 }
 
+/* The image a process's goroutines are counted under now (what current_image gave their creation). */
+static __always_inline u32 image_of(u32 tgid) {
+    u32 slot = tgid % IMAGE_CACHE_SLOTS;
+    u64 *cached = image_cache.lookup(&slot);
+    if (cached && *cached >> 32 == tgid)
+        return (u32)*cached;
+    struct process_image *seen = images.lookup(&tgid);
+    return seen ? seen->image : 0;
+}
+
+/* Starts tracking a new goroutine: in its live slot when that is free, else in the live map. Returns 0 when
+ * tracked. */
+static __always_inline int track_live(struct goroutine_key *key, struct goroutine_info *info) {
+#if LIVE_SLOTS
+    u64 tag = live_slot_tag(key->tgid, info->site.image, key->goid);
+    u32 index = live_slot_index(key->tgid, key->goid, LIVE_SLOTS);
+    struct live_slot *slot = tag ? live_slots.lookup(&index) : NULL;
+    if (slot && __sync_val_compare_and_swap(&slot->tag, 0, tag | LIVE_SLOT_FILLING) == 0) {
+        slot->info = *info;
+        /* info written before the tag says it is there: the compiler keeps this order, and x86 stores too. */
+        asm volatile("" ::: "memory");
+        *(volatile u64 *)&slot->tag = tag;
+        return 0;
+    }
+#endif
+    return live.update(key, info);
+}
+
+/* The tracked goroutine key, image: copies its info to *out and, with take, stops tracking it. Returns 0
+ * when it was tracked. Its exit is the only place that frees its slot (the host clears only the slots of
+ * processes that ended or replaced their program), so the slot cannot be taken between the copy and the
+ * release. */
+static __always_inline int find_live(struct goroutine_key *key, u32 image, struct goroutine_info *out,
+                                     bool take) {
+#if LIVE_SLOTS
+    u64 tag = live_slot_tag(key->tgid, image, key->goid);
+    u32 index = live_slot_index(key->tgid, key->goid, LIVE_SLOTS);
+    struct live_slot *slot = tag ? live_slots.lookup(&index) : NULL;
+    if (slot && *(volatile u64 *)&slot->tag == tag) {
+        *out = slot->info;
+        asm volatile("" ::: "memory");
+        if (take)
+            *(volatile u64 *)&slot->tag = 0;
+        else if (*(volatile u64 *)&slot->tag != tag)
+            return -1; /* it exited (and another took the slot) while info was copied */
+        return 0;
+    }
+#endif
+    struct goroutine_info *found = live.lookup(key);
+    if (!found)
+        return -1;
+    *out = *found;
+    if (take)
+        live.delete(key);
+    return 0;
+}
+
 /* The new g's goid, gopc, startpc (and parentGoid from Go 1.21) lie within 168 bytes of each other in every
  * release: one read of that span costs what one read of a field does (the helper's fixed cost, ~50 ns here),
  * where four reads cost four times as much. A layout whose span were larger falls back to a read per field.
@@ -300,7 +363,7 @@ static __always_inline int created(struct pt_regs *ctx, u64 newg) {
     struct site_stats *stats = creation_site(ctx, &info.site);
     info.created_ns = bpf_ktime_get_ns();
     info.g = newg;
-    int tracked = live.update(&key, &info) == 0;
+    int tracked = track_live(&key, &info) == 0;
     if (!tracked)
         note_live_map_full();
     if (stats) {
@@ -368,13 +431,11 @@ int on_goexit1(struct pt_regs *ctx) {
         count(COUNTER_EXIT_UNREADABLE);
         return 0;
     }
-    struct goroutine_info *found = live.lookup(&key);
-    if (!found) {
+    struct goroutine_info info;
+    if (find_live(&key, image_of(tgid), &info, true) != 0) {
         exited_untracked(ctx, &key, now);
         return 0;
     }
-    struct goroutine_info info = *found;
-    live.delete(&key);
     u64 lifetime = now - info.created_ns;
     count_lifetime_log2(&info.site, lifetime);
     struct site_stats *stats = site_stats_of(&info.site, COUNTER_EXIT_SITE_MAP_FULL);
@@ -403,12 +464,12 @@ static __always_inline void send_runq(struct pt_regs *ctx, u32 kind, u64 gp) {
         return;
     ev.time_ns = bpf_ktime_get_ns();
     struct goroutine_key key = {.tgid = tgid, .goid = ev.goid};
-    struct goroutine_info *info = live.lookup(&key);
-    if (info) {
-        ev.parent_goid = info->parent_goid;
-        ev.startpc = info->startpc;
-        ev.site = info->site;
-        ev.lifetime_ns = ev.time_ns - info->created_ns; /* its age so far */
+    struct goroutine_info info;
+    if (find_live(&key, image_of(tgid), &info, false) == 0) {
+        ev.parent_goid = info.parent_goid;
+        ev.startpc = info.startpc;
+        ev.site = info.site;
+        ev.lifetime_ns = ev.time_ns - info.created_ns; /* its age so far */
     } else {
         read_u64(gp + G_STARTPC, &ev.startpc);
     }

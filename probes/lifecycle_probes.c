@@ -15,6 +15,17 @@ extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c
 /* A storm's events are read in batches (event_reader's batch_ms), and only every WAKEUP_EVERY-th wakes the
  * reader (probe_common.bpf.h): far fewer wake-ups for the traced threads and for gmon. */
 enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 };
+/* Live slots in front of the live hash map (lifecycle_event.h): a quarter of max_live, a power of two, at
+ * most 16,384 (1.2 MB); the hash map holds the rest, so that no more than max_live goroutines are tracked
+ * (--max-goroutines). Not with --exits poll, whose scan reads and deletes the hash map's entries. */
+enum { LIVE_SLOTS_MAX = 16384 };
+
+static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
+    uint32_t n = LIVE_SLOTS_MAX;
+    while (n > o->max_live / 4)
+        n /= 2;
+    return o->exit_scan_ms ? 0 : n;
+}
 
 static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf) {
     const struct g_offsets *g = &o->layout->g;
@@ -32,7 +43,8 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "USE_RINGBUF", ringbuf);
     bpf_define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
     bpf_define(c, "RINGBUF_WAKEUP_EVERY", WAKEUP_EVERY);
-    bpf_define(c, "MAX_LIVE", o->max_live);
+    bpf_define(c, "MAX_LIVE", o->max_live - live_slots_wanted(o));
+    bpf_define(c, "LIVE_SLOTS", live_slots_wanted(o));
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
     bpf_define(c, "MAX_IMAGES", 65536);
@@ -134,7 +146,7 @@ static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_option
     return o->emit_runq ? attach_runq(lp, o, plan, err) : 0;
 }
 
-static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
+static int find_maps(struct lifecycle_probes *lp, const struct lifecycle_options *o, struct gmon_error *err) {
     lp->live_fd = bpf_program_map_fd(&lp->prog, "live");
     lp->sites_fd = bpf_program_map_fd(&lp->prog, "sites");
     lp->stacks_fd = bpf_program_map_fd(&lp->prog, "stacks");
@@ -144,6 +156,9 @@ static int find_maps(struct lifecycle_probes *lp, struct gmon_error *err) {
     lp->image_cache_fd = bpf_program_map_fd(&lp->prog, "image_cache");
     if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
         return gmon_fail(err, "the compiled BPF program lacks one of its maps");
+    uint32_t slots = live_slots_wanted(o);
+    if (slots && live_slots_map(&lp->slots, bpf_program_map_fd(&lp->prog, "live_slots"), slots) != 0)
+        return gmon_fail(err, "cannot map the live-goroutine slots into memory: %s", strerror(errno));
     return 0;
 }
 
@@ -159,7 +174,7 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     build_defines(&defines, o, ringbuf);
     if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, &defines, err) != 0)
         return -1;
-    if (find_maps(lp, err) != 0)
+    if (find_maps(lp, o, err) != 0)
         goto fail;
     if (o->exit_scan_ms)
         lifecycle_exit_scan_init(&lp->exits, o->exit_scan_ms, o->layout->g.goid, o->layout->g.atomicstatus,
@@ -233,6 +248,7 @@ void lifecycle_for_each_site(struct lifecycle_probes *lp, lifecycle_site_fn fn, 
 }
 
 void lifecycle_for_each_live(struct lifecycle_probes *lp, lifecycle_live_fn fn, void *ctx) {
+    live_slots_for_each(&lp->slots, fn, ctx);
     struct goroutine_key key, next;
     struct goroutine_info info;
     void *prev = NULL;
@@ -322,6 +338,7 @@ void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
 void lifecycle_forget_live(struct lifecycle_probes *lp, uint32_t tgid) {
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info), of_process,
                    &tgid);
+    live_slots_clear_if(&lp->slots, of_process, &tgid);
 }
 
 struct image_change {
@@ -346,6 +363,7 @@ void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t
     struct image_change c = {tgid, image, started_ns};
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info),
                    live_before_start, &c);
+    live_slots_clear_if(&lp->slots, live_before_start, &c);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), site_of_older_image, &c);
     if (lp->exits.interval_ms)
         lifecycle_exit_scan_forget(&lp->exits, site_of_older_image, NULL, &c);
@@ -364,6 +382,7 @@ void lifecycle_detach(struct lifecycle_probes *lp) {
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {
+    live_slots_unmap(&lp->slots);
     event_reader_close(&lp->reader);
     bpf_program_close(&lp->prog);
     lifecycle_exit_scan_free(&lp->exits);

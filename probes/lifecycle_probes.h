@@ -9,6 +9,7 @@
 #include "event_reader.h"
 #include "lifecycle_event.h"
 #include "lifecycle_exit_scan.h"
+#include "live_slots.h"
 #include "probe_plan.h"
 #include "runtime_layout.h"
 
@@ -36,6 +37,7 @@ struct lifecycle_probes {
     void *ctx;
     uint64_t malformed_events;
     struct lifecycle_exit_scan exits; /* --exits poll */
+    struct live_slots slots;          /* in front of the live map (not with --exits poll) */
     uint64_t last_created_ns;         /* the time of the last creation event handed over */
     char runq_missing[160]; /* run-queue functions this binary lacks (inlined): their events are not seen */
 };

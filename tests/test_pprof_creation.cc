@@ -179,6 +179,25 @@ TEST(CreationProfile, PathForgetsTheGoroutinesOfEndedProcesses) {
     EXPECT_EQ(pids.size(), 30u);
 }
 
+// 40,000 goroutines of main.park alive at the end: more than the 16,384 live slots, so most go to the hash
+// map behind them; the live profile counts each exactly once, from both.
+TEST(CreationProfile, LiveGoroutinesInTheSlotsAndTheMapAreCountedOnce) {
+    std::string bin = private_copy(fixture("lifecycle-plain"), "creation-slots");
+    std::string file = scratch_dir() + "/creation-slots.pb.gz";
+    background g(gmon_command("pprof live --path " + bin + " -o " + file));
+    ASSERT_TRUE(g.wait_for("probes attached", 30000, true)) << g.err();
+    background target("sleep 60 | " + bin + " park 40000");
+    ASSERT_TRUE(target.wait_for("ready", 30000)) << target.out();
+    g.signal(SIGINT);
+    ASSERT_EQ(g.wait(20), 0) << g.err();
+    long long parked = -1;
+    for (const auto &s : raw_samples(file, nullptr))
+        if (s.stack.find(" main.park ") < s.stack.find('\n'))
+            parked = numbers(s.values).at(0);
+    EXPECT_EQ(parked, 40000);
+    EXPECT_EQ(g.err().find("not tracked"), std::string::npos) << g.err();
+}
+
 class CreationCorpus : public ::testing::TestWithParam<corpus_entry> {};
 
 // esbuild (go1.17 to go1.26, stripped) bundling a project of 300 modules under `pprof creation --path`: the

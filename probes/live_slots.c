@@ -1,0 +1,72 @@
+#include "live_slots.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int live_slots_map(struct live_slots *s, int fd, uint32_t n) {
+    memset(s, 0, sizeof(*s));
+    long page = sysconf(_SC_PAGESIZE);
+    size_t bytes = ((size_t)n * sizeof(struct live_slot) + (size_t)page - 1) / (size_t)page * (size_t)page;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    s->slots = p;
+    s->n = n;
+    s->bytes = bytes;
+    return 0;
+}
+
+void live_slots_unmap(struct live_slots *s) {
+    if (s->slots)
+        munmap(s->slots, s->bytes);
+    memset(s, 0, sizeof(*s));
+}
+
+static struct goroutine_key key_of(uint64_t tag) {
+    return (struct goroutine_key){.tgid = live_slot_tgid(tag), .goid = live_slot_goid(tag)};
+}
+
+/* A consistent copy of slot i: the tag before and after the copy are the same, and mark a goroutine (a tag
+ * is never reused: one goid per goroutine of an image). Returns its tag, or 0 when empty or changing. */
+static uint64_t read_slot(const struct live_slots *s, uint32_t i, struct goroutine_info *info) {
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint64_t tag = __atomic_load_n(&s->slots[i].tag, __ATOMIC_ACQUIRE);
+        if (tag == 0)
+            return 0;
+        if (tag & LIVE_SLOT_FILLING)
+            continue; /* being written: a creation a few hundred nanoseconds from done */
+        memcpy(info, &s->slots[i].info, sizeof(*info));
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->slots[i].tag, __ATOMIC_RELAXED) == tag)
+            return tag;
+    }
+    return 0;
+}
+
+void live_slots_for_each(const struct live_slots *s, live_slot_fn fn, void *ctx) {
+    struct goroutine_info info;
+    for (uint32_t i = 0; s->slots && i < s->n; i++) {
+        uint64_t tag = read_slot(s, i, &info);
+        if (tag) {
+            struct goroutine_key key = key_of(tag);
+            fn(ctx, &key, &info);
+        }
+    }
+}
+
+size_t live_slots_clear_if(struct live_slots *s,
+                           bool (*doomed)(const void *key, const void *value, const void *ctx),
+                           const void *ctx) {
+    struct goroutine_info info;
+    size_t cleared = 0;
+    for (uint32_t i = 0; s->slots && i < s->n; i++) {
+        uint64_t tag = read_slot(s, i, &info);
+        struct goroutine_key key = key_of(tag);
+        /* Compare-and-swap: the tag may have changed since it was read (a pid reused meanwhile). */
+        if (tag && doomed(&key, &info, ctx) &&
+            __atomic_compare_exchange_n(&s->slots[i].tag, &tag, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            cleared++;
+    }
+    return cleared;
+}
