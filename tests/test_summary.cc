@@ -135,9 +135,18 @@ uint64_t ready_figure(const population &p, const std::string &key) {
 // The header's scheduler, GC and heap figures against runtime.ReadMemStats, which the fixture calls after its
 // two GCs and prints on its ready line (the process is idle from then on), on every variant: the stripped one
 // finds runtime.sched, memstats, gcController and mheap_ from code and takes the layout from gmon's table.
+// Right after the ready line a P may still be in _Psyscall, held for the main goroutine's read(2) until
+// sysmon retakes it (10 ms or more: proc.go, retake): gmon snapshots again, for up to 2 s, until every P is
+// idle.
 TEST_P(SummaryFixture, HeaderAgreesWithReadMemStats) {
     population p(fixture("lifecycle-" + GetParam()));
     auto r = gmon("summary --json --pid " + p.pid());
+    for (int tries = 0; tries < 40 && r.status == 0 &&
+                        object_u(r.out, "sched", "idle_ps") != (uint64_t)sysconf(_SC_NPROCESSORS_ONLN);
+         tries++) {
+        usleep(50 * 1000);
+        r = gmon("summary --json --pid " + p.pid());
+    }
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(json_field(r.out, "state_layout_from"), GetParam() == "stripped" ? "table (go1.19)" : "DWARF");
     EXPECT_EQ(object_u(r.out, "gc", "cycles"), ready_figure(p, "numgc")) << r.out;
