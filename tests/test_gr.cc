@@ -186,7 +186,7 @@ std::map<std::string, std::map<std::string, long>> histograms(const std::string 
 TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-seq");
     background g(gmon_command("gr seq --by site --interval 0 --path " + bin));
-    trace_workload(g, bin + " block 10 90");
+    trace_workload(g, bin + " block 10 185");
     auto h = histograms(g.out());
     size_t sites = 0;
     for (const auto &[title, rows] : h) {
@@ -198,16 +198,16 @@ TEST(GrSeq, KnownLifetimesLandInTheirBucketPerCreationSite) {
         for (const auto &[range, n] : rows)
             total += n;
         EXPECT_EQ(total, 10) << title << "\n" << g.out();
-        EXPECT_EQ(rows.at("65536 -> 131071"), 10) << "90 ms is in the 65.5-131 ms row\n" << g.out();
+        EXPECT_EQ(rows.at("131072 -> 262143"), 10) << "185 ms is in the 131-262 ms row\n" << g.out();
     }
     EXPECT_EQ(sites, 4u) << "one histogram per go statement\n" << g.out();
 }
 
-// --exits poll: ten 90 ms lifetimes, known within half the time between two scans (10 ms apart), stay in
-// their row (from 65.5 ms: 24.5 ms of room).
+// --exits poll: ten 185 ms lifetimes, known within half the time between two scans (10 ms apart), stay in
+// their row (from 131 ms: 54 ms of room).
 TEST(GrSeq, PolledExitsLandInTheSameRow) {
     traced_run r =
-        trace_lingering_fixture("gr seq --by site --interval 0 --exits poll --exit-scan-ms 10", 10, 90);
+        trace_lingering_fixture("gr seq --by site --interval 0 --exits poll --exit-scan-ms 10", 10, 185);
     auto h = histograms(r.out);
     ASSERT_EQ(h.size(), 1u) << r.out;
     const auto &[title, rows] = *h.begin();
@@ -216,7 +216,7 @@ TEST(GrSeq, PolledExitsLandInTheSameRow) {
     for (const auto &[range, n] : rows)
         total += n;
     EXPECT_EQ(total, 10) << r.out;
-    EXPECT_EQ(rows.count("65536 -> 131071") ? rows.at("65536 -> 131071") : 0, 10) << r.out;
+    EXPECT_EQ(rows.count("131072 -> 262143") ? rows.at("131072 -> 262143") : 0, 10) << r.out;
     EXPECT_TRUE(
         std::regex_search(r.err, std::regex(R"(\b10 exited \(read from memory in \d+ scans, every 10 ms)")))
         << r.err;
@@ -240,7 +240,7 @@ TEST(GrSeq, PathForgetsTheGoroutinesOfEndedProcesses) {
 TEST(GrSeq, LifetimeAliasPrintsJsonPerInterval) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "lifetime");
     background g(gmon_command("lifetime --format json --interval 1 --path " + bin));
-    trace_workload(g, bin + " block 5 90");
+    trace_workload(g, bin + " block 5 185");
     long interval_total = 0, final_total = -1;
     for (const auto &l : lines(g.out())) {
         ASSERT_EQ(json_field(l, "msg"), "goroutine lifetimes") << l;
@@ -248,7 +248,7 @@ TEST(GrSeq, LifetimeAliasPrintsJsonPerInterval) {
         long n = std::atol(json_field(l, "goroutines").c_str());
         if (json_field(l, "span") == "since_attach") {
             final_total = n;
-            EXPECT_NE(l.find("\"65536-131071\":20"), std::string::npos) << l;
+            EXPECT_NE(l.find("\"131072-262143\":20"), std::string::npos) << l;
         } else {
             interval_total += n;
         }
