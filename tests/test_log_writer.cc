@@ -179,6 +179,52 @@ TEST(LogWriter, EachRecordHasItsOwnSecond) {
     free(buf);
 }
 
+// Records far larger than the buffer's first 4 KiB (it grows), held together, with fragments and every kind
+// of attribute: the same bytes as records written one by one would be.
+TEST(LogWriter, LargeRecordsAndFragmentsComeOutWhole) {
+    setenv("TZ", "UTC", 1);
+    std::string big(10000, 'x');
+    big[5000] = ' '; // quoted in logfmt
+    for (auto format : {LOG_LOGFMT, LOG_JSON}) {
+        auto one = [&](log_writer *w, int i) {
+            log_begin(w, LOG_INFO, WALL, "big");
+            log_int(w, "n", -i);
+            log_str(w, "value", big.c_str());
+            log_fixed(w, "f", 1.25, 2);
+            const char *names[] = {"a", "b"};
+            const uint64_t counts[] = {1, 2};
+            log_uint_group(w, "g", names, counts, 2);
+            log_end(w);
+        };
+        std::string single = record(format, LOG_INFO, [&](log_writer *w) { one(w, 1); });
+        std::string held = record(format, LOG_INFO, [&](log_writer *w) {
+            log_hold(w);
+            for (int i = 0; i < 3; i++)
+                one(w, 1);
+            log_release(w);
+        });
+        EXPECT_EQ(held, single + single + single);
+        EXPECT_GT(single.size(), 10000u);
+        EXPECT_NE(single.find(format == LOG_JSON ? "\"n\":-1" : " n=-1 "), std::string::npos) << single;
+        std::string with_fragment = record(format, LOG_INFO, [&](log_writer *w) {
+            log_begin(w, LOG_INFO, WALL, "big");
+            log_int(w, "n", -1);
+            log_fragment_begin(w);
+            log_str(w, "value", big.c_str());
+            log_fixed(w, "f", 1.25, 2);
+            struct log_fragment f;
+            log_fragment_end(w, &f);
+            log_fragment_append(w, &f);
+            const char *names[] = {"a", "b"};
+            const uint64_t counts[] = {1, 2};
+            log_uint_group(w, "g", names, counts, 2);
+            log_end(w);
+            free(f.text);
+        });
+        EXPECT_EQ(with_fragment, single);
+    }
+}
+
 TEST(LogWriter, LevelAndFormatNames) {
     enum log_level l;
     enum log_format f;

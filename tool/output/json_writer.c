@@ -9,9 +9,34 @@
 
 void json_init(struct json_writer *w, FILE *out) {
     w->out = out;
+    w->buf = NULL;
     w->depth = 0;
     w->need_comma[0] = false;
     w->after_key = false;
+}
+
+void json_init_buffer(struct json_writer *w, struct text_buf *buf) {
+    json_init(w, NULL);
+    w->buf = buf;
+}
+
+/* Where a writer's output goes: its buffer, else its stream. */
+static void emit(struct json_writer *w, const void *p, size_t n) {
+    if (w->buf)
+        text_buf_put(w->buf, p, n);
+    else
+        fwrite_unlocked(p, 1, n, w->out);
+}
+
+static void emit_c(struct json_writer *w, char c) {
+    if (w->buf)
+        text_buf_putc(w->buf, c);
+    else
+        fputc_unlocked(c, w->out);
+}
+
+static void emit_s(struct json_writer *w, const char *s) {
+    emit(w, s, strlen(s));
 }
 
 /* Whether a new value at the current position needs a comma before it; notes that the value is there. */
@@ -28,12 +53,12 @@ static bool take_separator(struct json_writer *w) {
 /* Emits the separator a new value needs at the current position. */
 static void before_value(struct json_writer *w) {
     if (take_separator(w))
-        fputc_unlocked(',', w->out);
+        emit_c(w, ',');
 }
 
 static void open_container(struct json_writer *w, char c) {
     before_value(w);
-    fputc_unlocked(c, w->out);
+    emit_c(w, c);
     if (w->depth < JSON_MAX_DEPTH - 1)
         w->depth++;
     w->need_comma[w->depth] = false;
@@ -42,9 +67,9 @@ static void open_container(struct json_writer *w, char c) {
 static void close_container(struct json_writer *w, char c) {
     if (w->depth > 0)
         w->depth--;
-    fputc_unlocked(c, w->out);
+    emit_c(w, c);
     if (w->depth == 0)
-        fputc_unlocked('\n', w->out);
+        emit_c(w, '\n');
 }
 
 void json_begin_object(struct json_writer *w) {
@@ -90,42 +115,50 @@ static size_t plain_run(const unsigned char *s) {
     return n;
 }
 
-void json_write_escaped(FILE *out, const char *str) {
+static void write_escaped(struct json_writer *w, const char *str) {
     const unsigned char *s = (const unsigned char *)str;
-    fputc_unlocked('"', out);
+    emit_c(w, '"');
     while (*s) {
         size_t run = plain_run(s); /* written at once: a snapshot writes a few hundred thousand strings */
         if (run) {
-            fwrite_unlocked(s, 1, run, out);
+            emit(w, s, run);
             s += run;
             continue;
         }
         unsigned char c = *s;
         if (c == '"' || c == '\\') {
-            fputc_unlocked('\\', out);
-            fputc_unlocked(c, out);
+            emit_c(w, '\\');
+            emit_c(w, (char)c);
         } else if (c == '\n') {
-            fputs_unlocked("\\n", out);
+            emit_s(w, "\\n");
         } else if (c == '\t') {
-            fputs_unlocked("\\t", out);
+            emit_s(w, "\\t");
         } else if (c < 0x20 || c == 0x7f) {
-            fprintf(out, "\\u%04x", c);
+            char u[8];
+            snprintf(u, sizeof(u), "\\u%04x", c);
+            emit_s(w, u);
         } else if (c >= 0x80) {
             int n = utf8_length(s);
             if (n == 0) {
-                fputs_unlocked("\\ufffd", out); /* not UTF-8: replaced, like Go's encoding/json */
+                emit_s(w, "\\ufffd"); /* not UTF-8: replaced, like Go's encoding/json */
                 s++;
                 continue;
             }
-            fwrite_unlocked(s, 1, (size_t)n, out);
+            emit(w, s, (size_t)n);
             s += n;
             continue;
         } else {
-            fputc_unlocked(c, out);
+            emit_c(w, (char)c);
         }
         s++;
     }
-    fputc_unlocked('"', out);
+    emit_c(w, '"');
+}
+
+void json_write_escaped(FILE *out, const char *s) {
+    struct json_writer w;
+    json_init(&w, out);
+    write_escaped(&w, s);
 }
 
 /* A key is nearly always a short identifier that needs no escaping: its separator, quotes and colon go out
@@ -136,8 +169,8 @@ void json_key(struct json_writer *w, const char *key) {
     size_t n = plain_run((const unsigned char *)key);
     if (key[n] != '\0' || n + 4 > sizeof(quoted)) {
         before_value(w);
-        json_write_escaped(w->out, key);
-        fputc_unlocked(':', w->out);
+        write_escaped(w, key);
+        emit_c(w, ':');
         w->after_key = true;
         return;
     }
@@ -149,51 +182,58 @@ void json_key(struct json_writer *w, const char *key) {
     at += n;
     quoted[at++] = '"';
     quoted[at++] = ':';
-    fwrite_unlocked(quoted, 1, at, w->out);
+    emit(w, quoted, at);
     w->after_key = true;
 }
 
 void json_string(struct json_writer *w, const char *s) {
     before_value(w);
-    json_write_escaped(w->out, s ? s : "");
+    write_escaped(w, s ? s : "");
 }
 void json_raw(struct json_writer *w, const char *json) {
     before_value(w);
-    fputs_unlocked(json, w->out);
+    emit_s(w, json);
 }
 
 char *json_quote(const char *s) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m)
-        return NULL;
-    json_write_escaped(m, s ? s : "");
-    if (fclose(m) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
+    struct text_buf buf = {0};
+    struct json_writer w;
+    json_init_buffer(&w, &buf);
+    write_escaped(&w, s ? s : "");
+    size_t len;
+    return text_buf_take(&buf, &len);
 }
 
-void json_write_uint(FILE *out, uint64_t v) {
+static void write_uint(struct json_writer *w, uint64_t v) {
     char digits[24];
     size_t at = sizeof(digits);
     do
         digits[--at] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    fwrite_unlocked(digits + at, 1, sizeof(digits) - at, out);
+    emit(w, digits + at, sizeof(digits) - at);
+}
+
+static void write_int(struct json_writer *w, int64_t v) {
+    if (v < 0)
+        emit_c(w, '-');
+    write_uint(w, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
+void json_write_uint(FILE *out, uint64_t v) {
+    struct json_writer w;
+    json_init(&w, out);
+    write_uint(&w, v);
 }
 
 void json_write_int(FILE *out, int64_t v) {
-    if (v < 0)
-        fputc_unlocked('-', out);
-    json_write_uint(out, v < 0 ? -(uint64_t)v : (uint64_t)v);
+    struct json_writer w;
+    json_init(&w, out);
+    write_int(&w, v);
 }
 
 void json_uint(struct json_writer *w, uint64_t v) {
     before_value(w);
-    json_write_uint(w->out, v);
+    write_uint(w, v);
 }
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
     json_key(w, key);
@@ -201,21 +241,26 @@ void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
 }
 void json_fixed(struct json_writer *w, double v, int decimals) {
     before_value(w);
-    fprintf(w->out, "%.*f", decimals, v);
+    if (w->buf)
+        text_buf_printf(w->buf, "%.*f", decimals, v); /* up to 309 digits before the point */
+    else
+        fprintf(w->out, "%.*f", decimals, v);
 }
 void json_int(struct json_writer *w, int64_t v) {
     before_value(w);
-    json_write_int(w->out, v);
+    write_int(w, v);
 }
 void json_bool(struct json_writer *w, bool v) {
     before_value(w);
-    fputs_unlocked(v ? "true" : "false", w->out);
+    emit_s(w, v ? "true" : "false");
 }
 void json_null(struct json_writer *w) {
     before_value(w);
-    fputs_unlocked("null", w->out);
+    emit_s(w, "null");
 }
 void json_hex(struct json_writer *w, uint64_t v) {
     before_value(w);
-    fprintf(w->out, "\"0x%" PRIx64 "\"", v);
+    char text[32];
+    snprintf(text, sizeof(text), "\"0x%" PRIx64 "\"", v);
+    emit_s(w, text);
 }

@@ -5,17 +5,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "text_buf.h"
 
 enum { JSON_MAX_DEPTH = 16 };
 
 struct json_writer {
     FILE *out;
+    struct text_buf *buf; /* when set, output goes here instead of out */
     int depth;
     bool need_comma[JSON_MAX_DEPTH];
     bool after_key;
 };
 
 void json_init(struct json_writer *w, FILE *out);
+/* A writer that appends to buf (a log record being built). */
+void json_init_buffer(struct json_writer *w, struct text_buf *buf);
 void json_begin_object(struct json_writer *w);
 void json_end_object(struct json_writer *w);
 void json_begin_array(struct json_writer *w);

@@ -46,16 +46,13 @@ int log_writer_init(struct log_writer *w, FILE *out, enum log_format format, enu
     w->out_never_blocks = fileno(out) >= 0 && never_blocks(fileno(out));
     w->format = format;
     w->min_level = min_level;
-    w->mem = open_memstream(&w->buf, &w->len);
-    return w->mem ? 0 : -1;
+    w->cur = &w->records;
+    return 0;
 }
 
 void log_writer_close(struct log_writer *w) {
-    if (w->mem)
-        fclose(w->mem);
-    free(w->buf);
-    w->mem = NULL;
-    w->buf = NULL;
+    text_buf_free(&w->records);
+    text_buf_free(&w->fragment);
 }
 
 bool log_enabled(const struct log_writer *w, enum log_level level) {
@@ -72,20 +69,11 @@ static bool needs_quoting(const char *s) {
     return false;
 }
 
-/* Records are built in a memory stream that only the writing thread touches: the unlocked stdio calls. */
-static void put(FILE *f, const char *s, size_t n) {
-    fwrite_unlocked(s, 1, n, f);
-}
-
-static void put_str(FILE *f, const char *s) {
-    put(f, s, strlen(s));
-}
-
 /* " key=" before a logfmt value. */
-static void put_key(FILE *f, const char *key) {
-    fputc_unlocked(' ', f);
-    put_str(f, key);
-    fputc_unlocked('=', f);
+static void put_key(struct text_buf *b, const char *key) {
+    text_buf_putc(b, ' ');
+    text_buf_puts(b, key);
+    text_buf_putc(b, '=');
 }
 
 /* The run of bytes at p that a quoted logfmt value keeps as they are. */
@@ -96,46 +84,46 @@ static size_t verbatim_run(const unsigned char *p) {
     return n;
 }
 
-static void write_quoted(FILE *f, const char *s) {
-    fputc_unlocked('"', f);
+static void write_quoted(struct text_buf *b, const char *s) {
+    text_buf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         size_t run = verbatim_run(p);
         if (run) {
-            put(f, (const char *)p, run);
+            text_buf_put(b, p, run);
             p += run - 1;
             continue;
         }
         switch (*p) {
         case '"':
-            fputs("\\\"", f);
+            text_buf_puts(b, "\\\"");
             break;
         case '\\':
-            fputs("\\\\", f);
+            text_buf_puts(b, "\\\\");
             break;
         case '\n':
-            fputs("\\n", f);
+            text_buf_puts(b, "\\n");
             break;
         case '\t':
-            fputs("\\t", f);
+            text_buf_puts(b, "\\t");
             break;
         case '\r':
-            fputs("\\r", f);
+            text_buf_puts(b, "\\r");
             break;
         default:
             if (*p < ' ' || *p == 0x7f)
-                fprintf(f, "\\x%02x", *p);
+                text_buf_printf(b, "\\x%02x", *p);
             else
-                fputc_unlocked(*p, f); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
+                text_buf_putc(b, (char)*p); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
         }
     }
-    fputc_unlocked('"', f);
+    text_buf_putc(b, '"');
 }
 
-static void write_logfmt_value(FILE *f, const char *s) {
+static void write_logfmt_value(struct text_buf *b, const char *s) {
     if (needs_quoting(s))
-        write_quoted(f, s);
+        write_quoted(b, s);
     else
-        put_str(f, s);
+        text_buf_puts(b, s);
 }
 
 /* RFC 3339 in local time, milliseconds for logfmt and nanoseconds for JSON, as slog does. */
@@ -174,23 +162,23 @@ void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, cons
     if (!w->recording)
         return;
     if (!w->holds)
-        rewind(w->mem);
+        w->records.len = 0;
     char when[64];
     format_time(w, wall_ns, when, sizeof(when));
     if (w->format == LOG_JSON) {
-        json_init(&w->json, w->mem);
+        json_init_buffer(&w->json, w->cur);
         json_begin_object(&w->json);
         log_str(w, "time", when);
         log_str(w, "level", LEVEL_NAMES[level]);
         log_str(w, "msg", msg);
         return;
     }
-    put(w->mem, "time=", 5);
-    put_str(w->mem, when);
-    put(w->mem, " level=", 7);
-    put_str(w->mem, LEVEL_NAMES[level]);
-    put(w->mem, " msg=", 5);
-    write_logfmt_value(w->mem, msg);
+    text_buf_put(w->cur, "time=", 5);
+    text_buf_puts(w->cur, when);
+    text_buf_put(w->cur, " level=", 7);
+    text_buf_puts(w->cur, LEVEL_NAMES[level]);
+    text_buf_put(w->cur, " msg=", 5);
+    write_logfmt_value(w->cur, msg);
 }
 
 void log_str(struct log_writer *w, const char *key, const char *value) {
@@ -201,8 +189,8 @@ void log_str(struct log_writer *w, const char *key, const char *value) {
         json_string(&w->json, value);
         return;
     }
-    put_key(w->mem, key);
-    write_logfmt_value(w->mem, value);
+    put_key(w->cur, key);
+    write_logfmt_value(w->cur, value);
 }
 
 void log_fixed(struct log_writer *w, const char *key, double value, int decimals) {
@@ -212,7 +200,7 @@ void log_fixed(struct log_writer *w, const char *key, double value, int decimals
         json_key(&w->json, key);
         json_fixed(&w->json, value, decimals);
     } else {
-        fprintf(w->mem, " %s=%.*f", key, decimals, value);
+        text_buf_printf(w->cur, " %s=%.*f", key, decimals, value);
     }
 }
 
@@ -231,8 +219,10 @@ void log_int(struct log_writer *w, const char *key, int64_t value) {
         json_key(&w->json, key);
         json_int(&w->json, value);
     } else {
-        put_key(w->mem, key);
-        json_write_int(w->mem, value);
+        put_key(w->cur, key);
+        if (value < 0)
+            text_buf_putc(w->cur, '-');
+        text_buf_uint(w->cur, value < 0 ? -(uint64_t)value : (uint64_t)value);
     }
 }
 
@@ -243,8 +233,8 @@ void log_uint(struct log_writer *w, const char *key, uint64_t value) {
         json_key(&w->json, key);
         json_uint(&w->json, value);
     } else {
-        put_key(w->mem, key);
-        json_write_uint(w->mem, value);
+        put_key(w->cur, key);
+        text_buf_uint(w->cur, value);
     }
 }
 
@@ -272,12 +262,12 @@ void log_str_list(struct log_writer *w, const char *key, const char *const *valu
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        fputc_unlocked(' ', w->mem);
-        put_str(w->mem, key);
-        fputc_unlocked('.', w->mem);
-        json_write_uint(w->mem, i);
-        fputc_unlocked('=', w->mem);
-        write_logfmt_value(w->mem, values[i]);
+        text_buf_putc(w->cur, ' ');
+        text_buf_puts(w->cur, key);
+        text_buf_putc(w->cur, '.');
+        text_buf_uint(w->cur, i);
+        text_buf_putc(w->cur, '=');
+        write_logfmt_value(w->cur, values[i]);
     }
 }
 
@@ -296,44 +286,32 @@ void log_uint_group(struct log_writer *w, const char *key, const char *const *na
         return;
     }
     for (size_t i = 0; i < n; i++)
-        fprintf(w->mem, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
+        text_buf_printf(w->cur, " %s.%s=%llu", key, names[i], (unsigned long long)values[i]);
 }
 
 void log_fragment_begin(struct log_writer *w) {
-    w->record_mem = w->mem;
     w->record_recording = w->recording;
-    w->fragment_mem = open_memstream(&w->fragment_buf, &w->fragment_len);
-    /* Without memory the attributes go nowhere and the fragment comes out empty. */
-    w->recording = w->fragment_mem != NULL;
-    if (!w->fragment_mem)
-        return;
-    w->mem = w->fragment_mem;
-    w->json.out = w->fragment_mem;
+    w->recording = true;
+    text_buf_free(&w->fragment);
+    w->cur = &w->fragment;
+    w->json.buf = &w->fragment;
     /* Inside a record after its msg: every attribute is preceded by a comma. */
     w->json.need_comma[w->json.depth] = true;
     w->json.after_key = false;
 }
 
+/* Without memory the fragment comes out empty (text NULL). */
 void log_fragment_end(struct log_writer *w, struct log_fragment *f) {
-    f->text = NULL;
-    f->len = 0;
-    if (w->fragment_mem && fclose(w->fragment_mem) == 0) {
-        f->text = w->fragment_buf;
-        f->len = w->fragment_len;
-    } else {
-        free(w->fragment_buf);
-    }
-    w->fragment_mem = NULL;
-    w->fragment_buf = NULL;
-    w->mem = w->record_mem;
-    w->json.out = w->record_mem;
+    f->text = text_buf_take(&w->fragment, &f->len);
+    w->cur = &w->records;
+    w->json.buf = &w->records;
     w->recording = w->record_recording;
 }
 
 void log_fragment_append(struct log_writer *w, const struct log_fragment *f) {
     if (!w->recording || !f->len)
         return;
-    put(w->mem, f->text, f->len);
+    text_buf_put(w->cur, f->text, f->len);
     w->json.need_comma[w->json.depth] = true;
 }
 
@@ -369,16 +347,19 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
     return true;
 }
 
-/* Writes the records in mem since the last rewind, and rewinds. */
+/* Writes the records built since the last write, and empties the buffer. Records that found no memory are
+ * not written half: they are dropped, and stderr says so. */
 static void write_pending(struct log_writer *w) {
-    fflush(w->mem);
-    if (w->len && !w->abandoned && !write_out(w, w->buf, w->len)) {
+    struct text_buf *b = &w->records;
+    if (b->failed) {
+        fprintf(stderr, "gmon: out of memory: %zu bytes of log lines dropped\n", b->len);
+        b->failed = false;
+    } else if (b->len && !w->abandoned && !write_out(w, b->data, b->len)) {
         w->abandoned = true;
         fprintf(stderr, "gmon: stdout %s: no more log lines are written\n",
                 w->give_up && w->give_up() ? "did not drain after the stop request" : "failed");
     }
-    rewind(w->mem);
-    fflush(w->mem);
+    b->len = 0;
 }
 
 void log_end(struct log_writer *w) {
@@ -387,7 +368,7 @@ void log_end(struct log_writer *w) {
     if (w->format == LOG_JSON)
         json_end_object(&w->json); /* ends the line itself */
     else
-        fputc_unlocked('\n', w->mem);
+        text_buf_putc(w->cur, '\n');
     w->recording = false;
     if (!w->holds)
         write_pending(w);
@@ -395,7 +376,7 @@ void log_end(struct log_writer *w) {
 
 void log_hold(struct log_writer *w) {
     if (!w->holds++)
-        rewind(w->mem);
+        w->records.len = 0;
 }
 
 void log_release(struct log_writer *w) {
@@ -407,8 +388,7 @@ void log_release(struct log_writer *w) {
 void log_write_if_over(struct log_writer *w, size_t bytes) {
     if (!w->holds)
         return;
-    fflush(w->mem);
-    if (w->len >= bytes)
+    if (w->records.len >= bytes)
         write_pending(w);
 }
 

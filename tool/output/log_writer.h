@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "json_writer.h"
+#include "text_buf.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_LOGFMT, LOG_JSON };
@@ -18,22 +19,19 @@ struct log_writer {
     bool out_never_blocks; /* out is a regular file or /dev/null: a batch is written in one call */
     enum log_format format;
     enum log_level min_level;
-    FILE *mem; /* the record being built */
-    char *buf;
-    size_t len;
-    struct json_writer json;
-    bool recording; /* false when the current record is below min_level: attributes are ignored */
-    unsigned holds; /* log_hold calls not yet released: records pile up in mem */
+    struct text_buf records; /* the record being built, after those held (log_hold) */
+    struct text_buf *cur;    /* where attributes go: records, or the fragment being built */
+    struct json_writer json; /* JSON records, written into cur */
+    bool recording;          /* false when the current record is below min_level: attributes are ignored */
+    unsigned holds;          /* log_hold calls not yet released: records pile up in `records` */
     /* The record time's date, time of day and zone for one second: localtime_r and strftime run once per
      * second of records, not once per record. */
     int64_t second;
     char second_text[32], zone[8];
-    /* Between log_fragment_begin and _end: the record's stream, set aside while attributes go to a fragment.
-     */
-    FILE *record_mem, *fragment_mem;
+    /* Between log_fragment_begin and _end: the fragment the attributes go to, and whether the record they
+     * were going to was recording. */
+    struct text_buf fragment;
     bool record_recording;
-    char *fragment_buf;
-    size_t fragment_len;
     /* When it returns true (gmon is stopping), a write that has waited a second for room is abandoned with
      * every later one: a stdout nobody reads must not keep gmon from stopping. NULL: never. */
     bool (*give_up)(void);

@@ -1,0 +1,75 @@
+#include "text_buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+bool text_buf_reserve(struct text_buf *b, size_t n) {
+    if (b->failed)
+        return false;
+    if (b->cap - b->len >= n)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *grown = realloc(b->data, cap);
+    if (!grown) {
+        b->failed = true;
+        return false;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return true;
+}
+
+void text_buf_free(struct text_buf *b) {
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+char *text_buf_take(struct text_buf *b, size_t *len) {
+    char *text = NULL;
+    *len = 0;
+    if (!b->failed && text_buf_reserve(b, 1)) {
+        b->data[b->len] = '\0';
+        text = b->data;
+        *len = b->len;
+        b->data = NULL;
+    }
+    text_buf_free(b);
+    return text;
+}
+
+void text_buf_uint(struct text_buf *b, uint64_t v) {
+    char digits[24];
+    size_t at = sizeof(digits);
+    do
+        digits[--at] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    text_buf_put(b, digits + at, sizeof(digits) - at);
+}
+
+void text_buf_printf(struct text_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char small[128];
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        text_buf_put(b, small, (size_t)n);
+        return;
+    }
+    if (!text_buf_reserve(b, (size_t)n + 1))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
