@@ -37,7 +37,8 @@ char *text_buf_take(struct text_buf *b, size_t *len) {
     *len = 0;
     if (!b->failed && text_buf_reserve(b, 1)) {
         b->data[b->len] = '\0';
-        text = b->data;
+        char *fitted = realloc(b->data, b->len + 1); /* a fragment is kept per site: not its 4 KiB */
+        text = fitted ? fitted : b->data;
         *len = b->len;
         b->data = NULL;
     }
