@@ -108,8 +108,8 @@ struct goroutine_info {
  * slot its goid picks when that slot is free, else goes to the hash map. Its exit finds it there with one
  * array look-up, where the hash map's insert and delete cost ~120 ns more per goroutine (bpf_stats). tag is
  * 0 when free; else the image (7 bits), tgid (22 bits) and goid (34 bits) the slot holds, with
- * LIVE_SLOT_FILLING set while the creation program claims it and writes info. A goroutine whose goid needs
- * more bits goes to the hash map. */
+ * LIVE_SLOT_FILLING set while the creation program claims it and writes info. A goroutine whose image or goid
+ * needs more bits goes to the hash map. */
 struct live_slot {
     __u64 tag;
     struct goroutine_info info;
@@ -118,9 +118,9 @@ struct live_slot {
 #define LIVE_SLOT_GOID_BITS 34
 
 static inline __u64 live_slot_tag(__u32 tgid, __u32 image, __u64 goid) {
-    if (goid >> LIVE_SLOT_GOID_BITS || tgid >> 22)
-        return 0;
-    return (__u64)(image & 0x7f) << 56 | (__u64)tgid << LIVE_SLOT_GOID_BITS | goid;
+    if (goid >> LIVE_SLOT_GOID_BITS || tgid >> 22 || image > 0x7f)
+        return 0; /* the hash map: a 128th exec of the same binary would have the 1st one's tags */
+    return (__u64)image << 56 | (__u64)tgid << LIVE_SLOT_GOID_BITS | goid;
 }
 
 /* Consecutive goids (one process's) fill consecutive slots; tgid moves each process's run elsewhere. */

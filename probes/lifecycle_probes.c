@@ -17,14 +17,15 @@ extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c
 enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 };
 /* Live slots in front of the live hash map (lifecycle_event.h): a quarter of max_live, a power of two, at
  * most 16,384 (1.2 MB); the hash map holds the rest, so that no more than max_live goroutines are tracked
- * (--max-goroutines). Not with --exits poll, whose scan reads and deletes the hash map's entries. */
+ * (--max-goroutines). Not with --exits poll, whose scan reads and deletes the hash map's entries, nor on a
+ * kernel without the BPF compare-and-swap. */
 enum { LIVE_SLOTS_MAX = 16384 };
 
 static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
     uint32_t n = LIVE_SLOTS_MAX;
     while (n > o->max_live / 4)
         n /= 2;
-    return o->exit_scan_ms ? 0 : n;
+    return o->exit_scan_ms || !live_slots_supported() ? 0 : n;
 }
 
 static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf) {
@@ -323,13 +324,15 @@ static void forget_cached_image(struct lifecycle_probes *lp, uint32_t tgid) {
 /* Not the stacks: they are shared by every process (--path), and the creation program counts a known site
  * without looking its stack up, on the promise that a stored stack stays. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
+    /* Its image number first: a process that reuses the pid meanwhile numbers its own from 1 (not on from
+     * the old one's), and its live goroutines, created after this, are not among those forgotten below. */
+    if (lp->images_fd >= 0)
+        bpf_delete_elem(lp->images_fd, &tgid);
+    forget_cached_image(lp, tgid);
     lifecycle_forget_live(lp, tgid);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), of_process, &tgid);
     if (lp->log2_fd >= 0)
         delete_entries(lp->log2_fd, sizeof(struct lifetime_slot_key), sizeof(uint64_t), of_process, &tgid);
-    if (lp->images_fd >= 0)
-        bpf_delete_elem(lp->images_fd, &tgid);
-    forget_cached_image(lp, tgid);
     if (lp->exits.interval_ms)
         lifecycle_exit_scan_forget(&lp->exits, of_process, of_process, &tgid);
 }
@@ -359,11 +362,16 @@ static bool site_of_older_image(const void *key, const void *value, const void *
     return site->tgid == c->tgid && site->image < c->image;
 }
 
-void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns) {
-    struct image_change c = {tgid, image, started_ns};
+void lifecycle_forget_live_before(struct lifecycle_probes *lp, uint32_t tgid, uint64_t started_ns) {
+    struct image_change c = {tgid, 0, started_ns};
     delete_entries(lp->live_fd, sizeof(struct goroutine_key), sizeof(struct goroutine_info),
                    live_before_start, &c);
     live_slots_clear_if(&lp->slots, live_before_start, &c);
+}
+
+void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns) {
+    struct image_change c = {tgid, image, started_ns};
+    lifecycle_forget_live_before(lp, tgid, started_ns);
     delete_entries(lp->sites_fd, sizeof(struct site_key), sizeof(struct site_stats), site_of_older_image, &c);
     if (lp->exits.interval_ms)
         lifecycle_exit_scan_forget(&lp->exits, site_of_older_image, NULL, &c);

@@ -68,6 +68,9 @@ void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid);
 /* Forgets the goroutines of a process that exited that were still running then (it ended them all), and
  * keeps its creation sites and their counts for a report at the end. */
 void lifecycle_forget_live(struct lifecycle_probes *lp, uint32_t tgid);
+/* A Go runtime started in process tgid at started_ns: forgets the live goroutines created before, which
+ * ended with the program the process replaced (an exec of the same binary), and keeps the sites. */
+void lifecycle_forget_live_before(struct lifecycle_probes *lp, uint32_t tgid, uint64_t started_ns);
 /* A new Go runtime (image) started in process tgid at started_ns: forgets the live goroutines created before
  * it and the sites of its older images (their counts must have been retired first). */
 void lifecycle_forget_image(struct lifecycle_probes *lp, uint32_t tgid, uint32_t image, uint64_t started_ns);

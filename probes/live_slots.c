@@ -1,8 +1,18 @@
 #include "live_slots.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+bool live_slots_supported(void) {
+    struct utsname u;
+    int major = 0, minor = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return false;
+    return major > 5 || (major == 5 && minor >= 12);
+}
 
 int live_slots_map(struct live_slots *s, int fd, uint32_t n) {
     memset(s, 0, sizeof(*s));

@@ -14,6 +14,9 @@ struct live_slots {
     size_t bytes;
 };
 
+/* Whether the running kernel has what the slots need: arrays mapped into memory (Linux 5.5) and the BPF
+ * compare-and-swap (5.12). Without them the live hash map works alone. */
+bool live_slots_supported(void);
 /* Maps the BPF array map fd of n slots (BPF_F_MMAPABLE). Returns 0, or -1 with errno. */
 int live_slots_map(struct live_slots *s, int fd, uint32_t n);
 void live_slots_unmap(struct live_slots *s);

@@ -212,11 +212,13 @@ static int poll_events(void *ctx, int timeout_ms) {
 }
 
 /* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
- * process that ends before they are printed (--by site). */
+ * process that ends before they are printed (--by site); and the goroutines that were live before it, if the
+ * process ran the binary already (an exec of itself), ended with the old program. */
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct lifetime_monitor *m = ctx;
-    if (ev->kind == LIFECYCLE_RUNTIME_STARTED)
-        process_watch_runtime_started(&m->procs, ev->tgid, ev->site.image, ev->startpc);
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED &&
+        process_watch_runtime_restarted(&m->procs, ev->tgid, ev->site.image, ev->startpc))
+        lifecycle_forget_live_before(&m->probes, ev->tgid, ev->time_ns);
 }
 
 static void forget_live_goroutines(void *ctx, uint32_t tgid) {

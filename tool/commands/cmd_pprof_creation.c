@@ -128,7 +128,7 @@ static void add_site(void *ctx, const struct site_key *key, const struct site_st
         pcs[0] = key->gopc;
         depth = 1;
     }
-    process_watch_load_bias(&r->procs, key->tgid, &bias);
+    process_watch_image_bias(&r->procs, key->tgid, key->image, &bias);
     static const struct live_site none;
     const struct live_site *l =
         r->nlive ? bsearch(key, r->live, r->nlive, sizeof(*r->live), site_order) : NULL;
@@ -160,11 +160,13 @@ static int poll_events(void *ctx, int timeout_ms) {
 }
 
 /* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
- * process that ends before a tick could read its bias from /proc. */
+ * process that ends before a tick could read its bias from /proc; and the goroutines that were live before
+ * it, if the process ran the binary already (an exec of itself), ended with the old program. */
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct creation_run *r = ctx;
-    if (ev->kind == LIFECYCLE_RUNTIME_STARTED)
-        process_watch_runtime_started(&r->procs, ev->tgid, ev->site.image, ev->startpc);
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED &&
+        process_watch_runtime_restarted(&r->procs, ev->tgid, ev->site.image, ev->startpc))
+        lifecycle_forget_live_before(&r->probes, ev->tgid, ev->time_ns);
 }
 
 static void forget_live_goroutines(void *ctx, uint32_t tgid) {

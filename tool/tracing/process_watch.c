@@ -28,14 +28,45 @@ void process_watch_init(struct process_watch *w, const struct target *target) {
 
 void process_watch_free(struct process_watch *w) {
     free(w->procs);
+    free(w->slots);
     memset(w, 0, sizeof(*w));
 }
 
-static struct watched_process *find(struct process_watch *w, uint32_t tgid) {
-    for (size_t i = 0; i < w->n; i++)
-        if (w->procs[i].tgid == tgid)
-            return &w->procs[i];
-    return NULL;
+static size_t slot_of(const struct process_watch *w, uint32_t tgid) {
+    return (size_t)(tgid * 2654435761u) & (w->nslots - 1);
+}
+
+/* The table slot that holds tgid, or the empty one where it would go. */
+static size_t probe_slot(const struct process_watch *w, uint32_t tgid) {
+    size_t i = slot_of(w, tgid);
+    while (w->slots[i] && w->procs[w->slots[i] - 1].tgid != tgid)
+        i = (i + 1) & (w->nslots - 1);
+    return i;
+}
+
+/* Rebuilds the table for the n processes, at most half full; false without memory (lookups then scan). */
+static bool reindex(struct process_watch *w) {
+    size_t nslots = 64;
+    while (nslots < 2 * (w->n + 1))
+        nslots *= 2;
+    uint32_t *slots = calloc(nslots, sizeof(*slots));
+    free(w->slots);
+    w->slots = slots;
+    w->nslots = slots ? nslots : 0;
+    for (size_t i = 0; slots && i < w->n; i++)
+        w->slots[probe_slot(w, w->procs[i].tgid)] = (uint32_t)i + 1;
+    return slots != NULL;
+}
+
+static struct watched_process *find(const struct process_watch *w, uint32_t tgid) {
+    if (!w->nslots) {
+        for (size_t i = 0; i < w->n; i++)
+            if (w->procs[i].tgid == tgid)
+                return &w->procs[i];
+        return NULL;
+    }
+    uint32_t at = w->slots[probe_slot(w, tgid)];
+    return at ? &w->procs[at - 1] : NULL;
 }
 
 static struct watched_process *find_or_add(struct process_watch *w, uint32_t tgid) {
@@ -49,6 +80,10 @@ static struct watched_process *find_or_add(struct process_watch *w, uint32_t tgi
     p = &w->procs[w->n++];
     memset(p, 0, sizeof(*p));
     p->tgid = tgid;
+    if (2 * w->n > w->nslots)
+        reindex(w);
+    else
+        w->slots[probe_slot(w, tgid)] = (uint32_t)w->n;
     return p;
 }
 
@@ -77,6 +112,16 @@ bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *b
     return p->bias_known;
 }
 
+bool process_watch_image_bias(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t *bias) {
+    struct watched_process *p = find(w, tgid);
+    for (unsigned i = 0; p && i < p->nearlier; i++)
+        if (p->earlier[i].image == image && image != p->image) {
+            *bias = p->earlier[i].bias;
+            return true;
+        }
+    return process_watch_load_bias(w, tgid, bias);
+}
+
 static void note_site_process(void *ctx, const struct site_key *key, const struct site_stats *stats) {
     (void)stats;
     struct process_watch *w = ctx;
@@ -90,10 +135,7 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
 }
 
 bool process_watch_knows(const struct process_watch *w, uint32_t tgid) {
-    for (size_t i = 0; i < w->n; i++)
-        if (w->procs[i].tgid == tgid)
-            return true;
-    return false;
+    return find(w, tgid) != NULL;
 }
 
 struct found_process {
@@ -120,6 +162,15 @@ bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint3
         return true;
     if (image < p->image)
         return false;
+    /* The program being replaced, when its bias is known: read already, or the --pid target's, read before
+     * attaching (a process new to gmon had no earlier program here). */
+    bool target_before = (uint32_t)w->target->pid == tgid && !p->restarted;
+    if (image > p->image && elf_image_is_pie(&w->target->bin.elf) && (p->bias_known || target_before)) {
+        memmove(p->earlier + 1, p->earlier, (EARLIER_IMAGES - 1) * sizeof(p->earlier[0]));
+        p->earlier[0] = (struct earlier_image){p->image, p->bias_known ? p->bias : w->target->load_bias};
+        if (p->nearlier < EARLIER_IMAGES)
+            p->nearlier++;
+    }
     p->image = image;
     p->ended = false;    /* its pid reused by a new process of the binary: to be retired again when it ends */
     p->restarted = true; /* the target's bias, read before attaching, may be the replaced program's */
@@ -136,6 +187,12 @@ bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint3
     return true;
 }
 
+bool process_watch_runtime_restarted(struct process_watch *w, uint32_t tgid, uint32_t image,
+                                     uint64_t main_pc) {
+    bool known = process_watch_knows(w, tgid) || (uint32_t)w->target->pid == tgid;
+    return process_watch_runtime_started(w, tgid, image, main_pc) && (image > 1 || known);
+}
+
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),
                         void *ctx) {
     for (size_t i = 0; i < w->n;) {
@@ -149,6 +206,7 @@ void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint
          * the entry knows once the process is gone. on_exit only appends entries: index i stays its own. */
         on_exit(ctx, w->procs[i].tgid, execed);
         w->procs[i] = w->procs[--w->n];
+        reindex(w); /* an entry moved: the next on_exit may look processes up */
     }
 }
 

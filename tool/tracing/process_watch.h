@@ -7,6 +7,13 @@
 #include "lifecycle_probes.h"
 #include "target.h"
 
+/* The load bias of an earlier program of a process (before it execed its own binary). */
+struct earlier_image {
+    uint32_t image;
+    uint64_t bias;
+};
+enum { EARLIER_IMAGES = 4 };
+
 struct watched_process {
     uint32_t tgid;
     bool bias_known;
@@ -14,12 +21,20 @@ struct watched_process {
     bool ended;     /* told to process_watch_retire's caller; kept for its load bias */
     uint32_t image; /* the latest runtime start seen (lifecycle_event.h) */
     uint64_t bias;
+    /* The last EARLIER_IMAGES programs it replaced, whose sites a report made at the end still names. */
+    struct earlier_image earlier[EARLIER_IMAGES];
+    unsigned nearlier;
 };
 
 struct process_watch {
     const struct target *target;
     struct watched_process *procs;
     size_t n, cap;
+    /* procs by tgid: index + 1 in an open-addressed table of nslots (a power of two; 0: empty). Processes
+     * that ended are kept (process_watch_retire), and a --path trace of a program started over and over
+     * looks each of its sites' processes up every tick. */
+    uint32_t *slots;
+    size_t nslots;
 };
 
 /* True while the process exists and is not a zombie. */
@@ -29,6 +44,9 @@ void process_watch_init(struct process_watch *w, const struct target *target);
 void process_watch_free(struct process_watch *w);
 /* Load bias of the target binary in process tgid; false when it cannot be read (bias is then 0). */
 bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *bias);
+/* The load bias of program `image` of process tgid: the current one's (process_watch_load_bias), or that of
+ * one it replaced by an exec of its own binary. */
+bool process_watch_image_bias(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t *bias);
 /* Learns the processes that appear in the probes' creation-site map, and the load bias of each new one while
  * it still runs (a PIE process that ends before its sites are named would otherwise leave them in hex). */
 void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes);
@@ -38,6 +56,11 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
  * program's. Returns false, changing nothing, for an image older than one already seen (a perf buffer can
  * deliver two execs' events out of order). */
 bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc);
+/* process_watch_runtime_started, and true when the process may have had goroutines of an earlier program
+ * (an exec of the same binary, or one that ran when gmon attached): their live entries are stale. A new
+ * process is told apart by its image number (1) and by being unknown until then. */
+bool process_watch_runtime_restarted(struct process_watch *w, uint32_t tgid, uint32_t image,
+                                     uint64_t main_pc);
 /* Whether the process is known (seen in the sites, at a runtime start, or found running). */
 bool process_watch_knows(const struct process_watch *w, uint32_t tgid);
 /* Learns every process that runs the target's binary now (a --path trace's processes that started before it
