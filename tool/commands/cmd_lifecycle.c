@@ -50,8 +50,8 @@ static const char USAGE[] =
     "                      (bench/README.md)\n"
     "  --malloc-sample N   with --collect malloc: count 1 allocation in N at random, scaled (default "
     "1)\n" HELP_DURATION HELP_EXITS "Limits:\n"
-    "  --max-goroutines N  live goroutines tracked at once (default 65536; more are counted as untracked,\n"
-    "                      their lifetimes unknown)\n"
+    "  --max-goroutines N  live goroutines tracked at once, at most (default 65536; more are counted as\n"
+    "                      untracked, their lifetimes unknown)\n"
     "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
     "Diagnostics:\n" HELP_PERF_BUFFER
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n" HELP_HELP
