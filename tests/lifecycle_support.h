@@ -170,6 +170,14 @@ inline void trace_workload(background &g, const std::string &workload, std::stri
     EXPECT_EQ(g.wait(10), 0) << g.err();
 }
 
+// 30 runs of bin `park 3000`, 0.1 s apart: each ends with 3,000 goroutines blocked (90,000 in all, more than
+// the live map's 65,536), for the tests of --path forgetting the processes that ended. Spaced out: gmon
+// forgets every 250-500 ms, and a burst of processes faster than that can fill the map before it does.
+inline void trace_programs_that_end_with_goroutines_blocked(background &g, const std::string &bin) {
+    trace_workload(g, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
+                          " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+}
+
 // tracefs's uprobe_events (where it is mounted), to check that gmon left no named uprobe event behind. Fails
 // the test when tracefs is nowhere: an empty string would make that check pass without looking.
 inline std::string uprobe_events() {

@@ -88,8 +88,7 @@ TEST(Gr, EveryWorkerIsCreatedAndExitsWithItsParentFunctionAndLifetime) {
 TEST(Gr, PathForgetsTheGoroutinesOfEndedProcesses) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-forget");
     background g(gmon_command("gr --path " + bin + " --format json"));
-    trace_workload(g, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
-                          " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    trace_programs_that_end_with_goroutines_blocked(g, bin);
     std::string err = g.err();
     std::smatch m;
     ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(goroutines: (\d+) created)"))) << err;
@@ -228,8 +227,7 @@ TEST(GrSeq, PolledExitsLandInTheSameRow) {
 TEST(GrSeq, PathForgetsTheGoroutinesOfEndedProcesses) {
     std::string bin = private_copy(fixture("lifecycle-plain"), "gr-seq-forget");
     background g(gmon_command("gr seq --interval 0 --path " + bin));
-    trace_workload(g, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
-                          " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    trace_programs_that_end_with_goroutines_blocked(g, bin);
     std::string err = g.err();
     std::smatch m;
     ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(goroutines: (\d+) created)"))) << err;

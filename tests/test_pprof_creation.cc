@@ -156,8 +156,7 @@ TEST(CreationProfile, PathForgetsTheGoroutinesOfEndedProcesses) {
     background live(gmon_command("pprof live --path " + bin + " -o " + dir + "/live.pb.gz"));
     ASSERT_TRUE(live.wait_for("probes attached", 30000, true)) << live.err();
     background creation(gmon_command("pprof creation --path " + bin + " -o " + dir + "/creation.pb.gz"));
-    trace_workload(creation, "sh -c 'for i in $(seq 1 30); do echo | " + bin +
-                                 " park 3000 >/dev/null || exit 1; sleep 0.1; done'");
+    trace_programs_that_end_with_goroutines_blocked(creation, bin);
     live.signal(SIGINT);
     EXPECT_EQ(live.wait(10), 0) << live.err();
     for (const auto *g : {&creation, &live})

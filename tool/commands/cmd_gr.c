@@ -162,12 +162,8 @@ static void log_row(struct gr_monitor *m, const struct lifecycle_event *ev, cons
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct gr_monitor *m = ctx;
     m->received++;
-    /* A runtime start has no row. Its load bias names a short-lived PIE process's functions; the goroutines
-     * live before it, if the process ran the binary already (an exec of itself), ended with the old program.
-     */
-    if (ev->kind == LIFECYCLE_RUNTIME_STARTED &&
-        process_watch_runtime_restarted(&m->procs, ev->tgid, ev->site.image, ev->startpc))
-        lifecycle_forget_live_before(&m->probes, ev->tgid, ev->time_ns);
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED) /* no row; its load bias names a short-lived PIE process's */
+        process_watch_runtime_event(&m->procs, &m->probes, ev);
     if (ev->kind < LIFECYCLE_CREATED || ev->kind >= EVENT_KINDS)
         return;
     m->seen[ev->kind]++;

@@ -211,19 +211,10 @@ static int poll_events(void *ctx, int timeout_ms) {
     return lifecycle_poll(&m->probes, timeout_ms);
 }
 
-/* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
- * process that ends before they are printed (--by site); and the goroutines that were live before it, if the
- * process ran the binary already (an exec of itself), ended with the old program. */
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct lifetime_monitor *m = ctx;
-    if (ev->kind == LIFECYCLE_RUNTIME_STARTED &&
-        process_watch_runtime_restarted(&m->procs, ev->tgid, ev->site.image, ev->startpc))
-        lifecycle_forget_live_before(&m->probes, ev->tgid, ev->time_ns);
-}
-
-static void forget_live_goroutines(void *ctx, uint32_t tgid) {
-    struct lifetime_monitor *m = ctx;
-    lifecycle_forget_live(&m->probes, tgid);
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED) /* its load bias names a short-lived PIE process's sites */
+        process_watch_runtime_event(&m->procs, &m->probes, ev);
 }
 
 /* --path: the goroutines a process left running when it ended never exit, and would stay in the live map
@@ -232,10 +223,8 @@ static bool tick(void *ctx) {
     struct lifetime_monitor *m = ctx;
     if (interval_due(&m->interval))
         print_all(m, false);
-    if (!m->prog.target.pid) {
-        process_watch_scan(&m->procs, &m->probes);
-        process_watch_retire(&m->procs, forget_live_goroutines, m);
-    }
+    if (!m->prog.target.pid)
+        process_watch_forget_ended(&m->procs, &m->probes);
     return trace_target_running("gr seq", &m->prog.target);
 }
 

@@ -159,19 +159,12 @@ static int poll_events(void *ctx, int timeout_ms) {
     return lifecycle_poll(&r->probes, timeout_ms);
 }
 
-/* A Go runtime started: its process's load bias, from runtime.main's address, which names the sites of a PIE
- * process that ends before a tick could read its bias from /proc; and the goroutines that were live before
- * it, if the process ran the binary already (an exec of itself), ended with the old program. */
+/* A runtime start: its load bias names the sites of a PIE process that ends before a tick could read it from
+ * /proc; an exec of the same binary ends the goroutines the old program had live. */
 static void on_event(void *ctx, const struct lifecycle_event *ev) {
     struct creation_run *r = ctx;
-    if (ev->kind == LIFECYCLE_RUNTIME_STARTED &&
-        process_watch_runtime_restarted(&r->procs, ev->tgid, ev->site.image, ev->startpc))
-        lifecycle_forget_live_before(&r->probes, ev->tgid, ev->time_ns);
-}
-
-static void forget_live_goroutines(void *ctx, uint32_t tgid) {
-    struct creation_run *r = ctx;
-    lifecycle_forget_live(&r->probes, tgid);
+    if (ev->kind == LIFECYCLE_RUNTIME_STARTED)
+        process_watch_runtime_event(&r->procs, &r->probes, ev);
 }
 
 /* Learns each process seen creating goroutines and its load bias while it runs (a PIE process that exits
@@ -180,9 +173,10 @@ static void forget_live_goroutines(void *ctx, uint32_t tgid) {
  * its sites kept. */
 static bool tick(void *ctx) {
     struct creation_run *r = ctx;
-    process_watch_scan(&r->procs, &r->probes);
-    if (!r->prog.target.pid)
-        process_watch_retire(&r->procs, forget_live_goroutines, r);
+    if (r->prog.target.pid)
+        process_watch_scan(&r->procs, &r->probes);
+    else
+        process_watch_forget_ended(&r->procs, &r->probes);
     return trace_target_running(r->name, &r->prog.target);
 }
 
@@ -246,10 +240,8 @@ static void stop(void *ctx, bool attached) {
         } else {
             if (r->trace.pid > 0)
                 r->mapping = profile_process_mapping(&r->p, r->trace.pid);
-            if (!r->prog.target.pid) { /* --path: not those of a process that ended since the last tick */
-                process_watch_scan(&r->procs, &r->probes);
-                process_watch_retire(&r->procs, forget_live_goroutines, r);
-            }
+            if (!r->prog.target.pid) /* --path: not those of a process that ended since the last tick */
+                process_watch_forget_ended(&r->procs, &r->probes);
             lifecycle_for_each_live(&r->probes, count_live, r);
             merge_live_sites(r);
             lifecycle_for_each_site(&r->probes, add_site, r);

@@ -187,12 +187,6 @@ bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint3
     return true;
 }
 
-bool process_watch_runtime_restarted(struct process_watch *w, uint32_t tgid, uint32_t image,
-                                     uint64_t main_pc) {
-    bool known = process_watch_knows(w, tgid) || (uint32_t)w->target->pid == tgid;
-    return process_watch_runtime_started(w, tgid, image, main_pc) && (image > 1 || known);
-}
-
 void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint32_t tgid, bool execed),
                         void *ctx) {
     for (size_t i = 0; i < w->n;) {
@@ -222,4 +216,22 @@ void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uin
         p->ended = true;
         on_end(ctx, p->tgid);
     }
+}
+
+/* A new process is told apart by its image number (1) and by being unknown until its runtime started. */
+void process_watch_runtime_event(struct process_watch *w, struct lifecycle_probes *probes,
+                                 const struct lifecycle_event *ev) {
+    bool known = process_watch_knows(w, ev->tgid) || (uint32_t)w->target->pid == ev->tgid;
+    if (process_watch_runtime_started(w, ev->tgid, ev->site.image, ev->startpc) &&
+        (ev->site.image > 1 || known))
+        lifecycle_forget_live_before(probes, ev->tgid, ev->time_ns);
+}
+
+static void forget_live(void *ctx, uint32_t tgid) {
+    lifecycle_forget_live(ctx, tgid);
+}
+
+void process_watch_forget_ended(struct process_watch *w, struct lifecycle_probes *probes) {
+    process_watch_scan(w, probes);
+    process_watch_retire(w, forget_live, probes);
 }

@@ -56,11 +56,6 @@ void process_watch_scan(struct process_watch *w, struct lifecycle_probes *probes
  * program's. Returns false, changing nothing, for an image older than one already seen (a perf buffer can
  * deliver two execs' events out of order). */
 bool process_watch_runtime_started(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t main_pc);
-/* process_watch_runtime_started, and true when the process may have had goroutines of an earlier program
- * (an exec of the same binary, or one that ran when gmon attached): their live entries are stale. A new
- * process is told apart by its image number (1) and by being unknown until then. */
-bool process_watch_runtime_restarted(struct process_watch *w, uint32_t tgid, uint32_t image,
-                                     uint64_t main_pc);
 /* Whether the process is known (seen in the sites, at a runtime start, or found running). */
 bool process_watch_knows(const struct process_watch *w, uint32_t tgid);
 /* Learns every process that runs the target's binary now (a --path trace's processes that started before it
@@ -74,4 +69,15 @@ void process_watch_reap(struct process_watch *w, void (*on_exit)(void *ctx, uint
 /* Calls on_end once for each known process that has exited or now runs another program, and keeps it: a
  * report made at the end still names the sites of a process that ended long before with its load bias. */
 void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uint32_t tgid), void *ctx);
+
+/* For the commands that report on every process at the end (gr seq, pprof creation/live) and gr: */
+/* A LIFECYCLE_RUNTIME_STARTED event: learns the new program's load bias (process_watch_runtime_started) and,
+ * when the process may have had goroutines of an earlier program (an exec of its own binary, or a program
+ * that ran when gmon attached), forgets their live entries: they ended with it. */
+void process_watch_runtime_event(struct process_watch *w, struct lifecycle_probes *probes,
+                                 const struct lifecycle_event *ev);
+/* Learns the processes of the probes' sites and forgets the live goroutines of those that ended since the
+ * last call (they never exit, and would fill the live map: a program started over and over), keeping the
+ * processes and their sites for a report at the end. */
+void process_watch_forget_ended(struct process_watch *w, struct lifecycle_probes *probes);
 #endif
