@@ -324,8 +324,8 @@ static void forget_cached_image(struct lifecycle_probes *lp, uint32_t tgid) {
 /* Not the stacks: they are shared by every process (--path), and the creation program counts a known site
  * without looking its stack up, on the promise that a stored stack stays. */
 void lifecycle_forget_process(struct lifecycle_probes *lp, uint32_t tgid) {
-    /* Its image number first: a process that reuses the pid meanwhile numbers its own from 1 (not on from
-     * the old one's), and its live goroutines, created after this, are not among those forgotten below. */
+    /* Its image number first: a process that reuses the pid after this returns numbers its programs from 1,
+     * not on from the old one's. */
     if (lp->images_fd >= 0)
         bpf_delete_elem(lp->images_fd, &tgid);
     forget_cached_image(lp, tgid);

@@ -221,7 +221,9 @@ TEST(CreationProfile, ExecOfTheSameBinaryEndsTheLiveGoroutines) {
     c.signal(SIGINT);
     ASSERT_EQ(g.wait(20), 0) << g.err();
     ASSERT_EQ(c.wait(20), 0) << c.err();
-    for (const auto &s : raw_samples(dir + "/live.pb.gz", nullptr))
+    auto live = raw_samples(dir + "/live.pb.gz", nullptr);
+    EXPECT_FALSE(live.empty()) << "the new program's runtime goroutines are live";
+    for (const auto &s : live)
         EXPECT_EQ(s.stack.find(" main.startHolders "), std::string::npos) << "ended with the exec\n"
                                                                           << s.text();
     long long holders = 0;

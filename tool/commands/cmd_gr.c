@@ -176,9 +176,10 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
         log_row(m, ev, function);
 }
 
-static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+static bool load_bias_of(void *ctx, uint32_t tgid, uint32_t image, uint64_t *bias) {
     struct gr_monitor *m = ctx;
-    return process_watch_load_bias(&m->procs, tgid, bias);
+    return image == SITE_IMAGE_CURRENT ? process_watch_load_bias(&m->procs, tgid, bias)
+                                       : process_watch_image_bias(&m->procs, tgid, image, bias);
 }
 
 /* The rows of one poll are written together: when it returns, or every LOG_BATCH_BYTES. */

@@ -280,9 +280,10 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     unlock_and_write(m);
 }
 
-static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+static bool load_bias_of(void *ctx, uint32_t tgid, uint32_t image, uint64_t *bias) {
     struct monitor *m = ctx;
-    return process_watch_load_bias(&m->procs, tgid, bias);
+    return image == SITE_IMAGE_CURRENT ? process_watch_load_bias(&m->procs, tgid, bias)
+                                       : process_watch_image_bias(&m->procs, tgid, image, bias);
 }
 
 static int attach(struct monitor *m, struct gmon_error *err) {

@@ -201,9 +201,10 @@ static void print_all(struct lifetime_monitor *m, bool final) {
     fflush(stdout);
 }
 
-static bool load_bias_of(void *ctx, uint32_t tgid, uint64_t *bias) {
+static bool load_bias_of(void *ctx, uint32_t tgid, uint32_t image, uint64_t *bias) {
     struct lifetime_monitor *m = ctx;
-    return process_watch_load_bias(&m->procs, tgid, bias);
+    return image == SITE_IMAGE_CURRENT ? process_watch_load_bias(&m->procs, tgid, bias)
+                                       : process_watch_image_bias(&m->procs, tgid, image, bias);
 }
 
 static int poll_events(void *ctx, int timeout_ms) {

@@ -11,7 +11,7 @@ static const char OTHER[] = "other";
 static const char NONE[] = "none"; /* the seed gmon's filler for stacks shorter than five frames */
 
 void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
-                         struct lifecycle_probes *probes, load_bias_fn bias, void *bias_ctx,
+                         struct lifecycle_probes *probes, site_bias_fn bias, void *bias_ctx,
                          size_t max_label_sets) {
     memset(cs, 0, sizeof(*cs));
     cs->bin = bin;
@@ -116,15 +116,18 @@ static void add_frames_at(struct creation_sites *cs, struct site *s, uint64_t re
         snprintf(s->location, sizeof(s->location), "%s:%d", frames[0].file, frames[0].line);
 }
 
-static uint64_t load_bias(struct creation_sites *cs, uint32_t tgid) {
+/* A site's frames are named with the bias of the program that created it: after an exec of the same binary
+ * the process's sites of the earlier program are still named (gr seq, the lifecycle monitor's retired ones).
+ */
+static uint64_t load_bias(struct creation_sites *cs, uint32_t tgid, uint32_t image) {
     uint64_t bias = 0;
     if (cs->bias)
-        cs->bias(cs->bias_ctx, tgid, &bias);
+        cs->bias(cs->bias_ctx, tgid, image, &bias);
     return bias;
 }
 
 static void symbolize(struct creation_sites *cs, struct site *s) {
-    uint64_t bias = load_bias(cs, s->key.tgid);
+    uint64_t bias = load_bias(cs, s->key.tgid, s->key.image);
     uint64_t pcs[LIFECYCLE_STACK_DEPTH];
     int depth = lifecycle_stack(cs->probes, s->key.stack, pcs, LIFECYCLE_STACK_DEPTH);
     if (depth == 0) { /* no stack (the walk failed): g.gopc alone names the site */
@@ -191,7 +194,8 @@ struct site *creation_sites_get(struct creation_sites *cs, const struct site_key
 
 void creation_sites_function_name(struct creation_sites *cs, uint32_t tgid, uint64_t pc, char *out,
                                   size_t size) {
-    const struct pc_symbol *sym = pc ? pc_cache_get(&cs->names, pc - load_bias(cs, tgid)) : NULL;
+    const struct pc_symbol *sym =
+        pc ? pc_cache_get(&cs->names, pc - load_bias(cs, tgid, SITE_IMAGE_CURRENT)) : NULL;
     if (sym && sym->n > 0)
         snprintf(out, size, "%s", sym->inner.function);
     else

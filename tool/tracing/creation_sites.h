@@ -14,8 +14,10 @@
 
 enum { SITE_LABELS = 5, SITE_MAX_FRAMES = 48 };
 
-/* Runtime address minus link-time address of the binary in process tgid (0 for non-PIE). */
-typedef bool (*load_bias_fn)(void *ctx, uint32_t tgid, uint64_t *bias);
+/* Runtime address minus link-time address of the binary in program `image` of process tgid (0 for non-PIE;
+ * image SITE_IMAGE_CURRENT: the program it runs now). */
+typedef bool (*site_bias_fn)(void *ctx, uint32_t tgid, uint32_t image, uint64_t *bias);
+#define SITE_IMAGE_CURRENT UINT32_MAX
 
 struct site {
     struct site_key key;
@@ -42,7 +44,7 @@ struct label_set {
 struct creation_sites {
     const struct go_binary *bin;
     struct lifecycle_probes *probes;
-    load_bias_fn bias;
+    site_bias_fn bias;
     void *bias_ctx;
     size_t max_label_sets;
     struct site *table; /* open addressing by site key */
@@ -58,7 +60,7 @@ struct creation_sites {
 };
 
 void creation_sites_init(struct creation_sites *cs, const struct go_binary *bin,
-                         struct lifecycle_probes *probes, load_bias_fn bias, void *bias_ctx,
+                         struct lifecycle_probes *probes, site_bias_fn bias, void *bias_ctx,
                          size_t max_label_sets);
 void creation_sites_free(struct creation_sites *cs);
 /* The site for a key, symbolized on first sight. NULL only when out of memory. */

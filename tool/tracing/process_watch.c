@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "grow_array.h"
 
@@ -21,9 +23,29 @@ bool process_alive(int pid) {
     return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
+/* A process's start time (/proc/PID/stat's 22nd field), in clock ticks since boot; -1 when unreadable. */
+static long long start_ticks(int pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* comm may hold spaces; the fields after it are numbers */
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoll(p + 1, NULL, 10) : -1;
+}
+
 void process_watch_init(struct process_watch *w, const struct target *target) {
     memset(w, 0, sizeof(*w));
     w->target = target;
+    struct timespec now;
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    long hz = sysconf(_SC_CLK_TCK);
+    w->started_ticks = (long long)now.tv_sec * hz + (long long)now.tv_nsec / (1000000000LL / hz);
 }
 
 void process_watch_free(struct process_watch *w) {
@@ -114,12 +136,15 @@ bool process_watch_load_bias(struct process_watch *w, uint32_t tgid, uint64_t *b
 
 bool process_watch_image_bias(struct process_watch *w, uint32_t tgid, uint32_t image, uint64_t *bias) {
     struct watched_process *p = find(w, tgid);
-    for (unsigned i = 0; p && i < p->nearlier; i++)
-        if (p->earlier[i].image == image && image != p->image) {
+    if (!p || image >= p->image)
+        return process_watch_load_bias(w, tgid, bias);
+    for (unsigned i = 0; i < p->nearlier; i++)
+        if (p->earlier[i].image == image) {
             *bias = p->earlier[i].bias;
             return true;
         }
-    return process_watch_load_bias(w, tgid, bias);
+    *bias = 0; /* a program replaced long ago, or whose bias was never read: unnamed, never misnamed */
+    return !elf_image_is_pie(&w->target->bin.elf);
 }
 
 static void note_site_process(void *ctx, const struct site_key *key, const struct site_stats *stats) {
@@ -221,7 +246,10 @@ void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uin
 /* A new process is told apart by its image number (1) and by being unknown until its runtime started. */
 void process_watch_runtime_event(struct process_watch *w, struct lifecycle_probes *probes,
                                  const struct lifecycle_event *ev) {
-    bool known = process_watch_knows(w, ev->tgid) || (uint32_t)w->target->pid == ev->tgid;
+    long long started =
+        start_ticks((int)ev->tgid); /* exec keeps it: before gmon, the process ran a program */
+    bool known = process_watch_knows(w, ev->tgid) || (uint32_t)w->target->pid == ev->tgid ||
+                 (started >= 0 && started < w->started_ticks);
     if (process_watch_runtime_started(w, ev->tgid, ev->site.image, ev->startpc) &&
         (ev->site.image > 1 || known))
         lifecycle_forget_live_before(probes, ev->tgid, ev->time_ns);

@@ -35,6 +35,7 @@ struct process_watch {
      * looks each of its sites' processes up every tick. */
     uint32_t *slots;
     size_t nslots;
+    long long started_ticks; /* when gmon began, in clock ticks since boot (as /proc/PID/stat's starttime) */
 };
 
 /* True while the process exists and is not a zombie. */
