@@ -71,7 +71,7 @@ size_t live_slots_clear_if(struct live_slots *s,
     struct goroutine_info info;
     size_t cleared = 0;
     for (uint32_t i = 0; s->slots && i < s->n; i++) {
-        uint64_t tag = read_slot(s, i, &info);
+        __u64 tag = read_slot(s, i, &info); /* the slot's own type: the compare-and-swap writes it back */
         struct goroutine_key key = key_of(tag);
         /* Compare-and-swap: the tag may have changed since it was read (a pid reused meanwhile). */
         if (tag && doomed(&key, &info, ctx) &&

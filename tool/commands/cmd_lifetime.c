@@ -175,7 +175,8 @@ static void print_histogram(struct lifetime_monitor *m, const struct report_span
 /* Prints each group's histogram: of the last interval (final false) or since gmon attached (final true). */
 static void print_all(struct lifetime_monitor *m, bool final) {
     read_totals(m);
-    qsort(m->groups, m->ngroups, sizeof(*m->groups), by_count_desc);
+    if (m->ngroups > 1) /* none yet: groups is NULL, which qsort must not be given */
+        qsort(m->groups, m->ngroups, sizeof(*m->groups), by_count_desc);
     struct report_span span = interval_report(&m->interval, final);
     bool any = false;
     for (size_t i = 0; i < m->ngroups; i++) {

@@ -92,7 +92,8 @@ static void group_goroutines(struct top *t) {
             grp->by_status[g->status]++;
         }
     }
-    qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
+    if (t->ngroups > 1) /* none: groups may be NULL, which qsort must not be given */
+        qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
 }
 
 /* Rows that fit the terminal (all of them off a terminal). */
@@ -186,7 +187,8 @@ static bool handle_key(struct top *t, int key) {
         return false;
     if (key == 's' || key == 'S') {
         t->by_name = !t->by_name;
-        qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
+        if (t->ngroups > 1)
+            qsort(t->groups, t->ngroups, sizeof(*t->groups), t->by_name ? by_name : by_count);
         draw(t);
     } else if (key == 'p' || key == 'P') {
         t->paused = !t->paused;

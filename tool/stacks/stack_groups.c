@@ -86,7 +86,8 @@ static int by_count(const void *a, const void *b) {
 }
 
 void stack_groups_print(struct stack_groups *g, FILE *out) {
-    qsort(g->groups, g->n, sizeof(*g->groups), by_count);
+    if (g->n > 1) /* none: groups may be NULL, which qsort must not be given */
+        qsort(g->groups, g->n, sizeof(*g->groups), by_count);
     free(g->slots); /* the order changed: lookups are over */
     g->slots = NULL;
     g->nslots = 0;
