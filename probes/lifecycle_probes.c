@@ -28,7 +28,8 @@ static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
     return o->exit_scan_ms || !live_slots_supported() ? 0 : n;
 }
 
-static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf) {
+static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf,
+                          uint32_t live_slots) {
     const struct g_offsets *g = &o->layout->g;
     memset(c, 0, sizeof(*c));
     bpf_define(c, "G_GOID", g->goid);
@@ -44,8 +45,8 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "USE_RINGBUF", ringbuf);
     bpf_define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
     bpf_define(c, "RINGBUF_WAKEUP_EVERY", WAKEUP_EVERY);
-    bpf_define(c, "MAX_LIVE", o->max_live - live_slots_wanted(o));
-    bpf_define(c, "LIVE_SLOTS", live_slots_wanted(o));
+    bpf_define(c, "MAX_LIVE", o->max_live - live_slots);
+    bpf_define(c, "LIVE_SLOTS", live_slots);
     bpf_define(c, "MAX_SITES", o->max_sites);
     bpf_define(c, "MAX_STACKS", o->max_stacks);
     bpf_define(c, "MAX_IMAGES", 65536);
@@ -147,7 +148,7 @@ static int attach_all(struct lifecycle_probes *lp, const struct lifecycle_option
     return o->emit_runq ? attach_runq(lp, o, plan, err) : 0;
 }
 
-static int find_maps(struct lifecycle_probes *lp, const struct lifecycle_options *o, struct gmon_error *err) {
+static int find_maps(struct lifecycle_probes *lp, uint32_t live_slots, struct gmon_error *err) {
     lp->live_fd = bpf_program_map_fd(&lp->prog, "live");
     lp->sites_fd = bpf_program_map_fd(&lp->prog, "sites");
     lp->stacks_fd = bpf_program_map_fd(&lp->prog, "stacks");
@@ -157,8 +158,8 @@ static int find_maps(struct lifecycle_probes *lp, const struct lifecycle_options
     lp->image_cache_fd = bpf_program_map_fd(&lp->prog, "image_cache");
     if (lp->live_fd < 0 || lp->sites_fd < 0 || lp->stacks_fd < 0 || lp->counters_fd < 0)
         return gmon_fail(err, "the compiled BPF program lacks one of its maps");
-    uint32_t slots = live_slots_wanted(o);
-    if (slots && live_slots_map(&lp->slots, bpf_program_map_fd(&lp->prog, "live_slots"), slots) != 0)
+    if (live_slots &&
+        live_slots_map(&lp->slots, bpf_program_map_fd(&lp->prog, "live_slots"), live_slots) != 0)
         return gmon_fail(err, "cannot map the live-goroutine slots into memory: %s", strerror(errno));
     return 0;
 }
@@ -172,10 +173,11 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     lp->ncpus = bpf_possible_cpus();
     bool ringbuf = !o->force_perf_buffer && event_reader_kernel_has_ringbuf();
     struct bpf_defines defines;
-    build_defines(&defines, o, ringbuf);
+    uint32_t live_slots = live_slots_wanted(o); /* once: it asks the kernel's release */
+    build_defines(&defines, o, ringbuf, live_slots);
     if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, &defines, err) != 0)
         return -1;
-    if (find_maps(lp, o, err) != 0)
+    if (find_maps(lp, live_slots, err) != 0)
         goto fail;
     if (o->exit_scan_ms)
         lifecycle_exit_scan_init(&lp->exits, o->exit_scan_ms, o->layout->g.goid, o->layout->g.atomicstatus,

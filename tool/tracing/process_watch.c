@@ -39,6 +39,12 @@ static long long start_ticks(int pid) {
     return p ? strtoll(p + 1, NULL, 10) : -1;
 }
 
+/* Whether the process started before gmon did (an exec keeps a process's start time). */
+static bool started_before_gmon(const struct process_watch *w, int pid) {
+    long long started = start_ticks(pid);
+    return started >= 0 && started < w->started_ticks;
+}
+
 void process_watch_init(struct process_watch *w, const struct target *target) {
     memset(w, 0, sizeof(*w));
     w->target = target;
@@ -246,12 +252,10 @@ void process_watch_retire(struct process_watch *w, void (*on_end)(void *ctx, uin
 /* A new process is told apart by its image number (1) and by being unknown until its runtime started. */
 void process_watch_runtime_event(struct process_watch *w, struct lifecycle_probes *probes,
                                  const struct lifecycle_event *ev) {
-    long long started =
-        start_ticks((int)ev->tgid); /* exec keeps it: before gmon, the process ran a program */
-    bool known = process_watch_knows(w, ev->tgid) || (uint32_t)w->target->pid == ev->tgid ||
-                 (started >= 0 && started < w->started_ticks);
-    if (process_watch_runtime_started(w, ev->tgid, ev->site.image, ev->startpc) &&
-        (ev->site.image > 1 || known))
+    /* Decided before runtime_started makes the process known; /proc read only when nothing else tells. */
+    bool restarted = ev->site.image > 1 || process_watch_knows(w, ev->tgid) ||
+                     (uint32_t)w->target->pid == ev->tgid || started_before_gmon(w, (int)ev->tgid);
+    if (process_watch_runtime_started(w, ev->tgid, ev->site.image, ev->startpc) && restarted)
         lifecycle_forget_live_before(probes, ev->tgid, ev->time_ns);
 }
 
