@@ -9,13 +9,13 @@
  * its CALL (symbolize/x86_calls.h): the kernel skips a NOP and emulates a CALL, where it single-steps the
  * other instructions out of line, a second trap: 3.5-13 us against 21-30 us a probe on our test VM.
  *
- * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M M_CURG: runtime.g
- * and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process); EMIT_CREATED EMIT_EXITED
- * EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of lifetimes, per process;
- * 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v); USE_RINGBUF (else a perf
- * buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes); LIVE_SLOTS (a power of two, or
- * 0: none; lifecycle_event.h); EMPTY_PROBES (bench floor:
- * programs that do nothing).
+ * Configuration (-D): G_GOID G_PARENT_GOID(-1: none before Go 1.21) G_GOPC G_STARTPC G_M G_SCHED_BP M_G0
+ * M_CURG: runtime.g and runtime.m offsets for the target's Go release; TARGET_TGID (0: every process);
+ * EMIT_CREATED EMIT_EXITED EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of
+ * lifetimes, per process; 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v);
+ * USE_RINGBUF (else a perf buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes);
+ * LIVE_SLOTS (a power of two, or 0: none; lifecycle_event.h); EMPTY_PROBES (bench floor: programs that do
+ * nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain, a chunk of stack per read (read_frame),
  * rather than with bpf_get_stackid: the kernel's walk reads frame by frame and cost ~4 us per call on our
@@ -111,8 +111,9 @@ static __always_inline struct site_stats *site_stats_of(struct site_key *site, i
 #define FRAME_CHUNK_WORDS (FRAME_CHUNK_BYTES / 8)
 #define PAGE_BYTES        4096
 struct frame_chunk {
-    u64 base, end; /* the target's addresses the words hold: [base, end) */
-    u64 hash;      /* of the walk's return addresses so far */
+    u64 base, end;  /* the target's addresses the words hold: [base, end) */
+    u64 hash;       /* of the walk's return addresses so far */
+    u64 restart_bp; /* where to walk from instead if the first frame is not the `go` statement's; 0: none */
     u64 words[FRAME_CHUNK_WORDS];
 };
 BPF_PERCPU_ARRAY(frame_chunks, struct frame_chunk, 1);
@@ -142,26 +143,37 @@ static __always_inline int read_frame(struct frame_chunk *c, u64 addr, u64 frame
     return 0;
 }
 
-/* Walks the frame-pointer chain from newproc1's caller (at its RET, BP is the caller's frame) to the frame
- * that returns to g.gopc and records the return addresses from there outward in *st; returns their FNV-1a
- * hash, or 0 (counted) when the walk never met gopc. */
-static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, struct creation_stack *st) {
+/* Walks the frame-pointer chain from the frame at start_bp to the frame that returns to g.gopc and records
+ * the return addresses from there outward in *st; returns their FNV-1a hash, or 0 (counted) when the walk
+ * never met gopc. start_bp is newproc's own frame on the creating goroutine's stack when that is known
+ * (read_creator), else newproc1's caller's on g0 (at the probe, BP is that frame), which links to it. A walk
+ * from newproc's frame whose first frame does not return to gopc starts again from g0's. */
+static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u64 start_bp,
+                                               struct creation_stack *st) {
     int zero = 0;
     struct frame_chunk *c = frame_chunks.lookup(&zero);
     if (!c)
         return 0;
     c->base = c->end = 0; /* nothing read yet (a chunk left by the last walk may be stale) */
+    c->restart_bp = start_bp != ctx->bp ? ctx->bp : 0;
     /* The depth and hash live in the map value, not in registers: the verifier does not follow values in
      * maps, so each step's state is the same whatever the depth, where a depth in a register made it check
      * every depth at every step (the kernel took 125-345 ms to load the creation program, now 16-36 ms). */
     st->depth = 0;
     c->hash = FNV_OFFSET;
-    u64 frame[2] = {ctx->bp, 0}; /* a frame: the caller's BP, then the return address */
+    u64 frame[2] = {start_bp, 0}; /* a frame: the caller's BP, then the return address */
 #pragma unroll
     for (int i = 0; i < STACK_SKIP_MAX + LIFECYCLE_STACK_DEPTH; i++) {
-        if (!frame[0] || read_frame(c, frame[0], frame) != 0 || !frame[1])
-            break;
+        int read = frame[0] && read_frame(c, frame[0], frame) == 0 && frame[1];
         u64 depth = st->depth;
+        if (c->restart_bp && (!read || frame[1] != gopc)) {
+            frame[0] = c->restart_bp;
+            c->restart_bp = 0;
+            continue;
+        }
+        c->restart_bp = 0;
+        if (!read)
+            break;
         if (depth == 0 && frame[1] != gopc) {
             if (i >= STACK_SKIP_MAX)
                 break;
@@ -182,10 +194,11 @@ static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, st
  * walked or stored), and the site's counts, or NULL (counted) when the site map has no room. A site already
  * counted has its stack stored (`stacks` entries are never deleted), so only a new site looks at `stacks`:
  * one hash-map lookup fewer per creation. */
-static __always_inline struct site_stats *creation_site(struct pt_regs *ctx, struct site_key *site) {
+static __always_inline struct site_stats *creation_site(struct pt_regs *ctx, struct site_key *site,
+                                                        u64 start_bp) {
     int zero = 0;
     struct creation_stack *st = stack_scratch.lookup(&zero);
-    site->stack = st ? walk_creation_stack(ctx, site->gopc, st) : 0;
+    site->stack = st ? walk_creation_stack(ctx, site->gopc, start_bp, st) : 0;
     struct site_stats *known = sites.lookup(site);
     if (known)
         return known;
@@ -194,20 +207,6 @@ static __always_inline struct site_stats *creation_site(struct pt_regs *ctx, str
         site->stack = 0;
     }
     return site_stats_of(site, COUNTER_SITE_MAP_FULL);
-}
-
-/* The goroutine that ran the `go` statement: g.parentGoid from Go 1.21, else g0.m.curg (newproc1 runs on g0).
- */
-static __always_inline u64 parent_goid(struct pt_regs *ctx, u64 newg) {
-    u64 goid = 0;
-#if G_PARENT_GOID >= 0
-    read_u64(newg + G_PARENT_GOID, &goid);
-#else
-    u64 curg = curg_of_g0(ctx->r14);
-    if (curg)
-        read_u64(curg + G_GOID, &goid);
-#endif
-    return goid;
 }
 
 static __always_inline void note_live_map_full(void) {
@@ -325,9 +324,87 @@ static __always_inline int find_live(struct goroutine_key *key, u32 image, struc
      (G_PARENT_GOID < 0 || G_PARENT_GOID % 8 == 0))
 #define G_SPAN_WORD(off) span[((off)-G_SPAN_FIRST) / 8]
 
+/* The goroutine that ran the `go` statement, as far as the creation program needs it: its goid (from Go 1.21
+ * the new g holds it: parentGoid) and the frame where the creation stack begins on its stack. */
+struct creator {
+    u64 goid;
+    u64 newproc_bp; /* 0: not known (the walk starts on g0) */
+};
+
+#if G_PARENT_GOID < 0
+/* Before Go 1.21 the creator is g0.m.curg (newproc1 runs on g0): three reads, each ~45 ns of the helper's
+ * fixed cost. A g0 belongs to one M for the M's life (runtime.allocm), so each CPU keeps the last g0 it saw
+ * with its M, which saves the first read; one read of the M checks that it is still g0's (m.g0) and gives
+ * its curg, and one read of curg gives its m, sched.bp and goid together. */
+struct m_of_g0 {
+    u64 g0, m;
+};
+BPF_PERCPU_ARRAY(m_of_g0_cache, struct m_of_g0, 1);
+
+#define M_SPAN_WORDS    ((M_CURG - M_G0) / 8 + 1)
+#define M_SPAN_ONE_READ (M_G0 < M_CURG && M_SPAN_WORDS <= 32 && (M_G0 | M_CURG) % 8 == 0)
+#define CURG_SPAN_END   (G_MAX2(G_GOID, G_SCHED_BP) + 8)
+#define CURG_SPAN_WORDS ((CURG_SPAN_END - G_M) / 8)
+#define CURG_SPAN_ONE_READ                                                                                   \
+    (G_M < G_GOID && G_M < G_SCHED_BP && CURG_SPAN_WORDS <= 24 && (G_M | G_GOID | G_SCHED_BP) % 8 == 0)
+
+/* The goroutine M m runs, when m is g0's M; 0 when it runs none (the runtime's start) or m is not g0's. */
+static __always_inline u64 curg_of_m(u64 m, u64 g0) {
+#if M_SPAN_ONE_READ
+    u64 span[M_SPAN_WORDS];
+    if (gmon_read_user(span, sizeof(span), (void *)(m + M_G0)) != 0 || span[0] != g0)
+        return 0;
+    return span[M_SPAN_WORDS - 1];
+#else
+    u64 m_g0 = 0, curg = 0;
+    if (read_u64(m + M_G0, &m_g0) != 0 || m_g0 != g0)
+        return 0;
+    read_u64(m + M_CURG, &curg);
+    return curg;
+#endif
+}
+
+/* The creator on M m, when m is g0's: curg's goid and, from its sched.bp, newproc's frame.
+ * runtime.systemstack saved BP there when it switched to g0 (gosave_systemstack_switch, asm_amd64.s,
+ * Go 1.17-1.20); the walk checks that frame. */
+static __always_inline int creator_on(u64 m, u64 g0, struct creator *out) {
+    u64 curg = curg_of_m(m, g0);
+    if (!curg)
+        return -1;
+#if CURG_SPAN_ONE_READ
+    u64 span[CURG_SPAN_WORDS];
+    if (gmon_read_user(span, sizeof(span), (void *)(curg + G_M)) != 0 || span[0] != m)
+        return -1;
+    out->goid = span[(G_GOID - G_M) / 8];
+    out->newproc_bp = span[(G_SCHED_BP - G_M) / 8];
+#else
+    u64 curg_m = 0;
+    if (read_u64(curg + G_M, &curg_m) != 0 || curg_m != m || read_u64(curg + G_GOID, &out->goid) != 0)
+        return -1;
+    read_u64(curg + G_SCHED_BP, &out->newproc_bp);
+#endif
+    return 0;
+}
+
+static __always_inline void read_creator(struct pt_regs *ctx, struct creator *out) {
+    u64 g0 = ctx->r14, m = 0;
+    int zero = 0;
+    struct m_of_g0 *cached = m_of_g0_cache.lookup(&zero);
+    if (cached && cached->g0 == g0 && cached->m && creator_on(cached->m, g0, out) == 0)
+        return;
+    if (read_u64(g0 + G_M, &m) != 0 || !m)
+        return;
+    if (cached) {
+        cached->g0 = g0;
+        cached->m = m;
+    }
+    if (creator_on(m, g0, out) != 0)
+        out->goid = out->newproc_bp = 0;
+}
+#endif
+
 /* Reads the new g's identity into key and info; -1 when its goid cannot be read. */
-static __always_inline int read_new_g(struct pt_regs *ctx, u64 newg, struct goroutine_key *key,
-                                      struct goroutine_info *info) {
+static __always_inline int read_new_g(u64 newg, struct goroutine_key *key, struct goroutine_info *info) {
 #if G_SPAN_ONE_READ
     u64 span[G_SPAN_WORDS];
     if (gmon_read_user(span, sizeof(span), (void *)(newg + G_SPAN_FIRST)) != 0) {
@@ -339,15 +416,15 @@ static __always_inline int read_new_g(struct pt_regs *ctx, u64 newg, struct goro
     info->startpc = G_SPAN_WORD(G_STARTPC);
 #if G_PARENT_GOID >= 0
     info->parent_goid = G_SPAN_WORD(G_PARENT_GOID);
-#else
-    info->parent_goid = parent_goid(ctx, newg);
 #endif
 #else
     if (read_u64(newg + G_GOID, &key->goid) != 0)
         return -1;
     read_u64(newg + G_GOPC, &info->site.gopc);
     read_u64(newg + G_STARTPC, &info->startpc);
-    info->parent_goid = parent_goid(ctx, newg);
+#if G_PARENT_GOID >= 0
+    read_u64(newg + G_PARENT_GOID, &info->parent_goid);
+#endif
 #endif
     return 0;
 }
@@ -359,13 +436,19 @@ static __always_inline int created(struct pt_regs *ctx, u64 newg) {
         return 0;
     struct goroutine_key key = {.tgid = tgid};
     struct goroutine_info info = {};
-    if (!newg || read_new_g(ctx, newg, &key, &info) != 0) {
+    if (!newg || read_new_g(newg, &key, &info) != 0) {
         count(COUNTER_CREATE_UNREADABLE);
         return 0;
     }
+    struct creator creator = {};
+#if G_PARENT_GOID < 0
+    read_creator(ctx, &creator);
+    info.parent_goid = creator.goid;
+#endif
     info.site.tgid = tgid;
     info.site.image = current_image(ctx, tgid, key.goid, info.startpc);
-    struct site_stats *stats = creation_site(ctx, &info.site);
+    struct site_stats *stats =
+        creation_site(ctx, &info.site, creator.newproc_bp ? creator.newproc_bp : ctx->bp);
     info.created_ns = bpf_ktime_get_ns();
     info.g = newg;
     int tracked = track_live(&key, &info) == 0;

@@ -37,6 +37,8 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "G_GOPC", g->gopc);
     bpf_define(c, "G_STARTPC", g->startpc);
     bpf_define(c, "G_M", g->m);
+    bpf_define(c, "G_SCHED_BP", g->sched_bp);
+    bpf_define(c, "M_G0", o->layout->m.g0);
     bpf_define(c, "M_CURG", o->layout->m.curg);
     bpf_define(c, "TARGET_TGID", o->pid > 0 ? o->pid : 0);
     bpf_define(c, "EMIT_CREATED", o->emit_created);
