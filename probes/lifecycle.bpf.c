@@ -267,7 +267,7 @@ static __always_inline u32 image_of(u32 tgid) {
 static __always_inline int track_live(struct goroutine_key *key, struct goroutine_info *info) {
 #if LIVE_SLOTS
     u64 tag = live_slot_tag(key->tgid, info->site.image, key->goid);
-    u32 index = live_slot_index(key->tgid, key->goid, LIVE_SLOTS);
+    u32 index = live_slot_index(key->tgid, info->g, LIVE_SLOTS);
     struct live_slot *slot = tag ? live_slots.lookup(&index) : NULL;
     if (slot && __sync_val_compare_and_swap(&slot->tag, 0, tag | LIVE_SLOT_FILLING) == 0) {
         slot->info = *info;
@@ -280,26 +280,40 @@ static __always_inline int track_live(struct goroutine_key *key, struct goroutin
     return live.update(key, info);
 }
 
-/* The tracked goroutine key, image: copies its info to *out and, with take, stops tracking it. Returns 0
- * when it was tracked. Its exit is the only place that frees its slot (the host clears only the slots of
- * processes that ended or replaced their program), so the slot cannot be taken between the copy and the
- * release. */
-static __always_inline int find_live(struct goroutine_key *key, u32 image, struct goroutine_info *out,
-                                     bool take) {
+/* The goroutine of process tgid (its goroutines counted under image) whose g is at g, when its live slot
+ * holds it: copies its info to *out, sets key->goid, and with take stops tracking it. Returns 0 when found.
+ * A slot is the goroutine's when its tag names tgid and image and its info names g, both the same before
+ * and after the copy: g is live for one goroutine at a time, and every exit of a goroutine gmon tracks frees
+ * its slot before the runtime can reuse its g (goexit1 runs before goexit0 puts the g on the free list).
+ * Its exit is the only place that frees its slot (the host clears only the slots of processes that ended
+ * or replaced their program), so the slot cannot be taken between the copy and the release. */
+static __always_inline int find_live_slot(u32 image, u64 g, struct goroutine_key *key,
+                                          struct goroutine_info *out, bool take) {
 #if LIVE_SLOTS
-    u64 tag = live_slot_tag(key->tgid, image, key->goid);
-    u32 index = live_slot_index(key->tgid, key->goid, LIVE_SLOTS);
-    struct live_slot *slot = tag ? live_slots.lookup(&index) : NULL;
-    if (slot && *(volatile u64 *)&slot->tag == tag) {
-        *out = slot->info;
-        asm volatile("" ::: "memory");
-        if (take)
-            *(volatile u64 *)&slot->tag = 0;
-        else if (*(volatile u64 *)&slot->tag != tag)
-            return -1; /* it exited (and another took the slot) while info was copied */
-        return 0;
-    }
+    u32 index = live_slot_index(key->tgid, g, LIVE_SLOTS);
+    struct live_slot *slot = image <= 0x7f ? live_slots.lookup(&index) : NULL;
+    if (!slot)
+        return -1;
+    u64 tag = *(volatile u64 *)&slot->tag;
+    if (!tag || tag & LIVE_SLOT_FILLING || live_slot_tgid(tag) != key->tgid || live_slot_image(tag) != image)
+        return -1;
+    *out = slot->info;
+    asm volatile("" ::: "memory");
+    if (out->g != g || *(volatile u64 *)&slot->tag != tag)
+        return -1; /* another goroutine's slot, or it exited (and another took the slot) during the copy */
+    if (take)
+        *(volatile u64 *)&slot->tag = 0;
+    key->goid = live_slot_goid(tag);
+    return 0;
+#else
+    return -1;
 #endif
+}
+
+/* The tracked goroutine key (its goid read) in the live map: copies its info to *out and, with take, stops
+ * tracking it. Returns 0 when it was tracked. */
+static __always_inline int find_live_in_map(struct goroutine_key *key, struct goroutine_info *out,
+                                            bool take) {
     struct goroutine_info *found = live.lookup(key);
     if (!found)
         return -1;
@@ -515,14 +529,16 @@ int on_goexit1(struct pt_regs *ctx) {
         return 0;
     u64 now = bpf_ktime_get_ns();
     struct goroutine_key key = {.tgid = tgid};
-    if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0) {
-        count(COUNTER_EXIT_UNREADABLE);
-        return 0;
-    }
     struct goroutine_info info;
-    if (find_live(&key, image_of(tgid), &info, true) != 0) {
-        exited_untracked(ctx, &key, now);
-        return 0;
+    if (find_live_slot(image_of(tgid), ctx->r14, &key, &info, true) != 0) {
+        if (read_u64(ctx->r14 + G_GOID, &key.goid) != 0) {
+            count(COUNTER_EXIT_UNREADABLE);
+            return 0;
+        }
+        if (find_live_in_map(&key, &info, true) != 0) {
+            exited_untracked(ctx, &key, now);
+            return 0;
+        }
     }
     u64 lifetime = now - info.created_ns;
     count_lifetime_log2(&info.site, lifetime);
@@ -553,7 +569,8 @@ static __always_inline void send_runq(struct pt_regs *ctx, u32 kind, u64 gp) {
     ev.time_ns = bpf_ktime_get_ns();
     struct goroutine_key key = {.tgid = tgid, .goid = ev.goid};
     struct goroutine_info info;
-    if (find_live(&key, image_of(tgid), &info, false) == 0) {
+    if (find_live_slot(image_of(tgid), gp, &key, &info, false) == 0 ||
+        find_live_in_map(&key, &info, false) == 0) {
         ev.parent_goid = info.parent_goid;
         ev.startpc = info.startpc;
         ev.site = info.site;
