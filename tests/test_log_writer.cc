@@ -28,6 +28,14 @@ TEST(GoDuration, MatchesTimeDurationString) {
     EXPECT_EQ(duration(1500000000), "1.5s");
     EXPECT_EQ(duration(61000000000ULL), "1m1s");
     EXPECT_EQ(duration(3661500000000ULL), "1h1m1.5s");
+    EXPECT_EQ(duration(3600000000000ULL), "1h0m0s");
+    EXPECT_EQ(duration(100000), "100µs");
+    EXPECT_EQ(duration(1000001), "1.000001ms");
+    EXPECT_EQ(duration(59999999999ULL), "59.999999999s");
+    EXPECT_EQ(duration(9223372036854775807ULL), "2562047h47m16.854775807s"); // time.Duration's largest
+    char small[4];
+    format_go_duration(1500, small, sizeof(small));
+    EXPECT_STREQ(small, "1.5") << "cut to the buffer, NUL-terminated";
 }
 
 // Captures one record written through a log_writer.
@@ -67,6 +75,35 @@ TEST(LogWriter, LogfmtQuotesOnlyWhatSlogQuotes) {
                     "empty=\"\" lifetime=1.5ms stack.0=main.f stack.1=main.main\n");
 }
 
+// Beyond ASCII, slog quotes a value for a byte that is not UTF-8 or a rune Go does not print (needsQuoting),
+// and strconv.Quote escapes those as \x, \u or \U; a printable rune such as the µ of a duration is kept as it
+// is, unquoted. DEL does not make slog quote (it is in its safeSet), but strconv.Quote escapes it.
+TEST(LogWriter, LogfmtQuotesRunesAsSlog) {
+    setenv("TZ", "UTC", 1);
+    std::string line = record(LOG_LOGFMT, LOG_INFO, [](log_writer *w) {
+        log_begin(w, LOG_INFO, WALL, "m");
+        log_duration(w, "lifetime", 1500);
+        log_str(w, "path", "/srv/café/main.go");
+        log_str(w, "nbsp", "a\u00a0b");
+        log_str(w, "bad",
+                "a\xff"
+                "b");
+        log_str(w, "bell",
+                "a\ab\x01"
+                "c\x7f");
+        log_str(w, "del",
+                "a\x7f"
+                "b");
+        log_str(w, "private", "\U000F0000");
+        log_str(w, "sep", "a\u2028b");
+        log_end(w);
+    });
+    EXPECT_EQ(line, "time=2023-11-14T22:13:20.123Z level=INFO msg=m lifetime=1.5µs path=/srv/café/main.go "
+                    "nbsp=\"a\\u00a0b\" bad=\"a\\xffb\" bell=\"a\\ab\\x01c\\x7f\" del=a\x7f"
+                    "b "
+                    "private=\"\\U000f0000\" sep=\"a\\u2028b\"\n");
+}
+
 TEST(LogWriter, JsonLinesAsSlogJsonHandler) {
     setenv("TZ", "UTC", 1);
     std::string line = record(LOG_JSON, LOG_INFO, [](log_writer *w) {
@@ -79,6 +116,19 @@ TEST(LogWriter, JsonLinesAsSlogJsonHandler) {
     });
     EXPECT_EQ(line, "{\"time\":\"2023-11-14T22:13:20.123456789Z\",\"level\":\"WARN\",\"msg\":\"events lost\","
                     "\"count\":3,\"lifetime\":1500000,\"stack\":[\"main.f\"]}\n");
+}
+
+// Go's encoding/json and slog's JSONHandler replace a byte that is not UTF-8 with U+FFFD (an overlong form
+// and a surrogate are not UTF-8) and escape U+2028 and U+2029.
+TEST(LogWriter, JsonEscapesRunesAsGo) {
+    setenv("TZ", "UTC", 1);
+    std::string line = record(LOG_JSON, LOG_INFO, [](log_writer *w) {
+        log_begin(w, LOG_INFO, WALL, "m");
+        log_str(w, "s", "é\xff\xc0\xaf\xed\xa0\x80\u2028\u2029z");
+        log_end(w);
+    });
+    EXPECT_EQ(line, "{\"time\":\"2023-11-14T22:13:20.123456789Z\",\"level\":\"INFO\",\"msg\":\"m\","
+                    "\"s\":\"é\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\u2028\\u2029z\"}\n");
 }
 
 TEST(LogWriter, RecordsBelowTheLevelAreDropped) {

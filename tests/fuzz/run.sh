@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$1 fixtures=$2 corpus=$3 seconds=$4 work=$5
 targets=(go_binary pclntab dwarf proc_maps modinfo cli engine_reply goroutine_stack mem_buckets runtime_metrics
-    bpf_object native_symbols)
+    bpf_object native_symbols text_writers)
 # fuzz_goroutine_stack and fuzz_mem_buckets symbolize the crafted stacks with a real binary's functions.
 export GMON_FUZZ_GO_BINARY=$fixtures/stacks-plain
 log() { echo "fuzz: $*" >&2; }
@@ -159,6 +159,13 @@ entry += struct.pack("<Q", fnv(entry))
 open(os.path.join(out, "object"), "wb").write(b"\0" + obj)
 open(os.path.join(out, "entry"), "wb").write(b"\1" + entry)
 PY
+}
+
+# Names and paths as binaries hold them, with the bytes quoting and escaping are about.
+seed_text_writers() {
+    printf '%s' 'net/http.(*conn).serve' >"$1/function"
+    printf '%s' '/srv/café/main.go' >"$1/path"
+    printf 'a b=c"d\\e\tf\x7f\xff\xc0\xaf\xed\xa0\x80\xe2\x80\xa8\xc2\xa0\xf3\xb0\x80\x80' >"$1/bytes"
 }
 
 run_target() {

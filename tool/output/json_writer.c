@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* A json_writer's stream is written by one thread at a time (a command's stdout, a record in memory, a
  * scrape's buffer): the unlocked stdio calls, whose locking cost a log line's JSON a third of its time. */
 
@@ -85,15 +87,6 @@ void json_end_array(struct json_writer *w) {
     close_container(w, ']');
 }
 
-/* Length of a valid UTF-8 sequence starting at s, or 0. */
-static int utf8_length(const unsigned char *s) {
-    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* PLAIN[c]: printable ASCII that a JSON string keeps as it is (not '"', '\\', a control or a non-ASCII byte).
  */
 #define PLAIN_16(c)                                                                                          \
@@ -138,13 +131,14 @@ static void write_escaped(struct json_writer *w, const char *str) {
             snprintf(u, sizeof(u), "\\u%04x", c);
             emit_s(w, u);
         } else if (c >= 0x80) {
-            int n = utf8_length(s);
-            if (n == 0) {
+            int n;
+            int32_t r = utf8_decode(s, &n);
+            if (r < 0)
                 emit_s(w, "\\ufffd"); /* not UTF-8: replaced, like Go's encoding/json */
-                s++;
-                continue;
-            }
-            emit(w, s, (size_t)n);
+            else if (r == 0x2028 || r == 0x2029)
+                emit_s(w, r == 0x2028 ? "\\u2028" : "\\u2029"); /* as encoding/json and slog escape them */
+            else
+                emit(w, s, (size_t)n);
             s += n;
             continue;
         } else {

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 static const char *const LEVEL_NAMES[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 bool log_level_parse(const char *text, enum log_level *level) {
@@ -59,14 +61,29 @@ bool log_enabled(const struct log_writer *w, enum log_level level) {
     return level >= w->min_level;
 }
 
-/* slog's TextHandler quotes a value when it is empty or has a space, '=', '"' or a non-printable byte. */
-static bool needs_quoting(const char *s) {
-    if (!*s)
-        return true;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f || *p >= 0x80)
-            return true;
-    return false;
+/* The length of logfmt value s when slog's TextHandler writes it as it is, or SIZE_MAX when it quotes it:
+ * when it is empty or has a space, '=', '"', an ASCII control other than DEL, a byte that is not UTF-8 or a
+ * rune Go does not print (log/slog, text_handler.go: needsQuoting, Go 1.21; DEL is in its safeSet). One pass:
+ * the value is copied with the length this finds. */
+static size_t unquoted_length(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    for (;;) {
+        unsigned char c = p[n];
+        if (c > ' ' && c < 0x80 && c != '=' && c != '"') {
+            n++;
+            continue;
+        }
+        if (c == 0)
+            return n ? n : SIZE_MAX;
+        if (c < 0x80)
+            return SIZE_MAX;
+        int len;
+        int32_t r = utf8_decode(p + n, &len);
+        if (r < 0 || !utf8_printable(r))
+            return SIZE_MAX;
+        n += (size_t)len;
+    }
 }
 
 /* " key=" before a logfmt value. */
@@ -79,51 +96,69 @@ static void put_key(struct text_buf *b, const char *key) {
 /* The run of bytes at p that a quoted logfmt value keeps as they are. */
 static size_t verbatim_run(const unsigned char *p) {
     size_t n = 0;
-    while (p[n] >= ' ' && p[n] != '"' && p[n] != '\\' && p[n] != 0x7f)
+    while (p[n] >= ' ' && p[n] < 0x7f && p[n] != '"' && p[n] != '\\')
         n++;
     return n;
 }
 
+static const char HEX_DIGITS[] = "0123456789abcdef";
+
+/* Backslash, letter and hex digits: v in `digits` digits. */
+static void put_hex_escape(struct text_buf *b, char letter, uint32_t v, int digits) {
+    char text[10] = {'\\', letter};
+    for (int i = 0; i < digits; i++)
+        text[2 + i] = HEX_DIGITS[(v >> (4 * (digits - 1 - i))) & 0xf];
+    text_buf_put(b, text, (size_t)(2 + digits));
+}
+
+/* The escape strconv.Quote writes for ASCII byte c, which it does not keep as it is. */
+static void put_ascii_escape(struct text_buf *b, unsigned char c) {
+    static const char NAMED[] = "\\a\\b\\t\\n\\v\\f\\r"; /* 0x07 to 0x0d */
+    if (c == '"' || c == '\\') {
+        char text[2] = {'\\', (char)c};
+        text_buf_put(b, text, 2);
+    } else if (c >= 0x07 && c <= 0x0d) {
+        text_buf_put(b, NAMED + 2 * (c - 0x07), 2);
+    } else {
+        put_hex_escape(b, 'x', c, 2);
+    }
+}
+
+/* s quoted as slog's TextHandler quotes a value: strconv.Quote (Go 1.21, strconv/quote.go: appendQuotedWith)
+ * keeps printable runes, escapes the others as \u or \U and each byte that is not UTF-8 as \x. */
 static void write_quoted(struct text_buf *b, const char *s) {
     text_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
         size_t run = verbatim_run(p);
         if (run) {
             text_buf_put(b, p, run);
-            p += run - 1;
+            p += run;
             continue;
         }
-        switch (*p) {
-        case '"':
-            text_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            text_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            text_buf_puts(b, "\\n");
-            break;
-        case '\t':
-            text_buf_puts(b, "\\t");
-            break;
-        case '\r':
-            text_buf_puts(b, "\\r");
-            break;
-        default:
-            if (*p < ' ' || *p == 0x7f)
-                text_buf_printf(b, "\\x%02x", *p);
-            else
-                text_buf_putc(b, (char)*p); /* UTF-8 passes through, as strconv.Quote keeps printable runes */
+        if (*p < 0x80) {
+            put_ascii_escape(b, *p++);
+            continue;
         }
+        int len;
+        int32_t r = utf8_decode(p, &len);
+        if (r < 0)
+            put_hex_escape(b, 'x', *p, 2);
+        else if (!utf8_printable(r))
+            put_hex_escape(b, r < 0x10000 ? 'u' : 'U', (uint32_t)r, r < 0x10000 ? 4 : 8);
+        else
+            text_buf_put(b, p, (size_t)len);
+        p += len;
     }
     text_buf_putc(b, '"');
 }
 
 static void write_logfmt_value(struct text_buf *b, const char *s) {
-    if (needs_quoting(s))
+    size_t n = unquoted_length(s);
+    if (n == SIZE_MAX)
         write_quoted(b, s);
     else
-        text_buf_puts(b, s);
+        text_buf_put(b, s, n);
 }
 
 /* RFC 3339 in local time, milliseconds for logfmt and nanoseconds for JSON, as slog does. */
@@ -141,10 +176,12 @@ static void format_time(struct log_writer *w, int64_t wall_ns, char *out, size_t
             snprintf(w->zone, sizeof(w->zone), "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+',
                      labs(tm.tm_gmtoff) / 3600, labs(tm.tm_gmtoff) / 60 % 60);
         w->second = secs;
+        w->second_len = strlen(w->second_text);
+        w->zone_len = strlen(w->zone);
     }
     /* "<second>.<fraction><zone>", assembled without printf: it starts every record. */
     int digits = w->format == LOG_JSON ? 9 : 3;
-    size_t date = strlen(w->second_text), zone = strlen(w->zone);
+    size_t date = w->second_len, zone = w->zone_len;
     if (date + 1 + (size_t)digits + zone + 1 > size) {
         out[0] = '\0';
         return;
@@ -392,40 +429,58 @@ void log_write_if_over(struct log_writer *w, size_t bytes) {
         write_pending(w);
 }
 
-/* Writes v/unit with up to `digits` decimals, trailing zeros trimmed ("1.5", "2"). */
-static int format_fraction(char *out, size_t size, uint64_t v, uint64_t unit, int digits) {
-    int n = snprintf(out, size, "%llu", (unsigned long long)(v / unit));
+/* v/unit with up to `digits` (at most 9) decimals, trailing zeros trimmed ("1.5", "2"); returns its length.
+ */
+static size_t put_fraction(char *out, uint64_t v, uint64_t unit, int digits) {
+    size_t n = decimal_text(out, v / unit);
     uint64_t frac = v % unit;
-    if (frac == 0 || n < 0 || (size_t)n >= size)
+    if (frac == 0)
         return n;
-    char tail[24];
-    snprintf(tail, sizeof(tail), "%0*llu", digits, (unsigned long long)frac);
-    for (int i = digits - 1; i > 0 && tail[i] == '0'; i--)
-        tail[i] = 0;
-    return n + snprintf(out + n, size - (size_t)n, ".%s", tail);
+    out[n++] = '.';
+    for (int i = digits - 1; i >= 0; i--, frac /= 10)
+        out[n + (size_t)i] = (char)('0' + frac % 10);
+    while (digits > 1 && out[n + (size_t)digits - 1] == '0')
+        digits--;
+    return n + (size_t)digits;
+}
+
+static size_t put_text(char *out, const char *text) {
+    size_t n = strlen(text);
+    memcpy(out, text, n);
+    return n;
 }
 
 void format_go_duration(uint64_t ns, char *out, size_t size) {
     const uint64_t US = 1000, MS = 1000 * US, S = 1000 * MS, M = 60 * S, H = 60 * M;
-    char num[48];
+    char text[64]; /* the longest, 2562047h47m16.854775807s, is 24 bytes */
+    size_t n = 0;
     if (ns == 0) {
-        snprintf(out, size, "0s");
+        n = put_text(text, "0s");
     } else if (ns < US) {
-        snprintf(out, size, "%lluns", (unsigned long long)ns);
+        n = decimal_text(text, ns);
+        n += put_text(text + n, "ns");
     } else if (ns < MS) {
-        format_fraction(num, sizeof(num), ns, US, 3);
-        snprintf(out, size, "%sµs", num);
+        n = put_fraction(text, ns, US, 3);
+        n += put_text(text + n, "µs");
     } else if (ns < S) {
-        format_fraction(num, sizeof(num), ns, MS, 6);
-        snprintf(out, size, "%sms", num);
+        n = put_fraction(text, ns, MS, 6);
+        n += put_text(text + n, "ms");
     } else {
-        format_fraction(num, sizeof(num), ns % M, S, 9);
-        if (ns < M)
-            snprintf(out, size, "%ss", num);
-        else if (ns < H)
-            snprintf(out, size, "%llum%ss", (unsigned long long)(ns / M), num);
-        else
-            snprintf(out, size, "%lluh%llum%ss", (unsigned long long)(ns / H),
-                     (unsigned long long)(ns % H / M), num);
+        if (ns >= H) {
+            n = decimal_text(text, ns / H);
+            text[n++] = 'h';
+        }
+        if (ns >= M) {
+            n += decimal_text(text + n, ns % H / M);
+            text[n++] = 'm';
+        }
+        n += put_fraction(text + n, ns % M, S, 9);
+        text[n++] = 's';
     }
+    if (size == 0)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
 }

@@ -28,6 +28,7 @@ struct log_writer {
      * second of records, not once per record. */
     int64_t second;
     char second_text[32], zone[8];
+    size_t second_len, zone_len;
     /* Between log_fragment_begin and _end: the fragment the attributes go to, and whether the record they
      * were going to was recording. */
     struct text_buf fragment;

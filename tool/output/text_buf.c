@@ -46,13 +46,21 @@ char *text_buf_take(struct text_buf *b, size_t *len) {
     return text;
 }
 
+size_t decimal_text(char *out, uint64_t v) {
+    char reversed[20];
+    size_t n = 0;
+    do {
+        reversed[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = reversed[n - 1 - i];
+    return n;
+}
+
 void text_buf_uint(struct text_buf *b, uint64_t v) {
-    char digits[24];
-    size_t at = sizeof(digits);
-    do
-        digits[--at] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    text_buf_put(b, digits + at, sizeof(digits) - at);
+    char digits[20];
+    text_buf_put(b, digits, decimal_text(digits, v));
 }
 
 void text_buf_printf(struct text_buf *b, const char *fmt, ...) {

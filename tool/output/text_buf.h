@@ -38,7 +38,8 @@ static inline void text_buf_puts(struct text_buf *b, const char *s) {
     text_buf_put(b, s, strlen(s));
 }
 
-/* v in decimal, without printf. */
+/* v in decimal, without printf: at out (20 bytes are enough; no NUL), returning its length; or appended. */
+size_t decimal_text(char *out, uint64_t v);
 void text_buf_uint(struct text_buf *b, uint64_t v);
 void text_buf_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

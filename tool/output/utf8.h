@@ -1,0 +1,49 @@
+/* UTF-8 decoding for the writers that must treat text as Go's strings do (slog's quoting, encoding/json's
+ * escaping): what a sequence decodes to, and which code points Go does not print as they are. */
+#ifndef GMON_UTF8_H
+#define GMON_UTF8_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The code point of the UTF-8 sequence at s, with its length in *len; -1 (and *len 1) when s does not start
+ * a valid one: a stray or missing continuation byte, an overlong form, a surrogate, or a value past U+10FFFF,
+ * which Go's utf8.DecodeRuneInString reports as RuneError, width 1. s is NUL-terminated. */
+static inline int32_t utf8_decode(const unsigned char *s, int *len) {
+    unsigned char c = s[0];
+    int n = c < 0x80                 ? 1
+            : c >= 0xc2 && c <= 0xdf ? 2
+            : c >= 0xe0 && c <= 0xef ? 3
+            : c >= 0xf0 && c <= 0xf4 ? 4
+                                     : 0;
+    int32_t r = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            n = 0;
+            break;
+        }
+        r = r << 6 | (s[i] & 0x3f);
+    }
+    if (n == 0 || (n == 3 && (r < 0x800 || (r >= 0xd800 && r <= 0xdfff))) ||
+        (n == 4 && (r < 0x10000 || r > 0x10ffff))) {
+        *len = 1;
+        return -1;
+    }
+    *len = n;
+    return r;
+}
+
+/* Whether Go's strconv.Quote and slog's TextHandler keep code point r (beyond ASCII) as it is: not a space
+ * (unicode.IsSpace) nor, among the code points a name or path is likely to hold, one unicode.IsPrint rejects:
+ * C1 controls, format characters, line and paragraph separators, private use, U+FFFD (which slog takes for a
+ * decoding error). Unassigned code points, which Go also rejects, are taken as printable: telling them needs
+ * the Unicode tables. */
+static inline bool utf8_printable(int32_t r) {
+    if (r < 0xa1 || r == 0xad || r == 0x034f || (r >= 0x0600 && r <= 0x0605) || r == 0x061c || r == 0x06dd ||
+        r == 0x070f || r == 0x1680 || r == 0x180e || (r >= 0x2000 && r <= 0x200f) ||
+        (r >= 0x2028 && r <= 0x202f) || (r >= 0x205f && r <= 0x206f) || r == 0x3000 ||
+        (r >= 0xd800 && r <= 0xf8ff) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffd) || r >= 0xf0000)
+        return false;
+    return true;
+}
+
+#endif
