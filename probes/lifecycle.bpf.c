@@ -14,8 +14,8 @@
  * EMIT_CREATED EMIT_EXITED EMIT_UNTRACKED (send events for log lines); LIFETIME_LOG2 (1: a log2 histogram of
  * lifetimes, per process; 2: per creation site) MAX_LOG2_KEYS; EMIT_RUNQ (scheduler events for gr -v);
  * USE_RINGBUF (else a perf buffer) RINGBUF_PAGES; MAX_LIVE MAX_SITES MAX_STACKS MAX_IMAGES (map sizes);
- * LIVE_SLOTS (a power of two, or 0: none; lifecycle_event.h); EMPTY_PROBES (bench floor: programs that do
- * nothing).
+ * LIVE_SLOTS (a power of two, or 0: none; lifecycle_event.h); EXITS_SCANNED (--exits poll: no exit probe,
+ * gmon frees the slots); EMPTY_PROBES (bench floor: programs that do nothing).
  *
  * Creation stacks are walked here along the frame-pointer chain, a chunk of stack per read (read_frame),
  * rather than with bpf_get_stackid: the kernel's walk reads frame by frame and cost ~4 us per call on our
@@ -47,6 +47,9 @@ BPF_F_TABLE("hash", u32, struct process_image, images, MAX_IMAGES, BPF_F_NO_PREA
 BPF_ARRAY(image_cache, u64, IMAGE_CACHE_SLOTS);
 /* Set once the live map has refused a goroutine: from then on an exit missing from it may be one of those. */
 BPF_ARRAY(live_overflowed, u32, 1);
+/* Set when a goroutine goes to the live map: with --exits poll, gmon reads the map (a walk of all its
+ * buckets) only when this says it may hold one, and clears it before the read. */
+BPF_ARRAY(live_map_filled, u32, 1);
 #if LIFETIME_LOG2
 BPF_HASH(lifetime_log2, struct lifetime_slot_key, u64, MAX_LOG2_KEYS);
 #endif
@@ -262,12 +265,19 @@ static __always_inline u32 image_of(u32 tgid) {
     return seen ? seen->image : 0;
 }
 
+/* A goroutine's live slot: by its g's address, which the exit probe has in R14 without a read; with
+ * --exits poll (no exit probe) its goid, since gmon frees the slot of an ended goroutine only at its next
+ * scan and the runtime hands the same g to the next goroutines at once (a slot by g would still be taken). */
+static __always_inline u32 live_slot_index(u32 tgid, u64 g, u64 goid) {
+    return EXITS_SCANNED ? live_slot_by_goid(tgid, goid, LIVE_SLOTS) : live_slot_by_g(tgid, g, LIVE_SLOTS);
+}
+
 /* Starts tracking a new goroutine: in its live slot when that is free, else in the live map. Returns 0 when
  * tracked. */
 static __always_inline int track_live(struct goroutine_key *key, struct goroutine_info *info) {
 #if LIVE_SLOTS
     u64 tag = live_slot_tag(key->tgid, info->site.image, key->goid);
-    u32 index = live_slot_index(key->tgid, info->g, LIVE_SLOTS);
+    u32 index = live_slot_index(key->tgid, info->g, key->goid);
     struct live_slot *slot = tag ? live_slots.lookup(&index) : NULL;
     if (slot && __sync_val_compare_and_swap(&slot->tag, 0, tag | LIVE_SLOT_FILLING) == 0) {
         slot->info = *info;
@@ -277,20 +287,28 @@ static __always_inline int track_live(struct goroutine_key *key, struct goroutin
         return 0;
     }
 #endif
-    return live.update(key, info);
+    int rc = live.update(key, info);
+#if EXITS_SCANNED
+    u32 zero = 0;
+    u32 *filled = live_map_filled.lookup(&zero);
+    if (rc == 0 && filled && !*filled)
+        *filled = 1;
+#endif
+    return rc;
 }
 
-/* The goroutine of process tgid (its goroutines counted under image) whose g is at g, when its live slot
- * holds it: copies its info to *out, sets key->goid, and with take stops tracking it. Returns 0 when found.
- * A slot is the goroutine's when its tag names tgid and image and its info names g, both the same before
- * and after the copy: g is live for one goroutine at a time, and every exit of a goroutine gmon tracks frees
- * its slot before the runtime can reuse its g (goexit1 runs before goexit0 puts the g on the free list).
- * Its exit is the only place that frees its slot (the host clears only the slots of processes that ended
- * or replaced their program), so the slot cannot be taken between the copy and the release. */
+/* The goroutine of process tgid (its goroutines counted under image) whose g is at g (with --exits poll:
+ * whose goid is key->goid), when its live slot holds it: copies its info to *out, sets key->goid, and with
+ * take stops tracking it. Returns 0 when found. A slot is the goroutine's when its tag names tgid and image
+ * and its info names g, both the same before and after the copy: g is live for one goroutine at a time, and
+ * every exit of a goroutine gmon tracks frees its slot before the runtime can reuse its g (goexit1 runs
+ * before goexit0 puts the g on the free list). Its exit is the only place that frees its slot (the host
+ * clears only the slots of processes that ended or replaced their program), so the slot cannot be taken
+ * between the copy and the release. */
 static __always_inline int find_live_slot(u32 image, u64 g, struct goroutine_key *key,
                                           struct goroutine_info *out, bool take) {
 #if LIVE_SLOTS
-    u32 index = live_slot_index(key->tgid, g, LIVE_SLOTS);
+    u32 index = live_slot_index(key->tgid, g, key->goid);
     struct live_slot *slot = image <= 0x7f ? live_slots.lookup(&index) : NULL;
     if (!slot)
         return -1;
@@ -524,6 +542,9 @@ static __always_inline void exited_untracked(struct pt_regs *ctx, struct gorouti
 }
 
 int on_goexit1(struct pt_regs *ctx) {
+#if EXITS_SCANNED
+    return 0; /* not attached: gmon reads the exits from memory */
+#else
     u32 tgid = begin_probe(COUNTER_EXIT_HITS);
     if (!tgid)
         return 0;
@@ -554,6 +575,7 @@ int on_goexit1(struct pt_regs *ctx) {
     send_goroutine(ctx, LIFECYCLE_EXITED, &key, &info, now, lifetime, 0);
 #endif
     return 0;
+#endif
 }
 
 #if EMIT_RUNQ

@@ -105,11 +105,12 @@ struct goroutine_info {
 };
 
 /* A direct-mapped array in front of the live map (live_slots, LIVE_SLOTS entries): a new goroutine takes the
- * slot its g's address picks when that slot is free, else goes to the hash map. Its exit finds it there with
- * one array look-up and without reading its goid (the exit probe has the g in R14), where the hash map's
- * insert and delete cost ~120 ns more per goroutine (bpf_stats). tag is 0 when free; else the image (7 bits),
- * tgid (22 bits) and goid (34 bits) the slot holds, with LIVE_SLOT_FILLING set while the creation program
- * claims it and writes info. A goroutine whose image or goid needs more bits goes to the hash map. */
+ * slot its g's address (with --exits poll, its goid) picks when that slot is free, else goes to the hash map.
+ * Its exit finds it there with one array look-up and without reading its goid (the exit probe has the g in
+ * R14), where the hash map's insert and delete cost ~120 ns more per goroutine (bpf_stats). tag is 0 when
+ * free; else the image (7 bits), tgid (22 bits) and goid (34 bits) the slot holds, with LIVE_SLOT_FILLING set
+ * while the creation program claims it and writes info. A goroutine whose image or goid needs more bits goes
+ * to the hash map. */
 struct live_slot {
     __u64 tag;
     struct goroutine_info info;
@@ -123,10 +124,18 @@ static inline __u64 live_slot_tag(__u32 tgid, __u32 image, __u64 goid) {
     return (__u64)image << 56 | (__u64)tgid << LIVE_SLOT_GOID_BITS | goid;
 }
 
-/* The slot of the goroutine whose g is at address g: a multiplicative hash of the address (a g is live for
- * one goroutine at a time, and the runtime reuses it for a later one), with tgid's. */
-static inline __u32 live_slot_index(__u32 tgid, __u64 g, __u32 nslots) {
+/* The slot of a goroutine by its g's address (a g is live for one goroutine at a time, and the runtime
+ * reuses it for a later one): a multiplicative hash of the address, with tgid's. */
+static inline __u32 live_slot_by_g(__u32 tgid, __u64 g, __u32 nslots) {
     return ((__u32)((g * 0x9E3779B97F4A7C15ULL) >> 32) ^ (tgid * 0x9E3779B1u)) & (nslots - 1);
+}
+
+/* The slot of a goroutine by its goid (--exits poll): consecutive goids (one process's) fill consecutive
+ * slots, so that as many goroutines as slots fit before two meet, where a hash of the goid filled fewer than
+ * half the slots before the live map took the rest (a storm of 400,000 goroutines); tgid moves each
+ * process's run elsewhere. */
+static inline __u32 live_slot_by_goid(__u32 tgid, __u64 goid, __u32 nslots) {
+    return ((__u32)goid ^ (tgid * 0x9E3779B1u)) & (nslots - 1);
 }
 
 static inline __u32 live_slot_image(__u64 tag) {

@@ -24,9 +24,12 @@ enum { SCAN_COST_FACTOR = 1 };
 /* The kernel's ENOTSUPP (not in the C library's errno.h): what BPF returns for an operation a map lacks. */
 enum { ENOTSUPP_ERRNO = 524 };
 
+/* slot_of of a goroutine read from the live map. */
+#define NO_SLOT UINT32_MAX
+
 void lifecycle_exit_scan_init(struct lifecycle_exit_scan *s, int interval_ms, int goid_offset,
                               int status_offset, int lifetime_log2, bool emit_exited, int live_fd,
-                              int sites_fd) {
+                              int sites_fd, struct live_slots *slots, int map_filled_fd) {
     memset(s, 0, sizeof(*s));
     s->interval_ms = interval_ms;
     s->goid_offset = goid_offset;
@@ -35,6 +38,9 @@ void lifecycle_exit_scan_init(struct lifecycle_exit_scan *s, int interval_ms, in
     s->emit_exited = emit_exited;
     s->live_fd = live_fd;
     s->sites_fd = sites_fd;
+    s->slots = slots;
+    s->map_filled_fd = map_filled_fd;
+    s->map_holds = true; /* not known yet */
     /* The two fields sit side by side in every release (a few bytes apart): one read covers both. */
     s->read_base = goid_offset < status_offset ? goid_offset : status_offset;
     int end = goid_offset + 8 > status_offset + 4 ? goid_offset + 8 : status_offset + 4;
@@ -72,7 +78,8 @@ static bool reserve(struct lifecycle_exit_scan *s, size_t need) {
         {(void **)&s->addrs, sizeof(*s->addrs)},     {(void **)&s->gs, s->read_span},
         {(void **)&s->ok, sizeof(*s->ok)},           {(void **)&s->order, sizeof(*s->order)},
         {(void **)&s->ended, sizeof(*s->ended)},     {(void **)&s->ended_keys, sizeof(*s->ended_keys)},
-        {(void **)&s->deleted, sizeof(*s->deleted)},
+        {(void **)&s->deleted, sizeof(*s->deleted)}, {(void **)&s->slot_of, sizeof(*s->slot_of)},
+        {(void **)&s->tags, sizeof(*s->tags)},       {(void **)&s->ended_in_map, sizeof(*s->ended_in_map)},
     };
     for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
         void *grown = realloc(*arrays[i].array, cap * arrays[i].size);
@@ -84,10 +91,22 @@ static bool reserve(struct lifecycle_exit_scan *s, size_t need) {
     return true;
 }
 
-/* The live map, a batch of entries per system call (kernels from 5.6), or an entry at a time. Returns the
- * number read into s->keys and s->infos. */
-static size_t read_live(struct lifecycle_exit_scan *s) {
+/* The goroutines in the live slots, read in gmon's memory, from slot 0 on. Returns the number read into
+ * s->keys and s->infos from index 0. */
+static size_t read_slots(struct lifecycle_exit_scan *s) {
     size_t n = 0;
+    for (uint32_t i = 0; i < s->slots->n && reserve(s, n + 1); i++) {
+        s->tags[n] = live_slots_read(s->slots, i, &s->keys[n], &s->infos[n]);
+        if (s->tags[n])
+            s->slot_of[n++] = i;
+    }
+    return n;
+}
+
+/* The live map's goroutines, read into s->keys and s->infos from index from on: a batch of entries per system
+ * call (kernels from 5.6), or an entry at a time. Returns the index after the last. */
+static size_t read_map(struct lifecycle_exit_scan *s, size_t from) {
+    size_t n = from;
     __u32 in = 0, out = 0;
     bool first = true;
     for (;;) {
@@ -104,7 +123,7 @@ static size_t read_live(struct lifecycle_exit_scan *s) {
         in = out;
         first = false;
     }
-    n = 0;
+    n = from;
     struct goroutine_key key;
     void *prev = NULL;
     while (reserve(s, n + 1) && bpf_get_next_key(s->live_fd, prev, &s->keys[n]) == 0) {
@@ -113,6 +132,32 @@ static size_t read_live(struct lifecycle_exit_scan *s) {
         if (bpf_lookup_elem(s->live_fd, &key, &s->infos[n]) == 0)
             n++;
     }
+    return n;
+}
+
+/* Whether the live map may hold goroutines: it did after the last scan, or the creation program has put one
+ * there since (its flag, cleared here before the map is read: one put after the clear sets it again). A
+ * walk of the map visits every bucket, empty or not; most scans find the goroutines all in the slots. */
+static bool map_may_hold(struct lifecycle_exit_scan *s) {
+    uint32_t zero = 0, filled = 1, cleared = 0;
+    if (s->map_filled_fd < 0 || s->map_holds)
+        return true;
+    if (bpf_lookup_elem(s->map_filled_fd, &zero, &filled) != 0)
+        return true;
+    if (!filled)
+        return false;
+    bpf_update_elem(s->map_filled_fd, &zero, &cleared, BPF_ANY);
+    return true;
+}
+
+/* The live goroutines: those in the slots, then the live map's, a batch of entries per system call (kernels
+ * from 5.6) or an entry at a time. Returns the number read into s->keys and s->infos. */
+static size_t read_live(struct lifecycle_exit_scan *s) {
+    size_t from = read_slots(s);
+    size_t n = map_may_hold(s) ? read_map(s, from) : from;
+    s->map_left = n - from;
+    for (size_t i = from; i < n; i++)
+        s->slot_of[i] = NO_SLOT;
     return n;
 }
 
@@ -191,7 +236,7 @@ static bool has_exited(const struct lifecycle_exit_scan *s, const uint8_t *g, ui
 }
 
 /* Deletes the live-map entries of the n goroutines in ended_keys, a batch per system call where the kernel
- * has batches (5.6); deleted[i] says whether entry i was there to delete. */
+ * has batches (5.6); deleted[ended_in_map[i]] says whether entry i was there to delete. */
 static void delete_ended(struct lifecycle_exit_scan *s, size_t n) {
     size_t done = 0;
     while (done < n) {
@@ -200,14 +245,14 @@ static void delete_ended(struct lifecycle_exit_scan *s, size_t n) {
         if (s->no_delete_batch)
             count = 0;
         for (size_t i = done; i < done + count && i < n; i++)
-            s->deleted[i] = true;
+            s->deleted[s->ended_in_map[i]] = true;
         done += count;
         if (rc == 0)
             return;
         if (count == 0 && !s->no_delete_batch && (errno == EINVAL || errno == ENOTSUPP_ERRNO))
             s->no_delete_batch = true;
         if (done < n) { /* the batch stopped at this key: gone already, or batches are not supported */
-            s->deleted[done] = bpf_delete_elem(s->live_fd, &s->ended_keys[done]) == 0;
+            s->deleted[s->ended_in_map[done]] = bpf_delete_elem(s->live_fd, &s->ended_keys[done]) == 0;
             done++;
         }
     }
@@ -255,19 +300,35 @@ static void check_process(struct lifecycle_exit_scan *s, size_t from, size_t to,
     }
     if (read == 0)
         return;
-    size_t n = 0;
+    size_t n = 0, in_map = 0;
     for (size_t i = from; i < to; i++) {
         uint32_t k = s->order[i];
-        if (s->ok[i - from] && has_exited(s, s->gs + (i - from) * span, s->keys[k].goid)) {
-            s->ended[n] = k;
-            s->ended_keys[n] = s->keys[k];
-            s->deleted[n++] = false;
+        if (!s->ok[i - from] || !has_exited(s, s->gs + (i - from) * span, s->keys[k].goid))
+            continue;
+        s->ended[n] = k;
+        /* A slot is freed only if it still holds this goroutine: else it was forgotten meanwhile. */
+        s->deleted[n] = s->slot_of[k] != NO_SLOT && live_slots_free(s->slots, s->slot_of[k], s->tags[k]);
+        if (s->slot_of[k] == NO_SLOT) {
+            s->ended_keys[in_map] = s->keys[k];
+            s->ended_in_map[in_map++] = (uint32_t)n;
         }
+        n++;
     }
-    delete_ended(s, n);
+    delete_ended(s, in_map);
+    for (size_t j = 0; j < in_map; j++)
+        s->map_left -= s->deleted[s->ended_in_map[j]];
     for (size_t j = 0; j < n; j++)
         if (s->deleted[j]) /* else forgotten meanwhile: an exec of the same binary reused its key */
             tell_exit(s, s->ended[j], read_ns, fn, ctx);
+}
+
+/* Whether the n goroutines in order are all one process's: then, when no exit is told, they need no sorting
+ * (a sort of each scan's goroutines was a sixth of a storm's scan time). */
+static bool one_process(const struct lifecycle_exit_scan *s, size_t n) {
+    for (size_t i = 1; i < n; i++)
+        if (s->keys[s->order[i]].tgid != s->keys[s->order[0]].tgid)
+            return false;
+    return true;
 }
 
 void lifecycle_exit_scan_run(struct lifecycle_exit_scan *s, int64_t created_before_ns, exit_found_fn fn,
@@ -277,13 +338,15 @@ void lifecycle_exit_scan_run(struct lifecycle_exit_scan *s, int64_t created_befo
     for (size_t i = 0; i < n; i++)
         if ((int64_t)s->infos[i].created_ns < created_before_ns && s->infos[i].g)
             s->order[checked++] = (uint32_t)i;
-    qsort_r(s->order, checked, sizeof(*s->order), by_process_then_age, s);
+    if (s->emit_exited || !one_process(s, checked))
+        qsort_r(s->order, checked, sizeof(*s->order), by_process_then_age, s);
     for (size_t from = 0, to; from < checked; from = to) {
         for (to = from + 1; to < checked && s->keys[s->order[to]].tgid == s->keys[s->order[from]].tgid; to++)
             ;
         check_process(s, from, to, fn, ctx);
     }
     int64_t ended = monotonic_ns();
+    s->map_holds = s->map_left > 0;
     s->last_read_ns = started;
     s->last_checked_before = created_before_ns;
     s->next_ns = started + (int64_t)s->interval_ms * 1000000;
@@ -362,6 +425,9 @@ void lifecycle_exit_scan_free(struct lifecycle_exit_scan *s) {
     free(s->ended);
     free(s->ended_keys);
     free(s->deleted);
+    free(s->slot_of);
+    free(s->tags);
+    free(s->ended_in_map);
     pthread_mutex_destroy(&s->lock);
     s->interval_ms = 0;
 }

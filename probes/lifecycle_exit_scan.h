@@ -1,8 +1,8 @@
 /* Goroutine exits found without the goexit1 probe (gmon --exits poll): every few milliseconds, the host reads
- * the goroutines the live map tracks from the target's memory — their g's goid and status — and counts as
- * exited those whose g is dead or already reused by another goroutine. One trap per goroutine (the creation)
- * instead of two, at the price of precision: an exit is placed in the middle of the window in which it
- * happened, so a lifetime is off by at most half the interval (plus the scan's own time).
+ * the goroutines the live slots and map track from the target's memory — their g's goid and status — and
+ * counts as exited those whose g is dead or already reused by another goroutine. One trap per goroutine (the
+ * creation) instead of two, at the price of precision: an exit is placed in the middle of the window in which
+ * it happened, so a lifetime is off by at most half the interval (plus the scan's own time).
  *
  * What BPF counts at goexit1 in the other mode (the exits of each creation site, their lifetimes, the log2
  * lifetime histogram of gr seq) is counted here in gmon's memory; lifecycle_probes.c adds it to what it reads
@@ -15,6 +15,7 @@
 
 #include "count_table.h"
 #include "lifecycle_event.h"
+#include "live_slots.h"
 
 typedef void (*exit_found_fn)(void *ctx, const struct lifecycle_event *ev);
 
@@ -24,6 +25,11 @@ struct lifecycle_exit_scan {
     int lifetime_log2;              /* as lifecycle_options.lifetime_log2 */
     bool emit_exited;               /* hand each exit to the event callback (log lines) */
     int live_fd, sites_fd;
+    /* In front of the live map: read in gmon's memory and freed without a system call. */
+    struct live_slots *slots;
+    int map_filled_fd;    /* the creation program's flag: a goroutine went to the live map */
+    bool map_holds;       /* the live map held goroutines after the last scan */
+    size_t map_left;      /* during a scan: the goroutines read from the map that it has not deleted */
     int read_base;        /* the lower of the two offsets: where the read of each g starts */
     size_t read_span;     /* bytes read of each g */
     int64_t next_ns;      /* CLOCK_MONOTONIC: when the next scan is due */
@@ -36,13 +42,16 @@ struct lifecycle_exit_scan {
     /* Scratch reused from scan to scan. */
     struct goroutine_key *keys;
     struct goroutine_info *infos;
+    uint32_t *slot_of; /* the live slot goroutine i was read from, or NO_SLOT (the live map) */
+    uint64_t *tags;    /* that slot's tag when read */
     uint64_t *addrs;
     uint8_t *gs; /* the read_span bytes read of each g: goid and status */
     bool *ok;
     uint32_t *order;                  /* indexes of the goroutines to check, by process */
     uint32_t *ended;                  /* of one process: indexes of the goroutines that ended, */
-    struct goroutine_key *ended_keys; /* their keys, */
-    bool *deleted;                    /* whether their live-map entry was there to delete */
+    struct goroutine_key *ended_keys; /* the keys of those read from the live map, */
+    uint32_t *ended_in_map;           /* and their indexes in ended */
+    bool *deleted;                    /* whether their slot or live-map entry was there to free */
     size_t cap;
     bool no_delete_batch; /* the kernel refused a batch delete (before 5.6): one entry at a time */
 };
@@ -52,7 +61,7 @@ enum { SITE_EXIT_COUNTS = 2 + LIFECYCLE_BUCKETS };
 
 void lifecycle_exit_scan_init(struct lifecycle_exit_scan *s, int interval_ms, int goid_offset,
                               int status_offset, int lifetime_log2, bool emit_exited, int live_fd,
-                              int sites_fd);
+                              int sites_fd, struct live_slots *slots, int map_filled_fd);
 /* How long an event poll may wait (at most timeout_ms) before the next scan is due. */
 int lifecycle_exit_scan_wait_ms(const struct lifecycle_exit_scan *s, int timeout_ms);
 bool lifecycle_exit_scan_due(const struct lifecycle_exit_scan *s);

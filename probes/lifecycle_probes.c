@@ -17,15 +17,15 @@ extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c
 enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 };
 /* Live slots in front of the live hash map (lifecycle_event.h): a quarter of max_live, a power of two, at
  * most 16,384 (1.2 MB); the hash map holds the rest, so that no more than max_live goroutines are tracked
- * (--max-goroutines). Not with --exits poll, whose scan reads and deletes the hash map's entries, nor on a
- * kernel without the BPF compare-and-swap. */
+ * (--max-goroutines). Not on a kernel without the BPF compare-and-swap. With --exits poll the scan frees the
+ * slots of the goroutines it finds ended, as the exit program does otherwise. */
 enum { LIVE_SLOTS_MAX = 16384 };
 
 static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
     uint32_t n = LIVE_SLOTS_MAX;
     while (n > o->max_live / 4)
         n /= 2;
-    return o->exit_scan_ms || !live_slots_supported() ? 0 : n;
+    return live_slots_supported() ? n : 0;
 }
 
 static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf,
@@ -56,6 +56,7 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "LIFETIME_LOG2", o->lifetime_log2);
     bpf_define(c, "MAX_LOG2_KEYS", o->max_sites * 4 + LIFETIME_LOG2_SLOTS);
     bpf_define(c, "EMIT_RUNQ", o->emit_runq);
+    bpf_define(c, "EXITS_SCANNED", o->exit_scan_ms != 0);
 }
 
 static void deliver(void *ctx, const void *data, size_t size) {
@@ -183,7 +184,8 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
         goto fail;
     if (o->exit_scan_ms)
         lifecycle_exit_scan_init(&lp->exits, o->exit_scan_ms, o->layout->g.goid, o->layout->g.atomicstatus,
-                                 o->lifetime_log2, o->emit_exited, lp->live_fd, lp->sites_fd);
+                                 o->lifetime_log2, o->emit_exited, lp->live_fd, lp->sites_fd, &lp->slots,
+                                 bpf_program_map_fd(&lp->prog, "live_map_filled"));
     if (attach_all(lp, o, plan, err) != 0 ||
         event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
                           lp, err) != 0 ||

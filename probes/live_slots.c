@@ -54,15 +54,27 @@ static uint64_t read_slot(const struct live_slots *s, uint32_t i, struct gorouti
     return 0;
 }
 
+uint64_t live_slots_read(const struct live_slots *s, uint32_t i, struct goroutine_key *key,
+                         struct goroutine_info *info) {
+    uint64_t tag = s->slots && i < s->n ? read_slot(s, i, info) : 0;
+    if (tag)
+        *key = key_of(tag);
+    return tag;
+}
+
+bool live_slots_free(struct live_slots *s, uint32_t i, uint64_t tag) {
+    __u64 expected = tag; /* the slot's own type, as the compare-and-swap writes it back */
+    return s->slots && i < s->n &&
+           __atomic_compare_exchange_n(&s->slots[i].tag, &expected, 0, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
+}
+
 void live_slots_for_each(const struct live_slots *s, live_slot_fn fn, void *ctx) {
+    struct goroutine_key key;
     struct goroutine_info info;
-    for (uint32_t i = 0; s->slots && i < s->n; i++) {
-        uint64_t tag = read_slot(s, i, &info);
-        if (tag) {
-            struct goroutine_key key = key_of(tag);
+    for (uint32_t i = 0; s->slots && i < s->n; i++)
+        if (live_slots_read(s, i, &key, &info))
             fn(ctx, &key, &info);
-        }
-    }
 }
 
 size_t live_slots_clear_if(struct live_slots *s,

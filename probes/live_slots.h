@@ -9,7 +9,7 @@
 #include "lifecycle_event.h"
 
 struct live_slots {
-    struct live_slot *slots; /* NULL: no slots (--exits poll, or the map could not be mapped) */
+    struct live_slot *slots; /* NULL: no slots (a kernel without them) */
     uint32_t n;
     size_t bytes;
 };
@@ -26,6 +26,14 @@ void live_slots_unmap(struct live_slots *s);
  * would be that was taken a moment later. */
 typedef void (*live_slot_fn)(void *ctx, const struct goroutine_key *key, const struct goroutine_info *info);
 void live_slots_for_each(const struct live_slots *s, live_slot_fn fn, void *ctx);
+
+/* Slot i read whole, as live_slots_for_each reads it: its tag (0 when empty or changing), with the
+ * goroutine's key and info. */
+uint64_t live_slots_read(const struct live_slots *s, uint32_t i, struct goroutine_key *key,
+                         struct goroutine_info *info);
+/* Frees slot i if it still holds the goroutine of tag, which ended (--exits poll: the scan found it so).
+ * Returns whether it did. */
+bool live_slots_free(struct live_slots *s, uint32_t i, uint64_t tag);
 
 /* Frees each slot whose goroutine doomed picks (key: struct goroutine_key, value: struct goroutine_info), if
  * it still holds that goroutine. Only for goroutines that cannot exit any more (their process ended or

@@ -72,6 +72,26 @@ std::string scrape_until_exited(int port, int n) {
 
 class ExitScanVariants : public ::testing::TestWithParam<const char *> {};
 
+// 6,000 workers alive at once, with --max-goroutines 8192: 2,048 live slots, so most workers go to the live
+// map behind them (its flag tells the scan to read it). Every exit is found, in the slots and in the map,
+// and so are the leaked goroutines, still live; nothing is untracked.
+TEST(ExitScan, GoroutinesBeyondTheSlotsAreFoundInTheMap) {
+    const int n = 6000, m = 7, ms = 400;
+    leak_run r;
+    trace_leak(r, "plain", n, m, ms, "--exits poll --max-goroutines 8192");
+    if (HasFatalFailure() || !r.gmon)
+        return;
+    std::string metrics = scrape_until_exited(r.port, n);
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + SPAWN_SITE), 0) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + LEAK_SITE), m) << metrics;
+    r.gmon->signal(SIGINT);
+    ASSERT_EQ(r.gmon->wait(10), 0) << r.gmon->err();
+    r.fixture->signal(SIGTERM);
+    EXPECT_NE(r.gmon->err().find(" 0 untracked (live map full)"), std::string::npos) << r.gmon->err();
+}
+
 // Every worker's exit is found, with its lifetime within the scan interval, and one probe is attached.
 TEST_P(ExitScanVariants, FindsEveryExitWithOneTrapPerGoroutine) {
     const int n = 40, m = 7, ms = 150, scan_ms = 5;
