@@ -1,17 +1,14 @@
 #include "live_slots.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "kernel_release.h"
+
 bool live_slots_supported(void) {
-    struct utsname u;
-    int major = 0, minor = 0;
-    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-        return false;
-    return major > 5 || (major == 5 && minor >= 12);
+    int major, minor;
+    return kernel_release(&major, &minor) && release_at_least(major, minor, 5, 12);
 }
 
 int live_slots_map(struct live_slots *s, int fd, uint32_t n) {

@@ -1,25 +1,23 @@
 #include "x86_calls.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include <Zydis/Zydis.h>
+
+#include "kernel_release.h"
 
 /* -1: not known yet (uname is read at the first need). */
 static int long_nops_emulated = -1;
 
 void x86_assume_kernel_release(int major, int minor) {
-    long_nops_emulated = major < 0 ? -1 : major > 6 || (major == 6 && minor >= 16);
+    long_nops_emulated = major < 0 ? -1 : release_at_least(major, minor, 6, 16);
 }
 
 static bool kernel_emulates_long_nops(void) {
     if (long_nops_emulated < 0) {
-        struct utsname u;
         int major = 0, minor = 0;
-        if (uname(&u) == 0)
-            sscanf(u.release, "%d.%d", &major, &minor);
+        kernel_release(&major, &minor);
         x86_assume_kernel_release(major, minor);
     }
     return long_nops_emulated == 1;

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
+
+#include "kernel_release.h"
 
 enum { MAX_KEPT = 3 };
 
@@ -14,11 +15,10 @@ enum { MAX_KEPT = 3 };
  * CAP_BPF or CAP_SYS_ADMIN, reading and deleting map entries included; 5.19 checks it only where programs
  * and maps are created. */
 static bool map_access_needs_a_capability(void) {
-    struct utsname u;
-    int major = 0, minor = 0, disabled = 0;
-    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+    int major, minor, disabled = 0;
+    if (!kernel_release(&major, &minor))
         return true;
-    if (major > 5 || (major == 5 && minor >= 19))
+    if (release_at_least(major, minor, 5, 19))
         return false;
     FILE *f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "r");
     if (f) {
