@@ -297,14 +297,15 @@ static __always_inline int track_live(struct goroutine_key *key, struct goroutin
     return rc;
 }
 
-/* The goroutine of process tgid (its goroutines counted under image) whose g is at g (with --exits poll:
- * whose goid is key->goid), when its live slot holds it: copies its info to *out, sets key->goid, and with
- * take stops tracking it. Returns 0 when found. A slot is the goroutine's when its tag names tgid and image
- * and its info names g, both the same before and after the copy: g is live for one goroutine at a time, and
- * every exit of a goroutine gmon tracks frees its slot before the runtime can reuse its g (goexit1 runs
- * before goexit0 puts the g on the free list). Its exit is the only place that frees its slot (the host
- * clears only the slots of processes that ended or replaced their program), so the slot cannot be taken
- * between the copy and the release. */
+/* The goroutine of process tgid (its goroutines counted under image) whose g is at g, and whose goid is
+ * key->goid when that is known (0: the exit probe, which has not read it), when its live slot holds it:
+ * copies its info to *out, sets key->goid, and with take stops tracking it. Returns 0 when found. A slot is
+ * the goroutine's when its tag names tgid, image (and the goid) and its info names g, both the same before
+ * and after the copy: g is live for one goroutine at a time, and every exit of a goroutine gmon tracks frees
+ * its slot before the runtime can reuse its g (goexit1 runs before goexit0 puts the g on the free list).
+ * The exit probe is the only place that frees its own goroutine's slot (the host clears only the slots of
+ * processes that ended or replaced their program), so the slot cannot be taken between the copy and the
+ * release. */
 static __always_inline int find_live_slot(u32 image, u64 g, struct goroutine_key *key,
                                           struct goroutine_info *out, bool take) {
 #if LIVE_SLOTS
@@ -314,6 +315,10 @@ static __always_inline int find_live_slot(u32 image, u64 g, struct goroutine_key
         return -1;
     u64 tag = *(volatile u64 *)&slot->tag;
     if (!tag || tag & LIVE_SLOT_FILLING || live_slot_tgid(tag) != key->tgid || live_slot_image(tag) != image)
+        return -1;
+    /* A known goid must be the slot's too: with --exits poll, an ended goroutine keeps its slot until the
+     * next scan while the runtime already hands its g to a new one (which went to the map). */
+    if (key->goid && live_slot_goid(tag) != key->goid)
         return -1;
     *out = slot->info;
     asm volatile("" ::: "memory");

@@ -147,6 +147,10 @@ static bool map_may_hold(struct lifecycle_exit_scan *s) {
     if (!filled)
         return false;
     bpf_update_elem(s->map_filled_fd, &zero, &cleared, BPF_ANY);
+    /* A creation that found the flag still set may have put its goroutine in the map too late for this walk
+     * to see it (a store may wait in the CPU's buffer past the loads after it, on either side): the next
+     * scan walks the map again. */
+    s->flag_seen = true;
     return true;
 }
 
@@ -154,6 +158,7 @@ static bool map_may_hold(struct lifecycle_exit_scan *s) {
  * from 5.6) or an entry at a time. Returns the number read into s->keys and s->infos. */
 static size_t read_live(struct lifecycle_exit_scan *s) {
     size_t from = read_slots(s);
+    s->flag_seen = false;
     size_t n = map_may_hold(s) ? read_map(s, from) : from;
     s->map_left = n - from;
     for (size_t i = from; i < n; i++)
@@ -346,7 +351,7 @@ void lifecycle_exit_scan_run(struct lifecycle_exit_scan *s, int64_t created_befo
         check_process(s, from, to, fn, ctx);
     }
     int64_t ended = monotonic_ns();
-    s->map_holds = s->map_left > 0;
+    s->map_holds = s->map_left > 0 || s->flag_seen;
     s->last_read_ns = started;
     s->last_checked_before = created_before_ns;
     s->next_ns = started + (int64_t)s->interval_ms * 1000000;

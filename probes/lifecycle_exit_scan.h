@@ -27,12 +27,13 @@ struct lifecycle_exit_scan {
     int live_fd, sites_fd;
     /* In front of the live map: read in gmon's memory and freed without a system call. */
     struct live_slots *slots;
-    int map_filled_fd;    /* the creation program's flag: a goroutine went to the live map */
-    bool map_holds;       /* the live map held goroutines after the last scan */
-    size_t map_left;      /* during a scan: the goroutines read from the map that it has not deleted */
-    int read_base;        /* the lower of the two offsets: where the read of each g starts */
-    size_t read_span;     /* bytes read of each g */
-    int64_t next_ns;      /* CLOCK_MONOTONIC: when the next scan is due */
+    int map_filled_fd; /* the creation program's flag: a goroutine went to the live map */
+    bool map_holds;    /* the live map held goroutines after the last scan, or that scan found the flag set */
+    bool flag_seen;    /* during a scan: it found the flag set (and cleared it) */
+    size_t map_left;   /* during a scan: the goroutines read from the map that it has not deleted */
+    int read_base;     /* the lower of the two offsets: where the read of each g starts */
+    size_t read_span;  /* bytes read of each g */
+    int64_t next_ns;   /* CLOCK_MONOTONIC: when the next scan is due */
     int64_t last_read_ns; /* when the previous scan started: the goroutines it checked were alive then, */
     int64_t last_checked_before; /* those created before this (younger ones were left for the next scan) */
     pthread_mutex_t lock;        /* the tables and totals below: metrics threads read them while scans add */

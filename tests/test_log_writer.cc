@@ -77,7 +77,8 @@ TEST(LogWriter, LogfmtQuotesOnlyWhatSlogQuotes) {
 
 // Beyond ASCII, slog quotes a value for a byte that is not UTF-8 or a rune Go does not print (needsQuoting),
 // and strconv.Quote escapes those as \x, \u or \U; a printable rune such as the µ of a duration is kept as it
-// is, unquoted. DEL does not make slog quote (it is in its safeSet), but strconv.Quote escapes it.
+// is, unquoted. DEL does not make slog quote (it is in its safeSet), but strconv.Quote escapes it. U+FFFD
+// makes slog quote (it is utf8.RuneError), and strconv.Quote keeps it (it is printable).
 TEST(LogWriter, LogfmtQuotesRunesAsSlog) {
     setenv("TZ", "UTC", 1);
     std::string line = record(LOG_LOGFMT, LOG_INFO, [](log_writer *w) {
@@ -96,12 +97,15 @@ TEST(LogWriter, LogfmtQuotesRunesAsSlog) {
                 "b");
         log_str(w, "private", "\U000F0000");
         log_str(w, "sep", "a\u2028b");
+        log_str(w, "replacement", "a\ufffdb");
+        log_str(w, "object", "a\ufffcb\u034f");
         log_end(w);
     });
-    EXPECT_EQ(line, "time=2023-11-14T22:13:20.123Z level=INFO msg=m lifetime=1.5µs path=/srv/café/main.go "
-                    "nbsp=\"a\\u00a0b\" bad=\"a\\xffb\" bell=\"a\\ab\\x01c\\x7f\" del=a\x7f"
-                    "b "
-                    "private=\"\\U000f0000\" sep=\"a\\u2028b\"\n");
+    EXPECT_EQ(line,
+              "time=2023-11-14T22:13:20.123Z level=INFO msg=m lifetime=1.5µs path=/srv/café/main.go "
+              "nbsp=\"a\\u00a0b\" bad=\"a\\xffb\" bell=\"a\\ab\\x01c\\x7f\" del=a\x7f"
+              "b "
+              "private=\"\\U000f0000\" sep=\"a\\u2028b\" replacement=\"a\ufffdb\" object=a\ufffcb\u034f\n");
 }
 
 TEST(LogWriter, JsonLinesAsSlogJsonHandler) {
@@ -125,10 +129,31 @@ TEST(LogWriter, JsonEscapesRunesAsGo) {
     std::string line = record(LOG_JSON, LOG_INFO, [](log_writer *w) {
         log_begin(w, LOG_INFO, WALL, "m");
         log_str(w, "s", "é\xff\xc0\xaf\xed\xa0\x80\u2028\u2029z");
+        log_str(w, "c",
+                "a\rb\x7f"
+                "c\x01<&>");
         log_end(w);
     });
     EXPECT_EQ(line, "{\"time\":\"2023-11-14T22:13:20.123456789Z\",\"level\":\"INFO\",\"msg\":\"m\","
-                    "\"s\":\"é\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\u2028\\u2029z\"}\n");
+                    "\"s\":\"é\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\u2028\\u2029z\","
+                    "\"c\":\"a\\rb\x7f"
+                    "c\\u0001<&>\"}\n");
+}
+
+// slog's JSONHandler writes the time as time.RFC3339Nano: trailing zeros of the fraction dropped, and the
+// point too when nothing is left.
+TEST(LogWriter, JsonTimeDropsTrailingZeros) {
+    setenv("TZ", "UTC", 1);
+    auto time_of = [](int64_t wall) {
+        std::string line = record(LOG_JSON, LOG_INFO, [wall](log_writer *w) {
+            log_begin(w, LOG_INFO, wall, "m");
+            log_end(w);
+        });
+        return line.substr(0, line.find(",\"level\""));
+    };
+    EXPECT_EQ(time_of(1700000000120000000LL), "{\"time\":\"2023-11-14T22:13:20.12Z\"");
+    EXPECT_EQ(time_of(1700000000000000000LL), "{\"time\":\"2023-11-14T22:13:20Z\"");
+    EXPECT_EQ(time_of(1700000000000000001LL), "{\"time\":\"2023-11-14T22:13:20.000000001Z\"");
 }
 
 TEST(LogWriter, RecordsBelowTheLevelAreDropped) {

@@ -87,13 +87,13 @@ void json_end_array(struct json_writer *w) {
     close_container(w, ']');
 }
 
-/* PLAIN[c]: printable ASCII that a JSON string keeps as it is (not '"', '\\', a control or a non-ASCII byte).
- */
+/* PLAIN[c]: the ASCII a JSON string keeps as it is: not '"', '\\', a control below 0x20 or a non-ASCII byte.
+ * DEL is kept, as Go's encoding/json and slog's JSONHandler keep it (their safeSet). */
 #define PLAIN_16(c)                                                                                          \
     PLAIN_1(c), PLAIN_1(c + 1), PLAIN_1(c + 2), PLAIN_1(c + 3), PLAIN_1(c + 4), PLAIN_1(c + 5),              \
         PLAIN_1(c + 6), PLAIN_1(c + 7), PLAIN_1(c + 8), PLAIN_1(c + 9), PLAIN_1(c + 10), PLAIN_1(c + 11),    \
         PLAIN_1(c + 12), PLAIN_1(c + 13), PLAIN_1(c + 14), PLAIN_1(c + 15)
-#define PLAIN_1(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+#define PLAIN_1(c) ((c) >= 0x20 && (c) <= 0x7f && (c) != '"' && (c) != '\\')
 static const bool PLAIN[256] = {PLAIN_16(0),   PLAIN_16(16),  PLAIN_16(32),  PLAIN_16(48),
                                 PLAIN_16(64),  PLAIN_16(80),  PLAIN_16(96),  PLAIN_16(112),
                                 PLAIN_16(128), PLAIN_16(144), PLAIN_16(160), PLAIN_16(176),
@@ -126,7 +126,9 @@ static void write_escaped(struct json_writer *w, const char *str) {
             emit_s(w, "\\n");
         } else if (c == '\t') {
             emit_s(w, "\\t");
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c == '\r') {
+            emit_s(w, "\\r");
+        } else if (c < 0x20) {
             char u[8];
             snprintf(u, sizeof(u), "\\u%04x", c);
             emit_s(w, u);

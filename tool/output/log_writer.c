@@ -80,7 +80,7 @@ static size_t unquoted_length(const char *s) {
             return SIZE_MAX;
         int len;
         int32_t r = utf8_decode(p + n, &len);
-        if (r < 0 || !utf8_printable(r))
+        if (r < 0 || r == 0xfffd || !utf8_printable(r))
             return SIZE_MAX;
         n += (size_t)len;
     }
@@ -161,7 +161,8 @@ static void write_logfmt_value(struct text_buf *b, const char *s) {
         text_buf_put(b, s, n);
 }
 
-/* RFC 3339 in local time, milliseconds for logfmt and nanoseconds for JSON, as slog does. */
+/* RFC 3339 in local time as slog writes it: three decimals for logfmt (TextHandler), and for JSON up to nine,
+ * trailing zeros dropped (JSONHandler: time.RFC3339Nano). */
 static void format_time(struct log_writer *w, int64_t wall_ns, char *out, size_t size) {
     int64_t secs = wall_ns / 1000000000;
     long frac = (long)(wall_ns % 1000000000);
@@ -191,7 +192,11 @@ static void format_time(struct log_writer *w, int64_t wall_ns, char *out, size_t
     long part = w->format == LOG_JSON ? frac : frac / 1000000;
     for (int i = digits; i > 0; i--, part /= 10)
         out[date + (size_t)i] = (char)('0' + part % 10);
-    memcpy(out + date + 1 + digits, w->zone, zone + 1);
+    if (w->format == LOG_JSON) /* RFC3339Nano drops trailing zeros, and the point with them */
+        while (digits > 0 && out[date + (size_t)digits] == '0')
+            digits--;
+    size_t at = date + (digits ? 1 + (size_t)digits : 0);
+    memcpy(out + at, w->zone, zone + 1);
 }
 
 void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, const char *msg) {
