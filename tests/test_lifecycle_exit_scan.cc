@@ -70,6 +70,14 @@ std::string scrape_until_exited(int port, int n) {
     return scrape_until(port, "gmon_goroutines_exited_total" + SPAWN_SITE, n);
 }
 
+// The n workers all created and exited, none live, and the m leaked goroutines live, as /metrics says.
+void expect_every_worker_exited(const std::string &metrics, int n, int m) {
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE), n) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + SPAWN_SITE), 0) << metrics;
+    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + LEAK_SITE), m) << metrics;
+}
+
 class ExitScanVariants : public ::testing::TestWithParam<const char *> {};
 
 // 6,000 workers alive at once, with --max-goroutines 8192: 2,048 live slots, so most workers go to the live
@@ -82,10 +90,7 @@ TEST(ExitScan, GoroutinesBeyondTheSlotsAreFoundInTheMap) {
     if (HasFatalFailure() || !r.gmon)
         return;
     std::string metrics = scrape_until_exited(r.port, n);
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE), n) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + SPAWN_SITE), 0) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + LEAK_SITE), m) << metrics;
+    expect_every_worker_exited(metrics, n, m);
     r.gmon->signal(SIGINT);
     ASSERT_EQ(r.gmon->wait(10), 0) << r.gmon->err();
     r.fixture->signal(SIGTERM);
@@ -154,10 +159,7 @@ TEST(ExitScan, CountsTheExitsOfGsTheRuntimeReused) {
     if (HasFatalFailure() || !r.gmon)
         return;
     std::string metrics = scrape_until_exited(r.port, n);
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_created_total" + SPAWN_SITE), n) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_exited_total" + SPAWN_SITE), n) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + SPAWN_SITE), 0) << metrics;
-    EXPECT_EQ(sample_value(metrics, "gmon_goroutines_live" + LEAK_SITE), m) << metrics;
+    expect_every_worker_exited(metrics, n, m);
     r.gmon->signal(SIGINT);
     EXPECT_EQ(r.gmon->wait(10), 0) << r.gmon->err();
     r.fixture->signal(SIGTERM);
