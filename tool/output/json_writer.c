@@ -12,6 +12,7 @@
 void json_init(struct json_writer *w, FILE *out) {
     w->out = out;
     w->buf = NULL;
+    w->used = 0;
     w->depth = 0;
     w->need_comma[0] = false;
     w->after_key = false;
@@ -22,19 +23,40 @@ void json_init_buffer(struct json_writer *w, struct text_buf *buf) {
     w->buf = buf;
 }
 
-/* Where a writer's output goes: its buffer, else its stream. */
+static void flush_chunk(struct json_writer *w) {
+    if (w->used)
+        fwrite_unlocked(w->chunk, 1, w->used, w->out);
+    w->used = 0;
+}
+
+/* Where a writer's output goes: its buffer, else its chunk on the way to its stream. */
 static void emit(struct json_writer *w, const void *p, size_t n) {
-    if (w->buf)
+    if (w->buf) {
         text_buf_put(w->buf, p, n);
-    else
-        fwrite_unlocked(p, 1, n, w->out);
+        return;
+    }
+    if (n > JSON_CHUNK - w->used) {
+        flush_chunk(w);
+        if (n > JSON_CHUNK) {
+            fwrite_unlocked(p, 1, n, w->out);
+            return;
+        }
+    }
+    memcpy(w->chunk + w->used, p, n);
+    w->used += n;
 }
 
 static void emit_c(struct json_writer *w, char c) {
     if (w->buf)
         text_buf_putc(w->buf, c);
     else
-        fputc_unlocked(c, w->out);
+        emit(w, &c, 1);
+}
+
+/* After a value: one at the top level is complete, and goes to the stream now. */
+static void settle(struct json_writer *w) {
+    if (!w->buf && w->depth == 0)
+        flush_chunk(w);
 }
 
 static void emit_s(struct json_writer *w, const char *s) {
@@ -72,6 +94,7 @@ static void close_container(struct json_writer *w, char c) {
     emit_c(w, c);
     if (w->depth == 0)
         emit_c(w, '\n');
+    settle(w);
 }
 
 void json_begin_object(struct json_writer *w) {
@@ -155,6 +178,7 @@ void json_write_escaped(FILE *out, const char *s) {
     struct json_writer w;
     json_init(&w, out);
     write_escaped(&w, s);
+    settle(&w);
 }
 
 /* A key is nearly always a short identifier that needs no escaping: its separator, quotes and colon go out
@@ -185,10 +209,12 @@ void json_key(struct json_writer *w, const char *key) {
 void json_string(struct json_writer *w, const char *s) {
     before_value(w);
     write_escaped(w, s ? s : "");
+    settle(w);
 }
 void json_raw(struct json_writer *w, const char *json) {
     before_value(w);
     emit_s(w, json);
+    settle(w);
 }
 
 char *json_quote(const char *s) {
@@ -219,17 +245,20 @@ void json_write_uint(FILE *out, uint64_t v) {
     struct json_writer w;
     json_init(&w, out);
     write_uint(&w, v);
+    settle(&w);
 }
 
 void json_write_int(FILE *out, int64_t v) {
     struct json_writer w;
     json_init(&w, out);
     write_int(&w, v);
+    settle(&w);
 }
 
 void json_uint(struct json_writer *w, uint64_t v) {
     before_value(w);
     write_uint(w, v);
+    settle(w);
 }
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
     json_key(w, key);
@@ -237,26 +266,33 @@ void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
 }
 void json_fixed(struct json_writer *w, double v, int decimals) {
     before_value(w);
-    if (w->buf)
+    if (w->buf) {
         text_buf_printf(w->buf, "%.*f", decimals, v); /* up to 309 digits before the point */
-    else
+    } else {
+        flush_chunk(w); /* what came before goes first */
         fprintf(w->out, "%.*f", decimals, v);
+    }
+    settle(w);
 }
 void json_int(struct json_writer *w, int64_t v) {
     before_value(w);
     write_int(w, v);
+    settle(w);
 }
 void json_bool(struct json_writer *w, bool v) {
     before_value(w);
     emit_s(w, v ? "true" : "false");
+    settle(w);
 }
 void json_null(struct json_writer *w) {
     before_value(w);
     emit_s(w, "null");
+    settle(w);
 }
 void json_hex(struct json_writer *w, uint64_t v) {
     before_value(w);
     char text[32];
     snprintf(text, sizeof(text), "\"0x%" PRIx64 "\"", v);
     emit_s(w, text);
+    settle(w);
 }

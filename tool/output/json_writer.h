@@ -9,14 +9,23 @@
 
 enum { JSON_MAX_DEPTH = 16 };
 
+enum { JSON_CHUNK = 8192 };
+
 struct json_writer {
     FILE *out;
     struct text_buf *buf; /* when set, output goes here instead of out */
     int depth;
     bool need_comma[JSON_MAX_DEPTH];
     bool after_key;
+    /* Output for out waits here, written in one call when full and whenever a top-level value is complete
+     * (then the caller may write to out itself): a call per piece cost a snapshot of a million goroutines a
+     * sixth of its time. */
+    size_t used;
+    char chunk[JSON_CHUNK];
 };
 
+/* A writer to out. What it writes reaches out when a top-level value is complete (a document, or a value of
+ * json_write_escaped and the like), or in chunks before. */
 void json_init(struct json_writer *w, FILE *out);
 /* A writer that appends to buf (a log record being built). */
 void json_init_buffer(struct json_writer *w, struct text_buf *buf);
