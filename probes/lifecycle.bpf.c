@@ -114,9 +114,8 @@ static __always_inline struct site_stats *site_stats_of(struct site_key *site, i
 #define FRAME_CHUNK_WORDS (FRAME_CHUNK_BYTES / 8)
 #define PAGE_BYTES        4096
 struct frame_chunk {
-    u64 base, end;  /* the target's addresses the words hold: [base, end) */
-    u64 hash;       /* of the walk's return addresses so far */
-    u64 restart_bp; /* where to walk from instead if the first frame is not the `go` statement's; 0: none */
+    u64 base, end; /* the target's addresses the words hold: [base, end) */
+    u64 hash;      /* of the walk's return addresses so far */
     u64 words[FRAME_CHUNK_WORDS];
 };
 BPF_PERCPU_ARRAY(frame_chunks, struct frame_chunk, 1);
@@ -149,8 +148,8 @@ static __always_inline int read_frame(struct frame_chunk *c, u64 addr, u64 frame
 /* Walks the frame-pointer chain from the frame at start_bp to the frame that returns to g.gopc and records
  * the return addresses from there outward in *st; returns their FNV-1a hash, or 0 (counted) when the walk
  * never met gopc. start_bp is newproc's own frame on the creating goroutine's stack when that is known
- * (read_creator), else newproc1's caller's on g0 (at the probe, BP is that frame), which links to it. A walk
- * from newproc's frame whose first frame does not return to gopc starts again from g0's. */
+ * (read_creator), else newproc1's caller's on g0 (at the probe, BP is that frame), which links to it. When
+ * newproc's frame does not return to gopc, the walk starts from g0's. */
 static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u64 start_bp,
                                                struct creation_stack *st) {
     int zero = 0;
@@ -158,25 +157,25 @@ static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u6
     if (!c)
         return 0;
     c->base = c->end = 0; /* nothing read yet (a chunk left by the last walk may be stale) */
-    c->restart_bp = start_bp != ctx->bp ? ctx->bp : 0;
     /* The depth and hash live in the map value, not in registers: the verifier does not follow values in
      * maps, so each step's state is the same whatever the depth, where a depth in a register made it check
      * every depth at every step (the kernel took 125-345 ms to load the creation program, now 16-36 ms). */
     st->depth = 0;
     c->hash = FNV_OFFSET;
     u64 frame[2] = {start_bp, 0}; /* a frame: the caller's BP, then the return address */
-#pragma unroll
+    /* Checked before the loop, which then finds the frame in the chunk this read brought: a restart inside
+     * the loop made clang unroll it (a 66 KB program, compiled 2 s longer) or, kept a loop, the verifier
+     * take a second to load it. */
+    if (start_bp != ctx->bp) {
+        u64 first[2];
+        if (read_frame(c, start_bp, first) != 0 || first[1] != gopc)
+            frame[0] = ctx->bp;
+    }
+#pragma clang loop unroll(disable)
     for (int i = 0; i < STACK_SKIP_MAX + LIFECYCLE_STACK_DEPTH; i++) {
-        int read = frame[0] && read_frame(c, frame[0], frame) == 0 && frame[1];
-        u64 depth = st->depth;
-        if (c->restart_bp && (!read || frame[1] != gopc)) {
-            frame[0] = c->restart_bp;
-            c->restart_bp = 0;
-            continue;
-        }
-        c->restart_bp = 0;
-        if (!read)
+        if (!frame[0] || read_frame(c, frame[0], frame) != 0 || !frame[1])
             break;
+        u64 depth = st->depth;
         if (depth == 0 && frame[1] != gopc) {
             if (i >= STACK_SKIP_MAX)
                 break;

@@ -74,6 +74,9 @@ TEST(BpfCache, ProgramCompiledOnceIsLoadedFromTheCacheAndTracesTheSame) {
     std::string maps;
     std::string cold = trace_with_cache(dir, bin, &maps);
     EXPECT_NE(cold.find(COMPILED), std::string::npos) << cold;
+    // A warning of clang's is a change the program did not mean (one said a loop was not unrolled, after a
+    // change that had made the program ten times larger and its load a second longer).
+    EXPECT_EQ(cold.find("warning:"), std::string::npos) << cold;
     // libbcc's compiler (libbcc.so and the LLVM it carries) ran in a child: the tracer has only libbcc_bpf.
     EXPECT_NE(maps.find("libbcc_bpf.so"), std::string::npos) << maps;
     EXPECT_EQ(maps.find("libbcc.so"), std::string::npos) << maps;
