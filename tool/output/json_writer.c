@@ -227,12 +227,8 @@ char *json_quote(const char *s) {
 }
 
 static void write_uint(struct json_writer *w, uint64_t v) {
-    char digits[24];
-    size_t at = sizeof(digits);
-    do
-        digits[--at] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    emit(w, digits + at, sizeof(digits) - at);
+    char digits[20];
+    emit(w, digits, decimal_text(digits, v));
 }
 
 static void write_int(struct json_writer *w, int64_t v) {
