@@ -44,6 +44,8 @@ static void emit(struct json_writer *w, const void *p, size_t n) {
     }
     memcpy(w->chunk + w->used, p, n);
     w->used += n;
+    if (w->depth == 0) /* the top level: a value ends here, or a document begins or ends */
+        flush_chunk(w);
 }
 
 static void emit_c(struct json_writer *w, char c) {
@@ -51,12 +53,6 @@ static void emit_c(struct json_writer *w, char c) {
         text_buf_putc(w->buf, c);
     else
         emit(w, &c, 1);
-}
-
-/* After a value: one at the top level is complete, and goes to the stream now. */
-static void settle(struct json_writer *w) {
-    if (!w->buf && w->depth == 0)
-        flush_chunk(w);
 }
 
 static void emit_s(struct json_writer *w, const char *s) {
@@ -94,7 +90,6 @@ static void close_container(struct json_writer *w, char c) {
     emit_c(w, c);
     if (w->depth == 0)
         emit_c(w, '\n');
-    settle(w);
 }
 
 void json_begin_object(struct json_writer *w) {
@@ -178,7 +173,6 @@ void json_write_escaped(FILE *out, const char *s) {
     struct json_writer w;
     json_init(&w, out);
     write_escaped(&w, s);
-    settle(&w);
 }
 
 /* A key is nearly always a short identifier that needs no escaping: its separator, quotes and colon go out
@@ -209,12 +203,10 @@ void json_key(struct json_writer *w, const char *key) {
 void json_string(struct json_writer *w, const char *s) {
     before_value(w);
     write_escaped(w, s ? s : "");
-    settle(w);
 }
 void json_raw(struct json_writer *w, const char *json) {
     before_value(w);
     emit_s(w, json);
-    settle(w);
 }
 
 char *json_quote(const char *s) {
@@ -241,20 +233,17 @@ void json_write_uint(FILE *out, uint64_t v) {
     struct json_writer w;
     json_init(&w, out);
     write_uint(&w, v);
-    settle(&w);
 }
 
 void json_write_int(FILE *out, int64_t v) {
     struct json_writer w;
     json_init(&w, out);
     write_int(&w, v);
-    settle(&w);
 }
 
 void json_uint(struct json_writer *w, uint64_t v) {
     before_value(w);
     write_uint(w, v);
-    settle(w);
 }
 void json_member_uint(struct json_writer *w, const char *key, uint64_t v) {
     json_key(w, key);
@@ -268,27 +257,22 @@ void json_fixed(struct json_writer *w, double v, int decimals) {
         flush_chunk(w); /* what came before goes first */
         fprintf(w->out, "%.*f", decimals, v);
     }
-    settle(w);
 }
 void json_int(struct json_writer *w, int64_t v) {
     before_value(w);
     write_int(w, v);
-    settle(w);
 }
 void json_bool(struct json_writer *w, bool v) {
     before_value(w);
     emit_s(w, v ? "true" : "false");
-    settle(w);
 }
 void json_null(struct json_writer *w) {
     before_value(w);
     emit_s(w, "null");
-    settle(w);
 }
 void json_hex(struct json_writer *w, uint64_t v) {
     before_value(w);
     char text[32];
     snprintf(text, sizeof(text), "\"0x%" PRIx64 "\"", v);
     emit_s(w, text);
-    settle(w);
 }

@@ -17,9 +17,9 @@ struct json_writer {
     int depth;
     bool need_comma[JSON_MAX_DEPTH];
     bool after_key;
-    /* Output for out waits here, written in one call when full and whenever a top-level value is complete
-     * (then the caller may write to out itself): a call per piece cost a snapshot of a million goroutines a
-     * sixth of its time. */
+    /* Output for out waits here, written in one call when full and whenever the writer is at the top level
+     * (a value there is complete, and the caller may write to out itself): a call per piece cost a snapshot
+     * of a million goroutines a sixth of its time. */
     size_t used;
     char chunk[JSON_CHUNK];
 };
