@@ -145,12 +145,12 @@ static __always_inline int read_frame(struct frame_chunk *c, u64 addr, u64 frame
     return 0;
 }
 
-/* Walks the frame-pointer chain from the frame at start_bp to the frame that returns to g.gopc and records
- * the return addresses from there outward in *st; returns their FNV-1a hash, or 0 (counted) when the walk
- * never met gopc. start_bp is newproc's own frame on the creating goroutine's stack when that is known
- * (read_creator), else newproc1's caller's on g0 (at the probe, BP is that frame), which links to it. When
- * newproc's frame does not return to gopc, the walk starts from g0's. */
-static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u64 start_bp,
+/* Walks the frame-pointer chain to the frame that returns to g.gopc and records the return addresses from
+ * there outward in *st; returns their FNV-1a hash, or 0 (counted) when the walk never met gopc. It starts at
+ * newproc_bp, newproc's own frame on the creating goroutine's stack, when that is known (read_creator; 0:
+ * not) and returns to gopc; else at newproc1's caller's frame on g0 (at the probe, BP is that frame), which
+ * links to it. */
+static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u64 newproc_bp,
                                                struct creation_stack *st) {
     int zero = 0;
     struct frame_chunk *c = frame_chunks.lookup(&zero);
@@ -162,14 +162,14 @@ static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u6
      * every depth at every step (the kernel took 125-345 ms to load the creation program, now 16-36 ms). */
     st->depth = 0;
     c->hash = FNV_OFFSET;
-    u64 frame[2] = {start_bp, 0}; /* a frame: the caller's BP, then the return address */
+    u64 frame[2] = {ctx->bp, 0}; /* a frame: the caller's BP, then the return address */
     /* Checked before the loop, which then finds the frame in the chunk this read brought: a restart inside
      * the loop made clang unroll it (a 66 KB program, compiled 2 s longer) or, kept a loop, the verifier
      * take a second to load it. */
-    if (start_bp != ctx->bp) {
+    if (newproc_bp) {
         u64 first[2];
-        if (read_frame(c, start_bp, first) != 0 || first[1] != gopc)
-            frame[0] = ctx->bp;
+        if (read_frame(c, newproc_bp, first) == 0 && first[1] == gopc)
+            frame[0] = newproc_bp;
     }
 #pragma clang loop unroll(disable)
     for (int i = 0; i < STACK_SKIP_MAX + LIFECYCLE_STACK_DEPTH; i++) {
@@ -197,10 +197,10 @@ static __always_inline u64 walk_creation_stack(struct pt_regs *ctx, u64 gopc, u6
  * counted has its stack stored (`stacks` entries are never deleted), so only a new site looks at `stacks`:
  * one hash-map lookup fewer per creation. */
 static __always_inline struct site_stats *creation_site(struct pt_regs *ctx, struct site_key *site,
-                                                        u64 start_bp) {
+                                                        u64 newproc_bp) {
     int zero = 0;
     struct creation_stack *st = stack_scratch.lookup(&zero);
-    site->stack = st ? walk_creation_stack(ctx, site->gopc, start_bp, st) : 0;
+    site->stack = st ? walk_creation_stack(ctx, site->gopc, newproc_bp, st) : 0;
     struct site_stats *known = sites.lookup(site);
     if (known)
         return known;
@@ -483,8 +483,7 @@ static __always_inline int created(struct pt_regs *ctx, u64 newg) {
 #endif
     info.site.tgid = tgid;
     info.site.image = current_image(ctx, tgid, key.goid, info.startpc);
-    struct site_stats *stats =
-        creation_site(ctx, &info.site, creator.newproc_bp ? creator.newproc_bp : ctx->bp);
+    struct site_stats *stats = creation_site(ctx, &info.site, creator.newproc_bp);
     info.created_ns = bpf_ktime_get_ns();
     info.g = newg;
     int tracked = track_live(&key, &info) == 0;
