@@ -5,13 +5,10 @@
 #include <string.h>
 
 #include "container_lookup.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char *body = malloc(size + 1);
-    if (!body)
-        return 0;
-    memcpy(body, data, size);
-    body[size] = '\0';
+    char *body = fuzz_input_string(data, size);
     struct container_info c;
     struct gmon_error err;
     memset(&c, 0, sizeof(c));

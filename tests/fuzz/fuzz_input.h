@@ -1,11 +1,13 @@
 /* What the fuzz targets share: the input as a file, for the readers that open a path (ELF, DWARF) as gmon
- * does. A memfd keeps it off the disk; /proc/self/fd/N is a path libelf and libdw open like any other. */
+ * does (a memfd keeps it off the disk; /proc/self/fd/N is a path libelf and libdw open like any other), and
+ * as a C string, for the readers of text. */
 #ifndef GMON_FUZZ_INPUT_H
 #define GMON_FUZZ_INPUT_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +21,18 @@ static inline const char *fuzz_input_file(const uint8_t *data, size_t size, int 
     }
     snprintf(path, 64, "/proc/self/fd/%d", *fd);
     return path;
+}
+
+/* The input as a NUL-terminated string the caller frees (a NUL inside ends it early, as it would in gmon). */
+static inline char *fuzz_input_string(const uint8_t *data, size_t size) {
+    char *s = malloc(size + 1);
+    if (!s) {
+        perror("fuzz_input_string");
+        abort();
+    }
+    memcpy(s, data, size);
+    s[size] = '\0';
+    return s;
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "json_parses.h"
 #include "log_writer.h"
 
@@ -27,11 +28,7 @@ static char *record(enum log_format format, const char *s, size_t *len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char *s = malloc(size + 1);
-    if (!s)
-        return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
+    char *s = fuzz_input_string(data, size);
     size_t len;
     char *line = record(LOG_LOGFMT, s, &len);
     if (len == 0 || line[len - 1] != '\n')
