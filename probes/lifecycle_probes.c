@@ -20,6 +20,9 @@ enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 
  * (--max-goroutines). Not on a kernel without the BPF compare-and-swap. With --exits poll the scan frees the
  * slots of the goroutines it finds ended, as the exit program does otherwise. */
 enum { LIVE_SLOTS_MAX = 16384 };
+/* --exits poll: at most this many exits held for their creation to be told (96 bytes each, 6 MB), about as
+ * many as the event buffer holds creations. */
+enum { HELD_EXITS_MAX = 65536 };
 
 static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
     uint32_t n = LIVE_SLOTS_MAX;
@@ -198,22 +201,51 @@ fail:
     return -1;
 }
 
-/* Delivers every creation event sent so far, then looks for the exits of the goroutines created before:
- * each exit is told after its creation. When a storm writes events faster than they are read, the scan waits
- * for a read that empties the buffer. */
+/* The goroutines created before this time have had their creation handed over (or lost), given a read of
+ * the events that began at read_ns and emptied the buffer when drained: a creation reaches the buffer within
+ * LIFECYCLE_EXIT_SCAN_YOUNGEST_NS of its time. A read that stopped short vouches only for the creations older
+ * than the last one it handed over (the buffer holds them in about the order they happened). */
+static int64_t creations_told_before(const struct lifecycle_probes *lp, int64_t read_ns, bool drained) {
+    int64_t delivered = (int64_t)lp->last_created_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
+    int64_t read = read_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
+    return drained && read > delivered ? read : delivered;
+}
+
+/* An exit the scan found: told now if its goroutine's creation has been, else held until it is. */
+static void tell_or_hold_exit(void *ctx, const struct lifecycle_event *ev) {
+    struct lifecycle_probes *lp = ctx;
+    uint64_t created_ns = ev->time_ns - ev->lifetime_ns;
+    if ((int64_t)created_ns < lp->creations_told_before || !held_exits_add(&lp->held, ev, created_ns))
+        lp->on_event(lp->ctx, ev); /* out of memory to hold it: told now, before its creation */
+}
+
+static void release_held_exits(struct lifecycle_probes *lp, int64_t read_ns, bool drained) {
+    lp->creations_told_before = creations_told_before(lp, read_ns, drained);
+    if (lp->held.n)
+        held_exits_release(&lp->held, lp->creations_told_before, lp->on_event, lp->ctx);
+}
+
+/* Delivers the creation events sent so far (at most a read's budget), then looks for the exits of the
+ * goroutines created before created_before_ns. The scan does not wait for a reader that lags behind a storm
+ * (the ended goroutines' slots would stay taken, and the live map fill): the exits of goroutines whose
+ * creation is still in the buffer are held until it has been told. Only when HELD_EXITS_MAX are held does the
+ * scan leave those goroutines for a later one. */
 static void scan_exits(struct lifecycle_probes *lp, int64_t created_before_ns) {
-    /* A storm written faster than it is read: the scan looks only at goroutines older than the last creation
-     * handed over (the buffer holds creations in about the order they happened). */
-    int64_t delivered_up_to = (int64_t)lp->last_created_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
-    if (!event_reader_drain(&lp->reader) && delivered_up_to < created_before_ns)
-        created_before_ns = delivered_up_to;
-    lifecycle_exit_scan_run(&lp->exits, created_before_ns, lp->on_event, lp->ctx);
+    int64_t read_ns = monotonic_ns();
+    release_held_exits(lp, read_ns, event_reader_drain(&lp->reader));
+    if (lp->held.n >= HELD_EXITS_MAX && lp->creations_told_before < created_before_ns)
+        created_before_ns = lp->creations_told_before;
+    lifecycle_exit_scan_run(&lp->exits, created_before_ns, lp->on_event ? tell_or_hold_exit : NULL, lp);
 }
 
 int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
     if (!lp->exits.interval_ms)
         return event_reader_poll(&lp->reader, timeout_ms);
     int rc = event_reader_poll(&lp->reader, lifecycle_exit_scan_wait_ms(&lp->exits, timeout_ms));
+    /* Not "drained" even when the read stopped short of its budget: the creation program wakes the reader
+     * only every WAKEUP_EVERY events, so a poll can return with events left in the buffer. */
+    if (rc == 0 && lp->held.n)
+        release_held_exits(lp, 0, false);
     if (rc == 0 && lifecycle_exit_scan_due(&lp->exits))
         scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
     return rc;
@@ -391,8 +423,11 @@ void lifecycle_detach(struct lifecycle_probes *lp) {
         scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
     bpf_program_detach(&lp->prog);
     event_reader_drain_all(&lp->reader);
-    if (lp->exits.interval_ms)
-        scan_exits(lp, INT64_MAX); /* the last exits; nothing is created any more */
+    if (lp->exits.interval_ms) {
+        /* Every creation has been handed over: the held exits, then the last ones. */
+        lp->last_created_ns = INT64_MAX;
+        scan_exits(lp, INT64_MAX);
+    }
 }
 
 void lifecycle_close(struct lifecycle_probes *lp) {
@@ -400,4 +435,5 @@ void lifecycle_close(struct lifecycle_probes *lp) {
     event_reader_close(&lp->reader);
     bpf_program_close(&lp->prog);
     lifecycle_exit_scan_free(&lp->exits);
+    held_exits_free(&lp->held);
 }

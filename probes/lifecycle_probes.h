@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "bpf_program.h"
 #include "event_reader.h"
+#include "held_exits.h"
 #include "lifecycle_event.h"
 #include "lifecycle_exit_scan.h"
 #include "live_slots.h"
@@ -39,6 +40,10 @@ struct lifecycle_probes {
     struct lifecycle_exit_scan exits; /* --exits poll */
     struct live_slots slots;          /* in front of the live map (not with --exits poll) */
     uint64_t last_created_ns;         /* the time of the last creation event handed over */
+    /* --exits poll: exits found before their creation was handed over, and the time before which every
+     * creation has been. */
+    struct held_exits held;
+    int64_t creations_told_before;
     char runq_missing[160]; /* run-queue functions this binary lacks (inlined): their events are not seen */
 };
 

@@ -6,8 +6,10 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <vector>
 
 #include "count_table.h"
+#include "held_exits.h"
 #include "lifecycle_support.h"
 
 using namespace gmon_test;
@@ -229,6 +231,39 @@ TEST(ExitScan, CountTableKeepsEveryRowThroughGrowthAndRemoval) {
     }
     EXPECT_EQ(t.used, kept);
     count_table_free(&t);
+}
+
+// Exits found before their creation was told wait in held_exits: released by creation time, each once, in
+// the order they were held, the younger ones kept in order for a later release.
+TEST(ExitScan, HeldExitsAreReleasedByCreationTimeInOrder) {
+    struct held_exits h = {};
+    const uint64_t created[] = {50, 10, 70, 20, 90, 30, 60};
+    for (size_t i = 0; i < 7000; i++) {
+        struct lifecycle_event ev = {};
+        ev.goid = i;
+        ASSERT_TRUE(held_exits_add(&h, &ev, created[i % 7] + i / 7 * 100));
+    }
+    std::vector<uint64_t> told;
+    auto tell = [](void *ctx, const struct lifecycle_event *ev) {
+        static_cast<std::vector<uint64_t> *>(ctx)->push_back(ev->goid);
+    };
+    held_exits_release(&h, 0, tell, &told);
+    EXPECT_TRUE(told.empty());
+    held_exits_release(&h, 55, tell, &told);
+    EXPECT_EQ(told, (std::vector<uint64_t>{0, 1, 3, 5})); // created 50, 10, 20, 30
+    ASSERT_EQ(h.n, 6996u);
+    EXPECT_EQ(h.items[0].ev.goid, 2u); // the first kept, then the others in order
+    EXPECT_EQ(h.items[1].ev.goid, 4u);
+    EXPECT_EQ(h.items[2].ev.goid, 6u);
+    EXPECT_EQ(h.items[3].ev.goid, 7u);
+    told.clear();
+    held_exits_release(&h, INT64_MAX, tell, &told);
+    ASSERT_EQ(told.size(), 6996u);
+    EXPECT_EQ(h.n, 0u);
+    for (size_t i = 1; i < told.size(); i++)
+        EXPECT_LT(told[i - 1], told[i]) << i;
+    held_exits_free(&h);
+    EXPECT_EQ(h.items, nullptr);
 }
 
 } // namespace
