@@ -133,9 +133,10 @@ static inline __u32 live_slot_by_g(__u32 tgid, __u64 g, __u32 nslots) {
 /* The slot of a goroutine by its goid (--exits poll): consecutive goids (one process's) fill consecutive
  * slots, so that as many goroutines as slots fit before two meet, where a hash of the goid filled fewer than
  * half the slots before the live map took the rest (a storm of 400,000 goroutines); tgid moves each
- * process's run elsewhere. */
+ * process's run elsewhere, a rotation, so that the slots read in order hold a process's goroutines in goid
+ * order from some slot on (the scan's sort finds them nearly sorted). */
 static inline __u32 live_slot_by_goid(__u32 tgid, __u64 goid, __u32 nslots) {
-    return ((__u32)goid ^ (tgid * 0x9E3779B1u)) & (nslots - 1);
+    return ((__u32)goid + tgid * 0x9E3779B1u) & (nslots - 1);
 }
 
 static inline __u32 live_slot_image(__u64 tag) {

@@ -36,6 +36,7 @@ struct lifecycle_exit_scan {
     int64_t next_ns;   /* CLOCK_MONOTONIC: when the next scan is due */
     int64_t last_read_ns; /* when the previous scan started: the goroutines it checked were alive then, */
     int64_t last_checked_before; /* those created before this (younger ones were left for the next scan) */
+    int64_t telling_ns;          /* during a scan: the time spent handing its exits to the callback */
     pthread_mutex_t lock;        /* the tables and totals below: metrics threads read them while scans add */
     struct count_table by_site;  /* struct site_key -> SITE_EXIT_COUNTS (exited, lifetime sum, buckets) */
     struct count_table by_slot;  /* struct lifetime_slot_key -> count */
@@ -43,11 +44,12 @@ struct lifecycle_exit_scan {
     /* Scratch reused from scan to scan. */
     struct goroutine_key *keys;
     struct goroutine_info *infos;
-    uint32_t *slot_of; /* the live slot goroutine i was read from, or NO_SLOT (the live map) */
-    uint64_t *tags;    /* that slot's tag when read */
-    uint64_t *addrs;
-    uint8_t *gs; /* the read_span bytes read of each g: goid and status */
-    bool *ok;
+    uint32_t *slot_of;                /* the live slot goroutine i was read from, or NO_SLOT (the live map) */
+    uint64_t *tags;                   /* that slot's tag when read */
+    uint64_t *addrs;                  /* of the distinct gs of one process's goroutines */
+    uint8_t *gs;                      /* the read_span bytes read of each: goid and status */
+    bool *ok;                         /* whether each was read */
+    uint32_t *block_of;               /* of one process's goroutine: which of those it reads */
     uint32_t *order;                  /* indexes of the goroutines to check, by process */
     uint32_t *ended;                  /* of one process: indexes of the goroutines that ended, */
     struct goroutine_key *ended_keys; /* the keys of those read from the live map, */
