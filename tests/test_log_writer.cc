@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,27 @@ TEST(GoDuration, MatchesTimeDurationString) {
     char small[4];
     format_go_duration(1500, small, sizeof(small));
     EXPECT_STREQ(small, "1.5") << "cut to the buffer, NUL-terminated";
+}
+
+// Numbers in log lines and JSON are written two digits at a time: the same text as printf's, at every
+// length, into a text_buf too.
+TEST(TextBuf, DecimalIsPrintfs) {
+    std::vector<uint64_t> values = {0, UINT64_MAX, UINT64_MAX - 1};
+    for (uint64_t p = 1; p <= UINT64_MAX / 10; p *= 10)
+        for (uint64_t v : {p - 1, p, p + 1, p * 10 - 1, p * 5 + 7})
+            values.push_back(v);
+    struct text_buf b = {};
+    std::string all;
+    for (uint64_t v : values) {
+        char out[21] = {};
+        std::string want = std::to_string(v);
+        EXPECT_EQ(decimal_text(out, v), want.size()) << v;
+        EXPECT_EQ(std::string(out), want);
+        text_buf_uint(&b, v);
+        all += want;
+    }
+    EXPECT_EQ(std::string(b.data, b.len), all);
+    text_buf_free(&b);
 }
 
 // Captures one record written through a log_writer.
@@ -252,6 +274,52 @@ TEST(LogWriter, EachRecordHasItsOwnSecond) {
                                 "time=2023-11-14T22:13:21.123Z level=INFO msg=m\n"
                                 "time=2023-11-14T21:13:20.123Z level=INFO msg=m\n");
     free(buf);
+}
+
+// The time of a millisecond and the level and message of the last few pairs are formatted once and copied:
+// every record still carries its own millisecond, level and message, when six pairs take turns (more than
+// are kept), one message's buffer is rewritten between records, and a message needs quoting or is too long to
+// keep.
+TEST(LogWriter, TimesAndMessagesFormattedOnceStillReadTheirOwn) {
+    setenv("TZ", "UTC", 1);
+    const std::string long_msg(100, 'x');
+    for (enum log_format format : {LOG_LOGFMT, LOG_JSON}) {
+        SCOPED_TRACE(format == LOG_JSON ? "json" : "logfmt");
+        std::string out = record(format, LOG_DEBUG, [&](log_writer *w) {
+            char reused[32];
+            const int64_t at[] = {WALL, WALL + 1000, WALL + 999999, WALL + 1000000, WALL};
+            for (int i = 0; i < 12; i++) {
+                snprintf(reused, sizeof(reused), "step %d", i % 3);
+                const char *msgs[] = {"goroutine exited", "goroutine is created", reused, long_msg.c_str()};
+                log_begin(w, (enum log_level)(i % 2), at[i % 5], msgs[i % 4]);
+                log_uint(w, "i", (uint64_t)i);
+                log_end(w);
+            }
+        });
+        auto ls = std::vector<std::string>();
+        for (size_t from = 0, nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1)
+            ls.push_back(out.substr(from, nl - from));
+        ASSERT_EQ(ls.size(), 12u) << out;
+        const char *ms[] = {"20.123", "20.123", "20.124", "20.124", "20.123"};
+        for (int i = 0; i < 12; i++) {
+            const char *level = i % 2 ? "INFO" : "DEBUG";
+            std::string reused = "step " + std::to_string(i % 3);
+            const std::string msgs[] = {"goroutine exited", "goroutine is created", reused, long_msg};
+            std::string msg = msgs[i % 4];
+            std::string want;
+            if (format == LOG_LOGFMT) {
+                bool quoted = msg.find(' ') != std::string::npos;
+                want = std::string("time=2023-11-14T22:13:") + ms[i % 5] + "Z level=" + level +
+                       " msg=" + (quoted ? "\"" + msg + "\"" : msg) + " i=" + std::to_string(i);
+            } else {
+                const char *ns[] = {"20.123456789", "20.123457789", "20.124456788", "20.124456789",
+                                    "20.123456789"};
+                want = std::string("{\"time\":\"2023-11-14T22:13:") + ns[i % 5] + "Z\",\"level\":\"" + level +
+                       "\",\"msg\":\"" + msg + "\",\"i\":" + std::to_string(i) + "}";
+            }
+            EXPECT_EQ(ls[i], want) << i;
+        }
+    }
 }
 
 // Records far larger than the buffer's first 4 KiB (it grows), held together, with fragments and every kind

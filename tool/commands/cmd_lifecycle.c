@@ -186,6 +186,32 @@ static void log_site(struct log_writer *log, struct site *s) {
         log_site_attrs(log, s); /* no memory for the fragment */
 }
 
+static void log_pid_and_function(struct log_writer *log, uint32_t pid, const char *function) {
+    log_uint(log, "pid", pid);
+    log_str(log, "function", function);
+}
+
+/* A goroutine's process and start function: the same for nearly every goroutine of a site (it has one start
+ * function), rendered once per start PC, then copied. */
+static void log_goroutine_ident(struct monitor *m, struct site *s, const struct lifecycle_event *ev) {
+    if (!s->ident_attrs || s->ident_startpc != ev->startpc) {
+        free(s->ident_attrs);
+        const char *function = creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc);
+        struct log_fragment f;
+        log_fragment_begin(&m->log);
+        log_pid_and_function(&m->log, ev->tgid, function);
+        log_fragment_end(&m->log, &f);
+        s->ident_attrs = f.text;
+        s->ident_attrs_len = f.len;
+        s->ident_startpc = ev->startpc;
+    }
+    if (s->ident_attrs_len)
+        log_fragment_append(&m->log, &(struct log_fragment){s->ident_attrs, s->ident_attrs_len});
+    else /* no memory for the fragment */
+        log_pid_and_function(&m->log, ev->tgid,
+                             creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc));
+}
+
 /* The event thread takes the lock it shares with the metrics thread through these two: the lines it logs
  * meanwhile are written after unlocking, so a stdout nobody reads blocks the event thread alone and /metrics
  * still answers. */
@@ -255,20 +281,19 @@ static void on_event(void *ctx, const struct lifecycle_event *ev) {
     }
     if (!log_enabled(&m->log, LOG_INFO))
         return;
-    char unsited[256];
     lock_for_logging(m); /* the metrics thread resolves sites too */
     struct site *s = creation_sites_get(&m->sites, &ev->site);
-    const char *function = unsited;
-    if (s)
-        function = creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc);
-    else
-        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, unsited, sizeof(unsited));
     bool exited = ev->kind == LIFECYCLE_EXITED;
     log_begin(&m->log, LOG_INFO, wall, exited ? "goroutine exited" : "goroutine is created");
     log_uint(&m->log, "goroutine_id", ev->goid);
     log_uint(&m->log, "parent_goroutine_id", ev->parent_goid);
-    log_uint(&m->log, "pid", ev->tgid);
-    log_str(&m->log, "function", function);
+    if (s) {
+        log_goroutine_ident(m, s, ev);
+    } else {
+        char function[256];
+        creation_sites_function_name(&m->sites, ev->tgid, ev->startpc, function, sizeof(function));
+        log_pid_and_function(&m->log, ev->tgid, function);
+    }
     if (exited)
         log_duration(&m->log, "lifetime", ev->lifetime_ns);
     if (ev->flags & LIFECYCLE_NOT_TRACKED)

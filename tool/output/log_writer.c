@@ -199,28 +199,73 @@ static void format_time(struct log_writer *w, int64_t wall_ns, char *out, size_t
     memcpy(out + at, w->zone, zone + 1);
 }
 
+/* logfmt's "time=...", formatted once per millisecond. */
+static void put_logfmt_time(struct log_writer *w, int64_t wall_ns) {
+    int64_t ms = wall_ns / 1000000;
+    if (ms != w->time_ms || !w->time_len) {
+        memcpy(w->time_text, "time=", 5);
+        format_time(w, wall_ns, w->time_text + 5, sizeof(w->time_text) - 5);
+        w->time_len = 5 + strlen(w->time_text + 5);
+        w->time_ms = ms;
+    }
+    text_buf_put(w->cur, w->time_text, w->time_len);
+}
+
+static struct log_head *find_head(struct log_writer *w, enum log_level level, const char *msg) {
+    for (int i = 0; i < LOG_HEADS; i++)
+        if (w->heads[i].len && w->heads[i].level == level && strcmp(w->heads[i].msg, msg) == 0)
+            return &w->heads[i];
+    return NULL;
+}
+
+static void remember_head(struct log_writer *w, enum log_level level, const char *msg, size_t from) {
+    size_t len = w->cur->len - from;
+    if (w->cur->failed || strlen(msg) >= LOG_HEAD_MSG_MAX || len > LOG_HEAD_TEXT_MAX)
+        return;
+    const char *text = w->cur->data + from;
+    struct log_head *h = &w->heads[w->next_head++ % LOG_HEADS];
+    h->level = level;
+    strcpy(h->msg, msg);
+    memcpy(h->text, text, len);
+    h->len = len;
+}
+
+/* The level and message after the time: as the attributes are written the first time, then copied. */
+static void put_head(struct log_writer *w, enum log_level level, const char *msg) {
+    const struct log_head *known = find_head(w, level, msg);
+    if (known) {
+        text_buf_put(w->cur, known->text, known->len);
+        return;
+    }
+    size_t from = w->cur->len;
+    if (w->format == LOG_JSON) {
+        log_str(w, "level", LEVEL_NAMES[level]);
+        log_str(w, "msg", msg);
+    } else {
+        text_buf_put(w->cur, " level=", 7);
+        text_buf_puts(w->cur, LEVEL_NAMES[level]);
+        text_buf_put(w->cur, " msg=", 5);
+        write_logfmt_value(w->cur, msg);
+    }
+    remember_head(w, level, msg, from);
+}
+
 void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, const char *msg) {
     w->recording = log_enabled(w, level);
     if (!w->recording)
         return;
     if (!w->holds)
         w->records.len = 0;
-    char when[64];
-    format_time(w, wall_ns, when, sizeof(when));
     if (w->format == LOG_JSON) {
+        char when[64];
+        format_time(w, wall_ns, when, sizeof(when));
         json_init_buffer(&w->json, w->cur);
         json_begin_object(&w->json);
-        log_str(w, "time", when);
-        log_str(w, "level", LEVEL_NAMES[level]);
-        log_str(w, "msg", msg);
-        return;
+        log_str(w, "time", when); /* each JSON attribute after it starts with a comma */
+    } else {
+        put_logfmt_time(w, wall_ns);
     }
-    text_buf_put(w->cur, "time=", 5);
-    text_buf_puts(w->cur, when);
-    text_buf_put(w->cur, " level=", 7);
-    text_buf_puts(w->cur, LEVEL_NAMES[level]);
-    text_buf_put(w->cur, " msg=", 5);
-    write_logfmt_value(w->cur, msg);
+    put_head(w, level, msg);
 }
 
 void log_str(struct log_writer *w, const char *key, const char *value) {

@@ -13,6 +13,7 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_LOGFMT, LOG_JSON };
+enum { LOG_HEADS = 4, LOG_HEAD_MSG_MAX = 64, LOG_HEAD_TEXT_MAX = 128 };
 
 struct log_writer {
     FILE *out;
@@ -29,6 +30,20 @@ struct log_writer {
     int64_t second;
     char second_text[32], zone[8];
     size_t second_len, zone_len;
+    /* logfmt: "time=..." for one millisecond, the resolution it is written at (a storm logs hundreds of
+     * records in one). */
+    int64_t time_ms;
+    char time_text[64];
+    size_t time_len;
+    /* What follows the time for a few level and message pairs, as last written: a command logs a few
+     * messages over and over. */
+    struct log_head {
+        enum log_level level;
+        char msg[LOG_HEAD_MSG_MAX];
+        char text[LOG_HEAD_TEXT_MAX];
+        size_t len; /* 0: empty */
+    } heads[LOG_HEADS];
+    unsigned next_head; /* the one replaced next */
     /* Between log_fragment_begin and _end: the fragment the attributes go to, and whether the record they
      * were going to was recording. */
     struct text_buf fragment;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool text_buf_reserve(struct text_buf *b, size_t n) {
     if (b->failed)
@@ -46,21 +47,34 @@ char *text_buf_take(struct text_buf *b, size_t *len) {
     return text;
 }
 
+/* "00" to "99": two digits per division. Every log line carries a few numbers. */
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 size_t decimal_text(char *out, uint64_t v) {
-    char reversed[20];
-    size_t n = 0;
-    do {
-        reversed[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = reversed[n - 1 - i];
+    char digits[20];
+    char *p = digits + sizeof(digits);
+    while (v >= 100) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(digits + sizeof(digits) - p);
+    memcpy(out, p, n);
     return n;
 }
 
 void text_buf_uint(struct text_buf *b, uint64_t v) {
-    char digits[20];
-    text_buf_put(b, digits, decimal_text(digits, v));
+    if (text_buf_reserve(b, 20))
+        b->len += decimal_text(b->data + b->len, v);
 }
 
 void text_buf_printf(struct text_buf *b, const char *fmt, ...) {

@@ -27,6 +27,7 @@ static void free_site(struct site *s) {
     for (size_t f = 0; f < s->nframes; f++)
         free(s->frames[f]);
     free(s->log_attrs);
+    free(s->ident_attrs);
 }
 
 void creation_sites_free(struct creation_sites *cs) {

@@ -30,6 +30,11 @@ struct site {
      * with the site. */
     char *log_attrs;
     size_t log_attrs_len;
+    /* The same for what they say of a goroutine besides its IDs (its process and start function), for start
+     * PC ident_startpc. */
+    char *ident_attrs;
+    size_t ident_attrs_len;
+    uint64_t ident_startpc;
     /* The last start PC named for a goroutine of this site and its name: a site's goroutines nearly always
      * start in the same function, named once instead of at every event. */
     uint64_t named_startpc;
