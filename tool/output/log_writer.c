@@ -211,28 +211,34 @@ static void put_logfmt_time(struct log_writer *w, int64_t wall_ns) {
     text_buf_put(w->cur, w->time_text, w->time_len);
 }
 
-static struct log_head *find_head(struct log_writer *w, enum log_level level, const char *msg) {
-    for (int i = 0; i < LOG_HEADS; i++)
-        if (w->heads[i].len && w->heads[i].level == level && strcmp(w->heads[i].msg, msg) == 0)
-            return &w->heads[i];
+static struct log_head *find_head(struct log_writer *w, enum log_level level, const char *msg,
+                                  size_t msg_len) {
+    for (int i = 0; i < LOG_HEADS; i++) {
+        struct log_head *h = &w->heads[i];
+        if (h->len && h->level == level && h->msg_len == msg_len && memcmp(h->msg, msg, msg_len) == 0)
+            return h;
+    }
     return NULL;
 }
 
-static void remember_head(struct log_writer *w, enum log_level level, const char *msg, size_t from) {
+static void remember_head(struct log_writer *w, enum log_level level, const char *msg, size_t msg_len,
+                          size_t from) {
     size_t len = w->cur->len - from;
-    if (w->cur->failed || strlen(msg) >= LOG_HEAD_MSG_MAX || len > LOG_HEAD_TEXT_MAX)
+    if (w->cur->failed || msg_len > LOG_HEAD_MSG_MAX || len > LOG_HEAD_TEXT_MAX)
         return;
     const char *text = w->cur->data + from;
     struct log_head *h = &w->heads[w->next_head++ % LOG_HEADS];
     h->level = level;
-    strcpy(h->msg, msg);
+    memcpy(h->msg, msg, msg_len);
+    h->msg_len = msg_len;
     memcpy(h->text, text, len);
     h->len = len;
 }
 
 /* The level and message after the time: as the attributes are written the first time, then copied. */
 static void put_head(struct log_writer *w, enum log_level level, const char *msg) {
-    const struct log_head *known = find_head(w, level, msg);
+    size_t msg_len = strlen(msg);
+    const struct log_head *known = find_head(w, level, msg, msg_len);
     if (known) {
         text_buf_put(w->cur, known->text, known->len);
         return;
@@ -247,7 +253,7 @@ static void put_head(struct log_writer *w, enum log_level level, const char *msg
         text_buf_put(w->cur, " msg=", 5);
         write_logfmt_value(w->cur, msg);
     }
-    remember_head(w, level, msg, from);
+    remember_head(w, level, msg, msg_len, from);
 }
 
 void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, const char *msg) {

@@ -39,7 +39,8 @@ struct log_writer {
      * messages over and over. */
     struct log_head {
         enum log_level level;
-        char msg[LOG_HEAD_MSG_MAX];
+        char msg[LOG_HEAD_MSG_MAX]; /* not NUL-terminated: msg_len bytes */
+        size_t msg_len;
         char text[LOG_HEAD_TEXT_MAX];
         size_t len; /* 0: empty */
     } heads[LOG_HEADS];

@@ -53,22 +53,26 @@ static const char DIGIT_PAIRS[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+static size_t decimal_length(uint64_t v) {
+    size_t n = 1;
+    for (; v >= 100; v /= 100)
+        n += 2;
+    return n + (v >= 10);
+}
+
+/* Written from the last digit back, in place: a copy of a variable length was a call to memmove. */
 size_t decimal_text(char *out, uint64_t v) {
-    char digits[20];
-    char *p = digits + sizeof(digits);
+    size_t n = decimal_length(v);
+    char *p = out + n;
     while (v >= 100) {
         p -= 2;
         memcpy(p, DIGIT_PAIRS + 2 * (v % 100), 2);
         v /= 100;
     }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    size_t n = (size_t)(digits + sizeof(digits) - p);
-    memcpy(out, p, n);
+    if (v >= 10)
+        memcpy(p - 2, DIGIT_PAIRS + 2 * v, 2);
+    else
+        p[-1] = (char)('0' + v);
     return n;
 }
 
