@@ -199,10 +199,11 @@ static void merge_runs(struct lifecycle_exit_scan *s, size_t mid, size_t n) {
     memcpy(s->order, s->ended, n * sizeof(*s->order));
 }
 
-/* Sorts order[0..n) by process, then by creation. The slots hold one process's goroutines in goid order from
- * some slot on (live_slot_by_goid): one or two sorted runs, taken as they are or merged in one pass, where a
- * sort of a storm's scan took a sixth of its time. Any other order is sorted. */
-static void sort_by_process_then_age(struct lifecycle_exit_scan *s, size_t n) {
+/* The slots hold one process's goroutines in goid order from some slot on (live_slot_by_goid): when one
+ * goroutine creates them, in order of creation too, so one or two sorted runs, taken as they are or merged in
+ * one pass, where a sort of a storm's scan took a sixth of its time. Any other order is sorted (goids come in
+ * batches per P: creators on several Ps interleave them). */
+void lifecycle_exit_scan_sort(struct lifecycle_exit_scan *s, size_t n) {
     size_t descents = 0, mid = 0;
     for (size_t i = 1; i < n && descents < 2; i++)
         if (by_process_then_age(&s->order[i - 1], &s->order[i], s) > 0) {
@@ -304,26 +305,48 @@ static void delete_ended(struct lifecycle_exit_scan *s, size_t n) {
 }
 
 /* Counts the exit of goroutine i of the scan and hands it to fn. */
+/* exit_time is never before the creation (the window starts at it or at a later scan): the guard is for a
+ * clock that would say otherwise. */
+static uint64_t lifetime_of(uint64_t ended, const struct goroutine_info *info) {
+    return ended > info->created_ns ? ended - info->created_ns : 0;
+}
+
 static void tell_exit(struct lifecycle_exit_scan *s, uint32_t i, int64_t read_ns, exit_found_fn fn,
                       void *ctx) {
     const struct goroutine_key *key = &s->keys[i];
     const struct goroutine_info *info = &s->infos[i];
     uint64_t ended = exit_time(s, info, read_ns);
-    uint64_t lifetime = ended > info->created_ns ? ended - info->created_ns : 0;
-    bool tell = s->emit_exited && fn;
-    pthread_mutex_lock(&s->lock);
-    count_exit(s, info, lifetime);
-    s->events += tell;
-    pthread_mutex_unlock(&s->lock);
-    if (!tell)
-        return;
     struct lifecycle_event ev = {.kind = LIFECYCLE_EXITED, .tgid = key->tgid, .goid = key->goid};
     ev.parent_goid = info->parent_goid;
     ev.startpc = info->startpc;
     ev.time_ns = ended;
-    ev.lifetime_ns = lifetime;
+    ev.lifetime_ns = lifetime_of(ended, info);
     ev.site = info->site;
     fn(ctx, &ev);
+}
+
+/* Counts the exits of the n goroutines in s->ended whose slot or entry was there to free (s->deleted), under
+ * one hold of the lock, and hands each to fn (outside it) when exits are told. Only fn's time is taken out of
+ * the scan's cost (telling_ns). */
+static void count_and_tell_exits(struct lifecycle_exit_scan *s, size_t n, int64_t read_ns, exit_found_fn fn,
+                                 void *ctx) {
+    bool tell = s->emit_exited && fn;
+    pthread_mutex_lock(&s->lock);
+    for (size_t j = 0; j < n; j++) {
+        if (!s->deleted[j]) /* forgotten meanwhile: an exec of the same binary reused its key */
+            continue;
+        const struct goroutine_info *info = &s->infos[s->ended[j]];
+        count_exit(s, info, lifetime_of(exit_time(s, info, read_ns), info));
+        s->events += tell;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!tell)
+        return;
+    int64_t telling = monotonic_ns();
+    for (size_t j = 0; j < n; j++)
+        if (s->deleted[j])
+            tell_exit(s, s->ended[j], read_ns, fn, ctx);
+    s->telling_ns += monotonic_ns() - telling;
 }
 
 /* The addresses to read for goroutines order[from..to) into s->addrs, one per distinct g, and in
@@ -386,11 +409,7 @@ static void check_process(struct lifecycle_exit_scan *s, size_t from, size_t to,
     delete_ended(s, in_map);
     for (size_t j = 0; j < in_map; j++)
         s->map_left -= s->deleted[s->ended_in_map[j]];
-    int64_t telling = monotonic_ns();
-    for (size_t j = 0; j < n; j++)
-        if (s->deleted[j]) /* else forgotten meanwhile: an exec of the same binary reused its key */
-            tell_exit(s, s->ended[j], read_ns, fn, ctx);
-    s->telling_ns += monotonic_ns() - telling;
+    count_and_tell_exits(s, n, read_ns, fn, ctx);
 }
 
 /* Whether the n goroutines in order are all one process's: then, when no exit is told, they need no sorting
@@ -411,7 +430,7 @@ void lifecycle_exit_scan_run(struct lifecycle_exit_scan *s, int64_t created_befo
         if ((int64_t)s->infos[i].created_ns < created_before_ns && s->infos[i].g)
             s->order[checked++] = (uint32_t)i;
     if (s->emit_exited || !one_process(s, checked))
-        sort_by_process_then_age(s, checked);
+        lifecycle_exit_scan_sort(s, checked);
     for (size_t from = 0, to; from < checked; from = to) {
         for (to = from + 1; to < checked && s->keys[s->order[to]].tgid == s->keys[s->order[from]].tgid; to++)
             ;
@@ -427,7 +446,7 @@ void lifecycle_exit_scan_run(struct lifecycle_exit_scan *s, int64_t created_befo
         s->next_ns = ended + cost * SCAN_COST_FACTOR;
     pthread_mutex_lock(&s->lock);
     s->scans++;
-    s->scan_ns += (uint64_t)(ended - started);
+    s->scan_ns += (uint64_t)cost;
     s->checked += checked;
     pthread_mutex_unlock(&s->lock);
 }

@@ -17,6 +17,10 @@
 #include "lifecycle_event.h"
 #include "live_slots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef void (*exit_found_fn)(void *ctx, const struct lifecycle_event *ev);
 
 struct lifecycle_exit_scan {
@@ -68,6 +72,9 @@ void lifecycle_exit_scan_init(struct lifecycle_exit_scan *s, int interval_ms, in
 /* How long an event poll may wait (at most timeout_ms) before the next scan is due. */
 int lifecycle_exit_scan_wait_ms(const struct lifecycle_exit_scan *s, int timeout_ms);
 bool lifecycle_exit_scan_due(const struct lifecycle_exit_scan *s);
+/* Sorts s->order[0..n) (indexes into s->keys and s->infos) by process, then by creation: the order a scan
+ * tells the exits it finds in. Exposed for the tests. */
+void lifecycle_exit_scan_sort(struct lifecycle_exit_scan *s, size_t n);
 /* A creation is sent to the event buffer a few microseconds after its entry in the live map is made: a scan
  * leaves entries younger than this for the next one, so that no exit is told before its creation. */
 #define LIFECYCLE_EXIT_SCAN_YOUNGEST_NS 1000000LL
@@ -90,4 +97,7 @@ void lifecycle_exit_scan_forget(struct lifecycle_exit_scan *s, exit_doomed_fn si
                                 exit_doomed_fn slot_doomed, const void *ctx);
 void lifecycle_exit_scan_free(struct lifecycle_exit_scan *s);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -20,8 +20,9 @@ enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 
  * (--max-goroutines). Not on a kernel without the BPF compare-and-swap. With --exits poll the scan frees the
  * slots of the goroutines it finds ended, as the exit program does otherwise. */
 enum { LIVE_SLOTS_MAX = 16384 };
-/* --exits poll: at most this many exits held for their creation to be told (96 bytes each, 6 MB), about as
- * many as the event buffer holds creations. */
+/* --exits poll: once this many exits are held for their creation to be told (96 bytes each, 6 MB; about as
+ * many as the event buffer holds creations), a scan leaves the goroutines whose creation is still in the
+ * buffer for a later one. A soft cap: the scan that reaches it may hold as many again (--max-goroutines). */
 enum { HELD_EXITS_MAX = 65536 };
 
 static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
@@ -201,38 +202,32 @@ fail:
     return -1;
 }
 
-/* The goroutines created before this time have had their creation handed over (or lost), given a read of
- * the events that began at read_ns and emptied the buffer when drained: a creation reaches the buffer within
- * LIFECYCLE_EXIT_SCAN_YOUNGEST_NS of its time. A read that stopped short vouches only for the creations older
- * than the last one it handed over (the buffer holds them in about the order they happened). */
-static int64_t creations_told_before(const struct lifecycle_probes *lp, int64_t read_ns, bool drained) {
-    int64_t delivered = (int64_t)lp->last_created_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
-    int64_t read = read_ns - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS;
-    return drained && read > delivered ? read : delivered;
-}
-
 /* An exit the scan found: told now if its goroutine's creation has been, else held until it is. */
 static void tell_or_hold_exit(void *ctx, const struct lifecycle_event *ev) {
     struct lifecycle_probes *lp = ctx;
+    /* Exact: the scan places an exit after its goroutine's creation, so the lifetime is never clamped. */
     uint64_t created_ns = ev->time_ns - ev->lifetime_ns;
-    if ((int64_t)created_ns < lp->creations_told_before || !held_exits_add(&lp->held, ev, created_ns))
-        lp->on_event(lp->ctx, ev); /* out of memory to hold it: told now, before its creation */
+    if (!held_exits_hold(&lp->held, lp->creations_told_before, ev, created_ns))
+        lp->on_event(lp->ctx, ev);
 }
 
-static void release_held_exits(struct lifecycle_probes *lp, int64_t read_ns, bool drained) {
-    lp->creations_told_before = creations_told_before(lp, read_ns, drained);
+/* Reads the events sent so far (at most a read's budget) and tells the held exits whose creation has now
+ * been told. */
+static void read_events_and_release(struct lifecycle_probes *lp) {
+    int64_t read_ns = monotonic_ns();
+    bool drained = event_reader_drain(&lp->reader);
+    lp->creations_told_before = held_exits_cutoff(lp->last_created_ns, read_ns, drained);
     if (lp->held.n)
         held_exits_release(&lp->held, lp->creations_told_before, lp->on_event, lp->ctx);
 }
 
-/* Delivers the creation events sent so far (at most a read's budget), then looks for the exits of the
- * goroutines created before created_before_ns. The scan does not wait for a reader that lags behind a storm
- * (the ended goroutines' slots would stay taken, and the live map fill): the exits of goroutines whose
- * creation is still in the buffer are held until it has been told. Only when HELD_EXITS_MAX are held does the
- * scan leave those goroutines for a later one. */
+/* Delivers the creation events sent so far, then looks for the exits of the goroutines created before
+ * created_before_ns. The scan does not wait for a reader that lags behind a storm (the ended goroutines'
+ * slots would stay taken, and the live map fill): the exits of goroutines whose creation is still in the
+ * buffer are held until it has been told. Only when HELD_EXITS_MAX are held does the scan leave those
+ * goroutines for a later one. */
 static void scan_exits(struct lifecycle_probes *lp, int64_t created_before_ns) {
-    int64_t read_ns = monotonic_ns();
-    release_held_exits(lp, read_ns, event_reader_drain(&lp->reader));
+    read_events_and_release(lp);
     if (lp->held.n >= HELD_EXITS_MAX && lp->creations_told_before < created_before_ns)
         created_before_ns = lp->creations_told_before;
     lifecycle_exit_scan_run(&lp->exits, created_before_ns, lp->on_event ? tell_or_hold_exit : NULL, lp);
@@ -242,10 +237,11 @@ int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
     if (!lp->exits.interval_ms)
         return event_reader_poll(&lp->reader, timeout_ms);
     int rc = event_reader_poll(&lp->reader, lifecycle_exit_scan_wait_ms(&lp->exits, timeout_ms));
-    /* Not "drained" even when the read stopped short of its budget: the creation program wakes the reader
-     * only every WAKEUP_EVERY events, so a poll can return with events left in the buffer. */
+    /* Held exits are told at the first poll that can: before the command's housekeeping, which may forget
+     * their process (its sites named and counted without it, after). A poll alone does not empty the buffer
+     * (the creation program wakes the reader only every WAKEUP_EVERY events): a read after it does. */
     if (rc == 0 && lp->held.n)
-        release_held_exits(lp, 0, false);
+        read_events_and_release(lp);
     if (rc == 0 && lifecycle_exit_scan_due(&lp->exits))
         scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "count_table.h"
 #include "held_exits.h"
+#include "lifecycle_exit_scan.h"
 #include "lifecycle_support.h"
 
 using namespace gmon_test;
@@ -264,6 +265,81 @@ TEST(ExitScan, HeldExitsAreReleasedByCreationTimeInOrder) {
         EXPECT_LT(told[i - 1], told[i]) << i;
     held_exits_free(&h);
     EXPECT_EQ(h.items, nullptr);
+}
+
+// Which exits are held: those of goroutines created at or after the cutoff, the time before which every
+// creation has been handed over: 1 ms before the last one handed over, or before the read that emptied the
+// buffer, whichever is later. At the detach, every creation has been (INT64_MAX).
+TEST(ExitScan, ExitsAreHeldOnlyWhileTheirCreationMayBeInTheBuffer) {
+    const int64_t ms = 1000000;
+    EXPECT_EQ(held_exits_cutoff(50 * ms, 80 * ms, false), 49 * ms) << "a read that stopped short";
+    EXPECT_EQ(held_exits_cutoff(50 * ms, 80 * ms, true), 79 * ms) << "a read that emptied the buffer";
+    EXPECT_EQ(held_exits_cutoff(90 * ms, 80 * ms, true), 89 * ms)
+        << "a creation handed over after the read began";
+    EXPECT_EQ(held_exits_cutoff(0, 80 * ms, false), -ms) << "nothing handed over yet: hold every exit";
+    EXPECT_GT(held_exits_cutoff(INT64_MAX, 80 * ms, false), INT64_MAX - 2 * ms);
+
+    struct held_exits h = {};
+    struct lifecycle_event ev = {};
+    int64_t cutoff = 49 * ms;
+    EXPECT_FALSE(held_exits_hold(&h, cutoff, &ev, (uint64_t)(cutoff - 1))) << "created before: told now";
+    EXPECT_TRUE(held_exits_hold(&h, cutoff, &ev, (uint64_t)cutoff)) << "created at the cutoff: held";
+    EXPECT_TRUE(held_exits_hold(&h, cutoff, &ev, (uint64_t)(cutoff + 1)));
+    EXPECT_EQ(h.n, 2u);
+    size_t told = 0;
+    auto count = [](void *ctx, const struct lifecycle_event *) { ++*static_cast<size_t *>(ctx); };
+    held_exits_release(&h, cutoff, count, &told);
+    EXPECT_EQ(told, 0u) << "released only once created before the cutoff";
+    held_exits_release(&h, held_exits_cutoff(INT64_MAX, 0, true), count, &told);
+    EXPECT_EQ(told, 2u) << "the detach releases every one";
+    held_exits_free(&h);
+}
+
+// The order a scan tells its exits in: by process, then by creation, whatever the order the slots and the map
+// gave. A scan's goroutines are usually one run or two (the slots' goid order from some slot on), merged in
+// one pass; anything else is sorted. Each goroutine comes out once.
+TEST(ExitScan, ScanTellsExitsByProcessThenCreation) {
+    struct lifecycle_exit_scan s = {};
+    const size_t n = 1000;
+    std::vector<goroutine_key> keys(n);
+    std::vector<goroutine_info> infos(n);
+    std::vector<uint32_t> order(n), scratch(n);
+    s.keys = keys.data();
+    s.infos = infos.data();
+    s.order = order.data();
+    s.ended = scratch.data();
+    auto check = [&](const char *what) {
+        SCOPED_TRACE(what);
+        std::vector<bool> seen(n);
+        for (size_t i = 0; i < n; i++) {
+            ASSERT_LT(order[i], n);
+            EXPECT_FALSE(seen[order[i]]) << "twice: " << order[i];
+            seen[order[i]] = true;
+            if (i == 0)
+                continue;
+            const auto &a = keys[order[i - 1]], &b = keys[order[i]];
+            bool sorted = a.tgid < b.tgid ||
+                          (a.tgid == b.tgid && infos[order[i - 1]].created_ns <= infos[order[i]].created_ns);
+            EXPECT_TRUE(sorted) << "at " << i;
+        }
+    };
+    for (size_t i = 0; i < n; i++) {
+        keys[i].tgid = 7;
+        infos[i].created_ns = 1000 + (i + 600) % n; // a rotation: the slots read from slot 0
+        order[i] = (uint32_t)i;
+    }
+    lifecycle_exit_scan_sort(&s, n);
+    check("two runs");
+    EXPECT_EQ(infos[order[0]].created_ns, 1000u);
+    lifecycle_exit_scan_sort(&s, n);
+    check("sorted already");
+    for (size_t i = 0; i < n; i++) {
+        keys[i].tgid = 7 + (uint32_t)(i * 7919 % 3);
+        infos[i].created_ns = i * 104729 % 997; // repeats: equal times of one process
+        order[i] = (uint32_t)i;
+    }
+    lifecycle_exit_scan_sort(&s, n);
+    check("three processes, any order");
 }
 
 } // namespace

@@ -192,22 +192,25 @@ static void log_pid_and_function(struct log_writer *log, uint32_t pid, const cha
 }
 
 /* A goroutine's process and start function: the same for nearly every goroutine of a site (it has one start
- * function), rendered once per start PC, then copied. */
+ * function), rendered once per start PC, then copied. A site whose goroutines start in different functions
+ * (`go handlers[i]()`) is written attribute by attribute: its fragment is rendered again only for a start PC
+ * that its last goroutine had too, not at every change. */
 static void log_goroutine_ident(struct monitor *m, struct site *s, const struct lifecycle_event *ev) {
-    if (!s->ident_attrs || s->ident_startpc != ev->startpc) {
+    bool rendered = s->ident_attrs_len && s->ident_startpc == ev->startpc;
+    if (!rendered && s->startpc_name[0] && s->named_startpc == ev->startpc) {
         free(s->ident_attrs);
-        const char *function = creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc);
         struct log_fragment f;
         log_fragment_begin(&m->log);
-        log_pid_and_function(&m->log, ev->tgid, function);
+        log_pid_and_function(&m->log, ev->tgid, s->startpc_name);
         log_fragment_end(&m->log, &f);
         s->ident_attrs = f.text;
         s->ident_attrs_len = f.len;
         s->ident_startpc = ev->startpc;
+        rendered = f.len != 0; /* else no memory for it */
     }
-    if (s->ident_attrs_len)
+    if (rendered)
         log_fragment_append(&m->log, &(struct log_fragment){s->ident_attrs, s->ident_attrs_len});
-    else /* no memory for the fragment */
+    else
         log_pid_and_function(&m->log, ev->tgid,
                              creation_sites_start_name(&m->sites, s, ev->tgid, ev->startpc));
 }

@@ -231,7 +231,8 @@ static void render_self(FILE *out, const struct goroutine_monitor *m, const stru
         render_plain(out, "gmon_exit_scans_total", "counter",
                      "Scans of the tracked goroutines' memory for exits (--exits poll).",
                      (double)c[COUNTER_EXIT_SCANS]);
-        render_plain(out, "gmon_exit_scan_seconds_total", "counter", "Time gmon spent in those scans.",
+        render_plain(out, "gmon_exit_scan_seconds_total", "counter",
+                     "Time gmon spent in those scans, not counting the log lines of the exits they found.",
                      (double)c[COUNTER_EXIT_SCAN_US] / 1e6);
         render_plain(out, "gmon_exits_found_total", "counter", "Goroutine exits those scans found.",
                      (double)c[COUNTER_EXIT_HITS]);

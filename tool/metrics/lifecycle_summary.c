@@ -55,13 +55,15 @@ static void print_top_sites(FILE *out, const struct creation_sites *sites, const
 /* --exits poll: the exits came from reading the goroutines' memory, not from a probe. */
 static void print_exit_scans(FILE *out, const uint64_t *c) {
     uint64_t scans = c[COUNTER_EXIT_SCANS];
-    fprintf(out,
-            "probe hits: newproc1 %llu; exits found by reading the tracked goroutines: %llu, in %llu scans "
-            "(%.2f ms and %.0f goroutines each on average; exits of goroutines created before attaching are "
-            "not seen)\n",
-            (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
-            (unsigned long long)scans, scans ? (double)c[COUNTER_EXIT_SCAN_US] / 1e3 / (double)scans : 0.0,
-            scans ? (double)c[COUNTER_EXIT_CHECKS] / (double)scans : 0.0);
+    fprintf(
+        out,
+        "probe hits: newproc1 %llu; exits found by reading the tracked goroutines: %llu, in %llu scans "
+        "(%.2f ms, log lines aside, and %.0f goroutines each on average; exits of goroutines created before "
+        "attaching are "
+        "not seen)\n",
+        (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
+        (unsigned long long)scans, scans ? (double)c[COUNTER_EXIT_SCAN_US] / 1e3 / (double)scans : 0.0,
+        scans ? (double)c[COUNTER_EXIT_CHECKS] / (double)scans : 0.0);
 }
 
 /* Every probe hit is either counted by a site or one of the losses above (lifecycle_event.h); the figures
