@@ -304,13 +304,13 @@ static void delete_ended(struct lifecycle_exit_scan *s, size_t n) {
     }
 }
 
-/* Counts the exit of goroutine i of the scan and hands it to fn. */
 /* exit_time is never before the creation (the window starts at it or at a later scan): the guard is for a
  * clock that would say otherwise. */
 static uint64_t lifetime_of(uint64_t ended, const struct goroutine_info *info) {
     return ended > info->created_ns ? ended - info->created_ns : 0;
 }
 
+/* Hands fn the exit of goroutine i of the scan. */
 static void tell_exit(struct lifecycle_exit_scan *s, uint32_t i, int64_t read_ns, exit_found_fn fn,
                       void *ctx) {
     const struct goroutine_key *key = &s->keys[i];

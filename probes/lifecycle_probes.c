@@ -237,13 +237,16 @@ int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
     if (!lp->exits.interval_ms)
         return event_reader_poll(&lp->reader, timeout_ms);
     int rc = event_reader_poll(&lp->reader, lifecycle_exit_scan_wait_ms(&lp->exits, timeout_ms));
+    if (rc != 0)
+        return rc;
     /* Held exits are told at the first poll that can: before the command's housekeeping, which may forget
      * their process (its sites named and counted without it, after). A poll alone does not empty the buffer
-     * (the creation program wakes the reader only every WAKEUP_EVERY events): a read after it does. */
-    if (rc == 0 && lp->held.n)
-        read_events_and_release(lp);
-    if (rc == 0 && lifecycle_exit_scan_due(&lp->exits))
+     * (the creation program wakes the reader only every WAKEUP_EVERY events): a read after it does, the one a
+     * scan starts with when one is due. */
+    if (lifecycle_exit_scan_due(&lp->exits))
         scan_exits(lp, monotonic_ns() - LIFECYCLE_EXIT_SCAN_YOUNGEST_NS);
+    else if (lp->held.n)
+        read_events_and_release(lp);
     return rc;
 }
 

@@ -59,8 +59,7 @@ static void print_exit_scans(FILE *out, const uint64_t *c) {
         out,
         "probe hits: newproc1 %llu; exits found by reading the tracked goroutines: %llu, in %llu scans "
         "(%.2f ms, log lines aside, and %.0f goroutines each on average; exits of goroutines created before "
-        "attaching are "
-        "not seen)\n",
+        "attaching are not seen)\n",
         (unsigned long long)c[COUNTER_CREATE_HITS], (unsigned long long)c[COUNTER_EXIT_HITS],
         (unsigned long long)scans, scans ? (double)c[COUNTER_EXIT_SCAN_US] / 1e3 / (double)scans : 0.0,
         scans ? (double)c[COUNTER_EXIT_CHECKS] / (double)scans : 0.0);
