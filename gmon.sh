@@ -38,7 +38,7 @@ PACKAGES=(
     libcap-dev libgtest-dev googletest golang-1.19-go golang-github-prometheus-client-golang-dev
     linux-headers-amd64
     libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
-    binutils python3 util-linux ca-certificates curl
+    binutils python3 util-linux ca-certificates curl strace
     prometheus bpftrace bpftool wrk tmux panicparse
     go-md2man man-db bsdextrautils lintian
 )

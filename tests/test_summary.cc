@@ -2,9 +2,17 @@
 // in select, 20 sleeping, 10 waiting for a mutex, 5 in read(2)), on every variant, stripped included.
 #include <csignal>
 #include <regex>
+#include <set>
 
 #include "runtime_state_layout.h"
 #include "test_support.h"
+
+extern "C" {
+#include "goroutine_json_rows.h"
+#include "goroutine_snapshot.h"
+#include "json_writer.h"
+#include "text_buf.h"
+}
 
 using namespace gmon_test;
 
@@ -376,6 +384,152 @@ TEST(Summary, FreezeResumesTheTargetAfterSuccessFailureAndSignals) {
     EXPECT_EQ(gmon("summary --freeze --pid " + pid).status, 0);
     EXPECT_TRUE(all_stopped(p.pid_number())) << "gmon resumed a process it had not stopped";
     kill(p.pid_number(), SIGCONT);
+}
+
+// The rows of summary --json's parked goroutines (lifecycle fixture's park mode), in order, without the one
+// figure that may change between two reads (a GC stamps the waits).
+std::vector<std::string> parked_rows(const std::string &json) {
+    std::vector<std::string> rows;
+    std::regex row(
+        R"re(\{"id":\d+,"status":"waiting","wait_reason":"chan receive","start":"main\.park\.func1",[^}]*\})re");
+    for (std::sregex_iterator i(json.begin(), json.end(), row), end; i != end; ++i)
+        rows.push_back(std::regex_replace(i->str(), std::regex(R"("waited_approx_ns":(\d+|null))"), "W"));
+    return rows;
+}
+
+// The clone system calls of a command, from strace: how many threads it started. (LeakSanitizer, in the
+// sanitizer build, starts a thread of its own at exit and cannot run under ptrace: off for this run.)
+int clones(const std::string &command) {
+    std::string trace = scratch_dir() + "/clones.txt";
+    auto r = run("env ASAN_OPTIONS=\"$ASAN_OPTIONS:detect_leaks=0\" strace -f -qq --seccomp-bpf -e "
+                 "trace=clone,clone3 -o " +
+                 trace + " " + command);
+    EXPECT_EQ(r.status, 0) << command << ": " << r.err;
+    int n = 0;
+    for (const auto &l : lines(read_file(trace)))
+        n += l.find("clone") != std::string::npos;
+    return n;
+}
+
+// From 8,192 goroutines, two threads read the gs and walk the stacks, each its half, and the halves are put
+// back together. With two CPUs that path is taken (two threads started), and its rows are those one thread
+// reads (gmon confined to one CPU: none started): 20,000 parked goroutines, each where it is parked.
+TEST(Summary, TwoThreadsReadALargeSnapshotAsOneDoes) {
+    ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the two-thread path needs two CPUs";
+    population p(fixture("lifecycle-plain"), "park 20000");
+    std::string summary = std::string(GMON_BINARY) + " summary --json --pid " + p.pid();
+    EXPECT_EQ(clones(summary), 2) << "a thread to read the gs, one to walk the stacks";
+    EXPECT_EQ(clones("taskset -c 0 " + summary), 0) << "one CPU: no thread";
+    auto two = run(summary), one = run("taskset -c 0 " + summary);
+    ASSERT_EQ(two.status, 0) << two.err;
+    ASSERT_EQ(one.status, 0) << one.err;
+    // The parked goroutines stay where they are; the runtime's own may move between the two reads.
+    auto rows_two = parked_rows(two.out), rows_one = parked_rows(one.out);
+    EXPECT_EQ(rows_two.size(), 20000u) << two.out.substr(0, 2000);
+    EXPECT_EQ(rows_one.size(), 20000u) << one.out.substr(0, 2000);
+    std::regex where(
+        R"re("go_statement":"main\.park \([^"]*population\.go:108\)","now_at":"main\.parked \([^"]*population\.go:101\)")re");
+    size_t differ = 0, elsewhere = 0;
+    while (differ < rows_two.size() && differ < rows_one.size() && rows_two[differ] == rows_one[differ])
+        differ++;
+    for (const auto &r : rows_two)
+        elsewhere += !std::regex_search(r, where);
+    EXPECT_EQ(elsewhere, 0u) << "parked goroutines placed elsewhere than parked()";
+    EXPECT_TRUE(rows_two == rows_one)
+        << "first difference at row " << differ << ": two threads wrote "
+        << (differ < rows_two.size() ? rows_two[differ] : "nothing") << "; one wrote "
+        << (differ < rows_one.size() ? rows_one[differ] : "nothing");
+}
+
+// A row as summary --json wrote it member by member, from what the snapshot says of each member.
+std::string row_in_full(const goroutine_snapshot &s, const goroutine &g) {
+    auto quoted = [](const char *text) {
+        char *q = json_quote(text);
+        std::string out = q ? q : "?";
+        free(q);
+        return out;
+    };
+    char unnamed[32];
+    const char *reason = snapshot_reason(&s, &g, unnamed, sizeof(unnamed));
+    return "{\"id\":" + std::to_string(g.goid) + ",\"status\":" + quoted(snapshot_status_name(g.status)) +
+           ",\"wait_reason\":" + quoted(g.status == GOROUTINE_WAITING ? reason : "") +
+           ",\"start\":" + quoted(snapshot_location(&s, &g, PC_START)) +
+           ",\"go_statement\":" + quoted(snapshot_location(&s, &g, PC_CALLER)) +
+           ",\"now_at\":" + quoted(snapshot_location(&s, &g, PC_CURRENT)) +
+           ",\"waited_approx_ns\":" + (g.waited_ns >= 0 ? std::to_string(g.waited_ns) : "null") +
+           ",\"parent_id\":" + (snapshot_has_parent(&s) ? std::to_string(g.parent) : "null") + "}";
+}
+
+// Rows are assembled from a table of their middles (status to now_at), kept by what a middle depends on:
+// status, wait reason, start function, go statement and current PC. Over a real snapshot's goroutines made
+// into more distinct middles than the table holds (each field changed alone, each middle met twice), every
+// row must equal the row written in full, with the table summary uses and with one slot for all.
+TEST(SummaryRows, EveryRowEqualsTheRowWrittenInFull) {
+    population p(fixture("lifecycle-plain"));
+    static goroutine_snapshot s;
+    gmon_error err;
+    ASSERT_EQ(snapshot_open(&s, p.pid_number(), nullptr, &err), 0) << err.msg;
+    s.walk_stacks = true;
+    ASSERT_EQ(snapshot_take(&s, false, &err), 0) << err.msg;
+    // Bases: goroutines of distinct places; each variant of a base changes one field of the key.
+    std::vector<goroutine> bases, keys, rows;
+    for (size_t i = 0; i < s.n && bases.size() < 8; i++) {
+        bool seen = false;
+        for (const auto &b : bases)
+            seen |=
+                b.startpc == s.gs[i].startpc && b.gopc == s.gs[i].gopc && b.current_pc == s.gs[i].current_pc;
+        if (!seen)
+            bases.push_back(s.gs[i]);
+    }
+    ASSERT_EQ(bases.size(), 8u);
+    for (const auto &b : bases) {
+        for (uint8_t r = 0; r < 40; r++)
+            keys.push_back(b), keys.back().status = GOROUTINE_WAITING, keys.back().reason = r;
+        for (uint32_t st : {GOROUTINE_WAITING, GOROUTINE_RUNNABLE, GOROUTINE_SYSCALL, GOROUTINE_RUNNING})
+            keys.push_back(b), keys.back().status = st;
+        for (const auto &o : bases) {
+            keys.push_back(b), keys.back().current_pc = o.current_pc;
+            keys.push_back(b), keys.back().gopc = o.gopc;
+            keys.push_back(b), keys.back().startpc = o.startpc;
+        }
+        keys.push_back(b), keys.back().current_pc = 0;
+        keys.push_back(b), keys.back().startpc = 0x1234; /* names no function */
+    }
+    std::set<std::string> middles;
+    for (size_t i = 0; i < 2 * keys.size(); i++) { // each middle met twice
+        goroutine g = keys[i % keys.size()];
+        g.goid = 100000 + (uint64_t)i;
+        g.waited_ns = i % 3 ? (int64_t)i * 1000 : -1;
+        rows.push_back(g);
+        std::string row = row_in_full(s, g);
+        middles.insert(row.substr(row.find(",\"status\"")));
+    }
+    ASSERT_GT(middles.size(), 256u) << "more middles than the table's slots";
+    std::string expected = "[";
+    for (size_t i = 0; i < rows.size(); i++)
+        expected += (i ? "," : "") + row_in_full(s, rows[i]);
+    expected += "]\n";
+    goroutine *read_gs = s.gs;
+    size_t read_n = s.n;
+    s.gs = rows.data();
+    s.n = rows.size();
+    // The table as summary keeps it, and one of a single slot, where every two middles collide.
+    for (size_t slots : {(size_t)ROW_MIDDLES, (size_t)1}) {
+        text_buf buf = {};
+        json_writer w;
+        json_init_buffer(&w, &buf);
+        snapshot_json_goroutines_kept(&s, &w, slots);
+        std::string out(buf.data ? buf.data : "", buf.len);
+        text_buf_free(&buf);
+        size_t differ = 0;
+        while (differ < out.size() && differ < expected.size() && out[differ] == expected[differ])
+            differ++;
+        EXPECT_TRUE(out == expected) << slots << " slots, first difference at byte " << differ << ": "
+                                     << out.substr(differ > 200 ? differ - 200 : 0, 400);
+    }
+    s.gs = read_gs;
+    s.n = read_n;
+    snapshot_close(&s);
 }
 
 TEST(Summary, BadInputIsRefusedWithOneLine) {

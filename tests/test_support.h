@@ -206,7 +206,9 @@ struct running_fixture {
 // "ready PID" once every goroutine is blocked.
 struct population {
     background proc;
-    explicit population(const std::string &bin) : proc("sh -c 'sleep 600 | " + bin + " population'") {
+    // mode: the fixture's population (the default), or another mode that prints "ready PID" ("park 20000").
+    explicit population(const std::string &bin, const std::string &mode = "population")
+        : proc("sh -c 'sleep 600 | " + bin + " " + mode + "'") {
         EXPECT_TRUE(proc.wait_for("ready", 20000)) << proc.err();
     }
     // The fixture reads the pipe from sleep, not from this process: killing the shell leaves it waiting for

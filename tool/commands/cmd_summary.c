@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "goroutine_json_rows.h"
 #include "goroutine_snapshot.h"
 #include "json_writer.h"
 #include "option_help.h"
@@ -79,18 +80,6 @@ static void print_text(const struct goroutine_snapshot *s, enum snapshot_pc pc, 
     }
 }
 
-/* Every location of every goroutine, whatever --pc says: programs pick the one they want. */
-/* A location as JSON: escaped once per distinct PC, then copied (a third of a 100,000-goroutine summary's
- * user time went to escaping the same few strings again). */
-static void json_location(struct json_writer *w, const struct goroutine_snapshot *s,
-                          const struct goroutine *g, enum snapshot_pc pc) {
-    const char *json = snapshot_location_json(s, g, pc);
-    if (json)
-        json_raw(w, json);
-    else
-        json_string(w, snapshot_location(s, g, pc));
-}
-
 static void print_json(const struct goroutine_snapshot *s) {
     struct json_writer w;
     json_init(&w, stdout);
@@ -111,38 +100,9 @@ static void print_json(const struct goroutine_snapshot *s) {
         json_int(&w, s->threads.by_state[i]);
     }
     json_end_object(&w);
+    /* Every location of every goroutine, whatever --pc says: programs pick the one they want. */
     json_key(&w, "goroutines");
-    json_begin_array(&w);
-    for (size_t i = 0; i < s->n; i++) {
-        const struct goroutine *g = &s->gs[i];
-        char unnamed[32];
-        const char *reason = snapshot_reason(s, g, unnamed, sizeof(unnamed));
-        json_begin_object(&w);
-        json_key(&w, "id");
-        json_uint(&w, g->goid);
-        json_key(&w, "status");
-        json_string(&w, snapshot_status_name(g->status));
-        json_key(&w, "wait_reason");
-        json_string(&w, g->status == GOROUTINE_WAITING ? reason : "");
-        json_key(&w, "start");
-        json_location(&w, s, g, PC_START);
-        json_key(&w, "go_statement");
-        json_location(&w, s, g, PC_CALLER);
-        json_key(&w, "now_at");
-        json_location(&w, s, g, PC_CURRENT);
-        json_key(&w, "waited_approx_ns");
-        if (g->waited_ns >= 0)
-            json_int(&w, g->waited_ns);
-        else
-            json_null(&w);
-        json_key(&w, "parent_id");
-        if (snapshot_has_parent(s))
-            json_uint(&w, g->parent);
-        else
-            json_null(&w);
-        json_end_object(&w);
-    }
-    json_end_array(&w);
+    snapshot_json_goroutines(s, &w);
     json_end_object(&w);
 }
 

@@ -209,6 +209,11 @@ void json_raw(struct json_writer *w, const char *json) {
     emit_s(w, json);
 }
 
+void json_raw_len(struct json_writer *w, const char *json, size_t len) {
+    before_value(w);
+    emit(w, json, len);
+}
+
 char *json_quote(const char *s) {
     struct text_buf buf = {0};
     struct json_writer w;

@@ -37,6 +37,8 @@ void json_key(struct json_writer *w, const char *key);
 void json_string(struct json_writer *w, const char *s);
 /* A value already in JSON (a string quoted and escaped by json_quote): written as it is. */
 void json_raw(struct json_writer *w, const char *json);
+/* json_raw for a value of len bytes (not NUL-terminated). */
+void json_raw_len(struct json_writer *w, const char *json, size_t len);
 /* s as a JSON string, quoted and escaped, in memory the caller frees; NULL when out of memory. For text
  * written many times: escaped once. */
 char *json_quote(const char *s);

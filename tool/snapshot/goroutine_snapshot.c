@@ -1,6 +1,8 @@
 #include "goroutine_snapshot.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -8,6 +10,7 @@
 #include "clocks.h"
 #include "dwarf_open.h"
 #include "freeze.h"
+#include "goroutine_stack_tops.h"
 #include "heap_view.h"
 
 enum { MAX_GOROUTINES = 1 << 24, G_READ = 512 };
@@ -124,10 +127,23 @@ struct g_chunk {
 struct g_read_buffers {
     uint64_t *ptrs; /* allgs's pointers */
     size_t ptrs_cap;
-    struct g_chunk chunk;
+    struct g_chunk chunks[2]; /* one per reading thread */
 };
 
-/* Buffers for reading n gs of extent bytes; false when out of memory. */
+/* c's buffers for reading up to n gs of extent bytes; false when out of memory. */
+static bool g_chunk_fit(struct g_chunk *c, size_t n, size_t extent) {
+    size_t chunk = n < G_CHUNK ? n : G_CHUNK;
+    if (chunk > c->cap || !c->runs || !c->single) {
+        free(c->runs);
+        free(c->single);
+        c->cap = chunk;
+        c->runs = malloc(chunk * G_RUN_GAP);
+        c->single = malloc(chunk * extent);
+    }
+    return c->runs && c->single;
+}
+
+/* Buffers for reading n gs of extent bytes, with the first chunk's; false when out of memory. */
 static bool g_read_buffers_fit(struct goroutine_snapshot *s, size_t n, size_t extent) {
     if (!s->g_read && !(s->g_read = calloc(1, sizeof(*s->g_read))))
         return false;
@@ -137,30 +153,34 @@ static bool g_read_buffers_fit(struct goroutine_snapshot *s, size_t n, size_t ex
         b->ptrs_cap = n;
         b->ptrs = items_alloc(n, sizeof(*b->ptrs), true); /* the kernel fills every one */
     }
-    size_t chunk = n < G_CHUNK ? n : G_CHUNK;
-    struct g_chunk *c = &b->chunk;
-    if (chunk > c->cap || !c->runs || !c->single) {
-        free(c->runs);
-        free(c->single);
-        c->cap = chunk;
-        c->runs = malloc(chunk * G_RUN_GAP);
-        c->single = malloc(chunk * extent);
-    }
-    return b->ptrs && c->runs && c->single;
+    return b->ptrs && g_chunk_fit(&b->chunks[0], n, extent);
 }
 
 static void g_read_buffers_free(struct g_read_buffers *b) {
     if (!b)
         return;
     items_free(b->ptrs, b->ptrs_cap, sizeof(*b->ptrs));
-    free(b->chunk.runs);
-    free(b->chunk.single);
+    for (int i = 0; i < 2; i++)
+        free(b->chunks[i].runs), free(b->chunks[i].single);
     free(b);
 }
 
-static void read_g_chunk(struct goroutine_snapshot *s, const uint64_t *ptrs, size_t n, size_t extent,
-                         struct g_chunk *c) {
-    size_t nruns = 0, staged = 0;
+/* One thread's share of allgs: the gs at ptrs[from, to), decoded into rows (from rows[0]), with its own
+ * buffers, counts and count of bytes read. */
+struct g_share {
+    const struct goroutine_snapshot *s;
+    const uint64_t *ptrs;
+    size_t from, to, extent;
+    struct g_chunk *c;
+    struct goroutine *rows;
+    size_t n, unreadable;
+    uint64_t counts[STATUSES];
+    uint64_t bytes_read;
+};
+
+static void read_g_chunk(struct g_share *r, const uint64_t *ptrs, size_t n) {
+    struct g_chunk *c = r->c;
+    size_t nruns = 0, staged = 0, extent = r->extent;
     for (size_t i = 0; i < n; i++) {
         bool joins = nruns && ptrs[i] > ptrs[i - 1] && ptrs[i] - ptrs[i - 1] <= G_RUN_GAP;
         if (!joins) {
@@ -172,13 +192,84 @@ static void read_g_chunk(struct goroutine_snapshot *s, const uint64_t *ptrs, siz
         c->in_run[i] = nruns - 1;
         c->at[i] = staged + (ptrs[i] - c->run_addr[nruns - 1]);
     }
-    s->bytes_read += staged + (nruns ? c->run_len[nruns - 1] : 0); /* the gaps between gs too */
-    proc_read_ranges(s->t.pid, c->run_addr, c->run_len, nruns, c->runs, c->run_ok);
+    r->bytes_read += staged + (nruns ? c->run_len[nruns - 1] : 0); /* the gaps between gs too */
+    proc_read_ranges(r->s->t.pid, c->run_addr, c->run_len, nruns, c->runs, c->run_ok);
     for (size_t i = 0; i < n; i++) {
         bool ok = c->run_ok[c->in_run[i]];
         c->g[i] = ok ? c->runs + c->at[i] : NULL;
-        if (!ok && read_target(s, ptrs[i], c->single + i * extent, extent))
-            c->g[i] = c->single + i * extent;
+        if (!ok) {
+            r->bytes_read += extent;
+            if (proc_read(r->s->t.pid, ptrs[i], c->single + i * extent, extent))
+                c->g[i] = c->single + i * extent;
+        }
+    }
+}
+
+/* Reads and decodes a share of the gs, a chunk at a time (a thread's start routine). */
+static void *read_g_share(void *share) {
+    struct g_share *r = share;
+    const struct g_offsets *o = &r->s->layout.layout->g;
+    for (size_t base = r->from; base < r->to; base += G_CHUNK) {
+        size_t n = r->to - base < G_CHUNK ? r->to - base : G_CHUNK;
+        read_g_chunk(r, r->ptrs + base, n);
+        populate_items(r->rows, sizeof(*r->rows), r->n, r->n + n); /* the rows this chunk may fill */
+        for (size_t i = 0; i < n; i++) {
+            struct goroutine g;
+            g.addr = r->ptrs[base + i];
+            if (!r->c->g[i] || !decode_g(o, r->c->g[i], r->s->now_ns, &g)) {
+                r->unreadable++;
+                continue;
+            }
+            if (g.status == GOROUTINE_DEAD)
+                continue; /* free-list entries */
+            r->counts[g.status]++;
+            r->rows[r->n++] = g;
+        }
+    }
+    return NULL;
+}
+
+/* Adds a share's rows (moved to the end of those before it), counts and bytes to the snapshot. */
+static void take_share(struct goroutine_snapshot *s, const struct g_share *r) {
+    if (r->n && r->rows != s->gs + s->n)
+        memmove(s->gs + s->n, r->rows, r->n * sizeof(*r->rows));
+    s->n += r->n;
+    s->unreadable += r->unreadable;
+    for (int i = 0; i < STATUSES; i++)
+        s->counts[i] += r->counts[i];
+    s->bytes_read += r->bytes_read;
+}
+
+/* The share of allgs [from, to) for reading thread `which` (0 or 1), its rows where its first g's would be.
+ */
+static struct g_share share_of(struct goroutine_snapshot *s, const uint64_t *ptrs, size_t from, size_t to,
+                               size_t extent, int which) {
+    return (struct g_share){.s = s,
+                            .ptrs = ptrs,
+                            .from = from,
+                            .to = to,
+                            .extent = extent,
+                            .c = &s->g_read->chunks[which],
+                            .rows = s->gs + from};
+}
+
+/* Reads and decodes the n gs at ptrs into the snapshot's rows. Two threads read a large snapshot, each its
+ * half (whole chunks) into its half of the rows: like the stack windows (goroutine_stack_tops.c), the reads
+ * wait on memory more than on a CPU. */
+static void read_gs(struct goroutine_snapshot *s, const uint64_t *ptrs, size_t n, size_t extent) {
+    size_t half = snapshot_two_threads(n) ? (n / 2 + G_CHUNK - 1) / G_CHUNK * G_CHUNK : n;
+    struct g_share first = share_of(s, ptrs, 0, half, extent, 0);
+    struct g_share second = share_of(s, ptrs, half, n, extent, 1);
+    pthread_t thread;
+    bool shared = half < n && g_chunk_fit(second.c, n - half, extent) &&
+                  pthread_create(&thread, NULL, read_g_share, &second) == 0;
+    if (!shared)
+        first.to = n;
+    read_g_share(&first);
+    take_share(s, &first);
+    if (shared) {
+        pthread_join(thread, NULL);
+        take_share(s, &second);
     }
 }
 
@@ -202,26 +293,9 @@ static int read_goroutines(struct goroutine_snapshot *s, struct gmon_error *err)
     if (!s->gs || !g_read_buffers_fit(s, nptrs, extent))
         return gmon_fail(err, "out of memory");
     uint64_t *ptrs = s->g_read->ptrs;
-    struct g_chunk *c = &s->g_read->chunk;
     if (!read_target(s, hdr[0], ptrs, hdr[1] * 8))
         return gmon_fail(err, "process %d: cannot read the %" PRIu64 " goroutine pointers", s->t.pid, hdr[1]);
-    for (uint64_t base = 0; base < hdr[1]; base += G_CHUNK) {
-        size_t n = hdr[1] - base < G_CHUNK ? (size_t)(hdr[1] - base) : G_CHUNK;
-        read_g_chunk(s, ptrs + base, n, extent, c);
-        populate_items(s->gs, sizeof(*s->gs), s->n, s->n + n); /* the rows this chunk may fill */
-        for (size_t i = 0; i < n; i++) {
-            struct goroutine g;
-            g.addr = ptrs[base + i];
-            if (!c->g[i] || !decode_g(o, c->g[i], s->now_ns, &g)) {
-                s->unreadable++;
-                continue;
-            }
-            if (g.status == GOROUTINE_DEAD)
-                continue; /* free-list entries */
-            s->counts[g.status]++;
-            s->gs[s->n++] = g;
-        }
-    }
+    read_gs(s, ptrs, (size_t)hdr[1], extent);
     return 0;
 }
 
@@ -241,148 +315,14 @@ static int read_gomaxprocs(struct goroutine_snapshot *s) {
     return (int)hdr[1];
 }
 
+bool snapshot_two_threads(size_t n) {
+    cpu_set_t allowed;
+    return n >= SNAPSHOT_TWO_THREADS_MIN && sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
+           CPU_COUNT(&allowed) >= 2;
+}
+
 bool snapshot_has_parent(const struct goroutine_snapshot *s) {
     return s->layout.layout && s->layout.layout->g.parent_goid >= 0;
-}
-
-enum { STACK_WALK_FRAMES = 32 };
-
-/* One goroutine's walk: the PC to look at next and the frame pointer above it; the window of its stack read
- * at the start (window_ok: [window_base, window_base + STACK_WINDOW) read, within the stack below stack_hi).
- */
-struct stack_walk {
-    struct goroutine *g;
-    uint64_t pc, bp, outermost;
-    uint64_t window_base;
-    size_t window; /* its index in the chunk's windows */
-    bool window_ok;
-};
-
-/* Looks at w->pc: true when the walk is over (w->g->current_pc set), false when it needs the frame at w->bp.
- */
-static bool walk_step(const struct goroutine_snapshot *s, struct stack_walk *w) {
-    const struct pc_symbol *sym = pc_cache_get(&s->pcs->at_return, w->pc ? w->pc - s->t.load_bias : 0);
-    if (sym->n > 0 && !sym->inner_in_runtime) {
-        w->g->current_pc = w->pc;
-        return true;
-    }
-    if (sym->n > 0 && !sym->outer_is_goexit)
-        w->outermost = w->pc;
-    if (!w->pc || !w->bp) {
-        w->g->current_pc = w->outermost;
-        return true;
-    }
-    return false;
-}
-
-/* The walks of up to WALK_CHUNK goroutines and the memory they read with. */
-enum { WALK_CHUNK = 1024, STACK_WINDOW = 256 };
-struct walk_chunk {
-    struct stack_walk *w;
-    size_t n;
-    uint8_t *windows; /* WALK_CHUNK x STACK_WINDOW */
-    uint64_t addrs[WALK_CHUNK];
-    uint64_t frames[WALK_CHUNK][2];
-    size_t need[WALK_CHUNK];
-    bool ok[WALK_CHUNK];
-};
-
-/* The frame record {saved BP, return PC} at w->bp from the walk's window, when the window holds it. */
-static bool frame_in_window(const struct walk_chunk *c, const struct stack_walk *w, uint64_t frame[2]) {
-    if (!w->window_ok || w->bp < w->window_base || w->bp - w->window_base > STACK_WINDOW - 16 ||
-        w->bp + 16 > w->g->stack_hi)
-        return false;
-    memcpy(frame, c->windows + w->window * STACK_WINDOW + (w->bp - w->window_base), 16);
-    return true;
-}
-
-/* Reads the window at the top of each walk's frame chain: the next few frames of most stacks, in one read. */
-static void read_windows(struct goroutine_snapshot *s, struct walk_chunk *c) {
-    for (size_t i = 0; i < c->n; i++)
-        c->addrs[i] = c->w[i].bp;
-    s->bytes_read += c->n * STACK_WINDOW;
-    proc_read_blocks(s->t.pid, c->addrs, c->n, STACK_WINDOW, c->windows, c->ok);
-    for (size_t i = 0; i < c->n; i++) {
-        struct stack_walk *w = &c->w[i];
-        w->window = i;
-        w->window_base = w->bp;
-        w->window_ok = c->ok[i] && w->bp && w->bp < w->g->stack_hi;
-    }
-}
-
-/* Moves each walk one frame up: from its window, or else from a read of 16 bytes, one system call for all of
- * those. */
-static void next_frames(struct goroutine_snapshot *s, struct walk_chunk *c, size_t active) {
-    size_t nread = 0;
-    for (size_t i = 0; i < active; i++) {
-        uint64_t frame[2];
-        if (frame_in_window(c, &c->w[i], frame)) {
-            c->w[i].bp = frame[0];
-            c->w[i].pc = frame[1];
-        } else {
-            c->addrs[nread] = c->w[i].bp;
-            c->need[nread++] = i;
-        }
-    }
-    if (!nread)
-        return;
-    s->bytes_read += nread * sizeof(c->frames[0]);
-    proc_read_blocks(s->t.pid, c->addrs, nread, sizeof(c->frames[0]), c->frames, c->ok);
-    for (size_t k = 0; k < nread; k++) {
-        struct stack_walk *w = &c->w[c->need[k]];
-        w->bp = c->ok[k] ? c->frames[k][0] : 0;
-        w->pc = c->ok[k] ? c->frames[k][1] : 0;
-    }
-}
-
-static void walk_chunk(struct goroutine_snapshot *s, struct walk_chunk *c) {
-    read_windows(s, c);
-    size_t active = c->n;
-    for (int level = 0; level < STACK_WALK_FRAMES && active; level++) {
-        size_t kept = 0;
-        for (size_t i = 0; i < active; i++)
-            if (!walk_step(s, &c->w[i]))
-                c->w[kept++] = c->w[i];
-        active = kept;
-        if (level + 1 == STACK_WALK_FRAMES)
-            break; /* the frames above would not be looked at */
-        next_frames(s, c, active);
-    }
-    for (size_t i = 0; i < active; i++) /* deeper than STACK_WALK_FRAMES */
-        c->w[i].g->current_pc = c->w[i].outermost;
-}
-
-/* Where each goroutine that is not running stopped: from the PC and frame pointer the scheduler saved in
- * g.sched (inside gopark, or entersyscall's save), up the frame-pointer chain to the first PC outside the
- * runtime; for the runtime's own goroutines, the outermost runtime function below runtime.goexit. The
- * goroutines are walked 1,024 at a time: one read takes the 256 bytes above each one's saved frame pointer
- * (the runtime's few frames of a parked goroutine, nearly always), and each further level that leaves them
- * is one system call for the chunk. A stack that moves while it is read ends that walk early. */
-static void walk_stacks(struct goroutine_snapshot *s) {
-    static struct walk_chunk c; /* 40 KB of buffers: not on the stack */
-    struct stack_walk *w = calloc(WALK_CHUNK, sizeof(*w));
-    c.windows = malloc((size_t)WALK_CHUNK * STACK_WINDOW);
-    c.w = w;
-    c.n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        struct goroutine *g = &s->gs[i];
-        if (g->status == GOROUTINE_RUNNING) /* a running goroutine's saved state is stale */
-            continue;
-        if (!w || !c.windows) {
-            g->current_pc = 0; /* out of memory: where it is stays unknown */
-            continue;
-        }
-        w[c.n++] = (struct stack_walk){.g = g, .pc = g->sched_pc, .bp = g->sched_bp};
-        if (c.n == WALK_CHUNK) {
-            walk_chunk(s, &c);
-            c.n = 0;
-        }
-    }
-    if (c.n && w && c.windows)
-        walk_chunk(s, &c);
-    free(w);
-    free(c.windows);
-    c.windows = NULL;
 }
 
 static int find_layouts(struct goroutine_snapshot *s, struct gmon_error *err) {
@@ -501,7 +441,7 @@ int snapshot_take(struct goroutine_snapshot *s, bool freeze, struct gmon_error *
     } while (!s->consistent && s->attempts < CONSISTENT_ATTEMPTS);
     proc_threads_read(s->t.pid, &s->threads);
     if (rc == 0 && s->walk_stacks)
-        walk_stacks(s);
+        snapshot_find_current_pcs(s);
     if (rc == 0 && s->heap)
         heap_view_read(s->heap, &s->state, &s->t, &s->bytes_read);
     if (rc == 0 && s->while_stopped)

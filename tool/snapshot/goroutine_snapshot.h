@@ -110,6 +110,12 @@ void snapshot_free(struct goroutine_snapshot *s);
  * its stack needs into *st. False when it cannot be read, or has exited (its g is dead or holds another). */
 bool snapshot_reread(struct goroutine_snapshot *s, struct goroutine *g, struct goroutine_stack_state *st);
 
+/* Whether a snapshot reads n goroutines with two threads: from SNAPSHOT_TWO_THREADS_MIN of them, when gmon
+ * may run on two CPUs or more (its affinity mask: taskset, a container's cpuset). Below, a read takes a few
+ * milliseconds, and a thread's start and its cold buffers would eat the gain. */
+enum { SNAPSHOT_TWO_THREADS_MIN = 8192 };
+bool snapshot_two_threads(size_t n);
+
 /* True when the release records each goroutine's creator (g.parentGoid, from Go 1.21). */
 bool snapshot_has_parent(const struct goroutine_snapshot *s);
 /* "waiting", "syscall", ... */
