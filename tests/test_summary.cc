@@ -1,6 +1,7 @@
 // gmon summary: the goroutines of a running Go 1.19 fixture that holds a known population (100 receiving, 50
 // in select, 20 sleeping, 10 waiting for a mutex, 5 in read(2)), on every variant, stripped included.
 #include <csignal>
+#include <sched.h>
 #include <regex>
 #include <set>
 
@@ -415,10 +416,19 @@ int clones(const std::string &command) {
 // back together. With two CPUs that path is taken (two threads started), and its rows are those one thread
 // reads (gmon confined to one CPU: none started): 20,000 parked goroutines, each where it is parked.
 TEST(Summary, TwoThreadsReadALargeSnapshotAsOneDoes) {
-    ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2) << "the two-thread path needs two CPUs";
+    cpu_set_t allowed;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    ASSERT_GE(CPU_COUNT(&allowed), 2) << "the two-thread path needs two CPUs";
     population p(fixture("lifecycle-plain"), "park 20000");
     std::string summary = std::string(GMON_BINARY) + " summary --json --pid " + p.pid();
-    EXPECT_EQ(clones(summary), 2) << "a thread to read the gs, one to walk the stacks";
+    // "ready" comes once the 20,000 exist: wait until they are parked too.
+    for (int i = 0; i < 50 && parked_rows(run("taskset -c 0 " + summary).out).size() < 20000; i++)
+        usleep(100 * 1000);
+    // A thread to read the gs (one more for each read taken again, at most two: the scheduler moved), one to
+    // walk the stacks.
+    int threads = clones(summary);
+    EXPECT_GE(threads, 2);
+    EXPECT_LE(threads, 4);
     EXPECT_EQ(clones("taskset -c 0 " + summary), 0) << "one CPU: no thread";
     auto two = run(summary), one = run("taskset -c 0 " + summary);
     ASSERT_EQ(two.status, 0) << two.err;
@@ -487,10 +497,10 @@ TEST(SummaryRows, EveryRowEqualsTheRowWrittenInFull) {
             keys.push_back(b), keys.back().status = GOROUTINE_WAITING, keys.back().reason = r;
         for (uint32_t st : {GOROUTINE_WAITING, GOROUTINE_RUNNABLE, GOROUTINE_SYSCALL, GOROUTINE_RUNNING})
             keys.push_back(b), keys.back().status = st;
-        for (const auto &o : bases) {
-            keys.push_back(b), keys.back().current_pc = o.current_pc;
-            keys.push_back(b), keys.back().gopc = o.gopc;
-            keys.push_back(b), keys.back().startpc = o.startpc;
+        for (const auto &o : bases) { // each right after b itself: one slot must tell the two apart
+            keys.push_back(b), keys.push_back(b), keys.back().current_pc = o.current_pc;
+            keys.push_back(b), keys.push_back(b), keys.back().gopc = o.gopc;
+            keys.push_back(b), keys.push_back(b), keys.back().startpc = o.startpc;
         }
         keys.push_back(b), keys.back().current_pc = 0;
         keys.push_back(b), keys.back().startpc = 0x1234; /* names no function */
@@ -502,7 +512,8 @@ TEST(SummaryRows, EveryRowEqualsTheRowWrittenInFull) {
         g.waited_ns = i % 3 ? (int64_t)i * 1000 : -1;
         rows.push_back(g);
         std::string row = row_in_full(s, g);
-        middles.insert(row.substr(row.find(",\"status\"")));
+        size_t from = row.find(",\"status\""), to = row.find(",\"waited_approx_ns\"");
+        middles.insert(row.substr(from, to - from));
     }
     ASSERT_GT(middles.size(), 256u) << "more middles than the table's slots";
     std::string expected = "[";

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,11 +16,29 @@
 
 namespace gmon_test {
 
+namespace {
+
+char scratch_path[] = "/tmp/gmon-test-XXXXXX";
+
+int remove_entry(const char *path, const struct stat *, int, struct FTW *) {
+    return remove(path);
+}
+
+// At the test process's exit: a storm test's log lines alone take half a gigabyte, and a suite run leaves a
+// directory per test (ctest runs each in a process of its own). GMON_TEST_KEEP_SCRATCH=1 keeps them.
+void remove_scratch() {
+    const char *keep = getenv("GMON_TEST_KEEP_SCRATCH");
+    if (!keep || strcmp(keep, "1") != 0)
+        nftw(scratch_path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+} // namespace
+
 std::string scratch_dir() {
     static std::string dir;
-    if (dir.empty()) {
-        char tmpl[] = "/tmp/gmon-test-XXXXXX";
-        dir = mkdtemp(tmpl);
+    if (dir.empty() && mkdtemp(scratch_path)) {
+        dir = scratch_path;
+        atexit(remove_scratch);
     }
     return dir;
 }

@@ -122,8 +122,9 @@ struct g_chunk {
 };
 
 /* What reading the gs uses, kept from one read to the next (a torn read taken again, top's refreshes): a read
- * then allocates nothing between the Ps, read first, and the goroutines' statuses, which the scheduler may
- * change meanwhile; and a small program's read takes small buffers. */
+ * then allocates little between the Ps, read first, and the goroutines' statuses, which the scheduler may
+ * change meanwhile (the second thread's stack, when one starts); and a small program's read takes small
+ * buffers. */
 struct g_read_buffers {
     uint64_t *ptrs; /* allgs's pointers */
     size_t ptrs_cap;
