@@ -159,26 +159,22 @@ static struct stack_walker *walker_new(const struct goroutine_snapshot *s, struc
 void snapshot_find_current_pcs(struct goroutine_snapshot *s) {
     struct stack_walker *first = walker_new(s, &s->pcs->at_return, 0, s->n);
     if (!first)
-        return; /* out of memory: where they are stays unknown (current_pc 0) */
-    struct pc_cache second_cache;
-    struct stack_walker *second = NULL;
+        return;                   /* out of memory: where they are stays unknown (current_pc 0) */
+    struct pc_cache second_cache; /* allocates nothing until a lookup misses */
+    pc_cache_init(&second_cache, s->pcs->at_return.t, PC_AT_RETURN);
+    struct stack_walker *second =
+        snapshot_two_threads(s->n) ? walker_new(s, &second_cache, s->n / 2, s->n) : NULL;
     pthread_t thread;
-    bool split = snapshot_two_threads(s->n), shared = false;
-    if (split) {
-        pc_cache_init(&second_cache, s->pcs->at_return.t, PC_AT_RETURN);
-        second = walker_new(s, &second_cache, s->n / 2, s->n);
-        shared = second && pthread_create(&thread, NULL, walk_share, second) == 0;
-        if (shared)
-            first->to = s->n / 2;
-    }
+    bool shared = second && pthread_create(&thread, NULL, walk_share, second) == 0;
+    if (shared)
+        first->to = s->n / 2;
     walk_share(first);
     if (shared) {
         pthread_join(thread, NULL);
         s->bytes_read += second->bytes_read;
     }
     s->bytes_read += first->bytes_read;
-    if (split)
-        pc_cache_free(&second_cache);
+    pc_cache_free(&second_cache);
     free(second);
     free(first);
 }
