@@ -25,6 +25,8 @@ enum { OVER_BUDGET = -E2BIG };
 
 static int on_ringbuf_sample(void *ctx, void *data, size_t size) {
     struct event_reader *r = ctx;
+    if (r->rings.ends)
+        return 0; /* a wake-up token: the events are in the rings */
     r->delivered++;
     r->handler(r->ctx, data, size);
     return r->budget && --r->budget == 0 ? OVER_BUDGET : 0;
@@ -86,18 +88,60 @@ int event_reader_open(struct event_reader *r, int map_fd, bool ringbuf, int perf
     return 0;
 }
 
+int event_reader_open_cpu_rings(struct event_reader *r, int wake_fd, int ends_fd, int slots_fd,
+                                const struct cpu_rings_shape *shape, event_handler handler, void *ctx,
+                                struct gmon_error *err) {
+    if (event_reader_open(r, wake_fd, true, 0, handler, ctx, err) != 0)
+        return -1;
+    if (ends_fd < 0 || slots_fd < 0 || cpu_rings_map(&r->rings, ends_fd, slots_fd, shape) != 0) {
+        int saved = errno;
+        event_reader_close(r);
+        return gmon_fail(err, "cannot map the BPF program's per-CPU event rings into memory: %s",
+                         strerror(saved));
+    }
+    return 0;
+}
+
+uint64_t event_reader_ring_events_sent(const struct event_reader *r) {
+    return cpu_rings_sent(&r->rings);
+}
+
+const char *event_reader_transport(const struct event_reader *r) {
+    return r->rings.ends ? "per-CPU rings" : r->ringbuf ? "ring buffer" : "perf buffer";
+}
+
+static void on_ring_event(void *ctx, const void *event, size_t size) {
+    struct event_reader *r = ctx;
+    r->handler(r->ctx, event, size);
+}
+
+/* Hands over the events in the per-CPU rings written before now, at most a read's budget. */
+static void read_rings(struct event_reader *r) {
+    bool at_budget;
+    r->delivered += cpu_rings_read(&r->rings, (uint64_t)monotonic_ns(), EVENT_READER_BUDGET, on_ring_event, r,
+                                   &at_budget);
+    r->more_pending = at_budget;
+}
+
 static int event_reader_wait(struct event_reader *r, int timeout_ms) {
     int rc;
     if (r->ringbuf) {
         /* Most events do not wake the reader (probe_common.bpf.h): what a wake-up did not bring is read
          * when the wait ends. */
         r->budget = EVENT_READER_BUDGET;
+        /* A ring wakes the reader once, when its unread events reach a mark (probe_common.bpf.h): a read
+         * that left events in a ring (later than its start, or over its budget) must not wait for a
+         * wake-up that the ring already sent. */
+        if (r->rings.ends && cpu_rings_hold_events(&r->rings))
+            timeout_ms = 0;
         rc = bpf_poll_ringbuf(r->rb, timeout_ms);
         if (rc >= 0)
             rc = bpf_consume_ringbuf(r->rb);
         r->more_pending = stopped_at_budget(r, rc);
         if (r->more_pending)
             rc = 0;
+        if (r->rings.ends && (rc >= 0 || errno == EINTR))
+            read_rings(r);
     } else
         rc = perf_reader_poll(r->nreaders, (struct perf_reader **)r->perf_readers, timeout_ms);
     if (rc < 0 && (errno == EINTR || rc == -EINTR))
@@ -132,6 +176,12 @@ int event_reader_poll(struct event_reader *r, int timeout_ms) {
 }
 
 bool event_reader_drain(struct event_reader *r) {
+    if (r->rings.ends) {
+        r->budget = 0;
+        bpf_consume_ringbuf(r->rb); /* wake-up tokens */
+        read_rings(r);
+        return !r->more_pending;
+    }
     if (r->rb) {
         r->budget = EVENT_READER_BUDGET;
         int rc = bpf_consume_ringbuf(r->rb);
@@ -149,6 +199,7 @@ void event_reader_drain_all(struct event_reader *r) {
 }
 
 void event_reader_close(struct event_reader *r) {
+    cpu_rings_unmap(&r->rings);
     if (r->rb)
         bpf_free_ringbuf(r->rb);
     for (int i = 0; i < r->nreaders; i++)

@@ -1,6 +1,7 @@
 #include "lifecycle_probes.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,29 @@
 extern const char lifecycle_bpf_source[]; /* lifecycle_event.h + lifecycle.bpf.c, embedded by the build */
 
 /* A storm's events are read in batches (event_reader's batch_ms), and only every WAKEUP_EVERY-th wakes the
- * reader (probe_common.bpf.h): far fewer wake-ups for the traced threads and for gmon. */
+ * reader (probe_common.bpf.h): far fewer wake-ups for the traced threads and for gmon. With the per-CPU
+ * rings (cpu_ring.h), a ring wakes the reader when RING_WAKE_AT of its events wait, and the ring buffer
+ * carries only those wake-ups. */
 enum { RINGBUF_PAGES = 1024, PERF_PAGES = 256, BATCH_MS = 10, WAKEUP_EVERY = 64 };
+enum { RING_WAKE_AT = 512, WAKE_TOKEN_PAGES = 4 };
+
+/* How the events reach gmon. */
+enum transport { VIA_PERF_BUFFER, VIA_RING_BUFFER, VIA_CPU_RINGS };
+
+/* The per-CPU rings need arrays mapped into memory and the BPF compare-and-swap, as the live slots do. */
+static enum transport transport_for(const struct lifecycle_options *o) {
+    if (o->force_perf_buffer || !event_reader_kernel_has_ringbuf())
+        return VIA_PERF_BUFFER;
+    return o->force_ring_buffer || !live_slots_supported() ? VIA_RING_BUFFER : VIA_CPU_RINGS;
+}
+
+static struct cpu_rings_shape rings_shape(int ncpus) {
+    uint32_t cpus = ncpus > 0 ? (uint32_t)ncpus : 1;
+    return (struct cpu_rings_shape){.cpus = cpus,
+                                    .slots = cpu_rings_slots_per_cpu(cpus),
+                                    .event_bytes = sizeof(struct lifecycle_event),
+                                    .time_offset = offsetof(struct lifecycle_event, time_ns)};
+}
 /* Live slots in front of the live hash map (lifecycle_event.h): a quarter of max_live, a power of two, at
  * most 16,384 (1.2 MB); the hash map holds the rest, so that no more than max_live goroutines are tracked
  * (--max-goroutines). Not on a kernel without the BPF compare-and-swap. With --exits poll the scan frees the
@@ -32,8 +54,22 @@ static uint32_t live_slots_wanted(const struct lifecycle_options *o) {
     return live_slots_supported() ? n : 0;
 }
 
-static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, bool ringbuf,
-                          uint32_t live_slots) {
+static void define_transport(struct bpf_defines *c, enum transport via, int ncpus) {
+    bpf_define(c, "USE_RINGBUF", via != VIA_PERF_BUFFER);
+    bpf_define(c, "RINGBUF_PAGES", via == VIA_CPU_RINGS ? WAKE_TOKEN_PAGES : RINGBUF_PAGES);
+    bpf_define(c, "RINGBUF_WAKEUP_EVERY", WAKEUP_EVERY);
+    bpf_define(c, "USE_CPU_RINGS", via == VIA_CPU_RINGS);
+    if (via != VIA_CPU_RINGS)
+        return;
+    struct cpu_rings_shape shape = rings_shape(ncpus);
+    bpf_define(c, "CPU_RING_CPUS", shape.cpus);
+    bpf_define(c, "CPU_RING_SLOTS", shape.slots);
+    bpf_define(c, "CPU_RING_EVENT_BYTES", shape.event_bytes);
+    bpf_define(c, "CPU_RING_WAKE_AT", RING_WAKE_AT);
+}
+
+static void build_defines(struct bpf_defines *c, const struct lifecycle_options *o, enum transport via,
+                          int ncpus, uint32_t live_slots) {
     const struct g_offsets *g = &o->layout->g;
     memset(c, 0, sizeof(*c));
     bpf_define(c, "G_GOID", g->goid);
@@ -48,9 +84,7 @@ static void build_defines(struct bpf_defines *c, const struct lifecycle_options 
     bpf_define(c, "EMIT_CREATED", o->emit_created);
     bpf_define(c, "EMIT_EXITED", o->emit_exited);
     bpf_define(c, "EMIT_UNTRACKED", o->emit_untracked);
-    bpf_define(c, "USE_RINGBUF", ringbuf);
-    bpf_define(c, "RINGBUF_PAGES", RINGBUF_PAGES);
-    bpf_define(c, "RINGBUF_WAKEUP_EVERY", WAKEUP_EVERY);
+    define_transport(c, via, ncpus);
     bpf_define(c, "MAX_LIVE", o->max_live - live_slots);
     bpf_define(c, "LIVE_SLOTS", live_slots);
     bpf_define(c, "MAX_SITES", o->max_sites);
@@ -171,6 +205,17 @@ static int find_maps(struct lifecycle_probes *lp, uint32_t live_slots, struct gm
     return 0;
 }
 
+static int open_reader(struct lifecycle_probes *lp, enum transport via, struct gmon_error *err) {
+    int events_fd = bpf_program_map_fd(&lp->prog, "events");
+    if (via != VIA_CPU_RINGS)
+        return event_reader_open(&lp->reader, events_fd, via == VIA_RING_BUFFER, PERF_PAGES, deliver, lp,
+                                 err);
+    struct cpu_rings_shape shape = rings_shape(lp->ncpus);
+    return event_reader_open_cpu_rings(&lp->reader, events_fd, bpf_program_map_fd(&lp->prog, "cpu_ring_ends"),
+                                       bpf_program_map_fd(&lp->prog, "cpu_ring_slots"), &shape, deliver, lp,
+                                       err);
+}
+
 int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *o,
                    const struct probe_plan *plan, lifecycle_event_fn on_event, void *ctx,
                    struct gmon_error *err) {
@@ -178,10 +223,10 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     lp->on_event = on_event;
     lp->ctx = ctx;
     lp->ncpus = bpf_possible_cpus();
-    bool ringbuf = !o->force_perf_buffer && event_reader_kernel_has_ringbuf();
+    enum transport via = transport_for(o);
     struct bpf_defines defines;
     uint32_t live_slots = live_slots_wanted(o); /* once: it asks the kernel's release */
-    build_defines(&defines, o, ringbuf, live_slots);
+    build_defines(&defines, o, via, lp->ncpus, live_slots);
     if (bpf_program_compile(&lp->prog, lifecycle_bpf_source, &defines, err) != 0)
         return -1;
     if (find_maps(lp, live_slots, err) != 0)
@@ -190,9 +235,7 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
         lifecycle_exit_scan_init(&lp->exits, o->exit_scan_ms, o->layout->g.goid, o->layout->g.atomicstatus,
                                  o->lifetime_log2, o->emit_exited, lp->live_fd, lp->sites_fd, &lp->slots,
                                  bpf_program_map_fd(&lp->prog, "live_map_filled"));
-    if (attach_all(lp, o, plan, err) != 0 ||
-        event_reader_open(&lp->reader, bpf_program_map_fd(&lp->prog, "events"), ringbuf, PERF_PAGES, deliver,
-                          lp, err) != 0 ||
+    if (attach_all(lp, o, plan, err) != 0 || open_reader(lp, via, err) != 0 ||
         bpf_program_start_tracing(&lp->prog, err) != 0)
         goto fail;
     lp->reader.batch_ms = BATCH_MS;
@@ -253,6 +296,7 @@ int lifecycle_poll(struct lifecycle_probes *lp, int timeout_ms) {
 int lifecycle_counters(struct lifecycle_probes *lp, uint64_t out[LIFECYCLE_COUNTERS]) {
     bpf_sum_percpu_counters(lp->counters_fd, lp->ncpus, out, LIFECYCLE_COUNTERS);
     out[COUNTER_EVENTS_LOST] += lp->reader.perf_lost + lp->malformed_events;
+    out[COUNTER_EVENTS_SENT] += event_reader_ring_events_sent(&lp->reader);
     if (lp->exits.interval_ms)
         lifecycle_exit_scan_counters(&lp->exits, out);
     return 0;

@@ -20,6 +20,7 @@ struct lifecycle_options {
     int pid;                 /* one process, or -1 for every process running attach_path */
     bool emit_created, emit_exited, emit_untracked;
     bool force_perf_buffer; /* use the perf buffer even when ring buffers exist (tests the fallback) */
+    bool force_ring_buffer; /* the kernel's ring buffer rather than gmon's per-CPU rings (tests, benches) */
     bool empty_probes;      /* programs that return at once: the benchmark's floor */
     int lifetime_log2;      /* 0: none; 1: log2 histogram of lifetimes per process; 2: per creation site */
     bool emit_runq;         /* scheduler events: global run queue put/get, steals (gr -v) */

@@ -2,7 +2,9 @@
  * one) and gmon's own per-CPU counters, with the helpers that count into them. The build embeds it between a
  * program's event header and its source (embed_bpf in CMakeLists.txt). The event header names the counter
  * slots: PROBE_COUNTERS (how many), PROBE_COUNTER_SENT, PROBE_COUNTER_LOST, PROBE_COUNTER_READ_FAILED.
- * Configuration (-D): TARGET_TGID (0: every process), USE_RINGBUF, RINGBUF_PAGES. */
+ * Configuration (-D): TARGET_TGID (0: every process), USE_RINGBUF, RINGBUF_PAGES; USE_CPU_RINGS (events go to
+ * per-CPU rings, cpu_ring.h; the ring buffer then carries only wake-ups) with CPU_RING_CPUS CPU_RING_SLOTS
+ * CPU_RING_EVENT_BYTES CPU_RING_WAKE_AT. */
 #ifndef GMON_PROBE_COMMON_BPF_H
 #define GMON_PROBE_COMMON_BPF_H
 #include <linux/version.h>
@@ -25,6 +27,18 @@ static long (*gmon_read_kernel)(void *dst, u32 size, const void *unsafe_ptr) = (
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 #else
 BPF_PERF_OUTPUT(events);
+#endif
+#ifndef USE_CPU_RINGS
+#define USE_CPU_RINGS 0
+#endif
+#if USE_CPU_RINGS
+struct cpu_ring_slot {
+    u64 seq; /* the slot's position + 1 once its event is written */
+    u8 event[CPU_RING_EVENT_BYTES];
+};
+BPF_F_TABLE("array", u32, struct cpu_ring_ends, cpu_ring_ends, CPU_RING_CPUS, BPF_F_MMAPABLE);
+BPF_F_TABLE("array", u32, struct cpu_ring_slot, cpu_ring_slots, CPU_RING_CPUS *CPU_RING_SLOTS,
+            BPF_F_MMAPABLE);
 #endif
 BPF_PERCPU_ARRAY(counters, u64, PROBE_COUNTERS);
 /* Non-zero while gmon traces: the host sets it once every probe is attached and clears it before detaching
@@ -98,9 +112,55 @@ static __always_inline u64 ringbuf_wakeup_flag(void) {
 }
 #endif
 
+#if USE_CPU_RINGS
+/* Wakes the host's reader: a token in the ring buffer, which the reader waits on. */
+static __always_inline void wake_ring_reader(void) {
+    u64 token = 0;
+    events.ringbuf_output(&token, sizeof(token), BPF_RB_FORCE_WAKEUP); /* full: the reader is awake anyway */
+}
+
+/* Puts size bytes at ev in this CPU's ring (cpu_ring.h). Returns 0, or -1 when the ring is full (or another
+ * program on this CPU took the position twice in a row). The reader is woken when the ring's unread events
+ * reach CPU_RING_WAKE_AT, or at once with wake_now: it reads every few milliseconds anyway while events come
+ * (event_reader.c), so a wake-up per batch instead of one per event or per 64. */
+static __always_inline int cpu_ring_put(void *ev, u32 size, bool wake_now) {
+    u32 cpu = bpf_get_smp_processor_id();
+    struct cpu_ring_ends *ends = cpu_ring_ends.lookup(&cpu);
+    if (!ends || size > CPU_RING_EVENT_BYTES)
+        return -1;
+#pragma unroll
+    for (int attempt = 0; attempt < 2; attempt++) {
+        u64 head = *(volatile u64 *)&ends->head;
+        u64 unread = head - *(volatile u64 *)&ends->tail;
+        if (unread >= CPU_RING_SLOTS)
+            return -1;
+        u32 index = cpu * CPU_RING_SLOTS + (u32)(head & (CPU_RING_SLOTS - 1));
+        struct cpu_ring_slot *slot = cpu_ring_slots.lookup(&index);
+        if (!slot)
+            return -1;
+        if (__sync_val_compare_and_swap(&ends->head, head, head + 1) != head)
+            continue; /* a program that interrupted this one took the position */
+        __builtin_memcpy(slot->event, ev, size);
+        /* The event written before seq says so: the compiler keeps this order, and x86 stores too. */
+        asm volatile("" ::: "memory");
+        *(volatile u64 *)&slot->seq = head + 1;
+        if (wake_now || unread + 1 == CPU_RING_WAKE_AT)
+            wake_ring_reader();
+        return 0;
+    }
+    return -1;
+}
+#endif
+
 /* Sends size bytes at ev to the host; a full buffer is counted as a lost event. wake_now: the host must see
- * this one at once, whatever RINGBUF_WAKEUP_EVERY says (a rare event that what the host shows depends on). */
+ * this one at once, whatever RINGBUF_WAKEUP_EVERY says (a rare event that what the host shows depends on).
+ * Events sent through the per-CPU rings are counted by the rings' heads, not here. */
 static __always_inline void send_event_waking(struct pt_regs *ctx, void *ev, u32 size, bool wake_now) {
+#if USE_CPU_RINGS
+    (void)ctx;
+    if (cpu_ring_put(ev, size, wake_now) != 0)
+        count(PROBE_COUNTER_LOST);
+#else
 #if USE_RINGBUF
     int rc = events.ringbuf_output(ev, size, wake_now ? BPF_RB_FORCE_WAKEUP : ringbuf_wakeup_flag());
 #else
@@ -108,6 +168,7 @@ static __always_inline void send_event_waking(struct pt_regs *ctx, void *ev, u32
     int rc = events.perf_submit(ctx, ev, size);
 #endif
     count(rc == 0 ? PROBE_COUNTER_SENT : PROBE_COUNTER_LOST);
+#endif
 }
 
 static __always_inline void send_event(struct pt_regs *ctx, void *ev, u32 size) {

@@ -46,6 +46,12 @@ void check_exact_trace(const std::string &variant, const std::string &extra_args
 
     g.signal(SIGINT);
     ASSERT_EQ(g.wait(10), 0) << g.err();
+    // The kernel here has ring buffers and the BPF compare-and-swap: by default the events come through
+    // gmon's per-CPU rings.
+    std::string transport = extra_args.find("--perf-buffer") != std::string::npos   ? "perf buffer"
+                            : extra_args.find("--ring-buffer") != std::string::npos ? "ring buffer"
+                                                                                    : "per-CPU rings";
+    EXPECT_EQ(json_field(lines(g.out()).at(0), "events"), transport) << g.out().substr(0, 400);
     auto traced = traced_goroutines(g.out(), target.pid());
     for (const auto &[goid, want] : truth) {
         SCOPED_TRACE(variant + " goroutine " + std::to_string(goid));
@@ -83,6 +89,10 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, LifecycleVariants, ::testing::Values("plain",
 
 TEST(Lifecycle, PerfBufferFallbackDeliversTheSameEvents) {
     check_exact_trace("plain", "--perf-buffer");
+}
+
+TEST(Lifecycle, RingBufferDeliversTheSameEvents) {
+    check_exact_trace("plain", "--ring-buffer");
 }
 
 TEST(Lifecycle, ByPidFollowsOneProcessAndStopsWhenItExits) {

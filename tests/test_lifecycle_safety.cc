@@ -257,6 +257,9 @@ TEST(LifecycleBadInput, OneClearLineAndStatus2) {
     expect_refusal(gmon_bin + " --pid 999999999", "999999999");
     expect_refusal(gmon_bin + " --go-version 1.99 --path " + plain, "1.99");
     expect_refusal(gmon_bin + " --go-version banana --path " + plain, "banana");
+    expect_refusal(gmon_bin + " --perf-buffer --ring-buffer --path " + plain,
+                   "--perf-buffer and --ring-buffer each choose how events come: give one");
+    expect_refusal(gmon_bin + " gc --ring-buffer --path " + plain, "--ring-buffer");
 }
 
 TEST(LifecycleBadInput, PidOfAProgramThatIsNotGo) {

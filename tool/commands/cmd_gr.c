@@ -35,7 +35,8 @@ static const char USAGE[] =
     "queue).\n"
     "                      These are frequent: expect a row per scheduling decision that uses them.\n"
     "  --format F          table (default), logfmt or json (one object per line)\n" HELP_GO_VERSION
-        HELP_DURATION HELP_PERF_BUFFER HELP_EXITS "                      (here: exit rows come after each "
+        HELP_DURATION HELP_PERF_BUFFER HELP_RING_BUFFER HELP_EXITS
+    "                      (here: exit rows come after each "
     "scan, in the order the scan found them)\n" HELP_HELP "\n" HELP_EXIT_STATUS
     "Reference: man gmon-gr (docs/gr.md).\n"
     "\n"
@@ -96,6 +97,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         TRACE_RING_BUFFER_OPTION,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          EXIT_LONG_OPTIONS,
@@ -231,6 +233,7 @@ static int start(void *ctx) {
                                    .emit_untracked = true,
                                    .emit_runq = o->verbose,
                                    .force_perf_buffer = o->trace.perf_buffer,
+                                   .force_ring_buffer = o->trace.ring_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
                                    .max_stacks = 16384,

@@ -53,7 +53,7 @@ static const char USAGE[] =
     "  --max-goroutines N  live goroutines tracked at once, at most (default 65536; more are counted as\n"
     "                      untracked, their lifetimes unknown)\n"
     "  --max-series N      creation-site label sets in /metrics (default 500; more fold into \"other\")\n"
-    "Diagnostics:\n" HELP_PERF_BUFFER
+    "Diagnostics:\n" HELP_PERF_BUFFER HELP_RING_BUFFER
     "  --empty-probes      attach probes that do nothing (measures the cost of the traps alone)\n" HELP_HELP
     "\n" HELP_EXIT_STATUS "Reference: man gmon-lifecycle (docs/lifecycle.md).\n"
     "\n"
@@ -124,6 +124,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         TRACE_RING_BUFFER_OPTION,
                                          {"level", required_argument, NULL, OPT_LEVEL},
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"metrics", required_argument, NULL, OPT_METRICS},
@@ -324,6 +325,7 @@ static int attach(struct monitor *m, struct gmon_error *err) {
         .emit_exited = o->level <= LOG_INFO,
         .emit_untracked = o->level <= LOG_DEBUG,
         .force_perf_buffer = o->trace.perf_buffer,
+        .force_ring_buffer = o->trace.ring_buffer,
         .empty_probes = o->empty_probes,
         .max_live = (unsigned)o->max_live,
         .max_sites = 16384,
@@ -356,7 +358,7 @@ static void log_attached(struct monitor *m) {
     log_str(&m->log, "binary", traced_program_name(&m->prog));
     log_str(&m->log, "go_version", m->prog.target.bin.version_string);
     log_uint(&m->log, "probes", m->shared.attached_probes);
-    log_str(&m->log, "events", m->probes.reader.ringbuf ? "ring buffer" : "perf buffer");
+    log_str(&m->log, "events", event_reader_transport(&m->probes.reader));
     if (m->opt.exits.poll)
         log_uint(&m->log, "exit_scan_ms", m->opt.exits.scan_ms);
     log_uint(&m->log, "startup_ms", (uint64_t)ms);

@@ -35,7 +35,8 @@ static const char USAGE[] =
     "  --by site           one histogram per creation site (the go statement, with its function and line),\n"
     "                      busiest first\n" HELP_INTERVAL
     "  --format F          table (default), logfmt or json: one record per histogram, slots as an object\n"
-    "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER HELP_EXITS
+    "                      {\"low-high\": count}\n" HELP_GO_VERSION HELP_DURATION HELP_PERF_BUFFER
+        HELP_RING_BUFFER HELP_EXITS
     "                      (here: a goroutine that ends before the scan after its creation is counted as\n"
     "                      living half the time from its creation to that scan, whatever it "
     "lived)\n" HELP_HELP "\n" HELP_EXIT_STATUS "Reference: man gmon-gr (docs/gr.md).\n"
@@ -94,6 +95,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
 
 static int parse_options(int argc, char *argv[], struct options *o) {
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         TRACE_RING_BUFFER_OPTION,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"by", required_argument, NULL, OPT_BY},
                                          {"interval", required_argument, NULL, OPT_INTERVAL},
@@ -245,6 +247,7 @@ static int start(void *ctx) {
                                    .pid = traced_program_attach_pid(&m->prog),
                                    .lifetime_log2 = o->by_site ? 2 : 1,
                                    .force_perf_buffer = o->trace.perf_buffer,
+                                   .force_ring_buffer = o->trace.ring_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
                                    .max_stacks = 16384,

@@ -32,7 +32,8 @@ static const char USAGE[] =
     "  live       the leak profile: those still alive at the end, live/count and age/nanoseconds (summed)\n"
     "Goroutines created before gmon attached are not counted. With --path, the processes running BIN\n"
     "share one profile, each sample labelled with its pid.\n"
-    "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_EXITS
+    "\n" HELP_TRACE_TARGET HELP_DURATION HELP_PPROF_OUTPUT HELP_GO_VERSION HELP_PERF_BUFFER HELP_RING_BUFFER
+        HELP_EXITS
     "                      (here: a last scan when gmon stops keeps the live profile exact; the summed\n"
     "                      lifetimes of the exited are each within half the scan interval)\n" HELP_HELP
     "\n" HELP_EXIT_STATUS "Reference: man gmon-pprof (docs/pprof.md).\n"
@@ -192,6 +193,7 @@ static int start(void *ctx) {
                                    .attach_path = traced_program_attach_path(&r->prog),
                                    .pid = traced_program_attach_pid(&r->prog),
                                    .force_perf_buffer = r->trace.perf_buffer,
+                                   .force_ring_buffer = r->trace.ring_buffer,
                                    .max_live = 65536,
                                    .max_sites = 16384,
                                    .max_stacks = 16384,
@@ -270,6 +272,7 @@ int cmd_pprof_creation(int argc, char *argv[], const char *kind) {
         return GMON_EXIT_OK;
     }
     static const struct option opts[] = {TRACE_LONG_OPTIONS,
+                                         TRACE_RING_BUFFER_OPTION,
                                          {"output", required_argument, NULL, OPT_OUTPUT},
                                          EXIT_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};

@@ -23,6 +23,8 @@
 #define HELP_INTERVAL "  --interval SECS     print every SECS seconds (default 5); 0 prints only at the end\n"
 #define HELP_PERF_BUFFER                                                                                     \
     "  --perf-buffer       send events through a perf buffer even if the kernel has a ring buffer\n"
+#define HELP_RING_BUFFER                                                                                     \
+    "  --ring-buffer       send events through the kernel's ring buffer rather than gmon's per-CPU rings\n"
 
 /* The snapshot commands (summary, top, heap, var), which read a process's memory. */
 #define HELP_PPROF_OUTPUT                                                                                    \

@@ -27,6 +27,9 @@ int trace_options_parse(const char *cmd, int c, const char *arg, struct trace_op
     case TRACE_OPT_PERF:
         t->perf_buffer = true;
         return 1;
+    case TRACE_OPT_RING:
+        t->ring_buffer = true;
+        return 1;
     default:
         return 0;
     }
@@ -43,6 +46,10 @@ int trace_options_parse_format(const char *cmd, const char *arg, bool *table, en
 int trace_options_finish(const char *cmd, int argc, char *const argv[], const struct trace_options *t) {
     if (optind < argc) {
         cli_error(cmd, "unexpected argument \"%s\" (see 'gmon %s --help')", argv[optind], cmd);
+        return -1;
+    }
+    if (t->perf_buffer && t->ring_buffer) {
+        cli_error(cmd, "--perf-buffer and --ring-buffer each choose how events come: give one");
         return -1;
     }
     if (!t->path && !t->pid) {

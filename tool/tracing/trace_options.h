@@ -17,6 +17,7 @@ struct trace_options {
     int pid;
     uint64_t duration_s; /* 0: until Ctrl-C */
     bool perf_buffer;
+    bool ring_buffer; /* the goroutine lifecycle commands only: TRACE_RING_BUFFER_OPTION */
 };
 
 enum {
@@ -25,7 +26,8 @@ enum {
     TRACE_OPT_CONTAINER,
     TRACE_OPT_GOVER,
     TRACE_OPT_DURATION,
-    TRACE_OPT_PERF
+    TRACE_OPT_PERF,
+    TRACE_OPT_RING
 };
 
 #define TRACE_LONG_OPTIONS                                                                                   \
@@ -35,6 +37,10 @@ enum {
         {"duration", required_argument, NULL, TRACE_OPT_DURATION}, {                                         \
         "perf-buffer", no_argument, NULL, TRACE_OPT_PERF                                                     \
     }
+
+/* --ring-buffer: for the commands whose events come through gmon's per-CPU rings (the lifecycle probes). */
+#define TRACE_RING_BUFFER_OPTION                                                                             \
+    { "ring-buffer", no_argument, NULL, TRACE_OPT_RING }
 
 void trace_options_init(struct trace_options *t);
 /* Applies getopt's result c when it is a shared option. Returns 1 when it was, 0 when c is not a shared
