@@ -2,7 +2,9 @@
 # What gmon's lifecycle BPF programs cost per run, by the depth of the creation stack: the kernel's own
 # accounting (kernel.bpf_stats_enabled: run_time_ns / run_cnt of each program) while the Go 1.19 fixture runs
 # a storm of N goroutines from DEPTH extra frames (`lifecycle storm-deep N DEPTH`), under `gmon --level WARN`
-# (metrics only: the programs' work, no log line). Rounds alternate the depths, so machine noise hits all
+# (metrics only: the programs' work, no log line; GMON_ARGS replaces those options, e.g.
+# GMON_ARGS="--level INFO" for the cost of sending the events, with --ring-buffer for the kernel's ring buffer
+# instead of gmon's per-CPU rings). Rounds alternate the depths, so machine noise hits all
 # alike; medians per depth. The ratio is each depth's creation program against depth 0's. The numbers include
 # the cost of the stats themselves (two clock reads per run), the same for every depth.
 # Usage: bench/bpf_cost.sh [N] [ROUNDS] [DEPTHS] [BUILD_DIR]   (root; needs ./gmon.sh build, fixtures, bpftool)
@@ -38,7 +40,8 @@ print(p["run_time_ns"] // p["run_cnt"] if p.get("run_cnt") else "-")' "$1"
 
 run_depth() { # depth
   rm -f "$work/err"
-  "$gmon" --path "$bin" --metrics 0 --level WARN >/dev/null 2>"$work/err" &
+  # shellcheck disable=SC2086 # GMON_ARGS is a list of options
+  "$gmon" --path "$bin" --metrics 0 ${GMON_ARGS:---level WARN} >/dev/null 2>"$work/err" &
   local pid=$!
   wait_for "$work/err" "probes attached"
   "$bin" storm-deep "$n" "$1" >/dev/null
@@ -58,7 +61,7 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds done" >&2
 done
 
-echo "lifecycle BPF programs, ns per run (bpf_stats), $n goroutines per storm, medians of $rounds rounds"
+echo "lifecycle BPF programs (gmon ${GMON_ARGS:---level WARN}), ns per run (bpf_stats), $n goroutines per storm, medians of $rounds rounds"
 printf '%-6s %10s %10s %18s\n' depth creation exit "creation / depth 0"
 first=
 for d in $depths; do

@@ -5,6 +5,7 @@
 #   floor     gmon --empty-probes: the same two uprobes with BPF programs that return at once (the trap cost)
 #   gmon      gmon --level WARN (metrics only, no log lines)
 #   gmon-log  gmon --level INFO (the default) with its logfmt lines written to /dev/null
+#   ringbuf-log  the same through the kernel's BPF ring buffer (--ring-buffer) instead of gmon's per-CPU rings
 #   gmon-json gmon --level INFO --format json, to /dev/null
 #   log-file  gmon --level INFO, logfmt lines to a file (rewritten each round)
 #   json-file gmon --level INFO --format json, to a file
@@ -75,6 +76,7 @@ for r in $(seq 1 "$rounds"); do
   samples[floor]+="$(run_gmon floor /dev/null --empty-probes --level WARN) "
   samples[gmon]+="$(run_gmon gmon /dev/null --level WARN) "
   samples[gmon-log]+="$(run_gmon gmon-log /dev/null --level INFO) "
+  samples[ringbuf-log]+="$(run_gmon ringbuf-log /dev/null --level INFO --ring-buffer) "
   samples[gmon-json]+="$(run_gmon gmon-json /dev/null --level INFO --format json) "
   samples[log-file]+="$(run_gmon log-file "$work/lines.log" --level INFO) "
   samples[json-file]+="$(run_gmon json-file "$work/lines.json" --level INFO --format json) "
@@ -90,15 +92,15 @@ base=$(median <<<"${samples[baseline]}")
 floor=$(median <<<"${samples[floor]}")
 floor_over=$((floor - base))
 echo "goroutine storm: $n goroutines, $rounds rounds, medians in ns per goroutine"
-printf '%-10s %10s %12s %8s\n' config ns/goroutine overhead ratio
-printf '%-10s %10s %12s %8s\n' baseline "$base" - -
-for c in floor gmon gmon-log gmon-json log-file json-file poll poll-log bpftrace; do
+printf '%-11s %10s %12s %8s\n' config ns/goroutine overhead ratio
+printf '%-11s %10s %12s %8s\n' baseline "$base" - -
+for c in floor gmon gmon-log ringbuf-log gmon-json log-file json-file poll poll-log bpftrace; do
   v=$(median <<<"${samples[$c]}")
   awk -v c="$c" -v v="$v" -v b="$base" -v f="$floor_over" \
-    'BEGIN {printf "%-10s %10d %12d %8.2f\n", c, v, v - b, (v - b) / f}'
+    'BEGIN {printf "%-11s %10d %12d %8.2f\n", c, v, v - b, (v - b) / f}'
 done
 hz=$(getconf CLK_TCK)
-for c in gmon gmon-log gmon-json log-file json-file poll poll-log; do
+for c in gmon gmon-log ringbuf-log gmon-json log-file json-file poll poll-log; do
   awk -v c="$c" -v n="$n" -v hz="$hz" '
     {lost += $4; cpu += $2; rss = ($3 > rss ? $3 : rss); st[NR] = $5; exited += $6}
     END {
