@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { RING_EVENTS_IN_ALL = 65536, RING_SLOTS_MIN = 2048, RING_SLOTS_MAX = 32768 };
+enum { RING_EVENTS_IN_ALL = 65536, RING_SLOTS_MIN = 8192, RING_SLOTS_MAX = 32768, RING_CPUS_MAX = 16 };
 
 uint32_t cpu_rings_slots_per_cpu(uint32_t cpus) {
+    if (cpus > RING_CPUS_MAX)
+        return 0;
     uint32_t slots = RING_SLOTS_MAX;
     while (slots > RING_SLOTS_MIN && (uint64_t)slots * (cpus ? cpus : 1) > RING_EVENTS_IN_ALL)
         slots /= 2;

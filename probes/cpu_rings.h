@@ -16,8 +16,11 @@ struct cpu_rings_shape {
     uint32_t time_offset; /* where in an event its CLOCK_MONOTONIC time (a u64) lies */
 };
 
-/* Slots per CPU for a program on cpus CPUs: about 65,536 events in all (what the ring buffer held), a power
- * of two from 2,048 to 32,768 per CPU. */
+/* Slots per CPU for a program on cpus possible CPUs: about 65,536 events in all (the ring buffer holds
+ * ~46,000), a power of two from 8,192 to 32,768 per CPU; 0 over 16 CPUs. A CPU's ring must hold what one
+ * busy CPU sends between two reads (10 ms apart in a storm: ~3,000 events at the pace of the storm fixture),
+ * and the kernel allocates every CPU's ring up front: 16 CPUs take 11.5 MB of locked memory, where the ring
+ * buffer takes 4 MB. Larger machines keep the ring buffer. */
 uint32_t cpu_rings_slots_per_cpu(uint32_t cpus);
 
 struct cpu_rings {

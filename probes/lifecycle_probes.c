@@ -23,11 +23,13 @@ enum { RING_WAKE_AT = 512, WAKE_TOKEN_PAGES = 4 };
 /* How the events reach gmon. */
 enum transport { VIA_PERF_BUFFER, VIA_RING_BUFFER, VIA_CPU_RINGS };
 
-/* The per-CPU rings need arrays mapped into memory and the BPF compare-and-swap, as the live slots do. */
-static enum transport transport_for(const struct lifecycle_options *o) {
+/* The per-CPU rings need arrays mapped into memory and the BPF compare-and-swap, as the live slots do, and
+ * at most 16 possible CPUs (cpu_rings_slots_per_cpu). */
+static enum transport transport_for(const struct lifecycle_options *o, int ncpus) {
     if (o->force_perf_buffer || !event_reader_kernel_has_ringbuf())
         return VIA_PERF_BUFFER;
-    return o->force_ring_buffer || !live_slots_supported() ? VIA_RING_BUFFER : VIA_CPU_RINGS;
+    bool rings_fit = ncpus > 0 && cpu_rings_slots_per_cpu((uint32_t)ncpus) > 0;
+    return o->force_ring_buffer || !rings_fit || !live_slots_supported() ? VIA_RING_BUFFER : VIA_CPU_RINGS;
 }
 
 static struct cpu_rings_shape rings_shape(int ncpus) {
@@ -223,7 +225,7 @@ int lifecycle_open(struct lifecycle_probes *lp, const struct lifecycle_options *
     lp->on_event = on_event;
     lp->ctx = ctx;
     lp->ncpus = bpf_possible_cpus();
-    enum transport via = transport_for(o);
+    enum transport via = transport_for(o, lp->ncpus);
     struct bpf_defines defines;
     uint32_t live_slots = live_slots_wanted(o); /* once: it asks the kernel's release */
     build_defines(&defines, o, via, lp->ncpus, live_slots);

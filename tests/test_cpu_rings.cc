@@ -204,8 +204,10 @@ TEST(CpuRings, SlotsPerCpuKeepAboutTheSameEventsInAll) {
     EXPECT_EQ(cpu_rings_slots_per_cpu(1), 32768u);
     EXPECT_EQ(cpu_rings_slots_per_cpu(2), 32768u);
     EXPECT_EQ(cpu_rings_slots_per_cpu(4), 16384u);
-    EXPECT_EQ(cpu_rings_slots_per_cpu(64), 2048u);
-    EXPECT_EQ(cpu_rings_slots_per_cpu(4096), 2048u);
+    EXPECT_EQ(cpu_rings_slots_per_cpu(8), 8192u);
+    EXPECT_EQ(cpu_rings_slots_per_cpu(16), 8192u) << "a busy CPU's 10 ms, and some";
+    EXPECT_EQ(cpu_rings_slots_per_cpu(17), 0u) << "more would take over 11.5 MB: the ring buffer";
+    EXPECT_EQ(cpu_rings_slots_per_cpu(4096), 0u);
 }
 
 } // namespace
