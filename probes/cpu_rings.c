@@ -70,18 +70,39 @@ void cpu_rings_unmap(struct cpu_rings *r) {
     memset(r, 0, sizeof(*r));
 }
 
-/* The event at CPU cpu's next position, when it is written and its time is before before_ns (its time in
- * *time); else NULL. */
-static const unsigned char *ready_event(const struct cpu_rings *r, uint32_t cpu, uint64_t before_ns,
-                                        uint64_t *time) {
-    uint64_t pos = r->next[cpu];
+/* The event written at CPU cpu's position pos, with its time in *time; NULL when the position is not written
+ * yet (reserved by a program still copying its event, or not reserved at all). */
+static const unsigned char *written_event(const struct cpu_rings *r, uint32_t cpu, uint64_t pos,
+                                          uint64_t *time) {
     size_t index = (size_t)cpu * r->shape.slots + (size_t)(pos & (r->shape.slots - 1));
     const unsigned char *slot = r->slots + index * r->stride;
     if (__atomic_load_n((const uint64_t *)slot, __ATOMIC_ACQUIRE) != pos + 1)
-        return NULL; /* not written yet (reserved, or nothing sent) */
+        return NULL;
     const unsigned char *event = slot + CPU_RING_SLOT_HEADER_BYTES;
     memcpy(time, event + r->shape.time_offset, sizeof(*time));
-    return *time < before_ns ? event : NULL;
+    return event;
+}
+
+/* CPU cpu's next position is reserved and not written (a program in the middle of its copy, or preempted
+ * there): the events written behind it may hold a goroutine's creation whose exit another CPU has already
+ * sent, with a later time. Lowers *before_ns to the earliest of their times, so that such an exit waits for
+ * its creation. */
+static void wait_behind_hole(const struct cpu_rings *r, uint32_t cpu, uint64_t *before_ns) {
+    uint64_t next = r->next[cpu], head = __atomic_load_n(&r->ends[cpu].head, __ATOMIC_ACQUIRE);
+    uint64_t time;
+    for (uint64_t pos = next + 1; pos < head && pos - next < r->shape.slots; pos++)
+        if (written_event(r, cpu, pos, &time) && time < *before_ns)
+            *before_ns = time;
+}
+
+/* CPU cpu's next event when it is written (its time in *time), else NULL (and *before_ns lowered when a
+ * program is still writing it). */
+static const unsigned char *front_event(const struct cpu_rings *r, uint32_t cpu, uint64_t *before_ns,
+                                        uint64_t *time) {
+    const unsigned char *event = written_event(r, cpu, r->next[cpu], time);
+    if (!event)
+        wait_behind_hole(r, cpu, before_ns);
+    return event;
 }
 
 /* Of the pending CPUs, the index (in r->pending and times) of the one whose next event is the oldest. */
@@ -105,23 +126,31 @@ size_t cpu_rings_read(struct cpu_rings *r, uint64_t before_ns, size_t budget, cp
     if (!r->ends)
         return 0;
     /* The events at the front of each CPU's ring, merged by time: each ring is in time order but for
-     * programs that interrupted one another on a CPU, which the merge takes as they come. */
+     * programs that interrupted one another on a CPU, which the merge takes as they come. Whatever is
+     * written before a creation on its CPU has an earlier time than the goroutine's exit, so the merge hands
+     * the creation over first, once nothing in front of it is still being written (wait_behind_hole). */
     uint32_t npending = 0;
     uint64_t *times = r->times;
     const unsigned char **events = r->events;
     for (uint32_t cpu = 0; cpu < r->shape.cpus; cpu++) {
-        events[npending] = ready_event(r, cpu, before_ns, &times[npending]);
+        events[npending] = front_event(r, cpu, &before_ns, &times[npending]);
         if (events[npending])
             r->pending[npending++] = cpu;
     }
     size_t handed = 0;
-    while (npending && (!budget || handed < budget)) {
+    while (npending) {
         uint32_t i = oldest_pending(npending, times);
+        if (times[i] >= before_ns)
+            break; /* the oldest is too recent: the rest wait for a later read */
+        if (budget && handed == budget) {
+            *at_budget = true;
+            break;
+        }
         uint32_t cpu = r->pending[i];
         fn(ctx, events[i], r->shape.event_bytes);
         r->next[cpu]++;
         handed++;
-        events[i] = ready_event(r, cpu, before_ns, &times[i]);
+        events[i] = front_event(r, cpu, &before_ns, &times[i]);
         if (!events[i]) { /* this CPU has no more: the last pending one takes its place */
             npending--;
             r->pending[i] = r->pending[npending];
@@ -129,7 +158,6 @@ size_t cpu_rings_read(struct cpu_rings *r, uint64_t before_ns, size_t budget, cp
             times[i] = times[npending];
         }
     }
-    *at_budget = npending > 0;
     free_read_slots(r);
     return handed;
 }

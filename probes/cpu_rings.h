@@ -17,7 +17,7 @@ struct cpu_rings_shape {
 };
 
 /* Slots per CPU for a program on cpus possible CPUs: about 65,536 events in all (the ring buffer holds
- * ~46,000), a power of two from 8,192 to 32,768 per CPU; 0 over 16 CPUs. A CPU's ring must hold what one
+ * ~47,000), a power of two from 8,192 to 32,768 per CPU; 0 over 16 CPUs. A CPU's ring must hold what one
  * busy CPU sends between two reads (10 ms apart in a storm: ~3,000 events at the pace of the storm fixture),
  * and the kernel allocates every CPU's ring up front: 16 CPUs take 11.5 MB of locked memory, where the ring
  * buffer takes 4 MB. Larger machines keep the ring buffer. */
@@ -44,8 +44,9 @@ typedef void (*cpu_ring_fn)(void *ctx, const void *event, size_t size);
  * no limit), and frees their slots. Events of a later time wait for a later read: whatever a program sent
  * after another event it can see (an exit after its goroutine's creation, from another CPU) was written
  * after that one, so a read that hands over an event with a time before before_ns, taken before the read
- * began, also hands over the events written before it. Returns how many it handed over; *at_budget says
- * whether it stopped at the budget with events still to hand over. */
+ * began, also hands over the events written before it, except those behind a slot still being written,
+ * whose times then lower before_ns. Returns how many it handed over; *at_budget says whether it stopped at
+ * the budget with events still to hand over. */
 size_t cpu_rings_read(struct cpu_rings *r, uint64_t before_ns, size_t budget, cpu_ring_fn fn, void *ctx,
                       bool *at_budget);
 /* Whether the rings hold events not handed over yet (written or being written, of any time). */

@@ -133,7 +133,7 @@ static int event_reader_wait(struct event_reader *r, int timeout_ms) {
          * that left events in a ring (later than its start, or over its budget) must not wait for a
          * wake-up that the ring already sent. */
         if (r->rings.ends && cpu_rings_hold_events(&r->rings))
-            timeout_ms = 0;
+            timeout_ms = r->last_delivered || r->more_pending ? 0 : 1; /* 1: a program still writing */
         rc = bpf_poll_ringbuf(r->rb, timeout_ms);
         if (rc >= 0)
             rc = bpf_consume_ringbuf(r->rb);

@@ -11,7 +11,7 @@
 
 typedef void (*event_handler)(void *ctx, const void *data, size_t size);
 
-/* Events one read hands over at most (a few milliseconds' worth of a storm; the ring buffer holds ~40,000).
+/* Events one read hands over at most (a few milliseconds' worth of a storm; the ring buffer holds ~47,000).
  */
 enum { EVENT_READER_BUDGET = 8192 };
 

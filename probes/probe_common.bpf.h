@@ -130,8 +130,11 @@ static __always_inline int cpu_ring_put(void *ev, u32 size, bool wake_now) {
         return -1;
 #pragma unroll
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* The tail first: read after the head, it could have passed a head this program read before being
+         * preempted (head - tail would wrap). */
+        u64 tail = *(volatile u64 *)&ends->tail;
         u64 head = *(volatile u64 *)&ends->head;
-        u64 unread = head - *(volatile u64 *)&ends->tail;
+        u64 unread = head - tail;
         if (unread >= CPU_RING_SLOTS)
             return -1;
         u32 index = cpu * CPU_RING_SLOTS + (u32)(head & (CPU_RING_SLOTS - 1));

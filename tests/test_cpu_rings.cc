@@ -138,19 +138,34 @@ TEST(CpuRings, EventsFromTheReadsStartOnWaitForTheNextRead) {
     EXPECT_EQ(t.read(1000), ids{3});
 }
 
-// A position reserved and not yet written (a program in the middle of its copy) holds back its own CPU's
-// later events, not the other CPU's.
-TEST(CpuRings, ASlotBeingWrittenHoldsBackOnlyItsCpu) {
+// A position reserved and not yet written (a program in the middle of its copy, or preempted there) holds
+// back its own CPU's later events, and, on the other CPUs, the events later than those: behind the hole may
+// be a goroutine's creation (time 200) whose exit (time 300) another CPU has already written.
+TEST(CpuRings, ASlotBeingWrittenHoldsBackWhatMayFollowFromTheEventsBehindIt) {
     Rings t(8);
     ASSERT_TRUE(t.ok()) << t.error();
     uint64_t pos;
     ASSERT_TRUE(t.reserve(0, &pos));
-    t.put(0, 2, 200);
-    t.put(1, 3, 300);
+    t.put(0, 2, 200); // the creation
+    t.put(1, 3, 150); // older than anything behind the hole
+    t.put(1, 4, 300); // the exit
     EXPECT_EQ(t.read(1000), ids{3});
     EXPECT_TRUE(cpu_rings_hold_events(t.rings()));
     t.commit(0, pos, {1, 100});
-    EXPECT_EQ(t.read(1000), (ids{1, 2}));
+    EXPECT_EQ(t.read(1000), (ids{1, 2, 4}));
+    EXPECT_FALSE(cpu_rings_hold_events(t.rings()));
+}
+
+// A hole with nothing written behind it holds back nothing else.
+TEST(CpuRings, AnEmptyHoleHoldsBackNothingElse) {
+    Rings t(8);
+    ASSERT_TRUE(t.ok()) << t.error();
+    uint64_t pos;
+    ASSERT_TRUE(t.reserve(0, &pos));
+    t.put(1, 2, 300);
+    EXPECT_EQ(t.read(1000), ids{2});
+    t.commit(0, pos, {1, 100});
+    EXPECT_EQ(t.read(1000), ids{1});
 }
 
 TEST(CpuRings, StopsAtItsBudgetAndGoesOnNextTime) {
