@@ -2,7 +2,9 @@
 // made mappable (BPF_F_MMAPABLE), as the lifecycle program declares them, written here the way the program
 // writes them (probe_common.bpf.h: the head moved, the event copied, then the slot's seq). The programs'
 // own half is tested end to end by the lifecycle tests (every event of a storm, exits after creations).
+#include <array>
 #include <cerrno>
+#include <initializer_list>
 #include <cstring>
 #include <linux/bpf.h>
 #include <string>
@@ -72,6 +74,11 @@ class Rings {
         memcpy(slot + CPU_RING_SLOT_HEADER_BYTES, &e, sizeof(e));
         __atomic_store_n((uint64_t *)slot, pos + 1, __ATOMIC_RELEASE);
     }
+    // Events as {cpu, id, time}.
+    void put_all(std::initializer_list<std::array<uint64_t, 3>> events) {
+        for (const auto &e : events)
+            ASSERT_TRUE(put((uint32_t)e[0], e[1], e[2]));
+    }
     bool put(uint32_t cpu, uint64_t id, uint64_t time_ns) {
         uint64_t pos;
         if (!reserve(cpu, &pos))
@@ -111,11 +118,7 @@ using ids = std::vector<uint64_t>;
 TEST(CpuRings, MergesTheCpusByTimeAndFreesWhatItRead) {
     Rings t(8);
     ASSERT_TRUE(t.ok()) << t.error();
-    t.put(0, 1, 100);
-    t.put(1, 2, 150);
-    t.put(0, 3, 200);
-    t.put(1, 4, 250);
-    t.put(1, 5, 260);
+    t.put_all({{0, 1, 100}, {1, 2, 150}, {0, 3, 200}, {1, 4, 250}, {1, 5, 260}});
     EXPECT_EQ(t.read(1000), (ids{1, 2, 3, 4, 5}));
     EXPECT_EQ(t.rings()->ends[0].tail, 2u);
     EXPECT_EQ(t.rings()->ends[1].tail, 3u);
@@ -130,9 +133,7 @@ TEST(CpuRings, MergesTheCpusByTimeAndFreesWhatItRead) {
 TEST(CpuRings, EventsFromTheReadsStartOnWaitForTheNextRead) {
     Rings t(8);
     ASSERT_TRUE(t.ok()) << t.error();
-    t.put(0, 1, 100);
-    t.put(1, 2, 300);
-    t.put(0, 3, 400);
+    t.put_all({{0, 1, 100}, {1, 2, 300}, {0, 3, 400}});
     EXPECT_EQ(t.read(301), (ids{1, 2}));
     EXPECT_TRUE(cpu_rings_hold_events(t.rings()));
     EXPECT_EQ(t.read(1000), ids{3});
