@@ -263,11 +263,15 @@ void log_begin(struct log_writer *w, enum log_level level, int64_t wall_ns, cons
     if (!w->holds)
         w->records.len = 0;
     if (w->format == LOG_JSON) {
-        char when[64];
-        format_time(w, wall_ns, when, sizeof(when));
+        /* The time quoted as it is: format_time writes digits and punctuation only, nothing to escape. */
+        char when[64] = "\"";
+        format_time(w, wall_ns, when + 1, sizeof(when) - 2);
+        size_t len = strlen(when);
+        when[len++] = '"';
         json_init_buffer(&w->json, w->cur);
         json_begin_object(&w->json);
-        log_str(w, "time", when); /* each JSON attribute after it starts with a comma */
+        json_key(&w->json, "time"); /* each JSON attribute after it starts with a comma */
+        json_raw_len(&w->json, when, len);
     } else {
         put_logfmt_time(w, wall_ns);
     }
