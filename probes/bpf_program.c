@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -125,6 +126,13 @@ void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n) {
                 out[k] += per_cpu[c];
     }
     free(per_cpu);
+}
+
+void *bpf_map_values(int fd, size_t bytes, size_t *mapped_bytes) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    *mapped_bytes = (bytes + page - 1) / page * page;
+    void *p = mmap(NULL, *mapped_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 /* Everything the compiled program depends on, which the cache compares byte for byte: the kernel (its headers

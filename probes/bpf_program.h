@@ -71,6 +71,9 @@ int bpf_program_attach_rets(struct bpf_program *p, int prog_fd, const char *bina
                             const struct probe_site *site, int pid, struct gmon_error *err);
 /* Sums a BPF_PERCPU_ARRAY of u64 counters (slots 0..n-1) over the CPUs. Slots that cannot be read are 0. */
 void bpf_sum_percpu_counters(int map_fd, int ncpus, uint64_t *out, int n);
+/* The first bytes of the values of a BPF_F_MMAPABLE array map (fd) mapped into gmon's memory, read and write,
+ * whole pages (*mapped_bytes, for munmap). NULL with errno when the kernel refuses. */
+void *bpf_map_values(int fd, size_t bytes, size_t *mapped_bytes);
 /* The fd of a map (BPF_HASH, ...) declared in the source, or -1. */
 int bpf_program_map_fd(struct bpf_program *p, const char *name);
 /* Turns the program's probes on, all at once, once every one is attached (gmon_tracing in

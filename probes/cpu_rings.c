@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include "bpf_program.h"
 
 enum { RING_EVENTS_IN_ALL = 65536, RING_SLOTS_MIN = 8192, RING_SLOTS_MAX = 32768, RING_CPUS_MAX = 16 };
 
@@ -15,16 +16,6 @@ uint32_t cpu_rings_slots_per_cpu(uint32_t cpus) {
     while (slots > RING_SLOTS_MIN && (uint64_t)slots * (cpus ? cpus : 1) > RING_EVENTS_IN_ALL)
         slots /= 2;
     return slots;
-}
-
-static size_t page_rounded(size_t bytes) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    return (bytes + page - 1) / page * page;
-}
-
-static void *map_array(int fd, size_t bytes) {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    return p == MAP_FAILED ? NULL : p;
 }
 
 static bool shape_is_sound(const struct cpu_rings_shape *s) {
@@ -41,10 +32,8 @@ int cpu_rings_map(struct cpu_rings *r, int ends_fd, int slots_fd, const struct c
     r->shape = *shape;
     /* An array map's values lie one after the other, each rounded up to 8 bytes (kernel/bpf/arraymap.c). */
     r->stride = CPU_RING_SLOT_HEADER_BYTES + shape->event_bytes;
-    r->ends_bytes = page_rounded((size_t)shape->cpus * sizeof(struct cpu_ring_ends));
-    r->slots_bytes = page_rounded((size_t)shape->cpus * shape->slots * r->stride);
-    r->ends = map_array(ends_fd, r->ends_bytes);
-    r->slots = map_array(slots_fd, r->slots_bytes);
+    r->ends = bpf_map_values(ends_fd, (size_t)shape->cpus * sizeof(struct cpu_ring_ends), &r->ends_bytes);
+    r->slots = bpf_map_values(slots_fd, (size_t)shape->cpus * shape->slots * r->stride, &r->slots_bytes);
     r->next = calloc(shape->cpus, sizeof(*r->next));
     r->pending = calloc(shape->cpus, sizeof(*r->pending));
     r->times = calloc(shape->cpus, sizeof(*r->times));

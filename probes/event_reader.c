@@ -110,16 +110,11 @@ const char *event_reader_transport(const struct event_reader *r) {
     return r->rings.ends ? "per-CPU rings" : r->ringbuf ? "ring buffer" : "perf buffer";
 }
 
-static void on_ring_event(void *ctx, const void *event, size_t size) {
-    struct event_reader *r = ctx;
-    r->handler(r->ctx, event, size);
-}
-
 /* Hands over the events in the per-CPU rings written before now, at most a read's budget. */
 static void read_rings(struct event_reader *r) {
     bool at_budget;
-    r->delivered += cpu_rings_read(&r->rings, (uint64_t)monotonic_ns(), EVENT_READER_BUDGET, on_ring_event, r,
-                                   &at_budget);
+    r->delivered += cpu_rings_read(&r->rings, (uint64_t)monotonic_ns(), EVENT_READER_BUDGET, r->handler,
+                                   r->ctx, &at_budget);
     r->more_pending = at_budget;
 }
 

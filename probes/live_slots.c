@@ -2,8 +2,8 @@
 
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
+#include "bpf_program.h"
 #include "kernel_release.h"
 
 bool live_slots_supported(void) {
@@ -13,14 +13,10 @@ bool live_slots_supported(void) {
 
 int live_slots_map(struct live_slots *s, int fd, uint32_t n) {
     memset(s, 0, sizeof(*s));
-    long page = sysconf(_SC_PAGESIZE);
-    size_t bytes = ((size_t)n * sizeof(struct live_slot) + (size_t)page - 1) / (size_t)page * (size_t)page;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
+    s->slots = bpf_map_values(fd, (size_t)n * sizeof(struct live_slot), &s->bytes);
+    if (!s->slots)
         return -1;
-    s->slots = p;
     s->n = n;
-    s->bytes = bytes;
     return 0;
 }
 
