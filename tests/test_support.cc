@@ -285,14 +285,16 @@ std::vector<corpus_entry> esbuild_corpus() {
     return out;
 }
 
-idle_esbuild::idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry)
+idle_esbuild::idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry,
+                           const std::string &gogc)
     : dir(scratch_dir() + "/" + tag + "-" + e.name) {
     run("mkdir -p " + dir);
     std::string module = entry.empty() ? dir + "/entry.js" : entry;
     if (entry.empty())
         write_file(module, "console.log(1);\n");
-    proc = std::make_unique<background>("sh -c 'sleep 30 | " + corpus(e.name) + " " + module +
-                                        " --bundle --outfile=" + dir + "/out.js --watch'");
+    proc = std::make_unique<background>("sh -c 'sleep 30 | " + (gogc.empty() ? "" : "GOGC=" + gogc + " ") +
+                                        corpus(e.name) + " " + module + " --bundle --outfile=" + dir +
+                                        "/out.js --watch'");
     for (int i = 0; i < 100 && read_file(dir + "/out.js").empty(); i++)
         usleep(50 * 1000);
     // Among the processes whose command line names this output file, the one running esbuild.

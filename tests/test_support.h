@@ -161,8 +161,10 @@ inline std::string corpus_test_name(const ::testing::TestParamInfo<corpus_entry>
 struct idle_esbuild {
     std::string dir, pid;
     std::unique_ptr<background> proc;
-    // entry: the module to bundle (default: a one-line module of its own).
-    explicit idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry = "");
+    // entry: the module to bundle (default: a one-line module of its own); gogc: GOGC for esbuild ("":
+    // unset).
+    explicit idle_esbuild(const corpus_entry &e, const std::string &tag, const std::string &entry = "",
+                          const std::string &gogc = "");
 };
 
 // lefthook running a hook command (sleep 20) in a fresh git repository under the scratch directory: pid is
