@@ -6,9 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
+using namespace gmon_test;
+
 extern "C" {
 #include "log_writer.h"
 #include "prom_text.h"
+#include "utf8.h"
 }
 
 namespace {
@@ -104,7 +109,8 @@ TEST(LogWriter, LogfmtQuotesOnlyWhatSlogQuotes) {
 // Beyond ASCII, slog quotes a value for a byte that is not UTF-8 or a rune Go does not print (needsQuoting),
 // and strconv.Quote escapes those as \x, \u or \U; a printable rune such as the µ of a duration is kept as it
 // is, unquoted. DEL does not make slog quote (it is in its safeSet), but strconv.Quote escapes it. U+FFFD
-// makes slog quote (it is utf8.RuneError), and strconv.Quote keeps it (it is printable).
+// makes slog quote (it is utf8.RuneError), and strconv.Quote keeps it (it is printable). An unassigned code
+// point is not printable.
 TEST(LogWriter, LogfmtQuotesRunesAsSlog) {
     setenv("TZ", "UTC", 1);
     std::string line = record(LOG_LOGFMT, LOG_INFO, [](log_writer *w) {
@@ -125,13 +131,56 @@ TEST(LogWriter, LogfmtQuotesRunesAsSlog) {
         log_str(w, "sep", "a\u2028b");
         log_str(w, "replacement", "a\ufffdb");
         log_str(w, "object", "a\ufffcb\u034f");
+        log_str(w, "unassigned",
+                "a\xcd\xb8"
+                "b"); /* U+0378 */
         log_end(w);
     });
     EXPECT_EQ(line,
               "time=2023-11-14T22:13:20.123Z level=INFO msg=m lifetime=1.5µs path=/srv/café/main.go "
               "nbsp=\"a\\u00a0b\" bad=\"a\\xffb\" bell=\"a\\ab\\x01c\\x7f\" del=a\x7f"
               "b "
-              "private=\"\\U000f0000\" sep=\"a\\u2028b\" replacement=\"a\ufffdb\" object=a\ufffcb\u034f\n");
+              "private=\"\\U000f0000\" sep=\"a\\u2028b\" replacement=\"a\ufffdb\" object=a\ufffcb\u034f "
+              "unassigned=\"a\\u0378b\"\n");
+}
+
+// Which code points gmon prints as they are, against Go's own strconv.IsPrint (the printable fixture, built
+// by Go 1.19, whose tables are Unicode 13.0.0; gmon's are 15.0.0, like go1.21's to go1.27's). Every code
+// point Go 1.19 prints, gmon prints; the others gmon prints are exactly the letters, marks, numbers,
+// punctuation and symbols Unicode 14.0 and 15.0 assigned (UnicodeData.txt and DerivedAge.txt of 15.0.0 count
+// 5,318). An unassigned code point is quoted, as slog quotes it.
+TEST(LogWriter, PrintableRunesAreGosOwn) {
+    auto go = run(fixture("printable-plain"));
+    ASSERT_EQ(go.status, 0) << go.err;
+    std::istringstream in(go.out);
+    std::string version;
+    ASSERT_TRUE(std::getline(in, version));
+    EXPECT_EQ(version, "13.0.0");
+    std::vector<bool> go_printable(0x110000, false);
+    unsigned long low, high;
+    int ranges = 0;
+    while (in >> std::hex >> low >> high) {
+        ASSERT_LE(low, high);
+        ASSERT_LT(high, 0x110000u);
+        for (unsigned long r = low; r <= high; r++)
+            go_printable[r] = true;
+        ranges++;
+    }
+    ASSERT_GT(ranges, 600) << go.out.substr(0, 200);
+    int missing = 0, added = 0;
+    for (int32_t r = 0x100; r < 0x110000; r++) {
+        bool ours = utf8_printable(r);
+        if (go_printable[r] && !ours && missing++ < 5)
+            ADD_FAILURE() << std::hex << "U+" << r << ": Go prints it, gmon escapes it";
+        added += ours && !go_printable[r];
+    }
+    EXPECT_EQ(missing, 0);
+    EXPECT_EQ(added, 5318) << "code points printable since Unicode 14.0";
+    EXPECT_TRUE(utf8_printable(0x1fae8)) << "U+1FAE8 SHAKING FACE, Unicode 15.0";
+    EXPECT_FALSE(utf8_printable(0x0378)) << "unassigned";
+    EXPECT_FALSE(utf8_printable(0x10ffff)) << "a noncharacter";
+    EXPECT_FALSE(utf8_printable(0x00ad)) << "soft hyphen, a format character";
+    EXPECT_TRUE(utf8_printable(0x00e9));
 }
 
 TEST(LogWriter, JsonLinesAsSlogJsonHandler) {

@@ -33,19 +33,10 @@ static inline int32_t utf8_decode(const unsigned char *s, int *len) {
 }
 
 /* Whether code point r (beyond ASCII) is one Go's unicode.IsPrint accepts, which strconv.Quote keeps as it is
- * and which alone does not make slog's TextHandler quote a value: not a space beyond ASCII, nor, among the
- * code points a name or path is likely to hold, a C1 control, a format character, a line or paragraph
- * separator, private use or a noncharacter (U+FFFE, U+FFFF). Unassigned code points, which Go also rejects,
- * are taken as printable: telling them needs the Unicode tables. U+FFFD is printable, though slog quotes a
- * value that holds it (it cannot tell it from a decoding error). */
-static inline bool utf8_printable(int32_t r) {
-    if (r < 0xa1 || r == 0xad || (r >= 0x0600 && r <= 0x0605) || r == 0x061c || r == 0x06dd || r == 0x070f ||
-        r == 0x08e2 || r == 0x1680 || r == 0x180e || (r >= 0x2000 && r <= 0x200f) ||
-        (r >= 0x2028 && r <= 0x202f) || (r >= 0x205f && r <= 0x206f) || r == 0x3000 ||
-        (r >= 0xd800 && r <= 0xf8ff) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) || r == 0xfffe ||
-        r == 0xffff || r >= 0xf0000)
-        return false;
-    return true;
-}
+ * and which alone does not make slog's TextHandler quote a value: a letter, mark, number, punctuation or
+ * symbol of Unicode 15.0.0, the release of go1.21's to go1.27's tables. Not a space beyond ASCII, a control,
+ * a format character, a surrogate, private use or an unassigned code point. U+FFFD is printable, though slog
+ * quotes a value that holds it (it cannot tell it from a decoding error). */
+bool utf8_printable(int32_t r);
 
 #endif
