@@ -15,7 +15,9 @@
 enum { MAX_PHDRS = 4096, MAX_SECTIONS = 65536 };
 
 static int map_file(struct elf_image *img, const char *path, struct gmon_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as the binary would block the open until a writer came; it is refused below.
+     */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return gmon_fail(err, "%s", errno == ENOENT ? "no such file" : strerror(errno));
     struct stat st;
@@ -252,6 +254,12 @@ bool elf_image_externally_linked(const struct elf_image *img) {
 }
 
 bool elf_image_find_symbol(const struct elf_image *img, const char *name, uint64_t *value, uint64_t *size) {
+    unsigned char type;
+    return elf_image_find_typed_symbol(img, name, value, size, &type);
+}
+
+bool elf_image_find_typed_symbol(const struct elf_image *img, const char *name, uint64_t *value,
+                                 uint64_t *size, unsigned char *type) {
     const struct elf_section *symtab = elf_image_section(img, ".symtab");
     /* sh_link counts ELF sections from the null section 0, which sections[] leaves out. */
     if (!symtab || symtab->entsize != sizeof(Elf64_Sym) || symtab->link == 0 || symtab->link > img->nsections)
@@ -272,6 +280,7 @@ bool elf_image_find_symbol(const struct elf_image *img, const char *name, uint64
         if (memcmp(s, name, name_len + 1) == 0) {
             *value = sym.st_value;
             *size = sym.st_size;
+            *type = ELF64_ST_TYPE(sym.st_info);
             return true;
         }
     }

@@ -71,6 +71,9 @@ const struct elf_segment *elf_image_segment_of(const struct elf_image *img, uint
 
 /* Looks a symbol up in .symtab (absent from stripped binaries). Returns false when there is none. */
 bool elf_image_find_symbol(const struct elf_image *img, const char *name, uint64_t *value, uint64_t *size);
+/* The same, with the symbol's type (STT_OBJECT for a variable, STT_FUNC for a function...) in *type. */
+bool elf_image_find_typed_symbol(const struct elf_image *img, const char *name, uint64_t *value,
+                                 uint64_t *size, unsigned char *type);
 
 /* Position-independent: ET_DYN, loaded at a bias chosen by the kernel. */
 bool elf_image_is_pie(const struct elf_image *img);

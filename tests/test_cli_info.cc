@@ -70,12 +70,88 @@ TEST(CliInfo, BadArguments) {
     expect_one_line_error(gmon("frobnicate"), "frobnicate", "unknown command");
     expect_one_line_error(gmon("info"), "info", "--path");
     expect_one_line_error(gmon("info --pid abc"), "abc", "not a process ID");
-    expect_one_line_error(gmon("info --bogus"), "--bogus", "unknown option");
-    expect_one_line_error(gmon("info --path"), "--path", "missing value");
+    expect_one_line_error(gmon("info --bogus"), "--bogus", "is not an option of gmon info");
+    expect_one_line_error(gmon("info --path"), "--path", "needs a value");
     expect_one_line_error(gmon("info --path " + fixture("lifecycle-plain") + " --go-version banana"),
                           "banana", "invalid Go version");
     expect_one_line_error(gmon("info --path " + fixture("lifecycle-plain") + " --go-version 1.22"), "1.22",
                           "does not match");
+}
+
+// Each problem with an option is said for what it is, by every option parser (the snapshot commands', the
+// tracing commands', info's): not an option of this command, ambiguous, a value missing, a value given to a
+// flag, an empty value.
+TEST(CliOptions, EachProblemIsSaidForWhatItIs) {
+    std::string bin = fixture("lifecycle-plain");
+    struct refusal {
+        std::string args, said;
+    };
+    for (const refusal &r : std::vector<refusal>{
+             {"summary --pid 1 --duration 1", "gmon summary: --duration is not an option of gmon summary"},
+             {"summary --pid", "gmon summary: --pid needs a value"},
+             {"summary --pid 1 --json=yes", "gmon summary: --json takes no value"},
+             {"summary --pid ''", "gmon summary: --pid: the value is empty"},
+             {"stacks --pid 1 --match ''", "gmon stacks: --match: the value is empty"},
+             {"lifecycle --path " + bin + " --me 1", "--me is ambiguous: --metrics"},
+             {"lifecycle --path " + bin + " --bogus",
+              "gmon lifecycle: --bogus is not an option of gmon lifecycle"},
+             {"gc --path " + bin + " --duration", "gmon gc: --duration needs a value"},
+             {"gc --path ''", "gmon gc: --path: the value is empty"},
+             {"info --path ''", "gmon info: --path: the value is empty"},
+             {"info --json=1 --path " + bin, "gmon info: --json takes no value"},
+             {"cache clear extra", "unexpected argument \"extra\""},
+             // options that would do nothing without another are refused, not ignored
+             {"lifecycle --path " + bin + " --metrics 0 --collect gc", "--collect is served on /metrics"},
+             {"lifecycle --path " + bin + " --metrics 0 --metrics-addr ::1",
+              "--metrics-addr is where /metrics"},
+             {"lifecycle --path " + bin + " --malloc-sample 10", "--malloc-sample samples --collect malloc"},
+             {"gm --path " + bin + " --top 5", "--top is the number of stacks --by site shows"},
+             {"info --path " + bin + " --state-layout --json",
+              "--state-layout prints rows of gmon's C table"}}) {
+        auto got = gmon(r.args);
+        EXPECT_EQ(got.status, 2) << r.args << ": " << got.err;
+        EXPECT_EQ(lines(got.err).size(), 1u) << r.args << ": " << got.err;
+        EXPECT_NE(got.err.find(r.said), std::string::npos) << r.args << ": " << got.err;
+        EXPECT_EQ(got.out, "") << r.args;
+    }
+}
+
+// A --bin that cannot stand in for the target's symbols is named, with the option, in the error.
+TEST(CliOptions, BinErrorsNameTheOption) {
+    running_fixture f(fixture("lifecycle-stripped"));
+    ASSERT_GT(f.pid, 0);
+    std::string pid = std::to_string(f.pid);
+    expect_one_line_error(gmon("summary --pid " + pid + " --bin /nonexistent"), "--bin /nonexistent",
+                          "no such file");
+    expect_one_line_error(gmon("stacks --pid " + pid + " --bin /bin/ls"), "--bin /bin/ls", "not a Go binary");
+    expect_one_line_error(gmon("summary --pid " + pid + " --bin " + fixture("httpserver-plain")),
+                          "--bin " + fixture("httpserver-plain"), "not a build of the same program");
+}
+
+// A FIFO given as the binary is refused at once: opening it for reading would wait for a writer.
+TEST(CliOptions, AFifoIsNotABinary) {
+    std::string fifo = scratch_dir() + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    expect_one_line_error(gmon("info --path " + fifo, 10), fifo, "not a regular file");
+}
+
+// What a command printed to stdout and the kernel refused is said, and the command fails: a full disk
+// (/dev/full), a closed descriptor.
+TEST(CliOptions, LostStdoutIsAFailure) {
+    running_fixture f(fixture("lifecycle-plain"));
+    ASSERT_GT(f.pid, 0);
+    for (const char *redirect : {" >/dev/full", " >&-"}) {
+        for (const char *cmd : {"summary", "stacks", "pprof goroutine -o -"}) {
+            auto r = run("sh -c '" + std::string(GMON_BINARY) + " " + cmd + " --pid " +
+                         std::to_string(f.pid) + redirect + "'");
+            EXPECT_EQ(r.status, 1) << cmd << redirect << ": " << r.err;
+            EXPECT_NE(r.err.find("gmon: cannot write standard output"), std::string::npos)
+                << cmd << redirect << r.err;
+        }
+    }
+    auto info = run("sh -c '" + std::string(GMON_BINARY) + " info --path " + fixture("lifecycle-plain") +
+                    " >/dev/full'");
+    EXPECT_EQ(info.status, 1) << info.err;
 }
 
 // A copy of the stripped fixture whose build info and runtime.buildVersion string are destroyed: only the
@@ -290,6 +366,14 @@ TEST(CliInfo, ContainerOptionWithoutAnEngine) {
     expect_one_line_error(run("env DOCKER_HOST=tcp://127.0.0.1:" + std::to_string(port) + " " + GMON_BINARY +
                               " summary --container web"),
                           "tcp://127.0.0.1", "no container engine answers");
+    // A socket left by an engine that stopped: the system's error, not curl's words for the URL's host.
+    std::string stale = scratch_dir() + "/stale-docker.sock";
+    ASSERT_EQ(run("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " + stale)
+                  .status,
+              0);
+    auto refused = run("env DOCKER_HOST=unix://" + stale + " " + GMON_BINARY + " summary --container web");
+    expect_one_line_error(refused, stale, "no container engine answers (Connection refused)");
+    EXPECT_EQ(refused.err.find("localhost"), std::string::npos) << refused.err;
 }
 
 } // namespace

@@ -46,7 +46,7 @@ exposition parse(const std::string &text) {
 }
 
 std::string scrape(const std::string &addr) {
-    return run("curl -sf http://" + addr + "/metrics").out;
+    return run("curl -gsf http://" + addr + "/metrics").out; // -g: [::1] is an address, not a curl glob
 }
 
 // gmon exporter started on a free port; addr is "127.0.0.1:PORT" once it serves ("" when it did not).
@@ -393,6 +393,15 @@ TEST(Exporter, ExitsWithItsProcess) {
     f.reset();
     EXPECT_EQ(g.proc->wait(10), 0);
     EXPECT_NE(g.proc->out().find("process " + pid + " exited"), std::string::npos) << g.proc->out();
+}
+
+// On an IPv6 address the URL gmon prints has the address in brackets, and a client reaches it as printed.
+TEST(Exporter, ServesOnIPv6AtTheURLItPrints) {
+    auto f = std::make_unique<background>(fixture("promclient-plain"));
+    ASSERT_FALSE(fixture_addr(*f).empty());
+    exporter g("--pid " + std::to_string(f->pid()) + " --metrics-addr ::1");
+    ASSERT_EQ(g.addr.rfind("[::1]:", 0), 0u) << g.proc->out() << g.proc->err();
+    EXPECT_NE(scrape(g.addr).find("\ngo_goroutines "), std::string::npos) << g.addr;
 }
 
 TEST(Exporter, BadInputIsRefusedWithOneLine) {

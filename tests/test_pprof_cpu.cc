@@ -294,6 +294,26 @@ TEST(CpuProfileBadInput, RefusesWhatItCannotDo) {
     }
 }
 
+// An output that cannot be written is said before the run, not after the whole of it; a run that fails
+// leaves no empty file behind.
+TEST(CpuProfileBadInput, AnUnwritableOutputIsSaidBeforeTheRun) {
+    running_fixture f(fixture("lifecycle-plain"));
+    ASSERT_GT(f.pid, 0);
+    std::string pid = std::to_string(f.pid);
+    for (const std::string cmd : {"pprof cpu", "pprof creation", "pprof live"}) {
+        for (const std::string &out : {std::string("/proc/gmon-none.pb.gz"), scratch_dir()}) {
+            auto r = gmon(cmd + " --pid " + pid + " --duration 30 -o " + out);
+            EXPECT_EQ(r.status, 2) << cmd << " -o " << out << ": " << r.err;
+            EXPECT_NE(r.err.find("cannot write " + out), std::string::npos) << r.err;
+            EXPECT_EQ(r.err.find("attached"), std::string::npos) << "said before attaching: " << r.err;
+        }
+        std::string fresh = scratch_dir() + "/never-written.pb.gz";
+        auto gone = gmon(cmd + " --pid 999999 --duration 1 -o " + fresh);
+        EXPECT_EQ(gone.status, 2) << gone.err;
+        EXPECT_NE(access(fresh.c_str(), F_OK), 0) << cmd << ": the file gmon created is removed";
+    }
+}
+
 // Without the privilege to open perf events for every process, gmon says which setting or capability it
 // lacks, before anything else (it would otherwise fail later, at loading BPF).
 TEST(CpuProfileBadInput, NoPerfEventsPermittedNamesTheSettingAndTheCapability) {

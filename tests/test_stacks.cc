@@ -233,6 +233,14 @@ TEST(Stacks, GroupMatchGoidAndJson) {
     ASSERT_EQ(one.status, 0) << one.err;
     EXPECT_EQ(one.out.rfind("goroutine 1 [IO wait]:\n", 0), 0u) << one.out;
     EXPECT_EQ(count_of(one.out, "goroutine "), 1) << one.out;
+    // A goroutine the process does not have is said, and the command fails; the others are printed.
+    auto missing = gmon("stacks --goid 1 --goid 987654 --goid 987655 --pid " + pid);
+    EXPECT_EQ(missing.status, 1) << missing.err;
+    EXPECT_EQ(missing.out.rfind("goroutine 1 [IO wait]:\n", 0), 0u) << missing.out;
+    EXPECT_EQ(count_of(missing.out, "goroutine "), 1) << missing.out;
+    EXPECT_NE(missing.err.find("gmon stacks: process " + pid + " has no goroutines 987654, 987655"),
+              std::string::npos)
+        << missing.err;
 
     auto j = gmon("stacks --json --pid " + pid);
     ASSERT_EQ(j.status, 0) << j.err;

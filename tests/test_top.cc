@@ -110,6 +110,21 @@ TEST(Top, PlainTablesWhenStdoutIsNotATerminal) {
         << r.out;
 }
 
+// The process ends under top, a zombie its parent has not reaped yet, whatever moment of a refresh it
+// meets: top says it exited, and exits 0.
+TEST(Top, SaysTheProcessExited) {
+    for (int round = 0; round < 3; round++) {
+        running_fixture f(fixture("lifecycle-plain"));
+        ASSERT_GT(f.pid, 0);
+        background top(std::string(GMON_BINARY) + " top --refresh 1 --pid " + std::to_string(f.pid));
+        ASSERT_TRUE(top.wait_for("COUNT", 10000)) << top.err();
+        usleep(round * 400 * 1000);
+        kill(f.pid, SIGKILL);
+        EXPECT_EQ(top.wait(10), 0) << top.err();
+        EXPECT_EQ(top.err(), "gmon top: process " + std::to_string(f.pid) + " exited\n");
+    }
+}
+
 // The snapshot commands never load libbcc (and the LLVM it carries): it is dlopen'ed by tracing commands
 // only, which is what keeps a snapshot's start-up in milliseconds. The tracing command, once attached, has
 // libbcc_bpf, never LLVM.

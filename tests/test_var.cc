@@ -75,6 +75,16 @@ TEST(Var, BadInputIsRefusedWithOneLine) {
         EXPECT_EQ(r.status, 2) << args << ": " << r.err;
         EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
     }
+    // Names of what is not a variable, and no name, are refused by what they are, with nothing on stdout.
+    for (const auto &[name, said] : std::vector<std::pair<std::string, std::string>>{
+             {"runtime.main", "runtime.main is a function, not a global variable"},
+             {"main.allocate", "main.allocate is a function, not a global variable"},
+             {"''", "--name: the value is empty"}}) {
+        auto r = gmon("var --pid " + pid + " --name " + name);
+        EXPECT_EQ(r.status, 2) << name << ": " << r.err;
+        EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
+        EXPECT_EQ(r.out, "") << name;
+    }
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,85 @@ bool cli_parse_pid(const char *cmd, const char *text, int *pid) {
     return true;
 }
 
+/* " (see 'gmon CMD --help')" for cmd, or gmon's own. */
+static const char *see_help(const char *cmd, char *out, size_t size) {
+    snprintf(out, size, " (see 'gmon%s%s --help')", cmd ? " " : "", cmd ? cmd : "");
+    return out;
+}
+
 int cli_bad_option(const char *cmd, char *const argv[], int optind_now) {
     const char *arg = optind_now > 0 ? argv[optind_now - 1] : "?";
-    cli_error(cmd, "unknown option or missing value: %s (see 'gmon%s%s --help')", arg, cmd ? " " : "",
-              cmd ? cmd : "");
+    char see[160];
+    cli_error(cmd, "%s is not an option of gmon%s%s%s", arg, cmd ? " " : "", cmd ? cmd : "",
+              see_help(cmd, see, sizeof(see)));
     return GMON_EXIT_BAD_INPUT;
+}
+
+/* The long option whose value is val, or NULL. */
+static const struct option *option_with_value(const struct option *opts, int val) {
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val == val && !o->flag)
+            return o;
+    return NULL;
+}
+
+/* How many long options start with the name in arg ("-na" or "--na=x": "na"), and the first two of them. */
+static int options_named_by(const struct option *opts, const char *arg, const char *found[2]) {
+    arg += arg[0] == '-';
+    arg += arg[0] == '-';
+    size_t len = strcspn(arg, "=");
+    int n = 0;
+    for (const struct option *o = opts; o->name; o++) {
+        if (strncmp(o->name, arg, len) != 0)
+            continue;
+        if (strlen(o->name) == len)
+            return 1;
+        if (n < 2)
+            found[n] = o->name;
+        n++;
+    }
+    return n;
+}
+
+/* The line for what getopt rejected: argv[optind - 1], with optopt the value of the option it names, if any.
+ */
+static void say_rejected(const char *cmd, char *const argv[], const struct option *opts) {
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    char see[160];
+    see_help(cmd, see, sizeof(see));
+    const struct option *known = optopt ? option_with_value(opts, optopt) : NULL;
+    const char *found[2] = {NULL, NULL};
+    int named = optopt ? 0 : options_named_by(opts, arg, found);
+    if (known && known->has_arg == required_argument)
+        cli_error(cmd, "--%s needs a value%s", known->name, see);
+    else if (known && known->has_arg == no_argument)
+        cli_error(cmd, "--%s takes no value%s", known->name, see);
+    else if (named > 1)
+        cli_error(cmd, "%s is ambiguous: --%s, --%s%s%s", arg, found[0], found[1], named > 2 ? " …" : "",
+                  see);
+    else
+        cli_bad_option(cmd, argv, optind);
+}
+
+int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortopts, const struct option *opts,
+                    int *which) {
+    int index = -1;
+    int c = getopt_long_only(argc, argv, shortopts, opts, &index);
+    if (which)
+        *which = index;
+    if (c == '?' || c == ':') {
+        say_rejected(cmd, argv, opts);
+        return '?';
+    }
+    if (c != -1 && optarg && !optarg[0]) {
+        const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
+        if (o)
+            cli_error(cmd, "--%s: the value is empty", o->name);
+        else
+            cli_error(cmd, "-%c: the value is empty", c);
+        return '?';
+    }
+    return c;
 }
 
 /* True when one of the arguments before "--" is one of names (NULL-terminated). */

@@ -73,6 +73,9 @@ int cmd_cache(int argc, char *argv[]) {
         return show();
     if (argc == 2 && strcmp(argv[1], "clear") == 0)
         return clear();
-    cli_error("cache", "unexpected argument \"%s\" (gmon cache [clear]; see 'gmon cache --help')", argv[1]);
+    /* the first argument that is not the one expected: "clear" is, in the first place */
+    const char *unexpected = strcmp(argv[1], "clear") == 0 ? argv[2] : argv[1];
+    cli_error("cache", "unexpected argument \"%s\" (gmon cache [clear]; see 'gmon cache --help')",
+              unexpected);
     return GMON_EXIT_BAD_INPUT;
 }

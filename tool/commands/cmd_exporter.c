@@ -90,12 +90,12 @@ int cmd_exporter(int argc, char *argv[]) {
         cli_error("exporter", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
+    char url[128];
+    metrics_server_url(e.o.metrics_addr, server.port, url, sizeof(url));
     if (e.o.path)
-        printf("serving http://%s:%d/metrics for every process running %s\n", e.o.metrics_addr, server.port,
-               e.o.path);
+        printf("serving %s for every process running %s\n", url, e.o.path);
     else
-        printf("serving http://%s:%d/metrics for PID %d (%s)\n", e.o.metrics_addr, server.port, e.o.pid,
-               e.targets.sources[0].snap->t.bin.version_string);
+        printf("serving %s for PID %d (%s)\n", url, e.o.pid, e.targets.sources[0].snap->t.bin.version_string);
     fflush(stdout);
     wait_until_done(&e);
     metrics_server_stop(&server);

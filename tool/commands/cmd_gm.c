@@ -59,7 +59,7 @@ enum { OPT_FORMAT = 1000, OPT_INTERVAL, OPT_SAMPLE, OPT_BY, OPT_TOP, OPT_PROBES 
 
 struct options {
     struct trace_options trace;
-    bool table, by_site, probes;
+    bool table, by_site, probes, top_given;
     enum log_format format;
     uint64_t interval_s, sample, top;
 };
@@ -102,6 +102,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
     case OPT_SAMPLE:
         return cli_parse_uint("gm", "--sample", arg, 1, 1000000, &o->sample) ? 1 : -1;
     case OPT_TOP:
+        o->top_given = true;
         return cli_parse_uint("gm", "--top", arg, 1, 10000, &o->top) ? 1 : -1;
     case OPT_PROBES:
         o->probes = true;
@@ -128,7 +129,13 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                                          {"probes", no_argument, NULL, OPT_PROBES},
                                          {NULL, 0, NULL, 0}};
     *o = (struct options){.table = true, .interval_s = 5, .sample = 1, .top = 10};
-    return trace_options_getopt("gm", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    int rc = trace_options_getopt("gm", argc, argv, opts, "", &o->trace, parse_own_option, o);
+    if (rc == 0 && o->top_given && !o->by_site) {
+        cli_error("gm", "--top is the number of stacks --by site shows, which is not asked for (see 'gmon gm "
+                        "--help')");
+        return -1;
+    }
+    return rc;
 }
 
 /* "8B" ... "32768B", and "large" for class 0 (over 32 KiB). */

@@ -439,8 +439,9 @@ int cmd_info(int argc, char *argv[]) {
         return GMON_EXIT_OK;
     }
     opterr = 0;
+    optind = 0;
     int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option("info", argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             path = optarg;
@@ -459,6 +460,8 @@ int cmd_info(int argc, char *argv[]) {
         case 's':
             state_layout = true;
             break;
+        case '?':
+            return GMON_EXIT_BAD_INPUT;
         default:
             return cli_bad_option("info", argv, optind);
         }
@@ -471,11 +474,15 @@ int cmd_info(int argc, char *argv[]) {
         cli_error("info", "give --path BIN, --pid PID or --container NAME (see 'gmon info --help')");
         return GMON_EXIT_BAD_INPUT;
     }
+    if (state_layout && json) {
+        cli_error("info", "--state-layout prints rows of gmon's C table, not JSON: give one of them");
+        return GMON_EXIT_BAD_INPUT;
+    }
     static struct info in; /* large: keep it off the stack */
     memset(&in, 0, sizeof(in));
     struct gmon_error err;
     if (target_open(&in.t, path, pid, go_version, &err) != 0) {
-        cli_error(NULL, "%s", err.msg);
+        cli_error("info", "%s", err.msg);
         return GMON_EXIT_BAD_INPUT;
     }
     if (state_layout) {
@@ -484,7 +491,7 @@ int cmd_info(int argc, char *argv[]) {
         return GMON_EXIT_OK;
     }
     if (layout_select(&in.t.bin, &in.layout, &err) != 0) {
-        cli_error(NULL, "%s: %s", in.t.pid ? in.t.proc.exe : in.t.bin.elf.path, err.msg);
+        cli_error("info", "%s: %s", in.t.pid ? in.t.proc.exe : in.t.bin.elf.path, err.msg);
         target_close(&in.t);
         return GMON_EXIT_BAD_INPUT;
     }

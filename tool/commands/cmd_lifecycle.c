@@ -84,6 +84,7 @@ struct options {
     uint64_t metrics_port, max_live, max_series, malloc_sample;
     struct exit_options exits;
     unsigned collect; /* COLLECT_* beyond the goroutine series */
+    bool metrics_addr_given, malloc_sample_given;
     bool empty_probes;
 };
 
@@ -105,6 +106,7 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
         return cli_parse_uint("lifecycle", "--metrics", arg, 0, 65535, &o->metrics_port) ? 1 : -1;
     case OPT_ADDR:
         o->metrics_addr = arg;
+        o->metrics_addr_given = true;
         return 1;
     case OPT_MAX_LIVE:
         return cli_parse_uint("lifecycle", "--max-goroutines", arg, 1024, 16777216, &o->max_live) ? 1 : -1;
@@ -116,10 +118,27 @@ static int parse_own_option(int c, const char *arg, void *ctx) {
     case OPT_COLLECT:
         return runtime_collectors_parse(arg, &o->collect) == 0 ? 1 : -1;
     case OPT_MALLOC_SAMPLE:
+        o->malloc_sample_given = true;
         return cli_parse_uint("lifecycle", "--malloc-sample", arg, 1, 1000000, &o->malloc_sample) ? 1 : -1;
     default:
         return exit_options_parse("lifecycle", c, arg, &o->exits);
     }
+}
+
+/* Options that do nothing without another are refused, not ignored: what --collect gathers is only served on
+ * /metrics (and its probes would cost the target for nothing), and so on. 0, or -1 (said). */
+static int options_agree(const struct options *o) {
+    const char *needs = NULL;
+    if (!o->metrics_port && o->collect)
+        needs = "--collect is served on /metrics, which --metrics 0 turns off";
+    else if (!o->metrics_port && o->metrics_addr_given)
+        needs = "--metrics-addr is where /metrics listens, which --metrics 0 turns off";
+    else if (o->malloc_sample_given && !(o->collect & COLLECT_MALLOC))
+        needs = "--malloc-sample samples --collect malloc, which is not asked for";
+    if (!needs)
+        return 0;
+    cli_error("lifecycle", "%s (see 'gmon lifecycle --help')", needs);
+    return -1;
 }
 
 static int parse_options(int argc, char *argv[], struct options *o) {
@@ -145,7 +164,9 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                           .malloc_sample = 1};
     exit_options_init(&o->exits);
     int rc = trace_options_getopt("lifecycle", argc, argv, opts, "", &o->trace, parse_own_option, o);
-    return rc == 0 ? exit_options_finish("lifecycle", &o->exits) : rc;
+    if (rc == 0)
+        rc = exit_options_finish("lifecycle", &o->exits);
+    return rc == 0 ? options_agree(o) : rc;
 }
 
 /* Everything one run of the monitor owns. Large: static storage. */
@@ -364,7 +385,7 @@ static void log_attached(struct monitor *m) {
     log_uint(&m->log, "startup_ms", (uint64_t)ms);
     if (m->opt.metrics_port) {
         char url[128];
-        snprintf(url, sizeof(url), "http://%s:%d/metrics", m->opt.metrics_addr, (int)m->opt.metrics_port);
+        metrics_server_url(m->opt.metrics_addr, (int)m->opt.metrics_port, url, sizeof(url));
         log_str(&m->log, "metrics", url);
     }
     log_end(&m->log);

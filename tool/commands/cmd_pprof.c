@@ -21,8 +21,8 @@
 #include "stack_dump.h"
 
 static const char USAGE[] =
-    "Usage: gmon pprof goroutine|heap|allocs|block|mutex|creation|live|cpu (--pid PID | --container NAME)\n"
-    "                  [-o FILE] ...\n"
+    "Usage: gmon pprof goroutine|heap|allocs|block|mutex (--pid PID | --container NAME) [-o FILE] ...\n"
+    "       gmon pprof creation|live|cpu (--pid PID | --container NAME | --path BIN) [-o FILE] ...\n"
     "\n"
     "Writes a profile of a running Go program (Go 1.17-1.27, stripped or not) as the program's own\n"
     "/debug/pprof would, without net/http/pprof and without stopping it: a gzipped pprof profile for\n"
@@ -116,32 +116,59 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid) {
-    char name[128];
-    const char *path = output && strcmp(output, "-") != 0 ? output : NULL;
-    if (!output && isatty(STDOUT_FILENO)) {
+int pprof_output_open(struct pprof_output *out, const char *output, const char *cmd, const char *kind,
+                      int pid) {
+    *out = (struct pprof_output){0};
+    if (output && strcmp(output, "-") != 0) {
+        snprintf(out->path, sizeof(out->path), "%s", output);
+    } else if (!output && isatty(STDOUT_FILENO)) {
         char when[32];
         time_t t = time(NULL);
         strftime(when, sizeof(when), "%Y%m%dT%H%M%S", localtime(&t));
-        snprintf(name, sizeof(name), "%s-%d-%s.pb.gz", kind, pid, when);
-        path = name;
+        snprintf(out->path, sizeof(out->path), "%s-%d-%s.pb.gz", kind, pid, when);
+        out->named = true;
     }
-    FILE *out = path ? fopen(path, "wb") : stdout;
-    if (!out) {
-        cli_error(cmd, "cannot write %s: %m", path);
+    if (!out->path[0]) {
+        out->file = stdout;
+        return GMON_EXIT_OK;
+    }
+    out->created = access(out->path, F_OK) != 0;
+    out->file = fopen(out->path, "wb");
+    if (!out->file) {
+        cli_error(cmd, "cannot write %s: %m", out->path);
         return GMON_EXIT_BAD_INPUT;
     }
+    return GMON_EXIT_OK;
+}
+
+int pprof_output_write(struct pprof_output *out, struct profile_builder *p, const char *cmd) {
     struct gmon_error err;
-    int rc = profile_write(p, out, now_ns(), &err);
-    if (out != stdout && fclose(out) != 0 && rc == 0)
-        rc = gmon_fail(&err, "cannot write %s", path);
+    int rc = profile_write(p, out->file, now_ns(), &err);
+    if (out->file != stdout && fclose(out->file) != 0 && rc == 0)
+        rc = gmon_fail(&err, "cannot write %s", out->path);
+    out->file = NULL;
     if (rc != 0) {
         cli_error(cmd, "%s", err.msg);
         return GMON_EXIT_FAILED;
     }
-    if (path == name)
-        fprintf(stderr, "gmon %s: wrote %s\n", cmd, name);
+    if (out->named)
+        fprintf(stderr, "gmon %s: wrote %s\n", cmd, out->path);
     return GMON_EXIT_OK;
+}
+
+void pprof_output_discard(struct pprof_output *out) {
+    if (!out->file || out->file == stdout)
+        return;
+    fclose(out->file);
+    out->file = NULL;
+    if (out->created)
+        unlink(out->path);
+}
+
+int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid) {
+    struct pprof_output out;
+    int rc = pprof_output_open(&out, output, cmd, kind, pid);
+    return rc == GMON_EXIT_OK ? pprof_output_write(&out, p, cmd) : rc;
 }
 
 static int profile_goroutines(const struct snapshot_options *o) {

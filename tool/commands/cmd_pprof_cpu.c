@@ -69,6 +69,7 @@ struct sampled_process {
 struct cpu_run {
     struct trace_options trace;
     const char *output;
+    struct pprof_output out; /* opened before the run */
     int hz;
     bool kernel, by_goroutine;
     struct traced_program prog;
@@ -354,7 +355,7 @@ static void stop(void *ctx, bool attached) {
         cpu_pprof_set_window(&r->pprof, r->start_wall_ns, r->end_ns - r->start_ns);
         cpu_profile_for_each_sample(&r->probes, add_sample, r);
         if (r->status == GMON_EXIT_OK)
-            r->status = pprof_write(&r->pprof.p, r->output, "pprof cpu", "cpu", r->trace.pid);
+            r->status = pprof_output_write(&r->out, &r->pprof.p, "pprof cpu");
         if (r->status == GMON_EXIT_OK)
             report(r);
     }
@@ -397,10 +398,14 @@ int cmd_pprof_cpu(int argc, char *argv[]) {
         return cli_exit_after_parse(parsed);
     if (!r.trace.duration_s)
         r.trace.duration_s = DEFAULT_DURATION_S;
+    int rc = pprof_output_open(&r.out, r.output, "pprof cpu", "cpu", r.trace.pid);
+    if (rc != GMON_EXIT_OK)
+        return rc;
     struct trace_command run = {
         .start = start,
         .stop = stop,
         .loop = {.poll = NULL, .tick = tick, .ctx = &r, .tick_ms = 250, .duration_s = r.trace.duration_s}};
-    int rc = trace_command_run(&run);
+    rc = trace_command_run(&run);
+    pprof_output_discard(&r.out); /* when no profile was written */
     return rc != GMON_EXIT_OK ? rc : r.status;
 }

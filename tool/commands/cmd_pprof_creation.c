@@ -57,6 +57,7 @@ struct creation_run {
     const char *name;
     struct trace_options trace;
     const char *output;
+    struct pprof_output out; /* opened before the run */
     struct exit_options exits;
     struct traced_program prog;
     struct lifecycle_probes probes;
@@ -248,9 +249,7 @@ static void stop(void *ctx, bool attached) {
             merge_live_sites(r);
             lifecycle_for_each_site(&r->probes, add_site, r);
             if (r->status == GMON_EXIT_OK)
-                r->status =
-                    pprof_write(&r->p, r->output, r->name, r->kind == CREATION_PROFILE ? "creation" : "live",
-                                r->trace.pid > 0 ? r->trace.pid : getpid());
+                r->status = pprof_output_write(&r->out, &r->p, r->name);
             if (r->status == GMON_EXIT_OK)
                 report(r);
         }
@@ -282,11 +281,15 @@ int cmd_pprof_creation(int argc, char *argv[], const char *kind) {
         parsed = exit_options_finish(r.name, &r.exits);
     if (parsed != 0)
         return cli_exit_after_parse(parsed);
+    int rc = pprof_output_open(&r.out, r.output, r.name, kind, r.trace.pid > 0 ? r.trace.pid : getpid());
+    if (rc != GMON_EXIT_OK)
+        return rc;
     struct trace_command run = {
         .start = start,
         .stop = stop,
         .loop = {
             .poll = poll_events, .tick = tick, .ctx = &r, .tick_ms = 250, .duration_s = r.trace.duration_s}};
-    int rc = trace_command_run(&run);
+    rc = trace_command_run(&run);
+    pprof_output_discard(&r.out); /* when no profile was written */
     return rc != GMON_EXIT_OK ? rc : r.status;
 }

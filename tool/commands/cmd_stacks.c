@@ -170,6 +170,7 @@ static int run(struct stacks_run *r, struct goroutine_snapshot *s) {
             stack_groups_print(&r->groups, stdout);
         fflush(stdout);
         print_summary(r, &d, s);
+        rc = stack_dump_missing_goids(&d, "stacks");
     }
     stack_dump_free(&d);
     return rc;

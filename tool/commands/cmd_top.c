@@ -168,10 +168,21 @@ static int wait_key(int ms) {
     return read(STDIN_FILENO, &c, 1) == 1 ? c : 0;
 }
 
+/* The process ended: said, and top is done. */
+static bool said_exited(const struct top *t) {
+    if (!proc_memory_gone(t->opt.pid))
+        return false;
+    fprintf(stderr, "gmon top: process %d exited\n", t->opt.pid);
+    return true;
+}
+
+/* 0, or 1 when the process exited (said), or -1 on an error (said). */
 static int refresh(struct top *t) {
     struct gmon_error err;
     if (!t->paused) {
         if (snapshot_take(&t->snap, false, &err) != 0) {
+            if (said_exited(t)) /* while it was read: what failed is that */
+                return 1;
             cli_error("top", "%s", err.msg);
             return -1;
         }
@@ -199,8 +210,9 @@ static bool handle_key(struct top *t, int key) {
 
 static int run(struct top *t) {
     for (uint64_t n = 0; !trace_loop_stop_requested();) {
-        if (refresh(t) != 0)
-            return GMON_EXIT_BAD_INPUT;
+        int refreshed = refresh(t);
+        if (refreshed != 0)
+            return refreshed > 0 ? GMON_EXIT_OK : GMON_EXIT_BAD_INPUT;
         if (t->opt.count && ++n >= t->opt.count)
             break;
         for (int64_t until = monotonic_ns() + (int64_t)t->opt.refresh_s * 1000000000LL;
@@ -209,10 +221,8 @@ static int run(struct top *t) {
             if (key && !handle_key(t, key))
                 return GMON_EXIT_OK;
         }
-        if (!proc_exists(t->opt.pid)) {
-            fprintf(stderr, "gmon top: process %d exited\n", t->opt.pid);
+        if (said_exited(t))
             return GMON_EXIT_OK;
-        }
     }
     return GMON_EXIT_OK;
 }

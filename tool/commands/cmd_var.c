@@ -2,6 +2,7 @@
  * program, read from its memory without stopping it. The variable is found in the ELF symbol table and typed
  * with DWARF: the target's own, or those of --bin, an unstripped build of the same program for stripped
  * targets. */
+#include <elf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,17 @@ static int locate(const struct go_binary *symbols, const char *symbols_path, con
                          "%s has no symbol table (stripped): give --bin with an unstripped build of the same "
                          "program",
                          symbols_path);
-    if (!elf_image_find_symbol(&symbols->elf, name, &v->link_addr, &v->size))
+    unsigned char type;
+    if (!elf_image_find_typed_symbol(&symbols->elf, name, &v->link_addr, &v->size, &type))
         return gmon_fail(err,
                          "%s: no global variable named %s (names carry their package path: main.X, "
                          "runtime.ncpu)",
                          symbols_path, name);
+    /* Go's linker gives its variables STT_OBJECT (and TLS to runtime.tlsg); functions are STT_FUNC, and
+     * markers such as runtime.text have no type. */
+    if (type != STT_OBJECT)
+        return gmon_fail(err, "%s: %s is %s, not a global variable", symbols_path, name,
+                         type == STT_FUNC ? "a function" : "a linker symbol");
     snprintf(v->name, sizeof(v->name), "%s", name);
     v->typed = dwarf_variable_type(symbols->elf.path, name, &v->type);
     return 0;

@@ -3,6 +3,7 @@
 #define GMON_COMMANDS_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int cmd_info(int argc, char *argv[]);
 int cmd_cache(int argc, char *argv[]);
@@ -30,8 +31,23 @@ int cmd_stacks(int argc, char *argv[]);
 int cmd_pprof(int argc, char *argv[]);
 /* gmon pprof creation|live: argv[0] is the kind. */
 struct profile_builder;
-/* Writes a pprof profile to -o FILE, - (stdout), or without -o to stdout when it is not a terminal, else to
- * KIND-PID-TIME.pb.gz in the current directory (named on stderr). A GMON_EXIT_* status, errors printed. */
+/* Where a pprof profile goes: -o FILE, - (stdout), or without -o stdout when it is not a terminal, else
+ * KIND-PID-TIME.pb.gz in the current directory (named on stderr once written). */
+struct pprof_output {
+    FILE *file;
+    char path[4096]; /* "" for stdout */
+    bool named;      /* gmon chose the name */
+    bool created;    /* the file did not exist before: removed when no profile is written */
+};
+/* Opens it, before a run that takes time, so that an output that cannot be written is said before the run,
+ * not after it. A GMON_EXIT_* status, errors printed. */
+int pprof_output_open(struct pprof_output *out, const char *output, const char *cmd, const char *kind,
+                      int pid);
+/* Writes the profile there and closes it. A GMON_EXIT_* status, errors printed. */
+int pprof_output_write(struct pprof_output *out, struct profile_builder *p, const char *cmd);
+/* Closes it without a profile (the run failed): a file gmon created is removed. */
+void pprof_output_discard(struct pprof_output *out);
+/* Opens and writes at once. */
 int pprof_write(struct profile_builder *p, const char *output, const char *cmd, const char *kind, int pid);
 int cmd_pprof_creation(int argc, char *argv[], const char *kind);
 /* gmon pprof cpu (cmd_pprof_cpu.c). */

@@ -1,4 +1,5 @@
 /* gmon: a Go runtime monitor. Dispatches to the command named by the first argument. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,8 @@ static const char USAGE[] =
     "  heap       the heap of a running program: pages, sweep, large objects, mcaches, spans by size class\n"
     "             (no eBPF, no stop)\n"
     "  stacks     every goroutine's whole stack, as Go's own dump prints it (no eBPF, no stop)\n"
-    "  pprof      pprof goroutine|heap|allocs: the program's own profiles for go tool pprof, as\n"
-    "             net/http/pprof serves them (no eBPF, no stop); pprof creation|live: goroutines by full\n"
+    "  pprof      pprof goroutine|heap|allocs|block|mutex: the program's own profiles for go tool pprof,\n"
+    "             as net/http/pprof serves them (no eBPF, no stop); pprof creation|live: goroutines by full\n"
     "             creation stack, and the ones that never exit (eBPF); pprof cpu: where the CPU goes,\n"
     "             sampled by perf events, with goroutine labels (eBPF)\n"
     "  exporter   Prometheus /metrics with client_golang's go_* and process_* series, read from the\n"
@@ -75,7 +76,21 @@ static const struct command COMMANDS[] = {
 };
 /* clang-format on */
 
-int main(int argc, char *argv[]) {
+/* What a command printed to stdout and the kernel refused (a full disk, a closed descriptor) is output lost:
+ * said, and the command fails, where stdio alone would let it exit 0. A reader that closed the pipe (`|
+ * head`) took what it wanted: that is not an error. */
+static int checked_stdout(int status) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    if (errno == EPIPE)
+        return status;
+    cli_error(NULL, "cannot write standard output%s%s: what it printed is lost", errno ? ": " : "",
+              errno ? strerror(errno) : "");
+    return status == GMON_EXIT_OK ? GMON_EXIT_FAILED : status;
+}
+
+static int run_command(int argc, char *argv[]) {
     if (argc < 2) {
         fputs(USAGE, stderr);
         return GMON_EXIT_BAD_INPUT;
@@ -106,4 +121,8 @@ int main(int argc, char *argv[]) {
             return COMMANDS[i].run(argc - 1, argv + 1);
     cli_error(NULL, "unknown command \"%s\" (see 'gmon --help')", cmd);
     return GMON_EXIT_BAD_INPUT;
+}
+
+int main(int argc, char *argv[]) {
+    return checked_stdout(run_command(argc, argv));
 }

@@ -144,3 +144,8 @@ void metrics_server_stop(struct metrics_server *s) {
         mhd->stop_daemon(s->daemon); /* closes the listen socket too */
     s->daemon = NULL;
 }
+
+void metrics_server_url(const char *addr, int port, char *out, size_t size) {
+    bool ipv6 = strchr(addr, ':') != NULL;
+    snprintf(out, size, "http://%s%s%s:%d/metrics", ipv6 ? "[" : "", addr, ipv6 ? "]" : "", port);
+}

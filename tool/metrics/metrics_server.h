@@ -25,5 +25,7 @@ struct metrics_server {
 int metrics_server_start(struct metrics_server *s, const char *addr, int port, const char *in_use_hint,
                          metrics_render_fn render, void *ctx, struct gmon_error *err);
 void metrics_server_stop(struct metrics_server *s);
+/* The address of /metrics on addr:port as a client writes it: an IPv6 literal in brackets (RFC 3986). */
+void metrics_server_url(const char *addr, int port, char *out, size_t size);
 
 #endif

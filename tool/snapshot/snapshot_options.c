@@ -99,11 +99,9 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c, which = -1;
-    while ((c = getopt_long_only(argc, argv, "", OPTIONS, &which)) != -1) {
-        if (c == '?' || c == ':') {
-            cli_bad_option(cmd, argv, optind);
+    while ((c = cli_next_option(cmd, argc, argv, "", OPTIONS, &which)) != -1) {
+        if (c == '?')
             return -1;
-        }
         if (c != OPT_PID && c != OPT_CONTAINER && !(accepted & (unsigned)c)) {
             cli_error(cmd, "--%s is not an option of gmon %s (see 'gmon %s --help')", OPTIONS[which].name,
                       cmd, cmd);

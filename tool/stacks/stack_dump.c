@@ -1,15 +1,40 @@
 #include "stack_dump.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "thread_registers.h"
 
-static bool wanted_goid(const struct snapshot_options *o, uint64_t goid) {
-    for (size_t i = 0; i < o->ngoids; i++)
-        if (o->goids[i] == goid)
+/* Whether goroutine goid is one to show; the --goid it answers is marked found. */
+static bool wanted_goid(struct stack_dump *d, uint64_t goid) {
+    const struct snapshot_options *o = d->o;
+    for (size_t i = 0; i < o->ngoids; i++) {
+        if (o->goids[i] == goid) {
+            d->goids_found |= 1ull << i;
             return true;
+        }
+    }
     return o->ngoids == 0;
+}
+
+int stack_dump_missing_goids(const struct stack_dump *d, const char *cmd) {
+    char list[512] = "";
+    size_t len = 0, missing = 0;
+    for (size_t i = 0; i < d->o->ngoids; i++) {
+        if (d->goids_found & (1ull << i))
+            continue;
+        if (len < sizeof(list))
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%" PRIu64, missing ? ", " : "",
+                                    d->o->goids[i]);
+        missing++;
+    }
+    if (!missing)
+        return GMON_EXIT_OK;
+    cli_error(cmd, "process %d has no goroutine%s %s (exited, or never created)", d->o->pid,
+              missing > 1 ? "s" : "", list);
+    return GMON_EXIT_FAILED;
 }
 
 /* A thread stopped as the kernel enters a signal handler (the runtime preempts a goroutine that runs for
@@ -96,7 +121,7 @@ static void walk_all(struct goroutine_snapshot *s, void *ctx) {
         d->begin(d, s);
     for (size_t i = 0; i < s->n && !d->failed; i++) {
         struct goroutine *g = &s->gs[i];
-        if (!wanted_goid(d->o, g->goid))
+        if (!wanted_goid(d, g->goid))
             continue;
         if (!trace_goroutine(d, s, g)) {
             d->changed++; /* it exited since the snapshot */

@@ -23,10 +23,14 @@ struct stack_dump {
     void *ctx;
     size_t system_hidden, changed; /* left out: the runtime's; the ones that exited since the snapshot */
     bool failed;                   /* out of memory */
+    uint64_t goids_found;          /* bit i: the goroutine of o->goids[i] was met */
 };
 
 /* Opens o->pid and reads it; returns a GMON_EXIT_* status after printing any error as command cmd. */
 int stack_dump_run(struct stack_dump *d, struct goroutine_snapshot *s, const char *cmd);
+/* After a run: the goroutines --goid named that the process did not have (they exited, or never were) are
+ * said in one line, and the status is GMON_EXIT_FAILED, as a lookup of what is not there fails. */
+int stack_dump_missing_goids(const struct stack_dump *d, const char *cmd);
 void stack_dump_free(struct stack_dump *d);
 
 #endif

@@ -119,8 +119,14 @@ static int http_get(const struct engine *e, const char *url, struct reply *r, lo
     }
     rc = curl->easy_perform(h);
     curl->easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    long os_errno = 0;
+    curl->easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
     curl->easy_cleanup(h);
     const char *why = curl_error[0] ? curl_error : curl->easy_strerror(rc);
+    /* Over a unix socket, curl's text names the URL's host and port ("localhost port 80"), which are not
+     * where it connected: the system's error is what tells (no such socket, refused). */
+    if (e->socket[0] && os_errno)
+        why = strerror((int)os_errno);
     if (rc == CURLE_OK)
         return 0;
     if (r->too_long)
@@ -197,9 +203,10 @@ static int check_visible(const struct container_info *c, struct gmon_error *err)
     if (exists && (proc_cgroup_mentions(c->pid, c->id) || !proc_container_id(c->pid, innermost)))
         return 0;
     return gmon_fail(err,
-                     "container %s runs as host PID %d, which is %s from gmon's PID namespace: run gmon's "
+                     "container %s runs as host PID %d, which is %s from gmon's PID namespace%s: run gmon's "
                      "container with --pid=host",
-                     c->name, c->pid, exists ? "another process" : "not visible");
+                     c->name, c->pid, exists ? "another process" : "not visible",
+                     exists ? "" : " (or has just exited)");
 }
 
 int container_lookup(const char *name_or_id, struct container_info *out, struct gmon_error *err) {

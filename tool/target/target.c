@@ -144,10 +144,10 @@ int target_open_symbols(const struct target *t, const char *bin, struct go_binar
                         struct gmon_error *err) {
     static const char *const SAME[] = {"main.main", "runtime.main"};
     if (go_binary_open(out, bin, err) != 0)
-        return -1;
+        return gmon_fail_context(err, "--bin %s", bin);
     if (strcmp(t->bin.version_string, out->version_string) != 0) {
-        gmon_fail(err, "%s: built by %s, the target by %s: not the same program", bin, out->version_string,
-                  t->bin.version_string);
+        gmon_fail(err, "--bin %s: built by %s, the target by %s: not the same program", bin,
+                  out->version_string, t->bin.version_string);
         go_binary_close(out);
         return -1;
     }
@@ -155,8 +155,8 @@ int target_open_symbols(const struct target *t, const char *bin, struct go_binar
         struct go_func a, b;
         if (!go_binary_find_func(&t->bin, SAME[i], &a, NULL) ||
             !go_binary_find_func(out, SAME[i], &b, NULL) || a.entry != b.entry) {
-            gmon_fail(err, "%s: %s is not where the target has it: not a build of the same program", bin,
-                      SAME[i]);
+            gmon_fail(err, "--bin %s: %s is not where the target has it: not a build of the same program",
+                      bin, SAME[i]);
             go_binary_close(out);
             return -1;
         }

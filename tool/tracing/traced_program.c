@@ -27,8 +27,7 @@ int traced_program_open(struct traced_program *p, const char *path, int pid, con
     if (layout_select(&p->target.bin, &p->layout, err) != 0)
         return gmon_fail_context(err, "%s", traced_program_name(p));
     if (!p->layout.layout)
-        return gmon_fail(err, "%s: %s; give the release with --go-version 1.NN", traced_program_name(p),
-                         p->layout.problem);
+        return gmon_fail(err, "%s: %s", traced_program_name(p), p->layout.problem);
     if (!p->layout.register_abi)
         return gmon_fail(err,
                          "%s was built with GOEXPERIMENT=noregabi: gmon's probes read the register ABI "
