@@ -294,6 +294,15 @@ TEST(CpuProfileBadInput, RefusesWhatItCannotDo) {
     }
 }
 
+// The PID of a process that has ended (and was reaped): one no process has now.
+pid_t ended_pid() {
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, nullptr, 0);
+    return pid;
+}
+
 // An output that cannot be written is said before the run, not after the whole of it; a run that fails
 // leaves no empty file behind.
 TEST(CpuProfileBadInput, AnUnwritableOutputIsSaidBeforeTheRun) {
@@ -307,10 +316,15 @@ TEST(CpuProfileBadInput, AnUnwritableOutputIsSaidBeforeTheRun) {
             EXPECT_NE(r.err.find("cannot write " + out), std::string::npos) << r.err;
             EXPECT_EQ(r.err.find("attached"), std::string::npos) << "said before attaching: " << r.err;
         }
-        std::string fresh = scratch_dir() + "/never-written.pb.gz";
-        auto gone = gmon(cmd + " --pid 999999 --duration 1 -o " + fresh);
-        EXPECT_EQ(gone.status, 2) << gone.err;
+        // a run that fails: the file gmon created is removed, one that was there keeps its contents
+        std::string fresh = scratch_dir() + "/never-written.pb.gz", kept = scratch_dir() + "/kept.pb.gz";
+        write_file(kept, "an earlier profile");
+        for (const std::string &out : {fresh, kept}) {
+            auto gone = gmon(cmd + " --pid " + std::to_string(ended_pid()) + " --duration 1 -o " + out);
+            EXPECT_EQ(gone.status, 2) << gone.err;
+        }
         EXPECT_NE(access(fresh.c_str(), F_OK), 0) << cmd << ": the file gmon created is removed";
+        EXPECT_EQ(read_file(kept), "an earlier profile") << cmd;
     }
 }
 

@@ -234,7 +234,7 @@ TEST(Stacks, GroupMatchGoidAndJson) {
     EXPECT_EQ(one.out.rfind("goroutine 1 [IO wait]:\n", 0), 0u) << one.out;
     EXPECT_EQ(count_of(one.out, "goroutine "), 1) << one.out;
     // A goroutine the process does not have is said, and the command fails; the others are printed.
-    auto missing = gmon("stacks --goid 1 --goid 987654 --goid 987655 --pid " + pid);
+    auto missing = gmon("stacks --goid 1 --goid 987654 --goid 1 --goid 987655 --pid " + pid);
     EXPECT_EQ(missing.status, 1) << missing.err;
     EXPECT_EQ(missing.out.rfind("goroutine 1 [IO wait]:\n", 0), 0u) << missing.out;
     EXPECT_EQ(count_of(missing.out, "goroutine "), 1) << missing.out;

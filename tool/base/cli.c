@@ -123,7 +123,7 @@ int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortop
     if (c != -1 && optarg && !optarg[0]) {
         const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
         if (o)
-            cli_error(cmd, "--%s: the value is empty", o->name);
+            cli_error(cmd, "%s%s: the value is empty", o->name[1] ? "--" : "-", o->name);
         else
             cli_error(cmd, "-%c: the value is empty", c);
         return '?';

@@ -2,9 +2,12 @@
  * stopping it and without net/http/pprof, in the format `go tool pprof` reads (gzipped profile.proto), as the
  * program's own /debug/pprof/goroutine, /heap and /allocs would give them; the dispatch to the other kinds
  * (block and mutex: cmd_pprof_contention.c; creation and live: cmd_pprof_creation.c). */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,22 +135,40 @@ int pprof_output_open(struct pprof_output *out, const char *output, const char *
         out->file = stdout;
         return GMON_EXIT_OK;
     }
-    out->created = access(out->path, F_OK) != 0;
-    out->file = fopen(out->path, "wb");
-    if (!out->file) {
+    /* Not truncated yet: a file that is there keeps its contents until a profile replaces them. */
+    int fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    out->created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(out->path, O_WRONLY | O_CLOEXEC);
+    struct stat st;
+    out->file = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!out->file || fstat(fd, &st) != 0) {
         cli_error(cmd, "cannot write %s: %m", out->path);
+        if (out->file)
+            fclose(out->file);
+        else if (fd >= 0)
+            close(fd);
         return GMON_EXIT_BAD_INPUT;
     }
+    out->regular = S_ISREG(st.st_mode);
     return GMON_EXIT_OK;
 }
 
 int pprof_output_write(struct pprof_output *out, struct profile_builder *p, const char *cmd) {
     struct gmon_error err;
-    int rc = profile_write(p, out->file, now_ns(), &err);
-    if (out->file != stdout && fclose(out->file) != 0 && rc == 0)
+    int rc = out->regular && ftruncate(fileno(out->file), 0) != 0
+                 ? gmon_fail(&err, "cannot write %s: %s", out->path, strerror(errno))
+                 : profile_write(p, out->file, now_ns(), &err);
+    if (out->file == stdout) {
+        if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0)
+            rc = gmon_fail(&err, "cannot write the profile to standard output");
+    } else if (fclose(out->file) != 0 && rc == 0) {
         rc = gmon_fail(&err, "cannot write %s", out->path);
+    }
     out->file = NULL;
     if (rc != 0) {
+        if (out->created)
+            unlink(out->path); /* not half a profile */
         cli_error(cmd, "%s", err.msg);
         return GMON_EXIT_FAILED;
     }

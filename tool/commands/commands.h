@@ -38,6 +38,7 @@ struct pprof_output {
     char path[4096]; /* "" for stdout */
     bool named;      /* gmon chose the name */
     bool created;    /* the file did not exist before: removed when no profile is written */
+    bool regular;    /* a regular file: truncated when the profile is written, not before */
 };
 /* Opens it, before a run that takes time, so that an output that cannot be written is said before the run,
  * not after it. A GMON_EXIT_* status, errors printed. */

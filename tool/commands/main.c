@@ -1,11 +1,15 @@
 /* gmon: a Go runtime monitor. Dispatches to the command named by the first argument. */
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bpf_compiler.h"
 #include "cli.h"
 #include "commands.h"
+#include "log_writer.h"
 
 static const char USAGE[] =
     "Usage: gmon [COMMAND] [OPTIONS]\n"
@@ -76,18 +80,29 @@ static const struct command COMMANDS[] = {
 };
 /* clang-format on */
 
+/* Whether stdout is a pipe or socket whose reader has gone. A write that failed earlier left only stdio's
+ * error flag, not its errno: the descriptor tells. */
+static bool stdout_reader_gone(void) {
+    struct pollfd out = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&out, 1, 0) == 1 && (out.revents & POLLERR);
+}
+
 /* What a command printed to stdout and the kernel refused (a full disk, a closed descriptor) is output lost:
- * said, and the command fails, where stdio alone would let it exit 0. A reader that closed the pipe (`|
- * head`) took what it wanted: that is not an error. */
+ * said, and the command fails, where stdio alone would let it exit 0. Log lines are written by the log
+ * writer, which says so itself. A reader that closed the pipe (`| head`) took what it wanted: that is not an
+ * error. A command that failed has said why. */
 static int checked_stdout(int status) {
     errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout))
+    bool written = fflush(stdout) == 0 && !ferror(stdout);
+    int why = written ? log_writer_lost_errno() : errno;
+    if ((written && !why) || why == EPIPE || (!why && stdout_reader_gone()))
         return status;
-    if (errno == EPIPE)
+    if (status != GMON_EXIT_OK)
         return status;
-    cli_error(NULL, "cannot write standard output%s%s: what it printed is lost", errno ? ": " : "",
-              errno ? strerror(errno) : "");
-    return status == GMON_EXIT_OK ? GMON_EXIT_FAILED : status;
+    if (!written)
+        cli_error(NULL, "cannot write standard output%s%s: what it printed is lost", why ? ": " : "",
+                  why ? strerror(why) : "");
+    return GMON_EXIT_FAILED;
 }
 
 static int run_command(int argc, char *argv[]) {

@@ -444,6 +444,9 @@ static bool write_out(struct log_writer *w, const char *p, size_t n) {
     return true;
 }
 
+/* Why the log lines of this process stopped being written (a write to their file failed), or 0. */
+static int lost_errno;
+
 /* Writes the records built since the last write, and empties the buffer. Records that found no memory are
  * not written half: they are dropped, and stderr says so. */
 static void write_pending(struct log_writer *w) {
@@ -452,11 +455,20 @@ static void write_pending(struct log_writer *w) {
         fprintf(stderr, "gmon: out of memory: %zu bytes of log lines dropped\n", b->len);
         b->failed = false;
     } else if (b->len && !w->abandoned && !write_out(w, b->data, b->len)) {
+        int why = errno;
         w->abandoned = true;
-        fprintf(stderr, "gmon: stdout %s: no more log lines are written\n",
-                w->give_up && w->give_up() ? "did not drain after the stop request" : "failed");
+        bool given_up = w->give_up && w->give_up();
+        if (!given_up) /* asked to stop, with a reader that reads no more: not a failure */
+            lost_errno = why ? why : EIO;
+        fprintf(stderr, "gmon: stdout %s: no more log lines are written%s%s\n",
+                given_up ? "did not drain after the stop request" : "failed", given_up ? "" : ": ",
+                given_up ? "" : strerror(lost_errno));
     }
     b->len = 0;
+}
+
+int log_writer_lost_errno(void) {
+    return lost_errno;
 }
 
 void log_end(struct log_writer *w) {

@@ -55,6 +55,10 @@ struct log_writer {
     bool abandoned; /* out failed or was given up: nothing more is written */
 };
 
+/* The errno of the write that made a log writer of this process stop writing its lines (not the stop
+ * request's giving up), or 0: the output is then lost, and the command fails. */
+int log_writer_lost_errno(void);
+
 /* Parses "DEBUG", "info", ... Returns false for anything else. */
 bool log_level_parse(const char *text, enum log_level *level);
 bool log_format_parse(const char *text, enum log_format *format);

@@ -86,28 +86,32 @@ static bool take(const char *cmd, int c, const char *arg, struct snapshot_option
     }
 }
 
+/* The options the command takes, from OPTIONS, into out (NULL-terminated): getopt then knows no other, so
+ * that its abbreviations and its messages are the command's own. */
+static void accepted_options(unsigned accepted, struct option *out) {
+    size_t n = 0;
+    for (const struct option *opt = OPTIONS; opt->name; opt++)
+        if (opt->val == OPT_PID || opt->val == OPT_CONTAINER || (accepted & (unsigned)opt->val))
+            out[n++] = *opt;
+    out[n] = (struct option){0};
+}
+
 int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *argv[],
                            struct snapshot_options *o) {
     *o = (struct snapshot_options){
         .refresh_s = 2, .metrics_addr = "127.0.0.1", .metrics_port = SNAPSHOT_PORT_UNSET};
+    struct option opts[sizeof(OPTIONS) / sizeof(OPTIONS[0])];
+    accepted_options(accepted, opts);
     if (cli_wants_option_list(argc, argv)) {
-        for (const struct option *opt = OPTIONS; opt->name; opt++)
-            if (opt->val == OPT_PID || opt->val == OPT_CONTAINER || (accepted & (unsigned)opt->val))
-                puts(opt->name);
+        for (const struct option *opt = opts; opt->name; opt++)
+            puts(opt->name);
         return 1;
     }
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
-    int c, which = -1;
-    while ((c = cli_next_option(cmd, argc, argv, "", OPTIONS, &which)) != -1) {
-        if (c == '?')
-            return -1;
-        if (c != OPT_PID && c != OPT_CONTAINER && !(accepted & (unsigned)c)) {
-            cli_error(cmd, "--%s is not an option of gmon %s (see 'gmon %s --help')", OPTIONS[which].name,
-                      cmd, cmd);
-            return -1;
-        }
-        if (!take(cmd, c, optarg, o))
+    int c;
+    while ((c = cli_next_option(cmd, argc, argv, "", opts, NULL)) != -1) {
+        if (c == '?' || !take(cmd, c, optarg, o))
             return -1;
     }
     if (optind < argc) {

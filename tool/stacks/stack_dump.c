@@ -7,16 +7,18 @@
 #include "cli.h"
 #include "thread_registers.h"
 
-/* Whether goroutine goid is one to show; the --goid it answers is marked found. */
+/* Whether goroutine goid is one to show; the --goid options it answers (the same one may be given twice) are
+ * marked found. */
 static bool wanted_goid(struct stack_dump *d, uint64_t goid) {
     const struct snapshot_options *o = d->o;
+    bool wanted = o->ngoids == 0;
     for (size_t i = 0; i < o->ngoids; i++) {
         if (o->goids[i] == goid) {
             d->goids_found |= 1ull << i;
-            return true;
+            wanted = true;
         }
     }
-    return o->ngoids == 0;
+    return wanted;
 }
 
 int stack_dump_missing_goids(const struct stack_dump *d, const char *cmd) {
