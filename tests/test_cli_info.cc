@@ -102,6 +102,12 @@ TEST(CliOptions, EachProblemIsSaidForWhatItIs) {
              {"info --path ''", "gmon info: --path: the value is empty"},
              {"info --json=1 --path " + bin, "gmon info: --json takes no value"},
              {"cache clear extra", "unexpected argument \"extra\""},
+             // an option given twice: whichever would win, one of them is a mistake
+             {"summary --pid 1 --pid 2", "gmon summary: --pid is given twice: give it once"},
+             {"pprof goroutine --pid 1 -o a --output b", "--output is given twice"},
+             {"gr -v -v --path " + bin, "gmon gr: -v is given twice"},
+             {"lifecycle --path " + bin + " --duration 1 --duration 2", "--duration is given twice"},
+             {"info --json --json --path " + bin, "gmon info: --json is given twice"},
              // options that would do nothing without another are refused, not ignored
              {"lifecycle --path " + bin + " --metrics 0 --collect gc", "--collect is served on /metrics"},
              {"lifecycle --path " + bin + " --metrics 0 --metrics-addr ::1",

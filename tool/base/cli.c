@@ -110,12 +110,29 @@ static void say_rejected(const char *cmd, char *const argv[], const struct optio
         cli_bad_option(cmd, argv, optind);
 }
 
+/* The options given so far in this parse (their values): one given again is a mistake, whichever would win.
+ */
+static struct {
+    int vals[64];
+    size_t n;
+} given;
+
+/* Whether option c was given before in this parse; it is noted as given. */
+static bool given_before(int c) {
+    for (size_t i = 0; i < given.n; i++)
+        if (given.vals[i] == c)
+            return true;
+    if (given.n < sizeof(given.vals) / sizeof(given.vals[0]))
+        given.vals[given.n++] = c;
+    return false;
+}
+
 int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortopts, const struct option *opts,
-                    int *which) {
+                    int repeatable) {
+    if (optind == 0) /* a new parse */
+        given.n = 0;
     int index = -1;
     int c = getopt_long_only(argc, argv, shortopts, opts, &index);
-    if (which)
-        *which = index;
     if (c == '?' || c == ':') {
         say_rejected(cmd, argv, opts);
         return '?';
@@ -126,6 +143,14 @@ int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortop
             cli_error(cmd, "%s%s: the value is empty", o->name[1] ? "--" : "-", o->name);
         else
             cli_error(cmd, "-%c: the value is empty", c);
+        return '?';
+    }
+    if (c != -1 && c != repeatable && given_before(c)) {
+        const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
+        if (o)
+            cli_error(cmd, "%s%s is given twice: give it once", o->name[1] ? "--" : "-", o->name);
+        else
+            cli_error(cmd, "-%c is given twice: give it once", c);
         return '?';
     }
     return c;

@@ -15,12 +15,13 @@ bool cli_parse_pid(const char *cmd, const char *text, int *pid);
 bool cli_parse_uint(const char *cmd, const char *option, const char *text, uint64_t min, uint64_t max,
                     uint64_t *out);
 
-/* A command's next option (getopt_long_only over argv, with opts; *which: its index in opts when long), or -1
- * after the last. An option getopt rejects, and an empty value, are said in one line that tells which it is
- * (not an option of the command, ambiguous, a value missing, a value given to a flag, an empty value), and
- * give '?'. The caller sets optind to 0 before the first call. */
+/* A command's next option (getopt_long_only over argv, with opts), or -1 after the last. An option getopt
+ * rejects, an empty value and an option given twice (but the one whose value is repeatable, 0: none) are
+ * said in one line that tells which it is (not an option of the command, ambiguous, a value missing, a value
+ * given to a flag, an empty value, given twice), and give '?'. The caller sets optind to 0 before the first
+ * call. */
 int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortopts, const struct option *opts,
-                    int *which);
+                    int repeatable);
 /* Reports an option the command does not take (argv[optind - 1]) and returns GMON_EXIT_BAD_INPUT. */
 int cli_bad_option(const char *cmd, char *const argv[], int optind_now);
 

@@ -441,7 +441,7 @@ int cmd_info(int argc, char *argv[]) {
     opterr = 0;
     optind = 0;
     int c;
-    while ((c = cli_next_option("info", argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option("info", argc, argv, "", opts, 0)) != -1) {
         switch (c) {
         case 'p':
             path = optarg;

@@ -110,7 +110,7 @@ int snapshot_parse_options(const char *cmd, unsigned accepted, int argc, char *a
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c;
-    while ((c = cli_next_option(cmd, argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option(cmd, argc, argv, "", opts, SNAP_GOID)) != -1) {
         if (c == '?' || !take(cmd, c, optarg, o))
             return -1;
     }

@@ -70,7 +70,7 @@ int trace_options_getopt(const char *cmd, int argc, char *argv[], const struct o
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then also forgets where it was inside the last argument */
     int c;
-    while ((c = cli_next_option(cmd, argc, argv, shortopts, opts, NULL)) != -1) {
+    while ((c = cli_next_option(cmd, argc, argv, shortopts, opts, 0)) != -1) {
         if (c == '?')
             return -1;
         int handled = trace_options_parse(cmd, c, optarg, t);
