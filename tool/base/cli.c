@@ -137,23 +137,21 @@ int cli_next_option(const char *cmd, int argc, char *argv[], const char *shortop
         say_rejected(cmd, argv, opts);
         return '?';
     }
-    if (c != -1 && optarg && !optarg[0]) {
-        const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
-        if (o)
-            cli_error(cmd, "%s%s: the value is empty", o->name[1] ? "--" : "-", o->name);
-        else
-            cli_error(cmd, "-%c: the value is empty", c);
-        return '?';
-    }
-    if (c != -1 && c != repeatable && given_before(c)) {
-        const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
-        if (o)
-            cli_error(cmd, "%s%s is given twice: give it once", o->name[1] ? "--" : "-", o->name);
-        else
-            cli_error(cmd, "-%c is given twice: give it once", c);
-        return '?';
-    }
-    return c;
+    const char *problem = c == -1                              ? NULL
+                          : optarg && !optarg[0]               ? ": the value is empty"
+                          : c != repeatable && given_before(c) ? " is given twice: give it once"
+                                                               : NULL;
+    if (!problem)
+        return c;
+    /* the option as the user knows it: its long name (-o for a one-letter one), or its letter */
+    const struct option *o = index >= 0 ? &opts[index] : option_with_value(opts, c);
+    char name[64];
+    if (o)
+        snprintf(name, sizeof(name), "%s%s", o->name[1] ? "--" : "-", o->name);
+    else
+        snprintf(name, sizeof(name), "-%c", c);
+    cli_error(cmd, "%s%s", name, problem);
+    return '?';
 }
 
 /* True when one of the arguments before "--" is one of names (NULL-terminated). */
